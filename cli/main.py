@@ -1,0 +1,57 @@
+"""`factoryos` console script: one Typer group per module, registered here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from factoryos import __version__
+from factoryos.errors import FactoryOSError
+
+from cli.output import err_console
+
+app = typer.Typer(
+    name="factoryos",
+    help="FactoryOS: on-prem production monitoring for factories.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"factoryos {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """FactoryOS: on-prem production monitoring for factories."""
+
+
+def _register() -> None:
+    # Imported here so `factoryos --version` stays fast and import errors name the group.
+    from cli import db, serve
+
+    app.add_typer(db.app, name="db")
+    serve.register(app)
+    # Other command groups register below, one line each.
+
+
+def main() -> None:
+    _register()
+    try:
+        app()
+    except FactoryOSError as exc:
+        err_console.print(f"[bold red]✗[/] [red]{escape(str(exc))}[/]", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]Interrupted.[/]")
+        sys.exit(130)

@@ -1,0 +1,62 @@
+"""`factoryos serve`: the API server on the embedded PostgreSQL or FACTORYOS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+from factoryos.config import Settings
+from factoryos.db.engine import database, make_engine
+from cli.output import console, fail
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (a LAN IP, or 0.0.0.0). [env: FACTORYOS_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port. [env: FACTORYOS_PORT]")] = None,
+) -> None:
+    """Run the FactoryOS server (API) until Ctrl+C."""
+    import uvicorn
+
+    from server.app import create_app, verify_app_role
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        fail("set both FACTORYOS_TLS_CERT and FACTORYOS_TLS_KEY, or neither")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("pgserver", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
+    # embedded PostgreSQL below is stopped cleanly instead of the process dying mid-way.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    with database(settings, prepare=settings.embedded) as urls:
+        engine = make_engine(urls.app, pool_size=1)
+        try:
+            verify_app_role(engine)
+        finally:
+            engine.dispose()
+        scheme = "https" if settings.tls_cert else "http"
+        where = f"embedded PostgreSQL in {settings.pg_dir}" if settings.embedded else "FACTORYOS_DATABASE_URL"
+        console.print(f"[bold]FactoryOS[/] serving on {scheme}://{settings.host}:{settings.port}  (data: {where})", soft_wrap=True)
+        console.print(f"health: {scheme}://{settings.host}:{settings.port}/api/v1/system/health   Ctrl+C to stop", soft_wrap=True)
+        uvicorn.run(
+            create_app(settings, urls.app),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+            ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+            proxy_headers=False,
+            server_header=False,
+        )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,96 @@
+"""Settings from `FACTORYOS_*` environment variables and an optional TOML file.
+
+Precedence: init arguments > environment > TOML file (`FACTORYOS_CONFIG`, else
+/etc/factoryos/factoryos.toml when present) > defaults. No database URL ⇒ embedded mode.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SYSTEM_CONFIG = Path("/etc/factoryos/factoryos.toml")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "factoryos"
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("FACTORYOS_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept plain libpq URLs and pin SQLAlchemy to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FACTORYOS_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where embedded data, spools and keys live.")
+    database_url: str | None = Field(None, description="App-role URL the server uses; unset ⇒ embedded PostgreSQL.")
+    owner_database_url: str | None = Field(None, description="Owner-role URL for migrations.")
+    admin_database_url: str | None = Field(None, description="Superuser URL, used only by `db init`.")
+    owner_db_password: SecretStr | None = None
+    app_db_password: SecretStr | None = None
+    database_name: str = "factoryos"
+    secret_key: SecretStr | None = Field(None, description="Signs tokens; generated into the data dir when unset.")
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    trusted_proxies: list[str] = Field(default_factory=list, description="Proxies whose X-Forwarded-For is believed.")
+    db_pool_size: int = Field(10, ge=1, le=200)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+
+    @field_validator("database_url", "owner_database_url", "admin_database_url")
+    @classmethod
+    def _normalize(cls, value: str | None) -> str | None:
+        return normalize_db_url(value) if value else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.database_url
+
+    @cached_property
+    def pg_dir(self) -> Path:
+        return self.data_dir / "pg"

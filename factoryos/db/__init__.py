@@ -1,0 +1,1 @@
+"""Database layer: embedded PostgreSQL, roles, engines, tenant sessions, migrations."""

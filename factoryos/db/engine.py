@@ -1,0 +1,70 @@
+"""SQLAlchemy engines for the app and owner roles, in embedded or external mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine
+
+from factoryos.config import Settings
+from factoryos.db.embedded import EmbeddedPostgres
+from factoryos.db.roles import APP_ROLE, OWNER_ROLE, init_database
+from factoryos.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str
+    owner: str | None
+    admin: str | None
+
+
+def make_engine(url: str, *, pool_size: int = 5, application_name: str = "factoryos") -> Engine:
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"application_name": application_name, "connect_timeout": 5},
+    )
+
+
+def external_urls(settings: Settings) -> DatabaseUrls:
+    if not settings.database_url:
+        raise ConfigError("FACTORYOS_DATABASE_URL is not set")
+    return DatabaseUrls(settings.database_url, settings.owner_database_url, settings.admin_database_url)
+
+
+def embedded_urls(pg: EmbeddedPostgres, database: str) -> DatabaseUrls:
+    return DatabaseUrls(
+        app=pg.url(APP_ROLE, database),
+        owner=pg.url(OWNER_ROLE, database),
+        admin=pg.url("postgres", "postgres"),
+    )
+
+
+@contextmanager
+def database(settings: Settings, *, prepare: bool = False) -> Iterator[DatabaseUrls]:
+    """Yield the URLs of the configured database.
+
+    In embedded mode the cluster is started for the duration of the block. With
+    `prepare`, an embedded cluster is initialised (roles, database) and migrated to
+    head, which is what a first `factoryos serve` on a fresh machine needs.
+    """
+    if not settings.embedded:
+        yield external_urls(settings)
+        return
+    pg = EmbeddedPostgres(settings.data_dir).start()
+    try:
+        urls = embedded_urls(pg, settings.database_name)
+        if prepare:
+            from factoryos.db.migrate import upgrade
+
+            init_database(urls.admin, settings.database_name)
+            upgrade(urls.owner)
+        yield urls
+    finally:
+        pg.stop()

@@ -1,0 +1,10 @@
+"""SQLAlchemy Core table definitions, one module per domain.
+
+Migrations under factoryos/db/migrations are the source of truth for DDL (RLS, grants,
+triggers); these definitions are the query layer and must match them (a test compares).
+"""
+
+from factoryos.schema.base import metadata
+from factoryos.schema import plant, tenancy  # noqa: F401  (register tables)
+
+__all__ = ["metadata"]

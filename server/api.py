@@ -1,0 +1,376 @@
+"""Declarative endpoints: every route names its permission, models and status.
+
+`Router.get/post/...` register a plain sync handler `fn(ctx, **params)`. The wrapper
+parses and validates input with pydantic, authenticates, opens one tenant transaction,
+checks the permission against the live membership, replays `Idempotency-Key` retries,
+runs the handler in the thread pool and maps errors to problem+json. Handlers never see
+a request without its permission check, and the route-table tests walk `Endpoint`s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from factoryos.config import Settings
+from factoryos.db.tenant import set_tenant
+from factoryos.errors import FactoryOSError, Unauthorized, ValidationFailed
+from factoryos.schema.tenancy import idempotency_keys
+from server.problem import from_error, problem
+
+log = logging.getLogger(__name__)
+
+PUBLIC = "public"
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,200}$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the verified token says is calling (no database read yet)."""
+
+    user_id: UUID
+    tenant_id: UUID
+    session_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller as the live membership row says, read inside the request transaction."""
+
+    user_id: UUID
+    tenant_id: UUID
+    role: str
+    permissions: frozenset[str]
+    session_id: UUID | None = None
+
+
+class Authenticator(Protocol):
+    def identify(self, request: Request) -> Identity: ...
+
+    def authorize(self, conn: Connection, identity: Identity, permission: str) -> Principal: ...
+
+
+class NoAuthenticator:
+    """Until an identity provider is configured, every protected route answers 401."""
+
+    def identify(self, request: Request) -> Identity:
+        raise Unauthorized("authentication is not configured on this server")
+
+    def authorize(self, conn: Connection, identity: Identity, permission: str) -> Principal:
+        raise Unauthorized("authentication is not configured on this server")
+
+
+@dataclass
+class Context:
+    """What a handler gets: the request's transaction, caller and request facts."""
+
+    conn: Connection
+    principal: Principal | None
+    request: Request
+    settings: Settings
+    request_id: str
+    client_ip: str
+    user_agent: str
+    state: Any
+
+    @property
+    def tenant_id(self) -> UUID:
+        if self.principal is None:
+            raise Unauthorized("this action needs a signed-in user")
+        return self.principal.tenant_id
+
+    @property
+    def user_id(self) -> UUID | None:
+        return self.principal.user_id if self.principal else None
+
+    def set_tenant(self, tenant_id: UUID | None, user_id: UUID | None = None) -> None:
+        set_tenant(self.conn, tenant_id, user_id)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    permission: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status_code: int = 200
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    uses_db: bool = True
+    response_media_types: tuple[str, ...] = ()
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+@dataclass
+class Router:
+    prefix: str = ""
+    tags: tuple[str, ...] = ()
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        permission: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status_code: int = 200,
+        summary: str | None = None,
+        uses_db: bool = True,
+        response_media_types: tuple[str, ...] = (),
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        if not permission:
+            raise ValueError(f"{method} {path}: every endpoint must declare a permission (or PUBLIC)")
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            doc = (fn.__doc__ or "").strip().splitlines()
+            self.endpoints.append(
+                Endpoint(
+                    method=method,
+                    path=self.prefix + path,
+                    handler=fn,
+                    permission=permission,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status_code=status_code,
+                    summary=summary or (doc[0] if doc else fn.__name__.replace("_", " ")),
+                    tags=self.tags,
+                    uses_db=uses_db,
+                    response_media_types=response_media_types,
+                )
+            )
+            return fn
+
+        return register
+
+    def get(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        return self.route("DELETE", path, **kw)
+
+
+# -- request handling -------------------------------------------------------------------
+
+
+def client_ip(request: Request, trusted_proxies: list[str]) -> str:
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted_proxies:
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in trusted_proxies:
+                return hop
+    return peer
+
+
+def _validation_problem(exc: ValidationError, where: str) -> ValidationFailed:
+    errors = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or where
+        errors.append({"field": loc, "message": err["msg"]})
+    first = errors[0] if errors else {"field": where, "message": "invalid"}
+    return ValidationFailed(
+        f"{first['field']}: {first['message']}", field=first["field"], extra={"errors": errors}
+    )
+
+
+async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.body()
+    if not raw:
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except RecursionError:
+            raise ValidationFailed("JSON nested too deeply", code="json_too_deep", field="body") from None
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationFailed("request body is not valid JSON", code="invalid_json", field="body") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_problem(exc, "body") from None
+    except RecursionError:
+        raise ValidationFailed("JSON nested too deeply", code="json_too_deep", field="body") from None
+
+
+def _read_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    data: dict[str, Any] = {}
+    for key in request.query_params.keys():
+        values = request.query_params.getlist(key)
+        data[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_problem(exc, "query") from None
+
+
+def serialize(result: Any, response_type: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if response_type is not None and result is not None:
+        return TypeAdapter(response_type).dump_python(result, mode="json")
+    return result
+
+
+def _request_hash(request: Request, body: bytes) -> str:
+    h = hashlib.sha256()
+    h.update(request.method.encode())
+    h.update(request.url.path.encode())
+    h.update(body)
+    return h.hexdigest()
+
+
+class _Replay(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_hash: str) -> None:
+    """Insert the key or replay what its first request answered.
+
+    The insert takes the row lock, so a concurrent retry waits for the first attempt to
+    commit (then replays it) or roll back (then runs itself).
+    """
+    claimed = conn.execute(
+        pg_insert(idempotency_keys)
+        .values(tenant_id=tenant_id, key=key, request_hash=request_hash, status_code=0)
+        .on_conflict_do_nothing()
+        .returning(idempotency_keys.c.key)
+    ).first()
+    if claimed is not None:
+        return
+    row = conn.execute(
+        select(idempotency_keys).where(
+            idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
+        )
+    ).mappings().one()
+    if row["request_hash"] != request_hash:
+        raise ValidationFailed(
+            "this Idempotency-Key was already used for a different request",
+            code="idempotency_key_reused",
+            field="Idempotency-Key",
+        )
+    raise _Replay(
+        JSONResponse(row["response"], status_code=row["status_code"], headers={"Idempotent-Replayed": "true"})
+    )
+
+
+def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status: int, payload: Any) -> None:
+    conn.execute(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
+        .values(status_code=status, response=payload)
+    )
+
+
+def make_route(endpoint: Endpoint) -> Route:
+    async def endpoint_app(request: Request) -> Response:
+        state = request.app.state
+        settings: Settings = state.settings
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        try:
+            body = await _read_body(request, endpoint.body) if endpoint.body else None
+            query = _read_query(request, endpoint.query) if endpoint.query else None
+            raw_body = await request.body() if endpoint.method in MUTATING else b""
+            identity = None
+            if endpoint.permission != PUBLIC:
+                identity = state.authenticator.identify(request)
+            key = request.headers.get("idempotency-key")
+            if key is not None and (endpoint.method not in MUTATING or identity is None):
+                key = None
+            if key is not None and not _IDEMPOTENCY_KEY.match(key):
+                raise ValidationFailed(
+                    "Idempotency-Key must be 8–200 characters of letters, digits and . _ : -",
+                    code="invalid_idempotency_key",
+                    field="Idempotency-Key",
+                )
+            kwargs = dict(request.path_params)
+            if body is not None:
+                kwargs["body"] = body
+            if query is not None:
+                kwargs["query"] = query
+            ip = client_ip(request, settings.trusted_proxies)
+            agent = request.headers.get("user-agent", "")[:400]
+
+            def run() -> Response:
+                if not endpoint.uses_db:
+                    ctx = Context(None, None, request, settings, request_id, ip, agent, state)  # type: ignore[arg-type]
+                    return _respond(endpoint, endpoint.handler(ctx, **kwargs))
+                engine: Engine = state.engine
+                try:
+                    with engine.begin() as conn:
+                        principal = None
+                        if identity is not None:
+                            set_tenant(conn, identity.tenant_id, identity.user_id)
+                            principal = state.authenticator.authorize(conn, identity, endpoint.permission)
+                        else:
+                            set_tenant(conn, None, None)
+                        if key is not None and principal is not None:
+                            _claim_idempotency_key(conn, principal.tenant_id, key, _request_hash(request, raw_body))
+                        ctx = Context(conn, principal, request, settings, request_id, ip, agent, state)
+                        response = _respond(endpoint, endpoint.handler(ctx, **kwargs))
+                        if key is not None and principal is not None and isinstance(response, JSONResponse):
+                            payload = json.loads(response.body) if response.body else None
+                            _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
+                        return response
+                except _Replay as replay:
+                    return replay.response
+
+            return await run_in_threadpool(run)
+        except FactoryOSError as exc:
+            return from_error(exc, request_id=request_id, instance=request.url.path)
+        except Exception:
+            log.exception("unhandled error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
+            return problem(
+                500,
+                "internal_error",
+                "Internal error",
+                "the server could not complete the request; quote the request id to your administrator",
+                request_id=request_id,
+                instance=request.url.path,
+            )
+
+    endpoint_app.__name__ = endpoint.operation_id
+    return Route(endpoint.path, endpoint_app, methods=[endpoint.method], name=endpoint.operation_id)
+
+
+def _respond(endpoint: Endpoint, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if endpoint.status_code == 204:
+        return Response(status_code=204)
+    return JSONResponse(serialize(result, endpoint.response), status_code=endpoint.status_code)

@@ -1,0 +1,90 @@
+"""The Starlette application: routes, middleware, problem+json, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from factoryos import __version__
+from factoryos.config import Settings
+from factoryos.db.engine import make_engine
+from factoryos.db.roles import check_app_role
+from server.api import Authenticator, Endpoint, NoAuthenticator, make_route
+from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from server.openapi import DOCS_HTML, build_openapi
+from server.problem import problem
+from server.routes import ROUTERS
+
+log = logging.getLogger(__name__)
+
+
+def all_endpoints() -> list[Endpoint]:
+    return [ep for router in ROUTERS for ep in router.endpoints]
+
+
+def verify_app_role(engine: Engine) -> None:
+    """Refuse to run as a role that could bypass row-level security."""
+    with engine.connect() as conn:
+        check_app_role(conn.connection.driver_connection)
+
+
+def create_app(
+    settings: Settings,
+    database_url: str,
+    *,
+    authenticator: Authenticator | None = None,
+    check_role: bool = True,
+) -> Starlette:
+    endpoints = all_endpoints()
+    spec = build_openapi(endpoints, title="FactoryOS API", version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(database_url, pool_size=settings.db_pool_size, application_name="factoryos-server")
+        if check_role:
+            verify_app_role(engine)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(spec)
+
+    async def docs(request: Request) -> HTMLResponse:
+        return HTMLResponse(DOCS_HTML)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        codes = {404: "route_not_found", 405: "method_not_allowed"}
+        return problem(
+            exc.status_code,
+            codes.get(exc.status_code, f"http_{exc.status_code}"),
+            "Not found" if exc.status_code == 404 else "Request rejected",
+            str(exc.detail),
+            request_id=request.scope.get("state", {}).get("request_id"),
+            instance=request.url.path,
+        )
+
+    routes = [make_route(ep) for ep in endpoints]
+    routes += [
+        Route("/api/v1/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
+        Route("/api/v1/docs", docs, methods=["GET"], include_in_schema=False),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app.state.settings = settings
+    app.state.authenticator = authenticator or NoAuthenticator()
+    app.state.endpoints = endpoints
+    app.state.openapi = spec
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

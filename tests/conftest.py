@@ -1,0 +1,118 @@
+"""Session fixtures: one real embedded PostgreSQL, migrated to head, and the real app over HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, create_engine, pool
+
+from factoryos.config import Settings
+from factoryos.db import migrate
+from factoryos.db.embedded import EmbeddedPostgres
+from factoryos.db.engine import DatabaseUrls, embedded_urls, make_engine
+from factoryos.db.roles import init_database
+
+TEST_DB = "factoryos_test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def db_urls(pg: EmbeddedPostgres) -> DatabaseUrls:
+    urls = embedded_urls(pg, TEST_DB)
+    init_database(urls.admin, TEST_DB)
+    migrate.upgrade(urls.owner)
+    return urls
+
+
+@pytest.fixture(scope="session")
+def superuser_engine(pg: EmbeddedPostgres, db_urls: DatabaseUrls) -> Iterator[Engine]:
+    """Bypasses RLS: for seeding and for looking behind the app's back. Never for the app."""
+    engine = create_engine(pg.url("postgres", TEST_DB), poolclass=pool.NullPool)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_engine(db_urls: DatabaseUrls) -> Iterator[Engine]:
+    engine = make_engine(db_urls.app, pool_size=4)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), secret_key="test-secret-key-" + "x" * 32)
+
+
+class LiveServer:
+    """The real ASGI app under uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, app, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, db_urls: DatabaseUrls) -> Iterator[LiveServer]:
+    from server.app import create_app
+
+    server = LiveServer(create_app(settings, db_urls.app), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture()
+def fresh_database(pg: EmbeddedPostgres) -> Iterator[DatabaseUrls]:
+    """An empty database with the roles granted, for migration and health tests."""
+    name = f"fo_{uuid.uuid4().hex[:10]}"
+    urls = embedded_urls(pg, name)
+    init_database(urls.admin, name)
+    yield urls
+    engine = create_engine(pg.url("postgres", "postgres"), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,63 @@
+"""The embedded PostgreSQL: real process, data survives a restart, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from factoryos.db.embedded import EmbeddedError, EmbeddedLocked, EmbeddedPostgres
+
+CHILD = textwrap.dedent(
+    """
+    import sys, psycopg
+    from factoryos.db.embedded import EmbeddedPostgres, EmbeddedError
+    try:
+        pg = EmbeddedPostgres(sys.argv[1]).start()
+    except EmbeddedError as exc:
+        print("ERROR:", exc); sys.exit(3)
+    with psycopg.connect(pg.url().replace("+psycopg", ""), autocommit=True) as conn:
+        if sys.argv[2] == "write":
+            conn.execute("create table kept (v text)")
+            conn.execute("insert into kept values ('survives restart')")
+        else:
+            print(conn.execute("select v from kept").fetchone()[0])
+    pg.stop()
+    """
+)
+
+
+def _child(data_dir, mode: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CHILD, str(data_dir), mode], capture_output=True, text=True, timeout=120)
+
+
+def test_data_survives_a_process_restart(tmp_path) -> None:
+    first = _child(tmp_path, "write")
+    assert first.returncode == 0, first.stderr
+    assert not (tmp_path / "pg" / "postmaster.pid").exists(), "the server was not stopped"
+    second = _child(tmp_path, "read")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "survives restart"
+
+
+def test_second_process_on_a_locked_data_dir_gets_a_clear_error(tmp_path) -> None:
+    with EmbeddedPostgres(tmp_path):
+        other = _child(tmp_path, "read")
+    assert other.returncode == 3
+    assert "is in use by FactoryOS process" in other.stdout
+    assert "Traceback" not in other.stderr
+
+
+def test_lock_in_the_same_process_is_exclusive_too(tmp_path) -> None:
+    with EmbeddedPostgres(tmp_path):
+        with pytest.raises(EmbeddedLocked):
+            EmbeddedPostgres(tmp_path).start()
+
+
+def test_unusable_data_dir_gets_a_clear_error(tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data dir should be")
+    with pytest.raises(EmbeddedError, match="cannot be created"):
+        EmbeddedPostgres(blocker / "data").start()
