@@ -38,9 +38,10 @@ def _root(
 
 def _register() -> None:
     # Imported here so `factoryos --version` stays fast and import errors name the group.
-    from cli import db, serve
+    from cli import audit, db, serve
 
     app.add_typer(db.app, name="db")
+    app.add_typer(audit.app, name="audit")
     serve.register(app)
     # Other command groups register below, one line each.
 

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from factoryos.audit import AuditEvent, record
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import FactoryOSError, Unauthorized, ValidationFailed
@@ -100,6 +101,47 @@ class Context:
 
     def set_tenant(self, tenant_id: UUID | None, user_id: UUID | None = None) -> None:
         set_tenant(self.conn, tenant_id, user_id)
+
+    def audit(
+        self,
+        action: str,
+        entity_type: str,
+        entity_id: Any = None,
+        *,
+        before: Any = None,
+        after: Any = None,
+        tenant_id: UUID | None = None,
+        actor_id: UUID | None = None,
+    ) -> dict[str, Any]:
+        """Write one audit row in this request's transaction (it commits or rolls back with it).
+
+        `tenant_id` records into another company than the caller's (e.g. a failed login of a
+        member of several companies); the transaction's tenant is switched for the write.
+        """
+        own_tenant = self.principal.tenant_id if self.principal else None
+        tenant = tenant_id or own_tenant
+        if tenant is None:
+            raise ValueError("an audit row needs a tenant")
+        actor = actor_id or self.user_id
+        event = AuditEvent(
+            tenant_id=tenant,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            actor_id=actor,
+            before=before,
+            after=after,
+            client_ip=self.client_ip,
+            user_agent=self.user_agent,
+            request_id=self.request_id,
+        )
+        if tenant != own_tenant:
+            set_tenant(self.conn, tenant, actor)
+            try:
+                return record(self.conn, event)
+            finally:
+                set_tenant(self.conn, own_tenant, self.user_id)
+        return record(self.conn, event)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,11 +32,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def pg_data_dir() -> Iterator[Path]:
+    """A data dir outside pytest's basetemp: pytest resets that tree to mode 0700 on every
+    run, which would lock out the unprivileged user PostgreSQL runs as under root."""
+    path = Path(tempfile.mkdtemp(prefix="factoryos-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
+def pg_tmp() -> Iterator[Path]:
+    with pg_data_dir() as path:
+        yield path
+
+
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded")).start()
-    yield server
-    server.stop()
+def pg() -> Iterator[EmbeddedPostgres]:
+    with pg_data_dir() as path:
+        server = EmbeddedPostgres(path).start()
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")

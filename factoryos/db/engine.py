@@ -68,3 +68,25 @@ def database(settings: Settings, *, prepare: bool = False) -> Iterator[DatabaseU
         yield urls
     finally:
         pg.stop()
+
+
+@contextmanager
+def admin_engine(settings: Settings) -> Iterator[Engine]:
+    """Superuser engine on the FactoryOS database for host-side admin commands.
+
+    It bypasses RLS by design (chain verification, exports across companies), so only
+    commands run by an administrator on the server host use it, never the API.
+    """
+    from sqlalchemy import make_url, pool
+
+    with database(settings) as urls:
+        if not urls.admin:
+            raise ConfigError(
+                "FACTORYOS_ADMIN_DATABASE_URL is not set: this command runs on the server host as the database superuser"
+            )
+        url = make_url(urls.admin).set(database=settings.database_name)
+        engine = create_engine(url, poolclass=pool.NullPool)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

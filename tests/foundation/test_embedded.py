@@ -33,31 +33,31 @@ def _child(data_dir, mode: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", CHILD, str(data_dir), mode], capture_output=True, text=True, timeout=120)
 
 
-def test_data_survives_a_process_restart(tmp_path) -> None:
-    first = _child(tmp_path, "write")
+def test_data_survives_a_process_restart(pg_tmp) -> None:
+    first = _child(pg_tmp, "write")
     assert first.returncode == 0, first.stderr
-    assert not (tmp_path / "pg" / "postmaster.pid").exists(), "the server was not stopped"
-    second = _child(tmp_path, "read")
+    assert not (pg_tmp / "pg" / "postmaster.pid").exists(), "the server was not stopped"
+    second = _child(pg_tmp, "read")
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "survives restart"
 
 
-def test_second_process_on_a_locked_data_dir_gets_a_clear_error(tmp_path) -> None:
-    with EmbeddedPostgres(tmp_path):
-        other = _child(tmp_path, "read")
+def test_second_process_on_a_locked_data_dir_gets_a_clear_error(pg_tmp) -> None:
+    with EmbeddedPostgres(pg_tmp):
+        other = _child(pg_tmp, "read")
     assert other.returncode == 3
     assert "is in use by FactoryOS process" in other.stdout
     assert "Traceback" not in other.stderr
 
 
-def test_lock_in_the_same_process_is_exclusive_too(tmp_path) -> None:
-    with EmbeddedPostgres(tmp_path):
+def test_lock_in_the_same_process_is_exclusive_too(pg_tmp) -> None:
+    with EmbeddedPostgres(pg_tmp):
         with pytest.raises(EmbeddedLocked):
-            EmbeddedPostgres(tmp_path).start()
+            EmbeddedPostgres(pg_tmp).start()
 
 
-def test_unusable_data_dir_gets_a_clear_error(tmp_path) -> None:
-    blocker = tmp_path / "not-a-dir"
+def test_unusable_data_dir_gets_a_clear_error(pg_tmp) -> None:
+    blocker = pg_tmp / "not-a-dir"
     blocker.write_text("a file where the data dir should be")
     with pytest.raises(EmbeddedError, match="cannot be created"):
         EmbeddedPostgres(blocker / "data").start()

@@ -22,7 +22,7 @@ TENANT_TABLES_SQL = """
 select c.relname from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
-where n.nspname = 'public' and c.relkind in ('r', 'p')
+where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition
 order by c.relname
 """
 
@@ -66,7 +66,7 @@ def test_every_table_is_tenant_scoped_or_named_global(superuser_engine: Engine, 
             conn.execute(
                 text(
                     "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
-                    "where n.nspname = 'public' and c.relkind in ('r', 'p')"
+                    "where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relispartition"
                 )
             ).scalars()
         )
@@ -89,6 +89,25 @@ def test_rls_enabled_forced_and_policy_shape(superuser_engine: Engine, tenant_ta
             assert [p.policyname for p in policies] == [POLICY_NAME], table
             for clause in (policies[0].qual, policies[0].with_check):
                 assert clause is not None and "app.tenant_id" in clause and "tenant_id" in clause, table
+
+
+def test_partitions_have_their_own_rls_and_no_direct_grants(superuser_engine: Engine) -> None:
+    """Queries through a partition skip the parent's policies: each must carry its own."""
+    with superuser_engine.connect() as conn:
+        parts = conn.execute(
+            text(
+                "select c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+                "(select count(*) from pg_policies p where p.tablename = c.relname) as policies, "
+                "has_table_privilege(:app, c.oid, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE') as granted "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = 'public' and c.relispartition"
+            ),
+            {"app": APP_ROLE},
+        ).all()
+    assert parts, "expected partitioned tenant tables (audit_log)"
+    for part in parts:
+        assert part.relrowsecurity and part.relforcerowsecurity and part.policies == 1, part.relname
+        assert not part.granted, f"app role must not reach partition {part.relname} directly"
 
 
 def test_each_tenant_sees_only_its_rows(db_urls, superuser_engine, tenants, tenant_tables) -> None:

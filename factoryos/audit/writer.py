@@ -1,0 +1,92 @@
+"""Writing audit rows, inside the caller's transaction.
+
+Writers in one tenant serialise on a transaction-level advisory lock, then extend the
+chain from `audit_chain_heads`; the lock is held until commit, so the next writer sees
+this row as its predecessor. A rolled-back change takes its audit row with it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from factoryos.audit.chain import GENESIS_HASH, row_hash, to_json_value
+from factoryos.schema.audit import audit_chain_heads, audit_log
+
+# Second key of the two-int advisory lock space, so audit locks never collide with others.
+_LOCK_CLASS = 0x0A0D17
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    tenant_id: UUID
+    action: str
+    entity_type: str
+    entity_id: str | None = None
+    actor_id: UUID | None = None
+    before: Any = None
+    after: Any = None
+    client_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+def _clean_ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -> dict[str, Any]:
+    """Append one row to the tenant's chain and return it (as stored)."""
+    conn.execute(
+        text("select pg_advisory_xact_lock(:cls, hashtext(:tenant))"),
+        {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)},
+    )
+    head = conn.execute(
+        select(audit_chain_heads.c.seq, audit_chain_heads.c.row_hash).where(
+            audit_chain_heads.c.tenant_id == event.tenant_id
+        )
+    ).first()
+    seq, prev = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
+    row: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant_id": event.tenant_id,
+        "seq": seq,
+        "ts": at or datetime.now(timezone.utc),
+        "actor_id": event.actor_id,
+        "action": event.action,
+        "entity_type": event.entity_type,
+        "entity_id": str(event.entity_id) if event.entity_id is not None else None,
+        "before": to_json_value(event.before),
+        "after": to_json_value(event.after),
+        "client_ip": _clean_ip(event.client_ip),
+        "user_agent": (event.user_agent or None) and event.user_agent[:400],
+        "request_id": event.request_id or None,
+        "prev_hash": prev,
+    }
+    row["row_hash"] = row_hash(row)
+    conn.execute(audit_log.insert().values(**row))
+    upsert = pg_insert(audit_chain_heads).values(tenant_id=event.tenant_id, seq=seq, row_hash=row["row_hash"])
+    conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[audit_chain_heads.c.tenant_id],
+            set_={"seq": upsert.excluded.seq, "row_hash": upsert.excluded.row_hash},
+        )
+    )
+    return row
+
+
+def ensure_partitions(conn: Connection, months_ahead: int = 12) -> int:
+    """Create the coming months' partitions (idempotent); returns how many were made."""
+    return int(conn.execute(select(func.audit_ensure_partitions(months_ahead))).scalar_one())
