@@ -38,10 +38,12 @@ def _root(
 
 def _register() -> None:
     # Imported here so `factoryos --version` stays fast and import errors name the group.
-    from cli import audit, db, serve
+    from cli import audit, db, serve, simulate, user
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
+    app.add_typer(user.app, name="user")
+    simulate.register(app)
     serve.register(app)
     # Other command groups register below, one line each.
 

@@ -345,12 +345,13 @@ def make_route(endpoint: Endpoint) -> Route:
         settings: Settings = state.settings
         request_id = request.scope.get("state", {}).get("request_id", "")
         try:
-            body = await _read_body(request, endpoint.body) if endpoint.body else None
-            query = _read_query(request, endpoint.query) if endpoint.query else None
-            raw_body = await request.body() if endpoint.method in MUTATING else b""
+            # Who is calling comes first: an anonymous caller learns nothing about the input rules.
             identity = None
             if endpoint.permission != PUBLIC:
                 identity = state.authenticator.identify(request)
+            body = await _read_body(request, endpoint.body) if endpoint.body else None
+            query = _read_query(request, endpoint.query) if endpoint.query else None
+            raw_body = await request.body() if endpoint.method in MUTATING else b""
             key = request.headers.get("idempotency-key")
             if key is not None and (endpoint.method not in MUTATING or identity is None):
                 key = None

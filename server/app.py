@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,10 +15,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from factoryos import __version__
+from factoryos.audit.writer import ensure_partitions
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
-from server.api import Authenticator, Endpoint, NoAuthenticator, make_route
+from server.api import Authenticator, Endpoint, make_route
+from server.auth import TokenAuthenticator
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from server.openapi import DOCS_HTML, build_openapi
 from server.problem import problem
@@ -36,6 +39,17 @@ def verify_app_role(engine: Engine) -> None:
         check_app_role(conn.connection.driver_connection)
 
 
+def _prepare_audit_partitions(engine: Engine) -> None:
+    try:
+        with engine.begin() as conn:
+            made = ensure_partitions(conn)
+        if made:
+            log.info("created %d audit log partitions", made)
+    except SQLAlchemyError as exc:
+        # Not fatal: the default partition still takes every row; health shows a schema behind head.
+        log.warning("could not prepare audit partitions: %s", type(exc).__name__)
+
+
 def create_app(
     settings: Settings,
     database_url: str,
@@ -51,6 +65,7 @@ def create_app(
         engine = make_engine(database_url, pool_size=settings.db_pool_size, application_name="factoryos-server")
         if check_role:
             verify_app_role(engine)
+        _prepare_audit_partitions(engine)
         app.state.engine = engine
         try:
             yield
@@ -82,7 +97,7 @@ def create_app(
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.settings = settings
-    app.state.authenticator = authenticator or NoAuthenticator()
+    app.state.authenticator = authenticator or TokenAuthenticator.from_settings(settings)
     app.state.endpoints = endpoints
     app.state.openapi = spec
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -13,6 +13,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from tests.production.tenancy_seed import PRODUCTION_SEEDERS
+
 
 def _company(conn: Connection, tenant: UUID, tag: str) -> None:
     conn.execute(text("insert into companies (tenant_id, name) values (:t, :n)"), {"t": tenant, "n": f"Company {tag}"})
@@ -32,11 +34,68 @@ def _idempotency_key(conn: Connection, tenant: UUID, tag: str) -> None:
     )
 
 
+def _audit(conn: Connection, tenant: UUID, tag: str) -> None:
+    from factoryos.audit import AuditEvent, record
+
+    record(conn, AuditEvent(tenant_id=tenant, action="create", entity_type="site", entity_id=f"S-{tag}", after={"tag": tag}))
+
+
+def _company_profile(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into company_profiles (tenant_id, industry, company_size, city, default_currency) "
+             "values (:t, 'Metalworking', '11-50', 'Linz', 'EUR')"),
+        {"t": tenant},
+    )
+
+
+def _membership(conn: Connection, tenant: UUID, tag: str) -> None:
+    user = conn.execute(
+        text("insert into users (email, display_name, password_hash) values (:e, :n, 'x') returning id"),
+        {"e": f"seed-{tag}-{uuid.uuid4().hex[:8]}@example.com", "n": f"Seed {tag}"},
+    ).scalar_one()
+    conn.execute(text("insert into memberships (tenant_id, user_id, role) values (:t, :u, 'owner')"), {"t": tenant, "u": user})
+
+
+def _seed_user(conn: Connection, tenant: UUID) -> UUID:
+    return conn.execute(text("select user_id from memberships where tenant_id = :t limit 1"), {"t": tenant}).scalar_one()
+
+
+def _invite(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into invites (tenant_id, code_hash, code_prefix, role, created_by, expires_at) "
+             "values (:t, :h, 'K7MX', 'operator', :u, now() + interval '1 day')"),
+        {"t": tenant, "h": uuid.uuid4().hex * 2, "u": _seed_user(conn, tenant)},
+    )
+
+
+def _auth_session(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into auth_sessions (tenant_id, user_id, expires_at) values (:t, :u, now() + interval '1 day')"),
+        {"t": tenant, "u": _seed_user(conn, tenant)},
+    )
+
+
+def _refresh_token(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into refresh_tokens (tenant_id, session_id, token_hash) "
+             "select tenant_id, id, :h from auth_sessions where tenant_id = :t limit 1"),
+        {"t": tenant, "h": uuid.uuid4().hex * 2},
+    )
+
+
 SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
     "companies": _company,
     "sites": _site,
     "idempotency_keys": _idempotency_key,
+    "audit_log": _audit,  # also advances audit_chain_heads
+    "audit_chain_heads": _audit,
+    "company_profiles": _company_profile,
+    "memberships": _membership,
+    "invites": _invite,
+    "auth_sessions": _auth_session,
+    "refresh_tokens": _refresh_token,
 }
+SEEDERS.update(PRODUCTION_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

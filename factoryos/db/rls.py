@@ -22,7 +22,15 @@ POLICY_NAME = "tenant_isolation"
 DML = "SELECT, INSERT, UPDATE, DELETE"
 
 # Tables without tenant_id. Anything else in the schema must be a tenant table.
-GLOBAL_TABLES: set[str] = {"alembic_version"}
+GLOBAL_TABLES: set[str] = {
+    "alembic_version",
+    # identity: accounts span companies; the directories are readable only by their owner
+    "users",
+    "login_throttle",
+    "membership_directory",
+    "invite_directory",
+    "catalog_entries",  # machine models and materials shared by all companies; author-only writes
+}
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 

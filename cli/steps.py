@@ -1,0 +1,50 @@
+"""Step lines for long operations: a transient spinner/bar while a step runs, then ✓ or ✗."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from cli.output import console
+from factoryos.errors import FactoryOSError
+
+T = TypeVar("T")
+
+
+def run_step(title: str, action: Callable[[Callable[..., None]], T]) -> T:
+    """Run `action(progress)`; progress(message, fraction=None) updates the live line.
+
+    Exceptions propagate after the ✗ line is printed, so callers decide what to undo.
+    """
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[title]}[/] {task.description}"),
+        BarColumn(bar_width=24),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("", total=None, title=escape(title))
+
+        def progress(message: str, fraction: float | None = None) -> None:
+            bar.update(
+                task,
+                description=escape(message),
+                total=1.0 if fraction is not None else None,
+                completed=fraction or 0.0,
+            )
+
+        try:
+            result = action(progress)
+        except BaseException as exc:
+            bar.stop()
+            reason = str(exc) if isinstance(exc, FactoryOSError) else f"{type(exc).__name__}: {exc}"
+            console.print(f"[bold red]✗[/] [bold]{escape(title)}[/] [red]{escape(reason)}[/]", soft_wrap=True)
+            raise
+    return result
+
+
+def done(title: str, detail: str) -> None:
+    console.print(f"[bold green]✓[/] [bold]{escape(title)}[/] {escape(detail)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,102 @@
+"""`factoryos user …`: first admin and password resets, on the server host (database direct)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlalchemy import Connection
+
+from factoryos.config import Settings
+from factoryos.db.engine import database, make_engine
+from factoryos.identity.admin import create_admin, reset_password
+from factoryos.identity.companies import CompanyDetails
+from factoryos.identity.runtime import IdentityRuntime
+from factoryos.identity.validation import COMPANY_SIZES
+from cli.output import console, ok
+
+app = typer.Typer(
+    help="Accounts: create the first admin, reset passwords (run on the server host).", no_args_is_help=True
+)
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Connection]:
+    with database(settings) as urls:
+        engine = make_engine(urls.app, pool_size=1, application_name="factoryos-cli")
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            engine.dispose()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from the first line of standard input (for scripts)."),
+]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+@app.command("create-admin")
+def create_admin_cmd(
+    email: Annotated[str, typer.Option(help="The owner's email (their sign-in name).")],
+    name: Annotated[str, typer.Option(help="The owner's display name.")],
+    company: Annotated[str, typer.Option(help="Company name.")],
+    industry: Annotated[str, typer.Option(help="Industry, e.g. 'Metalworking'.")],
+    size: Annotated[str, typer.Option(help=f"Company size: {', '.join(COMPANY_SIZES)}.")],
+    city: Annotated[str, typer.Option(help="City of the main site.")],
+    currency: Annotated[str, typer.Option(help="Default currency, ISO 4217 (e.g. EUR).")] = "EUR",
+    timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin.")] = None,
+    password_stdin: PasswordStdin = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Create a company and its owner account (the installer's first step)."""
+    settings = Settings()
+    details = CompanyDetails.validated(
+        name=company, industry=industry, company_size=size, city=city, default_currency=currency, timezone=timezone
+    )
+    password = _password(password_stdin)
+    rt = IdentityRuntime.from_settings(settings)
+    with _transaction(settings) as conn:
+        created = create_admin(conn, rt, email=email, password=password, display_name=name, details=details)
+    if json_out:
+        console.print_json(
+            data={
+                "user_id": str(created.owner["id"]),
+                "company_id": str(created.tenant_id),
+                "email": created.owner["email"],
+            }
+        )
+    else:
+        ok(f"{created.owner['email']} owns {details.name!r} (company {created.tenant_id})")
+
+
+@app.command("reset-password")
+def reset_password_cmd(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    reset_mfa: Annotated[
+        bool, typer.Option("--reset-mfa", help="Also turn off two-factor sign-in (lost device).")
+    ] = False,
+    password_stdin: PasswordStdin = False,
+    json_out: JsonOut = False,
+) -> None:
+    """Set a new password, clear the lockout and end the account's sessions everywhere."""
+    settings = Settings()
+    password = _password(password_stdin)
+    rt = IdentityRuntime.from_settings(settings)
+    with _transaction(settings) as conn:
+        result = reset_password(conn, rt, email=email, password=password, reset_mfa=reset_mfa)
+    if json_out:
+        console.print_json(data={"user_id": str(result.user_id), "sessions_ended": result.sessions_ended})
+    else:
+        ok(f"password reset for {email}; {result.sessions_ended} session(s) ended in {result.companies} company(ies)")

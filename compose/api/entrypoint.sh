@@ -1,0 +1,15 @@
+#!/bin/sh
+# Roles and grants, then migrations to head, then the server; each step is idempotent.
+set -eu
+
+tries=0
+until factoryos db init; do
+    tries=$((tries + 1))
+    if [ "${tries}" -ge 10 ]; then
+        echo "factoryos db init failed ${tries} times; giving up" >&2
+        exit 1
+    fi
+    sleep 3
+done
+factoryos db upgrade
+exec factoryos serve --host 0.0.0.0 --port 8080

@@ -1,0 +1,37 @@
+"""Machine connectivity: OPC-UA and Modbus TCP polling into count, state and health events.
+
+Light, dependency-free names are re-exported here; the poller, drivers and simulator
+live in their modules (they import asyncua and pymodbus):
+
+- `factoryos.connectivity.service.ConnectivityService` — poller + spool + sink, for the server lifespan
+- `factoryos.connectivity.poller.Poller` — polling only, events to a callback
+- `factoryos.connectivity.simulator.Simulator` — simulated machines on real servers
+"""
+
+from factoryos.connectivity.events import CountDelta, Event, Health, RejectedEvents, Sink, StateChange
+from factoryos.connectivity.machine_config import (
+    MachineConfig,
+    ModbusMachine,
+    OpcUaMachine,
+    StatusMapping,
+    parse_machine_config,
+    parse_machine_configs,
+)
+from factoryos.connectivity.states import DEFAULT_UNMAPPED_STATE, MachineState
+
+__all__ = [
+    "DEFAULT_UNMAPPED_STATE",
+    "CountDelta",
+    "Event",
+    "Health",
+    "MachineConfig",
+    "MachineState",
+    "ModbusMachine",
+    "OpcUaMachine",
+    "RejectedEvents",
+    "Sink",
+    "StateChange",
+    "StatusMapping",
+    "parse_machine_config",
+    "parse_machine_configs",
+]

@@ -1,0 +1,76 @@
+"""What the poller produces, and the `Sink` that stores it.
+
+The database layer implements `Sink`. Every event has a stable `key` so that a replay
+after a crash or an outage (the spool delivers at least once) is an idempotent upsert:
+- `CountDelta`: parts made by one machine in one UTC minute. Several deltas may share a
+  minute (a flush mid-minute, a restart), each with its own key; the minute's total is
+  their sum. Store with `insert … on conflict (key) do nothing`.
+- `StateChange`: the machine entered `state` at `at`; the interval lasts until the next
+  change. Key = machine + instant.
+- `Health`: latest connection health; upsert by machine, keep the newest `at`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Literal, Protocol, TypeAlias
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from factoryos.connectivity.states import MachineState
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CountDelta(_Event):
+    kind: Literal["count"] = "count"
+    machine_id: str
+    minute_utc: AwareDatetime
+    good: int = Field(ge=0)
+    reject: int = Field(ge=0)
+    key: str
+
+
+class StateChange(_Event):
+    kind: Literal["state"] = "state"
+    machine_id: str
+    state: MachineState
+    raw_code: int | None
+    alarm_code: int | None = None
+    at: AwareDatetime
+    reason: str | None = Field(default=None, description="Why the machine is offline, when it is.")
+    key: str
+
+
+class Health(_Event):
+    kind: Literal["health"] = "health"
+    machine_id: str
+    last_ok: AwareDatetime | None
+    last_error: str | None
+    error_code: str | None = None
+    at: AwareDatetime
+
+
+Event: TypeAlias = CountDelta | StateChange | Health
+event_adapter: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="kind")])
+
+
+class Sink(Protocol):
+    """Stores events. Raise to say "not stored, try again later" (the spool keeps them).
+
+    Raise `RejectedEvents` instead for a batch that can never be stored (it is set aside,
+    not retried forever).
+    """
+
+    async def write(self, events: Sequence[Event]) -> None: ...
+
+
+class RejectedEvents(Exception):
+    """A sink's verdict that a batch is permanently unstorable (e.g. an unknown machine)."""
+
+
+def minute_of(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)

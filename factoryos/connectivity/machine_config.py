@@ -1,0 +1,278 @@
+"""Per-machine connection settings and signal mapping (validated with pydantic).
+
+A machine is read over OPC-UA (one node per signal) or Modbus TCP (one register range
+per signal). Four signals matter: the good-part counter, the reject counter, the status
+code (mapped to a `MachineState`) and, optionally, an alarm code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from factoryos.connectivity.states import DEFAULT_UNMAPPED_STATE, MachineState
+from factoryos.errors import ValidationFailed
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegisterType(StrEnum):
+    HOLDING = "holding"
+    INPUT = "input"
+    COIL = "coil"
+    DISCRETE = "discrete"
+
+    @property
+    def is_bit(self) -> bool:
+        return self in (RegisterType.COIL, RegisterType.DISCRETE)
+
+
+class DataType(StrEnum):
+    UINT16 = "uint16"
+    UINT32 = "uint32"
+    INT32 = "int32"
+    FLOAT32 = "float32"
+
+    @property
+    def registers(self) -> int:
+        return 1 if self is DataType.UINT16 else 2
+
+
+Order = Literal["big", "little"]
+
+
+class ModbusSignal(_Model):
+    """Where one value lives in a Modbus device and how its registers are decoded."""
+
+    register_type: RegisterType = RegisterType.HOLDING
+    address: int = Field(ge=0, le=65535, description="Zero-based register or bit address.")
+    data_type: DataType = DataType.UINT16
+    byte_order: Order = Field(default="big", description="Byte order inside each 16-bit register.")
+    word_order: Order = Field(default="big", description="Register order of 32-bit values.")
+    scale: float = Field(default=1.0, gt=0, description="Raw value × scale = engineering value.")
+
+    @model_validator(mode="after")
+    def _fits(self) -> ModbusSignal:
+        if self.register_type.is_bit and self.data_type is not DataType.UINT16:
+            raise ValueError(f"{self.register_type.value} signals are single bits: use data_type 'uint16'")
+        if self.address + self.width > 65536:
+            raise ValueError(f"address {self.address} + {self.width} registers runs past 65535")
+        return self
+
+    @property
+    def width(self) -> int:
+        """Registers (or bits) the value occupies."""
+        return 1 if self.register_type.is_bit else self.data_type.registers
+
+
+class ModbusSignals(_Model):
+    good: ModbusSignal
+    reject: ModbusSignal
+    state: ModbusSignal
+    alarm: ModbusSignal | None = None
+
+
+class ModbusEndpoint(_Model):
+    host: str = Field(min_length=1)
+    port: int = Field(default=502, ge=1, le=65535)
+    unit_id: int = Field(default=1, ge=0, le=255, description="Modbus unit (slave/device) id.")
+    timeout: float = Field(default=2.0, gt=0, le=60)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Machines on one host:port share a TCP connection, whatever their unit id."""
+        return ("modbus", self.host, self.port)
+
+    @property
+    def label(self) -> str:
+        return f"modbus://{self.host}:{self.port}"
+
+
+class SecurityPolicy(StrEnum):
+    NONE = "None"
+    BASIC256SHA256 = "Basic256Sha256"
+
+
+class SecurityMode(StrEnum):
+    SIGN = "Sign"
+    SIGN_AND_ENCRYPT = "SignAndEncrypt"
+
+
+class OpcUaSecurity(_Model):
+    policy: SecurityPolicy = SecurityPolicy.NONE
+    mode: SecurityMode | None = None
+    client_certificate: Path | None = Field(default=None, description="Client certificate (DER or PEM).")
+    client_private_key: Path | None = Field(default=None, description="Client private key (PEM or DER).")
+    private_key_password: SecretStr | None = None
+    server_certificate: Path | None = Field(default=None, description="Trusted server certificate.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> OpcUaSecurity:
+        if self.policy is SecurityPolicy.NONE:
+            if self.mode is not None:
+                raise ValueError("mode needs policy 'Basic256Sha256'")
+            return self
+        missing = [
+            name
+            for name in ("mode", "client_certificate", "client_private_key", "server_certificate")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            raise ValueError(f"policy Basic256Sha256 needs {', '.join(missing)}")
+        return self
+
+
+def _check_node_id(value: str) -> str:
+    from asyncua import ua  # asyncua is heavy: import only when configs are validated
+
+    try:
+        ua.NodeId.from_string(value)
+    except Exception as exc:  # asyncua raises several types for malformed ids
+        raise ValueError(f"not an OPC-UA node id (e.g. 'ns=2;s=Press1.Good'): {value!r}") from exc
+    return value
+
+
+NodeIdStr = Annotated[str, Field(min_length=1)]
+
+
+class OpcUaSignals(_Model):
+    good: NodeIdStr
+    reject: NodeIdStr
+    state: NodeIdStr
+    alarm: NodeIdStr | None = None
+
+    @field_validator("good", "reject", "state", "alarm")
+    @classmethod
+    def _node_id(cls, value: str | None) -> str | None:
+        return None if value is None else _check_node_id(value)
+
+
+class OpcUaEndpoint(_Model):
+    url: str = Field(pattern=r"^opc\.tcp://[^/:\s]+(:\d{1,5})?(/.*)?$")
+    security: OpcUaSecurity = OpcUaSecurity()
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(default=4.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> OpcUaEndpoint:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        return self
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Machines share a session only when URL, security and user all match."""
+        return ("opcua", self.url, self.security, self.username, self.password)
+
+    @property
+    def label(self) -> str:
+        return self.url
+
+
+class StatusMapping(_Model):
+    """Raw PLC status code → state. Unmapped codes become `default`."""
+
+    codes: dict[int, MachineState] = Field(default_factory=dict)
+    default: MachineState = DEFAULT_UNMAPPED_STATE
+
+    @field_validator("codes")
+    @classmethod
+    def _no_offline(cls, codes: dict[int, MachineState]) -> dict[int, MachineState]:
+        for code, state in codes.items():
+            if state is MachineState.OFFLINE:
+                raise ValueError(f"code {code}: 'offline' is set by the poller, not mapped")
+        return codes
+
+    def state_for(self, code: int) -> MachineState:
+        return self.codes.get(code, self.default)
+
+
+class _MachineBase(_Model):
+    machine_id: str = Field(min_length=1, max_length=200)
+    name: str | None = None
+    poll_interval: float = Field(default=1.0, ge=0.05, le=3600, description="Seconds between polls.")
+    ideal_cycle_time: float | None = Field(
+        default=None, gt=0, description="Seconds per part; bounds how far a counter can plausibly wrap."
+    )
+    status_map: StatusMapping = StatusMapping()
+
+
+class ModbusMachine(_MachineBase):
+    protocol: Literal["modbus"]
+    endpoint: ModbusEndpoint
+    signals: ModbusSignals
+
+
+class OpcUaMachine(_MachineBase):
+    protocol: Literal["opcua"]
+    endpoint: OpcUaEndpoint
+    signals: OpcUaSignals
+
+
+MachineConfig: TypeAlias = Annotated[ModbusMachine | OpcUaMachine, Field(discriminator="protocol")]
+_adapter: TypeAdapter[ModbusMachine | OpcUaMachine] = TypeAdapter(MachineConfig)
+
+
+def _describe(error: Any, prefix: str) -> tuple[str, str]:
+    """(field path, message) of one pydantic error, phrased for the person editing the config."""
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return prefix + "protocol", "must be 'modbus' or 'opcua'"
+    # Drop the discriminator tag pydantic inserts ("modbus"/"opcua") so paths read like the input.
+    loc = tuple(error["loc"])
+    parts = [str(p) for i, p in enumerate(loc) if not (i == 0 and p in ("modbus", "opcua"))]
+    return prefix + (".".join(parts) or "machine"), str(error["msg"]).removeprefix("Value error, ")
+
+
+def _as_validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:
+    problems = [_describe(e, prefix) for e in exc.errors()]
+    field, message = problems[0]
+    return ValidationFailed(
+        f"{field}: {message}",
+        code="invalid_machine_config",
+        field=field,
+        extra={"errors": [{"field": f, "message": m} for f, m in problems]},
+    )
+
+
+def parse_machine_config(data: Mapping[str, Any]) -> ModbusMachine | OpcUaMachine:
+    """Validate one machine's settings; errors name the offending field."""
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as exc:
+        raise _as_validation_failed(exc) from None
+
+
+def parse_machine_configs(items: Iterable[Mapping[str, Any]]) -> list[ModbusMachine | OpcUaMachine]:
+    """Validate a list of machines; ids must be unique."""
+    machines: list[ModbusMachine | OpcUaMachine] = []
+    seen: set[str] = set()
+    for index, data in enumerate(items):
+        try:
+            machine = _adapter.validate_python(data)
+        except ValidationError as exc:
+            raise _as_validation_failed(exc, prefix=f"[{index}].") from None
+        if machine.machine_id in seen:
+            raise ValidationFailed(
+                f"[{index}].machine_id: duplicate machine id {machine.machine_id!r}",
+                code="invalid_machine_config",
+                field=f"[{index}].machine_id",
+            )
+        seen.add(machine.machine_id)
+        machines.append(machine)
+    return machines

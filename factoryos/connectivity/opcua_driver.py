@@ -1,0 +1,216 @@
+"""OPC-UA driver: one session per endpoint, one batched Read for every node of every machine."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from asyncua import Client, ua
+from asyncua.crypto import security_policies
+from asyncua.ua.uaerrors import UaError, UaStatusCodeError
+from cryptography import x509
+
+from factoryos.connectivity.driver import CounterSample, Reading
+from factoryos.connectivity.errors import (
+    AuthenticationFailed,
+    CertificateInvalid,
+    CertificateRejected,
+    ConnectivityError,
+    EndpointUnavailable,
+    SignalReadFailed,
+)
+from factoryos.connectivity.machine_config import OpcUaEndpoint, OpcUaMachine, SecurityMode, SecurityPolicy
+
+log = logging.getLogger(__name__)
+
+_SIGNALS = ("good", "reject", "state", "alarm")
+_VT = ua.VariantType
+_COUNTER_MODULUS: dict[ua.VariantType, int | None] = {
+    _VT.Boolean: 2,
+    _VT.Byte: 1 << 8,
+    _VT.SByte: 1 << 8,
+    _VT.UInt16: 1 << 16,
+    _VT.Int16: 1 << 16,
+    _VT.UInt32: 1 << 32,
+    _VT.Int32: 1 << 32,
+    _VT.UInt64: 1 << 64,
+    _VT.Int64: 1 << 64,
+    _VT.Float: None,
+    _VT.Double: None,
+}
+_AUTH_CODES = {
+    ua.StatusCodes.BadUserAccessDenied,
+    ua.StatusCodes.BadIdentityTokenInvalid,
+    ua.StatusCodes.BadIdentityTokenRejected,
+}
+
+
+def _status_name(exc: UaStatusCodeError) -> str:
+    return ua.StatusCode(exc.code).name
+
+
+def _application_uri(certificate: Path) -> str | None:
+    """The URI in the certificate's SubjectAltName: servers check it against our ApplicationUri."""
+    data = certificate.read_bytes()
+    cert = (
+        x509.load_pem_x509_certificate(data)
+        if data.lstrip().startswith(b"-----")
+        else x509.load_der_x509_certificate(data)
+    )
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return None
+    uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
+
+
+def _counter(value: Any, variant: ua.VariantType, node: str) -> CounterSample:
+    if variant not in _COUNTER_MODULUS:
+        raise ValueError(f"{node}: {variant.name} is not a number")
+    modulus = _COUNTER_MODULUS[variant]
+    if modulus is None:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{node}: counter holds {value}")
+        return CounterSample(int(value), None)
+    return CounterSample(int(value) % modulus, modulus)
+
+
+def _code(value: Any, variant: ua.VariantType, node: str) -> int:
+    if variant not in _COUNTER_MODULUS:
+        raise ValueError(f"{node}: {variant.name} is not a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{node}: code holds {value}")
+    return round(value)
+
+
+class OpcUaDriver:
+    def __init__(self, endpoint: OpcUaEndpoint, *, max_nodes_per_read: int = 10_000) -> None:
+        self.label = endpoint.url
+        self._endpoint = endpoint
+        self._max_nodes = max_nodes_per_read
+        self._client: Client | None = None
+        self._nodes: dict[str, Any] = {}
+
+    async def connect(self) -> None:
+        await self.close()
+        ep = self._endpoint
+        client = Client(ep.url, timeout=ep.timeout)
+        await self._configure_security(client)
+        if ep.username is not None and ep.password is not None:
+            client.set_user(ep.username)
+            client.set_password(ep.password.get_secret_value())
+        try:
+            await client.connect()
+        except UaStatusCodeError as exc:
+            await self._discard(client)
+            name = _status_name(exc)
+            if name.startswith("BadCertificate") or exc.code in (
+                ua.StatusCodes.BadSecurityChecksFailed,
+                ua.StatusCodes.BadSecurityPolicyRejected,
+            ):
+                raise CertificateRejected(
+                    f"{self.label} rejected the client certificate ({name}): "
+                    "add the FactoryOS client certificate to the server's trusted certificates"
+                ) from None
+            if exc.code in _AUTH_CODES:
+                raise AuthenticationFailed(f"{self.label} refused user {ep.username!r} ({name})") from None
+            raise EndpointUnavailable(f"{self.label}: {name}") from None
+        except (TimeoutError, OSError, UaError) as exc:
+            await self._discard(client)
+            raise EndpointUnavailable(f"{self.label}: cannot connect ({exc or type(exc).__name__})") from None
+        self._client = client
+        self._nodes = {}
+
+    async def _configure_security(self, client: Client) -> None:
+        security = self._endpoint.security
+        if security.policy is SecurityPolicy.NONE:
+            return
+        assert security.client_certificate and security.client_private_key and security.server_certificate
+        mode = (
+            ua.MessageSecurityMode.SignAndEncrypt
+            if security.mode is SecurityMode.SIGN_AND_ENCRYPT
+            else ua.MessageSecurityMode.Sign
+        )
+        try:
+            uri = _application_uri(security.client_certificate)
+            if uri:
+                client.application_uri = uri
+            await client.set_security(
+                security_policies.SecurityPolicyBasic256Sha256,
+                certificate=str(security.client_certificate),
+                private_key=str(security.client_private_key),
+                private_key_password=(
+                    security.private_key_password.get_secret_value() if security.private_key_password else None
+                ),
+                server_certificate=str(security.server_certificate),
+                mode=mode,
+            )
+        except (OSError, ValueError, TypeError) as exc:
+            raise CertificateInvalid(f"{self.label}: cannot load certificates or key: {exc}") from None
+
+    @staticmethod
+    async def _discard(client: Client) -> None:
+        try:
+            await client.disconnect()
+        except Exception:  # the link is already broken; nothing left to release cleanly
+            client.disconnect_socket()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await self._discard(client)
+
+    async def read(self, machines: Sequence[OpcUaMachine]) -> dict[str, Reading | ConnectivityError]:
+        client = self._client
+        if client is None:
+            raise EndpointUnavailable(f"{self.label}: not connected")
+        node_ids: list[str] = []
+        for machine in machines:
+            node_ids.extend(n for n in (getattr(machine.signals, s) for s in _SIGNALS) if n is not None)
+        nodes = [self._node(client, n) for n in node_ids]
+        values: list[ua.DataValue] = []
+        try:
+            for start in range(0, len(nodes), self._max_nodes):
+                values.extend(await client.read_attributes(nodes[start : start + self._max_nodes]))
+        except UaStatusCodeError as exc:
+            raise EndpointUnavailable(f"{self.label}: read failed ({_status_name(exc)})") from None
+        except (TimeoutError, OSError, UaError, ConnectionError) as exc:
+            raise EndpointUnavailable(f"{self.label}: connection lost ({exc or type(exc).__name__})") from None
+        by_node = dict(zip(node_ids, values, strict=True))
+        return {m.machine_id: self._reading(m, by_node) for m in machines}
+
+    def _node(self, client: Client, node_id: str) -> Any:
+        node = self._nodes.get(node_id)
+        if node is None:
+            node = self._nodes[node_id] = client.get_node(node_id)
+        return node
+
+    def _reading(self, machine: OpcUaMachine, by_node: dict[str, ua.DataValue]) -> Reading | ConnectivityError:
+        signals = machine.signals
+        try:
+            good = self._value(by_node, signals.good)
+            reject = self._value(by_node, signals.reject)
+            state = self._value(by_node, signals.state)
+            alarm = self._value(by_node, signals.alarm) if signals.alarm else None
+            return Reading(
+                good=_counter(*good, signals.good),
+                reject=_counter(*reject, signals.reject),
+                state_code=_code(*state, signals.state),
+                alarm_code=_code(*alarm, signals.alarm) if alarm and signals.alarm else None,
+            )
+        except ValueError as exc:
+            return SignalReadFailed(f"{self.label} {machine.machine_id}: {exc}")
+
+    @staticmethod
+    def _value(by_node: dict[str, ua.DataValue], node: str) -> tuple[Any, ua.VariantType]:
+        dv = by_node[node]
+        status = dv.StatusCode
+        if status is not None and not status.is_good():
+            raise ValueError(f"{node}: {status.name}")
+        if dv.Value is None or dv.Value.Value is None:
+            raise ValueError(f"{node}: no value")
+        return dv.Value.Value, dv.Value.VariantType

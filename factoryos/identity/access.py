@@ -1,0 +1,66 @@
+"""The caller's access, read live on every request: membership, account, session.
+
+No cache on purpose: a permission change, a removal or a revoked session applies to the
+very next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from factoryos.errors import PermissionDenied, Unauthorized
+from factoryos.identity.permissions import KNOWN_PERMISSIONS, SIGNED_IN, effective_permissions
+from factoryos.schema.identity import auth_sessions, memberships, users
+
+
+@dataclass(frozen=True)
+class LiveAccess:
+    role: str
+    permissions: frozenset[str]
+
+
+def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UUID | None) -> LiveAccess:
+    """Raise Unauthorized unless the session, the account and the membership are all live."""
+    row = (
+        conn.execute(
+            select(
+                memberships.c.role,
+                memberships.c.granted,
+                memberships.c.denied,
+                users.c.status,
+                auth_sessions.c.revoked_at,
+                auth_sessions.c.expires_at,
+            )
+            .join(users, users.c.id == memberships.c.user_id)
+            .outerjoin(
+                auth_sessions,
+                (auth_sessions.c.tenant_id == memberships.c.tenant_id)
+                & (auth_sessions.c.user_id == memberships.c.user_id)
+                & (auth_sessions.c.id == session_id),
+            )
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise Unauthorized("you are no longer a member of this company", code="membership_revoked")
+    if row["status"] != "active":
+        raise Unauthorized("this account is disabled", code="account_disabled")
+    if row["expires_at"] is None or row["revoked_at"] is not None:
+        raise Unauthorized("this session has ended; sign in again", code="session_revoked")
+    if row["expires_at"] <= datetime.now(timezone.utc):
+        raise Unauthorized("this session has expired; sign in again", code="session_expired")
+    return LiveAccess(row["role"], effective_permissions(row["role"], row["granted"], row["denied"]))
+
+
+def require_permission(access: LiveAccess, permission: str) -> None:
+    if permission not in KNOWN_PERMISSIONS:
+        # A route declared a permission nobody can hold: a bug, never a reason to let it pass.
+        raise PermissionDenied(f"this action requires an unknown permission {permission!r}", code="unknown_permission")
+    if permission != SIGNED_IN and permission not in access.permissions:
+        raise PermissionDenied(f"this action needs the {permission} permission", extra={"permission": permission})

@@ -1,0 +1,86 @@
+"""Host-side account administration (the `factoryos user` commands), with audit rows.
+
+Runs as the app role like the API, so the tenant policy applies here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from sqlalchemy import Connection
+
+from factoryos.audit.writer import AuditEvent, record
+from factoryos.db.tenant import set_tenant
+from factoryos.errors import NotFound
+from factoryos.identity import lockout, mfa
+from factoryos.identity.accounts import create_user, find_by_email, set_password, user_companies
+from factoryos.identity.companies import CompanyDetails, NewCompany, create_company
+from factoryos.identity.permissions import OWNER
+from factoryos.identity.runtime import IdentityRuntime
+from factoryos.identity.sessions import revoke_user_sessions
+
+CLI_AGENT = "factoryos-cli"
+
+
+def create_admin(
+    conn: Connection, rt: IdentityRuntime, *, email: str, password: str, display_name: str, details: CompanyDetails
+) -> NewCompany:
+    """A new account owning a new company (what the installer sets up first)."""
+    user = create_user(conn, rt, email=email, password=password, display_name=display_name)
+    created = create_company(conn, user["id"], display_name, details)
+    for entity, entity_id, after in (
+        ("company", created.tenant_id, created.audit_view()),
+        ("membership", created.membership["id"], {"user_id": str(user["id"]), "role": OWNER}),
+    ):
+        record(
+            conn,
+            AuditEvent(
+                tenant_id=created.tenant_id,
+                action="create",
+                entity_type=entity,
+                entity_id=str(entity_id),
+                actor_id=user["id"],
+                after=after,
+                user_agent=CLI_AGENT,
+            ),
+        )
+    return created
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    user_id: UUID
+    sessions_ended: int
+    companies: int
+
+
+def reset_password(
+    conn: Connection, rt: IdentityRuntime, *, email: str, password: str, reset_mfa: bool = False
+) -> PasswordReset:
+    """New password, lockout cleared, every session of the account ended in every company."""
+    user = find_by_email(conn, email)
+    if user is None:
+        raise NotFound(f"no account with email {email}", code="user_not_found", field="email")
+    set_password(conn, rt, user["id"], password)
+    lockout.clear(conn, lockout.throttle_key(rt, user["email"]))
+    if reset_mfa:
+        mfa.reset(conn, user["id"])
+    ended = 0
+    companies = user_companies(conn, user["id"])
+    for company in companies:
+        set_tenant(conn, company.tenant_id)
+        ended += revoke_user_sessions(conn, company.tenant_id, user["id"], "password_reset")
+        record(
+            conn,
+            AuditEvent(
+                tenant_id=company.tenant_id,
+                action="update",
+                entity_type="user",
+                entity_id=str(user["id"]),
+                after={"password_reset": True, "mfa_reset": reset_mfa},
+                user_agent=CLI_AGENT,
+            ),
+        )
+    set_tenant(conn, None)
+    return PasswordReset(user["id"], ended, len(companies))

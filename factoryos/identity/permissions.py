@@ -1,0 +1,95 @@
+"""Atomic permissions and the roles that bundle them.
+
+A member's effective permissions are their role's bundle, plus single grants, minus
+single denials; the owner always holds every permission and cannot be overridden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from factoryos.errors import ValidationFailed
+
+PERMISSIONS: tuple[str, ...] = (
+    "orders.view",
+    "orders.act",
+    "customers.view",
+    "customers.act",
+    "assets.view",
+    "assets.act",
+    "invites.send",
+    "permissions.manage",
+    "production.entry",
+    "production.plan",
+    "machines.manage",
+    "reports.export",
+    "audit.view",
+    "admin.system",
+)
+
+# Held by every active member: their own session, profile and MFA. Not grantable or deniable.
+SIGNED_IN = "signed_in"
+
+KNOWN_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS) | {SIGNED_IN}
+
+OWNER = "owner"
+
+ROLES: dict[str, frozenset[str]] = {
+    OWNER: frozenset(PERMISSIONS),
+    "admin": frozenset(PERMISSIONS),
+    "plant_manager": frozenset(
+        {
+            "orders.view",
+            "orders.act",
+            "customers.view",
+            "assets.view",
+            "assets.act",
+            "invites.send",
+            "production.entry",
+            "production.plan",
+            "machines.manage",
+            "reports.export",
+            "audit.view",
+        }
+    ),
+    "supervisor": frozenset(
+        {"orders.view", "orders.act", "assets.view", "production.entry", "production.plan", "reports.export"}
+    ),
+    "estimator": frozenset({"orders.view", "orders.act", "customers.view", "customers.act", "reports.export"}),
+    "operator": frozenset({"orders.view", "assets.view", "production.entry"}),
+    "read_only": frozenset({"orders.view", "customers.view", "assets.view"}),
+}
+
+ROLE_TITLES: dict[str, str] = {
+    OWNER: "Owner",
+    "admin": "Admin",
+    "plant_manager": "Plant Manager",
+    "supervisor": "Supervisor",
+    "estimator": "Estimator",
+    "operator": "Operator",
+    "read_only": "Read-Only",
+}
+
+# Roles an invite may carry: ownership is created with the company, never handed out.
+INVITABLE_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != OWNER)
+
+
+def effective_permissions(role: str, granted: Iterable[str] = (), denied: Iterable[str] = ()) -> frozenset[str]:
+    if role == OWNER:
+        return ROLES[OWNER]
+    base = ROLES.get(role, frozenset())
+    return frozenset((base | set(granted)) - set(denied)) & ROLES[OWNER]
+
+
+def check_permission_names(names: Iterable[str], field: str) -> list[str]:
+    """Sorted, de-duplicated; unknown names are a 422 naming the field."""
+    unique = sorted(set(names))
+    unknown = [n for n in unique if n not in PERMISSIONS]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown permission(s): {', '.join(unknown)}",
+            code="unknown_permission",
+            field=field,
+            extra={"known": list(PERMISSIONS)},
+        )
+    return unique

@@ -1,0 +1,153 @@
+"""Database rows → `factoryos.kpi` inputs: one `MachineWindow` per machine and window.
+
+A window is a shift instance clipped to the requested range and to now (time that has not
+happened yet is neither planned nor run). A site without any shift pattern runs around the
+clock: its window is the range itself. Counts are summed in SQL per window (minute buckets
+by their minute, entries by their start, rejections by when they occurred); state
+intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, and_, or_, select, text
+
+from factoryos.kpi import DowntimeEvent, Interval, KpiTotals, MachineWindow, StateInterval, machine_totals
+from factoryos.plant.machines import machine_cycle
+from factoryos.plant.sites import site_policy
+from factoryos.production.shifts import kpi_instance
+from factoryos.schema.production import downtime_events as de
+from factoryos.schema.production import machine_state_intervals as msi
+from factoryos.schema.production import production_plans as pp
+
+# Records this far outside a window still matter: a stop that began earlier is one stop.
+CONTEXT = timedelta(days=1)
+
+_WINDOW_SUMS = """
+select t.machine_id, w.idx, {sums}
+from {table} t
+join unnest(cast(:starts as timestamptz[]), cast(:ends as timestamptz[])) with ordinality as w(s, e, idx)
+  on t.{time} >= w.s and t.{time} < w.e
+where t.tenant_id = :tenant and t.machine_id = any(cast(:machines as uuid[]))
+group by t.machine_id, w.idx
+"""
+_SUMS = {
+    "machine_count_buckets": ("minute", "sum(t.good), sum(t.reject), 0"),
+    "production_entries": ("started_at", "sum(t.good_quantity), 0, sum(t.rework_quantity)"),
+    "rejection_entries": ("occurred_at", "0, sum(t.quantity), 0"),
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    interval: Interval
+    breaks: tuple[Interval, ...] = ()
+    instance_id: UUID | None = None
+    whole_instance: bool = False
+
+
+def shift_windows(instances: Sequence[RowMapping | dict[str, Any]], start: datetime, end: datetime,
+                  now: datetime) -> list[Window]:
+    """Instances clipped to ``[start, min(end, now))``; empty ones dropped."""
+    stop = min(end, now)
+    out = []
+    for row in instances:
+        inst = kpi_instance(row)  # type: ignore[arg-type]
+        lo, hi = max(inst.start, start), min(inst.end, stop)
+        if lo < hi:
+            whole = inst.start >= start and inst.end <= stop
+            out.append(Window(Interval(lo, hi), inst.breaks, row.get("id"), whole))
+    return out
+
+
+def _counts(
+    conn: Connection, tenant_id: UUID, machine_ids: list[UUID], windows: list[Window]
+) -> dict[tuple[UUID, int], list[int]]:
+    """(machine, window index) → [good, reject, rework]."""
+    out: dict[tuple[UUID, int], list[int]] = defaultdict(lambda: [0, 0, 0])
+    params = {"tenant": tenant_id, "machines": machine_ids,
+              "starts": [w.interval.start for w in windows], "ends": [w.interval.end for w in windows]}
+    for table, (column, sums) in _SUMS.items():
+        for machine_id, idx, good, reject, rework in conn.execute(
+            text(_WINDOW_SUMS.format(table=table, time=column, sums=sums)), params
+        ):
+            acc = out[(machine_id, idx - 1)]
+            acc[0] += int(good)
+            acc[1] += int(reject)
+            acc[2] += int(rework)
+    return out
+
+
+def _overlapping(table: Any, machine_ids: list[UUID], tenant_id: UUID, start: datetime, end: datetime) -> Any:
+    return select(table).where(
+        table.c.tenant_id == tenant_id, table.c.machine_id.in_(machine_ids), table.c.started_at < end,
+        or_(table.c.ended_at.is_(None), table.c.ended_at > start),
+    ).order_by(table.c.started_at)
+
+
+def machine_totals_by_window(
+    conn: Connection,
+    tenant_id: UUID,
+    site: RowMapping,
+    machine_rows: Sequence[RowMapping],
+    windows: list[Window],
+    now: datetime,
+) -> dict[UUID, KpiTotals]:
+    """Each machine's KPI totals summed over `windows` (ratios are left to the caller)."""
+    totals: dict[UUID, KpiTotals] = {m["id"]: KpiTotals() for m in machine_rows}
+    if not windows or not machine_rows:
+        return totals
+    machine_ids = [m["id"] for m in machine_rows]
+    span_start = min(w.interval.start for w in windows) - CONTEXT
+    span_end = min(max(w.interval.end for w in windows) + CONTEXT, now)
+    states: dict[UUID, list[StateInterval]] = defaultdict(list)
+    for r in conn.execute(_overlapping(msi, machine_ids, tenant_id, span_start, span_end)).mappings():
+        if r["started_at"] < now:
+            states[r["machine_id"]].append(StateInterval(r["started_at"], min(r["ended_at"] or now, now),
+                                                          r["state"]))
+    downtime: dict[UUID, list[DowntimeEvent]] = defaultdict(list)
+    for r in conn.execute(_overlapping(de, machine_ids, tenant_id, span_start, span_end)).mappings():
+        if r["started_at"] < now:
+            end = min(r["ended_at"] or now, now)
+            downtime[r["machine_id"]].append(DowntimeEvent(r["started_at"], end, r["planned"]))
+    counts = _counts(conn, tenant_id, machine_ids, windows)
+    targets = _targets(conn, tenant_id, machine_ids, windows)
+    policy = site_policy(site)
+    for machine in machine_rows:
+        cycle = machine_cycle(machine)
+        for idx, window in enumerate(windows):
+            near = Interval(window.interval.start - CONTEXT, window.interval.end + CONTEXT)
+            good, reject, rework = counts.get((machine["id"], idx), (0, 0, 0))
+            data = MachineWindow(
+                window=window.interval,
+                ideal_cycle_time=cycle,
+                breaks=window.breaks,
+                states=tuple(s for s in states[machine["id"]] if s.interval.overlaps(near)),
+                downtime=tuple(d for d in downtime[machine["id"]] if d.interval.overlaps(near)),
+                good_count=good,
+                reject_count=reject,
+                rework_count=min(rework, good),
+                target_quantity=targets.get((machine["id"], window.instance_id)) if window.whole_instance else None,
+            )
+            totals[machine["id"]] = totals[machine["id"]] + machine_totals(data, policy)
+    return totals
+
+
+def _targets(
+    conn: Connection, tenant_id: UUID, machine_ids: list[UUID], windows: list[Window]
+) -> dict[tuple[UUID, UUID], int]:
+    instance_ids = [w.instance_id for w in windows if w.whole_instance and w.instance_id is not None]
+    if not instance_ids:
+        return {}
+    rows = conn.execute(
+        select(pp.c.machine_id, pp.c.shift_instance_id, pp.c.target_quantity).where(
+            and_(pp.c.tenant_id == tenant_id, pp.c.machine_id.in_(machine_ids),
+                 pp.c.shift_instance_id.in_(instance_ids)))
+    )
+    return {(m, i): q for m, i, q in rows}

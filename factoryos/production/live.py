@@ -1,0 +1,71 @@
+"""The live view of a site: per machine its state and since when, the running shift's
+counts against the plan, OEE so far, and downtime still waiting for a reason.
+
+Read-only: the running shift is computed, not stored, until something is recorded in it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from factoryos.kpi import compute_kpis
+from factoryos.plant.sites import Sites
+from factoryos.production.downtime import downtime_out
+from factoryos.production.kpi_loader import machine_totals_by_window, shift_windows
+from factoryos.production.kpi_models import KpiValues, LiveMachine, LiveQuery, LiveView
+from factoryos.production.shifts import instance_out, running_instance
+from factoryos.schema.plant import machines
+from factoryos.schema.production import downtime_events as de
+from factoryos.schema.production import machine_state_intervals as msi
+from factoryos.schema.production import production_plans as pp
+
+PENDING_LIMIT = 20
+
+
+def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime) -> LiveView:
+    site = Sites(conn, tenant_id).require(query.site_id)
+    stmt = select(machines).where(machines.c.tenant_id == tenant_id, machines.c.site_id == site["id"],
+                                  machines.c.status == "active")
+    if query.line_id is not None:
+        stmt = stmt.where(machines.c.line_id == query.line_id)
+    rows = list(conn.execute(stmt.order_by(machines.c.code)).mappings())
+    ids = [m["id"] for m in rows]
+    states = {
+        r["machine_id"]: r
+        for r in conn.execute(select(msi).where(msi.c.tenant_id == tenant_id, msi.c.machine_id.in_(ids),
+                                                msi.c.ended_at.is_(None))).mappings()
+    }
+    pending: dict[UUID, list] = {i: [] for i in ids}
+    for r in conn.execute(select(de).where(de.c.tenant_id == tenant_id, de.c.machine_id.in_(ids), de.c.needs_reason)
+                          .order_by(de.c.started_at.desc())).mappings():
+        if len(pending[r["machine_id"]]) < PENDING_LIMIT:
+            pending[r["machine_id"]].append(downtime_out(r))
+    shift = running_instance(conn, tenant_id, site, now)
+    windows = shift_windows([shift], shift["starts_at"], now, now) if shift else []
+    totals = machine_totals_by_window(conn, tenant_id, site, rows, windows, now)
+    targets = _targets(conn, tenant_id, ids, shift["id"] if shift else None)
+    out = []
+    for m in rows:
+        state = states.get(m["id"])
+        t = totals[m["id"]]
+        out.append(LiveMachine(
+            machine_id=m["id"], code=m["code"], name=m["name"], line_id=m["line_id"],
+            state=state["state"] if state else None, state_since=state["started_at"] if state else None,
+            raw_code=state["raw_code"] if state else None,
+            shift=instance_out(shift) if shift else None,
+            good_count=t.good_count, reject_count=t.reject_count, target_quantity=targets.get(m["id"]),
+            kpis=KpiValues.of(compute_kpis(t)) if windows else None,
+            pending_downtime=pending[m["id"]],
+        ))
+    return LiveView(site_id=site["id"], at=now, machines=out)
+
+
+def _targets(conn: Connection, tenant_id: UUID, machine_ids: list[UUID], instance_id: UUID | None) -> dict[UUID, int]:
+    if instance_id is None:
+        return {}
+    rows = conn.execute(select(pp.c.machine_id, pp.c.target_quantity).where(
+        pp.c.tenant_id == tenant_id, pp.c.shift_instance_id == instance_id, pp.c.machine_id.in_(machine_ids)))
+    return {machine_id: target for machine_id, target in rows}

@@ -1,0 +1,113 @@
+"""Request and response shapes of shift patterns and shift instances."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from factoryos.errors import ValidationFailed
+from factoryos.kpi import ShiftPattern
+from factoryos.plant.listing import ListQuery
+
+ShiftName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(str.strip)]
+Weekday = Annotated[int, Field(ge=0, le=6)]
+
+
+class Break(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: time = Field(description="Local wall time, e.g. 10:00.")
+    end: time
+
+
+def check_pattern(name: str, start: time, end: time, breaks: list[Break], weekdays: list[int]) -> None:
+    """Let the KPI engine judge the pattern (breaks inside the shift, no overlaps).
+
+    Its `ValidationFailed` passes through pydantic untouched, naming the field.
+    """
+    ShiftPattern(name, start, end, tuple((b.start, b.end) for b in breaks), frozenset(weekdays))
+
+
+class ShiftPatternIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site_id: UUID
+    name: ShiftName
+    start: time = Field(description="Local start, e.g. 22:00.")
+    end: time = Field(description="Local end; at or before start means the shift crosses midnight.")
+    breaks: list[Break] = Field(default_factory=list, max_length=12)
+    weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), min_length=1, max_length=7,
+                                    description="Local weekdays the shift starts on, Monday = 0.")
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _valid(self) -> ShiftPatternIn:
+        check_pattern(self.name, self.start, self.end, self.breaks, self.weekdays)
+        return self
+
+
+class ShiftPatternPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShiftName | None = None
+    start: time | None = None
+    end: time | None = None
+    breaks: list[Break] | None = Field(None, max_length=12)
+    weekdays: list[Weekday] | None = Field(None, min_length=1, max_length=7)
+    active: bool | None = None
+
+
+class ShiftPatternOut(BaseModel):
+    id: UUID
+    site_id: UUID
+    name: str
+    start: time
+    end: time
+    breaks: list[Break]
+    weekdays: list[int]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ShiftPatternQuery(ListQuery):
+    site_id: UUID | None = None
+    active: bool | None = None
+
+
+class UtcInterval(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class ShiftInstanceOut(BaseModel):
+    id: UUID | None = Field(description="Set once production was recorded against the instance (it is then frozen).")
+    pattern_id: UUID
+    site_id: UUID
+    name: str
+    local_date: date = Field(description="The local date the shift starts on (a night shift belongs to it).")
+    starts_at: datetime
+    ends_at: datetime
+    breaks: list[UtcInterval]
+    length_seconds: float
+    break_seconds: float
+
+
+class ShiftInstanceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    site_id: UUID
+    from_date: date = Field(alias="from", description="First local date (inclusive).")
+    to_date: date = Field(alias="to", description="Last local date (inclusive), at most 62 days after `from`.")
+    pattern_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> ShiftInstanceQuery:
+        if self.to_date < self.from_date:
+            raise ValidationFailed("`to` is before `from`", code="invalid_range", field="to")
+        if (self.to_date - self.from_date).days > 62:
+            raise ValidationFailed("at most 62 days per request", code="range_too_long", field="to")
+        return self

@@ -1,0 +1,279 @@
+"""Machine signals: per-minute count buckets and state intervals, written by the poller's sink.
+
+Both writers are idempotent under the at-least-once delivery of the connectivity spool:
+- counts arrive as deltas with a unique key; a bucket remembers the keys it has added, so
+  a replayed delta is not added twice. One row per machine and UTC minute.
+- a state change closes the machine's open interval and opens the next; a replayed or
+  older change is ignored.
+
+An unplanned stop (unplanned_stop, idle or offline, as the KPI engine counts them) that
+lasts at least the site's micro-stop threshold opens a machine downtime event that waits
+for an operator's reason. Contiguous stop intervals form one stop (as in the engine), and
+each interval of a long stop gets its own event: two fault codes are two reasons to give.
+The run is checked when an interval closes, when the next one opens and by the periodic
+`flag_overdue_stops` sweep (for a stop still going on).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
+
+from factoryos.errors import ValidationFailed
+from factoryos.kpi import MachineState
+from factoryos.plant.constraints import constraint_errors, constraint_name
+from factoryos.schema.plant import machines, sites
+from factoryos.schema.production import downtime_events as de
+from factoryos.schema.production import machine_state_intervals as msi
+
+log = logging.getLogger(__name__)
+
+STOP_STATES = frozenset({MachineState.UNPLANNED_STOP, MachineState.IDLE, MachineState.OFFLINE})
+_RUN_LOOKBACK = 500  # intervals walked back to find where a stop began
+
+_UPSERT_COUNTS = text(
+    """
+    insert into machine_count_buckets as b (tenant_id, machine_id, minute, good, reject, delta_keys)
+    select :tenant, u.machine_id, u.minute, u.good, u.reject, array[u.key]
+    from unnest(cast(:machines as uuid[]), cast(:minutes as timestamptz[]), cast(:goods as int[]),
+                cast(:rejects as int[]), cast(:keys as text[])) as u(machine_id, minute, good, reject, key)
+    on conflict (tenant_id, machine_id, minute) do update
+      set good = b.good + excluded.good,
+          reject = b.reject + excluded.reject,
+          delta_keys = b.delta_keys || excluded.delta_keys,
+          updated_at = now()
+      where not (b.delta_keys @> excluded.delta_keys)
+    returning 1
+    """
+).bindparams(bindparam("tenant"))
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """Parts one machine made in one UTC minute (a delta; several may share a minute).
+
+    `key` identifies the delta: delivering the same key again adds nothing.
+    """
+
+    machine_id: UUID | str
+    minute: datetime
+    good: int
+    reject: int
+    key: str
+
+
+class StateOutcome(StrEnum):
+    OPENED = "opened"          # a new interval started
+    UNCHANGED = "unchanged"    # same state and raw code as the open interval
+    DUPLICATE = "duplicate"    # this change was stored before
+    STALE = "stale"            # older than the machine's latest interval: ignored
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValidationFailed(f"{field} must be a timezone-aware datetime", code="naive_datetime", field=field)
+    return value.astimezone(UTC)
+
+
+def _checked(row: CountRow) -> tuple[UUID, datetime, int, int, str]:
+    minute = _aware(row.minute, "minute").replace(second=0, microsecond=0)
+    for name in ("good", "reject"):
+        value = getattr(row, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
+            raise ValidationFailed(f"{name} must be a whole number >= 0", code="invalid_count", field=name)
+    if not row.key or len(row.key) > 200:
+        raise ValidationFailed("key must be 1–200 characters", code="invalid_key", field="key")
+    return _machine_uuid(row.machine_id), minute, row.good, row.reject, row.key
+
+
+def _machine_uuid(value: UUID | str) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise ValidationFailed(f"machine_id {value!r} is not a machine id", code="machine_not_found",
+                               field="machine_id") from None
+
+
+def record_counts(conn: Connection, tenant_id: UUID, rows: Iterable[CountRow]) -> int:
+    """Add count deltas to the per-minute buckets; returns how many deltas were new.
+
+    One `insert … select from unnest(…)` per round (COPY is refused on RLS tables); a batch
+    holding several deltas for one minute needs one round per delta of that minute, since
+    a single upsert may not touch a row twice. Raises `ValidationFailed` (code
+    ``machine_not_found``) when a row names no machine of this tenant.
+    """
+    seen: set[str] = set()
+    rounds: list[list[tuple[UUID, datetime, int, int, str]]] = []
+    depth: dict[tuple[UUID, datetime], int] = defaultdict(int)
+    for raw in rows:
+        row = _checked(raw)
+        if row[4] in seen:
+            continue
+        seen.add(row[4])
+        slot = depth[(row[0], row[1])]
+        depth[(row[0], row[1])] += 1
+        if slot == len(rounds):
+            rounds.append([])
+        rounds[slot].append(row)
+    unknown = ValidationFailed("a count names a machine that does not exist in this company",
+                               code="machine_not_found", field="machine_id")
+    added = 0
+    for batch in rounds:
+        machine_ids, minutes, goods, rejects, keys = (list(col) for col in zip(*batch, strict=True))
+        with constraint_errors(conn, {"fk_machine_count_buckets_machine": unknown}):
+            result = conn.execute(_UPSERT_COUNTS, {"tenant": tenant_id, "machines": machine_ids, "minutes": minutes,
+                                                   "goods": goods, "rejects": rejects, "keys": keys})
+            added += len(result.all())
+    return added
+
+
+def _machine_with_site(conn: Connection, tenant_id: UUID, machine_id: UUID) -> RowMapping:
+    row = conn.execute(
+        select(machines.c.id, machines.c.code, sites.c.micro_stop_seconds)
+        .join(sites, (sites.c.tenant_id == machines.c.tenant_id) & (sites.c.id == machines.c.site_id))
+        .where(machines.c.tenant_id == tenant_id, machines.c.id == machine_id)
+        .with_for_update(of=machines, key_share=True)  # serialise state changes per machine
+    ).mappings().first()
+    if row is None:
+        raise ValidationFailed(f"machine {machine_id} not found", code="machine_not_found", field="machine_id")
+    return row
+
+
+def record_state_change(
+    conn: Connection,
+    tenant_id: UUID,
+    machine_id: UUID | str,
+    state: MachineState | str,
+    raw_code: int | None,
+    at: datetime,
+) -> StateOutcome:
+    """The machine entered `state` (from PLC code `raw_code`) at `at`.
+
+    Closes the open interval at `at` and opens the next; a stop that has reached the
+    site's micro-stop threshold gets its machine downtime event(s), needing a reason.
+    """
+    try:
+        state = MachineState(state)
+    except ValueError:
+        raise ValidationFailed(f"unknown machine state {state!r}", code="invalid_state", field="state") from None
+    at = _aware(at, "at")
+    machine_uuid = _machine_uuid(machine_id)
+    machine = _machine_with_site(conn, tenant_id, machine_uuid)
+    latest = conn.execute(
+        select(msi).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == machine_uuid)
+        .order_by(msi.c.started_at.desc()).limit(1)
+    ).mappings().first()
+    if latest is not None:
+        if at < latest["started_at"] or (latest["ended_at"] is not None and at < latest["ended_at"]):
+            if _starts_at(conn, tenant_id, machine_uuid, at):
+                return StateOutcome.DUPLICATE
+            log.warning("ignoring out-of-order state change of machine %s at %s", machine["code"], at.isoformat())
+            return StateOutcome.STALE
+        if at == latest["started_at"]:
+            return StateOutcome.DUPLICATE
+        if latest["ended_at"] is None:
+            if latest["state"] == state and latest["raw_code"] == raw_code:
+                return StateOutcome.UNCHANGED
+            closed = conn.execute(
+                update(msi).where(msi.c.tenant_id == tenant_id, msi.c.id == latest["id"])
+                .values(ended_at=at).returning(msi)
+            ).mappings().one()
+            _flag_run(conn, tenant_id, machine, closed, at)
+    opened = conn.execute(
+        pg_insert(msi).values(tenant_id=tenant_id, machine_id=machine_uuid, state=state.value, raw_code=raw_code,
+                              started_at=at).returning(msi)
+    ).mappings().one()
+    _flag_run(conn, tenant_id, machine, opened, at)
+    return StateOutcome.OPENED
+
+
+def flag_overdue_stops(conn: Connection, tenant_id: UUID, now: datetime) -> int:
+    """Open downtime events for stops still going on that have reached the threshold.
+
+    Call periodically (the poller does it every few seconds); returns events opened.
+    """
+    now = _aware(now, "now")
+    open_stops = conn.execute(
+        select(msi).where(msi.c.tenant_id == tenant_id, msi.c.ended_at.is_(None),
+                          msi.c.state.in_([s.value for s in STOP_STATES]), msi.c.started_at <= now)
+    ).mappings().all()
+    opened = 0
+    for interval in open_stops:
+        machine = _machine_with_site(conn, tenant_id, interval["machine_id"])
+        opened += _flag_run(conn, tenant_id, machine, interval, now)
+    return opened
+
+
+def _starts_at(conn: Connection, tenant_id: UUID, machine_id: UUID, at: datetime) -> bool:
+    return conn.execute(
+        select(msi.c.id).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == machine_id, msi.c.started_at == at)
+    ).first() is not None
+
+
+def _stop_run(conn: Connection, tenant_id: UUID, last: RowMapping) -> list[RowMapping]:
+    """The contiguous stop intervals ending with `last`, oldest first."""
+    earlier = conn.execute(
+        select(msi).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == last["machine_id"],
+                          msi.c.started_at < last["started_at"])
+        .order_by(msi.c.started_at.desc()).limit(_RUN_LOOKBACK)
+    ).mappings().all()
+    run = [last]
+    for row in earlier:
+        if row["ended_at"] != run[-1]["started_at"] or MachineState(row["state"]) not in STOP_STATES:
+            break
+        run.append(row)
+    return run[::-1]
+
+
+def _flag_run(conn: Connection, tenant_id: UUID, machine: RowMapping, last: RowMapping, now: datetime) -> int:
+    if MachineState(last["state"]) not in STOP_STATES:
+        return 0
+    run = _stop_run(conn, tenant_id, last)
+    end = last["ended_at"] or now
+    if end - run[0]["started_at"] < timedelta(seconds=machine["micro_stop_seconds"]):
+        return 0
+    linked = {
+        r["state_interval_id"]: r
+        for r in conn.execute(
+            select(de).where(de.c.tenant_id == tenant_id, de.c.state_interval_id.in_([i["id"] for i in run]))
+        ).mappings()
+    }
+    opened = 0
+    for interval in run:
+        event = linked.get(interval["id"])
+        if event is None:
+            opened += _open_machine_event(conn, tenant_id, machine, interval)
+        elif event["ended_at"] is None and interval["ended_at"] is not None:
+            conn.execute(
+                update(de).where(de.c.tenant_id == tenant_id, de.c.id == event["id"])
+                .values(ended_at=interval["ended_at"], updated_at=now)
+            )
+    return opened
+
+
+def _open_machine_event(conn: Connection, tenant_id: UUID, machine: RowMapping, interval: RowMapping) -> int:
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                pg_insert(de).values(
+                    tenant_id=tenant_id, machine_id=interval["machine_id"], started_at=interval["started_at"],
+                    ended_at=interval["ended_at"], planned=False, source="machine", needs_reason=True,
+                    state_interval_id=interval["id"],
+                )
+            )
+        return 1
+    except IntegrityError as exc:
+        # An operator already recorded downtime over this stop: that record explains it.
+        if constraint_name(exc) != "downtime_events_no_overlap":
+            raise
+        log.info("machine %s: stop at %s is covered by recorded downtime", machine["code"], interval["started_at"])
+        return 0

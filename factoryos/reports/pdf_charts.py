@@ -1,0 +1,205 @@
+"""Chart sections drawn with reportlab graphics (vector, so they print sharp)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.textlabels import NA_Label
+from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Flowable, KeepTogether, Paragraph
+
+from factoryos.reports.model import BarChart, Chart, ParetoChart, ValueType, as_float
+from factoryos.reports.pdf_style import (
+    ACCENT,
+    BELOW_TARGET,
+    GRID,
+    INK,
+    LINE,
+    MUTED,
+    WHITE,
+    styles,
+)
+from factoryos.reports.values import capped
+
+_HEIGHT = 185.0
+_LEFT = 46.0
+_RIGHT = 40.0
+_BOTTOM = 64.0
+_LABEL_INSIDE = 14.0  # bars at least this tall carry their label inside
+_TOP = 18.0
+MAX_BARS = 30  # more categories are split into several charts
+MAX_PARETO_BARS = 15  # the tail is folded into "Other"
+_LABEL_CHARS = 20
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+
+
+def _scale(value_type: ValueType) -> tuple[float, str, Callable[[float], str]]:
+    """Axis unit divisor, unit label and tick formatter for a value type."""
+    if value_type is ValueType.PERCENT:
+        return 1.0, "%", lambda v: f"{v * 100:.0f}%"
+    if value_type is ValueType.DURATION:
+        return 3600.0, "h", lambda v: f"{v:,.1f}".removesuffix(".0")
+    return 1.0, "", lambda v: f"{v:,.0f}"
+
+
+def _nice_max(peak: float) -> tuple[float, float]:
+    """Axis maximum and step giving about five round ticks."""
+    if peak <= 0:
+        return 1.0, 0.2
+    raw = peak / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return step * math.ceil(peak / step - 1e-9), step
+
+
+def _base_chart(width: float, categories: Sequence[str], values: list[float | None],
+                vmax: float, step: float,
+                fmt: Callable[[float], str]) -> tuple[Drawing, VerticalBarChart]:
+    st = styles()
+    drawing = Drawing(width, _HEIGHT)
+    chart = VerticalBarChart()
+    chart.x, chart.y = _LEFT, _BOTTOM
+    chart.width, chart.height = width - _LEFT - _RIGHT, _HEIGHT - _BOTTOM - _TOP
+    chart.data = [tuple(values)]
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[0].strokeColor = None
+    chart.barSpacing = 1
+    chart.groupSpacing = max(2, chart.width / max(len(values), 1) * 0.22)
+    va = chart.valueAxis
+    va.valueMin, va.valueMax, va.valueStep = 0, vmax, step
+    va.labelTextFormat = fmt
+    va.labels.fontName, va.labels.fontSize, va.labels.fillColor = st.regular, 7, MUTED
+    va.visibleGrid, va.gridStrokeColor, va.gridStrokeWidth = 1, GRID, 0.4
+    va.strokeColor = GRID
+    ca = chart.categoryAxis
+    ca.categoryNames = [_short(c) for c in categories]
+    ca.labels.fontName, ca.labels.fontSize, ca.labels.fillColor = st.regular, 6.5, INK
+    slot = chart.width / max(len(values), 1)
+    if max((stringWidth(n, st.regular, 6.5) for n in ca.categoryNames), default=0) < slot - 4:
+        ca.labels.angle, ca.labels.boxAnchor, ca.labels.dy = 0, "n", -3
+    else:
+        ca.labels.angle, ca.labels.boxAnchor, ca.labels.dx, ca.labels.dy = 50, "ne", 2, -3
+    ca.strokeColor = GRID
+    chart.barLabelFormat = fmt
+    chart.barLabels.fontName, chart.barLabels.fontSize = st.regular, 6
+    for i, v in enumerate(values):
+        bar = chart.barLabels[(0, i)]
+        if v is not None and v / vmax * chart.height >= _LABEL_INSIDE:
+            # Inside the bar top, clear of gridlines and the target line.
+            bar.boxAnchor, bar.nudge, bar.fillColor = "n", -2, WHITE
+        else:
+            bar.boxAnchor, bar.nudge, bar.fillColor = "s", 2, MUTED
+    chart.naLabel = NA_Label()
+    chart.naLabel.text = "n/a"
+    chart.naLabel.fontName, chart.naLabel.fontSize = st.regular, 6
+    chart.naLabel.fillColor, chart.naLabel.boxAnchor = MUTED, "s"
+    drawing.add(chart)
+    return drawing, chart
+
+
+def _bar_drawing(chart_model: BarChart, width: float, start: int, stop: int) -> Drawing:
+    st = styles()
+    divisor, unit, fmt = _scale(chart_model.value_type)
+    values = [None if v is None else as_float(capped(v, chart_model.display_cap)) / divisor
+              for v in chart_model.values]
+    target = None if chart_model.target is None else as_float(chart_model.target) / divisor
+    peak = max([v for v in values if v is not None] + [target or 0.0], default=0.0)
+    if chart_model.value_type is ValueType.PERCENT:
+        vmax, step = max(1.0, math.ceil(peak * 10) / 10), 0.2
+    else:
+        vmax, step = _nice_max(peak)
+    part = values[start:stop]
+    drawing, chart = _base_chart(width, chart_model.categories[start:stop], part, vmax, step,
+                                 fmt)
+    for i, v in enumerate(part):
+        if target is not None and v is not None and v < target:
+            chart.bars[(0, i)].fillColor = BELOW_TARGET
+    if target is not None:
+        y = chart.y + chart.height * min(target / vmax, 1.0)
+        drawing.add(Line(chart.x, y, chart.x + chart.width, y, strokeColor=LINE,
+                         strokeWidth=0.9, strokeDashArray=[4, 2]))
+        drawing.add(String(chart.x + chart.width + 3, y - 2.5, f"Target {fmt(target)}",
+                           fontName=st.bold, fontSize=6.5, fillColor=LINE))
+    axis_title = chart_model.value_label + (f" ({unit})" if unit and unit != "%" else "")
+    drawing.add(String(4, chart.y + chart.height + 8, axis_title, fontName=st.regular,
+                       fontSize=7, fillColor=MUTED))
+    return drawing
+
+
+def _pareto_series(model: ParetoChart) -> tuple[list[str], list[float]]:
+    names = list(model.categories)
+    values = [as_float(v) for v in model.values]
+    if len(names) > MAX_PARETO_BARS:
+        keep = MAX_PARETO_BARS - 1
+        names = names[:keep] + [f"Other ({len(names) - keep})"]
+        values = values[:keep] + [sum(values[keep:])]
+    return names, values
+
+
+def _pareto_drawing(model: ParetoChart, width: float) -> Drawing:
+    st = styles()
+    names, raw = _pareto_series(model)
+    divisor, unit, fmt = _scale(model.value_type)
+    values = [v / divisor for v in raw]
+    vmax, step = _nice_max(max(values, default=0.0))
+    drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt)
+    total = sum(values)
+    points: list[float] = []
+    running = 0.0
+    n = len(values)
+    for i, v in enumerate(values):
+        running += v
+        share = running / total if total else 0.0
+        x = chart.x + chart.width * (i + 0.5) / n
+        y = chart.y + chart.height * share
+        points += [x, y]
+        drawing.add(Circle(x, y, 1.8, fillColor=LINE, strokeColor=None))
+    if points:
+        drawing.add(PolyLine(points, strokeColor=LINE, strokeWidth=1.2))
+    right = chart.x + chart.width
+    drawing.add(Line(right, chart.y, right, chart.y + chart.height, strokeColor=GRID,
+                     strokeWidth=0.6))
+    for tick in range(0, 101, 20):
+        y = chart.y + chart.height * tick / 100
+        drawing.add(Line(right, y, right + 3, y, strokeColor=MUTED, strokeWidth=0.5))
+        drawing.add(String(right + 5, y - 2.5, f"{tick}%", fontName=st.regular, fontSize=7,
+                           fillColor=LINE))
+    top = chart.y + chart.height + 8
+    drawing.add(String(4, top, f"{model.value_label}" + (f" ({unit})" if unit else ""),
+                       fontName=st.regular, fontSize=7, fillColor=MUTED))
+    legend_x = right - 150
+    drawing.add(Rect(legend_x, top - 1, 7, 7, fillColor=ACCENT, strokeColor=None))
+    drawing.add(String(legend_x + 10, top, model.value_label, fontName=st.regular,
+                       fontSize=7, fillColor=INK))
+    drawing.add(Line(legend_x + 70, top + 2.5, legend_x + 82, top + 2.5, strokeColor=LINE,
+                     strokeWidth=1.2))
+    drawing.add(String(legend_x + 86, top, "Cumulative %", fontName=st.regular, fontSize=7,
+                       fillColor=INK))
+    return drawing
+
+
+def chart_flowables(model: Chart, width: float) -> list[Flowable]:
+    st = styles()
+    title = Paragraph(escape(model.title), st.heading)
+    if not model.categories:
+        return [title, Paragraph("No data in this range.", st.note)]
+    if isinstance(model, ParetoChart):
+        return [KeepTogether([title, _pareto_drawing(model, width)])]
+    n = len(model.categories)
+    if n <= MAX_BARS:
+        return [KeepTogether([title, _bar_drawing(model, width, 0, n)])]
+    flow: list[Flowable] = []
+    parts = -(-n // MAX_BARS)
+    size = -(-n // parts)  # even chunks: 200 bars → 7 charts of 29
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        caption = Paragraph(f"{escape(model.title)} — {start + 1}–{stop} of {n}", st.heading)
+        flow.append(KeepTogether([caption, _bar_drawing(model, width, start, stop)]))
+    return flow

@@ -1,0 +1,106 @@
+"""Report rendering benchmark: 200 machines, synthetic data over one year.
+
+Scenarios, each in a fresh process so memory peaks do not mix:
+  shift_pdf     one shift of 200 machines as PDF            (aim ≤ 2 s)
+  monthly_xlsx  30 days × 3 shifts × 200 machines as XLSX   (aim ≤ 5 s)
+  raw_xlsx      a year's report with 1,000,000 raw entries  (aim < 300 MB peak)
+
+Prints wall and CPU time of the render (CPU time is steadier on a shared machine), the
+process's peak RSS (an upper bound that includes the interpreter and the model) and,
+for the PDF, the traced Python heap peak of the render alone.
+
+Run: python scripts/bench/reports.py [--only NAME] [--raw-rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from factoryos.reports import ReportDocument, ReportKind, render_pdf, render_xlsx
+from factoryos.reports.synthetic import synthetic_report
+
+MACHINES = 200
+AIMS = {"shift_pdf": "≤ 2 s", "monthly_xlsx": "≤ 5 s", "raw_xlsx": "< 300 MB peak"}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _scenario(name: str, raw_rows: int) -> tuple[ReportDocument, Callable[..., None], str]:
+    if name == "shift_pdf":
+        doc = synthetic_report(ReportKind.PRODUCTION_BY_SHIFT, machines=MACHINES, shifts=1)
+        return doc, render_pdf, ".pdf"
+    if name == "monthly_xlsx":
+        doc = synthetic_report(ReportKind.PRODUCTION_BY_SHIFT, machines=MACHINES, days=30)
+        return doc, render_xlsx, ".xlsx"
+    if name == "raw_xlsx":
+        doc = synthetic_report(ReportKind.PRODUCTION_BY_MACHINE, machines=MACHINES, days=365,
+                               raw_rows=raw_rows)
+        return doc, render_xlsx, ".xlsx"
+    raise SystemExit(f"unknown scenario {name!r}")
+
+
+def run_one(name: str, raw_rows: int) -> dict[str, object]:
+    doc, render, suffix = _scenario(name, raw_rows)
+    rss_before = _rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{name}{suffix}"
+        started, cpu_started = time.perf_counter(), time.process_time()
+        render(doc, out)
+        seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
+        size = out.stat().st_size
+        traced = None
+        if suffix == ".pdf":  # tracing slows spreadsheet writing several-fold
+            tracemalloc.start()
+            render(doc, out)
+            traced = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+    return {
+        "scenario": name,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "rss_peak_mb": round(_rss_mb(), 1),
+        "rss_before_render_mb": round(rss_before, 1),
+        "traced_peak_mb": None if traced is None else round(traced, 1),
+        "output_mb": round(size / 2**20, 2),
+        "rows": len(doc.sections[0].rows) if doc.sections else 0,  # type: ignore[union-attr]
+        "raw_rows": doc.raw.count if doc.raw else 0,
+        "aim": AIMS[name],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(AIMS), help="run a single scenario")
+    parser.add_argument("--raw-rows", type=int, default=1_000_000)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child, args.raw_rows)))
+        return
+    for name in [args.only] if args.only else list(AIMS):
+        cmd = [sys.executable, __file__, "--child", name, "--raw-rows", str(args.raw_rows)]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, check=True)
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        traced = "" if r["traced_peak_mb"] is None else f", traced heap {r['traced_peak_mb']} MB"
+        print(f"{name:13} {r['seconds']:7.2f} s (CPU {r['cpu_seconds']:.2f} s)  "
+              f"peak RSS {r['rss_peak_mb']:7.1f} MB "
+              f"(before render {r['rss_before_render_mb']} MB{traced})  "
+              f"rows {r['rows']:,} raw {r['raw_rows']:,}  file {r['output_mb']} MB  "
+              f"aim {r['aim']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Sign-in: register, login (with TOTP), refresh, logout, profile, MFA enrollment."""
+
+from __future__ import annotations
+
+import logging
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from factoryos.identity import mfa
+from factoryos.identity.accounts import create_user, require_user, user_companies
+from factoryos.identity.companies import company_view
+from factoryos.identity.errors import CredentialError, MfaRequired, RefreshRejected, RefreshReused
+from factoryos.identity.login import check_credentials, choose_company
+from factoryos.identity.memberships import MembershipRepository
+from factoryos.identity.permissions import ROLE_TITLES, SIGNED_IN
+from factoryos.identity.sessions import revoke_session, revoke_user_sessions, rotate
+from server.api import PUBLIC, Context, Router
+from server.auth import runtime_of
+from server.routes.signin import AccountOut, SignIn, TokenPair, access_token, problem_response, sign_in
+
+log = logging.getLogger(__name__)
+
+router = Router(prefix="/api/v1/auth", tags=("auth",))
+
+
+class RegisterBody(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    display_name: str | None = Field(None, max_length=200)
+
+
+class LoginBody(BaseModel):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    totp_code: str | None = Field(None, max_length=12, description="6-digit code when two-factor sign-in is on.")
+    recovery_code: str | None = Field(
+        None, max_length=24, description="A one-time recovery code instead of the TOTP code."
+    )
+    company_id: UUID | None = Field(
+        None, description="Which company to sign in to (needed when you belong to several)."
+    )
+
+
+class RefreshBody(BaseModel):
+    refresh_token: str = Field(max_length=200)
+
+
+class LogoutBody(BaseModel):
+    everywhere: bool = Field(False, description="End all of your sessions in this company, not just this one.")
+
+
+class CompanyOut(BaseModel):
+    id: UUID
+    name: str
+    industry: str | None
+    company_size: str | None
+    city: str | None
+    default_currency: str | None
+    timezone: str | None
+
+
+class Me(BaseModel):
+    account: AccountOut
+    company: CompanyOut
+    role: str
+    role_title: str
+    permissions: list[str]
+    granted: list[str]
+    denied: list[str]
+    session_id: UUID | None
+
+
+class Enrollment(BaseModel):
+    secret: str
+    otpauth_uri: str = Field(description="Render as a QR code for the authenticator app.")
+
+
+class ConfirmBody(BaseModel):
+    code: str = Field(max_length=12)
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(description="Shown once; each works once instead of a TOTP code.")
+
+
+class DisableBody(BaseModel):
+    password: str = Field(max_length=1024)
+    totp_code: str | None = Field(None, max_length=12)
+    recovery_code: str | None = Field(None, max_length=24)
+
+
+def audit_failed_login(ctx: Context, exc: CredentialError, email: str) -> None:
+    """One login_failed row in each company of a known account; unknown emails are only logged."""
+    if exc.user_id is None:
+        return
+    for company in user_companies(ctx.conn, exc.user_id):
+        ctx.audit(
+            "login_failed",
+            "user",
+            exc.user_id,
+            tenant_id=company.tenant_id,
+            actor_id=exc.user_id,
+            after={"email": email, "reason": exc.code},
+        )
+
+
+@router.post("/register", permission=PUBLIC, body=RegisterBody, response=SignIn, status_code=201)
+def register(ctx: Context, body: RegisterBody) -> SignIn:
+    """Create an account; the answer carries a company-less token for onboarding."""
+    rt = runtime_of(ctx)
+    user = create_user(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name)
+    log.info("account %s registered", user["id"])
+    return sign_in(ctx, rt, user, None, [])
+
+
+@router.post("/login", permission=PUBLIC, body=LoginBody, response=SignIn)
+def login(ctx: Context, body: LoginBody):
+    """Sign in with email and password (then a TOTP code when enrolled), into one company."""
+    rt = runtime_of(ctx)
+    try:
+        user = check_credentials(
+            ctx.conn,
+            rt,
+            email=body.email,
+            password=body.password,
+            totp_code=body.totp_code,
+            recovery_code=body.recovery_code,
+        )
+    except MfaRequired as exc:
+        return problem_response(ctx, exc)
+    except CredentialError as exc:
+        audit_failed_login(ctx, exc, body.email)
+        return problem_response(ctx, exc)  # committed: the lockout counter and audit rows stay
+    choice, companies = choose_company(ctx.conn, user["id"], body.company_id)
+    method = "password+totp" if body.totp_code else "password+recovery_code" if body.recovery_code else "password"
+    return sign_in(ctx, rt, user, choice, companies, method=method)
+
+
+@router.post("/refresh", permission=PUBLIC, body=RefreshBody, response=TokenPair)
+def refresh(ctx: Context, body: RefreshBody):
+    """Swap a refresh token for a new pair (the old one stops working)."""
+    rt = runtime_of(ctx)
+    try:
+        rotated = rotate(ctx.conn, rt, body.refresh_token)
+    except RefreshReused as exc:
+        ctx.audit(
+            "session_revoked",
+            "session",
+            exc.session_id,
+            tenant_id=exc.tenant_id,
+            actor_id=exc.user_id,
+            after={"reason": "refresh_reused"},
+        )
+        return problem_response(ctx, exc)
+    except RefreshRejected as exc:
+        return problem_response(ctx, exc)  # committed: a removed member's session is closed
+    token, expires, seconds = access_token(rt, rotated.user_id, rotated.tenant_id, rotated.session_id)
+    return TokenPair(
+        access_token=token,
+        expires_at=expires,
+        expires_in=seconds,
+        refresh_token=rotated.refresh_token,
+        session_id=rotated.session_id,
+    )
+
+
+@router.post("/logout", permission=SIGNED_IN, body=LogoutBody, status_code=204)
+def logout(ctx: Context, body: LogoutBody) -> None:
+    """End this session (or all of yours in this company): its tokens stop working at once."""
+    principal = ctx.principal
+    assert principal is not None
+    if body.everywhere:
+        count = revoke_user_sessions(ctx.conn, principal.tenant_id, principal.user_id, "logout")
+        ctx.audit("logout", "session", principal.session_id, after={"sessions": count, "everywhere": True})
+    else:
+        revoke_session(ctx.conn, principal.tenant_id, principal.session_id, "logout")
+        ctx.audit("logout", "session", principal.session_id)
+
+
+@router.get("/me", permission=SIGNED_IN, response=Me)
+def me(ctx: Context) -> Me:
+    """Your account, this company, your role and effective permissions."""
+    principal = ctx.principal
+    assert principal is not None
+    user = require_user(ctx.conn, principal.user_id)
+    member = MembershipRepository(ctx.conn, principal.tenant_id).require_user(principal.user_id)
+    company = company_view(ctx.conn, principal.tenant_id)
+    return Me(
+        account=AccountOut.of(user),
+        company=CompanyOut(**company),
+        role=principal.role,
+        role_title=ROLE_TITLES.get(principal.role, principal.role),
+        permissions=sorted(principal.permissions),
+        granted=sorted(member["granted"]),
+        denied=sorted(member["denied"]),
+        session_id=principal.session_id,
+    )
+
+
+@router.post("/mfa/enroll", permission=SIGNED_IN, response=Enrollment)
+def mfa_enroll(ctx: Context) -> Enrollment:
+    """Start two-factor enrollment: a new secret and its otpauth URI (draw it as a QR code)."""
+    enrollment = mfa.begin_enrollment(ctx.conn, runtime_of(ctx), ctx.principal.user_id)
+    ctx.audit("update", "user_mfa", ctx.principal.user_id, after={"state": "enrolling"})
+    return Enrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
+
+
+@router.post("/mfa/confirm", permission=SIGNED_IN, body=ConfirmBody, response=RecoveryCodes)
+def mfa_confirm(ctx: Context, body: ConfirmBody) -> RecoveryCodes:
+    """Turn two-factor sign-in on with a first code; returns one-time recovery codes."""
+    codes = mfa.confirm_enrollment(ctx.conn, runtime_of(ctx), ctx.principal.user_id, body.code)
+    ctx.audit("update", "user_mfa", ctx.principal.user_id, before={"enabled": False}, after={"enabled": True})
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post("/mfa/disable", permission=SIGNED_IN, body=DisableBody, status_code=204)
+def mfa_disable(ctx: Context, body: DisableBody) -> None:
+    """Turn two-factor sign-in off (needs the password and a current code)."""
+    mfa.disable(
+        ctx.conn,
+        runtime_of(ctx),
+        ctx.principal.user_id,
+        password=body.password,
+        code=body.totp_code,
+        recovery_code=body.recovery_code,
+    )
+    ctx.audit("update", "user_mfa", ctx.principal.user_id, before={"enabled": True}, after={"enabled": False})

@@ -1,0 +1,136 @@
+"""Invites: create a code, list open ones, revoke, and accept (join a company)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from factoryos.identity.accounts import CompanyChoice, create_user, find_by_email, set_display_name, user_companies
+from factoryos.identity.errors import CredentialError, MfaRequired
+from factoryos.identity.invites import claim_invite, create_invite, invite_view, list_active, mark_used, revoke_invite
+from factoryos.identity.login import check_credentials
+from factoryos.identity.memberships import Actor, add_member
+from factoryos.schema.tenancy import companies
+from server.api import PUBLIC, Context, Router
+from server.auth import runtime_of
+from server.routes.auth import audit_failed_login
+from server.routes.signin import SignIn, problem_response, sign_in
+
+router = Router(prefix="/api/v1/invites", tags=("invites",))
+
+
+class InviteBody(BaseModel):
+    role: str = Field(description="admin, plant_manager, supervisor, estimator, operator or read_only")
+
+
+class InviteOut(BaseModel):
+    id: UUID
+    code_hint: str
+    role: str
+    created_by: UUID
+    created_at: datetime
+    expires_at: datetime
+
+
+class NewInvite(InviteOut):
+    code: str = Field(description="Shown once: give it to the person joining (e.g. K7MX-3QPD).")
+
+
+class InvitePage(BaseModel):
+    items: list[InviteOut]
+    next_cursor: str | None
+
+
+class InviteQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=200)
+
+
+class AcceptBody(BaseModel):
+    code: str = Field(max_length=20)
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024, description="A new password, or your existing one if you have an account.")
+    display_name: str | None = Field(None, max_length=200, description="Needed for a new account.")
+    totp_code: str | None = Field(None, max_length=12)
+    recovery_code: str | None = Field(None, max_length=24)
+
+
+def _actor(ctx: Context) -> Actor:
+    p = ctx.principal
+    assert p is not None
+    return Actor(p.user_id, p.tenant_id, p.permissions)
+
+
+@router.post("", permission="invites.send", body=InviteBody, response=NewInvite, status_code=201)
+def create_invite_code(ctx: Context, body: InviteBody) -> NewInvite:
+    """Create a single-use invite code for a role (valid 48 hours)."""
+    created = create_invite(ctx.conn, runtime_of(ctx), _actor(ctx), body.role)
+    view = invite_view(created.row)
+    ctx.audit("create", "invite", created.row["id"], after={k: v for k, v in view.items() if k != "id"})
+    return NewInvite(**view, code=created.code)
+
+
+@router.get("", permission="invites.send", query=InviteQuery, response=InvitePage)
+def list_invites(ctx: Context, query: InviteQuery) -> InvitePage:
+    """Open invites only: not used, not revoked, not expired."""
+    rows, cursor = list_active(ctx.conn, ctx.tenant_id, limit=query.limit, cursor=query.cursor)
+    return InvitePage(items=[InviteOut(**invite_view(r)) for r in rows], next_cursor=cursor)
+
+
+@router.delete("/{invite_id:uuid}", permission="invites.send", status_code=204)
+def revoke_invite_code(ctx: Context, invite_id: UUID) -> None:
+    """Revoke an invite: its code stops working at once."""
+    row = revoke_invite(ctx.conn, _actor(ctx), invite_id)
+    ctx.audit("delete", "invite", invite_id, before={"role": row["role"], "expires_at": row["expires_at"]})
+
+
+@router.post("/accept", permission=PUBLIC, body=AcceptBody, response=SignIn, status_code=201)
+def accept_invite(ctx: Context, body: AcceptBody):
+    """Join a company with an invite code: new account, or sign in with your existing one."""
+    rt = runtime_of(ctx)
+    invite = claim_invite(ctx.conn, rt, body.code)
+    tenant = invite["tenant_id"]
+    if find_by_email(ctx.conn, body.email) is None:
+        user = create_user(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name or "")
+    else:
+        try:
+            user = check_credentials(
+                ctx.conn,
+                rt,
+                email=body.email,
+                password=body.password,
+                totp_code=body.totp_code,
+                recovery_code=body.recovery_code,
+            )
+        except MfaRequired as exc:
+            return problem_response(ctx, exc)
+        except CredentialError as exc:
+            audit_failed_login(ctx, exc, body.email)
+            return problem_response(ctx, exc)
+        if user["display_name"] is None and body.display_name:
+            user = set_display_name(ctx.conn, user["id"], body.display_name)
+    ctx.set_tenant(tenant, user["id"])
+    member = add_member(ctx.conn, tenant, user["id"], invite["role"], invited_by=invite["created_by"])
+    mark_used(ctx.conn, invite, user["id"])
+    name = ctx.conn.execute(companies.select().where(companies.c.tenant_id == tenant)).mappings().one()["name"]
+    ctx.audit(
+        "update",
+        "invite",
+        invite["id"],
+        tenant_id=tenant,
+        actor_id=user["id"],
+        before={"used": False},
+        after={"used": True, "used_by": user["id"]},
+    )
+    ctx.audit(
+        "create",
+        "membership",
+        member["id"],
+        tenant_id=tenant,
+        actor_id=user["id"],
+        after={"user_id": user["id"], "role": invite["role"], "invited_by": invite["created_by"]},
+    )
+    choice = CompanyChoice(tenant, name, invite["role"])
+    return sign_in(ctx, rt, user, choice, user_companies(ctx.conn, user["id"]), method="invite")

@@ -1,0 +1,85 @@
+"""Staff management: list members, view one, change single permissions, remove."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from factoryos.identity.memberships import Actor, change_permissions, get_member, list_members, remove_member
+from server.api import Context, Router
+
+router = Router(prefix="/api/v1/users", tags=("users",))
+
+MANAGE = "permissions.manage"
+
+
+class Member(BaseModel):
+    id: UUID = Field(description="The user's id.")
+    email: str
+    display_name: str | None
+    role: str
+    granted: list[str]
+    denied: list[str]
+    permissions: list[str] = Field(description="Effective: role + granted − denied.")
+    joined_at: datetime
+    invited_by: UUID | None
+    mfa_enabled: bool
+
+
+class MemberPage(BaseModel):
+    items: list[Member]
+    next_cursor: str | None
+
+
+class MemberQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=500)
+    cursor: str | None = Field(None, max_length=200)
+    q: str | None = Field(None, max_length=200, description="Filter by name or email.")
+
+
+class PermissionsBody(BaseModel):
+    """Single permissions on top of the role. Roles do not change here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    granted: list[str] | None = Field(None, max_length=50)
+    denied: list[str] | None = Field(None, max_length=50)
+
+
+def _actor(ctx: Context) -> Actor:
+    p = ctx.principal
+    assert p is not None
+    return Actor(p.user_id, p.tenant_id, p.permissions)
+
+
+@router.get("", permission=MANAGE, query=MemberQuery, response=MemberPage)
+def list_users(ctx: Context, query: MemberQuery) -> MemberPage:
+    """Members of this company with their roles and permissions."""
+    items, cursor = list_members(ctx.conn, ctx.tenant_id, limit=query.limit, cursor=query.cursor, search=query.q)
+    ctx.audit("view", "user", None, after={"count": len(items), "q": query.q})
+    return MemberPage(items=[Member(**i) for i in items], next_cursor=cursor)
+
+
+@router.get("/{user_id:uuid}", permission=MANAGE, response=Member)
+def get_user_member(ctx: Context, user_id: UUID) -> Member:
+    """One member of this company."""
+    member = Member(**get_member(ctx.conn, ctx.tenant_id, user_id))
+    ctx.audit("view", "user", user_id)
+    return member
+
+
+@router.patch("/{user_id:uuid}/permissions", permission=MANAGE, body=PermissionsBody, response=Member)
+def update_user_permissions(ctx: Context, user_id: UUID, body: PermissionsBody) -> Member:
+    """Replace a member's granted and/or denied permissions (effective on their next request)."""
+    before, after = change_permissions(ctx.conn, _actor(ctx), user_id, granted=body.granted, denied=body.denied)
+    ctx.audit("permission_change", "user", user_id, before=before, after=after)
+    return Member(**get_member(ctx.conn, ctx.tenant_id, user_id))
+
+
+@router.delete("/{user_id:uuid}", permission=MANAGE, status_code=204)
+def remove_user(ctx: Context, user_id: UUID) -> None:
+    """Remove a member from this company and end their sessions here."""
+    before = remove_member(ctx.conn, _actor(ctx), user_id)
+    ctx.audit("delete", "membership", user_id, before=before)

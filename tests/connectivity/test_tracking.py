@@ -1,0 +1,110 @@
+"""Counter deltas (wrap, reset, baseline), minute buckets, state changes and health."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from factoryos.connectivity.buckets import MinuteBuckets
+from factoryos.connectivity.counters import CounterTracker, plausible_step
+from factoryos.connectivity.health import HealthTracker
+from factoryos.connectivity.machine_config import StatusMapping
+from factoryos.connectivity.state_tracker import StateTracker
+from factoryos.connectivity.states import DEFAULT_UNMAPPED_STATE, MachineState
+
+U16, U32 = 1 << 16, 1 << 32
+T0 = datetime(2026, 3, 1, 6, 0, 10, tzinfo=UTC)
+
+
+def deltas(values: list[int], modulus: int | None, max_step: int | None = None, scale: float = 1.0) -> list[int]:
+    tracker = CounterTracker(scale)
+    return [tracker.update(v, modulus=modulus, max_step=max_step) for v in values]
+
+
+def test_first_reading_is_a_baseline_then_differences() -> None:
+    assert deltas([500, 500, 503, 510], U32) == [0, 0, 3, 7]
+
+
+def test_16_bit_wrap() -> None:
+    assert deltas([65530, 65535, 4, 10], U16) == [0, 5, 5, 6]
+
+
+def test_32_bit_wrap() -> None:
+    assert deltas([U32 - 3, 2], U32) == [0, 5]
+
+
+def test_reset_counts_the_new_value_never_negative() -> None:
+    assert deltas([40_000, 40_010, 3, 8], U32) == [0, 10, 3, 5]
+    # 16-bit counter far from its limit: a drop is a reset, not a 25k-part wrap.
+    assert deltas([40_000, 0, 6], U16) == [0, 0, 6]
+    # Float counters have no fixed width: every drop is a reset.
+    assert deltas([100, 2], None) == [0, 2]
+
+
+def test_plausibility_decides_between_wrap_and_reset() -> None:
+    # 1 s after 65,400 at 2 s/part: at most a couple dozen parts, so landing on 50 is a reset …
+    step = plausible_step(1.0, 2.0)
+    assert step is not None and step < 200
+    assert deltas([65_400, 50], U16, max_step=step) == [0, 50]
+    # … but after an hour offline the same readings are a wrap of 186 parts.
+    assert deltas([65_400, 50], U16, max_step=plausible_step(3600, 2.0)) == [0, 186]
+    assert plausible_step(5, None) is None
+
+
+def test_scale_carries_fractions() -> None:
+    # Two pulses per part: 1+1+1+1 pulses are 2 parts, none lost to rounding.
+    assert deltas([10, 11, 12, 13, 14], U32, scale=0.5) == [0, 0, 1, 0, 1]
+
+
+def test_minute_buckets_close_when_the_minute_ends() -> None:
+    buckets = MinuteBuckets("m1", "run")
+    buckets.add(T0, 3, 1)
+    buckets.add(T0 + timedelta(seconds=30), 2, 0)
+    buckets.add(T0 + timedelta(seconds=55), 0, 0)
+    assert buckets.close_before(T0 + timedelta(seconds=40)) == []
+    buckets.add(T0 + timedelta(seconds=60), 4, 0)  # 06:01:10
+    (closed,) = buckets.close_before(T0 + timedelta(seconds=60))
+    assert (closed.minute_utc, closed.good, closed.reject) == (datetime(2026, 3, 1, 6, 0, tzinfo=UTC), 5, 1)
+    (rest,) = buckets.flush()
+    assert (rest.minute_utc.minute, rest.good) == (1, 4)
+    assert closed.key != rest.key and closed.key.startswith("m1|2026-03-01T06:00Z|run.")
+    buckets.add(T0 + timedelta(seconds=61), 1, 0)
+    (again,) = buckets.flush()
+    assert again.minute_utc == rest.minute_utc and again.key != rest.key  # same minute, new part
+    assert buckets.flush() == []
+
+
+def test_state_changes_and_offline() -> None:
+    tracker = StateTracker("m1", StatusMapping(codes={1: MachineState.RUNNING, 4: MachineState.UNPLANNED_STOP}))
+    first = tracker.observe(1, 0, T0)
+    assert first is not None and first.state is MachineState.RUNNING and first.raw_code == 1
+    assert tracker.observe(1, 0, T0 + timedelta(seconds=1)) is None
+    fault = tracker.observe(4, 205, T0 + timedelta(seconds=2))
+    assert fault is not None and (fault.state, fault.alarm_code) == (MachineState.UNPLANNED_STOP, 205)
+    other_alarm = tracker.observe(4, 207, T0 + timedelta(seconds=3))
+    assert other_alarm is not None and other_alarm.alarm_code == 207
+    unknown = tracker.observe(99, None, T0 + timedelta(seconds=4))
+    assert unknown is not None and unknown.state is DEFAULT_UNMAPPED_STATE and unknown.raw_code == 99
+    lost = tracker.lost(T0 + timedelta(seconds=5), "timeout")
+    assert lost is not None and lost.state is MachineState.OFFLINE and lost.raw_code is None
+    assert lost.reason == "timeout"
+    assert tracker.lost(T0 + timedelta(seconds=6), "timeout") is None
+    back = tracker.observe(1, 0, T0 + timedelta(seconds=7))
+    assert back is not None and back.state is MachineState.RUNNING
+    keys = {e.key for e in (first, fault, other_alarm, unknown, lost, back)}
+    assert len(keys) == 6
+
+
+def test_health_reports_changes_and_heartbeats() -> None:
+    health = HealthTracker("m1", heartbeat=60)
+    first = health.ok(T0)
+    assert first is not None and first.last_ok == T0 and first.last_error is None
+    assert health.ok(T0 + timedelta(seconds=1)) is None
+    failed = health.failed(T0 + timedelta(seconds=2), "connection refused", "endpoint_unavailable")
+    assert failed is not None and failed.last_ok == T0 + timedelta(seconds=1)
+    assert failed.error_code == "endpoint_unavailable"
+    assert health.failed(T0 + timedelta(seconds=3), "connection refused", "endpoint_unavailable") is None
+    recovered = health.ok(T0 + timedelta(seconds=4))
+    assert recovered is not None and recovered.last_error is None
+    assert health.ok(T0 + timedelta(seconds=30)) is None
+    beat = health.ok(T0 + timedelta(seconds=65))
+    assert beat is not None and beat.last_ok == T0 + timedelta(seconds=65)

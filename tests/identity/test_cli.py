@@ -1,0 +1,124 @@
+"""`factoryos user create-admin` and `reset-password` against the real database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from cli.user import app
+from factoryos.errors import FactoryOSError
+from tests.identity.conftest import PASSWORD, login, new_company, new_email
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def env(db_urls, settings) -> dict[str, str]:
+    return {
+        "FACTORYOS_DATABASE_URL": db_urls.app,
+        "FACTORYOS_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "FACTORYOS_ARGON2_TIME_COST": "1",
+        "FACTORYOS_ARGON2_MEMORY_KIB": "64",
+        "FACTORYOS_ARGON2_PARALLELISM": "1",
+    }
+
+
+def _create_admin(env, email: str, *extra: str):
+    args = [
+        "create-admin",
+        "--email",
+        email,
+        "--name",
+        "Ida Installer",
+        "--company",
+        "Plant One",
+        "--industry",
+        "Plastics",
+        "--size",
+        "51-200",
+        "--city",
+        "Graz",
+        "--currency",
+        "EUR",
+        "--timezone",
+        "Europe/Vienna",
+        "--password-stdin",
+        *extra,
+    ]
+    return runner.invoke(app, args, input=PASSWORD + "\n", env=env)
+
+
+def test_create_admin_makes_a_company_its_owner_can_sign_in_to(http, env, superuser_engine) -> None:
+    email = new_email("admin")
+    result = _create_admin(env, email, "--json")
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    r = login(http, email)
+    assert r.status_code == 200, r.text
+    assert (r.json()["company"]["id"], r.json()["company"]["role"]) == (created["company_id"], "owner")
+    with superuser_engine.connect() as conn:
+        actions = (
+            conn.execute(
+                text("select action || ':' || entity_type from audit_log where tenant_id = :t order by seq"),
+                {"t": created["company_id"]},
+            )
+            .scalars()
+            .all()
+        )
+    assert actions[:2] == ["create:company", "create:membership"]
+
+
+def test_create_admin_rejects_bad_input_with_a_domain_error(env) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "create-admin",
+            "--email",
+            new_email(),
+            "--name",
+            "Ida",
+            "--company",
+            "X",
+            "--industry",
+            "Y",
+            "--size",
+            "tiny",
+            "--city",
+            "Z",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=env,
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FactoryOSError) and result.exception.field == "company_size"
+    email = new_email("dup")
+    assert _create_admin(env, email).exit_code == 0
+    again = _create_admin(env, email)
+    assert getattr(again.exception, "code", None) == "email_taken"
+
+
+def test_reset_password_ends_sessions_and_clears_lockout(http, env, authenticator) -> None:
+    owner = new_company(http)
+    for _ in range(authenticator.runtime.policy.lockout_threshold):
+        login(http, owner.email, "wrong password!")
+    assert login(http, owner.email).status_code == 429
+    new_password = "a brand new passphrase"
+    result = runner.invoke(
+        app, ["reset-password", "--email", owner.email, "--password-stdin"], input=new_password + "\n", env=env
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 session(s) ended" in result.output
+    assert http.get("/api/v1/auth/me", headers=owner.headers).status_code == 401
+    assert login(http, owner.email).status_code == 401
+    assert login(http, owner.email, new_password).status_code == 200
+
+
+def test_reset_password_of_unknown_account(env) -> None:
+    result = runner.invoke(
+        app, ["reset-password", "--email", new_email(), "--password-stdin"], input=PASSWORD + "\n", env=env
+    )
+    assert getattr(result.exception, "code", None) == "user_not_found"

@@ -1,0 +1,64 @@
+"""Every endpoint declares a permission anyone can hold; public routes are listed here."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from factoryos.identity.permissions import KNOWN_PERMISSIONS
+from server.api import PUBLIC
+from server.app import all_endpoints
+
+# Deliberately public. The setup routes authenticate the account themselves (it may not
+# belong to a company yet, so the framework's company-scoped check cannot apply).
+PUBLIC_ROUTES = {
+    ("GET", "/api/v1/system/health"),
+    ("POST", "/api/v1/auth/register"),
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/setup"),
+    ("POST", "/api/v1/setup/owner"),
+    ("POST", "/api/v1/invites/accept"),
+}
+
+_PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def concrete(path: str) -> str:
+    return _PARAM.sub(lambda m: str(uuid.uuid4()), path)
+
+
+def test_every_route_declares_a_known_permission() -> None:
+    unknown = [
+        f"{ep.method} {ep.path}: {ep.permission!r}"
+        for ep in all_endpoints()
+        if ep.permission != PUBLIC and ep.permission not in KNOWN_PERMISSIONS
+    ]
+    assert not unknown, "routes with a permission nobody can hold:\n" + "\n".join(unknown)
+
+
+def test_public_routes_are_exactly_the_listed_ones() -> None:
+    public = {(ep.method, ep.path) for ep in all_endpoints() if ep.permission == PUBLIC}
+    assert public == PUBLIC_ROUTES
+
+
+def test_every_protected_route_refuses_anonymous_and_forged_tokens(http: httpx.Client) -> None:
+    forged = "Bearer " + "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    for ep in all_endpoints():
+        if ep.permission == PUBLIC:
+            continue
+        for headers, code in (({}, "missing_token"), ({"Authorization": forged}, "invalid_token")):
+            r = http.request(ep.method, concrete(ep.path), headers=headers, json={})
+            if (ep.body is not None or ep.query is not None) and r.status_code == 422:
+                continue  # the framework validates input before authenticating
+            assert r.status_code == 401, (ep.method, ep.path, r.text)
+            assert r.json()["code"] == code
+
+
+def test_openapi_marks_each_operation_with_its_permission(http: httpx.Client) -> None:
+    spec = http.get("/api/v1/openapi.json").json()
+    for ep in all_endpoints():
+        op = spec["paths"][_PARAM.sub(lambda m: "{" + m.group(1) + "}", ep.path)][ep.method.lower()]
+        assert op["x-permission"] == ep.permission

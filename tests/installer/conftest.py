@@ -1,0 +1,70 @@
+"""Fixtures for installer tests: real sockets, real files, a Docker API speaker on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "compose-spec.json"
+
+
+class DockerApi(ThreadingHTTPServer):
+    """Speaks enough of the Engine API for the checks: ping, version, and "no such image"."""
+
+    engine_version = "27.3.1"
+
+    @property
+    def url(self) -> str:
+        return f"tcp://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: DockerApi
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        if self.path.endswith("/_ping"):
+            body, kind = b"OK", "text/plain"
+        elif self.path.endswith("/version"):
+            body = json.dumps(
+                {"Version": self.server.engine_version, "ApiVersion": "1.41", "MinAPIVersion": "1.12"}
+            ).encode()
+            kind = "application/json"
+        else:  # e.g. image inspect: this engine has no images at all
+            body = json.dumps({"message": f"No such image: {self.path}"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def docker_api() -> Iterator[DockerApi]:
+    server = DockerApi(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def vendor_key() -> Ed25519PrivateKey:
+    """The tests' own signing key: the real vendor key is never in the repository."""
+    return Ed25519PrivateKey.generate()

@@ -1,0 +1,83 @@
+"""The rendered compose file: golden copy, the compose-spec schema and our own rules."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from installer import compose_render
+from installer.compose_render import ComposeParams
+from installer.errors import InstallError
+from tests.installer.conftest import COMPOSE_SCHEMA
+
+GOLDEN = Path(__file__).with_name("golden") / "docker-compose.yml"
+PARAMS = ComposeParams(
+    version="1.2.3",
+    bind_ip="192.168.10.5",
+    https_port=443,
+    tls_dir="/opt/factoryos/tls",
+    license_dir="/opt/factoryos/license",
+    host_id="0123456789abcdef0123456789abcdef",
+)
+
+
+@pytest.fixture(scope="module")
+def rendered() -> str:
+    return compose_render.render(PARAMS)
+
+
+def test_matches_the_golden_file(rendered: str) -> None:
+    if os.environ.get("FACTORYOS_UPDATE_GOLDEN"):
+        GOLDEN.write_text(rendered)
+    assert rendered == GOLDEN.read_text(), "run with FACTORYOS_UPDATE_GOLDEN=1 after an intended template change"
+
+
+def test_validates_against_the_compose_spec(rendered: str) -> None:
+    if not COMPOSE_SCHEMA.is_file():
+        pytest.skip(f"compose schema not found at {COMPOSE_SCHEMA} (shared/ is not beside the repository)")
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    # The spec names draft-07 by an https URL jsonschema does not recognise; say it explicitly.
+    jsonschema.Draft7Validator(schema).validate(yaml.safe_load(rendered))
+
+
+def test_every_service_is_local_healthy_and_restarting(rendered: str) -> None:
+    services = yaml.safe_load(rendered)["services"]
+    assert set(services) == set(compose_render.SERVICES)
+    for name, service in services.items():
+        assert service["image"] == f"factoryos/{name}:1.2.3"
+        assert service["pull_policy"] == "never" and service["init"] is True
+        assert service["restart"] == "unless-stopped"
+        assert service["healthcheck"]["test"][0] == "CMD"
+
+
+def test_only_nginx_is_published_and_the_database_network_is_internal(rendered: str) -> None:
+    document = yaml.safe_load(rendered)
+    published = {name: s.get("ports") for name, s in document["services"].items() if s.get("ports")}
+    assert published == {"nginx": ["192.168.10.5:443:8443"]}
+    assert document["networks"]["backend"]["internal"] is True
+    assert document["services"]["postgres"]["networks"] == ["backend"]
+    assert set(document["volumes"]) == {"pgdata", "appdata"}
+
+
+def test_no_secret_is_written_into_the_file(rendered: str) -> None:
+    env = yaml.safe_load(rendered)["services"]["api"]["environment"]
+    assert env["FACTORYOS_SECRET_KEY"] == "${FACTORYOS_SECRET_KEY}"
+    assert "${FACTORYOS_APP_DB_PASSWORD}" in env["FACTORYOS_DATABASE_URL"]
+
+
+def test_unsafe_paths_are_refused() -> None:
+    with pytest.raises(InstallError, match="absolute path") as caught:
+        compose_render.render(ComposeParams(**{**PARAMS.__dict__, "tls_dir": "/srv/my certs:x"}))
+    assert caught.value.code == "path_unsafe"
+
+
+def test_unknown_placeholder_is_reported(tmp_path: Path) -> None:
+    template = tmp_path / "t.yml"
+    template.write_text("services:\n  x:\n    image: %{nope}\n")
+    with pytest.raises(InstallError, match="unknown placeholder"):
+        compose_render.render(PARAMS, template)
