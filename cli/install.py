@@ -14,9 +14,10 @@ from cli.output import console, fail, ok
 from cli.steps import done, run_step
 from factoryos.errors import FactoryOSError
 from installer.checks import Status
-from installer.deploy import AdminAccount, Installer, InstallOptions, uninstall
+from installer.deploy import AdminAccount, Installer, InstallOptions
 from installer.layout import DEFAULT_DIR, Layout
 from installer.stack import Stack
+from installer.uninstall import uninstall
 from installer.upgrade import Upgrader
 from installer.upgrade import rollback as rollback_to_previous
 

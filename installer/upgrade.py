@@ -22,12 +22,15 @@ from installer.stack import Stack
 
 class Upgrader(Installer):
     def __init__(self, options: InstallOptions, **kwargs: Any) -> None:
-        super().__init__(options, **kwargs)
-        if self.previous is None:
-            raise InstallError(f"no FactoryOS installation in {self.layout.root}: run `factoryos install` first",
-                               code="not_installed")  # fmt: skip
+        layout = Layout(options.directory.resolve())
+        if layout.read_state() is None:
+            raise InstallError(
+                f"no FactoryOS installation in {layout.root}: run `factoryos install` first", code="not_installed"
+            )
         if options.bundle is None:
             raise InstallError("upgrade needs --bundle FILE", code="bundle_required")
+        super().__init__(options, **kwargs)
+        assert self.previous is not None
         self.from_version: str = self.previous["version"]
         self.dump: dbdump.Dump | None = None
 

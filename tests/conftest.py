@@ -108,10 +108,18 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, db_urls: DatabaseUrls) -> Iterator[LiveServer]:
+def authenticator(settings: Settings):
+    from server.auth import TokenAuthenticator
+    from tests.accounts import FAST
+
+    return TokenAuthenticator.from_settings(settings, FAST)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, db_urls: DatabaseUrls, authenticator) -> Iterator[LiveServer]:
     from server.app import create_app
 
-    server = LiveServer(create_app(settings, db_urls.app), free_port()).start()
+    server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
     yield server
     server.stop()
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, bindparam, select, text, update
+from sqlalchemy import Connection, RowMapping, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -54,7 +54,7 @@ _UPSERT_COUNTS = text(
       where not (b.delta_keys @> excluded.delta_keys)
     returning 1
     """
-).bindparams(bindparam("tenant"))
+)
 
 
 @dataclass(frozen=True)

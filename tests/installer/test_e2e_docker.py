@@ -88,7 +88,8 @@ def _psql(stack: Stack, sql: str) -> str:
 def _login(url: str, ca: Path, credentials: Path) -> int:
     fields = dict(line.split(": ", 1) for line in credentials.read_text().splitlines()[1:])
     body = {"email": fields["email"], "password": fields["password"]}
-    return httpx.post(f"{url}/api/v1/auth/login", json=body, verify=ssl.create_default_context(cafile=ca), timeout=10).status_code
+    trust = ssl.create_default_context(cafile=ca)
+    return httpx.post(f"{url}/api/v1/auth/login", json=body, verify=trust, timeout=10).status_code
 
 
 def _next_version_bundle(engine: docker.DockerClient, tmp_path: Path) -> tuple[Path, str]:

@@ -139,3 +139,23 @@ def test_key_helpers_round_trip() -> None:
     assert b"PRIVATE KEY" in private_pem(key)
     with pytest.raises(LicenseError, match="not a PEM public key"):
         load_public_key(b"junk")
+
+
+def test_edition_and_limit_gating() -> None:
+    from factoryos.licensing.gating import UNLICENSED_LIMITS, require_edition, require_room
+
+    advanced = _document()
+    require_edition(advanced, Edition.CORE, "OEE dashboard")
+    require_edition(advanced, Edition.ADVANCED, "Excel export")
+    with pytest.raises(LicenseError, match="needs the Enterprise edition; .* licensed for Advanced") as caught:
+        require_edition(advanced, Edition.ENTERPRISE, "Multi-site roll-ups")
+    assert caught.value.code == "license_edition"
+    with pytest.raises(LicenseError, match="needs the Advanced edition"):
+        require_edition(None, Edition.ADVANCED, "Excel export")
+
+    require_room(advanced, "machines", current=49)
+    with pytest.raises(LicenseError, match="the license allows 50 machines; 50 exist already") as caught:
+        require_room(advanced, "machines", current=50)
+    assert caught.value.code == "license_limit" and caught.value.extra["allowed"] == 50
+    with pytest.raises(LicenseError, match=f"evaluation .* allows {UNLICENSED_LIMITS.sites} sites"):
+        require_room(None, "sites", current=UNLICENSED_LIMITS.sites)

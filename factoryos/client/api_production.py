@@ -1,0 +1,89 @@
+"""Production: live view, KPIs, plans, entries, rejections, downtime and reasons.
+
+Operator mutations (entries, rejections, reason assignments) go through the `Outbox`
+so they survive an outage; these methods are the direct calls it and others build on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from factoryos.client.api_plant import all_items
+from factoryos.client.models import DowntimeOut, EntryOut, LiveView, OeeReport, PlanOut, ReasonOut, RejectionOut
+from factoryos.client.transport import Transport
+
+ENTRY_PATH = "/production/entry"
+REJECTION_PATH = "/rejections"
+
+
+def reason_path(event_id: UUID | str) -> str:
+    return f"/downtime/{event_id}/reason"
+
+
+class ProductionApi:
+    t: Transport
+
+    async def live(self, site_id: UUID, *, line_id: UUID | None = None) -> LiveView:
+        return await self.t.get("/production/live", LiveView, params={"site_id": site_id, "line_id": line_id})
+
+    async def oee(
+        self,
+        scope: str,
+        scope_id: UUID,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        shift_instance_id: UUID | None = None,
+        day: date | None = None,
+    ) -> OeeReport:
+        params = {"scope": scope, "id": scope_id, "from": start, "to": end, "shift_instance_id": shift_instance_id,
+                  "date": day}
+        return await self.t.get("/kpis/oee", OeeReport, params=params)
+
+    async def reasons(self, *, loss_bucket: str | None = None, active: bool | None = True) -> list[ReasonOut]:
+        return await all_items(self.t, "/downtime/reasons", ReasonOut, {"loss_bucket": loss_bucket, "active": active})
+
+    async def downtime(
+        self, *, machine_id: UUID | None = None, site_id: UUID | None = None, needs_reason: bool | None = None,
+    ) -> list[DowntimeOut]:
+        return await all_items(self.t, "/downtime", DowntimeOut,
+                               {"machine_id": machine_id, "site_id": site_id, "needs_reason": needs_reason})
+
+    async def create_downtime(self, body: dict[str, Any]) -> DowntimeOut:
+        return await self.t.send("POST", "/downtime", DowntimeOut, json=body)
+
+    async def assign_reason(self, event_id: UUID, reason_id: UUID, *, note: str | None = None) -> DowntimeOut:
+        body = {"reason_id": str(reason_id), **({"note": note} if note else {})}
+        return await self.t.send("POST", reason_path(event_id), DowntimeOut, json=body)
+
+    async def entries(
+        self, *, machine_id: UUID | None = None, shift_instance_id: UUID | None = None
+    ) -> list[EntryOut]:
+        return await all_items(self.t, ENTRY_PATH, EntryOut,
+                               {"machine_id": machine_id, "shift_instance_id": shift_instance_id})
+
+    async def create_entry(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> EntryOut:
+        return await self.t.send("POST", ENTRY_PATH, EntryOut, json=body, idempotency_key=idempotency_key)
+
+    async def rejections(
+        self, *, machine_id: UUID | None = None, shift_instance_id: UUID | None = None
+    ) -> list[RejectionOut]:
+        return await all_items(self.t, REJECTION_PATH, RejectionOut,
+                               {"machine_id": machine_id, "shift_instance_id": shift_instance_id})
+
+    async def create_rejection(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> RejectionOut:
+        return await self.t.send("POST", REJECTION_PATH, RejectionOut, json=body, idempotency_key=idempotency_key)
+
+    async def plans(
+        self, *, site_id: UUID | None = None, machine_id: UUID | None = None, shift_instance_id: UUID | None = None
+    ) -> list[PlanOut]:
+        return await all_items(self.t, "/production/plan", PlanOut,
+                               {"site_id": site_id, "machine_id": machine_id, "shift_instance_id": shift_instance_id})
+
+    async def create_plan(self, body: dict[str, Any]) -> PlanOut:
+        return await self.t.send("POST", "/production/plan", PlanOut, json=body)
+
+    async def update_plan(self, plan_id: UUID, patch: dict[str, Any]) -> PlanOut:
+        return await self.t.send("PATCH", f"/production/plan/{plan_id}", PlanOut, json=patch)

@@ -1,0 +1,83 @@
+"""The real app over HTTP (cheap password hashing) and a small plant made through the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from factoryos.identity.policy import IdentityPolicy
+from server.app import create_app
+from server.auth import TokenAuthenticator
+from tests.conftest import LiveServer, free_port
+from tests.production import plant
+from tests.production.accounts import PASSWORD, Account, add_member, new_company
+from tui.app import FactoryApp, make_app
+
+FAST = IdentityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1)
+
+
+@pytest.fixture(scope="session")
+def authenticator(settings) -> TokenAuthenticator:
+    return TokenAuthenticator.from_settings(settings, FAST)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, db_urls, authenticator) -> Iterator[LiveServer]:
+    server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Plant:
+    """One company with a site whose shift always runs, two machines and an operator."""
+
+    owner: Account
+    operator: Account
+    site: dict[str, Any]
+    line: dict[str, Any]
+    machines: list[dict[str, Any]]
+    shift: dict[str, Any]
+
+    @property
+    def password(self) -> str:
+        return PASSWORD
+
+
+def build_plant(api: httpx.Client, *, codes: tuple[str, ...] = ("PRESS-01", "LATHE-02")) -> Plant:
+    owner = new_company(api, timezone="UTC")
+    operator = add_member(api, owner, "operator")
+    site = plant.site(api, owner, timezone="UTC", name="Main plant")
+    line = plant.line(api, owner, site["id"], name="Line A", code="LINE-A")
+    # A fast ideal cycle so small test quantities stay plausible however early in the shift.
+    machines = [plant.machine(api, owner, site["id"], cycle="0.001", code=c, name=f"Machine {c}",
+                              line_id=line["id"]) for c in codes]
+    shift = plant.shift(api, owner, site["id"], "Day", "00:00", "00:00")  # 24 h: one is always running
+    for who in (owner, operator):
+        plant.operator(api, owner, site["id"], who.user_id)
+    return Plant(owner, operator, site, line, machines, shift)
+
+
+@pytest.fixture()
+def world(api: httpx.Client) -> Plant:
+    return build_plant(api)
+
+
+@pytest.fixture()
+def app_factory(tmp_path: Path, live_server: LiveServer):
+    def factory(server: str | None = None, **options: Any) -> FactoryApp:
+        return make_app(server=server or live_server.url, config_path=tmp_path / "client.json",
+                        outbox_dir=tmp_path / "outbox", **options)
+
+    return factory

@@ -1,0 +1,45 @@
+"""Pilot helpers: type into fields, wait for workers, sign in through the real screen."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+
+async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
+    """Let queued messages run and every worker finish."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    """Wait (bounded) for UI state driven by workers and timers."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+        await asyncio.sleep(0)
+
+
+async def fill(pilot: Pilot, selector: str, text: str) -> None:
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = ""
+    await pilot.pause()
+    await pilot.press(*list(text)) if text else None
+
+
+def text_of(pilot: Pilot, selector: str) -> str:
+    return str(pilot.app.screen.query_one(selector, Static).render())
+
+
+async def sign_in(pilot: Pilot, email: str, password: str) -> None:
+    await fill(pilot, "#email", email)
+    await fill(pilot, "#password", password)
+    await pilot.press("enter")

@@ -1,0 +1,44 @@
+"""What every screen shares: header and footer, Escape goes back, `?` help, the session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from factoryos.client import FactoryClient
+from tui.session import Session
+
+if TYPE_CHECKING:
+    from tui.app import FactoryApp
+
+
+class AppScreen(Screen[None]):
+    """A screen of a signed-in session (or the sign-in itself)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", tooltip="Go back to the previous screen.", id="back"),
+    ]
+    HELP = "Press **Escape** to go back, **?** (or **F1**) to close this help."
+
+    @property
+    def factory(self) -> FactoryApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def session(self) -> Session:
+        session = self.factory.session
+        if session is None:
+            raise RuntimeError("no session")
+        return session
+
+    @property
+    def api(self) -> FactoryClient:
+        return self.session.api
+
+    def action_back(self) -> None:
+        if self.query("HelpPanel"):
+            self.app.action_hide_help_panel()
+        elif len(self.app.screen_stack) > 2:
+            self.dismiss()

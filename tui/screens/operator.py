@@ -1,0 +1,263 @@
+"""Operator input for rugged terminals: pick the shift, type the machine code, then report
+good parts, scrap with a reason, or give open downtime its reason. Keyboard only, 80×24.
+
+Entries go through the outbox: when the server is unreachable they wait on disk (with
+their Idempotency-Keys) and are sent in order when it is back; the status line shows
+how many are waiting.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.suggester import SuggestFromList
+from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
+
+from factoryos.client import ClientError
+from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH, reason_path
+from factoryos.client.models import MachineOut, ShiftInstanceOut
+from tui.errors import describe
+from tui.reference import PlantReference, load_reference
+from tui.screens.base import AppScreen
+from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm
+from tui.widgets.status_line import ConnectionStatus
+
+
+class OperatorScreen(AppScreen):
+    BINDINGS = [
+        *AppScreen.BINDINGS,
+        Binding("f2", "focus_shift", "Shift", tooltip="Choose the shift.", id="shift"),
+        Binding("f3", "focus_machine", "Machine", tooltip="Type a machine code.", id="machine"),
+        Binding("f5", "tab('good')", "Good", tooltip="Report good parts.", id="good"),
+        Binding("f6", "tab('scrap')", "Scrap", tooltip="Report scrapped parts with a reason.", id="scrap"),
+        Binding("f7", "tab('downtime')", "Downtime", tooltip="Give open downtime its reason.", id="downtime"),
+        Binding("ctrl+r", "reload", "Reload", tooltip="Load machines, shifts and reasons again.", show=False),
+    ]
+    HELP = """\
+**Operator input**
+
+1. **F2** shift (the running one is chosen for you).
+2. **F3** machine: type its code and press **Enter**.
+3. **F5** good parts, **F6** scrap, **F7** downtime reasons.
+
+Without a connection, entries are queued on this terminal and sent in order later.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.machine: MachineOut | None = None
+        self.shift: ShiftInstanceOut | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="op-status"):
+            yield ConnectionStatus(id="status")
+            yield Static("", id="op-who")
+        with Horizontal(classes="form-row"):
+            yield Label("Shift", classes="form-label")
+            yield Select[int]([], prompt="loading shifts…", id="shift-select", allow_blank=True)
+        with Horizontal(classes="form-row"):
+            yield Label("Machine", classes="form-label")
+            yield Input(placeholder="type the machine code", max_length=40, id="machine-code")
+            yield Static("", id="machine-info")
+        with TabbedContent(id="op-tabs", initial="good"):
+            with TabPane("Good parts F5", id="good"):
+                yield GoodPartsForm(id="good-form")
+            with TabPane("Scrap F6", id="scrap"):
+                yield ScrapForm(id="scrap-form")
+            with TabPane("Downtime F7", id="downtime"):
+                yield DowntimeForm(id="downtime-form")
+        yield Static("", id="op-result")
+        yield Footer()
+
+    @property
+    def reference(self) -> PlantReference | None:
+        return self.session.reference
+
+    def on_mount(self) -> None:
+        self.query_one("#op-who", Static).update(f"{self.session.who} · {self.session.me.role_title}")
+        if self.reference is not None:
+            self._apply_reference()
+        self.load()
+        self.query_one("#machine-code", Input).focus()
+
+    # -- reference data ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.session.reference = await load_reference(self.api)
+        except ClientError as exc:
+            if self.reference is None:
+                raise
+            self.notify(f"Using the machines and shifts loaded earlier. {describe(exc).message}",
+                        title="Offline", severity="warning")
+            return
+        self.factory.online = True
+        self._apply_reference()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def _apply_reference(self) -> None:
+        ref = self.reference
+        assert ref is not None
+        codes = [m.code for m in ref.machines]
+        self.query_one("#machine-code", Input).suggester = SuggestFromList(codes, case_sensitive=False)
+        self.query_one(ScrapForm).set_reasons(ref.reason_choices(quality=True))
+        self.query_one(DowntimeForm).set_reasons(ref.reason_choices(quality=False))
+        self._fill_shifts(self.machine.site_id if self.machine else None)
+        if self.machine is not None:
+            self.refresh_downtime()
+
+    def _fill_shifts(self, site_id: UUID | None) -> None:
+        ref = self.reference
+        assert ref is not None
+        shifts = [s for s in ref.shifts if site_id is None or s.site_id == site_id]
+        select = self.query_one("#shift-select", Select)
+        select.set_options((ref.shift_label(s), i) for i, s in enumerate(shifts))
+        self._shift_options = shifts
+        keep = self.shift if self.shift in shifts else None
+        running = next((s for s in shifts if ref.running_shift(s.site_id) == s), None)
+        choice = keep or running
+        if choice is not None:
+            select.value = shifts.index(choice)
+        self.shift = choice
+        select.prompt = "choose a shift" if shifts else "no shifts defined for this site"
+
+    @on(Select.Changed, "#shift-select")
+    def _shift_changed(self, event: Select.Changed) -> None:
+        options = getattr(self, "_shift_options", [])
+        self.shift = options[event.value] if isinstance(event.value, int) and event.value < len(options) else None
+
+    # -- machine --------------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#machine-code")
+    def _machine_entered(self, event: Input.Submitted) -> None:
+        ref = self.reference
+        info = self.query_one("#machine-info", Static)
+        if ref is None:
+            self._result("Machines are not loaded yet: press Ctrl+R when the server is reachable.", "error")
+            return
+        machine = ref.machine_by_code(event.value)
+        if machine is None:
+            self.machine = None
+            info.update("")
+            self._result(f"No active machine has the code {event.value.strip()!r}.", "error")
+            return
+        self.machine = machine
+        event.input.value = machine.code
+        info.update(machine.name)
+        if self.shift is None or self.shift.site_id != machine.site_id:
+            self._fill_shifts(machine.site_id)
+        self._result(f"Machine {machine.code} selected.", "info")
+        self.refresh_downtime()
+        self._focus_form()
+
+    def _focus_form(self) -> None:
+        active = self.query_one(TabbedContent).active
+        self.query_one(f"#{active}-form", EntryForm).focus_first()
+
+    # -- sending --------------------------------------------------------------------------------
+
+    @on(EntryForm.Submitted)
+    def _submitted(self, message: EntryForm.Submitted) -> None:
+        if self.machine is None:
+            self._result("Type the machine code first (F3).", "error")
+            self.query_one("#machine-code", Input).focus()
+            return
+        if message.kind != "reason" and self.shift is None:
+            self._result("Choose the shift first (F2).", "error")
+            self.query_one("#shift-select", Select).focus()
+            return
+        self.send(message.kind, dict(message.fields))
+
+    @work(group="send", exit_on_error=False)
+    async def send(self, kind: str, fields: dict[str, Any]) -> None:
+        machine, shift = self.machine, self.shift
+        assert machine is not None
+        where = {"machine_id": str(machine.id)}
+        if shift is not None:
+            where |= {"shift_id": str(shift.pattern_id), "shift_date": shift.local_date.isoformat()}
+        if kind == "good":
+            path, body, stamp = ENTRY_PATH, where | fields, "ended_at"
+            label = f"{fields['good_quantity']} good · {machine.code}"
+        elif kind == "scrap":
+            path, body, stamp = REJECTION_PATH, where | fields, "occurred_at"
+            label = f"{fields['quantity']} scrap · {machine.code}"
+        else:
+            path, body, stamp = reason_path(fields["event_id"]), {"reason_id": fields["reason_id"]}, None
+            label = f"downtime reason · {machine.code}"
+        outbox = self.session.outbox
+        try:
+            outcome = await outbox.submit("POST", path, body, label, stamp=stamp)
+        except ClientError as exc:
+            self._result(describe(exc).message, "error")
+            raise
+        form = self.query_one(f"#{ {'good': 'good', 'scrap': 'scrap', 'reason': 'downtime'}[kind] }-form", EntryForm)
+        self.factory.queue_length = len(outbox)
+        if outcome.queued:
+            self.factory.online = False if outcome.reason and "earlier" not in outcome.reason else self.factory.online
+            self._result(f"Queued on this terminal: {label} ({len(outbox)} waiting).", "queued")
+            self.factory.kick_drain()
+        else:
+            self.factory.online = True
+            self._result(f"Saved: {label}.", "ok")
+        form.reset()
+        if kind == "reason":
+            if outcome.queued:
+                self._forget_event(fields["event_id"])
+            else:
+                self.refresh_downtime()
+
+    def _forget_event(self, event_id: str) -> None:
+        events = [e for e in getattr(self, "_events", []) if str(e.id) != event_id]
+        self._show_events(events)
+
+    # -- downtime list ----------------------------------------------------------------------------
+
+    @work(exclusive=True, group="downtime", exit_on_error=False)
+    async def refresh_downtime(self) -> None:
+        machine = self.machine
+        if machine is None:
+            return
+        try:
+            events = await self.api.downtime(machine_id=machine.id, needs_reason=True)
+        except ClientError as exc:
+            if exc.transient:
+                self.factory.online = False
+                return
+            raise
+        self._show_events(sorted(events, key=lambda e: e.started_at, reverse=True))
+
+    def _show_events(self, events: list) -> None:
+        self._events = events
+        ref = self.reference
+        codes = {m.id: m.code for m in ref.machines} if ref else {}
+        self.query_one(DowntimeForm).show_events(events, codes)
+        tab = self.query_one(TabbedContent).get_tab("downtime")
+        tab.label = f"Downtime ({len(events)}) F7" if events else "Downtime F7"
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def _result(self, text: str, kind: str) -> None:
+        stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
+        line = self.query_one("#op-result", Static)
+        line.update(f"{stamp}  {text}")
+        line.set_classes(f"message-{kind}")
+
+    def action_focus_shift(self) -> None:
+        self.query_one("#shift-select", Select).focus()
+
+    def action_focus_machine(self) -> None:
+        self.query_one("#machine-code", Input).focus()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        self._focus_form()

@@ -1,0 +1,1 @@
+"""Reusable widgets: tiles, status lines, pickers, the QR code."""

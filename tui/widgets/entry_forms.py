@@ -1,0 +1,173 @@
+"""The three operator forms: good parts, scrap with a reason, a reason for open downtime.
+
+Each form checks its own fields and posts `EntryForm.Submitted` with the part of the
+request it owns; the operator screen adds the machine and shift and sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Input, Label, OptionList, Select
+from textual.widgets.option_list import Option
+
+from factoryos.client.models import DowntimeOut
+
+DIGITS = r"[0-9]*"
+
+
+class EntryForm(Vertical):
+    @dataclass
+    class Submitted(Message):
+        kind: str  # "good", "scrap" or "reason"
+        fields: dict[str, Any]
+
+    def focus_first(self) -> None:
+        target = next(iter(self.query("Input, OptionList, Select")), None)
+        if target is not None:
+            target.focus()
+
+    def _quantity(self, selector: str) -> int | None:
+        field = self.query_one(selector, Input)
+        if not field.value.strip() or int(field.value) <= 0:
+            self.app.notify("Enter a quantity above zero.", title="Quantity missing", severity="warning")
+            field.focus()
+            return None
+        return int(field.value)
+
+    def reset(self) -> None:
+        for field in self.query(Input):
+            field.value = ""
+        self.focus_first()
+
+
+class GoodPartsForm(EntryForm):
+    HELP = "Type the number of **good parts** made since the last entry and press **Enter**."
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label("Good", classes="form-label")
+            yield Input(placeholder="quantity", restrict=DIGITS, max_length=9, id="good-qty")
+            yield Label("Job", classes="form-label short")
+            yield Input(placeholder="optional", max_length=120, id="job-ref")
+        yield Button("Save good parts", variant="success", id="save-good", classes="wide")
+
+    @on(Input.Submitted, "#good-qty")
+    @on(Input.Submitted, "#job-ref")
+    @on(Button.Pressed, "#save-good")
+    def _submit(self) -> None:
+        quantity = self._quantity("#good-qty")
+        if quantity is None:
+            return
+        job = self.query_one("#job-ref", Input).value.strip()
+        self.post_message(self.Submitted("good", {"good_quantity": quantity, **({"job_ref": job} if job else {})}))
+
+
+class ScrapForm(EntryForm):
+    HELP = "Type the number of **scrapped parts**, pick the reason (type to search) and press **Save**."
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label("Scrap", classes="form-label")
+            yield Input(placeholder="quantity", restrict=DIGITS, max_length=9, id="scrap-qty")
+        with Horizontal(classes="form-row"):
+            yield Label("Reason", classes="form-label")
+            yield Select[UUID]([], prompt="choose a quality reason", id="scrap-reason")
+        yield Button("Save scrap", variant="warning", id="save-scrap", classes="wide")
+
+    def set_reasons(self, choices: list[tuple[str, UUID]]) -> None:
+        self.query_one("#scrap-reason", Select).set_options(choices)
+
+    @on(Input.Submitted, "#scrap-qty")
+    def _to_reason(self) -> None:
+        self.query_one("#scrap-reason", Select).focus()
+
+    @on(Select.Changed, "#scrap-reason")
+    def _to_save(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL and self.query_one("#scrap-reason", Select).has_focus:
+            self.query_one("#save-scrap", Button).focus()
+
+    @on(Button.Pressed, "#save-scrap")
+    def _submit(self) -> None:
+        quantity = self._quantity("#scrap-qty")
+        if quantity is None:
+            return
+        reason = self.query_one("#scrap-reason", Select).value
+        if reason is Select.NULL:
+            self.app.notify("Choose why the parts were scrapped.", title="Reason missing", severity="warning")
+            self.query_one("#scrap-reason", Select).focus()
+            return
+        self.post_message(self.Submitted("scrap", {"quantity": quantity, "reason_id": str(reason)}))
+
+    def reset(self) -> None:
+        super().reset()
+        self.query_one("#scrap-reason", Select).clear()
+        self.query_one("#scrap-qty", Input).focus()
+
+
+class DowntimeForm(EntryForm):
+    HELP = "Pick a **stop waiting for a reason** with the arrow keys, press **Enter**, choose the reason and **Assign**."
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="downtime-list")
+        with Horizontal(classes="form-row"):
+            yield Label("Reason", classes="form-label")
+            yield Select[UUID]([], prompt="choose a downtime reason", id="downtime-reason")
+        yield Button("Assign reason", variant="primary", id="assign-reason", classes="wide")
+
+    def set_reasons(self, choices: list[tuple[str, UUID]]) -> None:
+        self.query_one("#downtime-reason", Select).set_options(choices)
+
+    def show_events(self, events: list[DowntimeOut], code_of: dict[UUID, str]) -> None:
+        listing = self.query_one("#downtime-list", OptionList)
+        listing.clear_options()
+        now = datetime.now(UTC)
+        for event in events:
+            listing.add_option(Option(_event_label(event, code_of.get(event.machine_id, "?"), now), id=str(event.id)))
+        if not events:
+            listing.add_option(Option("No stops are waiting for a reason.", disabled=True))
+        else:
+            listing.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#downtime-list")
+    def _to_reason(self) -> None:
+        self.query_one("#downtime-reason", Select).focus()
+
+    @on(Select.Changed, "#downtime-reason")
+    def _to_assign(self, event: Select.Changed) -> None:
+        if event.value is not Select.NULL and self.query_one("#downtime-reason", Select).has_focus:
+            self.query_one("#assign-reason", Button).focus()
+
+    @on(Button.Pressed, "#assign-reason")
+    def _submit(self) -> None:
+        listing = self.query_one("#downtime-list", OptionList)
+        option = listing.highlighted_option
+        if option is None or option.id is None:
+            self.app.notify("No stop is selected.", title="Nothing to assign", severity="warning")
+            listing.focus()
+            return
+        reason = self.query_one("#downtime-reason", Select).value
+        if reason is Select.NULL:
+            self.app.notify("Choose why the machine stopped.", title="Reason missing", severity="warning")
+            self.query_one("#downtime-reason", Select).focus()
+            return
+        self.post_message(self.Submitted("reason", {"event_id": option.id, "reason_id": str(reason)}))
+
+    def reset(self) -> None:
+        self.query_one("#downtime-reason", Select).clear()
+        self.query_one("#downtime-list", OptionList).focus()
+
+
+def _event_label(event: DowntimeOut, code: str, now: datetime) -> str:
+    start = event.started_at.astimezone()
+    end = event.ended_at or now
+    minutes = max(0, int((end - event.started_at).total_seconds() // 60))
+    state = "still down" if event.ended_at is None else f"{minutes} min"
+    return f"{code}  since {start:%H:%M}  {state}  ({event.source})"
