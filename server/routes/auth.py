@@ -155,6 +155,7 @@ def refresh(ctx: Context, body: RefreshBody):
         return problem_response(ctx, exc)
     except RefreshRejected as exc:
         return problem_response(ctx, exc)  # committed: a removed member's session is closed
+    ctx.audit("token_refresh", "session", rotated.session_id, tenant_id=rotated.tenant_id, actor_id=rotated.user_id)
     token, expires, seconds = access_token(rt, rotated.user_id, rotated.tenant_id, rotated.session_id)
     return TokenPair(
         access_token=token,

@@ -1,0 +1,448 @@
+"""Walk the route table: every mutating route, called for real, writes exactly one
+matching audit row with a sensible before/after. A new mutating route without a step
+here fails the walk, so audit coverage cannot silently shrink."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+from sqlalchemy import Engine, text
+
+from server.app import all_endpoints
+from tests.accounts import PASSWORD, Session, accept, invite, login, new_company, new_email, register, session_of
+from tests.production import plant
+
+DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12:00Z
+
+# Routes that act on an account before it belongs to any company: the audit log is per
+# company, so there is no chain to write to. The account's first membership is audited.
+ACCOUNT_ONLY = {"POST /api/v1/auth/register", "POST /api/v1/setup"}
+
+
+@dataclass(frozen=True)
+class Expect:
+    action: str
+    entity_type: str
+    entity_id: str | None
+    shape: str  # create | update | delete | event
+
+
+@dataclass
+class Walk:
+    http: httpx.Client
+    owner: Session
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def call(self, method: str, path: str, who: Session | None = None, **kw: Any) -> httpx.Response:
+        headers = (who or self.owner).headers if who is not False else {}
+        r = self.http.request(method, path, headers=headers, **kw)
+        assert r.status_code < 400, f"{method} {path}: {r.status_code} {r.text}"
+        return r
+
+
+Step = Callable[[Walk], Expect]
+STEPS: dict[str, Step] = {}
+
+
+def step(key: str) -> Callable[[Step], Step]:
+    def register_step(fn: Step) -> Step:
+        STEPS[key] = fn
+        return fn
+
+    return register_step
+
+
+def _id(r: httpx.Response) -> str:
+    return r.json()["id"]
+
+
+# -- identity -------------------------------------------------------------------------------
+
+
+@step("POST /api/v1/setup/owner")
+def _setup_owner(w: Walk) -> Expect:
+    # The walk's own company was made this way; make one more and look in its chain.
+    other = new_company(w.http)
+    w.state["second_owner"] = other
+    return Expect("create", "company", other.tenant_id, "create")
+
+
+@step("POST /api/v1/auth/login")
+def _login(w: Walk) -> Expect:
+    r = login(w.http, w.owner.email)
+    assert r.status_code == 200, r.text
+    w.state["login"] = session_of(r.json(), w.owner.email)
+    return Expect("login", "session", None, "event")
+
+
+@step("POST /api/v1/auth/refresh")
+def _refresh(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/auth/refresh", who=False, json={"refresh_token": w.state["login"].refresh_token})
+    return Expect("token_refresh", "session", None, "event")
+
+
+@step("POST /api/v1/invites")
+def _invite(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/invites", json={"role": "operator"})
+    w.state["invite"] = r.json()
+    return Expect("create", "invite", r.json()["id"], "create")
+
+
+@step("DELETE /api/v1/invites/{invite_id:uuid}")
+def _revoke(w: Walk) -> Expect:
+    doomed = invite(w.http, w.owner, "operator")
+    w.call("DELETE", f"/api/v1/invites/{doomed['id']}")
+    return Expect("delete", "invite", doomed["id"], "delete")
+
+
+@step("POST /api/v1/invites/accept")
+def _accept(w: Walk) -> Expect:
+    email = new_email("operator")
+    r = accept(w.http, w.state["invite"]["code"], email)
+    assert r.status_code == 201, r.text
+    w.state["operator"] = session_of(r.json(), email)
+    return Expect("create", "membership", None, "create")
+
+
+@step("PATCH /api/v1/users/{user_id:uuid}/permissions")
+def _permissions(w: Walk) -> Expect:
+    op = w.state["operator"]
+    w.call("PATCH", f"/api/v1/users/{op.user_id}/permissions", json={"granted": ["reports.export"]})
+    return Expect("permission_change", "user", op.user_id, "update")
+
+
+@step("POST /api/v1/auth/mfa/enroll")
+def _mfa_enroll(w: Walk) -> Expect:
+    op = w.state["operator"]
+    r = w.call("POST", "/api/v1/auth/mfa/enroll", who=op)
+    w.state["totp_secret"] = r.json()["secret"]
+    return Expect("update", "user_mfa", op.user_id, "event")
+
+
+@step("POST /api/v1/auth/mfa/confirm")
+def _mfa_confirm(w: Walk) -> Expect:
+    op = w.state["operator"]
+    r = w.call("POST", "/api/v1/auth/mfa/confirm", who=op, json={"code": pyotp.TOTP(w.state["totp_secret"]).now()})
+    w.state["recovery"] = r.json()["recovery_codes"][0]
+    return Expect("update", "user_mfa", op.user_id, "update")
+
+
+@step("POST /api/v1/auth/mfa/disable")
+def _mfa_disable(w: Walk) -> Expect:
+    op = w.state["operator"]
+    w.call("POST", "/api/v1/auth/mfa/disable", who=op,
+           json={"password": PASSWORD, "recovery_code": w.state["recovery"]})
+    return Expect("update", "user_mfa", op.user_id, "update")
+
+
+@step("POST /api/v1/auth/logout")
+def _logout(w: Walk) -> Expect:
+    w.call("POST", "/api/v1/auth/logout", who=w.state["login"], json={})
+    return Expect("logout", "session", None, "event")
+
+
+# -- plant ----------------------------------------------------------------------------------
+
+
+@step("POST /api/v1/sites")
+def _site(w: Walk) -> Expect:
+    s = plant.site(w.http, w.owner)
+    w.state["site"] = s
+    return Expect("create", "site", s["id"], "create")
+
+
+@step("PATCH /api/v1/sites/{site_id:uuid}")
+def _site_patch(w: Walk) -> Expect:
+    s = w.state["site"]
+    w.call("PATCH", f"/api/v1/sites/{s['id']}", json={"name": "Plant North"})
+    return Expect("update", "site", s["id"], "update")
+
+
+@step("DELETE /api/v1/sites/{site_id:uuid}")
+def _site_delete(w: Walk) -> Expect:
+    s = plant.site(w.http, w.owner)
+    w.call("DELETE", f"/api/v1/sites/{s['id']}")
+    return Expect("delete", "site", s["id"], "delete")
+
+
+@step("POST /api/v1/sites/{site_id:uuid}/operators")
+def _operator(w: Walk) -> Expect:
+    s, op = w.state["site"], w.state["operator"]
+    plant.operator(w.http, w.owner, s["id"], op.user_id)
+    plant.operator(w.http, w.owner, s["id"], w.owner.user_id)
+    return Expect("create", "site_operator", f"{s['id']}/{op.user_id}", "create")
+
+
+@step("DELETE /api/v1/sites/{site_id:uuid}/operators/{user_id:uuid}")
+def _operator_delete(w: Walk) -> Expect:
+    s = w.state["site"]
+    w.call("DELETE", f"/api/v1/sites/{s['id']}/operators/{w.owner.user_id}")
+    return Expect("delete", "site_operator", f"{s['id']}/{w.owner.user_id}", "delete")
+
+
+@step("POST /api/v1/areas")
+def _area(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/areas", json={"site_id": w.state["site"]["id"], "name": "Hall", "code": plant.code("A")})
+    w.state["area"] = r.json()
+    return Expect("create", "area", _id(r), "create")
+
+
+@step("PATCH /api/v1/areas/{area_id:uuid}")
+def _area_patch(w: Walk) -> Expect:
+    a = w.state["area"]
+    w.call("PATCH", f"/api/v1/areas/{a['id']}", json={"name": "Hall East"})
+    return Expect("update", "area", a["id"], "update")
+
+
+@step("DELETE /api/v1/areas/{area_id:uuid}")
+def _area_delete(w: Walk) -> Expect:
+    a = w.state["area"]
+    w.call("DELETE", f"/api/v1/areas/{a['id']}")
+    return Expect("delete", "area", a["id"], "delete")
+
+
+@step("POST /api/v1/lines")
+def _line(w: Walk) -> Expect:
+    ln = plant.line(w.http, w.owner, w.state["site"]["id"])
+    w.state["line"] = ln
+    return Expect("create", "line", ln["id"], "create")
+
+
+@step("PATCH /api/v1/lines/{line_id:uuid}")
+def _line_patch(w: Walk) -> Expect:
+    ln = w.state["line"]
+    w.call("PATCH", f"/api/v1/lines/{ln['id']}", json={"name": "Line Two"})
+    return Expect("update", "line", ln["id"], "update")
+
+
+@step("DELETE /api/v1/lines/{line_id:uuid}")
+def _line_delete(w: Walk) -> Expect:
+    ln = plant.line(w.http, w.owner, w.state["site"]["id"])
+    w.call("DELETE", f"/api/v1/lines/{ln['id']}")
+    return Expect("delete", "line", ln["id"], "delete")
+
+
+@step("POST /api/v1/machines")
+def _machine(w: Walk) -> Expect:
+    m = plant.machine(w.http, w.owner, w.state["site"]["id"], cycle=30)
+    w.state["machine"] = m
+    return Expect("create", "machine", m["id"], "create")
+
+
+@step("PATCH /api/v1/machines/{machine_id:uuid}")
+def _machine_patch(w: Walk) -> Expect:
+    m = w.state["machine"]
+    w.call("PATCH", f"/api/v1/machines/{m['id']}", json={"name": "Press 2"})
+    return Expect("update", "machine", m["id"], "update")
+
+
+@step("DELETE /api/v1/machines/{machine_id:uuid}")
+def _machine_delete(w: Walk) -> Expect:
+    m = plant.machine(w.http, w.owner, w.state["site"]["id"])
+    w.call("DELETE", f"/api/v1/machines/{m['id']}")
+    return Expect("delete", "machine", m["id"], "delete")
+
+
+# -- shifts and production ------------------------------------------------------------------
+
+
+@step("POST /api/v1/shifts")
+def _shift(w: Walk) -> Expect:
+    sh = plant.shift(w.http, w.owner, w.state["site"]["id"], "Early", "06:00", "14:00", [("10:00", "10:30")])
+    w.state["shift"] = sh
+    return Expect("create", "shift", sh["id"], "create")
+
+
+@step("PATCH /api/v1/shifts/{shift_id:uuid}")
+def _shift_patch(w: Walk) -> Expect:
+    sh = w.state["shift"]
+    w.call("PATCH", f"/api/v1/shifts/{sh['id']}", json={"name": "Early A"})
+    return Expect("update", "shift", sh["id"], "update")
+
+
+@step("DELETE /api/v1/shifts/{shift_id:uuid}")
+def _shift_delete(w: Walk) -> Expect:
+    sh = plant.shift(w.http, w.owner, w.state["site"]["id"], "Late", "14:00", "22:00")
+    w.call("DELETE", f"/api/v1/shifts/{sh['id']}")
+    return Expect("delete", "shift", sh["id"], "delete")
+
+
+def _ref(w: Walk, **over: Any) -> dict[str, Any]:
+    return {"machine_id": w.state["machine"]["id"], "shift_id": w.state["shift"]["id"], "shift_date": DAY} | over
+
+
+@step("POST /api/v1/production/plan")
+def _plan(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/production/plan", json=_ref(w, target_quantity=500))
+    w.state["plan"] = r.json()
+    return Expect("create", "production_plan", _id(r), "create")
+
+
+@step("PATCH /api/v1/production/plan/{plan_id:uuid}")
+def _plan_patch(w: Walk) -> Expect:
+    p = w.state["plan"]
+    w.call("PATCH", f"/api/v1/production/plan/{p['id']}", json={"target_quantity": 600})
+    return Expect("update", "production_plan", p["id"], "update")
+
+
+@step("DELETE /api/v1/production/plan/{plan_id:uuid}")
+def _plan_delete(w: Walk) -> Expect:
+    p = w.state["plan"]
+    w.call("DELETE", f"/api/v1/production/plan/{p['id']}")
+    return Expect("delete", "production_plan", p["id"], "delete")
+
+
+@step("POST /api/v1/production/entry")
+def _entry(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/production/entry", who=w.state["operator"],
+               json=_ref(w, good_quantity=40, started_at=f"{DAY}T05:00:00Z", ended_at=f"{DAY}T06:00:00Z"))
+    w.state["entry"] = r.json()
+    return Expect("create", "production_entry", _id(r), "create")
+
+
+@step("DELETE /api/v1/production/entry/{entry_id:uuid}")
+def _entry_delete(w: Walk) -> Expect:
+    e = w.state["entry"]
+    w.call("DELETE", f"/api/v1/production/entry/{e['id']}")
+    return Expect("delete", "production_entry", e["id"], "delete")
+
+
+@step("POST /api/v1/downtime/reasons")
+def _reason(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/downtime/reasons", json={"name": f"Utilities {uuid.uuid4().hex[:4]}",
+                                                         "loss_bucket": "availability", "planned": False})
+    w.state["reason"] = r.json()
+    return Expect("create", "loss_reason", _id(r), "create")
+
+
+@step("PATCH /api/v1/downtime/reasons/{reason_id:uuid}")
+def _reason_patch(w: Walk) -> Expect:
+    rs = w.state["reason"]
+    w.call("PATCH", f"/api/v1/downtime/reasons/{rs['id']}", json={"name": "Utilities (air)"})
+    return Expect("update", "loss_reason", rs["id"], "update")
+
+
+@step("POST /api/v1/downtime")
+def _downtime(w: Walk) -> Expect:
+    r = w.call("POST", "/api/v1/downtime", json={"machine_id": w.state["machine"]["id"], "planned": False,
+                                                 "started_at": f"{DAY}T07:00:00Z", "ended_at": f"{DAY}T07:20:00Z"})
+    w.state["downtime"] = r.json()
+    return Expect("create", "downtime", _id(r), "create")
+
+
+@step("PATCH /api/v1/downtime/{event_id:uuid}")
+def _downtime_patch(w: Walk) -> Expect:
+    d = w.state["downtime"]
+    w.call("PATCH", f"/api/v1/downtime/{d['id']}", json={"ended_at": f"{DAY}T07:25:00Z"})
+    return Expect("update", "downtime", d["id"], "update")
+
+
+@step("POST /api/v1/downtime/{event_id:uuid}/reason")
+def _downtime_reason(w: Walk) -> Expect:
+    d = w.state["downtime"]
+    w.call("POST", f"/api/v1/downtime/{d['id']}/reason", json={"reason_id": w.state["reason"]["id"]})
+    return Expect("update", "downtime", d["id"], "update")
+
+
+@step("POST /api/v1/rejections")
+def _rejection(w: Walk) -> Expect:
+    scrap = w.call("GET", "/api/v1/downtime/reasons", params={"q": "DEFECT.DIMENSION"}).json()["items"][0]
+    r = w.call("POST", "/api/v1/rejections", who=w.state["operator"],
+               json=_ref(w, quantity=3, reason_id=scrap["id"], occurred_at=f"{DAY}T08:00:00Z"))
+    w.state["rejection"] = r.json()
+    return Expect("create", "rejection", _id(r), "create")
+
+
+@step("DELETE /api/v1/rejections/{rejection_id:uuid}")
+def _rejection_delete(w: Walk) -> Expect:
+    rj = w.state["rejection"]
+    w.call("DELETE", f"/api/v1/rejections/{rj['id']}")
+    return Expect("delete", "rejection", rj["id"], "delete")
+
+
+def _catalog(kind: str, path: str) -> None:
+    body = {"category": "cnc", "manufacturer": f"Maker {uuid.uuid4().hex[:6]}", "name": "VF-2"}
+
+    @step(f"POST /api/v1/catalog/{path}")
+    def _create(w: Walk) -> Expect:
+        r = w.call("POST", f"/api/v1/catalog/{path}", json=body)
+        w.state[kind] = r.json()
+        return Expect("create", f"catalog_{kind}", _id(r), "create")
+
+    @step(f"PATCH /api/v1/catalog/{path}/{{entry_id:uuid}}")
+    def _patch(w: Walk) -> Expect:
+        e = w.state[kind]
+        w.call("PATCH", f"/api/v1/catalog/{path}/{e['id']}", json={"name": "VF-3"})
+        return Expect("update", f"catalog_{kind}", e["id"], "update")
+
+    @step(f"DELETE /api/v1/catalog/{path}/{{entry_id:uuid}}")
+    def _delete(w: Walk) -> Expect:
+        e = w.state[kind]
+        w.call("DELETE", f"/api/v1/catalog/{path}/{e['id']}")
+        return Expect("delete", f"catalog_{kind}", e["id"], "delete")
+
+
+_catalog("machine_model", "machine-models")
+_catalog("material", "materials")
+
+
+@step("DELETE /api/v1/users/{user_id:uuid}")
+def _remove_member(w: Walk) -> Expect:
+    op = w.state["operator"]
+    w.call("DELETE", f"/api/v1/users/{op.user_id}")
+    return Expect("delete", "membership", op.user_id, "delete")
+
+
+# -- the walk -------------------------------------------------------------------------------
+
+
+def _mutating_routes() -> list[str]:
+    return [f"{e.method} {e.path}" for e in all_endpoints() if e.method in ("POST", "PUT", "PATCH", "DELETE")]
+
+
+def test_every_mutating_route_has_a_step() -> None:
+    missing = [k for k in _mutating_routes() if k not in STEPS and k not in ACCOUNT_ONLY]
+    assert not missing, f"add an audit walk step for: {missing}"
+    stale = [k for k in STEPS if k not in _mutating_routes()]
+    assert not stale, f"steps for routes that no longer exist: {stale}"
+
+
+def _head(conn, tenant: str) -> int:
+    return conn.execute(text("select coalesce(max(seq), 0) from audit_log where tenant_id = :t"), {"t": tenant}).scalar()
+
+
+def test_every_mutating_route_writes_exactly_one_matching_audit_row(http: httpx.Client, superuser_engine: Engine) -> None:
+    walk = Walk(http, new_company(http))
+    failures = []
+    for key, run in STEPS.items():
+        tenant_of = lambda w: w.state["second_owner"].tenant_id if key == "POST /api/v1/setup/owner" else w.owner.tenant_id  # noqa: E731
+        with superuser_engine.connect() as conn:
+            before_seq = _head(conn, walk.owner.tenant_id)
+        expect = run(walk)
+        tenant = tenant_of(walk)
+        with superuser_engine.connect() as conn:
+            rows = conn.execute(
+                text("select * from audit_log where tenant_id = :t and seq > :s and action = :a and entity_type = :e"),
+                {"t": tenant, "s": before_seq if tenant == walk.owner.tenant_id else 0, "a": expect.action, "e": expect.entity_type},
+            ).mappings().all()
+        if expect.entity_id is not None:
+            rows = [r for r in rows if r["entity_id"] == str(expect.entity_id)]
+        if len(rows) != 1:
+            failures.append(f"{key}: {len(rows)} rows for {expect}")
+            continue
+        row = rows[0]
+        ok = {
+            "create": row["before"] is None and row["after"] is not None,
+            "update": row["before"] is not None and row["after"] is not None and row["before"] != row["after"],
+            "delete": row["before"] is not None and row["after"] is None,
+            "event": True,
+        }[expect.shape]
+        if not ok:
+            failures.append(f"{key}: before/after do not fit a {expect.shape}: {row['before']!r} -> {row['after']!r}")
+    assert not failures, "\n".join(failures)
