@@ -38,12 +38,15 @@ def _root(
 
 def _register() -> None:
     # Imported here so `factoryos --version` stays fast and import errors name the group.
-    from cli import audit, db, serve, simulate, user
+    from cli import audit, bundle, db, install, license, serve, simulate, user
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
     app.add_typer(user.app, name="user")
     simulate.register(app)
+    install.register(app)  # install, status, logs, upgrade, rollback, uninstall
+    app.add_typer(license.app, name="license")
+    app.add_typer(bundle.app, name="bundle")
     serve.register(app)
     # Other command groups register below, one line each.
 
