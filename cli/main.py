@@ -38,7 +38,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so `factoryos --version` stays fast and import errors name the group.
-    from cli import audit, bundle, db, install, license, serve, simulate, user
+    from cli import audit, backup, bundle, db, demo, install, license, serve, simulate, tui, user
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
@@ -47,6 +47,9 @@ def _register() -> None:
     install.register(app)  # install, status, logs, upgrade, rollback, uninstall
     app.add_typer(license.app, name="license")
     app.add_typer(bundle.app, name="bundle")
+    app.add_typer(backup.app, name="backup")
+    tui.register(app)
+    demo.register(app)
     serve.register(app)
     # Other command groups register below, one line each.
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from factoryos.backup.source import backup_source_url
 from factoryos.config import Settings
 from factoryos.db.engine import database, make_engine
 from cli.output import console, fail
@@ -43,7 +44,8 @@ def serve(
         console.print(f"[bold]FactoryOS[/] serving on {scheme}://{settings.host}:{settings.port}  (data: {where})", soft_wrap=True)
         console.print(f"health: {scheme}://{settings.host}:{settings.port}/api/v1/system/health   Ctrl+C to stop", soft_wrap=True)
         uvicorn.run(
-            create_app(settings, urls.app),
+            create_app(settings, urls.app, poller=settings.poller,
+                       backup_url=backup_source_url(urls, settings.database_name)),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

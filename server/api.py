@@ -31,6 +31,7 @@ from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import FactoryOSError, Unauthorized, ValidationFailed
 from factoryos.schema.tenancy import idempotency_keys
+from server.middleware import BodyTooLarge
 from server.problem import from_error, problem
 
 log = logging.getLogger(__name__)
@@ -250,6 +251,23 @@ def _validation_problem(exc: ValidationError, where: str) -> ValidationFailed:
     )
 
 
+def _reject_nul(data: Any, where: str) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them here (422), not in the database (500)."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                field = path or where
+                raise ValidationFailed(f"{field}: text may not contain NUL characters", code="nul_character",
+                                       field=field)
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in value.items())
+            stack.extend((k, path or where) for k in value)
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(value))
+
+
 async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.body()
     if not raw:
@@ -261,6 +279,7 @@ async def _read_body(request: Request, model: type[BaseModel]) -> BaseModel:
             raise ValidationFailed("JSON nested too deeply", code="json_too_deep", field="body") from None
         except (ValueError, UnicodeDecodeError):
             raise ValidationFailed("request body is not valid JSON", code="invalid_json", field="body") from None
+        _reject_nul(data, "body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -274,6 +293,7 @@ def _read_query(request: Request, model: type[BaseModel]) -> BaseModel:
     for key in request.query_params.keys():
         values = request.query_params.getlist(key)
         data[key] = values if len(values) > 1 else values[0]
+    _reject_nul(data, "query")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -396,6 +416,8 @@ def make_route(endpoint: Endpoint) -> Route:
             return await run_in_threadpool(run)
         except FactoryOSError as exc:
             return from_error(exc, request_id=request_id, instance=request.url.path)
+        except BodyTooLarge:
+            raise  # a chunked body ran over the limit while being read: BodyLimitMiddleware answers 413
         except Exception:
             log.exception("unhandled error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
             return problem(

@@ -23,6 +23,8 @@ from server.api import Authenticator, Endpoint, make_route
 from server.auth import TokenAuthenticator
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from server.openapi import DOCS_HTML, build_openapi
+from server.operations import operations
+from server.poller import machine_poller
 from server.problem import problem
 from server.routes import ROUTERS
 
@@ -56,7 +58,12 @@ def create_app(
     *,
     authenticator: Authenticator | None = None,
     check_role: bool = True,
+    poller: bool = False,
+    backup_url: str | None = None,
 ) -> Starlette:
+    """The app; `poller` also runs the machine poller as a lifespan task (`factoryos serve` passes
+    `settings.poller`; tests leave it off unless they test polling). `backup_url` (superuser, on
+    this database) lets the server take backups, on demand and on schedule; the app role never can."""
     endpoints = all_endpoints()
     spec = build_openapi(endpoints, title="FactoryOS API", version=__version__)
 
@@ -68,7 +75,12 @@ def create_app(
         _prepare_audit_partitions(engine)
         app.state.engine = engine
         try:
-            yield
+            async with (
+                operations(app, settings, backup_url),
+                machine_poller(settings, database_url, enabled=poller) as runtime,
+            ):
+                app.state.poller = runtime
+                yield
         finally:
             engine.dispose()
 

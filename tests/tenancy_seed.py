@@ -13,6 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, text
 
+from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
 
 
@@ -96,6 +97,7 @@ SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
     "refresh_tokens": _refresh_token,
 }
 SEEDERS.update(PRODUCTION_SEEDERS)
+SEEDERS.update(CONNECTIVITY_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

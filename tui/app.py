@@ -40,9 +40,12 @@ class FactoryApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     NOTIFICATION_TIMEOUT = 8
     BINDINGS = [
-        Binding("question_mark,f1", "toggle_help", "Help", tooltip="Show or hide the keys and help (F1 also works in text fields).", id="help"),
-        Binding("f9", "toggle_contrast", "Contrast", tooltip="Switch the high-contrast theme on or off.", id="contrast"),
-        Binding("ctrl+q", "quit", "Quit", tooltip="Leave FactoryOS.", priority=True, id="quit"),
+        Binding("question_mark,f1", "toggle_help", "Help",
+                tooltip="Show or hide the keys and help (F1 also works in text fields).", id="help"),
+        Binding("f9", "toggle_contrast", "Contrast", tooltip="Switch the high-contrast theme on or off.", show=False,
+                id="contrast"),
+        # Shown in the footer of the login and start screens only, to leave room elsewhere.
+        Binding("ctrl+q", "quit", "Quit", tooltip="Leave FactoryOS.", priority=True, show=False, id="quit"),
     ]
 
     queue_length: reactive[int] = reactive(0)
@@ -58,8 +61,12 @@ class FactoryApp(App[None]):
         poll_seconds: float = 2.0,
         drain_seconds: float = 5.0,
         timeout: float = 10.0,
+        auto_sign_in: tuple[str, str] | None = None,
+        exit_after: float | None = None,
     ) -> None:
         super().__init__()
+        self._auto_sign_in = auto_sign_in
+        self._exit_after = exit_after
         self.config_path = config_path or default_config_path()
         self.outbox_dir = outbox_dir or default_outbox_dir()
         self.profile: ClientProfile = load_profile(self.config_path)
@@ -80,11 +87,33 @@ class FactoryApp(App[None]):
     def on_mount(self) -> None:
         for theme in THEMES:
             self.register_theme(theme)
-        wanted = self.profile.theme if self._high_contrast is None else (HIGH_CONTRAST if self._high_contrast else DEFAULT)
+        if self._high_contrast is None:
+            wanted = self.profile.theme
+        else:
+            wanted = HIGH_CONTRAST if self._high_contrast else DEFAULT
         self.theme = wanted if wanted in (DEFAULT, HIGH_CONTRAST) else DEFAULT
         from tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        if self._exit_after is not None:
+            self.set_timer(self._exit_after, self.exit)
+        if self._auto_sign_in is not None and self.initial_server:
+            self._sign_in_directly(self.initial_server, *self._auto_sign_in)
+
+    @work(exclusive=True, exit_on_error=False)
+    async def _sign_in_directly(self, server: str, email: str, password: str) -> None:
+        """The demo opens already signed in; any failure leaves the normal login screen."""
+        try:
+            api = await self.client_for(server)
+            await api.login(email, password)
+            me = await api.me()
+        except Exception as exc:  # shown as a notification, never a traceback
+            self.show_error(exc)
+            return
+        self.start_session(api, me)
+        from tui.screens.dashboard import DashboardScreen
+
+        self.push_screen(DashboardScreen())
 
     async def on_unmount(self) -> None:
         if self._client is not None:
@@ -193,10 +222,23 @@ class FactoryApp(App[None]):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_toggle_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        from textual.dom import DOMNode
+
+        from tui.screens.help import HelpScreen
+
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss(None)
+            return
+        focused = screen.focused
+        nodes: list[DOMNode] = list(focused.ancestors_with_self) if focused is not None else [screen]
+        text = "\n\n".join(dict.fromkeys(n.HELP for n in reversed(nodes) if getattr(n, "HELP", None)))
+        # Our own keys (also hidden ones, like the menu digits), not every text-field key.
+        keys = [(self.get_key_display(b.binding), b.binding.description)
+                for b in screen.active_bindings.values()
+                if b.binding.description and (b.binding.show or type(b.node).__module__.startswith("tui."))]
+        keys.append(("f9", "High-contrast theme on/off"))
+        self.push_screen(HelpScreen(text, list(dict.fromkeys(keys))))
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT if self.theme == HIGH_CONTRAST else HIGH_CONTRAST
@@ -207,3 +249,12 @@ class FactoryApp(App[None]):
 def make_app(**options: object) -> FactoryApp:
     """The app, configured like `factoryos tui` would (tests pass dirs and a server)."""
     return FactoryApp(**options)  # type: ignore[arg-type]
+
+
+def run_signed_in(server: str, email: str, password: str, *, state_dir: Path, exit_after: float | None = None) -> None:
+    """Run the app signed in from the start (the demo), keeping its profile in `state_dir`."""
+    app = make_app(
+        server=server, config_path=state_dir / "client.json", outbox_dir=state_dir / "outbox",
+        auto_sign_in=(email, password), exit_after=exit_after,
+    )
+    app.run()

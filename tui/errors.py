@@ -29,7 +29,8 @@ def wait_text(seconds: int | None) -> str:
 def describe(error: BaseException) -> Problem:
     if isinstance(error, UntrustedCertificate):
         return Problem("Certificate not trusted",
-                       f"The server's certificate is not trusted. SHA-256 fingerprint: {error.fingerprint or 'unknown'}")
+                       "The server's certificate is not trusted. "
+                       f"SHA-256 fingerprint: {error.fingerprint or 'unknown'}")
     if isinstance(error, ServerUnreachable):
         return Problem("Server unreachable", f"Cannot reach {error.url}: {error.reason}.")
     if isinstance(error, SessionEnded):

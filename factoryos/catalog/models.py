@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from factoryos.plant.listing import ListQuery
 
 Kind = Literal["machine_model", "material"]
-Text200 = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+Text200 = Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=200)]
 Category = Annotated[
     str,
     Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$", description="e.g. 3d_printer, cnc, filament, resin"),

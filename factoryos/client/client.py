@@ -10,11 +10,12 @@ from factoryos.client.api_admin import AdminApi
 from factoryos.client.api_auth import AuthApi
 from factoryos.client.api_plant import PlantApi
 from factoryos.client.api_production import ProductionApi
+from factoryos.client.api_system import SystemApi
 from factoryos.client.transport import Transport
 from factoryos.client.trust import Trust
 
 
-class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi):
+class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi):
     """One server and at most one signed-in session::
 
         async with FactoryClient("https://factory.lan", trust=Trust(ca_file=...)) as api:

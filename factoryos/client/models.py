@@ -13,7 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from factoryos.identity.permissions import INVITABLE_ROLES, PERMISSIONS, ROLE_TITLES
+from factoryos.identity.permissions import INVITABLE_ROLES, PERMISSIONS, ROLE_TITLES, ROLES
 from factoryos.plant.listing import Page
 from factoryos.plant.models import LineOut, MachineOut, SiteOut
 from factoryos.plant.status import StatusMapping
@@ -23,7 +23,7 @@ from factoryos.production.loss_models import DowntimeOut, ReasonOut, RejectionOu
 from factoryos.production.shift_models import ShiftInstanceOut, ShiftPatternOut
 
 __all__ = [
-    "INVITABLE_ROLES", "PERMISSIONS", "ROLE_TITLES",
+    "INVITABLE_ROLES", "PERMISSIONS", "ROLES", "ROLE_TITLES",
     "Account", "AuditEntry", "AuditPage", "CompanyOut", "CompanyRef", "DowntimeOut", "Enrollment", "EntryOut",
     "Invite", "InvitePage", "KpiTotalsOut", "KpiValues", "LineOut", "LiveMachine", "LiveView", "MachineOut", "Me",
     "Member", "MemberPage", "NewInvite", "OeeReport", "Page", "PlanOut", "ReasonOut", "RecoveryCodes",

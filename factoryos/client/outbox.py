@@ -26,6 +26,7 @@ class Outcome:
     queued: bool
     response: Any = None
     reason: str | None = None
+    unreachable: bool = False  # queued because the server did not answer
 
 
 @dataclass
@@ -64,12 +65,12 @@ class Outbox:
         except ServerUnreachable as exc:
             kept = body if exc.maybe_received else _stamped(body, stamp)
             self.queue.put(method, path, kept, label, key=key)
-            return Outcome(queued=True, reason=exc.reason)
+            return Outcome(queued=True, reason=exc.reason, unreachable=True)
         except ClientError as exc:
             if not exc.transient:
                 raise
             self.queue.put(method, path, body, label, key=key)
-            return Outcome(queued=True, reason=exc.detail)
+            return Outcome(queued=True, reason=exc.detail, unreachable=True)
         return Outcome(queued=False, response=response.json() if response.content else None)
 
     async def drain(self) -> DrainReport:

@@ -157,8 +157,12 @@ class Transport:
         auth: bool = True,
         token: str | None = None,
         idempotency_key: str | None = None,
+        stream: bool = False,
     ) -> httpx.Response:
-        """Send one request to `/api/v1{path}`; a 2xx response, or a ClientError."""
+        """Send one request to `/api/v1{path}`; a 2xx response, or a ClientError.
+
+        `stream`: the body is left unread (downloads); the caller must `aclose()` the response.
+        """
         headers: dict[str, str] = {}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
@@ -168,9 +172,11 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
             elif auth:
                 headers["Authorization"] = f"Bearer {await self._access_token()}"
-            response = await self._send(method, API + path, json=json, params=query, headers=headers)
+            response = await self._send(method, API + path, json=json, params=query, headers=headers, stream=stream)
             if response.is_success:
                 return response
+            if stream:
+                await response.aread()
             error = problem_error(response)
             if auth and token is None and error.status == 401:
                 if error.code == "token_expired" and attempt == 1:
@@ -192,8 +198,10 @@ class Transport:
             return None  # type: ignore[return-value]
         return _parse(response, model)
 
-    async def _send(self, method: str, url: str, **kw: Any) -> httpx.Response:
+    async def _send(self, method: str, url: str, *, stream: bool = False, **kw: Any) -> httpx.Response:
         try:
+            if stream:
+                return await self._http.send(self._http.build_request(method, url, **kw), stream=True)
             return await self._http.request(method, url, **kw)
         except httpx.ConnectError as exc:
             raise await self._connect_error(exc) from None

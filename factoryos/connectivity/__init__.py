@@ -3,7 +3,10 @@
 Light, dependency-free names are re-exported here; the poller, drivers and simulator
 live in their modules (they import asyncua and pymodbus):
 
-- `factoryos.connectivity.service.ConnectivityService` — poller + spool + sink, for the server lifespan
+- `factoryos.connectivity.runtime.PollerRuntime` — the service: settings from the database,
+  poller → spool → `DbSink`; run by the server's lifespan or `factoryos poller`
+- `factoryos.connectivity.connections` — connection settings in the database (API side)
+- `factoryos.connectivity.service.ConnectivityService` — poller + spool + any sink, fixed machines
 - `factoryos.connectivity.poller.Poller` — polling only, events to a callback
 - `factoryos.connectivity.simulator.Simulator` — simulated machines on real servers
 """

@@ -61,15 +61,22 @@ event_adapter: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discrimin
 class Sink(Protocol):
     """Stores events. Raise to say "not stored, try again later" (the spool keeps them).
 
-    Raise `RejectedEvents` instead for a batch that can never be stored (it is set aside,
-    not retried forever).
+    Raise `RejectedEvents` instead for events that can never be stored (they are set
+    aside, not retried forever).
     """
 
     async def write(self, events: Sequence[Event]) -> None: ...
 
 
 class RejectedEvents(Exception):
-    """A sink's verdict that a batch is permanently unstorable (e.g. an unknown machine)."""
+    """A sink's verdict that events can never be stored (e.g. an unknown machine).
+
+    `events` names the unstorable ones (the sink stored the rest); None means the whole batch.
+    """
+
+    def __init__(self, reason: str, events: Sequence[Event] | None = None) -> None:
+        super().__init__(reason)
+        self.events = events
 
 
 def minute_of(at: datetime) -> datetime:

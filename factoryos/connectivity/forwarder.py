@@ -124,12 +124,21 @@ class Forwarder:
                 continue
             last_seq = rows[-1][0]
             events = [event for _, event in rows]
+            set_aside = 0
             try:
                 await asyncio.wait_for(self._sink.write(events), self._write_timeout)
             except RejectedEvents as exc:
-                log.error("sink rejected %d events for good (set aside in the spool): %s", len(events), exc)
-                await asyncio.to_thread(self.spool.reject, last_seq, str(exc) or type(exc).__name__)
-                continue
+                reason = str(exc) or type(exc).__name__
+                if exc.events is None:
+                    log.error("sink rejected %d events for good (set aside in the spool): %s", len(events), reason)
+                    await asyncio.to_thread(self.spool.reject, last_seq, reason)
+                    continue
+                rejected = {id(e) for e in exc.events}
+                seqs = [seq for seq, event in rows if id(event) in rejected]
+                log.error("sink rejected %d of %d events for good (set aside in the spool): %s",
+                          len(seqs), len(events), reason)
+                await asyncio.to_thread(self.spool.set_aside, seqs, reason)
+                set_aside = len(seqs)
             except Exception as exc:
                 delay = self._backoff.next_delay()
                 if self.last_error is None:
@@ -138,7 +147,7 @@ class Forwarder:
                 await asyncio.sleep(delay)
                 continue
             await asyncio.to_thread(self.spool.ack, last_seq)
-            self.delivered += len(events)
+            self.delivered += len(events) - set_aside
             if self.last_error is not None:
                 log.info("sink available again; delivering %d spooled events", len(self.spool))
             self.last_error = None

@@ -1,9 +1,13 @@
 """The poller: one schedule per machine, shared sessions per endpoint.
 
-Each machine's loop polls, turns the reading into events, then sleeps for the rest of
-its interval: the next poll is armed only after the previous one finished, so one
-machine never has two polls in flight (an overrun delays, it does not pile up).
+Each machine's loop polls, turns the reading into events, then sleeps until its next
+slot: the next poll is armed only after the previous one finished, so one machine never
+has two polls in flight (an overrun delays, it does not pile up). Slots lie on a grid
+per endpoint (`schedule.next_slot`), which keeps batches whole.
 Events go to `emit` (normally `Forwarder.submit`), which must not block.
+
+`update` swaps the set of machines while running: only machines whose settings changed
+are restarted; connections nobody uses any more are closed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
 from factoryos.connectivity.modbus_driver import ModbusDriver
 from factoryos.connectivity.monitor import MachineMonitor, MachineStatus
 from factoryos.connectivity.opcua_driver import OpcUaDriver
+from factoryos.connectivity.schedule import PollTiming, endpoint_phase, next_slot
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,17 @@ class PollerSettings:
     health_heartbeat: float = 60.0
     modbus_max_gap: int = 8
     opcua_max_nodes_per_read: int = 10_000
+    late_after: float = 0.1  # a poll starting later than this after its schedule counts as late
+
+
+@dataclass(frozen=True, slots=True)
+class PollerChanges:
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    restarted: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.restarted)
 
 
 def _utcnow() -> datetime:
@@ -63,26 +79,16 @@ class Poller:
         self.settings = settings or PollerSettings()
         # Part of every CountDelta key: keeps keys unique across restarts of the process.
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.timing = PollTiming()
         self._emit = emit
         self._clock = clock
-        self._monitors = {
-            m.machine_id: MachineMonitor(m, self.run_id, health_heartbeat=self.settings.health_heartbeat)
-            for m in machines
-        }
+        self._monitors: dict[str, MachineMonitor] = {}
         self.sessions: dict[Any, EndpointSession] = {}
         self._session_of: dict[str, EndpointSession] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._started = False
         for m in machines:
-            key = m.endpoint.key
-            if key not in self.sessions:
-                self.sessions[key] = EndpointSession(
-                    m.endpoint.label,
-                    self._driver(m),
-                    Backoff(self.settings.backoff_initial, self.settings.backoff_cap),
-                    coalesce_window=self.settings.coalesce_window,
-                    batch_timeout=self.settings.batch_timeout,
-                )
-            self._session_of[m.machine_id] = self.sessions[key]
-        self._tasks: list[asyncio.Task[None]] = []
+            self._add(m)
 
     def _driver(self, machine: Machine) -> Driver[Any]:
         if isinstance(machine, ModbusMachine):
@@ -90,20 +96,77 @@ class Poller:
             return ModbusDriver(ep.host, ep.port, timeout=ep.timeout, max_gap=self.settings.modbus_max_gap)
         return OpcUaDriver(machine.endpoint, max_nodes_per_read=self.settings.opcua_max_nodes_per_read)
 
+    @property
+    def machines(self) -> dict[str, Machine]:
+        return {mid: monitor.machine for mid, monitor in self._monitors.items()}
+
+    def _add(self, machine: Machine) -> None:
+        mid = machine.machine_id
+        monitor = MachineMonitor(machine, self.run_id, health_heartbeat=self.settings.health_heartbeat)
+        self._monitors[mid] = monitor
+        key = machine.endpoint.key
+        if key not in self.sessions:
+            self.sessions[key] = EndpointSession(
+                machine.endpoint.label,
+                self._driver(machine),
+                Backoff(self.settings.backoff_initial, self.settings.backoff_cap),
+                coalesce_window=self.settings.coalesce_window,
+                batch_timeout=self.settings.batch_timeout,
+            )
+        self._session_of[mid] = self.sessions[key]
+        if self._started:
+            self._tasks[mid] = asyncio.create_task(self._loop(monitor), name=f"poll {mid}")
+
+    async def _remove(self, machine_id: str) -> None:
+        task = self._tasks.pop(machine_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        monitor = self._monitors.pop(machine_id)
+        session = self._session_of.pop(machine_id)
+        if deltas := monitor.flush():
+            self._emit(deltas)
+        if all(other is not session for other in self._session_of.values()):
+            key = monitor.machine.endpoint.key
+            del self.sessions[key]
+            await session.close()
+
+    async def update(self, machines: Sequence[Machine]) -> PollerChanges:
+        """Poll exactly these machines from now on; unchanged ones keep running undisturbed."""
+        wanted = {m.machine_id: m for m in machines}
+        if len(wanted) != len(machines):
+            raise ValueError("machine ids must be unique")
+        current = self.machines
+        removed = [mid for mid in current if mid not in wanted]
+        restarted = [mid for mid, m in wanted.items() if mid in current and current[mid] != m]
+        added = [mid for mid in wanted if mid not in current]
+        for mid in removed + restarted:
+            await self._remove(mid)
+        for mid in restarted + added:
+            self._add(wanted[mid])
+        changes = PollerChanges(tuple(added), tuple(removed), tuple(restarted))
+        if changes:
+            log.info("poller now has %d machines (%d added, %d removed, %d restarted)",
+                     len(self._monitors), len(added), len(removed), len(restarted))
+        return changes
+
     async def start(self) -> None:
-        if self._tasks:
+        if self._started:
             raise RuntimeError("poller already started")
-        self._tasks = [
-            asyncio.create_task(self._loop(monitor), name=f"poll {mid}") for mid, monitor in self._monitors.items()
-        ]
+        self._started = True
+        self._tasks = {
+            mid: asyncio.create_task(self._loop(monitor), name=f"poll {mid}") for mid, monitor in self._monitors.items()
+        }
         log.info("polling %d machines on %d endpoints", len(self._monitors), len(self.sessions))
 
     async def stop(self) -> None:
         """Stop polling, close connections and emit every open count bucket."""
-        for task in self._tasks:
+        tasks = list(self._tasks.values())
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = {}
+        self._started = False
         await asyncio.gather(*(s.close() for s in self.sessions.values()), return_exceptions=True)
         self.flush()
 
@@ -123,15 +186,19 @@ class Poller:
         loop = asyncio.get_running_loop()
         machine = monitor.machine
         session = self._session_of[machine.machine_id]
+        phase = endpoint_phase(session.label, machine.poll_interval)
+        due = loop.time()  # the first poll at once, the next ones on the endpoint's grid
         while True:
             started = loop.time()
+            self.timing.record(started - due, self.settings.late_after)
             try:
                 await self._poll_once(monitor, session)
             except asyncio.CancelledError:
                 raise
             except Exception:  # never let one bad reading end a machine's schedule
                 log.exception("polling %s failed", machine.machine_id)
-            await asyncio.sleep(max(0.0, machine.poll_interval - (loop.time() - started)))
+            due = next_slot(due, loop.time(), machine.poll_interval, phase)
+            await asyncio.sleep(max(0.0, due - loop.time()))
 
     async def _poll_once(self, monitor: MachineMonitor, session: EndpointSession) -> None:
         try:

@@ -84,6 +84,20 @@ class EventSpool:
                 deleted = db.execute("delete from events where seq <= ?", (through_seq,)).rowcount
             self._count -= deleted
 
+    def set_aside(self, seqs: Sequence[int], reason: str) -> None:
+        """Keep these events for inspection only; the rest of their batch is acknowledged separately."""
+        if not seqs:
+            return
+        with self._lock:
+            db = self._conn()
+            with db:
+                db.executemany(
+                    "insert or ignore into rejected (seq, body, reason) select seq, body, ? from events where seq = ?",
+                    [(reason, seq) for seq in seqs],
+                )
+                deleted = db.executemany("delete from events where seq = ?", [(seq,) for seq in seqs]).rowcount
+            self._count -= deleted
+
     def rejected_count(self) -> int:
         with self._lock:
             return self._conn().execute("select count(*) from rejected").fetchone()[0]

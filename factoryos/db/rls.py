@@ -30,6 +30,7 @@ GLOBAL_TABLES: set[str] = {
     "membership_directory",
     "invite_directory",
     "catalog_entries",  # machine models and materials shared by all companies; author-only writes
+    "connection_directory",  # connectivity: which companies have connected machines; owner-only
 }
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -24,6 +24,7 @@ class DerivedKeys:
     token_signing: bytes
     totp_encryption: str  # Fernet key (urlsafe base64)
     lookup: bytes
+    connection_encryption: str  # Fernet key for machine connection passwords
 
     @classmethod
     def from_secret(cls, secret: str) -> DerivedKeys:
@@ -32,6 +33,7 @@ class DerivedKeys:
             token_signing=_derive(raw, "access-token"),
             totp_encryption=base64.urlsafe_b64encode(_derive(raw, "totp-secret")).decode(),
             lookup=_derive(raw, "lookup-hash"),
+            connection_encryption=base64.urlsafe_b64encode(_derive(raw, "connection-secret")).decode(),
         )
 
     def lookup_hash(self, value: str) -> str:

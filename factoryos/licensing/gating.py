@@ -1,7 +1,9 @@
 """What a license allows: edition order for features, and counted limits.
 
-Without an activated license the installation runs as an evaluation of Core with
-small limits, so a fresh install works before the license arrives.
+Without a license in force (none activated, expired, or invalid) the installation runs
+as an evaluation of Core within an allowance sized for a pilot: the bundled demo (2 sites,
+24 machines, 3 users) fits with room to try things, a whole factory does not. Counts
+are per company (see usage.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Literal
 from factoryos.licensing.document import Edition, License, Limits
 from factoryos.licensing.errors import LicenseError
 
-UNLICENSED_LIMITS = Limits(machines=5, users=5, sites=1)
+UNLICENSED_LIMITS = Limits(machines=50, users=25, sites=10)
 _ORDER = (Edition.CORE, Edition.ADVANCED, Edition.ENTERPRISE)
 LimitKind = Literal["machines", "users", "sites"]
 

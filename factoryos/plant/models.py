@@ -24,7 +24,7 @@ def _checked_zone(name: str) -> str:
     return name
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+Name = Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=200)]
 Code = Annotated[
     str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$", description="Short unique code, e.g. PRESS-01.")
 ]

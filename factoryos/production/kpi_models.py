@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from factoryos.connectivity.connection_models import LiveConnection
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import KpiTotals, Kpis
 from factoryos.production.loss_models import DowntimeOut
@@ -136,6 +137,7 @@ class LiveMachine(BaseModel):
     target_quantity: int | None = Field(description="The plan's target for this shift.")
     kpis: KpiValues | None = Field(description="OEE so far in the running shift.")
     pending_downtime: list[DowntimeOut] = Field(description="Downtime waiting for a reason, newest first.")
+    connection: LiveConnection | None = Field(None, description="Connection and its health; null without settings.")
 
 
 class LiveView(BaseModel):

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, select
 
+from factoryos.connectivity.connections import live_connections
 from factoryos.kpi import compute_kpis
 from factoryos.plant.sites import Sites
 from factoryos.production.downtime import downtime_out
@@ -47,6 +48,7 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
     windows = shift_windows([shift], shift["starts_at"], now, now) if shift else []
     totals = machine_totals_by_window(conn, tenant_id, site, rows, windows, now)
     targets = _targets(conn, tenant_id, ids, shift["id"] if shift else None)
+    links = live_connections(conn, tenant_id, ids)
     out = []
     for m in rows:
         state = states.get(m["id"])
@@ -58,7 +60,7 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
             shift=instance_out(shift) if shift else None,
             good_count=t.good_count, reject_count=t.reject_count, target_quantity=targets.get(m["id"]),
             kpis=KpiValues.of(compute_kpis(t)) if windows else None,
-            pending_downtime=pending[m["id"]],
+            pending_downtime=pending[m["id"]], connection=links.get(m["id"]),
         ))
     return LiveView(site_id=site["id"], at=now, machines=out)
 

@@ -24,7 +24,7 @@ class _In(BaseModel):
 
 class ReasonIn(_In):
     parent_id: UUID | None = Field(None, description="Omit for a new category.")
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)]
+    name: Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=200)]
     code: str | None = Field(None, pattern=r"^[A-Z0-9][A-Z0-9_.-]{0,59}$",
                              description="Stable code; derived from the parent's code and the name when omitted.")
     loss_bucket: LossBucket | None = Field(None,
@@ -33,7 +33,7 @@ class ReasonIn(_In):
 
 
 class ReasonPatch(_In):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(str.strip)] | None = None
+    name: Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=200)] | None = None
     active: bool | None = None
 
 

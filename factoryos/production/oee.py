@@ -23,7 +23,7 @@ from factoryos.schema.plant import machines
 from factoryos.schema.production import shift_patterns
 
 
-def _scope(conn: Connection, tenant_id: UUID, query: OeeQuery) -> tuple[RowMapping, list[RowMapping]]:
+def scope_machines(conn: Connection, tenant_id: UUID, query: OeeQuery) -> tuple[RowMapping, list[RowMapping]]:
     """The site and the machines a scope covers (retired machines included: they have history)."""
     def not_found(what: str) -> ValidationFailed:
         return ValidationFailed(f"{what} {query.id} not found", code=f"{what}_not_found", field="id")
@@ -54,8 +54,8 @@ def _has_shifts(conn: Connection, tenant_id: UUID, site_id: UUID) -> bool:
         shift_patterns.c.tenant_id == tenant_id, shift_patterns.c.site_id == site_id))).scalar())
 
 
-def _windows(conn: Connection, tenant_id: UUID, site: RowMapping, query: OeeQuery,
-             now: datetime) -> tuple[list[Window], datetime, datetime]:
+def period_windows(conn: Connection, tenant_id: UUID, site: RowMapping, query: OeeQuery,
+                   now: datetime) -> tuple[list[Window], datetime, datetime]:
     if query.shift_instance_id is not None:
         instance = require_instance(conn, tenant_id, query.shift_instance_id)
         if instance["site_id"] != site["id"]:
@@ -89,8 +89,8 @@ def _machine_kpis(machine: RowMapping, totals: KpiTotals) -> MachineKpis:
 
 
 def oee_report(conn: Connection, tenant_id: UUID, query: OeeQuery, now: datetime) -> OeeReport:
-    site, machine_rows = _scope(conn, tenant_id, query)
-    windows, start, end = _windows(conn, tenant_id, site, query, now)
+    site, machine_rows = scope_machines(conn, tenant_id, query)
+    windows, start, end = period_windows(conn, tenant_id, site, query, now)
     per_machine = machine_totals_by_window(conn, tenant_id, site, machine_rows, windows, now)
     total = rollup(per_machine.values())
     return OeeReport(

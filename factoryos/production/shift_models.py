@@ -12,7 +12,7 @@ from factoryos.errors import ValidationFailed
 from factoryos.kpi import ShiftPattern
 from factoryos.plant.listing import ListQuery
 
-ShiftName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(str.strip)]
+ShiftName = Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=80)]
 Weekday = Annotated[int, Field(ge=0, le=6)]
 
 

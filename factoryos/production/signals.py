@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 STOP_STATES = frozenset({MachineState.UNPLANNED_STOP, MachineState.IDLE, MachineState.OFFLINE})
 _RUN_LOOKBACK = 500  # intervals walked back to find where a stop began
+_RUN_FIRST_PAGE = 4
 
 _UPSERT_COUNTS = text(
     """
@@ -192,7 +193,9 @@ def record_state_change(
         pg_insert(msi).values(tenant_id=tenant_id, machine_id=machine_uuid, state=state.value, raw_code=raw_code,
                               started_at=at).returning(msi)
     ).mappings().one()
-    _flag_run(conn, tenant_id, machine, opened, at)
+    # A stop that starts now after a non-stop has lasted 0 s: below any threshold but zero, no need to look.
+    if (latest is not None and MachineState(latest["state"]) in STOP_STATES) or machine["micro_stop_seconds"] == 0:
+        _flag_run(conn, tenant_id, machine, opened, at)
     return StateOutcome.OPENED
 
 
@@ -220,17 +223,26 @@ def _starts_at(conn: Connection, tenant_id: UUID, machine_id: UUID, at: datetime
 
 
 def _stop_run(conn: Connection, tenant_id: UUID, last: RowMapping) -> list[RowMapping]:
-    """The contiguous stop intervals ending with `last`, oldest first."""
-    earlier = conn.execute(
-        select(msi).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == last["machine_id"],
-                          msi.c.started_at < last["started_at"])
-        .order_by(msi.c.started_at.desc()).limit(_RUN_LOOKBACK)
-    ).mappings().all()
+    """The contiguous stop intervals ending with `last`, oldest first.
+
+    Read back in growing pages: most stops follow a running interval, so the first row
+    settles it, and a machine's long history is not fetched on every state change.
+    """
     run = [last]
-    for row in earlier:
-        if row["ended_at"] != run[-1]["started_at"] or MachineState(row["state"]) not in STOP_STATES:
+    page = _RUN_FIRST_PAGE
+    while len(run) <= _RUN_LOOKBACK:
+        earlier = conn.execute(
+            select(msi).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == last["machine_id"],
+                              msi.c.started_at < run[-1]["started_at"])
+            .order_by(msi.c.started_at.desc()).limit(min(page, _RUN_LOOKBACK + 1 - len(run)))
+        ).mappings().all()
+        for row in earlier:
+            if row["ended_at"] != run[-1]["started_at"] or MachineState(row["state"]) not in STOP_STATES:
+                return run[::-1]
+            run.append(row)
+        if len(earlier) < page:
             break
-        run.append(row)
+        page *= 4
     return run[::-1]
 
 

@@ -15,6 +15,7 @@ from factoryos.identity.memberships import Actor, add_member
 from factoryos.schema.tenancy import companies
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
+from server.licensing import require_license_room
 from server.routes.auth import audit_failed_login
 from server.routes.signin import SignIn, problem_response, sign_in
 
@@ -112,6 +113,7 @@ def accept_invite(ctx: Context, body: AcceptBody):
         if user["display_name"] is None and body.display_name:
             user = set_display_name(ctx.conn, user["id"], body.display_name)
     ctx.set_tenant(tenant, user["id"])
+    require_license_room(ctx, "users", tenant)
     member = add_member(ctx.conn, tenant, user["id"], invite["role"], invited_by=invite["created_by"])
     mark_used(ctx.conn, invite, user["id"])
     name = ctx.conn.execute(companies.select().where(companies.c.tenant_id == tenant)).mappings().one()["name"]

@@ -26,6 +26,7 @@ from factoryos.plant.models import (
     SiteQuery,
 )
 from server.api import Context, Router
+from server.licensing import require_license_room
 
 router = Router(prefix="/api/v1", tags=("plant",))
 
@@ -54,6 +55,7 @@ def list_sites(ctx: Context, query: SiteQuery) -> Page[SiteOut]:
 @router.post("/sites", permission=MANAGE, body=SiteIn, response=SiteOut, status_code=201)
 def create_site(ctx: Context, body: SiteIn) -> SiteOut:
     """Add a site with its IANA timezone and KPI policy."""
+    require_license_room(ctx, "sites")
     out = _site(sites.create_site(ctx.conn, ctx.tenant_id, body))
     ctx.audit("create", "site", out.id, after=_json(out))
     return out

@@ -1,17 +1,31 @@
-"""System endpoints: health (public, for load balancers and the installer)."""
+"""System endpoints: health (public, for load balancers and the installer).
+
+Only the database and the migrations decide 200/503; the other parts inform. Health is
+public, so it names states and figures, never paths, customers or error messages.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import datetime as dt
+import shutil
+from typing import Any
+
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
 from factoryos import __version__
+from factoryos.backup.service import BackupService
+from factoryos.config import Settings
 from factoryos.db.migrate import current_revision, head_revision
+from factoryos.licensing.active import LicenseState
+from factoryos.licensing.gating import edition_of, limits_of
 from server.api import PUBLIC, Context, Router
 
 router = Router(prefix="/api/v1/system", tags=("system",))
+
+DISK_LOW_BYTES = 2 * 1024**3
 
 
 class ComponentHealth(BaseModel):
@@ -24,16 +38,58 @@ class MigrationHealth(ComponentHealth):
     head: str
 
 
+class PollerHealth(BaseModel):
+    ok: bool | None = Field(None, description="null when the poller is off.")
+    state: str = Field(description="running or off")
+    machines: int = 0
+    connected: int = 0
+    failing: int = 0
+    detail: str | None = None
+
+
+class DiskHealth(ComponentHealth):
+    free_bytes: int | None = None
+    total_bytes: int | None = None
+
+
+class BackupHealth(BaseModel):
+    ok: bool | None = Field(None, description="null when nothing is scheduled to judge the age against.")
+    scheduled: bool
+    interval_hours: float | None = None
+    last_at: dt.datetime | None = None
+    age_seconds: int | None = None
+    detail: str | None = None
+
+
+class LicenseLimits(BaseModel):
+    machines: int
+    users: int
+    sites: int
+
+
+class LicenseHealth(BaseModel):
+    status: str = Field(description="licensed, evaluation, expired or invalid")
+    valid: bool = Field(description="A license is activated and in force.")
+    edition: str
+    expires_at: dt.datetime | None = None
+    limits: LicenseLimits
+    detail: str | None = None
+
+
 class Health(BaseModel):
     status: str
     version: str
     database: ComponentHealth
     migrations: MigrationHealth
+    poller: PollerHealth | None = None
+    disk: DiskHealth | None = None
+    backup: BackupHealth | None = None
+    license: LicenseHealth | None = None
 
 
 @router.get("/health", permission=PUBLIC, response=Health, uses_db=False)
 def health(ctx: Context) -> JSONResponse:
-    """Database reachable and migrations at head (200), or what is wrong (503)."""
+    """Database reachable and migrations at head (200), or what is wrong (503), plus poller, disk, backups, license."""
     head = head_revision()
     db = ComponentHealth(ok=False)
     migrations = MigrationHealth(ok=False, head=head)
@@ -48,5 +104,90 @@ def health(ctx: Context) -> JSONResponse:
     except SQLAlchemyError as exc:
         db.detail = type(exc.orig).__name__ if getattr(exc, "orig", None) else type(exc).__name__
     healthy = db.ok and migrations.ok
-    body = Health(status="ok" if healthy else "unavailable", version=__version__, database=db, migrations=migrations)
+    now = dt.datetime.now(dt.UTC)
+    body = Health(
+        status="ok" if healthy else "unavailable",
+        version=__version__,
+        database=db,
+        migrations=migrations,
+        poller=_poller(getattr(ctx.state, "poller", None)),
+        disk=_disk(ctx.settings),
+        backup=_backup(getattr(ctx.state, "backups", None), now),
+        license=_license(getattr(ctx.state, "license", None), now),
+    )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+
+
+def _poller(runtime: Any) -> PollerHealth:
+    if runtime is None:
+        return PollerHealth(state="off")
+    statuses = runtime.statuses()
+    failing = sum(1 for s in statuses if s.last_error is not None)
+    connected = sum(1 for s in statuses if s.last_error is None and s.last_ok is not None)
+    forwarder = getattr(runtime, "forwarder", None)
+    problem = getattr(runtime, "last_reload_error", None) or getattr(forwarder, "last_error", None)
+    detail = str(problem).split(":", 1)[0] if problem else None  # the kind of failure, not its text
+    return PollerHealth(
+        ok=failing == 0 and detail is None,
+        state="running",
+        machines=len(statuses),
+        connected=connected,
+        failing=failing,
+        detail=detail,
+    )
+
+
+def _disk(settings: Settings) -> DiskHealth:
+    where = settings.data_dir
+    try:
+        usage = shutil.disk_usage(where)
+    except OSError as exc:
+        return DiskHealth(ok=False, detail=f"data directory: {exc.strerror}")
+    low = usage.free < DISK_LOW_BYTES
+    return DiskHealth(
+        ok=not low,
+        free_bytes=usage.free,
+        total_bytes=usage.total,
+        detail=f"less than {DISK_LOW_BYTES // 1024**3} GiB free" if low else None,
+    )
+
+
+def _backup(service: BackupService | None, now: dt.datetime) -> BackupHealth | None:
+    if service is None:
+        return None
+    latest = service.latest()
+    interval = service.interval if service.scheduled else None
+    health = BackupHealth(scheduled=service.scheduled, interval_hours=interval.total_seconds() / 3600 if interval else None)
+    if latest is not None:
+        health.last_at = latest.created_at
+        health.age_seconds = max(0, int((now - latest.created_at).total_seconds()))
+    if interval is not None:
+        # Two intervals of grace: one scheduled run may fail or be running.
+        health.ok = latest is not None and now - latest.created_at <= 2 * interval and service.last_error is None
+    health.detail = "the last scheduled backup failed (see GET /api/v1/backup)" if service.last_error else None
+    if latest is None:
+        health.detail = health.detail or "no backup yet"
+    if not service.available:
+        health.detail = "this server cannot take backups (no superuser database URL)"
+    return health
+
+
+def _license(state: LicenseState | None, now: dt.datetime) -> LicenseHealth | None:
+    if state is None:
+        return None
+    document = state.document
+    in_force = state.in_force(now)
+    limits = limits_of(in_force)
+    detail = f"license file not in force ({state.code})" if state.problem else None
+    if detail is None and document is None:
+        detail = "no license activated: evaluation allowance"
+    elif detail is None and document is not None and in_force is None:
+        detail = f"expired on {document.expires_at:%Y-%m-%d}: evaluation allowance applies"
+    return LicenseHealth(
+        status=state.status(now),
+        valid=in_force is not None,
+        edition=edition_of(in_force).value,
+        expires_at=document.expires_at if document else None,
+        limits=LicenseLimits(**limits.model_dump()),
+        detail=detail,
+    )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from server.app import all_endpoints
 from tests.accounts import PASSWORD, Session, accept, invite, login, new_company, new_email, register, session_of
+from tests.backup.support import backup_server
 from tests.production import plant
 
 DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12:00Z
@@ -249,6 +250,24 @@ def _machine_delete(w: Walk) -> Expect:
     return Expect("delete", "machine", m["id"], "delete")
 
 
+_CONNECTION = {"protocol": "modbus", "enabled": False, "endpoint": {"host": "plc.local"},
+               "signals": {"good": {"address": 0}, "reject": {"address": 1}, "state": {"address": 2}}}
+
+
+@step("PUT /api/v1/machines/{machine_id:uuid}/connection")
+def _connection_put(w: Walk) -> Expect:
+    m = w.state["machine"]
+    w.call("PUT", f"/api/v1/machines/{m['id']}/connection", json=_CONNECTION)
+    return Expect("create", "machine_connection", m["id"], "create")
+
+
+@step("DELETE /api/v1/machines/{machine_id:uuid}/connection")
+def _connection_delete(w: Walk) -> Expect:
+    m = w.state["machine"]
+    w.call("DELETE", f"/api/v1/machines/{m['id']}/connection")
+    return Expect("delete", "machine_connection", m["id"], "delete")
+
+
 # -- shifts and production ------------------------------------------------------------------
 
 
@@ -399,6 +418,18 @@ def _remove_member(w: Walk) -> Expect:
     return Expect("delete", "membership", op.user_id, "delete")
 
 
+@step("POST /api/v1/backup/create")
+def _backup_create(w: Walk) -> Expect:
+    # The session server has no superuser URL (backups need one); an app on the same database has.
+    with backup_server(w.state["superuser_url"]) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        r = login(http, w.owner.email)
+        assert r.status_code == 200, r.text
+        owner = session_of(r.json(), w.owner.email)
+        made = http.post("/api/v1/backup/create", json={"label": "audit-walk"}, headers=owner.headers)
+        assert made.status_code == 201, made.text
+    return Expect("create", "backup", made.json()["name"], "create")
+
+
 # -- the walk -------------------------------------------------------------------------------
 
 
@@ -419,6 +450,7 @@ def _head(conn, tenant: str) -> int:
 
 def test_every_mutating_route_writes_exactly_one_matching_audit_row(http: httpx.Client, superuser_engine: Engine) -> None:
     walk = Walk(http, new_company(http))
+    walk.state["superuser_url"] = superuser_engine.url.render_as_string(hide_password=False)
     failures = []
     for key, run in STEPS.items():
         tenant_of = lambda w: w.state["second_owner"].tenant_id if key == "POST /api/v1/setup/owner" else w.owner.tenant_id  # noqa: E731

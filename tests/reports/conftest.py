@@ -1,13 +1,16 @@
-"""Seeded report documents, rendered once per session and read back by the tests."""
+"""Seeded report documents rendered once per session, and a seeded plant behind the real API."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from factoryos.reports import ReportDocument, ReportKind, render_pdf, render_xlsx
 from factoryos.reports.synthetic import synthetic_report
+from tests.reports.seed import Plant, seed_plant
 
 MACHINES = 30  # by shift: 90 rows, enough for three landscape pages
 RAW_ROWS = 300
@@ -32,3 +35,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory,
         files[(kind, "pdf")] = pdf
         files[(kind, "xlsx")] = xlsx
     return files
+
+
+@pytest.fixture(scope="session")
+def api_client(live_server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def seeded(api_client: httpx.Client) -> Plant:
+    """One plant with two shifts of production, entered over the API (see `seed.py`)."""
+    return seed_plant(api_client)

@@ -28,11 +28,12 @@ async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15
 
 
 async def fill(pilot: Pilot, selector: str, text: str) -> None:
+    """Put text in a field (set directly: pressing each key costs a screen refresh)."""
     field = pilot.app.screen.query_one(selector, Input)
     field.focus()
-    field.value = ""
+    field.value = text
+    field.cursor_position = len(text)
     await pilot.pause()
-    await pilot.press(*list(text)) if text else None
 
 
 def text_of(pilot: Pilot, selector: str) -> str:
@@ -43,3 +44,15 @@ async def sign_in(pilot: Pilot, email: str, password: str) -> None:
     await fill(pilot, "#email", email)
     await fill(pilot, "#password", password)
     await pilot.press("enter")
+
+
+async def signed_in(pilot: Pilot, email: str, password: str) -> None:
+    """Sign in through the login screen and wait for the start screen."""
+    from tui.screens.home import HomeScreen
+
+    await sign_in(pilot, email, password)
+    await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen), what="home screen")
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*list(text))

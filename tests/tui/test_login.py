@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.tui.pilot import fill, sign_in, text_of, until
+from tests.tui.pilot import fill, sign_in, signed_in, text_of, until
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
 
@@ -37,3 +37,76 @@ async def test_server_unreachable_is_reported(app_factory, world):
         await sign_in(pilot, world.operator.email, world.password)
         await until(pilot, lambda: "Cannot reach" in text_of(pilot, "#login-message"), what="unreachable message")
         assert "connection refused" in text_of(pilot, "#login-message")
+
+
+async def test_lockout_says_when_to_try_again(app_factory, world, api):
+    for _ in range(5):
+        api.post("/api/v1/auth/login", json={"email": world.operator.email, "password": "wrong"})
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, world.operator.email, world.password)
+        await until(pilot, lambda: "Too many" in text_of(pilot, "#login-message"), what="lockout message")
+        message = text_of(pilot, "#login-message")
+        assert message.startswith("Too many failed sign-ins. Try again in ") and "min" in message
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_two_factor_step(app_factory, world, api):
+    import pyotp
+
+    enrollment = api.post("/api/v1/auth/mfa/enroll", headers=world.operator.headers).json()
+    totp = pyotp.TOTP(enrollment["secret"])
+    previous = totp.generate_otp(totp.timecode(__import__("datetime").datetime.now()) - 1)
+    r = api.post("/api/v1/auth/mfa/confirm", json={"code": previous}, headers=world.operator.headers)
+    assert r.status_code == 200, r.text
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, world.operator.email, world.password)
+        code_field = app.screen.query_one("#totp")
+        await until(pilot, lambda: code_field.has_focus, what="code field")
+        assert "Two-factor" in text_of(pilot, "#login-message")
+        await fill(pilot, "#totp", "000000" if totp.now() != "000000" else "111111")
+        await pilot.press("enter")
+        await until(pilot, lambda: "not valid" in text_of(pilot, "#login-message"), what="invalid code message")
+        await fill(pilot, "#totp", totp.now())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home screen")
+
+
+async def test_company_picker_for_members_of_two_companies(app_factory, world, api):
+    from tests.production.accounts import new_company
+
+    other = new_company(api)
+    code = api.post("/api/v1/invites", json={"role": "supervisor"}, headers=other.headers).json()["code"]
+    r = api.post("/api/v1/invites/accept", json={"code": code, "email": world.operator.email,
+                                                  "password": world.password})
+    assert r.status_code == 201, r.text
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, world.operator.email, world.password)
+        from tui.screens.company_picker import CompanyPicker
+
+        await until(pilot, lambda: isinstance(app.screen, CompanyPicker), what="company picker")
+        picker = app.screen
+        names = [str(picker.query_one("#companies").get_option_at_index(i).prompt) for i in range(2)]
+        target = next(i for i, n in enumerate(names) if "Supervisor" in n)
+        for _ in range(target):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home screen")
+        assert str(app.session.me.company.id) == other.tenant_id
+        assert app.session.me.role == "supervisor"
+
+
+async def test_help_lists_the_screen_keys_and_escape_closes_it(app_factory, world):
+    from tui.screens.help import HelpScreen
+
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, world.operator.email, world.password)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert "Operator input" in keys and "Sign out" in keys and "^o" in keys
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="back home")

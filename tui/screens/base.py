@@ -20,7 +20,7 @@ class AppScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Go back to the previous screen.", id="back"),
     ]
-    HELP = "Press **Escape** to go back, **?** (or **F1**) to close this help."
+    HELP = "**Escape** goes back. **?** (or **F1** inside text fields) shows this help."
 
     @property
     def factory(self) -> FactoryApp:
@@ -38,7 +38,5 @@ class AppScreen(Screen[None]):
         return self.session.api
 
     def action_back(self) -> None:
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
-        elif len(self.app.screen_stack) > 2:
+        if len(self.app.screen_stack) > 2:
             self.dismiss()

@@ -75,14 +75,17 @@ MENU: tuple[MenuItem, ...] = (
 
 class HomeScreen(AppScreen):
     BINDINGS = [
+        Binding("escape", "back", "Back", show=False),
         *(Binding(item.key, f"open('{item.key}')", item.label, show=False) for item in MENU),
         Binding("ctrl+o", "sign_out", "Sign out", tooltip="End this session and return to sign-in.", id="sign-out"),
+        Binding("ctrl+q", "app.quit", "Quit", tooltip="Leave FactoryOS."),
     ]
     HELP = """\
 **Start**
 
 Press the number of an area, or move with the arrow keys / Tab and press **Enter**.
 **Escape** in any area comes back here. **Ctrl+O** signs out.
+**F9** switches the high-contrast theme on or off.
 """
 
     def compose(self) -> ComposeResult:
@@ -118,8 +121,7 @@ Press the number of an area, or move with the arrow keys / Tab and press **Enter
         self.app.push_screen(item.screen())
 
     def action_back(self) -> None:
-        if self.query("HelpPanel"):
-            self.app.action_hide_help_panel()
+        """The start screen has nothing to go back to (sign out with Ctrl+O)."""
 
     @work(exit_on_error=False)
     async def action_sign_out(self) -> None:

@@ -19,26 +19,41 @@ from tui.screens.trust import TrustCertificate
 
 
 class LoginScreen(AppScreen):
-    BINDINGS = [Binding("ctrl+s", "sign_in", "Sign in", tooltip="Sign in with what is entered.", id="sign-in")]
+    BINDINGS = [
+        Binding("escape", "back", "Back", show=False),
+        Binding("ctrl+s", "sign_in", "Sign in", tooltip="Sign in with what is entered.", id="sign-in"),
+        Binding("ctrl+q", "app.quit", "Quit", tooltip="Leave FactoryOS."),
+    ]
     HELP = """\
 **Sign in**
 
 Enter the server address (e.g. `https://factory.lan`), your email and password,
 then press **Enter**. When two-factor sign-in is on, a code field appears: type the
 6-digit code from your authenticator app (or a recovery code).
+
+**F9** switches the high-contrast theme on or off.
 """
-    AUTO_FOCUS = None
+    AUTO_FOCUS = "#email"  # per instance: the first field still to fill (see compose)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._company_id: UUID | None = None
 
     def compose(self) -> ComposeResult:
+        server = self.factory.initial_server or ""
+        email = self.factory.profile.email or ""
+        # Decided before the screen is shown, so every path that focuses (activation, the
+        # terminal regaining focus) lands on the first field still to fill.
+        self.AUTO_FOCUS = "#server" if not server else "#email" if not email else "#password"
         yield Header()
         with Vertical(id="login-box"):
             yield Static("Sign in to FactoryOS", id="login-title")
             with Horizontal(classes="form-row"):
                 yield Label("Server", classes="form-label")
-                yield Input(placeholder="https://factory.lan", id="server")
+                yield Input(server, placeholder="https://factory.lan", id="server")
             with Horizontal(classes="form-row"):
                 yield Label("Email", classes="form-label")
-                yield Input(placeholder="you@example.com", id="email")
+                yield Input(email, placeholder="you@example.com", id="email")
             with Horizontal(classes="form-row"):
                 yield Label("Password", classes="form-label")
                 yield Input(password=True, id="password")
@@ -50,15 +65,15 @@ then press **Enter**. When two-factor sign-in is on, a code field appears: type 
         yield Footer()
 
     def on_mount(self) -> None:
-        server = self.factory.initial_server or ""
-        self.query_one("#server", Input).value = server
-        self.query_one("#email", Input).value = self.factory.profile.email or ""
         self.query_one("#totp-row").display = False
-        self._company_id: UUID | None = None
-        first_empty = next((i for i in self.query(Input) if not i.value and i.display), None)
-        (first_empty or self.query_one("#password", Input)).focus()
+        self.query_one(self.AUTO_FOCUS or "#password", Input).focus()
 
     # -- input flow ---------------------------------------------------------------------------
+
+    @on(Input.Changed, "#email")
+    @on(Input.Changed, "#server")
+    def _forget_company(self) -> None:
+        self._company_id = None
 
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -48,6 +49,8 @@ class OperatorScreen(AppScreen):
 
 Without a connection, entries are queued on this terminal and sent in order later.
 """
+
+    AUTO_FOCUS = "#machine-code"
 
     def __init__(self) -> None:
         super().__init__()
@@ -203,7 +206,8 @@ Without a connection, entries are queued on this terminal and sent in order late
         form = self.query_one(f"#{ {'good': 'good', 'scrap': 'scrap', 'reason': 'downtime'}[kind] }-form", EntryForm)
         self.factory.queue_length = len(outbox)
         if outcome.queued:
-            self.factory.online = False if outcome.reason and "earlier" not in outcome.reason else self.factory.online
+            if outcome.unreachable:
+                self.factory.online = False
             self._result(f"Queued on this terminal: {label} ({len(outbox)} waiting).", "queued")
             self.factory.kick_drain()
         else:
@@ -240,7 +244,8 @@ Without a connection, entries are queued on this terminal and sent in order late
         self._events = events
         ref = self.reference
         codes = {m.id: m.code for m in ref.machines} if ref else {}
-        self.query_one(DowntimeForm).show_events(events, codes)
+        site = ref.site(self.machine.site_id) if ref and self.machine else None
+        self.query_one(DowntimeForm).show_events(events, codes, ZoneInfo(site.timezone) if site else None)
         tab = self.query_one(TabbedContent).get_tab("downtime")
         tab.label = f"Downtime ({len(events)}) F7" if events else "Downtime F7"
 
@@ -260,4 +265,4 @@ Without a connection, entries are queued on this terminal and sent in order late
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-        self._focus_form()
+        self.call_after_refresh(self._focus_form)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from textual import on
 from textual.app import ComposeResult
@@ -113,7 +114,8 @@ class ScrapForm(EntryForm):
 
 
 class DowntimeForm(EntryForm):
-    HELP = "Pick a **stop waiting for a reason** with the arrow keys, press **Enter**, choose the reason and **Assign**."
+    HELP = ("Pick a **stop waiting for a reason** with the arrow keys, press **Enter**, "
+            "choose the reason and **Assign**.")
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="downtime-list")
@@ -125,12 +127,13 @@ class DowntimeForm(EntryForm):
     def set_reasons(self, choices: list[tuple[str, UUID]]) -> None:
         self.query_one("#downtime-reason", Select).set_options(choices)
 
-    def show_events(self, events: list[DowntimeOut], code_of: dict[UUID, str]) -> None:
+    def show_events(self, events: list[DowntimeOut], code_of: dict[UUID, str], zone: ZoneInfo | None) -> None:
         listing = self.query_one("#downtime-list", OptionList)
         listing.clear_options()
         now = datetime.now(UTC)
         for event in events:
-            listing.add_option(Option(_event_label(event, code_of.get(event.machine_id, "?"), now), id=str(event.id)))
+            label = _event_label(event, code_of.get(event.machine_id, "?"), now, zone)
+            listing.add_option(Option(label, id=str(event.id)))
         if not events:
             listing.add_option(Option("No stops are waiting for a reason.", disabled=True))
         else:
@@ -165,9 +168,8 @@ class DowntimeForm(EntryForm):
         self.query_one("#downtime-list", OptionList).focus()
 
 
-def _event_label(event: DowntimeOut, code: str, now: datetime) -> str:
-    start = event.started_at.astimezone()
-    end = event.ended_at or now
-    minutes = max(0, int((end - event.started_at).total_seconds() // 60))
-    state = "still down" if event.ended_at is None else f"{minutes} min"
-    return f"{code}  since {start:%H:%M}  {state}  ({event.source})"
+def _event_label(event: DowntimeOut, code: str, now: datetime, zone: ZoneInfo | None) -> str:
+    start = event.started_at.astimezone(zone)
+    minutes = max(0, int(((event.ended_at or now) - event.started_at).total_seconds() // 60))
+    state = f"down {minutes} min so far" if event.ended_at is None else f"stopped {minutes} min"
+    return f"{code}  {start:%H:%M}  {state}  ({event.source})"

@@ -1,0 +1,154 @@
+"""`factoryos backup create|list|verify|restore` (run on the server host, or in the api container)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from cli.output import console, fail, ok
+from factoryos.backup import backup_dir, create_backup, find_backup, list_backups, restore_backup, verify_backup
+from factoryos.backup.manifest import Backup
+from factoryos.backup.source import backup_source_url
+from factoryos.config import Settings
+from factoryos.db.embedded import EmbeddedLocked
+from factoryos.db.engine import DatabaseUrls, database
+from factoryos.errors import FactoryOSError
+
+app = typer.Typer(help="Database backups: create, list, verify, restore (verified).", no_args_is_help=True)
+
+DirOption = Annotated[
+    Path | None, typer.Option("--dir", help="Backup directory (default: $FACTORYOS_BACKUP_DIR or <data dir>/backups).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+BackupArg = Annotated[str, typer.Argument(metavar="BACKUP", help="A backup's name (see `backup list`) or its .dump file.")]
+
+
+def _dir(settings: Settings, directory: Path | None) -> Path:
+    return directory or backup_dir(settings)
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[DatabaseUrls]:
+    try:
+        with database(settings) as urls:
+            yield urls
+    except EmbeddedLocked:
+        fail(f"the FactoryOS server is running on {escape(str(settings.data_dir))}: take a backup through it "
+             "(POST /api/v1/backup/create, or wait for the scheduled one), or stop it to restore")  # fmt: skip
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A backup that cannot be made, read or restored is one red line and exit 1."""
+    try:
+        yield
+    except FactoryOSError as exc:
+        fail(escape(str(exc)))
+
+
+def _source(urls: DatabaseUrls, settings: Settings) -> str:
+    source = backup_source_url(urls, settings.database_name)
+    if source is None:
+        fail("FACTORYOS_ADMIN_DATABASE_URL is not set: backups run as the database superuser")
+    return source
+
+
+def _summary(backup: Backup) -> dict[str, object]:
+    m = backup.manifest
+    return {
+        "name": backup.name,
+        "path": str(backup.path),
+        "label": m.label,
+        "created_at": m.created_at.isoformat(),
+        "size": m.size,
+        "sha256": m.sha256,
+        "factoryos_version": m.factoryos_version,
+        "schema_revision": m.schema_revision,
+        "tables": len(m.row_counts) if m.row_counts is not None else None,
+        "rows": sum(m.row_counts.values()) if m.row_counts is not None else None,
+    }
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1024**2:.1f} MiB"
+
+
+@app.command()
+def create(
+    label: Annotated[str, typer.Option(help="Goes into the file name (lower-case letters, digits, '-').")] = "manual",
+    directory: DirOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Dump the database (pg_dump custom format) with a manifest of checksums and row counts."""
+    settings = Settings()
+    with _user_errors(), _database(settings) as urls, console.status("pg_dump of the FactoryOS database…"):
+        backup = create_backup(_source(urls, settings), _dir(settings, directory), label=label)
+    if as_json:
+        console.print_json(json.dumps(_summary(backup)))
+        return
+    rows = _summary(backup)["rows"]
+    ok(f"backup {backup.name}: {_mib(backup.size)}, {rows} rows → {escape(str(backup.path))}")
+
+
+@app.command("list")
+def list_(directory: DirOption = None, as_json: JsonOption = False) -> None:
+    """Backups in the backup directory, newest first."""
+    settings = Settings()
+    where = _dir(settings, directory)
+    backups = list_backups(where)
+    if as_json:
+        console.print_json(json.dumps([_summary(b) for b in backups]))
+        return
+    if not backups:
+        console.print(f"No backups in {escape(str(where))}.")
+        return
+    table = Table(box=box.SIMPLE)
+    for column in ("name", "created (UTC)", "size"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("version")
+    for b in backups:
+        m = b.manifest
+        table.add_row(b.name, f"{m.created_at:%Y-%m-%d %H:%M}", _mib(m.size), m.factoryos_version)
+    console.print(table)
+    console.print(f"{len(backups)} backups in {escape(str(where))}", highlight=False)
+
+
+@app.command()
+def verify(backup: BackupArg, directory: DirOption = None) -> None:
+    """Check the SHA-256 and size against the manifest, and that pg_restore can read the archive."""
+    with _user_errors():
+        found = verify_backup(find_backup(_dir(Settings(), directory), backup))
+    ok(f"backup {found.name} is intact ({_mib(found.size)}, SHA-256 {found.manifest.sha256[:16]}…)")
+
+
+@app.command()
+def restore(
+    backup: BackupArg,
+    directory: DirOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Replace the database with a backup, after checking row counts and every audit chain."""
+    settings = Settings()
+    with _user_errors():
+        found = find_backup(_dir(settings, directory), backup)
+    when = f"{found.created_at:%Y-%m-%d %H:%M} UTC"
+    if not yes and not typer.confirm(
+        f"Replace database {settings.database_name!r} with backup {found.name} ({when})? "
+        "Everything written since then is lost.",
+        default=False,
+    ):
+        fail("restore cancelled: nothing was changed")
+    with _user_errors(), _database(settings) as urls, console.status("restoring…") as status:
+        report = restore_backup(_source(urls, settings), settings.database_name, found,
+                                progress=lambda message: status.update(escape(message)))  # fmt: skip
+    ok(f"restored {found.name} into {report.database}: {report.tables} tables, {report.rows} rows match the manifest")
+    for chain in report.chains:
+        ok(f"audit chain of {escape(chain.company)}: OK, {chain.rows} rows")

@@ -1,0 +1,179 @@
+"""`factoryos demo`: the whole system on this machine in one command.
+
+Embedded PostgreSQL, 24 simulated PLCs (12 OPC-UA, 12 Modbus TCP), the server with its
+poller on 127.0.0.1, a seeded company, and the TUI signed in as the demo supervisor.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import signal
+import socket
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.table import Table
+
+from factoryos.config import Settings
+from factoryos.db.engine import database
+from factoryos.demo import credentials
+from factoryos.demo.dataset import machine_codes
+from factoryos.demo.provision import Provisioner
+from factoryos.demo.simulators import SimulatorThread
+from cli.output import console, fail, ok
+
+DEFAULT_PORT = 8080
+FAULTED_MACHINE = 3  # index in machine_codes(): held in a fault to show a downtime alert
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seconds(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*", text)
+    if not m:
+        fail(f"--for: {text!r} is not a duration like 20s, 5m or 1h")
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+class _Server:
+    def __init__(self, app, port: int) -> None:
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, name="demo-server", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                fail("the demo server did not start; see the log lines above")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+def _summary(http: httpx.Client, prov: Provisioner) -> Table:
+    table = Table("site", "machines", "running", "stopped", "good", "rejects", "OEE (shift)", "awaiting reason")
+    for site in prov.load_plant().sites.values():
+        live = http.get("/api/v1/production/live", params={"site_id": site["id"]}, headers=prov.headers("supervisor")).json()
+        machines = live["machines"]
+        oee = [m["kpis"]["oee"] for m in machines if m.get("kpis") and m["kpis"].get("oee") is not None]
+        table.add_row(
+            site["name"],
+            str(len(machines)),
+            str(sum(m["state"] == "running" for m in machines)),
+            str(sum(m["state"] in ("unplanned_stop", "idle", "offline") for m in machines)),
+            str(sum(m["good_count"] for m in machines)),
+            str(sum(m["reject_count"] for m in machines)),
+            f"{sum(oee) / len(oee):.0%} avg of {len(oee)}" if oee else "n/a",
+            str(sum(len(m["pending_downtime"]) for m in machines)),
+        )
+    return table
+
+
+def demo(
+    reset: Annotated[bool, typer.Option("--reset", help="Delete the demo data and start over.")] = False,
+    headless: Annotated[bool, typer.Option("--headless", help="No TUI: run, print a summary, exit.")] = False,
+    run_for: Annotated[str | None, typer.Option("--for", help="Stop after this long, e.g. 20s or 5m.")] = None,
+    port: Annotated[int, typer.Option(help="Server port on 127.0.0.1 (a free one if busy).")] = DEFAULT_PORT,
+    speed: Annotated[float, typer.Option(help="Simulated machine time per real second.", min=0.1, max=60)] = 1.0,
+) -> None:
+    """Run FactoryOS with simulated machines and open the dashboard."""
+    from server.app import create_app
+
+    base = Settings()
+    data_dir = base.data_dir / "demo"
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+        ok(f"demo data removed from {data_dir}")
+    settings = Settings(data_dir=data_dir, host="127.0.0.1", port=port)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The simulators run without OPC-UA security on purpose; their warnings would bury the summary.
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    if not _port_free(port):
+        port = _free_port()
+        console.print(f"[yellow]port {settings.port} is busy; using {port}[/]")
+    url = f"http://127.0.0.1:{port}"
+    logins = credentials.load_or_create(data_dir / "demo-credentials.json")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    console.print("starting the embedded PostgreSQL…")
+    with database(settings, prepare=True) as urls:
+        sims = SimulatorThread(len(machine_codes()), opcua_port=_free_port(), modbus_port=_free_port(), speed=speed)
+        server = None
+        try:
+            with console.status("starting 24 simulated PLCs (OPC-UA and Modbus TCP)…"):
+                sim_configs = sims.start()
+            server = _Server(create_app(settings, urls.app, poller=True), port)
+            with console.status("starting the server and its poller…"):
+                server.start()
+            with httpx.Client(base_url=url, timeout=30) as http:
+                prov = Provisioner(http, logins)
+                with console.status("loading the demo plant…"):
+                    plant = prov.load_plant() if prov.already_seeded() else prov.seed(sim_configs)
+                    prov.connect(plant, sim_configs)
+                    prov.plan(plant, date.today())
+                    prov.login("supervisor")
+                sims.fault(FAULTED_MACHINE)
+                _print_welcome(data_dir, url, logins)
+                if headless:
+                    seconds = _seconds(run_for) if run_for else None
+                    deadline = time.monotonic() + seconds if seconds else None
+                    while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                        stop.wait(0.5)
+                    console.print(_summary(http, prov))
+                else:
+                    _run_tui(url, logins["supervisor"], data_dir / "tui", run_for)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            with console.status("stopping…"):
+                if server is not None:
+                    server.stop()
+                sims.stop()
+    ok("demo stopped; the data is kept (`factoryos demo --reset` starts over)")
+
+
+def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin]) -> None:
+    console.print(f"[bold]FactoryOS demo[/] running at {url}  (data: {data_dir})", soft_wrap=True)
+    table = Table("who", "email", "password", "role")
+    table.columns[1].overflow = "fold"
+    for login in logins.values():
+        table.add_row(login.display_name, login.email, login.password, login.role)
+    console.print(table)
+    console.print(f"From another terminal: [bold]factoryos tui --server {url}[/]   Ctrl+C stops the demo.", soft_wrap=True)
+
+
+def _run_tui(url: str, login: credentials.DemoLogin, state_dir: Path, run_for: str | None) -> None:
+    from tui.app import run_signed_in
+
+    run_signed_in(url, login.email, login.password, state_dir=state_dir,
+                  exit_after=_seconds(run_for) if run_for else None)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -1,0 +1,238 @@
+"""`factoryos report …`: download PDF, Excel or JSON reports from the signed-in server.
+
+Over the API only (see `factoryos login`). Register with `app.add_typer(report.app, name="report")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn, TransferSpeedColumn
+
+from cli.output import console, err_console, fail, ok
+from cli.session import NotSignedIn, signed_in_client
+from factoryos.client import ClientError, FactoryClient
+from factoryos.client.api_reports import Download, ReportRequest, download_report
+
+app = typer.Typer(help="Download production reports (PDF, Excel, JSON) from the server you signed in to.",
+                  no_args_is_help=True)
+
+
+class Format(StrEnum):
+    pdf = "pdf"
+    xlsx = "xlsx"
+    json = "json"
+
+
+Site = Annotated[str, typer.Option("--site", help="Site code, name or id.")]
+Line = Annotated[str | None, typer.Option("--line", help="Only this line of the site (code, name or id).")]
+Day = Annotated[str | None, typer.Option("--date", help="The shifts starting on this local date, YYYY-MM-DD.")]
+Shift = Annotated[str | None, typer.Option("--shift", help="With --date: one shift by name, e.g. Night.")]
+From = Annotated[str | None, typer.Option("--from", help="Range start: 2026-11-01 or 2026-11-01T06:00 (site time).")]
+To = Annotated[str | None, typer.Option("--to", help="Range end: a date includes that whole day.")]
+Fmt = Annotated[Format, typer.Option("--format", "-f", help="pdf, xlsx or json.")]
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="File (or folder) to write; default: the server's file name in this folder.")]
+Print = Annotated[bool, typer.Option("--print", help="Send the PDF to the default printer (CUPS `lp`).")]
+NoRaw = Annotated[bool, typer.Option("--no-raw", help="Leave the raw entries out of Excel and JSON files.")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")]
+
+
+def _check_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option}: {escape(repr(value))} is not a date; use YYYY-MM-DD, e.g. 2026-11-20")
+
+
+def _check_instant(value: str, option: str) -> str:
+    text = value.strip()
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: {escape(repr(value))} is not a date or date-time; use e.g. 2026-11-20 or 2026-11-20T06:00")
+    return text
+
+
+def _as_uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text)
+    except ValueError:
+        return None
+
+
+def _pick(kind: str, ref: str, items: list[Any]) -> Any:
+    wanted = ref.strip().casefold()
+    for attr in ("code", "name"):
+        found = [i for i in items if str(getattr(i, attr)).casefold() == wanted]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            fail(f"more than one {kind} is called {escape(ref)!r}: give its code or id")
+    known = ", ".join(sorted(str(i.code) for i in items)[:20]) or "none"
+    fail(f"no {kind} {escape(ref)!r} (known: {escape(known)})")
+
+
+async def _scope(client: FactoryClient, site: str, line: str | None) -> tuple[UUID | None, UUID | None]:
+    site_id = _as_uuid(site) or _pick("site", site, await client.sites()).id
+    if line is None:
+        return site_id, None
+    line_id = _as_uuid(line) or _pick("line", line, await client.lines(site_id=site_id)).id
+    return site_id, line_id
+
+
+def _destination(output: Path | None, topic: str, fmt: Format) -> Callable[[str | None], Path]:
+    def choose(suggested: str | None) -> Path:
+        name = suggested or f"{topic}-report.{fmt.value}"
+        if output is None:
+            return Path.cwd() / name
+        return output / name if output.is_dir() else output
+
+    return choose
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
+async def _fetch(request: ReportRequest, site: str, line: str | None, output: Path | None) -> Download:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn())
+    async with signed_in_client() as (client, _):
+        site_id, line_id = await _scope(client, site, line)
+        request = replace(request, site_id=site_id, line_id=line_id)
+        with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+            task = bar.add_task(f"Generating the {request.topic} report…", total=None)
+
+            def started(total: int | None) -> None:
+                bar.update(task, description="Downloading", total=total)
+
+            def received(done: int, total: int | None) -> None:
+                bar.update(task, completed=done)
+
+            return await download_report(client, request, _destination(output, request.topic, Format(request.format)),
+                                         on_start=started, progress=received)
+
+
+def _send_to_printer(path: Path) -> str:
+    lp = shutil.which("lp")
+    if lp is None:
+        fail(f"not printed: this computer has no CUPS `lp` command (install cups-client); "
+             f"the report is saved at {escape(str(path))}")
+    try:
+        done = subprocess.run([lp, "-t", path.name, str(path.resolve())], capture_output=True, text=True,
+                              timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        fail(f"printing failed: {escape(str(exc))}")
+    if done.returncode != 0:
+        reason = (done.stderr or done.stdout).strip().splitlines()
+        fail(f"printing failed: {escape(reason[0] if reason else f'lp exited with {done.returncode}')}")
+    return done.stdout.strip()
+
+
+def _run(topic: str, *, site: str, line: str | None, fmt: Format, output: Path | None, print_: bool,
+         raw: bool, as_json: bool, day: str | None = None, shift: str | None = None, start: str | None = None,
+         end: str | None = None) -> None:
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    if shift is not None and day is None:
+        fail("--shift needs --date (the local date the shift starts on)")
+    if day is not None and (start or end):
+        fail("give either --from and --to, or --date")
+    if day is None and not (start and end):
+        fail("give --from and --to, or --date (with --shift for one shift)")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    request = ReportRequest(
+        topic=topic, format=fmt.value, day=_check_date(day, "--date") if day else None, shift=shift,
+        start=_check_instant(start, "--from") if start else None, end=_check_instant(end, "--to") if end else None,
+        raw=raw,
+    )
+    try:
+        done = asyncio.run(_fetch(request, site, line, output))
+    except NotSignedIn as exc:
+        fail(escape(str(exc)))
+    except ClientError as exc:
+        fail(escape(exc.detail))
+    except OSError as exc:
+        fail(f"cannot write the report: {escape(str(exc))}")
+    printed = _send_to_printer(done.path) if print_ else None
+    if as_json:
+        console.print_json(data={"path": str(done.path.resolve()), "bytes": done.size, "media_type": done.media_type,
+                                 "printed": printed is not None})
+        return
+    ok(f"Saved {escape(str(done.path.resolve()))} ({_size(done.size)})")
+    if printed is not None:
+        ok(f"Sent to the default printer{': ' + escape(printed) if printed else ''}")
+
+
+@app.command("shift")
+def shift_report(
+    site: Site,
+    day: Annotated[str, typer.Option("--date", help="The local date the shift starts on, YYYY-MM-DD.")],
+    shift: Annotated[str, typer.Option("--shift", help="The shift's name, e.g. Night.")],
+    line: Line = None,
+    fmt: Fmt = Format.pdf,
+    output: Output = None,
+    print_: Print = False,
+    no_raw: NoRaw = False,
+    as_json: Json = False,
+) -> None:
+    """One shift: KPIs, every machine with its operator, OEE, downtime and rejections."""
+    _run("shifts", site=site, line=line, fmt=fmt, output=output, print_=print_, raw=not no_raw, as_json=as_json,
+         day=day, shift=shift)
+
+
+_TOPICS = {
+    "production": "OEE summary: OEE by machine and line, downtime and rejections.",
+    "machines": "Production and OEE by machine, with the downtime Pareto.",
+    "shifts": "Production by shift, and by machine in each shift.",
+    "operators": "Production by operator.",
+    "rejections": "Rejections by reason.",
+    "downtime": "Downtime by reason (Pareto).",
+}
+
+
+def _topic_command(topic: str) -> Callable[..., None]:
+    def command(
+        site: Site,
+        start: From = None,
+        end: To = None,
+        day: Day = None,
+        shift: Shift = None,
+        line: Line = None,
+        fmt: Fmt = Format.pdf,
+        output: Output = None,
+        print_: Print = False,
+        no_raw: NoRaw = False,
+        as_json: Json = False,
+    ) -> None:
+        _run(topic, site=site, line=line, fmt=fmt, output=output, print_=print_, raw=not no_raw, as_json=as_json,
+             day=day, shift=shift, start=start, end=end)
+
+    command.__name__ = f"{topic}_report"
+    command.__doc__ = _TOPICS[topic] + " For --from/--to, or --date (and --shift)."
+    return command
+
+
+for _topic in _TOPICS:
+    app.command(_topic)(_topic_command(_topic))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="report")

@@ -1,0 +1,220 @@
+"""Machine connection settings in the database: read, replace, delete, and turn into poller configs.
+
+Call inside a tenant transaction. The stored endpoint holds no passwords: they live in
+their own columns, encrypted (`factoryos.connectivity.credentials`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import PurePath
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from factoryos.connectivity.connection_models import ConnectionHealth, ConnectionIn, ConnectionOut, LiveConnection
+from factoryos.connectivity.credentials import decrypt_password, encrypt_password
+from factoryos.connectivity.events import Health
+from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine, parse_machine_config
+from factoryos.connectivity.machine_ref import poll_id
+from factoryos.errors import NotFound, ValidationFailed
+from factoryos.identity.keys import DerivedKeys
+from factoryos.plant.machines import Machines
+from factoryos.schema.connectivity import machine_connections as mc
+
+_SECURITY_FILES = ("client_certificate", "client_private_key", "server_certificate")
+
+
+def _not_found(machine_id: UUID) -> NotFound:
+    return NotFound(f"machine {machine_id} has no connection settings", code="connection_not_found")
+
+
+def get_connection(conn: Connection, tenant_id: UUID, machine_id: UUID, *, for_update: bool = False) -> RowMapping:
+    Machines(conn, tenant_id).require(machine_id)
+    row = _row(conn, tenant_id, machine_id, for_update=for_update)
+    if row is None:
+        raise _not_found(machine_id)
+    return row
+
+
+def _row(conn: Connection, tenant_id: UUID, machine_id: UUID, *, for_update: bool = False) -> RowMapping | None:
+    stmt = select(mc).where(mc.c.tenant_id == tenant_id, mc.c.machine_id == machine_id)
+    return conn.execute(stmt.with_for_update() if for_update else stmt).mappings().first()
+
+
+def health_of(row: RowMapping) -> ConnectionHealth:
+    return ConnectionHealth(last_ok=row["last_ok_at"], last_error=row["last_error"], error_code=row["error_code"],
+                            reported_at=row["health_at"])
+
+
+def connection_out(row: RowMapping) -> ConnectionOut:
+    return ConnectionOut(
+        machine_id=row["machine_id"], protocol=row["protocol"], enabled=row["enabled"],
+        poll_interval=row["poll_interval"], endpoint=row["endpoint"], signals=row["signals"],
+        has_password=row["password_encrypted"] is not None,
+        has_key_password=row["key_password_encrypted"] is not None,
+        health=health_of(row), created_at=row["created_at"], updated_at=row["updated_at"],
+    )
+
+
+def live_connections(conn: Connection, tenant_id: UUID, machine_ids: Iterable[UUID]) -> dict[UUID, LiveConnection]:
+    """Connection and health of each machine that has connection settings (for the live view)."""
+    rows = conn.execute(select(mc).where(mc.c.tenant_id == tenant_id, mc.c.machine_id.in_(list(machine_ids))))
+    return {
+        r["machine_id"]: LiveConnection(protocol=r["protocol"], enabled=r["enabled"], health=health_of(r))
+        for r in rows.mappings()
+    }
+
+
+def machine_config(
+    tenant_id: UUID, machine: RowMapping, connection: dict[str, Any], keys: DerivedKeys
+) -> ModbusMachine | OpcUaMachine:
+    """A stored (or proposed) connection of `machine` as the poller's validated config.
+
+    `connection` has the columns of `machine_connections`; its passwords are decrypted
+    and put back into the endpoint. Raises `ValidationFailed` naming the field.
+    """
+    endpoint = copy.deepcopy(dict(connection["endpoint"]))
+    if connection.get("password_encrypted"):
+        endpoint["password"] = decrypt_password(keys, connection["password_encrypted"])
+    if connection.get("key_password_encrypted") and isinstance(endpoint.get("security"), dict):
+        endpoint["security"]["private_key_password"] = decrypt_password(keys, connection["key_password_encrypted"])
+    return parse_machine_config({
+        "machine_id": poll_id(tenant_id, machine["id"]),
+        "name": machine["code"],
+        "protocol": connection["protocol"],
+        "poll_interval": connection["poll_interval"],
+        "ideal_cycle_time": float(machine["ideal_cycle_seconds"]),
+        "status_map": machine["status_mapping"],
+        "endpoint": endpoint,
+        "signals": connection["signals"],
+    })
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValidationFailed(f"{field}: must be an object", code="invalid_machine_config", field=field)
+    return copy.deepcopy(value)
+
+
+def _secret(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(f"{field}: must be a non-empty string", code="invalid_machine_config", field=field)
+    return value
+
+
+def _check_paths(config: ModbusMachine | OpcUaMachine) -> None:
+    """Certificate and key files are read by the poller on the server host: relative paths would
+    depend on whichever directory it was started from."""
+    if not isinstance(config, OpcUaMachine):
+        return
+    for name in _SECURITY_FILES:
+        path: PurePath | None = getattr(config.endpoint.security, name)
+        if path is not None and not path.is_absolute():
+            field = f"endpoint.security.{name}"
+            raise ValidationFailed(f"{field}: must be an absolute path on the server host",
+                                   code="invalid_machine_config", field=field)
+
+
+def put_connection(
+    conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn, keys: DerivedKeys
+) -> tuple[RowMapping | None, RowMapping, bool]:
+    """Create or replace a machine's connection: (before, after, passwords changed)."""
+    machine = Machines(conn, tenant_id).require(machine_id)
+    before = _row(conn, tenant_id, machine_id, for_update=True)
+    endpoint = _object(body.endpoint, "endpoint")
+    signals = _object(body.signals, "signals")
+    password = _secret(endpoint.pop("password", None), "endpoint.password")
+    security = endpoint.get("security")
+    key_password = None
+    if isinstance(security, dict):
+        key_password = _secret(security.pop("private_key_password", None), "endpoint.security.private_key_password")
+
+    # Passwords left out keep the stored ones, as long as what they belong to is still there.
+    stored_password = stored_key_password = None
+    if before is not None and before["protocol"] == body.protocol == "opcua":
+        if password is None and endpoint.get("username") == before["endpoint"].get("username"):
+            stored_password = before["password_encrypted"]
+        keeps_key = isinstance(security, dict) and security.get("policy", "None") != "None"
+        if key_password is None and keeps_key:
+            stored_key_password = before["key_password_encrypted"]
+    proposed = {
+        "protocol": body.protocol, "poll_interval": body.poll_interval, "endpoint": endpoint, "signals": signals,
+        "password_encrypted": stored_password, "key_password_encrypted": stored_key_password,
+    }
+    if password is not None:
+        proposed["endpoint"] = endpoint | {"password": password}
+    if key_password is not None:
+        proposed["endpoint"] = copy.deepcopy(proposed["endpoint"])
+        proposed["endpoint"]["security"]["private_key_password"] = key_password
+    config = machine_config(tenant_id, machine, proposed, keys)
+    _check_paths(config)
+
+    exclude: Any = {"password": True, "security": {"private_key_password"}} if body.protocol == "opcua" else None
+    values = {
+        "protocol": body.protocol,
+        "enabled": body.enabled,
+        "poll_interval": config.poll_interval,
+        "endpoint": config.endpoint.model_dump(mode="json", exclude=exclude),
+        "signals": config.signals.model_dump(mode="json"),
+        "password_encrypted": encrypt_password(keys, password) if password is not None else stored_password,
+        "key_password_encrypted": (
+            encrypt_password(keys, key_password) if key_password is not None else stored_key_password
+        ),
+        "updated_at": func.now(),
+    }
+    after = conn.execute(
+        pg_insert(mc).values(tenant_id=tenant_id, machine_id=machine_id, **values)
+        .on_conflict_do_update(index_elements=[mc.c.tenant_id, mc.c.machine_id], set_=values)
+        .returning(mc)
+    ).mappings().one()
+    return before, after, password is not None or key_password is not None
+
+
+def delete_connection(conn: Connection, tenant_id: UUID, machine_id: UUID) -> RowMapping:
+    Machines(conn, tenant_id).require(machine_id)
+    row = conn.execute(
+        delete(mc).where(mc.c.tenant_id == tenant_id, mc.c.machine_id == machine_id).returning(mc)
+    ).mappings().first()
+    if row is None:
+        raise _not_found(machine_id)
+    return row
+
+
+_HEALTH = text(
+    """
+    update machine_connections c
+    set last_ok_at = u.last_ok, last_error = u.last_error, error_code = u.error_code, health_at = u.at
+    from unnest(cast(:machines as uuid[]), cast(:oks as timestamptz[]), cast(:errors as text[]),
+                cast(:codes as text[]), cast(:ats as timestamptz[]))
+         as u(machine_id, last_ok, last_error, error_code, at)
+    where c.tenant_id = :tenant and c.machine_id = u.machine_id and (c.health_at is null or c.health_at <= u.at)
+    """
+)
+
+
+def record_health(conn: Connection, tenant_id: UUID, reports: Iterable[tuple[UUID, Health]]) -> None:
+    """Store the newest health report of each machine; older or replayed reports change nothing.
+
+    Machines without connection settings (deleted meanwhile) are skipped.
+    """
+    latest: dict[UUID, Health] = {}
+    for machine_id, health in reports:
+        if machine_id not in latest or latest[machine_id].at <= health.at:
+            latest[machine_id] = health
+    if not latest:
+        return
+    items = list(latest.items())
+    conn.execute(_HEALTH, {
+        "tenant": tenant_id,
+        "machines": [m for m, _ in items],
+        "oks": [h.last_ok for _, h in items],
+        "errors": [h.last_error[:2000] if h.last_error else None for _, h in items],
+        "codes": [h.error_code[:60] if h.error_code else None for _, h in items],
+        "ats": [h.at for _, h in items],
+    })

@@ -1,0 +1,1 @@
+"""The demo plant: a company, two sites in two timezones, 24 simulated machines."""

@@ -1,0 +1,196 @@
+"""One report document per topic, built from the database for a resolved period."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, select
+
+from factoryos.kpi import KpiTotals
+from factoryos.reports import sections as s
+from factoryos.reports.builders.figures import PeriodTotals, load_totals, machine_labels, window_label
+from factoryos.reports.builders.naming import report_filename
+from factoryos.reports.builders.operators import UNASSIGNED, operators_of_record, user_names
+from factoryos.reports.builders.period import Period, resolve_period
+from factoryos.reports.builders.query import ReportQuery, ReportTopic
+from factoryos.reports.builders.raw import raw_entries
+from factoryos.reports.builders.reasons import ReasonTree, downtime_reasons, rejection_reasons
+from factoryos.reports.model import (
+    BarChart,
+    Column,
+    ReportDocument,
+    ReportHeader,
+    Section,
+    TableSection,
+    ValueType,
+)
+from factoryos.reports.render import ReportFormat
+from factoryos.reports.values import format_instant
+from factoryos.schema.plant import lines
+from factoryos.schema.tenancy import companies
+
+T = ValueType
+MACHINE_KEYS = (Column("code", "Code"), Column("machine", "Machine"))
+SHIFT_KEYS = (Column("shift_start", "Shift start", T.DATETIME), Column("shift", "Shift"))
+OPERATOR_NOTE = ("Each machine-shift counts for one operator: who booked most of its parts, else the first "
+                 "planned operator, so the rows add up to the total.")
+DOWNTIME_NOTE = ("Downtime events inside the period's shifts, breaks excluded; planned stops are listed too. "
+                 "The Downtime figure above counts unplanned stops and setup, as OEE does.")
+
+
+class _Builder:
+    def __init__(self, conn: Connection, tenant_id: UUID, period: Period, now: datetime) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.period = period
+        self.now = now
+        self.totals: PeriodTotals = load_totals(conn, tenant_id, period, now)
+        self.total: KpiTotals = self.totals.total
+        self.labels = machine_labels(period.machines)
+        self._tree: ReasonTree | None = None
+
+    @property
+    def tree(self) -> ReasonTree:
+        if self._tree is None:
+            self._tree = ReasonTree(self.conn, self.tenant_id)
+        return self._tree
+
+    # -- tables -------------------------------------------------------------------------
+
+    def by_machine(self) -> TableSection:
+        per = self.totals.by_machine()
+        rows = [((m["code"], m["name"]), s.production_figures(per[m["id"]])) for m in self.period.machines]
+        return s.production_table("by_machine", "Production by machine", MACHINE_KEYS, rows,
+                                  totals=s.production_figures(self.total))
+
+    def by_line(self) -> TableSection | None:
+        if self.period.line is not None:
+            return None
+        names = dict(self.conn.execute(select(lines.c.id, lines.c.name).where(
+            lines.c.tenant_id == self.tenant_id, lines.c.site_id == self.period.site["id"])).all())
+        line_of = {m["id"]: m["line_id"] for m in self.period.machines}
+        per = self.totals.by(lambda machine_id, _: line_of[machine_id])
+        if not names or not per:
+            return None
+        ordered = sorted(per, key=lambda k: (k is None, names.get(k, "")))
+        rows = [((names.get(k, "No line"),), s.production_figures(per[k])) for k in ordered]
+        return s.production_table("by_line", "Production by line", [Column("line", "Line")], rows,
+                                  totals=s.production_figures(self.total))
+
+    def by_shift(self) -> TableSection:
+        per = self.totals.by_window()
+        rows = [(window_label(self.period.windows[idx]), s.production_figures(t)) for idx, t in sorted(per.items())]
+        return s.production_table("by_shift", "Production by shift", SHIFT_KEYS, rows,
+                                  totals=s.production_figures(self.total))
+
+    def shift_machines(self) -> TableSection:
+        windows = self.period.windows
+        operators = operators_of_record(self.conn, self.tenant_id, (w.instance_id for w in windows))
+        names = user_names(self.conn, operators.values())
+        order = {m["id"]: i for i, m in enumerate(self.period.machines)}
+        keys = sorted(self.totals.parts, key=lambda k: (k[1], order[k[0]]))
+        rows = []
+        for machine_id, idx in keys:
+            operator = operators.get((machine_id, windows[idx].instance_id))  # type: ignore[arg-type]
+            label = (*window_label(windows[idx]), self.labels[machine_id],
+                     names.get(operator, UNASSIGNED) if operator else UNASSIGNED)
+            rows.append((label, s.production_figures(self.totals.parts[(machine_id, idx)])))
+        key_columns = (*SHIFT_KEYS, Column("machine", "Machine"), Column("operator", "Operator"))
+        return s.production_table("shift_machines", "Machines per shift", key_columns, rows,
+                                  totals=s.production_figures(self.total))
+
+    def by_operator(self) -> tuple[TableSection, BarChart]:
+        windows = self.period.windows
+        operators = operators_of_record(self.conn, self.tenant_id, (w.instance_id for w in windows))
+        per = self.totals.by(lambda machine_id, idx: operators.get((machine_id, windows[idx].instance_id)))  # type: ignore[arg-type]
+        names = user_names(self.conn, [k for k in per if k is not None])
+        ordered = sorted(per, key=lambda k: (k is None, names.get(k, "") if k else ""))
+        rows = [((names.get(k, UNASSIGNED) if k else UNASSIGNED,), s.production_figures(per[k])) for k in ordered]
+        table = s.production_table("by_operator", "Production by operator", [Column("operator", "Operator")], rows,
+                                   totals=s.production_figures(self.total), note=OPERATOR_NOTE)
+        chart = BarChart(key="good_by_operator", title="Good parts by operator", value_label="Good",
+                         value_type=T.INT, categories=tuple(r[0][0] for r in rows),
+                         values=tuple(per[k].good_count for k in ordered))
+        return table, chart
+
+    # -- charts and reasons -------------------------------------------------------------
+
+    def oee_chart(self) -> BarChart:
+        per = self.totals.by_machine()
+        return s.oee_chart((self.labels[m["id"]], s.production_figures(per[m["id"]]).oee)
+                           for m in self.period.machines)
+
+    def downtime(self) -> list[s.ReasonFigures]:
+        return downtime_reasons(self.conn, self.tenant_id, self.period, self.now, self.tree)
+
+    def rejections(self) -> list[s.ReasonFigures]:
+        return rejection_reasons(self.conn, self.tenant_id, self.period, self.total.reject_count, self.tree)
+
+    def sections(self, topic: ReportTopic) -> Sequence[Section]:
+        if topic is ReportTopic.MACHINES:
+            return [self.by_machine(), self.oee_chart(), s.downtime_pareto(self.downtime())]
+        if topic is ReportTopic.SHIFTS:
+            several = len(self.period.windows) > 1
+            return [*([self.by_shift()] if several else []), self.shift_machines(), self.oee_chart(),
+                    s.downtime_pareto(self.downtime()), s.rejections_chart(self.rejections())]
+        if topic is ReportTopic.OPERATORS:
+            return list(self.by_operator())
+        if topic is ReportTopic.REJECTIONS:
+            reasons = self.rejections()
+            return [s.rejections_table(reasons), s.rejections_chart(reasons)]
+        if topic is ReportTopic.DOWNTIME:
+            reasons = self.downtime()
+            table = s.downtime_table(reasons)
+            return [TableSection(table.key, table.title, table.columns, table.rows, table.totals, DOWNTIME_NOTE),
+                    s.downtime_pareto(reasons)]
+        line = self.by_line()
+        return [self.oee_chart(), *([line] if line else []), self.by_machine(),
+                s.downtime_pareto(self.downtime()), s.rejections_chart(self.rejections())]
+
+
+def _title(topic: ReportTopic, period: Period) -> str | None:
+    if period.shift is None:
+        return None
+    shift = period.shift
+    name = "Shift report" if topic is ReportTopic.SHIFTS else topic.kind.label
+    return f"{name}: {shift['name']} {shift['local_date']:%a %Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    topic: ReportTopic
+    document: ReportDocument
+    period: Period
+
+    def filename(self, fmt: ReportFormat) -> str:
+        shift = self.period.shift
+        return report_filename(self.topic.value, str(self.period.site["code"]), self.document, fmt,
+                               shift=str(shift["name"]) if shift else None)
+
+
+def build_report(conn: Connection, tenant_id: UUID, topic: ReportTopic, query: ReportQuery, *,
+                 generated_by: str, now: datetime) -> BuiltReport:
+    """The `topic` report of `query`'s site or line and period, in the site's timezone."""
+    period = resolve_period(conn, tenant_id, query, now)
+    builder = _Builder(conn, tenant_id, period, now)
+    company = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant_id)).scalar_one()
+    header = ReportHeader(
+        company=company, site=period.scope_name, timezone=period.site["timezone"], start=period.start,
+        end=period.end, kind=topic.kind, generated_by=generated_by, generated_at=now, title=_title(topic, period),
+    )
+    notes = []
+    if period.ongoing:
+        notes.append(f"The period has not ended: figures up to {format_instant(period.end, header.tz)}.")
+    if not period.windows:
+        notes.append("No shift of this site runs in the period.")
+    document = ReportDocument(
+        header=header,
+        kpis=s.kpi_summary(builder.total),
+        sections=tuple(builder.sections(topic)),
+        raw=raw_entries(conn, tenant_id, period) if query.raw else None,
+        notes=tuple(notes),
+    )
+    return BuiltReport(topic, document, period)

@@ -1,0 +1,41 @@
+"""Operations state for the server's lifespan: the license in force and the backup schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from factoryos.backup.catalog import backup_dir
+from factoryos.backup.service import BackupService
+from factoryos.config import Settings
+from factoryos.licensing.active import load_license_state
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def operations(app: Starlette, settings: Settings, backup_url: str | None) -> AsyncIterator[None]:
+    """Sets `app.state.license` and `app.state.backups`; runs scheduled backups when a source is given."""
+    app.state.license = load_license_state(settings.data_dir)
+    backups = BackupService(
+        backup_dir(settings),
+        backup_url,
+        interval_hours=settings.backup_interval_hours,
+        keep_days=settings.backup_keep_days,
+    )
+    app.state.backups = backups
+    task = asyncio.create_task(backups.run_schedule(), name="scheduled backups") if backups.scheduled else None
+    if task is None:
+        log.info("scheduled backups are off (%s)", "no superuser URL" if not backups.available else "interval 0")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

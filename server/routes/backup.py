@@ -1,0 +1,80 @@
+"""Backups over the API: list them, or take one now (the server also takes them on a schedule).
+
+A backup holds every company of the installation, so answers carry file facts only, never
+the manifest's per-table counts or other companies' audit heads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from factoryos.backup.create import LABEL_PATTERN
+from factoryos.backup.manifest import Backup
+from factoryos.backup.service import BackupService
+from server.api import Context, Router
+
+router = Router(prefix="/api/v1/backup", tags=("system",))
+
+PERMISSION = "admin.system"
+
+
+class BackupOut(BaseModel):
+    name: str
+    label: str
+    created_at: dt.datetime
+    size: int
+    sha256: str
+    factoryos_version: str
+    schema_revision: str | None
+
+
+class BackupList(BaseModel):
+    items: list[BackupOut]
+    available: bool = Field(description="This server can take backups (it has the superuser database URL).")
+    interval_hours: float | None = Field(description="Scheduled backups every so many hours; null ⇒ off.")
+    keep_days: int
+    last_error: str | None = Field(None, description="Why the last scheduled backup failed, if it did.")
+
+
+class BackupCreate(BaseModel):
+    label: str = Field("manual", pattern=LABEL_PATTERN, description="Goes into the file name.")
+
+
+def backup_out(backup: Backup) -> BackupOut:
+    m = backup.manifest
+    return BackupOut(
+        name=backup.name,
+        label=m.label,
+        created_at=m.created_at,
+        size=m.size,
+        sha256=m.sha256,
+        factoryos_version=m.factoryos_version,
+        schema_revision=m.schema_revision,
+    )
+
+
+def _service(ctx: Context) -> BackupService:
+    return ctx.state.backups
+
+
+@router.get("", permission=PERMISSION, response=BackupList)
+def list_backups(ctx: Context) -> BackupList:
+    """Backups in the server's backup directory, newest first, and the schedule."""
+    service = _service(ctx)
+    return BackupList(
+        items=[backup_out(b) for b in service.backups()],
+        available=service.available,
+        interval_hours=service.interval.total_seconds() / 3600 if service.scheduled and service.interval else None,
+        keep_days=service.keep_days,
+        last_error=service.last_error,
+    )
+
+
+@router.post("/create", permission=PERMISSION, body=BackupCreate, response=BackupOut, status_code=201)
+def create_backup(ctx: Context, body: BackupCreate) -> BackupOut:
+    """Take a backup now (pg_dump custom format + manifest); 409 while another one runs."""
+    out = backup_out(_service(ctx).create(body.label))
+    ctx.audit("create", "backup", out.name, after=out.model_dump(mode="json"))
+    return out

@@ -1,0 +1,47 @@
+"""Machine connection settings (how the poller reaches a machine). Passwords are write-only."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from factoryos.connectivity import connections
+from factoryos.connectivity.connection_models import ConnectionIn, ConnectionOut
+from factoryos.identity.keys import DerivedKeys
+from factoryos.keys import secret_key
+from server.api import Context, Router
+
+router = Router(prefix="/api/v1/machines", tags=("connectivity",))
+
+MANAGE = "machines.manage"
+
+
+def _keys(ctx: Context) -> DerivedKeys:
+    return DerivedKeys.from_secret(secret_key(ctx.settings))
+
+
+@router.get("/{machine_id:uuid}/connection", permission=MANAGE, response=ConnectionOut)
+def get_connection(ctx: Context, machine_id: UUID) -> ConnectionOut:
+    """A machine's connection settings and the health the poller last reported."""
+    return connections.connection_out(connections.get_connection(ctx.conn, ctx.tenant_id, machine_id))
+
+
+@router.put("/{machine_id:uuid}/connection", permission=MANAGE, body=ConnectionIn, response=ConnectionOut)
+def put_connection(ctx: Context, machine_id: UUID, body: ConnectionIn) -> ConnectionOut:
+    """Create or replace a machine's connection; passwords left out keep the stored ones."""
+    before, after, secrets_changed = connections.put_connection(ctx.conn, ctx.tenant_id, machine_id, body, _keys(ctx))
+    out = connections.connection_out(after)
+    audit_after = out.model_dump(mode="json", exclude={"health"}) | {"passwords_changed": secrets_changed}
+    if before is None:
+        ctx.audit("create", "machine_connection", machine_id, after=audit_after)
+    else:
+        previous = connections.connection_out(before).model_dump(mode="json", exclude={"health"})
+        ctx.audit("update", "machine_connection", machine_id, before=previous, after=audit_after)
+    return out
+
+
+@router.delete("/{machine_id:uuid}/connection", permission=MANAGE, status_code=204)
+def delete_connection(ctx: Context, machine_id: UUID) -> None:
+    """Remove a machine's connection settings: the poller stops polling it."""
+    before = connections.delete_connection(ctx.conn, ctx.tenant_id, machine_id)
+    ctx.audit("delete", "machine_connection", machine_id,
+              before=connections.connection_out(before).model_dump(mode="json", exclude={"health"}))

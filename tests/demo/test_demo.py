@@ -1,0 +1,100 @@
+"""`factoryos demo --headless`: a real run, checked through the API while it runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def _start_demo(data_dir: Path, port: int, seconds: int, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "FACTORYOS_DATA_DIR": str(data_dir), "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import main; main()", "demo", "--headless", "--for", f"{seconds}s",
+         "--port", str(port), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except (httpx.HTTPError, KeyError, ValueError):
+            pass
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def test_headless_demo_produces_detects_downtime_and_computes_oee(pg_tmp: Path) -> None:
+    port = free_port()
+    proc = _start_demo(pg_tmp, port, 90)
+    try:
+        creds_file = pg_tmp / "demo" / "demo-credentials.json"
+        _wait_for(creds_file.exists, 60, "the demo credentials")
+        sup = json.loads(creds_file.read_text())["supervisor"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            token = _wait_for(
+                lambda: http.post("/api/v1/auth/login", json={"email": sup["email"], "password": sup["password"]})
+                .json()["access_token"],
+                90, "the supervisor to sign in",
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            # Seeding runs after the supervisor can sign in: wait for the whole plant.
+            sites = _wait_for(
+                lambda: (items := http.get("/api/v1/sites", headers=headers).json()["items"]) and len(items) == 2
+                and http.get("/api/v1/machines", params={"limit": 100}, headers=headers).json()["items"].__len__() == 24
+                and items,
+                90, "the demo plant",
+            )
+            assert {s["timezone"] for s in sites} == {"Europe/Vienna", "America/Chicago"}
+
+            def live() -> list[dict]:
+                return [
+                    m for s in sites
+                    for m in http.get("/api/v1/production/live", params={"site_id": s["id"]}, headers=headers)
+                    .json()["machines"]
+                ]
+
+            machines = _wait_for(lambda: [m for m in live() if m["good_count"] > 0] and live(), 60, "production")
+            assert len(machines) == 24
+            assert sum(m["good_count"] > 0 for m in machines) >= 12, "most machines should be producing"
+            _wait_for(lambda: any(m["pending_downtime"] for m in live()), 60, "a downtime alert")
+            oee = [m["kpis"]["oee"] for m in live() if m.get("kpis") and m["kpis"].get("oee") is not None]
+            assert oee and all(0 <= v <= 1.5 for v in oee)
+        out, err = proc.communicate(timeout=150)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "demo stopped" in out and "Traceback" not in err
+
+
+def test_second_run_reuses_the_data_and_reset_starts_over(pg_tmp: Path) -> None:
+    first = _start_demo(pg_tmp, free_port(), 5)
+    out1, err1 = first.communicate(timeout=240)
+    assert first.returncode == 0, err1
+    creds = (pg_tmp / "demo" / "demo-credentials.json").read_text()
+    second = _start_demo(pg_tmp, free_port(), 5)
+    out2, err2 = second.communicate(timeout=240)
+    assert second.returncode == 0, err2
+    assert (pg_tmp / "demo" / "demo-credentials.json").read_text() == creds, "the same logins must keep working"
+    third = _start_demo(pg_tmp, free_port(), 5, "--reset")
+    out3, err3 = third.communicate(timeout=240)
+    assert third.returncode == 0, err3
+    assert "demo data removed" in out3
+    assert (pg_tmp / "demo" / "demo-credentials.json").read_text() != creds

@@ -1,0 +1,270 @@
+"""The live dashboard: machine states (coloured, with time in state), the running shift's
+KPIs, output against target, stops waiting for a reason, and scrap.
+
+One poll at a time: the worker re-arms a timer when it finishes, so a slow server never
+piles up requests, and input stays responsive because all I/O runs in the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.events import Resize
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Label, Select, Static
+from textual.worker import get_current_worker
+
+from factoryos.client import ClientError
+from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
+from tui.screens.base import AppScreen
+from tui.widgets.kpi_tile import KpiTile, percent
+from tui.widgets.machine_tile import MachineTile, since_text
+from tui.widgets.status_line import ConnectionStatus
+
+TILE_WIDTH = 20
+ALERT_LINES = 5
+
+
+@dataclass
+class Snapshot:
+    live: LiveView
+    oee: OeeReport | None
+    rejections: list[RejectionOut]
+
+
+class DashboardScreen(AppScreen):
+    BINDINGS = [
+        *AppScreen.BINDINGS,
+        Binding("s", "focus_site", "Site", tooltip="Choose the site.", id="site"),
+        Binding("l", "focus_line", "Line", tooltip="Filter by line.", id="line"),
+        Binding("r", "refresh", "Refresh", tooltip="Refresh now.", id="refresh"),
+    ]
+    HELP = """\
+**Live dashboard**
+
+Refreshes every 2 seconds. **s** site, **l** line filter, **r** refresh now.
+Tiles are coloured by machine state and show ✓ good parts (of the target) and ✗ scrap
+in this shift; ⚠ marks stops waiting for a reason.
+"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.site_id: UUID | None = None
+        self.line_id: UUID | None = None
+        self._timer: Timer | None = None
+        self._reasons: dict[UUID, ReasonOut] = {}
+        self._zones: dict[UUID, ZoneInfo] = {}
+        self.last: Snapshot | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="dash-filters"):
+            yield Label("Site", classes="form-label short")
+            yield Select[UUID]([], prompt="loading sites…", id="site-select")
+            yield Label("Line", classes="form-label short")
+            yield Select[UUID]([], prompt="All lines", id="line-select")
+        with Horizontal(id="kpis"):
+            yield KpiTile("OEE", id="kpi-oee")
+            yield KpiTile("Avail.", id="kpi-availability")
+            yield KpiTile("Perf.", id="kpi-performance")
+            yield KpiTile("Quality", id="kpi-quality")
+            yield KpiTile("vs target", id="kpi-target")
+            yield KpiTile("Scrap", id="kpi-scrap")
+        with VerticalScroll(id="dash-body"):
+            yield Static("", id="dash-shift")
+            yield Grid(id="machine-grid")
+            yield Static("", id="alerts")
+            yield Static("", id="scrap-reasons")
+        with Horizontal(id="dash-status"):
+            yield ConnectionStatus()
+            yield Static("", id="dash-updated")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_filters()
+
+    # -- filters --------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="filters", exit_on_error=False)
+    async def load_filters(self) -> None:
+        sites, reasons = await asyncio.gather(self.api.sites(), self.api.reasons(active=None))
+        self._reasons = {r.id: r for r in reasons}
+        self._zones = {s.id: ZoneInfo(s.timezone) for s in sites}
+        select = self.query_one("#site-select", Select)
+        if not sites:
+            select.prompt = "no sites yet"
+            self.query_one("#dash-shift", Static).update("Add a site and machines first (Machines screen).")
+            return
+        select.set_options((f"{s.code} · {s.name}", s.id) for s in sites)
+        select.value = sites[0].id  # Changed → lines and the first poll
+
+    @on(Select.Changed, "#site-select")
+    async def _site_changed(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, UUID):
+            return
+        self.site_id = event.value
+        self.line_id = None
+        self.load_lines(event.value)
+        self.action_refresh()
+
+    @work(exclusive=True, group="lines", exit_on_error=False)
+    async def load_lines(self, site_id: UUID) -> None:
+        lines = await self.api.lines(site_id=site_id)
+        select = self.query_one("#line-select", Select)
+        with self.prevent(Select.Changed):
+            select.set_options((f"{line.code} · {line.name}", line.id) for line in lines)
+
+    @on(Select.Changed, "#line-select")
+    def _line_changed(self, event: Select.Changed) -> None:
+        self.line_id = event.value if isinstance(event.value, UUID) else None
+        self.action_refresh()
+
+    # -- polling --------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        if self.site_id is not None:
+            self.poll()
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.workers.cancel_group(self, "poll")
+
+    def on_screen_resume(self) -> None:
+        if self.site_id is not None:
+            self.action_refresh()
+
+    @work(exclusive=True, group="poll", exit_on_error=False)
+    async def poll(self) -> None:
+        site_id, line_id = self.site_id, self.line_id
+        try:
+            if site_id is None:
+                return
+            snapshot = await self._fetch(site_id, line_id)
+        except ClientError as exc:
+            if not exc.transient:
+                raise
+            self.factory.online = False
+            self.query_one("#dash-updated", Static).update("server unreachable: showing the last figures")
+        else:
+            self.factory.online = True
+            if (site_id, line_id) == (self.site_id, self.line_id):
+                self.last = snapshot
+                self._draw(snapshot)
+        finally:
+            if not get_current_worker().is_cancelled and self.is_attached:
+                self._timer = self.set_timer(self.factory.poll_seconds, self.poll)
+
+    async def _fetch(self, site_id: UUID, line_id: UUID | None) -> Snapshot:
+        live = await self.api.live(site_id, line_id=line_id)
+        shift = next((m.shift for m in live.machines if m.shift is not None), None)
+        oee = None
+        rejections: list[RejectionOut] = []
+        if shift is not None and live.at > shift.starts_at:
+            scope, scope_id = ("line", line_id) if line_id else ("site", site_id)
+            oee_task = self.api.oee(scope, scope_id, start=shift.starts_at, end=live.at)
+            if shift.id is not None:
+                oee, rejections = await asyncio.gather(oee_task, self.api.rejections(shift_instance_id=shift.id))
+            else:
+                oee = await oee_task
+        ids = {m.machine_id for m in live.machines}
+        return Snapshot(live, oee, [r for r in rejections if r.machine_id in ids])
+
+    # -- rendering ------------------------------------------------------------------------------
+
+    def _draw(self, snap: Snapshot) -> None:
+        live, now = snap.live, snap.live.at
+        zone = self._zones.get(live.site_id)
+        shift = next((m.shift for m in live.machines if m.shift is not None), None)
+        self.query_one("#dash-updated", Static).update(f"updated {now.astimezone(zone):%H:%M:%S}")
+        if shift is None:
+            self.query_one("#dash-shift", Static).update("No shift is running now.")
+        else:
+            start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
+            done = (now - shift.starts_at).total_seconds() / max(1.0, (shift.ends_at - shift.starts_at).total_seconds())
+            self.query_one("#dash-shift", Static).update(
+                f"[b]{shift.name}[/b] {start:%H:%M}–{end:%H:%M} · {done:.0%} of the shift done"
+            )
+        self._draw_kpis(snap)
+        self._draw_grid(snap, now)
+        self._draw_alerts(snap, now, zone)
+        self._draw_scrap(snap)
+
+    def _draw_kpis(self, snap: Snapshot) -> None:
+        kpis = snap.oee.kpis if snap.oee else None
+        for name in ("oee", "availability", "performance", "quality"):
+            value = getattr(kpis, name) if kpis else None
+            shown = None if value is None else min(value, 1.0) if name == "performance" else value
+            self.query_one(f"#kpi-{name}", KpiTile).show(percent(shown), shown)
+        machines = snap.live.machines
+        good = sum(m.good_count for m in machines)
+        targets = [m.target_quantity for m in machines if m.target_quantity]
+        target = sum(targets)
+        ratio = good / target if target else None
+        self.query_one("#kpi-target", KpiTile).show(f"{good}/{target}" if target else f"{good}/–", ratio)
+        rejects = sum(m.reject_count for m in machines)
+        scrap_rate = kpis.scrap_rate if kpis else None
+        self.query_one("#kpi-scrap", KpiTile).show(
+            f"{rejects} {percent(scrap_rate)}" if scrap_rate is not None else str(rejects))
+
+    def _draw_grid(self, snap: Snapshot, now: datetime) -> None:
+        grid = self.query_one("#machine-grid", Grid)
+        tiles = list(grid.query(MachineTile))
+        machines = snap.live.machines
+        if len(tiles) != len(machines):
+            grid.remove_children()
+            tiles = [MachineTile(id=f"tile-{i}") for i in range(len(machines))]
+            grid.mount_all(tiles)
+        for tile, machine in zip(tiles, machines, strict=True):
+            tile.show(machine, now)
+        if not machines:
+            grid.mount(Static("No active machines here."))
+
+    def _draw_alerts(self, snap: Snapshot, now: datetime, zone: ZoneInfo | None) -> None:
+        waiting = sorted(((m.code, d) for m in snap.live.machines for d in m.pending_downtime),
+                         key=lambda pair: pair[1].started_at)
+        alerts = self.query_one("#alerts", Static)
+        if not waiting:
+            alerts.update("✓ No stops are waiting for a reason.")
+            alerts.set_classes("alerts-clear")
+            return
+        lines = [f"[b]⚠ {len(waiting)} stop{'s' if len(waiting) != 1 else ''} waiting for a reason[/b]"]
+        for code, event in waiting[:ALERT_LINES]:
+            end = event.ended_at or now
+            state = "still down" if event.ended_at is None else "ended"
+            lines.append(f"  {code}  since {event.started_at.astimezone(zone):%H:%M}  "
+                         f"{since_text((end - event.started_at).total_seconds())}  {state}")
+        if len(waiting) > ALERT_LINES:
+            lines.append(f"  … and {len(waiting) - ALERT_LINES} more")
+        alerts.update("\n".join(lines))
+        alerts.set_classes("alerts-waiting")
+
+    def _draw_scrap(self, snap: Snapshot) -> None:
+        counts: Counter[str] = Counter()
+        for r in snap.rejections:
+            reason = self._reasons.get(r.reason_id)
+            counts[reason.name if reason else "unknown reason"] += r.quantity
+        text = "Scrap by reason: " + ", ".join(f"{name} {qty}" for name, qty in counts.most_common(4)) \
+            if counts else "No scrap reported in this shift."
+        self.query_one("#scrap-reasons", Static).update(text)
+
+    def on_resize(self, event: Resize) -> None:
+        columns = max(1, event.size.width // TILE_WIDTH)
+        self.query_one("#machine-grid", Grid).styles.grid_size_columns = columns
+
+    def action_focus_site(self) -> None:
+        self.query_one("#site-select", Select).focus()
+
+    def action_focus_line(self) -> None:
+        self.query_one("#line-select", Select).focus()

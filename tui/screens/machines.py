@@ -1,0 +1,99 @@
+"""Machines: the registry with ideal cycle and status mapping; create and edit them.
+
+Connection settings and connection health get their own columns here once the API
+serves them (the poller's machine configuration).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header
+
+from factoryos.client.models import LineOut, MachineOut, SiteOut
+from tui.screens.base import AppScreen
+from tui.screens.machine_form import MachineForm
+from tui.status_mapping import format_mapping
+
+
+class MachinesScreen(AppScreen):
+    BINDINGS = [
+        *AppScreen.BINDINGS,
+        Binding("n", "new", "New", tooltip="Register a machine.", id="new"),
+        Binding("r", "reload", "Reload", tooltip="Load the list again.", id="reload"),
+    ]
+    HELP = "**Machines**: **Enter** edits the selected machine, **n** adds one (needs machines.manage)."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sites: list[SiteOut] = []
+        self.lines: list[LineOut] = []
+        self.machines: dict[str, MachineOut] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        table = DataTable(id="machines-table", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Code", "Name", "Site", "Line", "Cycle s", "Status", "Status mapping")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(exclusive=True, group="machines", exit_on_error=False)
+    async def load(self) -> None:
+        self.sites, self.lines, machines = await asyncio.gather(
+            self.api.sites(), self.api.lines(), self.api.machines(status=None))
+        site_codes = {s.id: s.code for s in self.sites}
+        line_codes = {line.id: line.code for line in self.lines}
+        table = self.query_one("#machines-table", DataTable)
+        table.clear()
+        self.machines = {str(m.id): m for m in machines}
+        for m in sorted(machines, key=lambda m: m.code):
+            table.add_row(m.code, m.name, site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id
+                          else "", f"{m.ideal_cycle_seconds:g}", m.status, format_mapping(m.status_mapping),
+                          key=str(m.id))
+
+    def _check_can_manage(self) -> bool:
+        if not self.session.can("machines.manage"):
+            self.notify("Your role does not include managing machines.", title="Not allowed", severity="warning")
+            return False
+        return True
+
+    def action_new(self) -> None:
+        if not self._check_can_manage():
+            return
+        if not self.sites:
+            self.notify("Add a site first.", title="No site", severity="warning")
+            return
+        self.app.push_screen(MachineForm(self.sites, self.lines), lambda body: self._save(None, body))
+
+    @on(DataTable.RowSelected, "#machines-table")
+    def _edit(self, event: DataTable.RowSelected) -> None:
+        machine = self.machines.get(str(event.row_key.value))
+        if machine is None or not self._check_can_manage():
+            return
+        self.app.push_screen(MachineForm(self.sites, self.lines, machine), lambda body: self._save(machine.id, body))
+
+    def _save(self, machine_id: UUID | None, body: dict[str, Any] | None) -> None:
+        if body:
+            self.save(machine_id, body)
+
+    @work(group="machine-save", exit_on_error=False)
+    async def save(self, machine_id: UUID | None, body: dict[str, Any]) -> None:
+        if machine_id is None:
+            saved = await self.api.create_machine(body)
+        else:
+            saved = await self.api.update_machine(machine_id, body)
+        self.notify(f"Saved machine {saved.code}.", title="Saved")
+        if self.session.reference is not None:
+            self.session.reference = None  # operator screens load the registry again
+        self.load()

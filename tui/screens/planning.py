@@ -1,0 +1,174 @@
+"""Planning: shift patterns of a site, and per machine the target for a chosen shift.
+
+Operator assignment per plan (`operator_ids`) is served by the API; its editor comes next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Label, Select, Static
+
+from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteOut
+from tui.screens.base import AppScreen
+from tui.screens.plan_forms import WEEKDAYS, ShiftForm, TargetForm
+
+
+class PlanningScreen(AppScreen):
+    BINDINGS = [
+        *AppScreen.BINDINGS,
+        Binding("n", "new_shift", "New shift", tooltip="Add a shift pattern to this site.", id="new-shift"),
+        Binding("r", "reload", "Reload", id="reload"),
+    ]
+    HELP = "**Planning**: choose site and shift; **Enter** on a machine sets its target; **n** adds a shift pattern."
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sites: list[SiteOut] = []
+        self.instances: list[ShiftInstanceOut] = []
+        self.machines: dict[str, MachineOut] = {}
+        self.plans: dict[UUID, PlanOut] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="plan-filters"):
+            yield Label("Site", classes="form-label short")
+            yield Select[UUID]([], prompt="loading…", id="plan-site")
+            yield Label("Shift", classes="form-label short")
+            yield Select[int]([], prompt="no shifts", id="plan-shift")
+        yield Static("Shift patterns", classes="section-title")
+        patterns = DataTable(id="patterns-table", cursor_type="row")
+        patterns.add_columns("Name", "Start", "End", "Days", "Active")
+        yield patterns
+        yield Static("Targets for the chosen shift", classes="section-title")
+        plans = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
+        plans.add_columns("Machine", "Name", "Target", "Job")
+        yield plans
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_sites()
+
+    @work(exclusive=True, group="sites", exit_on_error=False)
+    async def load_sites(self) -> None:
+        self.sites = await self.api.sites()
+        select = self.query_one("#plan-site", Select)
+        select.set_options((f"{s.code} · {s.name}", s.id) for s in self.sites)
+        if self.sites:
+            select.value = self.sites[0].id
+
+    @property
+    def site(self) -> SiteOut | None:
+        value = self.query_one("#plan-site", Select).value
+        return next((s for s in self.sites if s.id == value), None)
+
+    @property
+    def instance(self) -> ShiftInstanceOut | None:
+        value = self.query_one("#plan-shift", Select).value
+        return self.instances[value] if isinstance(value, int) and value < len(self.instances) else None
+
+    @on(Select.Changed, "#plan-site")
+    def _site_changed(self) -> None:
+        self.load_site()
+
+    def action_reload(self) -> None:
+        self.load_site()
+
+    @work(exclusive=True, group="site", exit_on_error=False)
+    async def load_site(self) -> None:
+        site = self.site
+        if site is None:
+            return
+        today = datetime.now(UTC).date()
+        patterns, self.instances, machines = await asyncio.gather(
+            self.api.shift_patterns(site_id=site.id),
+            self.api.shift_instances(site.id, today - timedelta(days=1), today + timedelta(days=6)),
+            self.api.machines(site_id=site.id))
+        table = self.query_one("#patterns-table", DataTable)
+        table.clear()
+        for p in patterns:
+            days = " ".join(WEEKDAYS[d] for d in p.weekdays)
+            table.add_row(p.name, f"{p.start:%H:%M}", f"{p.end:%H:%M}", days, "yes" if p.active else "no")
+        self.machines = {str(m.id): m for m in sorted(machines, key=lambda m: m.code)}
+        zone, now = ZoneInfo(site.timezone), datetime.now(UTC)
+        self.instances = [i for i in self.instances if i.ends_at > now]
+        shift = self.query_one("#plan-shift", Select)
+        previous = shift.value
+        shift.set_options(
+            (f"{i.name} {i.starts_at.astimezone(zone):%a %d %H:%M}{' (now)' if i.starts_at <= now else ''}", n)
+            for n, i in enumerate(self.instances))
+        if self.instances:
+            shift.value = previous if isinstance(previous, int) and previous < len(self.instances) else 0
+        self.load_plans()
+
+    @on(Select.Changed, "#plan-shift")
+    def _shift_changed(self) -> None:
+        self.load_plans()
+
+    @work(exclusive=True, group="plans", exit_on_error=False)
+    async def load_plans(self) -> None:
+        instance, site = self.instance, self.site
+        self.plans = {}
+        if instance is not None and instance.id is not None and site is not None:
+            self.plans = {p.machine_id: p for p in await self.api.plans(shift_instance_id=instance.id)}
+        table = self.query_one("#plans-table", DataTable)
+        table.clear()
+        for key, m in self.machines.items():
+            plan = self.plans.get(m.id)
+            table.add_row(m.code, m.name, str(plan.target_quantity) if plan else "–",
+                          (plan.job_ref or "") if plan else "", key=key)
+
+    @on(DataTable.RowSelected, "#plans-table")
+    def _edit_target(self, event: DataTable.RowSelected) -> None:
+        machine = self.machines.get(str(event.row_key.value))
+        instance = self.instance
+        if machine is None or instance is None:
+            self.notify("Choose a shift first.", severity="warning")
+            return
+        if not self.session.can("production.plan"):
+            self.notify("Your role does not include planning.", title="Not allowed", severity="warning")
+            return
+        plan = self.plans.get(machine.id)
+        title = f"{machine.code} · {instance.name} {instance.local_date:%d %b}"
+        self.app.push_screen(TargetForm(title, plan.target_quantity if plan else None, plan.job_ref if plan else None),
+                             lambda body: self._save_plan(machine, instance, plan, body))
+
+    def _save_plan(self, machine: MachineOut, instance: ShiftInstanceOut, plan: PlanOut | None,
+                   body: dict[str, Any] | None) -> None:
+        if body is not None:
+            self.save_plan(machine, instance, plan, body)
+
+    @work(group="plan-save", exit_on_error=False)
+    async def save_plan(self, machine: MachineOut, instance: ShiftInstanceOut, plan: PlanOut | None,
+                        body: dict[str, Any]) -> None:
+        if plan is not None:
+            await self.api.update_plan(plan.id, body)
+        else:
+            await self.api.create_plan({**body, "machine_id": str(machine.id), "shift_id": str(instance.pattern_id),
+                                        "shift_date": instance.local_date.isoformat()})
+        self.notify(f"Target for {machine.code} saved.", title="Saved")
+        self.load_site()  # the instance now has an id
+
+    def action_new_shift(self) -> None:
+        site = self.site
+        if site is None:
+            return
+        self.app.push_screen(ShiftForm(), lambda body: self._save_shift(site, body))
+
+    def _save_shift(self, site: SiteOut, body: dict[str, Any] | None) -> None:
+        if body is not None:
+            self.save_shift(site, body)
+
+    @work(group="shift-save", exit_on_error=False)
+    async def save_shift(self, site: SiteOut, body: dict[str, Any]) -> None:
+        pattern = await self.api.create_shift_pattern({**body, "site_id": str(site.id)})
+        self.notify(f"Shift {pattern.name} added.", title="Saved")
+        self.load_site()
