@@ -38,7 +38,7 @@ def _root(
 
 def _register() -> None:
     # Imported here so `factoryos --version` stays fast and import errors name the group.
-    from cli import audit, backup, bundle, db, demo, install, license, serve, simulate, tui, user
+    from cli import audit, backup, bundle, db, demo, install, license, login, poller, report, serve, simulate, tui, user
 
     app.add_typer(db.app, name="db")
     app.add_typer(audit.app, name="audit")
@@ -50,6 +50,9 @@ def _register() -> None:
     app.add_typer(backup.app, name="backup")
     tui.register(app)
     demo.register(app)
+    login.register(app)  # login, logout
+    app.add_typer(report.app, name="report")
+    poller.register(app)
     serve.register(app)
     # Other command groups register below, one line each.
 

@@ -8,9 +8,10 @@ from factoryos.connectivity.events import Health
 
 
 class HealthTracker:
-    def __init__(self, machine_id: str, heartbeat: float = 60.0) -> None:
+    def __init__(self, machine_id: str, heartbeat: float = 60.0, phase: float = 0.0) -> None:
         self._machine_id = machine_id
         self._heartbeat = timedelta(seconds=heartbeat)
+        self._phase = timedelta(seconds=phase)  # the first heartbeat comes this much sooner
         self.last_ok: datetime | None = None
         self.last_error: str | None = None
         self.error_code: str | None = None
@@ -29,7 +30,7 @@ class HealthTracker:
     def _report(self, at: datetime, changed: bool) -> Health | None:
         if not changed and self._reported is not None and at - self._reported < self._heartbeat:
             return None
-        self._reported = at
+        self._reported = at - self._phase if self._reported is None else at
         return Health(
             machine_id=self._machine_id,
             last_ok=self.last_ok,

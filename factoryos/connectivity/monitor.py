@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from factoryos.connectivity.buckets import MinuteBuckets
 from factoryos.connectivity.counters import CounterTracker, plausible_step
@@ -12,8 +12,12 @@ from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import CountDelta, Event
 from factoryos.connectivity.health import HealthTracker
 from factoryos.connectivity.machine_config import ModbusMachine, ModbusSignal, OpcUaMachine
+from factoryos.connectivity.schedule import stable_offset
 from factoryos.connectivity.state_tracker import StateTracker
 from factoryos.connectivity.states import MachineState
+
+
+MINUTE_CLOSE_SPREAD = 10.0  # s after a minute ends within which its count bucket is closed
 
 
 def _scale(signal: ModbusSignal | str) -> float:
@@ -47,7 +51,10 @@ class MachineMonitor:
         self._reject = CounterTracker(_scale(machine.signals.reject))
         self._states = StateTracker(mid, machine.status_map)
         self._buckets = MinuteBuckets(mid, run_id)
-        self._health = HealthTracker(mid, health_heartbeat)
+        # Machines started together would all send their heartbeats and close their minutes in
+        # the same poll round: a burst that makes every poll of that round late. Spread them.
+        self._health = HealthTracker(mid, health_heartbeat, phase=stable_offset(mid, health_heartbeat))
+        self._close_delay = timedelta(seconds=stable_offset(mid, MINUTE_CLOSE_SPREAD))
         self._last_at: datetime | None = None
         self._reading: Reading | None = None
         self._good_total = self._reject_total = self._polls = 0
@@ -81,7 +88,7 @@ class MachineMonitor:
         return events
 
     def close_minutes(self, now: datetime) -> list[CountDelta]:
-        return self._buckets.close_before(now)
+        return self._buckets.close_before(now - self._close_delay)
 
     def flush(self) -> list[CountDelta]:
         return self._buckets.flush()

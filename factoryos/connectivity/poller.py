@@ -29,7 +29,7 @@ from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
 from factoryos.connectivity.modbus_driver import ModbusDriver
 from factoryos.connectivity.monitor import MachineMonitor, MachineStatus
 from factoryos.connectivity.opcua_driver import OpcUaDriver
-from factoryos.connectivity.schedule import PollTiming, endpoint_phase, next_slot
+from factoryos.connectivity.schedule import PollTiming, next_slot, stable_offset
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ class Poller:
         loop = asyncio.get_running_loop()
         machine = monitor.machine
         session = self._session_of[machine.machine_id]
-        phase = endpoint_phase(session.label, machine.poll_interval)
+        phase = stable_offset(session.label, machine.poll_interval)
         due = loop.time()  # the first poll at once, the next ones on the endpoint's grid
         while True:
             started = loop.time()

@@ -27,9 +27,11 @@ def next_slot(due: float, now: float, interval: float, phase: float = 0.0) -> fl
     return following
 
 
-def endpoint_phase(label: str, interval: float) -> float:
-    """A stable offset in [0, interval) for one endpoint's grid."""
-    return zlib.crc32(label.encode()) / 2**32 * interval
+def stable_offset(key: str, span: float) -> float:
+    """A fixed pseudo-random offset in [0, span) for `key`: an endpoint's phase on its grid, or
+    when one machine's periodic work (minute close, health heartbeat) happens, so thousands of
+    machines do not all do it at the same instant."""
+    return zlib.crc32(key.encode()) / 2**32 * span
 
 
 _STEP = 0.005  # lateness histogram resolution (s)

@@ -2,9 +2,10 @@
 machine's state change shows in `/production/live`.
 
 Processes (all on loopback, one embedded PostgreSQL in a temp directory):
-  sim      N simulated machines, half behind one OPC-UA server, half behind one Modbus
-           TCP server (3 signals each plus an alarm code), ticking every second; it
-           applies forced state changes read from stdin and reports when they are live
+  sim      N simulated machines (3 signals each plus an alarm code) ticking every second:
+           half behind one OPC-UA server, half behind Modbus TCP gateways of
+           `--per-gateway` machines each (one TCP connection per gateway, so requests to
+           one gateway go in sequence); it applies forced state changes read from stdin
   poller   the production runtime (`PollerRuntime`: reload, poll, spool, DbSink), as
            `factoryos poller` runs it; prints schedule punctuality, CPU and RSS
   server   `factoryos serve` with FACTORYOS_POLLER=0, for `/production/live`
@@ -45,26 +46,39 @@ SIM_MAPPING = {"codes": {str(code): state for code, state in STATE_OF_CODE.items
 
 
 # -- child: simulators ---------------------------------------------------------------------
-async def run_sim(machines: int, opcua_port: int, modbus_port: int, export: Path) -> None:
+async def run_sim(machines: int, per_gateway: int, export: Path) -> None:
+    """Half the machines on one OPC-UA server, half on Modbus gateways of `per_gateway` machines
+    (one TCP port each, as a plant's Modbus devices are), all in this one process."""
     import logging
 
     from factoryos.connectivity.simulator import Simulator
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    sim = Simulator(machines, protocol="both", seed=42, opcua_port=opcua_port, modbus_port=modbus_port, tick=1.0)
-    await sim.start()
-    export.write_text(json.dumps([c.model_dump(mode="json") for c in sim.machine_configs()]))
-    _say({"ready": True})
+    opcua, modbus = machines - machines // 2, machines // 2
+    sims = [Simulator(opcua, protocol="opcua", seed=42, opcua_port=free_port(), tick=1.0, id_prefix="OPC")]
+    for gateway, first in enumerate(range(0, modbus, per_gateway)):
+        count = min(per_gateway, modbus - first)
+        sims.append(Simulator(count, protocol="modbus", seed=43 + gateway, modbus_port=free_port(), tick=1.0,
+                              id_prefix=f"MB{gateway:02d}"))
+    for sim in sims:
+        await sim.start()
+    owner = {m.machine_id: sim for sim in sims for m in sim.machines}
+    opcua_configs, modbus_configs = sims[0].machine_configs(), [c for s in sims[1:] for c in s.machine_configs()]
+    mixed = [c for pair in zip(opcua_configs, modbus_configs, strict=False) for c in pair]
+    mixed += opcua_configs[len(modbus_configs):]  # OPC-UA has one more when N is odd
+    export.write_text(json.dumps([c.model_dump(mode="json") for c in mixed]))
+    _say({"ready": True, "modbus_gateways": len(sims) - 1})
     cpu, wall = time.process_time(), time.monotonic()
     while line := await asyncio.to_thread(sys.stdin.readline):
         command = line.split()
         if command[0] == "force":
-            await sim.force_state(command[1], int(command[2]))
+            await owner[command[1]].force_state(command[1], int(command[2]))
             _say({"forced": command[1], "at": time.time()})
         elif command[0] == "cpu":  # CPU share since the previous "cpu"
             _say({"cpu_pct": 100 * (time.process_time() - cpu) / (time.monotonic() - wall)})
             cpu, wall = time.process_time(), time.monotonic()
-    await sim.stop()
+    for sim in sims:
+        await sim.stop()
 
 
 # -- child: poller -------------------------------------------------------------------------
@@ -229,10 +243,10 @@ def run_size(n: int, args: argparse.Namespace, tmp: Path, api: httpx.Client, sup
     export = tmp / f"sim-{n}.json"
     logs = args.logs or tmp
     logs.mkdir(parents=True, exist_ok=True)
-    sim = Child("sim", str(n), str(free_port()), str(free_port()), str(export), log=logs / f"sim-{n}.log")
+    sim = Child("sim", str(n), str(args.per_gateway), str(export), log=logs / f"sim-{n}.log")
     poller = None
     try:
-        sim.receive(300)
+        gateways = sim.receive(300)["modbus_gateways"]
         configs = json.loads(export.read_text())
         machine_ids = seed(superuser, owner.tenant_id, configs, sites)
         poller = Child("poll", app_url, str(tmp / f"poller-{n}"), str(args.warmup), str(args.duration),
@@ -249,6 +263,7 @@ def run_size(n: int, args: argparse.Namespace, tmp: Path, api: httpx.Client, sup
         latencies = latency_trials(api, owner.headers, sites[1], sim, machine_ids[:count],
                                    [c["machine_id"] for c in configs[:count]], args.latency_trials)
         stats["latency_s"] = latencies
+        stats["modbus_gateways"] = gateways
         return stats
     finally:
         if poller is not None:
@@ -262,6 +277,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60, help="Seconds measured per size.")
     parser.add_argument("--warmup", type=float, default=15, help="Seconds before measuring.")
     parser.add_argument("--latency-trials", type=int, default=8, help="Forced state changes per size.")
+    parser.add_argument("--per-gateway", type=int, default=100,
+                        help="Modbus machines behind one host:port (one TCP connection, requests in sequence).")
     parser.add_argument("--logs", type=Path, help="Keep the child processes' logs in this directory.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -285,7 +302,8 @@ def main() -> None:
                 stats = run_size(n, args, tmp, api, superuser, urls.app, owner, sites)
                 results[n] = stats
                 lat = sorted(stats["latency_s"])
-                print(f"N={n:5d} ({n - n // 2} OPC-UA + {n // 2} Modbus): polls {stats['polls']}, "
+                print(f"N={n:5d} ({n - n // 2} OPC-UA on one server + {n // 2} Modbus on "
+                      f"{stats['modbus_gateways']} gateways): polls {stats['polls']}, "
                       f"on time {stats['on_time_pct']:.2f} %, lateness p50 {stats['p50_ms']:.0f} ms "
                       f"p99 {stats['p99_ms']:.0f} ms max {stats['max_ms']:.0f} ms; poller CPU {stats['cpu_pct']:.0f} % "
                       f"of a core, RSS {stats['rss_mib']:.0f} MiB (peak {stats['peak_rss_mib']:.0f}); "
@@ -304,7 +322,7 @@ def child() -> None:
         sys.path.insert(0, "/tmp/x"); import patch_timing  # noqa
     role = sys.argv[1]
     if role == "sim":
-        asyncio.run(run_sim(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])))
+        asyncio.run(run_sim(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])))
     elif role == "poll":
         asyncio.run(run_poller(sys.argv[2], Path(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])))
 

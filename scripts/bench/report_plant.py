@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
 from factoryos.config import Settings
 from factoryos.db import migrate
@@ -31,9 +32,11 @@ from factoryos.db.engine import embedded_urls, make_engine
 from factoryos.db.roles import init_database
 from factoryos.db.tenant import tenant_transaction
 from factoryos.identity.policy import IdentityPolicy
+from factoryos.production.reasons import ensure_defaults
 from factoryos.production.shifts import ShiftPatterns, ensure_instance
 from factoryos.schema.plant import machines as machines_table
 from factoryos.schema.production import downtime_events, production_entries, rejection_entries
+from factoryos.schema.production import loss_reasons as lr
 from server.app import create_app
 from server.auth import TokenAuthenticator
 
@@ -125,11 +128,6 @@ def _seed_year(engine: Any, tenant: uuid.UUID, site_id: uuid.UUID, machines: int
 
 
 def _reason_ids(engine: Any, tenant: uuid.UUID) -> dict[str, list[uuid.UUID]]:
-    from sqlalchemy import select
-
-    from factoryos.production.reasons import ensure_defaults
-    from factoryos.schema.production import loss_reasons as lr
-
     with tenant_transaction(engine, tenant) as conn:
         ensure_defaults(conn, tenant)
         found: dict[str, list[uuid.UUID]] = {"quality": [], "availability": []}

@@ -22,6 +22,7 @@ Run: python -m scripts.drills.abuse [--examples 25]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import time
@@ -201,6 +202,9 @@ def fuzz(base_url: str, attacker: Company, victim: Company, findings: Findings, 
                 except Exception as exc:  # generation trouble is the tool's, not the API's
                     log(f"  {operation.label} ({label}, {mode.value}): generation stopped: {type(exc).__name__}")
     session.close()
+    # A generated `logout {"everywhere": true}` ends every session of the attacker: sign in afresh.
+    _relogin(base_url, attacker, auth)
+    attacker.owner = dataclasses.replace(attacker.owner, access_token=auth["Authorization"].removeprefix("Bearer "))
     for body, n in unauthorized.most_common(3):  # mostly negative cases that drop Authorization on purpose
         log(f"  401 ×{n}: {body[:90]!r}")
 
@@ -250,7 +254,9 @@ def foreign_references(client: httpx.Client, attacker: Company, victim: Company,
         r = client.request(method, path, json=body, headers=h)
         what = f"{method} {path} naming B's objects"
         findings.note(what, r.status_code, r.content, json.dumps(body) + path, victim)
-        if r.status_code < 400:
+        if r.status_code == 401:
+            findings.problems.append(f"{what}: the attacker was not signed in, nothing was tested")
+        elif r.status_code < 400:
             findings.leaks.append(f"{what} → {r.status_code}: accepted {r.text[:200]}")
 
 
@@ -354,6 +360,8 @@ def traversal(client: httpx.Client, attacker: Company, spec: dict[str, Any], fin
 
 def _check_file(r: httpx.Response, what: str, findings: Findings, victim: Company) -> None:
     findings.note(what, r.status_code, r.content, what, victim)
+    if r.status_code == 401:
+        findings.problems.append(f"{what}: the attacker was not signed in, nothing was tested")
     if FILE_CONTENT.search(r.content):
         findings.leaks.append(f"{what} → {r.status_code} served a file from disk")
     disposition = r.headers.get("content-disposition", "")

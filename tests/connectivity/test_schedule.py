@@ -6,12 +6,12 @@ import math
 
 import pytest
 
-from factoryos.connectivity.schedule import endpoint_phase, next_slot
+from factoryos.connectivity.schedule import stable_offset, next_slot
 
 
 @pytest.mark.parametrize("interval", [0.1, 0.2, 0.25, 1.0, 1.5, 60.0])
 def test_machines_started_apart_meet_on_the_same_slots(interval: float) -> None:
-    phase = endpoint_phase("modbus://10.0.0.7:502", interval)
+    phase = stable_offset("modbus://10.0.0.7:502", interval)
     starts = [1000.0 + i * interval / 7 for i in range(7)]
     firsts = {next_slot(s, s, interval, phase) for s in starts}
     assert len(firsts) <= 2  # everyone joins the grid within one interval …
@@ -34,6 +34,6 @@ def test_an_overrun_runs_at_once_and_whole_missed_slots_are_skipped() -> None:
 
 def test_endpoints_wake_at_different_phases() -> None:
     labels = [f"opc.tcp://press-{i}.local:4840" for i in range(50)]
-    phases = {round(endpoint_phase(label, 1.0), 3) for label in labels}
+    phases = {round(stable_offset(label, 1.0), 3) for label in labels}
     assert len(phases) > 40 and all(0 <= p < 1.0 for p in phases)
-    assert endpoint_phase(labels[0], 1.0) == endpoint_phase(labels[0], 1.0)
+    assert stable_offset(labels[0], 1.0) == stable_offset(labels[0], 1.0)

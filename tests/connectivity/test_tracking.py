@@ -108,3 +108,13 @@ def test_health_reports_changes_and_heartbeats() -> None:
     assert health.ok(T0 + timedelta(seconds=30)) is None
     beat = health.ok(T0 + timedelta(seconds=65))
     assert beat is not None and beat.last_ok == T0 + timedelta(seconds=65)
+
+
+def test_a_heartbeat_phase_spreads_machines_started_together() -> None:
+    early, late = HealthTracker("m1", heartbeat=60, phase=20), HealthTracker("m2", heartbeat=60)
+    assert early.ok(T0) is not None and late.ok(T0) is not None
+    assert early.ok(T0 + timedelta(seconds=39)) is None
+    assert early.ok(T0 + timedelta(seconds=41)) is not None  # 20 s ahead of the other one …
+    assert late.ok(T0 + timedelta(seconds=41)) is None
+    assert early.ok(T0 + timedelta(seconds=95)) is None  # … and a full period after its own last beat
+    assert early.ok(T0 + timedelta(seconds=101)) is not None
