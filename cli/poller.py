@@ -46,7 +46,7 @@ def poller(
 
 
 async def _run(settings: Settings, database_url: str, duration: float | None) -> None:
-    from factoryos.connectivity.runtime import PollerBusy, PollerRuntime
+    from factoryos.connectivity.runtime import PollerBusy, PollerRuntime, freeze_startup_heap
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,6 +57,7 @@ async def _run(settings: Settings, database_url: str, duration: float | None) ->
         await runtime.start()
     except PollerBusy as exc:
         fail(str(exc))
+    freeze_startup_heap()
     log = logging.getLogger("factoryos.poller")
     try:
         machines = len(runtime.statuses())

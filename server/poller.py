@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from factoryos.config import Settings
-from factoryos.connectivity.runtime import PollerBusy, PollerRuntime
+from factoryos.connectivity.runtime import PollerBusy, PollerRuntime, freeze_startup_heap
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ async def machine_poller(
         log.warning("%s; this server does not poll machines", exc)
         yield None
         return
+    freeze_startup_heap()
     try:
         yield runtime
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from factoryos.connectivity.buckets import MinuteBuckets
 from factoryos.connectivity.counters import CounterTracker, plausible_step
@@ -15,9 +15,6 @@ from factoryos.connectivity.machine_config import ModbusMachine, ModbusSignal, O
 from factoryos.connectivity.schedule import stable_offset
 from factoryos.connectivity.state_tracker import StateTracker
 from factoryos.connectivity.states import MachineState
-
-
-MINUTE_CLOSE_SPREAD = 10.0  # s after a minute ends within which its count bucket is closed
 
 
 def _scale(signal: ModbusSignal | str) -> float:
@@ -51,10 +48,9 @@ class MachineMonitor:
         self._reject = CounterTracker(_scale(machine.signals.reject))
         self._states = StateTracker(mid, machine.status_map)
         self._buckets = MinuteBuckets(mid, run_id)
-        # Machines started together would all send their heartbeats and close their minutes in
-        # the same poll round: a burst that makes every poll of that round late. Spread them.
+        # Machines started together would all send their heartbeats in the same poll round: a
+        # burst of writes for nothing. Spread them over the heartbeat period.
         self._health = HealthTracker(mid, health_heartbeat, phase=stable_offset(mid, health_heartbeat))
-        self._close_delay = timedelta(seconds=stable_offset(mid, MINUTE_CLOSE_SPREAD))
         self._last_at: datetime | None = None
         self._reading: Reading | None = None
         self._good_total = self._reject_total = self._polls = 0
@@ -88,7 +84,7 @@ class MachineMonitor:
         return events
 
     def close_minutes(self, now: datetime) -> list[CountDelta]:
-        return self._buckets.close_before(now - self._close_delay)
+        return self._buckets.close_before(now)
 
     def flush(self) -> list[CountDelta]:
         return self._buckets.flush()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import logging
 import os
 from datetime import UTC, datetime
@@ -36,6 +37,18 @@ from factoryos.identity.keys import DerivedKeys
 from factoryos.keys import secret_key
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_heap() -> None:
+    """Keep the objects made at start-up out of full garbage collections, for good.
+
+    Drivers, address-space caches, configs and monitors live as long as the process; a
+    full collection walks them all and stalls the event loop (measured: ~150 ms every few
+    seconds with 2,000 machines), making a whole round of polls late. Call once, from the
+    process that owns the poller, after it started.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class PollerBusy(FactoryOSError):

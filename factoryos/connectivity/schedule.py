@@ -28,9 +28,8 @@ def next_slot(due: float, now: float, interval: float, phase: float = 0.0) -> fl
 
 
 def stable_offset(key: str, span: float) -> float:
-    """A fixed pseudo-random offset in [0, span) for `key`: an endpoint's phase on its grid, or
-    when one machine's periodic work (minute close, health heartbeat) happens, so thousands of
-    machines do not all do it at the same instant."""
+    """A fixed pseudo-random offset in [0, span) for `key`: an endpoint's phase on its grid, or a
+    machine's health heartbeat phase, so thousands of them do not all come at the same instant."""
     return zlib.crc32(key.encode()) / 2**32 * span
 
 

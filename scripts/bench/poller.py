@@ -2,10 +2,10 @@
 machine's state change shows in `/production/live`.
 
 Processes (all on loopback, one embedded PostgreSQL in a temp directory):
-  sim      N simulated machines (3 signals each plus an alarm code) ticking every second:
-           half behind one OPC-UA server, half behind Modbus TCP gateways of
-           `--per-gateway` machines each (one TCP connection per gateway, so requests to
-           one gateway go in sequence); it applies forced state changes read from stdin
+  sim      N simulated machines (3 signals each plus an alarm code) ticking every second,
+           half on OPC-UA servers, half on Modbus TCP gateways, `--per-server` machines
+           behind each (one connection per server, so its requests go in sequence); it
+           applies forced state changes read from stdin
   poller   the production runtime (`PollerRuntime`: reload, poll, spool, DbSink), as
            `factoryos poller` runs it; prints schedule punctuality, CPU and RSS
   server   `factoryos serve` with FACTORYOS_POLLER=0, for `/production/live`
@@ -46,28 +46,33 @@ SIM_MAPPING = {"codes": {str(code): state for code, state in STATE_OF_CODE.items
 
 
 # -- child: simulators ---------------------------------------------------------------------
-async def run_sim(machines: int, per_gateway: int, export: Path) -> None:
-    """Half the machines on one OPC-UA server, half on Modbus gateways of `per_gateway` machines
-    (one TCP port each, as a plant's Modbus devices are), all in this one process."""
+async def run_sim(machines: int, per_server: int, export: Path) -> None:
+    """Half the machines on OPC-UA servers, half on Modbus gateways, `per_server` machines behind
+    each (one TCP connection per server; a plant has many PLCs, not one), all in this process."""
     import logging
 
     from factoryos.connectivity.simulator import Simulator
 
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    opcua, modbus = machines - machines // 2, machines // 2
-    sims = [Simulator(opcua, protocol="opcua", seed=42, opcua_port=free_port(), tick=1.0, id_prefix="OPC")]
-    for gateway, first in enumerate(range(0, modbus, per_gateway)):
-        count = min(per_gateway, modbus - first)
-        sims.append(Simulator(count, protocol="modbus", seed=43 + gateway, modbus_port=free_port(), tick=1.0,
-                              id_prefix=f"MB{gateway:02d}"))
+    groups: dict[str, list[Simulator]] = {"opcua": [], "modbus": []}
+    for protocol, count in (("opcua", machines - machines // 2), ("modbus", machines // 2)):
+        for server, first in enumerate(range(0, count, per_server)):
+            groups[protocol].append(Simulator(
+                min(per_server, count - first), protocol=protocol, seed=42 + server,  # type: ignore[arg-type]
+                opcua_port=free_port(), modbus_port=free_port(), tick=1.0, id_prefix=f"{protocol[:2]}{server:02d}"))
+    sims = groups["opcua"] + groups["modbus"]
     for sim in sims:
         await sim.start()
+    import gc
+
+    gc.freeze()  # the servers' address spaces are permanent: keep full collections from pausing them
     owner = {m.machine_id: sim for sim in sims for m in sim.machines}
-    opcua_configs, modbus_configs = sims[0].machine_configs(), [c for s in sims[1:] for c in s.machine_configs()]
+    opcua_configs = [c for s in groups["opcua"] for c in s.machine_configs()]
+    modbus_configs = [c for s in groups["modbus"] for c in s.machine_configs()]
     mixed = [c for pair in zip(opcua_configs, modbus_configs, strict=False) for c in pair]
     mixed += opcua_configs[len(modbus_configs):]  # OPC-UA has one more when N is odd
     export.write_text(json.dumps([c.model_dump(mode="json") for c in mixed]))
-    _say({"ready": True, "modbus_gateways": len(sims) - 1})
+    _say({"ready": True, "servers": {p: len(g) for p, g in groups.items()}})
     cpu, wall = time.process_time(), time.monotonic()
     while line := await asyncio.to_thread(sys.stdin.readline):
         command = line.split()
@@ -93,7 +98,7 @@ async def run_poller(database_url: str, data_dir: Path, warmup: float, duration:
     import logging
 
     from factoryos.config import Settings
-    from factoryos.connectivity.runtime import PollerRuntime
+    from factoryos.connectivity.runtime import PollerRuntime, freeze_startup_heap
     from factoryos.connectivity.schedule import PollTiming
 
     logging.basicConfig(level=logging.WARNING)
@@ -101,6 +106,7 @@ async def run_poller(database_url: str, data_dir: Path, warmup: float, duration:
     runtime = PollerRuntime.from_settings(settings, settings.database_url or "")
     started = time.monotonic()
     await runtime.start()
+    freeze_startup_heap()  # as `factoryos poller` and the server do
     assert runtime.poller is not None and runtime.forwarder is not None
     # Every machine's first state and health row make a burst of writes: wait it out.
     await asyncio.sleep(warmup)
@@ -243,10 +249,10 @@ def run_size(n: int, args: argparse.Namespace, tmp: Path, api: httpx.Client, sup
     export = tmp / f"sim-{n}.json"
     logs = args.logs or tmp
     logs.mkdir(parents=True, exist_ok=True)
-    sim = Child("sim", str(n), str(args.per_gateway), str(export), log=logs / f"sim-{n}.log")
+    sim = Child("sim", str(n), str(args.per_server), str(export), log=logs / f"sim-{n}.log")
     poller = None
     try:
-        gateways = sim.receive(300)["modbus_gateways"]
+        servers = sim.receive(600)["servers"]
         configs = json.loads(export.read_text())
         machine_ids = seed(superuser, owner.tenant_id, configs, sites)
         poller = Child("poll", app_url, str(tmp / f"poller-{n}"), str(args.warmup), str(args.duration),
@@ -263,7 +269,7 @@ def run_size(n: int, args: argparse.Namespace, tmp: Path, api: httpx.Client, sup
         latencies = latency_trials(api, owner.headers, sites[1], sim, machine_ids[:count],
                                    [c["machine_id"] for c in configs[:count]], args.latency_trials)
         stats["latency_s"] = latencies
-        stats["modbus_gateways"] = gateways
+        stats["servers"] = servers
         return stats
     finally:
         if poller is not None:
@@ -277,8 +283,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60, help="Seconds measured per size.")
     parser.add_argument("--warmup", type=float, default=15, help="Seconds before measuring.")
     parser.add_argument("--latency-trials", type=int, default=8, help="Forced state changes per size.")
-    parser.add_argument("--per-gateway", type=int, default=100,
-                        help="Modbus machines behind one host:port (one TCP connection, requests in sequence).")
+    parser.add_argument("--per-server", type=int, default=100,
+                        help="Machines behind one OPC-UA server or Modbus gateway (one connection each).")
     parser.add_argument("--logs", type=Path, help="Keep the child processes' logs in this directory.")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -302,8 +308,8 @@ def main() -> None:
                 stats = run_size(n, args, tmp, api, superuser, urls.app, owner, sites)
                 results[n] = stats
                 lat = sorted(stats["latency_s"])
-                print(f"N={n:5d} ({n - n // 2} OPC-UA on one server + {n // 2} Modbus on "
-                      f"{stats['modbus_gateways']} gateways): polls {stats['polls']}, "
+                print(f"N={n:5d} ({n - n // 2} OPC-UA on {stats['servers']['opcua']} servers + {n // 2} Modbus "
+                      f"on {stats['servers']['modbus']} gateways): polls {stats['polls']}, "
                       f"on time {stats['on_time_pct']:.2f} %, lateness p50 {stats['p50_ms']:.0f} ms "
                       f"p99 {stats['p99_ms']:.0f} ms max {stats['max_ms']:.0f} ms; poller CPU {stats['cpu_pct']:.0f} % "
                       f"of a core, RSS {stats['rss_mib']:.0f} MiB (peak {stats['peak_rss_mib']:.0f}); "
@@ -318,8 +324,6 @@ def main() -> None:
 
 
 def child() -> None:
-    if os.environ.get("BENCH_TRACE"):
-        sys.path.insert(0, "/tmp/x"); import patch_timing  # noqa
     role = sys.argv[1]
     if role == "sim":
         asyncio.run(run_sim(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])))

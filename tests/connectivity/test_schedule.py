@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from factoryos.connectivity.schedule import stable_offset, next_slot
+from factoryos.connectivity.schedule import next_slot, stable_offset
 
 
 @pytest.mark.parametrize("interval", [0.1, 0.2, 0.25, 1.0, 1.5, 60.0])
