@@ -41,13 +41,15 @@ class MachineStatus:
 
 
 class MachineMonitor:
-    def __init__(self, machine: ModbusMachine | OpcUaMachine, run_id: str, *, health_heartbeat: float = 60.0) -> None:
+    def __init__(self, machine: ModbusMachine | OpcUaMachine, run_id: str, *, health_heartbeat: float = 60.0,
+                 count_partial_every: float | None = None) -> None:
         self.machine = machine
         mid = machine.machine_id
         self._good = CounterTracker(_scale(machine.signals.good))
         self._reject = CounterTracker(_scale(machine.signals.reject))
         self._states = StateTracker(mid, machine.status_map)
-        self._buckets = MinuteBuckets(mid, run_id)
+        self._buckets = MinuteBuckets(mid, run_id, partial_every=count_partial_every,
+                                      phase=stable_offset(mid, count_partial_every or 0.0))
         # Machines started together would all send their heartbeats in the same poll round: a
         # burst of writes for nothing. Spread them over the heartbeat period.
         self._health = HealthTracker(mid, health_heartbeat, phase=stable_offset(mid, health_heartbeat))

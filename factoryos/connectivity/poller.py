@@ -44,6 +44,7 @@ class PollerSettings:
     coalesce_window: float = 0.02
     batch_timeout: float = 60.0
     health_heartbeat: float = 60.0
+    count_partial_every: float | None = 5.0  # s between deltas of the current minute (live counts)
     modbus_max_gap: int = 8
     opcua_max_nodes_per_read: int = 10_000
     late_after: float = 0.1  # a poll starting later than this after its schedule counts as late
@@ -102,7 +103,8 @@ class Poller:
 
     def _add(self, machine: Machine) -> None:
         mid = machine.machine_id
-        monitor = MachineMonitor(machine, self.run_id, health_heartbeat=self.settings.health_heartbeat)
+        monitor = MachineMonitor(machine, self.run_id, health_heartbeat=self.settings.health_heartbeat,
+                                 count_partial_every=self.settings.count_partial_every)
         self._monitors[mid] = monitor
         key = machine.endpoint.key
         if key not in self.sessions:

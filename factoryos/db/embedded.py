@@ -12,7 +12,9 @@ import atexit
 import fcntl
 import logging
 import os
+import signal
 import subprocess
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -73,13 +75,18 @@ class EmbeddedPostgres:
         from pgserver.postgres_server import POSTGRES_BIN_PATH
 
         try:
-            subprocess.run(
-                [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
-                check=False,
-                capture_output=True,
-                user=self._server.system_user,
-                timeout=60,
-            )
+            try:
+                subprocess.run(
+                    [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
+                    check=False,
+                    capture_output=True,
+                    user=self._server.system_user,
+                    timeout=60,
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                # e.g. the binaries became unreachable for PostgreSQL's own user: stop it directly.
+                log.warning("pg_ctl stop failed (%s); signalling the postmaster", exc)
+                self._signal_postmaster()
         finally:
             # pgserver caches one handle per data dir; drop it so a later start really starts.
             server, self._server = self._server, None
@@ -87,6 +94,23 @@ class EmbeddedPostgres:
             server.global_process_id_list.get_and_remove(os.getpid())
             atexit.unregister(server._cleanup)
             self._release_lock()
+
+    def _signal_postmaster(self, wait: float = 60.0) -> None:
+        """SIGINT is PostgreSQL's fast shutdown, as `pg_ctl -m fast stop` sends it."""
+        try:
+            pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGINT)
+        except (OSError, ValueError, IndexError) as exc:
+            log.error("could not stop the embedded PostgreSQL in %s: %s", self.pgdata, exc)
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        log.error("the embedded PostgreSQL (pid %d) did not stop within %.0f s", pid, wait)
 
     def __enter__(self) -> EmbeddedPostgres:
         return self.start()

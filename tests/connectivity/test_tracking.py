@@ -118,3 +118,21 @@ def test_a_heartbeat_phase_spreads_machines_started_together() -> None:
     assert late.ok(T0 + timedelta(seconds=41)) is None
     assert early.ok(T0 + timedelta(seconds=95)) is None  # … and a full period after its own last beat
     assert early.ok(T0 + timedelta(seconds=101)) is not None
+
+
+def test_partials_of_the_current_minute_add_up_to_its_count() -> None:
+    buckets = MinuteBuckets("m1", "run", partial_every=5, phase=2)
+    emitted = []
+    for second in range(0, 70):  # T0 is 06:00:10, so this runs into 06:01:20
+        at = T0 + timedelta(seconds=second)
+        buckets.add(at, 1, second % 10 == 0)
+        emitted += buckets.close_before(at)
+    minute = T0.replace(second=0)
+    first = [d for d in emitted if d.minute_utc == minute]
+    # Partials at +2 s (the phase), then every 5 s, then the rest when the minute ends.
+    assert len(first) > 5
+    assert sum(d.good for d in first) == 50 and sum(d.reject for d in first) == 5
+    assert len({d.key for d in emitted}) == len(emitted), "every delta has its own key"
+    rest = buckets.flush()
+    assert sum(d.good for d in emitted + rest) == 70
+

@@ -32,21 +32,21 @@ def test_readme_opens_with_run_then_test_commands() -> None:
 
 
 @pytest.mark.slow
-def test_readme_run_command_works_from_a_fresh_copy(tmp_path: Path) -> None:
-    """Copy the tree (without its venv), run the README's command with a bounded demo."""
+def test_readme_run_command_works_from_a_fresh_copy(pg_tmp: Path) -> None:
+    """Copy the tree (without its venv), run the README's command with a bounded demo.
+
+    The copy lives outside pytest's basetemp too: its venv holds the PostgreSQL binaries,
+    which the unprivileged user PostgreSQL runs as under root must be able to reach."""
     run, _ = readme_commands()
-    copy = tmp_path / "factoryos"
+    copy = pg_tmp / "factoryos"
     shutil.copytree(
         repo_root(), copy,
         ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info"),
     )
-    data = Path(os.environ.get("TMPDIR", "/tmp")) / f"factoryos-readme-{free_port()}"
+    data = pg_tmp / "data"
     env = {**os.environ, "FACTORYOS_DATA_DIR": str(data), "NO_COLOR": "1"}
     env.pop("VIRTUAL_ENV", None)
     command = f"{run} --headless --for 5s --port {free_port()}"
-    try:
-        proc = subprocess.run(["bash", "-c", command], cwd=copy, env=env, capture_output=True, text=True, timeout=900)
-    finally:
-        shutil.rmtree(data, ignore_errors=True)
+    proc = subprocess.run(["bash", "-c", command], cwd=copy, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "demo stopped" in proc.stdout

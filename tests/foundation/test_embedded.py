@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 
+import psycopg
 import pytest
 
 from factoryos.db.embedded import EmbeddedError, EmbeddedLocked, EmbeddedPostgres
@@ -61,3 +63,16 @@ def test_unusable_data_dir_gets_a_clear_error(pg_tmp) -> None:
     blocker.write_text("a file where the data dir should be")
     with pytest.raises(EmbeddedError, match="cannot be created"):
         EmbeddedPostgres(blocker / "data").start()
+
+
+def test_stop_falls_back_to_signalling_the_postmaster(pg_tmp) -> None:
+    """When pg_ctl cannot run, stop() still shuts the server down (fast) and a restart works."""
+    pg = EmbeddedPostgres(pg_tmp).start()
+    pid = int((pg_tmp / "pg" / "postmaster.pid").read_text().split()[0])
+    pg._signal_postmaster()
+    assert not (pg_tmp / "pg" / "postmaster.pid").exists()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    pg.stop()  # pg_ctl finds nothing to stop; the handle and the lock are released
+    with EmbeddedPostgres(pg_tmp) as again, psycopg.connect(again.url().replace("+psycopg", ""), autocommit=True) as c:
+        assert c.execute("select 1").fetchone() == (1,)
