@@ -139,7 +139,7 @@ def demo(
                     prov.plan(plant, date.today())
                     prov.login("supervisor")
                 sims.fault(FAULTED_MACHINE)
-                _print_welcome(data_dir, url, logins)
+                _print_welcome(data_dir, url, logins, "Ctrl+C" if headless else "Ctrl+Q in the dashboard")
                 if headless:
                     seconds = _seconds(run_for) if run_for else None
                     deadline = time.monotonic() + seconds if seconds else None
@@ -158,14 +158,15 @@ def demo(
     ok("demo stopped; the data is kept (`factoryos demo --reset` starts over)")
 
 
-def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin]) -> None:
+def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin], stop_key: str) -> None:
     console.print(f"[bold]FactoryOS demo[/] running at {url}  (data: {data_dir})", soft_wrap=True)
     table = Table("who", "email", "password", "role")
     table.columns[1].overflow = "fold"
     for login in logins.values():
         table.add_row(login.display_name, login.email, login.password, login.role)
     console.print(table)
-    console.print(f"From another terminal: [bold]factoryos tui --server {url}[/]   Ctrl+C stops the demo.", soft_wrap=True)
+    console.print(f"From another terminal: [bold]factoryos tui --server {url}[/]   {stop_key} stops the demo.",
+                  soft_wrap=True)
 
 
 def _run_tui(url: str, login: credentials.DemoLogin, state_dir: Path, run_for: str | None) -> None:

@@ -1,7 +1,8 @@
 """Database rows → `factoryos.kpi` inputs: one `MachineWindow` per machine and window.
 
 A window is a shift instance clipped to the requested range and to now (time that has not
-happened yet is neither planned nor run). A site without any shift pattern runs around the
+happened yet is neither planned nor run), and for a machine whose signals begin inside it,
+to its first signal (time before monitoring began was not observed). A site without any shift pattern runs around the
 clock: its window is the range itself. Counts are summed in SQL per window (minute buckets
 by their minute, entries by their start, rejections by when they occurred); state
 intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
@@ -138,11 +139,17 @@ def machine_window_totals(
     policy = site_policy(site)
     for machine in machine_rows:
         cycle = machine_cycle(machine)
+        first_signal = states[machine["id"]][0].start if states[machine["id"]] else None
         for idx, window in enumerate(windows):
             near = Interval(window.interval.start - CONTEXT, window.interval.end + CONTEXT)
             good, reject, rework = counts.get((machine["id"], idx), (0, 0, 0))
+            measured = window.interval
+            if first_signal is not None and measured.start < first_signal < measured.end:
+                # Monitoring began inside this window: before its first signal the machine was not
+                # observed, so that time is neither planned nor run (as time not yet happened).
+                measured = Interval(first_signal, measured.end)
             data = MachineWindow(
-                window=window.interval,
+                window=measured,
                 ideal_cycle_time=cycle,
                 breaks=window.breaks,
                 # Compared directly: building an Interval per record and window dominated month-long reports.

@@ -208,3 +208,27 @@ def test_line_rollup_sums_before_dividing(api, owner, codes) -> None:
     assert k["oee"] == f(Fraction(187, 276)) and k["oee"] != f(Fraction(31, 48))
     site_wide = oee(api, owner, scope="site", id=s["id"], date="2026-06-17")
     assert site_wide["kpis"] == k and site_wide["totals"] == got["totals"]
+
+
+def test_monitoring_that_begins_mid_shift_counts_from_the_first_signal(api, owner, app_engine) -> None:
+    s = new_site(api, owner, tz="UTC")
+    plant.shift(api, owner, s["id"], "Day", "06:00", "14:00")
+    m = plant.machine(api, owner, s["id"], cycle=60)
+    tenant = uuid.UUID(owner.tenant_id)
+    with tenant_transaction(app_engine, tenant) as conn:
+        # The machine was connected at 10:00 on the first day; it has run ever since, with one stop.
+        for state, code, at in (("running", 1, "2026-06-15T10:00"), ("unplanned_stop", 9, "2026-06-15T12:00"),
+                                ("running", 1, "2026-06-15T12:30")):
+            record_state_change(conn, tenant, m["id"], state, code, utc(at))
+        record_counts(conn, tenant, [CountRow(m["id"], utc("2026-06-15T11:00"), 150, 0, "m1"),
+                                     CountRow(m["id"], utc("2026-06-16T07:00"), 420, 0, "m2")])
+    first = oee(api, owner, scope="machine", id=m["id"], date="2026-06-15")
+    # Observed 10:00–14:00 only: planned busy 14 400 s (not 28 800), a 1 800 s stop: run 12 600 s.
+    # A = 12 600 / 14 400 = 7/8;  P = 60 × 150 / 12 600 = 5/7;  Q = 1.
+    k = first["kpis"]
+    assert (k["availability"], k["performance"], k["quality"]) == (0.875, f(Fraction(5, 7)), 1.0)
+    assert first["totals"]["planned_busy_seconds"] == 14_400
+    # The next day is fully monitored: the whole shift, 28 800 s, all running; P = 60 × 420 / 28 800.
+    second = oee(api, owner, scope="machine", id=m["id"], date="2026-06-16")
+    assert second["totals"]["planned_busy_seconds"] == 28_800
+    assert (second["kpis"]["availability"], second["kpis"]["performance"]) == (1.0, f(Fraction(7, 8)))
