@@ -40,13 +40,22 @@ def _short(name: str) -> str:
     return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
 
 
-def _scale(value_type: ValueType) -> tuple[float, str, Callable[[float], str]]:
-    """Axis unit divisor, unit label and tick formatter for a value type."""
+def _scale(value_type: ValueType, peak: float = 0.0) -> tuple[float, str]:
+    """Axis unit divisor and unit label for a value type; durations (in seconds) read in
+    hours, or in minutes when the longest is under two hours."""
     if value_type is ValueType.PERCENT:
-        return 1.0, "%", lambda v: f"{v * 100:.0f}%"
+        return 1.0, "%"
     if value_type is ValueType.DURATION:
-        return 3600.0, "h", lambda v: f"{v:,.1f}".removesuffix(".0")
-    return 1.0, "", lambda v: f"{v:,.0f}"
+        return (3600.0, "h") if peak >= 7200 else (60.0, "min")
+    return 1.0, ""
+
+
+def _tick_format(value_type: ValueType, step: float) -> Callable[[float], str]:
+    """Labels with as many decimals as the tick step needs, so no two ticks read alike."""
+    if value_type is ValueType.PERCENT:
+        return lambda v: f"{v * 100:.0f}%"
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
+    return lambda v: f"{v:,.{decimals}f}"
 
 
 def _nice_max(peak: float) -> tuple[float, float]:
@@ -106,15 +115,17 @@ def _base_chart(width: float, categories: Sequence[str], values: list[float | No
 
 def _bar_drawing(chart_model: BarChart, width: float, start: int, stop: int) -> Drawing:
     st = styles()
-    divisor, unit, fmt = _scale(chart_model.value_type)
-    values = [None if v is None else as_float(capped(v, chart_model.display_cap)) / divisor
-              for v in chart_model.values]
-    target = None if chart_model.target is None else as_float(chart_model.target) / divisor
+    raw = [None if v is None else as_float(capped(v, chart_model.display_cap)) for v in chart_model.values]
+    raw_target = None if chart_model.target is None else as_float(chart_model.target)
+    divisor, unit = _scale(chart_model.value_type, max([v for v in raw if v is not None] + [raw_target or 0.0]))
+    values = [None if v is None else v / divisor for v in raw]
+    target = None if raw_target is None else raw_target / divisor
     peak = max([v for v in values if v is not None] + [target or 0.0], default=0.0)
     if chart_model.value_type is ValueType.PERCENT:
         vmax, step = max(1.0, math.ceil(peak * 10) / 10), 0.2
     else:
         vmax, step = _nice_max(peak)
+    fmt = _tick_format(chart_model.value_type, step)
     part = values[start:stop]
     drawing, chart = _base_chart(width, chart_model.categories[start:stop], part, vmax, step,
                                  fmt)
@@ -146,9 +157,10 @@ def _pareto_series(model: ParetoChart) -> tuple[list[str], list[float]]:
 def _pareto_drawing(model: ParetoChart, width: float) -> Drawing:
     st = styles()
     names, raw = _pareto_series(model)
-    divisor, unit, fmt = _scale(model.value_type)
+    divisor, unit = _scale(model.value_type, max(raw, default=0.0))
     values = [v / divisor for v in raw]
     vmax, step = _nice_max(max(values, default=0.0))
+    fmt = _tick_format(model.value_type, step)
     drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt)
     total = sum(values)
     points: list[float] = []

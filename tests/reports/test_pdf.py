@@ -22,7 +22,7 @@ from factoryos.reports import (
     report_to_dict,
 )
 from factoryos.reports.pdf_style import ZEBRA
-from factoryos.reports.sections import ProductionFigures, production_table
+from factoryos.reports.sections import ProductionFigures, ReasonFigures, downtime_pareto, production_table
 from factoryos.reports.synthetic import OPERATORS, synthetic_report
 from factoryos.reports.values import format_range
 
@@ -122,6 +122,20 @@ def test_many_bars_are_split_into_readable_charts() -> None:
     for part in ("1–24 of 95", "25–48 of 95", "49–72 of 95", "73–95 of 95"):
         assert f"OEE by machine — {part}" in text
     assert "Target 85%" in text
+
+
+def test_short_downtime_reads_in_minutes_with_distinct_ticks() -> None:
+    """13 minutes of downtime: an hours axis would label its ticks 0.1, 0.1, 0.2, 0.2."""
+    doc = synthetic_report(ReportKind.DOWNTIME_BY_REASON, machines=2)
+    pareto = downtime_pareto([ReasonFigures("Tool change", "Setup", 1, timedelta(minutes=13)),
+                              ReasonFigures("Jam", "Minor stops", 2, timedelta(minutes=4))])
+    out = io.BytesIO()
+    render_pdf(dataclasses.replace(doc, sections=(pareto,)), out)
+    text = "\n".join(page_texts(io.BytesIO(out.getvalue())))
+    assert "Downtime (min)" in text
+    numbers = re.findall(r"^(\d+(?:\.\d+)?)$", text, flags=re.M)
+    at = numbers.index("13")  # the bar labels 13 and 4, then the axis ticks
+    assert numbers[at:at + 5] == ["13", "4", "0", "5", "10"]
 
 
 def test_missing_figures_read_n_a_and_awkward_text_is_clipped(
