@@ -1,8 +1,9 @@
 """Database rows → `factoryos.kpi` inputs: one `MachineWindow` per machine and window.
 
 A window is a shift instance clipped to the requested range and to now (time that has not
-happened yet is neither planned nor run), and for a machine whose signals begin inside it,
-to its first signal (time before monitoring began was not observed). A site without any shift pattern runs around the
+happened yet is neither planned nor run); for each machine also to when it came into being
+(registered, or its earliest record if data was entered for before) and, when its signals
+begin inside the window, to its first signal (time before monitoring began was not observed). A site without any shift pattern runs around the
 clock: its window is the range itself. Counts are summed in SQL per window (minute buckets
 by their minute, entries by their start, rejections by when they occurred); state
 intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
@@ -136,20 +137,30 @@ def machine_window_totals(
             downtime[r["machine_id"]].append(DowntimeEvent(r["started_at"], end, r["planned"]))
     counts = _counts(conn, tenant_id, machine_ids, windows)
     targets = _targets(conn, tenant_id, machine_ids, windows)
+    first_window = min(w.interval.start for w in windows)
+    in_service = _in_service_from(conn, tenant_id, [m["id"] for m in machine_rows if m["created_at"] > first_window])
     policy = site_policy(site)
     for machine in machine_rows:
         cycle = machine_cycle(machine)
         first_signal = states[machine["id"]][0].start if states[machine["id"]] else None
+        since = in_service.get(machine["id"])
         for idx, window in enumerate(windows):
             near = Interval(window.interval.start - CONTEXT, window.interval.end + CONTEXT)
             good, reject, rework = counts.get((machine["id"], idx), (0, 0, 0))
-            measured = window.interval
-            if first_signal is not None and measured.start < first_signal < measured.end:
+            start = window.interval.start
+            if since is not None and since > start:
+                # Before the machine was registered, and before anything was recorded for it, it
+                # was not there: that time is neither planned nor run.
+                start = since
+            if first_signal is not None and start < first_signal < window.interval.end:
                 # Monitoring began inside this window: before its first signal the machine was not
-                # observed, so that time is neither planned nor run (as time not yet happened).
-                measured = Interval(first_signal, measured.end)
+                # observed either.
+                start = first_signal
+            if start >= window.interval.end:
+                totals[(machine["id"], idx)] = KpiTotals()
+                continue
             data = MachineWindow(
-                window=measured,
+                window=Interval(start, window.interval.end),
                 ideal_cycle_time=cycle,
                 breaks=window.breaks,
                 # Compared directly: building an Interval per record and window dominated month-long reports.
@@ -162,6 +173,28 @@ def machine_window_totals(
             )
             totals[(machine["id"], idx)] = machine_totals(data, policy)
     return totals
+
+
+_IN_SERVICE = text(
+    """
+    select m.id, least(m.created_at,
+      (select min(x.started_at) from machine_state_intervals x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
+      (select min(x.minute) from machine_count_buckets x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
+      (select min(x.started_at) from production_entries x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
+      (select min(x.occurred_at) from rejection_entries x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
+      (select min(x.started_at) from downtime_events x where x.tenant_id = m.tenant_id and x.machine_id = m.id))
+    from machines m where m.tenant_id = :tenant and m.id = any(cast(:machines as uuid[]))
+    """
+)
+
+
+def _in_service_from(conn: Connection, tenant_id: UUID, machine_ids: list[UUID]) -> dict[UUID, datetime]:
+    """When each machine came into being for the KPIs: its registration, or its earliest record
+    when data was entered for the time before (a backfill). Asked only for machines registered
+    after the first window began; each `min` is one step down a (tenant, machine, time) index."""
+    if not machine_ids:
+        return {}
+    return {mid: since for mid, since in conn.execute(_IN_SERVICE, {"tenant": tenant_id, "machines": machine_ids})}
 
 
 def _targets(

@@ -7,7 +7,7 @@ signals through the connectivity functions. Every expected value is worked out b
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
 import httpx
@@ -232,3 +232,22 @@ def test_monitoring_that_begins_mid_shift_counts_from_the_first_signal(api, owne
     second = oee(api, owner, scope="machine", id=m["id"], date="2026-06-16")
     assert second["totals"]["planned_busy_seconds"] == 28_800
     assert (second["kpis"]["availability"], second["kpis"]["performance"]) == (1.0, f(Fraction(7, 8)))
+
+
+def test_a_machine_counts_from_its_registration_or_its_earliest_record(api, owner) -> None:
+    s = new_site(api, owner, tz="UTC")
+    plant.shift(api, owner, s["id"], "All day", "00:00", "00:00")
+    now = datetime.now(UTC)
+    new = plant.machine(api, owner, s["id"], cycle=60, name="Registered just now")
+    backfilled = plant.machine(api, owner, s["id"], cycle=60, name="Backfilled")
+    # An operator books yesterday's 10:00–12:00 for the second one, after registering it today.
+    day = (now - timedelta(days=1)).date().isoformat()
+    post(api, owner, "/api/v1/production/entry", {"machine_id": backfilled["id"], "good_quantity": 60,
+                                                   "started_at": f"{day}T10:00:00Z", "ended_at": f"{day}T12:00:00Z"})
+    week = {"from": (now - timedelta(days=7)).isoformat(), "to": now.isoformat()}
+    fresh = oee(api, owner, scope="machine", id=new["id"], **week)["totals"]
+    # Registered seconds ago: the week before is not its time (not 7 days of "running").
+    assert fresh["planned_busy_seconds"] < 600
+    old = oee(api, owner, scope="machine", id=backfilled["id"], **week)["totals"]
+    since = datetime.fromisoformat(f"{day}T10:00:00+00:00")
+    assert old["planned_busy_seconds"] == pytest.approx((now - since).total_seconds(), abs=600)
