@@ -6,6 +6,7 @@ poller on 127.0.0.1, a seeded company, and the TUI signed in as the demo supervi
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -35,6 +36,8 @@ FAULTED_MACHINE = 3  # index in machine_codes(): held in a fault to show a downt
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the servers bind: a port whose last connections linger in TIME_WAIT is free.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -46,6 +49,24 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _simulator_ports(path: Path) -> tuple[int, int]:
+    """The simulators' ports of the last run when still free, so the stored connection settings
+    match at once (the poller would otherwise warn about the old ports until they are updated)."""
+    try:
+        ports = json.loads(path.read_text())
+        opcua, modbus = int(ports["opcua"]), int(ports["modbus"])
+        if opcua != modbus and _port_free(opcua) and _port_free(modbus):
+            return opcua, modbus
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    opcua = modbus = _free_port()
+    while modbus == opcua:
+        modbus = _free_port()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"opcua": opcua, "modbus": modbus}))
+    return opcua, modbus
 
 
 def _seconds(text: str) -> float:
@@ -123,7 +144,8 @@ def demo(
 
     console.print("starting the embedded PostgreSQL…")
     with database(settings, prepare=True) as urls:
-        sims = SimulatorThread(len(machine_codes()), opcua_port=_free_port(), modbus_port=_free_port(), speed=speed)
+        opcua_port, modbus_port = _simulator_ports(data_dir / "simulator-ports.json")
+        sims = SimulatorThread(len(machine_codes()), opcua_port=opcua_port, modbus_port=modbus_port, speed=speed)
         server = None
         try:
             with console.status("starting 24 simulated PLCs (OPC-UA and Modbus TCP)…"):
