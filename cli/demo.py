@@ -101,7 +101,14 @@ def _summary(http: httpx.Client, prov: Provisioner) -> Table:
     for site in prov.load_plant().sites.values():
         live = http.get("/api/v1/production/live", params={"site_id": site["id"]}, headers=prov.headers("supervisor")).json()
         machines = live["machines"]
-        oee = [m["kpis"]["oee"] for m in machines if m.get("kpis") and m["kpis"].get("oee") is not None]
+        # The site's OEE over the running shift: times and counts summed, then divided (never an
+        # average of the machines' ratios).
+        shift = next((m["shift"] for m in machines if m.get("shift")), None)
+        oee = None
+        if shift:
+            r = http.get("/api/v1/kpis/oee", headers=prov.headers("supervisor"), params={
+                "scope": "site", "id": site["id"], "from": shift["starts_at"], "to": live["at"]})
+            oee = r.json()["kpis"]["oee"] if r.status_code == 200 else None
         table.add_row(
             site["name"],
             str(len(machines)),
@@ -109,7 +116,7 @@ def _summary(http: httpx.Client, prov: Provisioner) -> Table:
             str(sum(m["state"] in ("unplanned_stop", "idle", "offline") for m in machines)),
             str(sum(m["good_count"] for m in machines)),
             str(sum(m["reject_count"] for m in machines)),
-            f"{sum(oee) / len(oee):.0%} avg of {len(oee)}" if oee else "n/a",
+            f"{oee:.0%}" if oee is not None else "n/a",
             str(sum(len(m["pending_downtime"]) for m in machines)),
         )
     return table
