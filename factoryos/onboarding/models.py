@@ -12,7 +12,8 @@ from factoryos.onboarding.steps import StepName
 
 StepStatus = Literal["pending", "done", "skipped"]
 DataKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-DataValue = Annotated[str, Field(max_length=500)] | int | float | bool | None
+# JSONB holds neither NaN nor infinity: refused here as a 422, not by the database.
+DataValue = Annotated[str, Field(max_length=500)] | int | Annotated[float, Field(allow_inf_nan=False)] | bool | None
 StepData = Annotated[
     dict[DataKey, DataValue],
     Field(max_length=20, description="Small facts about the step, e.g. {\"file_name\": \"jobs.csv\"}."),

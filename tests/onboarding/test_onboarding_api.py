@@ -91,6 +91,8 @@ def test_the_last_real_step_completes_the_onboarding(api, owner) -> None:
         ("POST", "/api/v1/onboarding/steps/connect_erp", {"status": "done", "data": {"f": {"nested": 1}}}, "data.f",
          None),
         ("POST", "/api/v1/onboarding/steps/complete", {"status": "skipped"}, "status", "cannot_skip_complete"),
+        ("POST", "/api/v1/onboarding/steps/connect_erp", {"status": "done", "data": {f"k{i}": i for i in range(21)}},
+         "data", "validation_failed"),
         ("PUT", "/api/v1/onboarding", {"current_step": "step_7"}, "current_step", "validation_failed"),
         ("PUT", "/api/v1/onboarding", {"current_step": "complete", "extra": 1}, "extra", "validation_failed"),
     ],
@@ -102,6 +104,12 @@ def test_bad_steps_and_bodies_are_422_naming_the_field(api, owner, method, path,
     if code:
         assert r.json()["code"] == code
     assert _state(api, owner)["current_step"] == "connect_erp"
+
+
+def test_not_a_number_in_step_data_is_refused(api, owner) -> None:
+    r = api.post("/api/v1/onboarding/steps/connect_erp", headers={**owner.headers, "Content-Type": "application/json"},
+                 content=b'{"status": "done", "data": {"rows": NaN}}')
+    assert r.status_code == 422 and r.json()["field"].startswith("data.rows")
 
 
 def test_members_read_but_only_owners_and_admins_change_it(api, owner) -> None:

@@ -128,6 +128,20 @@ def test_import_jobs(snap_compare, wizard_app, at_step, size):
     assert snap_compare(wizard_app, terminal_size=size, run_before=before)
 
 
+def test_import_jobs_high_contrast(snap_compare, wizard_app, at_step):
+    at_step("connect_erp")
+
+    async def before(pilot):
+        await pilot.press("f9")
+        screen = await open_wizard(pilot)
+        await preview(pilot, screen)
+        await pilot.press("f4")
+        await until(pilot, lambda: screen.showing == "import_jobs", what="import step")
+        await still(pilot)
+
+    assert snap_compare(wizard_app, terminal_size=(80, 24), run_before=before)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_configure_machines(snap_compare, wizard_app, at_step, size):
     at_step("configure_machines", {"connect_erp": {"file_name": "erp-export.csv", "rows": 4},

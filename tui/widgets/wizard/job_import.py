@@ -30,7 +30,7 @@ again in the previous step (**F2**).
 """
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="import-summary", classes="wizard-intro")
+        yield Static("", id="import-summary", classes="wizard-note")
         yield Checkbox("Skip the rows with errors", id="import-skip")
         yield Button("Import", variant="primary", id="import-run")
         yield Static("", id="import-result")
