@@ -9,7 +9,9 @@ from textual.widgets import Checkbox, DataTable, Static
 
 from tests.production.accounts import add_member, new_company
 from tests.tui.pilot import fill, settle, signed_in, text_of, until
+from tui.screens.admin import AdminScreen
 from tui.screens.home import HomeScreen
+from tui.screens.machines import MachinesScreen
 from tui.screens.onboarding import OnboardingScreen
 
 PASSWORD = "correct horse battery"
@@ -106,12 +108,22 @@ async def test_owner_runs_the_wizard_end_to_end_and_resumes_after_leaving(app_fa
         await until(pilot, lambda: table.row_count == 1, what="machine listed")
         assert table.get_row_at(0)[:3] == ["PRESS-01", "Press 1", "MAIN"]
         await settle(pilot)
+        await pilot.press("f6")  # the full Machines screen, and back
+        await until(pilot, lambda: isinstance(pilot.app.screen, MachinesScreen), what="machines screen")
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is screen, what="back in the wizard")
+        await settle(pilot)
+        assert screen.showing == "configure_machines" and table.row_count == 1
 
         # Set Up Roles, then leave half-way.
         await _next(pilot, screen, "setup_roles")
         roles_widget = screen.query_one("#wr-table", Static)
         roles = "\n".join(strip.text for strip in roles_widget.render_lines(roles_widget.region.reset_offset))
         assert "Plant Manager" in roles and "Read-Only" in roles and "production entry+plan" in roles
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AdminScreen), what="admin screen")
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is screen, what="back in the wizard")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen), what="home")
         banner = pilot.app.screen.query_one("#home-onboarding", Static)

@@ -6,6 +6,7 @@ from textual import work
 from textual.screen import Screen
 from textual.widgets import Static
 
+from factoryos.client import ClientError
 from factoryos.onboarding.models import OnboardingOut
 
 MENU_KEY = "0"
@@ -41,6 +42,10 @@ class OnboardingBanner(Static):
         if session is None or not session.can("admin.system"):
             self.display = False
             return
-        state = await session.api.onboarding()
+        try:
+            state = await session.api.onboarding()
+        except ClientError:  # a hint, not worth an error: the start screen shows being offline already
+            self.display = False
+            return
         self.update(banner_text(state, session.me.company.name))
         self.display = not state.completed
