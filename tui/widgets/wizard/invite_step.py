@@ -23,8 +23,8 @@ class InvitePane(WizardPane):
     FIRST_FOCUS = "#wi-role"
     HELP = """\
 **Invite Team**: choose a role and press **Create invite**. Give the code to the person: they
-join from the FactoryOS sign-in (or `POST /api/v1/invites/accept`). Each code works once,
-for 48 hours, and is shown only here; open invites are listed (and revoked) in Admin › Invites.
+join the company with it (`POST /api/v1/invites/accept`). Each code works once, for 48
+hours, and is shown only here; open invites are listed (and revoked) in Admin › Invites.
 """
 
     def __init__(self, *, id: str | None = None) -> None:
