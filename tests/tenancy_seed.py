@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 
 from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
+from tests.onboarding.tenancy_seed import ONBOARDING_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
 
 
@@ -98,6 +99,7 @@ SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
 }
 SEEDERS.update(PRODUCTION_SEEDERS)
 SEEDERS.update(CONNECTIVITY_SEEDERS)
+SEEDERS.update(ONBOARDING_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

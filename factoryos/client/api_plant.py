@@ -32,6 +32,9 @@ class PlantApi:
     async def sites(self, *, q: str | None = None) -> list[SiteOut]:
         return await all_items(self.t, "/sites", SiteOut, {"q": q})
 
+    async def create_site(self, body: dict[str, Any]) -> SiteOut:
+        return await self.t.send("POST", "/sites", SiteOut, json=body)
+
     async def lines(self, *, site_id: UUID | None = None) -> list[LineOut]:
         return await all_items(self.t, "/lines", LineOut, {"site_id": site_id})
 

@@ -160,6 +160,9 @@ class Provisioner:
                 f"machine {code}",
             )
             plant.machines.append(machine)
+        # Seeded like a company that went through setup: its owner is not offered the wizard.
+        _check(self.http.put(f"{API}/onboarding", json={"current_step": "complete"}, headers=self.headers()),
+               "completing the company setup")
         return plant
 
     # -- every run -------------------------------------------------------------------------

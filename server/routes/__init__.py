@@ -6,6 +6,7 @@ from server.routes import auth, invites, setup, users
 from server.routes import catalog, downtime, kpis, machines, production, rejections, shifts, sites
 from server.routes import connections
 from server.routes import reports
+from server.routes import jobs, onboarding
 
 ROUTERS: list[Router] = [system.router, backup.router, audit.router]
 ROUTERS += [auth.router, setup.router, invites.router, users.router]
@@ -14,3 +15,4 @@ ROUTERS += [sites.router, machines.router, shifts.router, production.router, dow
             kpis.router, catalog.router]
 ROUTERS += [reports.router]
 ROUTERS += [connections.router]
+ROUTERS += [onboarding.router, jobs.router]

@@ -4,6 +4,7 @@ here fails the walk, so audit coverage cannot silently shrink."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -428,6 +429,29 @@ def _backup_create(w: Walk) -> Expect:
         made = http.post("/api/v1/backup/create", json={"label": "audit-walk"}, headers=owner.headers)
         assert made.status_code == 201, made.text
     return Expect("create", "backup", made.json()["name"], "create")
+
+
+# -- onboarding and jobs --------------------------------------------------------------------
+
+
+@step("POST /api/v1/jobs/import")
+def _job_import(w: Walk) -> Expect:
+    csv = f"Job,Product,Qty,Due,Machine\nJ-{uuid.uuid4().hex[:6]},Bracket,100,{DAY},{w.state['machine']['code']}\n"
+    body = {"file_name": "jobs.csv", "content": base64.b64encode(csv.encode()).decode(), "dry_run": False}
+    r = w.call("POST", "/api/v1/jobs/import", json=body)
+    return Expect("create", "job_import", r.json()["import_id"], "create")
+
+
+@step("PUT /api/v1/onboarding")
+def _onboarding_move(w: Walk) -> Expect:
+    w.call("PUT", "/api/v1/onboarding", json={"current_step": "setup_roles"})
+    return Expect("update", "onboarding", w.owner.tenant_id, "update")
+
+
+@step("POST /api/v1/onboarding/steps/{step}")
+def _onboarding_step(w: Walk) -> Expect:
+    w.call("POST", "/api/v1/onboarding/steps/setup_roles", json={"status": "done"})
+    return Expect("update", "onboarding", w.owner.tenant_id, "update")
 
 
 # -- the walk -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from tui.screens.base import AppScreen
+from tui.widgets.onboarding_banner import OnboardingBanner
 from tui.widgets.status_line import ConnectionStatus
 
 
@@ -57,6 +58,12 @@ def _admin() -> Screen[None]:
     return AdminScreen()
 
 
+def _onboarding() -> Screen[None]:
+    from tui.screens.onboarding import OnboardingScreen
+
+    return OnboardingScreen()
+
+
 def _security() -> Screen[None]:
     from tui.screens.mfa import MfaScreen
 
@@ -70,6 +77,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("4", "Planning", ("production.plan",), _planning),
     MenuItem("5", "Admin", ("permissions.manage", "invites.send", "audit.view"), _admin),
     MenuItem("6", "Two-factor sign-in", (), _security),
+    MenuItem("0", "Company setup", ("admin.system",), _onboarding),
 )
 
 
@@ -94,6 +102,7 @@ Press the number of an area, or move with the arrow keys / Tab and press **Enter
         with Vertical(id="home"):
             yield Static(f"{session.who} · {session.me.role_title} · {session.me.company.name}", id="home-who")
             yield ConnectionStatus(id="status")
+            yield OnboardingBanner(id="home-onboarding")
             with Grid(id="menu"):
                 for item in self.items:
                     yield Button(f"{item.key}  {item.label}", id=f"menu-{item.key}", classes="menu-button")

@@ -1,0 +1,1 @@
+"""The onboarding wizard's steps, one pane each (tui/screens/onboarding.py switches between them)."""
