@@ -145,3 +145,20 @@ def fresh_database(pg: EmbeddedPostgres) -> Iterator[DatabaseUrls]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def island():
+    """An own embedded PostgreSQL for tests that restore backups (a restore replaces its
+    database, which the session cluster's other users must never see)."""
+    from tests.backup.support import DATABASE, Island
+
+    with pg_data_dir() as path:
+        pg = EmbeddedPostgres(path).start()
+        try:
+            urls = embedded_urls(pg, DATABASE)
+            init_database(urls.admin, DATABASE)
+            migrate.upgrade(urls.owner)
+            yield Island(pg, urls)
+        finally:
+            pg.stop()

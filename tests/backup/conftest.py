@@ -1,4 +1,4 @@
-"""An own embedded PostgreSQL ("island") for backup tests: restores replace its database,
+"""Backup tests run on the "island" (tests/conftest.py): restores replace its database,
 which the session cluster's other users must never see. The real app runs on it over HTTP."""
 
 from __future__ import annotations
@@ -9,26 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from factoryos.db import migrate
-from factoryos.db.embedded import EmbeddedPostgres
-from factoryos.db.engine import embedded_urls
-from factoryos.db.roles import init_database
+from factoryos.licensing.keys import public_pem
 from tests.backup.support import DATABASE, Island, island_settings, start_server
-from tests.conftest import LiveServer, pg_data_dir
-
-
-@pytest.fixture(scope="session")
-def island() -> Iterator[Island]:
-    with pg_data_dir() as path:
-        pg = EmbeddedPostgres(path).start()
-        try:
-            urls = embedded_urls(pg, DATABASE)
-            init_database(urls.admin, DATABASE)
-            migrate.upgrade(urls.owner)
-            yield Island(pg, urls)
-        finally:
-            pg.stop()
+from tests.conftest import LiveServer
 
 
 @pytest.fixture(scope="session")
@@ -60,3 +45,14 @@ def cli_env(island: Island, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FACTORYOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FACTORYOS_BACKUP_DIR", str(backups))
     return backups
+
+
+@pytest.fixture()
+def vendor_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ed25519PrivateKey:
+    """The tests' own license signing key; the server trusts it through FACTORYOS_LICENSE_PUBLIC_KEY."""
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "vendor-public.pem"
+    pem.write_bytes(public_pem(key))
+    monkeypatch.setenv("FACTORYOS_LICENSE_PUBLIC_KEY", str(pem))
+    monkeypatch.delenv("FACTORYOS_LICENSE_FILE", raising=False)
+    return key
