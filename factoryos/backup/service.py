@@ -108,6 +108,13 @@ class BackupService:
     def restore_job(self, job_id: UUID) -> RestoreJob | None:
         return self._jobs.get(job_id)
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for a running backup or restore to end (at shutdown: never stop one mid-swap)."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        self._lock.release()
+        return True
+
     @property
     def running(self) -> str | None:
         """`backup` or `restore` while one runs."""

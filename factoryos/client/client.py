@@ -8,6 +8,7 @@ import httpx
 
 from factoryos.client.api_admin import AdminApi
 from factoryos.client.api_auth import AuthApi
+from factoryos.client.api_ops import OpsApi
 from factoryos.client.api_plant import PlantApi
 from factoryos.client.api_production import ProductionApi
 from factoryos.client.api_system import SystemApi
@@ -15,7 +16,7 @@ from factoryos.client.transport import Transport
 from factoryos.client.trust import Trust
 
 
-class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi):
+class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, OpsApi):
     """One server and at most one signed-in session::
 
         async with FactoryClient("https://factory.lan", trust=Trust(ca_file=...)) as api:

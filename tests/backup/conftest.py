@@ -9,9 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from factoryos.licensing.keys import public_pem
 from tests.backup.support import DATABASE, Island, island_settings, start_server
 from tests.conftest import LiveServer
 
@@ -45,14 +43,3 @@ def cli_env(island: Island, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("FACTORYOS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FACTORYOS_BACKUP_DIR", str(backups))
     return backups
-
-
-@pytest.fixture()
-def vendor_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ed25519PrivateKey:
-    """The tests' own license signing key; the server trusts it through FACTORYOS_LICENSE_PUBLIC_KEY."""
-    key = Ed25519PrivateKey.generate()
-    pem = tmp_path / "vendor-public.pem"
-    pem.write_bytes(public_pem(key))
-    monkeypatch.setenv("FACTORYOS_LICENSE_PUBLIC_KEY", str(pem))
-    monkeypatch.delenv("FACTORYOS_LICENSE_FILE", raising=False)
-    return key
