@@ -107,7 +107,8 @@ async def test_help_contrast_and_escape_on_the_new_screens(app_factory, world):
         await open_reports(pilot, world)
         await pilot.press("f1")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
-        assert "Ctrl+S" in app.screen.query_one(Markdown).source and "^s" in str(app.screen.query_one("#help-keys").render())
+        keys = str(app.screen.query_one("#help-keys").render())
+        assert "Ctrl+S" in app.screen.query_one(Markdown).source and "^s" in keys
         await pilot.press("escape")
         await pilot.press("f9")
         assert app.theme == HIGH_CONTRAST

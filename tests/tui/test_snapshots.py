@@ -195,8 +195,10 @@ def test_admin_license(snap_compare, snap_app, snapshot_plant, size, monkeypatch
     assert snap_compare(snap_app(), terminal_size=size, run_before=before)
 
 
-BACKUPS = (("factoryos-20260301T040000Z-scheduled", "scheduled", "2026-03-01T04:00:00Z", 48_234_496),
-           ("factoryos-20260302T113000Z-before-upgrade", "before-upgrade", "2026-03-02T11:30:00Z", 49_807_360))  # fmt: skip
+BACKUPS = (
+    ("factoryos-20260301T040000Z-scheduled", "scheduled", "2026-03-01T04:00:00Z", 48_234_496),
+    ("factoryos-20260302T113000Z-before-upgrade", "before-upgrade", "2026-03-02T11:30:00Z", 49_807_360),
+)
 
 
 @pytest.mark.parametrize("size", SIZES)

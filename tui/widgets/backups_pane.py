@@ -21,6 +21,7 @@ from tui.screens.restore_confirm import RestoreConfirm
 from tui.worker_errors import ShowsWorkerErrors
 
 POLL_SECONDS = 1.0
+GIVE_UP_SECONDS = 180.0  # of answers in a row that were 503 or no answer (the swap takes seconds)
 PHASES = {
     "queued": "starting", "verifying": "checking the backup file", "restoring": "restoring into a scratch database",
     "checking": "verifying rows and audit chains", "replacing": "swapping the database in",
@@ -145,14 +146,18 @@ scratch database; a restore that fails changes nothing.
         try:
             job = await self.api.start_restore(backup.name, confirm=backup.name)
             self.job = job
+            unanswered = 0
             while job.running:
                 await asyncio.sleep(POLL_SECONDS)
                 try:
                     job = await self.api.restore_job(job.id)
                 except ClientError as exc:
-                    if isinstance(exc, SessionEnded) or not exc.transient:
+                    unanswered += 1
+                    given_up = unanswered * POLL_SECONDS > GIVE_UP_SECONDS
+                    if isinstance(exc, SessionEnded) or not exc.transient or given_up:
                         raise
                     continue  # 503 while the database is swapped: it comes back in a moment
+                unanswered = 0
                 self.job = job
                 self._busy(f"Restoring {backup.name}: {PHASES.get(job.phase, job.phase)}…")
         except SessionEnded as exc:

@@ -89,7 +89,8 @@ def opcua_fields() -> Vertical:
     for name, text in SECURITY_FILES:
         rows.append(_row(_label(text), Input(placeholder="absolute path on the server host",
                                              id=field_id(p, f"endpoint.security.{name}"))))
-    rows.append(_row(_label("Key pass"), Input(password=True, id=field_id(p, "endpoint.security.private_key_password"))))
+    key_password = Input(password=True, id=field_id(p, "endpoint.security.private_key_password"))
+    rows.append(_row(_label("Key pass"), key_password))
     rows.append(Static("Signals: OPC-UA node ids, e.g. ns=2;s=Press1.Good", classes="section-title"))
     for name in SIGNALS:
         rows.append(_row(_label(name + ("" if name != "alarm" else "?")),

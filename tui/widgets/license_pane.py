@@ -28,7 +28,7 @@ def read_key(value: str) -> str:
     text = value.strip()
     if not text:
         raise ClientError("key_required", "paste the license key or give the path of a .lic file", field="key")
-    if text.startswith("FOS1."):
+    if text.startswith(("FOS1.", "#")) and "FOS1." in text:  # a key, or a .lic file's text pasted whole
         return text
     path = Path(text).expanduser()
     try:
@@ -39,7 +39,8 @@ def read_key(value: str) -> str:
             raise ClientError("license_file_too_large", f"{path} is too large for a license file", field="key")
         return path.read_text(errors="replace")
     except OSError as exc:
-        raise ClientError("license_file_unreadable", f"cannot read {path}: {exc.strerror or exc}", field="key") from None
+        raise ClientError("license_file_unreadable", f"cannot read {path}: {exc.strerror or exc}",
+                          field="key") from None
 
 
 def describe_license(info: LicenseInfo) -> str:
