@@ -14,6 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -21,6 +22,7 @@ from uuid import UUID
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,8 +31,9 @@ from starlette.routing import Route
 from factoryos.audit import AuditEvent, record
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
-from factoryos.errors import FactoryOSError, Unauthorized, ValidationFailed
+from factoryos.errors import DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
 from factoryos.schema.tenancy import idempotency_keys
+from server.maintenance import RETRY_AFTER_SECONDS
 from server.middleware import BodyTooLarge
 from server.problem import from_error, problem
 
@@ -394,8 +397,9 @@ def make_route(endpoint: Endpoint) -> Route:
                     ctx = Context(None, None, request, settings, request_id, ip, agent, state)  # type: ignore[arg-type]
                     return _respond(endpoint, endpoint.handler(ctx, **kwargs))
                 engine: Engine = state.engine
+                gate = getattr(state, "maintenance", None)
                 try:
-                    with engine.begin() as conn:
+                    with gate.admit() if gate is not None else nullcontext(), engine.begin() as conn:
                         principal = None
                         if identity is not None:
                             set_tenant(conn, identity.tenant_id, identity.user_id)
@@ -418,19 +422,36 @@ def make_route(endpoint: Endpoint) -> Route:
             return from_error(exc, request_id=request_id, instance=request.url.path)
         except BodyTooLarge:
             raise  # a chunked body ran over the limit while being read: BodyLimitMiddleware answers 413
+        except DBAPIError as exc:
+            if not _connection_lost(exc):
+                log.exception("database error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
+                return _internal_error(request_id, request.url.path)
+            # Database restarting, or swapped by a restore: worth retrying, not a server bug.
+            log.warning("database unavailable in %s %s: %s", endpoint.method, endpoint.path, type(exc.orig).__name__)
+            unavailable = DatabaseUnavailable("the database is not reachable right now: try again in a few seconds",
+                                              extra={"retry_after": RETRY_AFTER_SECONDS})
+            return from_error(unavailable, request_id=request_id, instance=request.url.path)
         except Exception:
             log.exception("unhandled error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
-            return problem(
-                500,
-                "internal_error",
-                "Internal error",
-                "the server could not complete the request; quote the request id to your administrator",
-                request_id=request_id,
-                instance=request.url.path,
-            )
+            return _internal_error(request_id, request.url.path)
 
     endpoint_app.__name__ = endpoint.operation_id
     return Route(endpoint.path, endpoint_app, methods=[endpoint.method], name=endpoint.operation_id)
+
+
+def _connection_lost(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError) or exc.connection_invalidated
+
+
+def _internal_error(request_id: str, instance: str) -> Response:
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "the server could not complete the request; quote the request id to your administrator",
+        request_id=request_id,
+        instance=instance,
+    )
 
 
 def _respond(endpoint: Endpoint, result: Any) -> Response:

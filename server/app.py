@@ -21,6 +21,7 @@ from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
 from server.api import Authenticator, Endpoint, make_route
 from server.auth import TokenAuthenticator
+from server.maintenance import MaintenanceGate
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from server.openapi import DOCS_HTML, build_openapi
 from server.operations import operations
@@ -112,6 +113,7 @@ def create_app(
     app.state.authenticator = authenticator or TokenAuthenticator.from_settings(settings)
     app.state.endpoints = endpoints
     app.state.openapi = spec
+    app.state.maintenance = MaintenanceGate()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,4 +1,8 @@
-"""Operations state for the server's lifespan: the license in force and the backup schedule."""
+"""Operations state for the server's lifespan: the license in force and the backup schedule.
+
+At shutdown a running backup or restore is waited for (bounded): a restore must never stop
+halfway through swapping the database.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from factoryos.config import Settings
 from factoryos.licensing.active import load_license_state
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_WAIT_SECONDS = 300.0
 
 
 @asynccontextmanager
@@ -39,3 +45,7 @@ async def operations(app: Starlette, settings: Settings, backup_url: str | None)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if backups.running is not None:
+            log.warning("waiting for the running %s to finish before stopping", backups.running)
+            if not await asyncio.to_thread(backups.wait_idle, SHUTDOWN_WAIT_SECONDS):
+                log.error("stopping while a %s still runs", backups.running)

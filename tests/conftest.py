@@ -145,3 +145,36 @@ def fresh_database(pg: EmbeddedPostgres) -> Iterator[DatabaseUrls]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def island():
+    """An own embedded PostgreSQL for tests that restore backups (a restore replaces its
+    database, which the session cluster's other users must never see)."""
+    from tests.backup.support import DATABASE, Island
+
+    with pg_data_dir() as path:
+        pg = EmbeddedPostgres(path).start()
+        try:
+            urls = embedded_urls(pg, DATABASE)
+            init_database(urls.admin, DATABASE)
+            migrate.upgrade(urls.owner)
+            yield Island(pg, urls)
+        finally:
+            pg.stop()
+
+
+@pytest.fixture()
+def vendor_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The tests' own license signing key; servers in this process trust it through
+    FACTORYOS_LICENSE_PUBLIC_KEY (the shipped vendor key never signs test licenses)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from factoryos.licensing.keys import PUBLIC_KEY_ENV, public_pem
+
+    key = Ed25519PrivateKey.generate()
+    pem = tmp_path / "vendor-public.pem"
+    pem.write_bytes(public_pem(key))
+    monkeypatch.setenv(PUBLIC_KEY_ENV, str(pem))
+    monkeypatch.delenv("FACTORYOS_LICENSE_FILE", raising=False)
+    return key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 
 from factoryos.backup.errors import BackupInvalid
@@ -42,6 +43,18 @@ def find_backup(directory: Path, ref: str) -> Backup:
     path = directory / f"{name}{DUMP_SUFFIX}"
     if "/" in name or not path.exists():
         raise NotFound(f"no backup {ref!r} in {directory} (see `factoryos backup list`)", code="backup_not_found")
+    return Backup.load(path)
+
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def backup_named(directory: Path, name: str) -> Backup:
+    """A backup by its bare name in `directory` only (what API callers may ask for: never a path)."""
+    path = directory / f"{name}{DUMP_SUFFIX}"
+    if not _NAME.match(name) or name.endswith(DUMP_SUFFIX) or not path.is_file():
+        raise NotFound(f"no backup named {name!r} on this server", code="backup_not_found", field="name")
     return Backup.load(path)
 
 

@@ -47,8 +47,19 @@ class RestoreReport:
     chains: list[ChainCheck] = field(default_factory=list)
 
 
-def restore_backup(admin_url: str, database: str, backup: Backup, *, progress: Progress | None = None) -> RestoreReport:
-    """Replace `database` with the backup's content; `admin_url` is a superuser URL (any database)."""
+def restore_backup(
+    admin_url: str,
+    database: str,
+    backup: Backup,
+    *,
+    progress: Progress | None = None,
+    before_swap: Callable[[], None] | None = None,
+) -> RestoreReport:
+    """Replace `database` with the backup's content; `admin_url` is a superuser URL (any database).
+
+    `before_swap` runs once the restored copy is verified, just before the live database's
+    connections are terminated (a running server stops its traffic there).
+    """
     say = progress or (lambda message: None)
     say(f"verifying {backup.path.name}")
     verify_backup(backup)
@@ -67,6 +78,8 @@ def restore_backup(admin_url: str, database: str, backup: Backup, *, progress: P
             say("checking row counts and audit chains")
             report = _check(create_engine(maintenance.set(database=scratch), poolclass=pool.NullPool), backup, database)
             say(f"replacing {database}")
+            if before_swap is not None:
+                before_swap()
             with engine.connect() as conn:
                 _swap(conn, scratch, database)
         except BaseException:

@@ -1,4 +1,4 @@
-"""The server's backups: one at a time, on demand (API) or on a schedule, with retention."""
+"""The server's backups and restores: one at a time, on demand (API) or on a schedule, with retention."""
 
 from __future__ import annotations
 
@@ -8,15 +8,19 @@ import logging
 import threading
 from pathlib import Path
 
-from factoryos.backup.catalog import list_backups, prune
+from uuid import UUID
+
+from factoryos.backup.catalog import backup_named, list_backups, prune
 from factoryos.backup.create import create_backup
 from factoryos.backup.errors import BackupError
 from factoryos.backup.manifest import Backup
+from factoryos.backup.restore_job import Requester, RestoreHooks, RestoreJob, run_restore
 from factoryos.errors import Conflict, FactoryOSError
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=15)
+KEEP_JOBS = 20
 
 
 class BackupService:
@@ -33,7 +37,9 @@ class BackupService:
         self.interval = dt.timedelta(hours=interval_hours) if interval_hours > 0 else None
         self.keep_days = keep_days
         self.last_error: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by the one backup or restore running
+        self._running: str | None = None
+        self._jobs: dict[UUID, RestoreJob] = {}
 
     @property
     def available(self) -> bool:
@@ -43,20 +49,76 @@ class BackupService:
     def scheduled(self) -> bool:
         return self.available and self.interval is not None
 
-    def create(self, label: str = "manual", *, wait: bool = False) -> Backup:
+    def _source(self, what: str) -> str:
         if self._source_url is None:
             raise BackupError(
-                "backups are not available on this server: it runs without the database superuser URL "
-                "(FACTORYOS_ADMIN_DATABASE_URL); run `factoryos backup create` on the server host",
+                f"{what} are not available on this server: it runs without the database superuser URL "
+                f"(FACTORYOS_ADMIN_DATABASE_URL); run `factoryos backup` on the server host",
                 code="backups_unavailable",
                 status=503,
             )
+        return self._source_url
+
+    def _claim(self, what: str, *, wait: bool = False) -> None:
         if not self._lock.acquire(blocking=wait):
-            raise Conflict("a backup is already running: try again when it has finished", code="backup_in_progress")
+            running = self._running or "backup"
+            raise Conflict(f"a {running} is already running: try again when it has finished",
+                           code=f"{running}_in_progress")  # fmt: skip
+        self._running = what
+
+    def _release(self) -> None:
+        self._running = None
+        self._lock.release()
+
+    def create(self, label: str = "manual", *, wait: bool = False) -> Backup:
+        source = self._source("backups")
+        self._claim("backup", wait=wait)
         try:
-            return create_backup(self._source_url, self.directory, label=label)
+            return create_backup(source, self.directory, label=label)
         finally:
-            self._lock.release()
+            self._release()
+
+    def start_restore(self, name: str, requester: Requester, hooks: RestoreHooks) -> RestoreJob:
+        """Start restoring backup `name` in a thread; 409 while a backup or restore runs."""
+        source = self._source("restores")
+        backup = backup_named(self.directory, name)
+        self._claim("restore")
+        try:
+            job = RestoreJob(backup.name, backup.created_at, requester)
+            self._remember(job)
+            thread = threading.Thread(target=self._restore, args=(job, source, backup, hooks),
+                                      name=f"restore {backup.name}", daemon=True)  # fmt: skip
+            thread.start()
+        except BaseException:
+            self._release()
+            raise
+        return job
+
+    def _restore(self, job: RestoreJob, source: str, backup: Backup, hooks: RestoreHooks) -> None:
+        try:
+            run_restore(job, source, backup, hooks)
+        finally:
+            self._release()
+
+    def _remember(self, job: RestoreJob) -> None:
+        self._jobs[job.id] = job
+        for old in list(self._jobs)[:-KEEP_JOBS]:
+            del self._jobs[old]
+
+    def restore_job(self, job_id: UUID) -> RestoreJob | None:
+        return self._jobs.get(job_id)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait for a running backup or restore to end (at shutdown: never stop one mid-swap)."""
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        self._lock.release()
+        return True
+
+    @property
+    def running(self) -> str | None:
+        """`backup` or `restore` while one runs."""
+        return self._running
 
     def backups(self) -> list[Backup]:
         return list_backups(self.directory)

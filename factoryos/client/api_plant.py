@@ -1,4 +1,4 @@
-"""The plant registry: sites, lines, machines (with status mapping) and shift patterns."""
+"""The plant registry: sites, lines, machines (with status mapping and connection settings) and shift patterns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
+from factoryos.client.errors import ClientError
 from factoryos.client.models import LineOut, MachineOut, Page, ShiftInstanceOut, ShiftPatternOut, SiteOut
+from factoryos.connectivity.connection_models import ConnectionOut
 from factoryos.client.transport import Transport
 
 T = TypeVar("T")
@@ -53,6 +55,22 @@ class PlantApi:
 
     async def update_machine(self, machine_id: UUID, patch: dict[str, Any]) -> MachineOut:
         return await self.t.send("PATCH", f"/machines/{machine_id}", MachineOut, json=patch)
+
+    async def connection(self, machine_id: UUID) -> ConnectionOut | None:
+        """The machine's connection settings and health; None when it has none yet."""
+        try:
+            return await self.t.get(f"/machines/{machine_id}/connection", ConnectionOut)
+        except ClientError as exc:
+            if exc.code == "connection_not_found":
+                return None
+            raise
+
+    async def put_connection(self, machine_id: UUID, body: dict[str, Any]) -> ConnectionOut:
+        """Create or replace; passwords left out keep the stored ones. 422 errors name the field."""
+        return await self.t.send("PUT", f"/machines/{machine_id}/connection", ConnectionOut, json=body)
+
+    async def delete_connection(self, machine_id: UUID) -> None:
+        await self.t.send("DELETE", f"/machines/{machine_id}/connection")
 
     async def shift_patterns(self, *, site_id: UUID | None = None, active: bool | None = None) -> list[ShiftPatternOut]:
         return await all_items(self.t, "/shifts", ShiftPatternOut, {"site_id": site_id, "active": active})

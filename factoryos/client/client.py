@@ -10,6 +10,7 @@ from factoryos.client.api_admin import AdminApi
 from factoryos.client.api_auth import AuthApi
 from factoryos.client.api_jobs import JobsApi
 from factoryos.client.api_onboarding import OnboardingApi
+from factoryos.client.api_ops import OpsApi
 from factoryos.client.api_plant import PlantApi
 from factoryos.client.api_production import ProductionApi
 from factoryos.client.api_system import SystemApi
@@ -17,7 +18,7 @@ from factoryos.client.transport import Transport
 from factoryos.client.trust import Trust
 
 
-class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, JobsApi, OnboardingApi):
+class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, JobsApi, OnboardingApi, OpsApi):
     """One server and at most one signed-in session::
 
         async with FactoryClient("https://factory.lan", trust=Trust(ca_file=...)) as api:

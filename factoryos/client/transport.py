@@ -158,10 +158,12 @@ class Transport:
         token: str | None = None,
         idempotency_key: str | None = None,
         stream: bool = False,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request to `/api/v1{path}`; a 2xx response, or a ClientError.
 
         `stream`: the body is left unread (downloads); the caller must `aclose()` the response.
+        `timeout`: seconds to wait for this answer instead of the client's default (slow work).
         """
         headers: dict[str, str] = {}
         if idempotency_key:
@@ -172,7 +174,9 @@ class Transport:
                 headers["Authorization"] = f"Bearer {token}"
             elif auth:
                 headers["Authorization"] = f"Bearer {await self._access_token()}"
-            response = await self._send(method, API + path, json=json, params=query, headers=headers, stream=stream)
+            extra = {"timeout": httpx.Timeout(timeout, connect=5.0)} if timeout is not None else {}
+            response = await self._send(method, API + path, json=json, params=query, headers=headers, stream=stream,
+                                        **extra)
             if response.is_success:
                 return response
             if stream:

@@ -44,6 +44,7 @@ class Forwarder:
         self._tasks: list[asyncio.Task[None]] = []
         self.delivered = 0
         self.last_error: str | None = None
+        self.paused = False  # set while the database is being replaced: events wait in the spool
 
     @property
     def pending(self) -> int:
@@ -117,6 +118,8 @@ class Forwarder:
 
     async def _drain_loop(self) -> None:
         while True:
+            while self.paused:
+                await asyncio.sleep(0.2)
             self._spooled.clear()
             rows = await asyncio.to_thread(self.spool.peek, self._batch_size)
             if not rows:

@@ -89,6 +89,7 @@ class PollerRuntime:
         self.poller: Poller | None = None
         self.tenants: set[UUID] = set()
         self.last_reload_error: str | None = None
+        self.paused = False
         self._invalid: dict[str, LoadedMachine] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._lock_fd: int | None = None
@@ -146,6 +147,21 @@ class PollerRuntime:
     ) -> None:
         await self.stop()
 
+    def pause(self) -> None:
+        """Stop touching the database (a restore is about to replace it): machines are still
+        polled and their events wait in the spool. Safe to call from any thread."""
+        self.paused = True
+        if self.forwarder is not None:
+            self.forwarder.paused = True
+
+    def resume(self) -> None:
+        """Reconnect and deliver what was spooled meanwhile (into the database now in place)."""
+        if self._owns_engine:
+            self._engine.dispose()
+        self.paused = False
+        if self.forwarder is not None:
+            self.forwarder.paused = False
+
     # -- work --------------------------------------------------------------------------
     async def reload(self) -> PollerChanges:
         """Read the settings now and restart only the machines whose settings changed."""
@@ -181,6 +197,8 @@ class PollerRuntime:
     async def _reload_forever(self) -> None:
         while True:
             await asyncio.sleep(self.reload_interval)
+            if self.paused:
+                continue
             try:
                 await self.reload()
             except Exception:  # a bug in one reload must not stop later ones
@@ -188,7 +206,9 @@ class PollerRuntime:
 
     def _caught_up(self) -> bool:
         forwarder = self.forwarder
-        return forwarder is not None and forwarder.last_error is None and forwarder.pending < 1000
+        if self.paused or forwarder is None:
+            return False
+        return forwarder.last_error is None and forwarder.pending < 1000
 
     def statuses(self) -> list[MachineStatus]:
         return self.poller.statuses() if self.poller else []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from factoryos.licensing.document import License
 from factoryos.licensing.errors import LicenseError
-from factoryos.licensing.store import default_license_path, load_active
+from factoryos.licensing.store import activate, default_license_path, load_active
 
 log = logging.getLogger(__name__)
 
@@ -53,3 +53,15 @@ def load_license_state(data_dir: Path) -> LicenseState:
     if document is None:
         log.info("no license at %s: running within the evaluation allowance", path)
     return LicenseState(path, document)
+
+
+def activate_license(current: LicenseState, text: str) -> LicenseState:
+    """Verify `text` like `factoryos license activate` and store it atomically where `current`
+    was loaded from; the state to put in force. A bad key raises and changes nothing."""
+    try:
+        document = activate(text, current.path)
+    except OSError as exc:
+        raise LicenseError(f"the license file {current.path} cannot be written ({exc.strerror}); "
+                           "nothing was changed", code="license_store_failed", status=500) from None
+    log.info("license %s for %s activated (%s)", document.license_id, document.customer, current.path)
+    return LicenseState(current.path, document)

@@ -1,14 +1,14 @@
 """All API routers, in the order they appear in the OpenAPI document."""
 
 from server.api import Router
-from server.routes import audit, backup, system
+from server.routes import audit, backup, license, restore, system
 from server.routes import auth, invites, setup, users
 from server.routes import catalog, downtime, kpis, machines, production, rejections, shifts, sites
 from server.routes import connections
 from server.routes import reports
 from server.routes import jobs, onboarding
 
-ROUTERS: list[Router] = [system.router, backup.router, audit.router]
+ROUTERS: list[Router] = [system.router, license.router, backup.router, restore.router, audit.router]
 ROUTERS += [auth.router, setup.router, invites.router, users.router]
 
 ROUTERS += [sites.router, machines.router, shifts.router, production.router, downtime.router, rejections.router,

@@ -36,6 +36,7 @@ class BackupList(BaseModel):
     interval_hours: float | None = Field(description="Scheduled backups every so many hours; null ⇒ off.")
     keep_days: int
     last_error: str | None = Field(None, description="Why the last scheduled backup failed, if it did.")
+    running: str | None = Field(None, description="`backup` or `restore` while one runs (one at a time).")
 
 
 class BackupCreate(BaseModel):
@@ -69,12 +70,13 @@ def list_backups(ctx: Context) -> BackupList:
         interval_hours=service.interval.total_seconds() / 3600 if service.scheduled and service.interval else None,
         keep_days=service.keep_days,
         last_error=service.last_error,
+        running=service.running,
     )
 
 
 @router.post("/create", permission=PERMISSION, body=BackupCreate, response=BackupOut, status_code=201)
 def create_backup(ctx: Context, body: BackupCreate) -> BackupOut:
-    """Take a backup now (pg_dump custom format + manifest); 409 while another one runs."""
+    """Take a backup now (pg_dump custom format + manifest); 409 while another backup or a restore runs."""
     out = backup_out(_service(ctx).create(body.label))
     ctx.audit("create", "backup", out.name, after=out.model_dump(mode="json"))
     return out

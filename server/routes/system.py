@@ -1,7 +1,9 @@
-"""System endpoints: health (public, for load balancers and the installer).
+"""System endpoints: health (public, for load balancers and the installer) and the
+configuration in force (admin.system).
 
 Only the database and the migrations decide 200/503; the other parts inform. Health is
-public, so it names states and figures, never paths, customers or error messages.
+public, so it names states and figures, never paths, customers or error messages. The
+configuration lists settings by name from an allow-list: never a URL, password or key.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ import shutil
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
 from factoryos import __version__
+from factoryos.backup.catalog import backup_dir
 from factoryos.backup.service import BackupService
 from factoryos.config import Settings
 from factoryos.db.migrate import current_revision, head_revision
 from factoryos.licensing.active import LicenseState
 from factoryos.licensing.gating import edition_of, limits_of
+from factoryos.licensing.store import default_license_path
 from server.api import PUBLIC, Context, Router
 
 router = Router(prefix="/api/v1/system", tags=("system",))
@@ -190,4 +194,63 @@ def _license(state: LicenseState | None, now: dt.datetime) -> LicenseHealth | No
         expires_at=document.expires_at if document else None,
         limits=LicenseLimits(**limits.model_dump()),
         detail=detail,
+    )
+
+
+class DatabaseConfig(BaseModel):
+    mode: str = Field(description="embedded (PostgreSQL in the data directory) or external")
+    name: str
+    host: str | None = None
+    port: int | None = None
+    pool_size: int
+
+
+class SystemConfig(BaseModel):
+    version: str
+    listen: str = Field(description="Address and port the server binds.")
+    tls: bool
+    log_level: str
+    trusted_proxies: list[str]
+    max_body_bytes: int
+    database: DatabaseConfig
+    data_dir: str
+    backup_dir: str
+    backups_available: bool = Field(description="The server holds the superuser URL backups need.")
+    backup_interval_hours: float
+    backup_keep_days: int
+    poller_enabled: bool
+    poller_running: bool
+    poller_reload_seconds: float
+    license_file: str
+
+
+@router.get("/config", permission="admin.system", response=SystemConfig)
+def system_config(ctx: Context) -> SystemConfig:
+    """The server's non-secret settings (never URLs with credentials, passwords or keys)."""
+    settings = ctx.settings
+    url = make_url(settings.database_url) if settings.database_url else None
+    backups = getattr(ctx.state, "backups", None)
+    return SystemConfig(
+        version=__version__,
+        listen=f"{settings.host}:{settings.port}",
+        tls=settings.tls_cert is not None,
+        log_level=settings.log_level,
+        trusted_proxies=list(settings.trusted_proxies),
+        max_body_bytes=settings.max_body_bytes,
+        database=DatabaseConfig(
+            mode="embedded" if settings.embedded else "external",
+            name=(url.database if url else None) or settings.database_name,
+            host=url.host if url else None,
+            port=url.port if url else None,
+            pool_size=settings.db_pool_size,
+        ),
+        data_dir=str(settings.data_dir),
+        backup_dir=str(backup_dir(settings)),
+        backups_available=bool(backups and backups.available),
+        backup_interval_hours=settings.backup_interval_hours,
+        backup_keep_days=settings.backup_keep_days,
+        poller_enabled=settings.poller,
+        poller_running=getattr(ctx.state, "poller", None) is not None,
+        poller_reload_seconds=settings.poller_reload_seconds,
+        license_file=str(default_license_path(settings.data_dir)),
     )

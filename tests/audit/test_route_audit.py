@@ -5,19 +5,27 @@ here fails the walk, so audit coverage cannot silently shrink."""
 from __future__ import annotations
 
 import base64
+import os
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pyotp
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, text
 
+from factoryos.backup.manifest import Backup, write_manifest
+from factoryos.licensing.keys import PUBLIC_KEY_ENV, public_pem
 from server.app import all_endpoints
 from tests.accounts import PASSWORD, Session, accept, invite, login, new_company, new_email, register, session_of
-from tests.backup.support import backup_server
+from tests.backup.support import app_of, backup_server, signed_license, wait_for_restore
+from tests.conftest import LiveServer
 from tests.production import plant
 
 DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12:00Z
@@ -452,6 +460,53 @@ def _onboarding_move(w: Walk) -> Expect:
 def _onboarding_step(w: Walk) -> Expect:
     w.call("POST", "/api/v1/onboarding/steps/setup_roles", json={"status": "done"})
     return Expect("update", "onboarding", w.owner.tenant_id, "update")
+
+
+@contextmanager
+def _backup_app(w: Walk) -> Iterator[tuple[LiveServer, httpx.Client, Session]]:
+    """An app on the session database that holds the superuser URL, signed in as the walk's owner."""
+    with backup_server(w.state["superuser_url"]) as server, httpx.Client(base_url=server.url, timeout=60) as http:
+        r = login(http, w.owner.email)
+        assert r.status_code == 200, r.text
+        yield server, http, session_of(r.json(), w.owner.email)
+
+
+@step("POST /api/v1/backup/restore")
+def _backup_restore(w: Walk) -> Expect:
+    # A restore that succeeds would replace the session database under every other test: this
+    # one fails verification (its manifest promises a row more), which is audited in the live
+    # database. tests/backup/test_restore_api.py audits a successful one on its own database.
+    with _backup_app(w) as (server, http, owner):
+        made = http.post("/api/v1/backup/create", json={"label": "audit-restore"}, headers=owner.headers).json()
+        backup = Backup.load(app_of(server).state.backups.directory / f"{made['name']}.dump")
+        counts = dict(backup.manifest.row_counts or {}) | {"companies": -1}
+        write_manifest(backup.manifest.model_copy(update={"row_counts": counts}), backup.path)
+        r = http.post("/api/v1/backup/restore", json={"name": made["name"], "confirm": made["name"]},
+                      headers=owner.headers)  # fmt: skip
+        assert r.status_code == 202, r.text
+        assert wait_for_restore(http, owner.headers, r.json()["id"])["error_code"] == "restore_verify_failed"
+    return Expect("restore_failed", "backup", made["name"], "event")
+
+
+@step("PUT /api/v1/system/license")
+def _license_activate(w: Walk) -> Expect:
+    # On an app with its own data directory: the session server's license stays as it is.
+    key = Ed25519PrivateKey.generate()
+    with tempfile.TemporaryDirectory() as keys, _backup_app(w) as (_, http, owner):
+        pem = Path(keys) / "vendor.pem"
+        pem.write_bytes(public_pem(key))
+        previous = os.environ.get(PUBLIC_KEY_ENV)
+        os.environ[PUBLIC_KEY_ENV] = str(pem)
+        try:
+            text_ = signed_license(key, machines=10_000, users=10_000, sites=10_000, license_id="L-WALK")
+            r = http.put("/api/v1/system/license", json={"key": text_}, headers=owner.headers)
+        finally:
+            if previous is None:
+                os.environ.pop(PUBLIC_KEY_ENV, None)
+            else:
+                os.environ[PUBLIC_KEY_ENV] = previous
+        assert r.status_code == 200, r.text
+    return Expect("activate", "license", "L-WALK", "create")
 
 
 # -- the walk -------------------------------------------------------------------------------

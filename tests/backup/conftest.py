@@ -1,4 +1,4 @@
-"""An own embedded PostgreSQL ("island") for backup tests: restores replace its database,
+"""Backup tests run on the "island" (tests/conftest.py): restores replace its database,
 which the session cluster's other users must never see. The real app runs on it over HTTP."""
 
 from __future__ import annotations
@@ -10,25 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from factoryos.db import migrate
-from factoryos.db.embedded import EmbeddedPostgres
-from factoryos.db.engine import embedded_urls
-from factoryos.db.roles import init_database
 from tests.backup.support import DATABASE, Island, island_settings, start_server
-from tests.conftest import LiveServer, pg_data_dir
-
-
-@pytest.fixture(scope="session")
-def island() -> Iterator[Island]:
-    with pg_data_dir() as path:
-        pg = EmbeddedPostgres(path).start()
-        try:
-            urls = embedded_urls(pg, DATABASE)
-            init_database(urls.admin, DATABASE)
-            migrate.upgrade(urls.owner)
-            yield Island(pg, urls)
-        finally:
-            pg.stop()
+from tests.conftest import LiveServer
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import make_url
+from starlette.applications import Starlette
 
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import DatabaseUrls
 from factoryos.db.roles import APP_ROLE
+from factoryos.licensing import Edition, License, Limits
+from factoryos.licensing.signing import sign_license
 from server.app import create_app
 from server.auth import TokenAuthenticator
 from tests.accounts import FAST
@@ -68,3 +76,38 @@ def island_settings(data_dir: Path, **over: object) -> Settings:
 
 def start_server(island: Island, settings: Settings, *, backups: bool = True) -> LiveServer:
     return start_app(island.urls.app, settings, island.source_url if backups else None)
+
+
+def signed_license(key: Ed25519PrivateKey, *, machines: int = 2, users: int = 2, sites: int = 1,
+                   expires: dt.datetime | None = None, customer: str = "Acme Metal",
+                   license_id: str | None = None) -> str:  # fmt: skip
+    """License text signed with the tests' own key (see the `vendor_key` fixtures)."""
+    now = dt.datetime.now(dt.UTC)
+    document = License(
+        license_id=license_id or f"L-{uuid.uuid4().hex[:8]}",
+        customer=customer,
+        edition=Edition.ADVANCED,
+        limits=Limits(machines=machines, users=users, sites=sites),
+        issued_at=now - dt.timedelta(days=30),
+        expires_at=expires or now + dt.timedelta(days=365),
+    )
+    return sign_license(document, key)
+
+
+def app_of(server: LiveServer) -> Starlette:
+    """The app a live server runs (to look at or hold its state in-process)."""
+    return server.server.config.app
+
+
+def wait_for_restore(http: httpx.Client, headers: dict[str, str], job_id: str, timeout: float = 180) -> dict:
+    """Poll a restore job until it ends; 503 answers while the database is swapped are expected."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = http.get(f"/api/v1/backup/restore/{job_id}", headers=headers)
+        if r.status_code == 200 and r.json()["state"] != "running":
+            return r.json()
+        assert r.status_code in (200, 503), r.text
+        if r.status_code == 503:
+            assert r.json()["code"] in ("maintenance", "database_unavailable"), r.text
+        assert time.monotonic() < deadline, f"restore {job_id} still running"
+        time.sleep(0.1)

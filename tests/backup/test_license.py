@@ -10,43 +10,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from factoryos.demo import dataset
-from factoryos.licensing import Edition, License, Limits
 from factoryos.licensing.gating import UNLICENSED_LIMITS
-from factoryos.licensing.keys import public_pem
-from factoryos.licensing.signing import sign_license
 from factoryos.licensing.store import LICENSE_FILE_NAME
-from tests.backup.support import Island, island_settings, start_server
+from tests.backup.support import Island, island_settings, signed_license as _license, start_server
 from tests.production import plant
 from tests.production.accounts import PASSWORD, add_member, new_company
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture()
-def vendor_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ed25519PrivateKey:
-    key = Ed25519PrivateKey.generate()
-    pem = tmp_path / "vendor-public.pem"
-    pem.write_bytes(public_pem(key))
-    monkeypatch.setenv("FACTORYOS_LICENSE_PUBLIC_KEY", str(pem))
-    monkeypatch.delenv("FACTORYOS_LICENSE_FILE", raising=False)
-    return key
-
-
-def _license(key: Ed25519PrivateKey, *, machines: int = 2, users: int = 2, sites: int = 1,
-             expires: dt.datetime | None = None) -> str:  # fmt: skip
-    document = License(
-        license_id=f"L-{uuid.uuid4().hex[:8]}",
-        customer="Acme Metal",
-        edition=Edition.ADVANCED,
-        limits=Limits(machines=machines, users=users, sites=sites),
-        issued_at=NOW - dt.timedelta(days=30),
-        expires_at=expires or NOW + dt.timedelta(days=365),
-    )
-    return sign_license(document, key)
 
 
 @contextmanager

@@ -126,3 +126,23 @@ async def test_rejected_batches_are_set_aside(tmp_path: Path) -> None:
     assert forwarder.spool.rejected_count() == 1
     await forwarder.stop()
     assert [e.key for e in sink.received] == ["m4|1"]  # type: ignore[union-attr]
+
+
+async def test_paused_delivery_keeps_events_in_the_spool_until_resumed(tmp_path: Path) -> None:
+    """What the poller does while a restore replaces the database: poll on, deliver later."""
+    sink = MemorySink()
+    forwarder = fast_forwarder(EventSpool(tmp_path / "spool.sqlite3"), sink)
+    await forwarder.start()
+    forwarder.submit([count(0)])
+    assert await forwarder.wait_delivered(5)
+
+    forwarder.paused = True
+    forwarder.submit([count(i) for i in range(1, 20)])
+    await eventually(lambda: len(forwarder.spool) == 19, what="events spooled while paused")
+    assert not await forwarder.wait_delivered(0.3)
+    assert len(sink.received) == 1 and sink.failures == 0  # the sink was not even tried
+
+    forwarder.paused = False
+    assert await forwarder.wait_delivered(5)
+    await forwarder.stop()
+    assert [e.key for e in sink.received] == [f"m1|{i}" for i in range(20)]  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ import pytest
 from factoryos.identity.policy import IdentityPolicy
 from server.app import create_app
 from server.auth import TokenAuthenticator
+from tests.backup.support import Island, island_settings, start_server
 from tests.conftest import LiveServer, free_port
 from tests.production import plant
 from tests.production.accounts import PASSWORD, Account, add_member, new_company
@@ -81,3 +82,32 @@ def app_factory(tmp_path: Path, live_server: LiveServer):
                         outbox_dir=tmp_path / "outbox", **options)
 
     return factory
+
+
+@dataclass
+class OpsServer:
+    """A server on the island database (restores replace it) with its own data directory
+    (license file, backups) and the superuser URL backups need."""
+
+    server: LiveServer
+    data_dir: Path
+    api: httpx.Client
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.data_dir / "backups"
+
+
+@pytest.fixture()
+def ops_server(island: Island, tmp_path: Path) -> Iterator[OpsServer]:
+    data_dir = tmp_path / "server-data"
+    server = start_server(island, island_settings(data_dir))
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            yield OpsServer(server, data_dir, client)
+    finally:
+        server.stop()

@@ -56,3 +56,14 @@ async def signed_in(pilot: Pilot, email: str, password: str) -> None:
 
 async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*list(text))
+
+
+def notes(pilot: Pilot) -> list[str]:
+    """The notifications on screen now, as "title: message" (Textual keeps no public list)."""
+    return [f"{n.title}: {n.message}" for n in pilot.app._notifications]  # noqa: SLF001
+
+
+async def noted(pilot: Pilot, text: str, timeout: float = 60.0) -> str:
+    """Wait for a notification containing `text`; returns it."""
+    await until(pilot, lambda: any(text in n for n in notes(pilot)), timeout, what=f"notification {text!r}")
+    return next(n for n in notes(pilot) if text in n)

@@ -7,18 +7,24 @@ picture is taken. Update after a deliberate change with `pytest --snapshot-updat
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
-from tests.tui.pilot import settle, signed_in, until
+from tests.tui.pilot import fill, settle, signed_in, until
 from tui.app import make_app
 from tui.screens.admin import AdminScreen
+from tui.screens.connection_form import ConnectionForm
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.machines import MachinesScreen
 from tui.screens.mfa import MfaScreen
 from tui.screens.operator import OperatorScreen
+from tui.screens.reports import ReportsScreen
 from tui.widgets.machine_tile import MachineTile
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -136,6 +142,124 @@ def test_two_factor(snap_compare, snap_app, snapshot_plant, size):
         await signed_in(pilot, snapshot_plant.operator_email, PASSWORD)
         await pilot.press("6")
         await until(pilot, lambda: isinstance(pilot.app.screen, MfaScreen), what="mfa screen")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.fixture()
+def fixed_clock_zone(monkeypatch):
+    """Times on screen are local: pin the zone so the pictures match on every machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def open_admin_tab(pilot, email: str, key: str, tab: str) -> AdminScreen:
+    await signed_in(pilot, email, PASSWORD)
+    await pilot.press("5")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AdminScreen), what="admin")
+    await pilot.press(key)
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.query_one(TabbedContent).active == tab, what=f"{tab} tab")
+    return screen
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reports(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
+        await pilot.press("7")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReportsScreen), what="reports")
+        await until(pilot, lambda: pilot.app.screen.site is not None, what="sites")
+        await settle(pilot)
+        await fill(pilot, "#r-date", "2026-03-02")  # not today's date: the picture stays the same
+        pilot.app.screen.query_one("#r-topic").focus()
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_license(snap_compare, snap_app, snapshot_plant, size, monkeypatch):
+    monkeypatch.setenv("FACTORYOS_HOST_ID", "3f9c2a7e51d04b8a9e6f0c1d2b3a4e5f")  # read by the in-process server
+
+    async def before(pilot):
+        await open_admin_tab(pilot, snapshot_plant.owner_email, "f8", "license")
+        await until(pilot, lambda: "Evaluation" in str(pilot.app.screen.query_one("#license-status").render()),
+                    what="license status")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+BACKUPS = (
+    ("factoryos-20260301T040000Z-scheduled", "scheduled", "2026-03-01T04:00:00Z", 48_234_496),
+    ("factoryos-20260302T113000Z-before-upgrade", "before-upgrade", "2026-03-02T11:30:00Z", 49_807_360),
+)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_backups(snap_compare, snap_app, ops_server, fixed_clock_zone, size):
+    """On a server that can take backups, with two listed (manifests written here: fixed names and times)."""
+    ops_server.backup_dir.mkdir(parents=True)
+    for name, label, created, bytes_ in BACKUPS:
+        (ops_server.backup_dir / f"{name}.dump").write_bytes(b"")
+        (ops_server.backup_dir / f"{name}.json").write_text(json.dumps({
+            "file": f"{name}.dump", "label": label, "factoryos_version": "0.1.0", "created_at": created,
+            "database": "factoryos", "sha256": "0" * 64, "size": bytes_}))
+    email = f"snap-ops-{uuid.uuid4().hex[:8]}@example.com"
+    token = ops_server.api.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).json()
+    r = ops_server.api.post("/api/v1/setup/owner", headers={"Authorization": f"Bearer {token['access_token']}"}, json={
+        "display_name": "Olga Owner", "company_name": "Snapshot Works", "industry": "Metalworking",
+        "company_size": "11-50", "city": "Linz", "default_currency": "EUR", "timezone": "UTC"})
+    assert r.status_code == 201, r.text
+
+    async def before(pilot):
+        screen = await open_admin_tab(pilot, email, "f10", "backups")
+        table = screen.query_one("#backups-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2, what="backups listed")
+        await still(pilot)
+
+    assert snap_compare(snap_app(ops_server.url), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_system(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        screen = await open_admin_tab(pilot, snapshot_plant.owner_email, "f12", "system")
+        table = screen.query_one("#system-table", DataTable)
+        await until(pilot, lambda: table.row_count > 8, what="system rows")
+        await settle(pilot)
+        # What differs between runs and machines: free space, temporary paths, the test server's port.
+        for row, text in (("disk", "n GiB free of n GiB"), ("data_dir", "/var/lib/factoryos"),
+                          ("backup_dir", "/var/lib/factoryos/backups, kept 14 days, backups unavailable"),
+                          ("license_file", "/var/lib/factoryos/license.lic")):  # fmt: skip
+            table.update_cell(row, "detail", text)
+        table.update_cell("disk", "state", "OK")
+        screen.query_one("#system-summary", Static).update("[b]All parts OK[/b] · http://factory.lan:8080")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_machine_connection_form(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(pilot.app.screen, MachinesScreen), what="machines")
+        table = pilot.app.screen.query_one("#machines-table", DataTable)
+        await until(pilot, lambda: table.row_count == 5, what="machines listed")
+        table.focus()
+        await pilot.press("down", "c")  # MILL-01, the second row (rows sort by code)
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConnectionForm), what="connection form")
+        await fill(pilot, "#cf-modbus-endpoint-host", "10.0.0.21")
+        for name, address in (("good", "100"), ("reject", "102"), ("state", "104")):
+            await fill(pilot, f"#cf-modbus-signals-{name}-address", address)
+        pilot.app.screen.query_one("#cf-protocol").focus()
         await still(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=before)

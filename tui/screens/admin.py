@@ -1,7 +1,7 @@
-"""Administration: members and permission flags, invites, the audit log.
+"""Administration: members and permission flags, invites, the audit log, and for members
+with `admin.system` the license, backups (with restore) and the server's health.
 
-Tabs appear for what the member may do. Later tabs (license, backups, system health)
-are one `TabPane` each.
+Tabs appear for what the member may do; each loads when first shown.
 """
 
 from __future__ import annotations
@@ -13,18 +13,31 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from tui.screens.base import AppScreen
 from tui.widgets.audit_pane import AuditPane
+from tui.widgets.backups_pane import BackupsPane
 from tui.widgets.invites_pane import InvitesPane
+from tui.widgets.license_pane import LicensePane
+from tui.widgets.system_pane import SystemPane
 from tui.widgets.users_pane import UsersPane
+
+PANES = (UsersPane, InvitesPane, AuditPane, LicensePane, BackupsPane, SystemPane)
 
 
 class AdminScreen(AppScreen):
+    # The tab labels show these keys, which leaves the footer to the open tab's own keys.
     BINDINGS = [
         *AppScreen.BINDINGS,
-        Binding("f5", "tab('users')", "Users", id="users"),
-        Binding("f6", "tab('invites')", "Invites", id="invites"),
-        Binding("f7", "tab('audit')", "Audit", id="audit"),
+        Binding("f5", "tab('users')", "Users", id="users", show=False),
+        Binding("f6", "tab('invites')", "Invites", id="invites", show=False),
+        Binding("f7", "tab('audit')", "Audit", id="audit", show=False),
+        Binding("f8", "tab('license')", "License", id="license", show=False),
+        Binding("f10", "tab('backups')", "Backups", id="backups", show=False),
+        Binding("f12", "tab('system')", "System", id="system", show=False),
     ]
-    HELP = "**Admin**: **F5** members and permissions, **F6** invites, **F7** audit log."
+    HELP = """\
+**Admin**: **F5** members and permissions, **F6** invites, **F7** audit log, **F8** license,
+**F10** backups and restore, **F12** server health and settings. Tabs your role does not
+include are not shown.
+"""
 
     def compose(self) -> ComposeResult:
         s = self.session
@@ -39,6 +52,13 @@ class AdminScreen(AppScreen):
             if s.can("audit.view"):
                 with TabPane("Audit log F7", id="audit"):
                     yield AuditPane(self.api)
+            if s.can("admin.system"):
+                with TabPane("License F8", id="license"):
+                    yield LicensePane(self.api)
+                with TabPane("Backups F10", id="backups"):
+                    yield BackupsPane(self.api)
+                with TabPane("System F12", id="system"):
+                    yield SystemPane(self.api)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -50,12 +70,21 @@ class AdminScreen(AppScreen):
 
     def _activate(self, tab: str) -> None:
         for pane in self.query(f"TabPane#{tab} > *"):
-            if isinstance(pane, (UsersPane, InvitesPane, AuditPane)):
+            if isinstance(pane, PANES):
                 pane.activate()
 
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
         if tabs.query(f"TabPane#{tab}"):
             tabs.active = tab
+            # Into the tab's content, so its keys work at once.
+            self.call_after_refresh(lambda: self._focus_pane(tab))
         else:
             self.notify("Your role does not include this.", title="Not allowed", severity="warning")
+
+    def _focus_pane(self, tab: str) -> None:
+        pane = self.query_one(TabbedContent).get_pane(tab)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return

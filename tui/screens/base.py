@@ -9,12 +9,13 @@ from textual.screen import Screen
 
 from factoryos.client import FactoryClient
 from tui.session import Session
+from tui.worker_errors import ShowsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import FactoryApp
 
 
-class AppScreen(Screen[None]):
+class AppScreen(ShowsWorkerErrors, Screen[None]):
     """A screen of a signed-in session (or the sign-in itself)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

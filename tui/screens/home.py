@@ -52,6 +52,12 @@ def _planning() -> Screen[None]:
     return PlanningScreen()
 
 
+def _reports() -> Screen[None]:
+    from tui.screens.reports import ReportsScreen
+
+    return ReportsScreen()
+
+
 def _admin() -> Screen[None]:
     from tui.screens.admin import AdminScreen
 
@@ -75,8 +81,9 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("2", "Dashboard", ("assets.view",), _dashboard),
     MenuItem("3", "Machines", ("assets.view",), _machines),
     MenuItem("4", "Planning", ("production.plan",), _planning),
-    MenuItem("5", "Admin", ("permissions.manage", "invites.send", "audit.view"), _admin),
+    MenuItem("5", "Admin", ("permissions.manage", "invites.send", "audit.view", "admin.system"), _admin),
     MenuItem("6", "Two-factor sign-in", (), _security),
+    MenuItem("7", "Reports", ("reports.export",), _reports),
     MenuItem("0", "Company setup", ("admin.system",), _onboarding),
 )
 

@@ -1,7 +1,6 @@
-"""Machines: the registry with ideal cycle and status mapping; create and edit them.
-
-Connection settings and connection health get their own columns here once the API
-serves them (the poller's machine configuration).
+"""Machines: the registry with ideal cycle, status mapping and connection health (state,
+last ok, last error, from the live view); create and edit machines, and with
+`machines.manage` view and edit how the poller reaches each one (**c**).
 """
 
 from __future__ import annotations
@@ -16,18 +15,41 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from factoryos.client.models import LineOut, MachineOut, SiteOut
+from factoryos.connectivity.connection_models import LiveConnection
 from tui.screens.base import AppScreen
+from tui.screens.connection_form import ConnectionForm
 from tui.screens.machine_form import MachineForm
 from tui.status_mapping import format_mapping
+
+
+def connection_state(link: LiveConnection | None) -> str:
+    if link is None:
+        return "none"
+    if not link.enabled:
+        return "paused"
+    if link.health.last_error:
+        return "FAILING"
+    return "ok" if link.health.last_ok else "waiting"
+
+
+def last_ok(link: LiveConnection | None) -> str:
+    moment = link.health.last_ok if link else None
+    return f"{moment.astimezone():%m-%d %H:%M:%S}" if moment else ""
 
 
 class MachinesScreen(AppScreen):
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("n", "new", "New", tooltip="Register a machine.", id="new"),
+        Binding("c", "connection", "Connection", tooltip="View or edit how the poller reaches the machine.",
+                id="connection"),
         Binding("r", "reload", "Reload", tooltip="Load the list again.", id="reload"),
     ]
-    HELP = "**Machines**: **Enter** edits the selected machine, **n** adds one (needs machines.manage)."
+    HELP = """\
+**Machines**: **Enter** edits the selected machine, **n** adds one, **c** shows and edits its
+connection (protocol, endpoint, signals, polling on or paused). Editing needs machines.manage.
+*Conn* is the poller's view: ok, FAILING (see *Last error*), waiting, paused or none.
+"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,7 +60,8 @@ class MachinesScreen(AppScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         table = DataTable(id="machines-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Code", "Name", "Site", "Line", "Cycle s", "Status", "Status mapping")
+        table.add_columns("Code", "Name", "Conn", "Last ok", "Last error", "Site", "Line", "Cycle s", "Status",
+                          "Status mapping")
         yield table
         yield Footer()
 
@@ -52,15 +75,22 @@ class MachinesScreen(AppScreen):
     async def load(self) -> None:
         self.sites, self.lines, machines = await asyncio.gather(
             self.api.sites(), self.api.lines(), self.api.machines(status=None))
+        views = await asyncio.gather(*(self.api.live(s.id) for s in self.sites))
+        links = {m.machine_id: m.connection for view in views for m in view.machines}
         site_codes = {s.id: s.code for s in self.sites}
         line_codes = {line.id: line.code for line in self.lines}
         table = self.query_one("#machines-table", DataTable)
+        cursor = table.cursor_row
         table.clear()
         self.machines = {str(m.id): m for m in machines}
         for m in sorted(machines, key=lambda m: m.code):
-            table.add_row(m.code, m.name, site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id
-                          else "", f"{m.ideal_cycle_seconds:g}", m.status, format_mapping(m.status_mapping),
-                          key=str(m.id))
+            link = links.get(m.id)
+            error = (link.health.last_error or "") if link else ""
+            table.add_row(m.code, m.name, connection_state(link), last_ok(link), error[:60],
+                          site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id else "",
+                          f"{m.ideal_cycle_seconds:g}", m.status, format_mapping(m.status_mapping), key=str(m.id))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
 
     def _check_can_manage(self) -> bool:
         if not self.session.can("machines.manage"):
@@ -82,6 +112,24 @@ class MachinesScreen(AppScreen):
         if machine is None or not self._check_can_manage():
             return
         self.app.push_screen(MachineForm(self.sites, self.lines, machine), lambda body: self._save(machine.id, body))
+
+    def action_connection(self) -> None:
+        table = self.query_one("#machines-table", DataTable)
+        if table.row_count == 0 or not self._check_can_manage():
+            return
+        machine = self.machines.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+        if machine is not None:
+            self.open_connection(machine)
+
+    @work(exclusive=True, group="machine-connection", exit_on_error=False)
+    async def open_connection(self, machine: MachineOut) -> None:
+        current = await self.api.connection(machine.id)
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.load()
+
+        self.app.push_screen(ConnectionForm(self.api, machine, current), closed)
 
     def _save(self, machine_id: UUID | None, body: dict[str, Any] | None) -> None:
         if body:

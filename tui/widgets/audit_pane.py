@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import AuditEntry
 from tui.screens.text_view import TextView
+from tui.worker_errors import ShowsWorkerErrors
 
 
 def parse_day(text: str, field: str) -> date | None:
@@ -27,7 +28,7 @@ def parse_day(text: str, field: str) -> date | None:
         raise ClientError("invalid_date", f"{field}: use YYYY-MM-DD, e.g. 2026-03-29", field=field) from None
 
 
-class AuditPane(Vertical):
+class AuditPane(ShowsWorkerErrors, Vertical):
     BINDINGS = [Binding("ctrl+n", "more", "More", tooltip="Load older entries.", id="more")]
     HELP = """\
 Filter by action (e.g. `login_failed`), entity (e.g. `machine`) and dates (`YYYY-MM-DD`),

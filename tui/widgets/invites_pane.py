@@ -14,9 +14,10 @@ from factoryos.client import FactoryClient
 from factoryos.client.models import INVITABLE_ROLES, ROLE_TITLES
 from tui.screens.confirm import Confirm
 from tui.screens.invite_code import InviteCodeDialog
+from tui.worker_errors import ShowsWorkerErrors
 
 
-class InvitesPane(Vertical):
+class InvitesPane(ShowsWorkerErrors, Vertical):
     BINDINGS = [Binding("delete", "revoke", "Revoke", tooltip="Revoke the selected invite.", id="revoke")]
     HELP = "Choose a role and press **Create invite**: the code is shown once. **Delete** revokes an invite."
 

@@ -12,9 +12,10 @@ from textual.widgets import DataTable, Input
 from factoryos.client import FactoryClient
 from factoryos.client.models import ROLE_TITLES, Member
 from tui.screens.permissions import PermissionsDialog
+from tui.worker_errors import ShowsWorkerErrors
 
 
-class UsersPane(Vertical):
+class UsersPane(ShowsWorkerErrors, Vertical):
     HELP = "Type to search by name or email. **Enter** on a member edits their permission flags."
 
     def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:

@@ -1,0 +1,128 @@
+"""The machine connection form saves through the real API, shows server validation errors on
+the field they name, never shows passwords, and the list shows each machine's connection."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Select, Switch
+
+from tests.tui.pilot import fill, noted, signed_in, until
+from tui.screens.connection_form import ConnectionForm
+from tui.screens.machines import MachinesScreen
+
+
+async def open_connection(pilot, world, machine) -> ConnectionForm:
+    app = pilot.app
+    if not isinstance(app.screen, MachinesScreen):
+        await signed_in(pilot, world.owner.email, world.password)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="machines")
+    table = app.screen.query_one("#machines-table", DataTable)
+    await until(pilot, lambda: table.row_count == 2, what="machines listed")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(machine["id"]))
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(app.screen, ConnectionForm), what="connection form")
+    return app.screen
+
+
+def conn_cell(pilot, machine) -> str:
+    table = pilot.app.screen.query_one("#machines-table", DataTable)
+    return str(table.get_row(machine["id"])[2])
+
+
+async def test_edit_a_modbus_connection_and_see_the_saved_settings(app_factory, world, api):
+    machine = world.machines[0]
+    url = f"/api/v1/machines/{machine['id']}/connection"
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_connection(pilot, world, machine)
+        await fill(pilot, "#cf-modbus-endpoint-host", "plc-7.plant.lan")
+        await fill(pilot, "#cf-modbus-endpoint-port", "99999")
+        for name, address in (("good", "10"), ("reject", "12"), ("state", "14")):
+            await fill(pilot, f"#cf-modbus-signals-{name}-address", address)
+        form.query_one("#cf-modbus-signals-good-data_type", Select).value = "uint32"
+        form.query_one("#cf-modbus-signals-good-word_order", Select).value = "little"
+        await fill(pilot, "#cf-modbus-signals-good-scale", "0.5")
+        form.query_one("#cf-enabled", Switch).value = False
+        await pilot.press("ctrl+s")
+
+        # The server names the field: the form stays open with the cursor in it.
+        assert "endpoint.port" in await noted(pilot, "Check the settings")
+        port = form.query_one("#cf-modbus-endpoint-port", Input)
+        assert isinstance(app.screen, ConnectionForm) and port.has_class("-invalid") and app.focused is port
+
+        await fill(pilot, "#cf-modbus-endpoint-port", "1502")
+        await pilot.press("ctrl+s")
+        await noted(pilot, "Saved the connection")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="form closed")
+        await until(pilot, lambda: conn_cell(pilot, machine) == "paused", what="list shows the connection")
+
+        saved = api.get(url, headers=world.owner.headers).json()
+        assert saved["protocol"] == "modbus" and saved["enabled"] is False
+        assert saved["endpoint"]["host"] == "plc-7.plant.lan" and saved["endpoint"]["port"] == 1502
+        good = saved["signals"]["good"]
+        assert (good["address"], good["data_type"], good["word_order"], good["scale"]) == (10, "uint32", "little", 0.5)
+        assert saved["signals"]["state"]["address"] == 14 and saved["signals"]["alarm"] is None
+
+        # Opened again, the form shows what is stored.
+        form = await open_connection(pilot, world, machine)
+        assert form.query_one("#cf-modbus-endpoint-host", Input).value == "plc-7.plant.lan"
+        assert form.query_one("#cf-modbus-signals-good-data_type", Select).value == "uint32"
+        assert form.query_one("#cf-enabled", Switch).value is False
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="form closed")
+
+
+async def test_opcua_password_is_write_only_and_removal_stops_polling(app_factory, world, api):
+    machine = world.machines[1]
+    url = f"/api/v1/machines/{machine['id']}/connection"
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_connection(pilot, world, machine)
+        form.query_one("#cf-protocol", Select).value = "opcua"
+        await pilot.pause()
+        assert not form.query_one("#cf-modbus").display and form.query_one("#cf-opcua").display
+        await fill(pilot, "#cf-opcua-endpoint-url", "opc.tcp://lathe.plant.lan:4840")
+        await fill(pilot, "#cf-opcua-endpoint-username", "poller")
+        await fill(pilot, "#cf-opcua-endpoint-password", "s3cret-pass")
+        for name in ("good", "reject", "state"):
+            await fill(pilot, f"#cf-opcua-signals-{name}", f"ns=2;s=Lathe.{name}")
+        await pilot.press("ctrl+s")
+        await noted(pilot, "Saved the connection")
+        await until(pilot, lambda: conn_cell(pilot, machine) == "waiting", what="list shows the connection")
+
+        stored = api.get(url, headers=world.owner.headers)
+        assert stored.json()["has_password"] is True and "s3cret-pass" not in stored.text
+
+        form = await open_connection(pilot, world, machine)
+        password = form.query_one("#cf-opcua-endpoint-password", Input)
+        assert password.value == "" and "stored" in password.placeholder
+        await fill(pilot, "#cf-opcua-signals-alarm", "ns=2;s=Lathe.alarm")
+        await pilot.press("ctrl+s")  # the password left empty: the stored one is kept
+        await noted(pilot, "Saved the connection")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="form closed")
+        kept = api.get(url, headers=world.owner.headers).json()
+        assert kept["has_password"] is True and kept["signals"]["alarm"] == "ns=2;s=Lathe.alarm"
+
+        await open_connection(pilot, world, machine)
+        await pilot.press("ctrl+d")
+        await pilot.press("y")
+        await noted(pilot, "Removed the connection")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen) and conn_cell(pilot, machine) == "none",
+                    what="connection removed")
+    assert api.get(url, headers=world.owner.headers).status_code == 404
+
+
+async def test_operators_see_connection_health_but_cannot_edit_it(app_factory, world):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, world.operator.email, world.password)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="machines")
+        table = app.screen.query_one("#machines-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2, what="machines listed")
+        assert conn_cell(pilot, world.machines[0]) == "none"
+        table.focus()
+        await pilot.press("c")
+        await noted(pilot, "does not include managing machines")
+        assert isinstance(app.screen, MachinesScreen)

@@ -1,0 +1,198 @@
+"""The fields of a machine's connection settings, and the request body they make.
+
+Every field's id is `cf-<protocol>-<api field path with dots as dashes>` (or `cf-<field>` for
+the common ones), so a validation error from the server, which names the field (e.g.
+`endpoint.port`, `signals.good.address`), leads straight to the widget to fix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+SIGNALS = ("good", "reject", "state", "alarm")  # alarm is optional
+REGISTER_TYPES = ("holding", "input", "coil", "discrete")
+DATA_TYPES = ("uint16", "uint32", "int32", "float32")
+ORDERS = ("big", "little")
+POLICIES = ("None", "Basic256Sha256")
+MODES = ("Sign", "SignAndEncrypt")
+SECURITY_FILES = (("client_certificate", "Client cert"), ("client_private_key", "Client key"),
+                  ("server_certificate", "Server cert"))  # fmt: skip
+
+
+def field_id(protocol: str | None, field: str) -> str:
+    return f"cf-{protocol}-{field}".replace(".", "-") if protocol else f"cf-{field}".replace(".", "-")
+
+
+def _row(*parts: Widget, classes: str = "form-row") -> Horizontal:
+    return Horizontal(*parts, classes=classes)
+
+
+def _label(text: str, short: bool = False) -> Label:
+    return Label(text, classes="form-label auto" if short else "form-label")
+
+
+def _select(options: tuple[str, ...], id: str, *, blank: bool = False, compact: bool = False,
+            classes: str | None = None) -> Select[str]:  # fmt: skip
+    return Select([(o, o) for o in options], id=id, allow_blank=blank, value=Select.NULL if blank else options[0],
+                  compact=compact, classes=classes)  # fmt: skip
+
+
+def modbus_fields() -> Vertical:
+    p = "modbus"
+    signal_rows = [
+        _row(Static("Signal", classes="cf-col-name"), Static("Register", classes="cf-col-type"),
+             Static("Address", classes="cf-col-addr"), Static("Data", classes="cf-col-data"),
+             Static("Bytes", classes="cf-col-order"), Static("Words", classes="cf-col-order"),
+             Static("Scale", classes="cf-col-scale"), classes="cf-signal cf-header")  # fmt: skip
+    ]
+    for name in SIGNALS:
+        f = f"signals.{name}"
+        signal_rows.append(_row(
+            Label(name + ("" if name != "alarm" else "?"), classes="cf-col-name"),
+            _select(REGISTER_TYPES, field_id(p, f"{f}.register_type"), compact=True, classes="cf-col-type"),
+            Input(placeholder="0" if name != "alarm" else "none", id=field_id(p, f"{f}.address"), compact=True,
+                  classes="cf-col-addr"),
+            _select(DATA_TYPES, field_id(p, f"{f}.data_type"), compact=True, classes="cf-col-data"),
+            _select(ORDERS, field_id(p, f"{f}.byte_order"), compact=True, classes="cf-col-order"),
+            _select(ORDERS, field_id(p, f"{f}.word_order"), compact=True, classes="cf-col-order"),
+            Input(placeholder="1", id=field_id(p, f"{f}.scale"), compact=True, classes="cf-col-scale"),
+            classes="cf-signal",
+        ))
+    return Vertical(
+        Static("Modbus TCP endpoint", classes="section-title"),
+        _row(_label("Host"), Input(placeholder="plc.local or 10.0.0.5", id=field_id(p, "endpoint.host")),
+             _label("Port", True), Input(placeholder="502", id=field_id(p, "endpoint.port"), classes="cf-small")),
+        _row(_label("Unit id"), Input(placeholder="1", id=field_id(p, "endpoint.unit_id"), classes="cf-small"),
+             _label("Timeout", True), Input(placeholder="2 s", id=field_id(p, "endpoint.timeout"), classes="cf-small")),
+        Static("Signals: register type, zero-based address, data type, byte and word order, scale",
+               classes="section-title"),
+        *signal_rows,
+        id="cf-modbus",
+    )
+
+
+def opcua_fields() -> Vertical:
+    p = "opcua"
+    rows: list[Widget] = [
+        Static("OPC-UA endpoint", classes="section-title"),
+        _row(_label("URL"), Input(placeholder="opc.tcp://plc.local:4840", id=field_id(p, "endpoint.url")),
+             _label("Timeout", True), Input(placeholder="4 s", id=field_id(p, "endpoint.timeout"), classes="cf-small")),
+        _row(_label("User"), Input(placeholder="anonymous", id=field_id(p, "endpoint.username")),
+             _label("Pass", True), Input(password=True, id=field_id(p, "endpoint.password"))),
+        _row(_label("Security"), _select(POLICIES, field_id(p, "endpoint.security.policy")),
+             _label("Mode", True), _select(MODES, field_id(p, "endpoint.security.mode"), blank=True)),
+    ]
+    for name, text in SECURITY_FILES:
+        rows.append(_row(_label(text), Input(placeholder="absolute path on the server host",
+                                             id=field_id(p, f"endpoint.security.{name}"))))
+    key_password = Input(password=True, id=field_id(p, "endpoint.security.private_key_password"))
+    rows.append(_row(_label("Key pass"), key_password))
+    rows.append(Static("Signals: OPC-UA node ids, e.g. ns=2;s=Press1.Good", classes="section-title"))
+    for name in SIGNALS:
+        rows.append(_row(_label(name + ("" if name != "alarm" else "?")),
+                         Input(placeholder="ns=2;s=…" if name != "alarm" else "none",
+                               id=field_id(p, f"signals.{name}"))))
+    return Vertical(*rows, id="cf-opcua")
+
+
+# -- reading and filling ---------------------------------------------------------------------
+
+
+def number(text: str) -> Any:
+    """A number when it is one; otherwise the text as typed, for the server to name the field."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+class FieldReader:
+    """Reads the form's widgets by field path; blank fields are left out (server defaults)."""
+
+    def __init__(self, root: Widget, protocol: str) -> None:
+        self.root, self.protocol = root, protocol
+
+    def text(self, field: str) -> str:
+        return self.root.query_one(f"#{field_id(self.protocol, field)}", Input).value.strip()
+
+    def choice(self, field: str) -> str | None:
+        value = self.root.query_one(f"#{field_id(self.protocol, field)}", Select).value
+        return value if isinstance(value, str) else None
+
+    def put(self, target: dict[str, Any], key: str, field: str, *, numeric: bool = False) -> None:
+        value = self.text(field)
+        if value:
+            target[key] = number(value) if numeric else value
+
+
+def modbus_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
+    endpoint: dict[str, Any] = {"host": r.text("endpoint.host")}
+    for key in ("port", "unit_id", "timeout"):
+        r.put(endpoint, key, f"endpoint.{key}", numeric=True)
+    signals: dict[str, Any] = {}
+    for name in SIGNALS:
+        f = f"signals.{name}"
+        if name == "alarm" and not r.text(f"{f}.address"):
+            continue
+        signal: dict[str, Any] = {"address": number(r.text(f"{f}.address"))}
+        for key in ("register_type", "data_type", "byte_order", "word_order"):
+            if (choice := r.choice(f"{f}.{key}")) is not None:
+                signal[key] = choice
+        r.put(signal, "scale", f"{f}.scale", numeric=True)
+        signals[name] = signal
+    return endpoint, signals
+
+
+def opcua_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
+    endpoint: dict[str, Any] = {"url": r.text("endpoint.url")}
+    r.put(endpoint, "timeout", "endpoint.timeout", numeric=True)
+    r.put(endpoint, "username", "endpoint.username")
+    r.put(endpoint, "password", "endpoint.password")  # left out: the stored one is kept
+    security: dict[str, Any] = {"policy": r.choice("endpoint.security.policy") or "None"}
+    if security["policy"] != "None":
+        security["mode"] = r.choice("endpoint.security.mode")
+        for name, _ in SECURITY_FILES:
+            r.put(security, name, f"endpoint.security.{name}")
+        r.put(security, "private_key_password", "endpoint.security.private_key_password")
+    endpoint["security"] = security
+    signals = {name: r.text(f"signals.{name}") for name in SIGNALS if name != "alarm" or r.text(f"signals.{name}")}
+    return endpoint, signals
+
+
+def fill(root: Widget, protocol: str, endpoint: dict[str, Any], signals: dict[str, Any]) -> None:
+    """Show stored settings (passwords are never sent back: their fields stay empty)."""
+
+    def set_text(field: str, value: Any) -> None:
+        if value is not None:
+            root.query_one(f"#{field_id(protocol, field)}", Input).value = f"{value:g}" if isinstance(
+                value, float) else str(value)
+
+    def set_choice(field: str, value: Any) -> None:
+        if value is not None:
+            root.query_one(f"#{field_id(protocol, field)}", Select).value = str(value)
+
+    if protocol == "modbus":
+        for key in ("host", "port", "unit_id", "timeout"):
+            set_text(f"endpoint.{key}", endpoint.get(key))
+        for name in SIGNALS:
+            signal = signals.get(name) or {}
+            for key in ("address", "scale"):
+                set_text(f"signals.{name}.{key}", signal.get(key))
+            for key in ("register_type", "data_type", "byte_order", "word_order"):
+                set_choice(f"signals.{name}.{key}", signal.get(key))
+        return
+    for key in ("url", "timeout", "username"):
+        set_text(f"endpoint.{key}", endpoint.get(key))
+    security = endpoint.get("security") or {}
+    set_choice("endpoint.security.policy", security.get("policy"))
+    set_choice("endpoint.security.mode", security.get("mode"))
+    for name, _ in SECURITY_FILES:
+        set_text(f"endpoint.security.{name}", security.get(name))
+    for name in SIGNALS:
+        set_text(f"signals.{name}", signals.get(name))
