@@ -67,3 +67,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("[yellow]Interrupted.[/]")
         sys.exit(130)
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        # The database refused or is unreachable: say what it said, without a traceback.
+        said = " ".join(str(exc.orig or exc).split())
+        err_console.print(f"[bold red]✗[/] [red]database error: {escape(said[:400])}[/]", highlight=False,
+                          soft_wrap=True)
+        sys.exit(1)

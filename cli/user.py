@@ -25,7 +25,8 @@ app = typer.Typer(
 
 @contextmanager
 def _transaction(settings: Settings) -> Iterator[Connection]:
-    with database(settings) as urls:
+    # A fresh embedded data directory gets its roles and schema first, as `serve` would.
+    with database(settings, prepare=settings.embedded) as urls:
         engine = make_engine(urls.app, pool_size=1, application_name="factoryos-cli")
         try:
             with engine.begin() as conn:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import text
@@ -122,3 +125,29 @@ def test_reset_password_of_unknown_account(env) -> None:
         app, ["reset-password", "--email", new_email(), "--password-stdin"], input=PASSWORD + "\n", env=env
     )
     assert getattr(result.exception, "code", None) == "user_not_found"
+
+
+def _factoryos(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", *args], input=stdin,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **env},
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_create_admin_on_a_fresh_embedded_data_dir_prepares_the_database(pg_tmp) -> None:
+    """As a small shop's first command, before any `factoryos serve`."""
+    run = _factoryos("user", "create-admin", "--email", "first@shop.example", "--name", "Anna Kovač",
+                     "--company", "Kovač Precision", "--industry", "Metalworking", "--size", "11-50",
+                     "--city", "Maribor", "--password-stdin", env={"FACTORYOS_DATA_DIR": str(pg_tmp)},
+                     stdin="a long enough password\n")
+    assert run.returncode == 0, run.stderr
+    assert "first@shop.example owns 'Kovač Precision'" in run.stdout
+
+
+def test_an_unreachable_database_is_one_red_line(pg_tmp) -> None:
+    url = f"postgresql://factoryos_app@/factoryos?host={pg_tmp}"  # no server listens there
+    run = _factoryos("user", "reset-password", "--email", "x@shop.example", "--password-stdin",
+                     env={"FACTORYOS_DATABASE_URL": url}, stdin="a long enough password\n")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr and "╭" not in run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("✗ database error: connection") and "failed" in line
