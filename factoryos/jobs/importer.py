@@ -74,7 +74,7 @@ def run_import(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: Jo
         return out
     if invalid and not body.skip_invalid:
         raise ValidationFailed(
-            f"{invalid} of {len(checked.rows)} rows have errors: fix the file, or import the valid rows "
+            f"{invalid} of {len(checked.rows)} rows {'has' if invalid == 1 else 'have'} errors: fix the file, or import the valid rows "
             "with skip_invalid",
             code="import_has_errors", field="content",
             extra={"errors": [e.model_dump(mode="json") for e in checked.errors[:MAX_LISTED_ERRORS]],

@@ -86,7 +86,7 @@ again in the previous step (**F2**).
         p = upload.preview
         skip = self.query_one("#import-skip", Checkbox).value
         if p.invalid_rows and not skip:
-            self.app.notify(f"{_rows(p.invalid_rows).capitalize()} of {p.file_name} have errors: tick “Skip the rows "
+            self.app.notify(f"{_rows(p.invalid_rows).capitalize()} of {p.file_name} {'has' if p.invalid_rows == 1 else 'have'} errors: tick “Skip the rows "
                             f"with errors” to import the other {p.valid_rows}, or fix the file and preview it again.",
                             title="Not imported", severity="warning")
             return

@@ -19,7 +19,6 @@ from tui.widgets.wizard.base import WizardPane
 
 class MachinesPane(WizardPane):
     step = "configure_machines"
-    FIRST_FOCUS = "#wm-code"
     BINDINGS = [Binding("f6", "open_machines", "Machines screen", tooltip="Edit machines in full.", id="wm-open")]
     HELP = """\
 **Configure Machines**: every machine that reports production or downtime. Quick add takes
@@ -57,6 +56,11 @@ mappings, lines and editing; **Escape** there comes back here.
     def activate(self) -> None:
         self.load()
 
+    def focus_first(self) -> None:
+        """The first site's fields come first while the company has none."""
+        first = "#wm-site-code" if self.query_one("#wm-site-row").display else "#wm-code"
+        self.query_one(first, Input).focus()
+
     @work(exclusive=True, group="wizard-machines", exit_on_error=False)
     async def load(self) -> None:
         self.sites, self.machines = await asyncio.gather(self.api.sites(), self.api.machines(status=None))
@@ -77,6 +81,8 @@ mappings, lines and editing; **Escape** there comes back here.
                  "This company has no site yet: the first machine creates it (code, name, timezone).")
         count = f"{len(self.machines)} machine{'s' if len(self.machines) != 1 else ''}. " if self.machines else ""
         self.query_one("#wm-where", Static).update(count + where)
+        if self.app.focused is not None and self.app.focused.id in ("wm-code", "wm-site-code"):
+            self.focus_first()  # the site fields may have appeared or gone since the step took focus
 
     def _text(self, selector: str) -> str:
         return self.query_one(selector, Input).value.strip()
