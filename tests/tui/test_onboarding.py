@@ -207,3 +207,18 @@ async def test_an_unreadable_path_is_said_in_the_step(app_factory, api, tmp_path
         await pilot.press("enter")
         await until(pilot, lambda: "no column for" in text_of(pilot, "#erp-message"), what="columns message")
         assert screen.upload is None
+
+
+async def test_a_company_without_a_site_types_the_site_first_then_the_machine(app_factory, api):
+    """Keyboard only: the first site's fields come first, and Tab walks down to Add."""
+    owner = new_company(api, timezone="UTC")
+    api.put("/api/v1/onboarding", json={"current_step": "configure_machines"}, headers=owner.headers)
+    async with app_factory().run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, owner.email, PASSWORD)
+        screen = await _open_wizard(pilot)
+        assert screen.showing == "configure_machines"
+        order = [pilot.app.focused.id]
+        for _ in range(6):
+            await pilot.press("tab")
+            order.append(pilot.app.focused.id)
+        assert order == ["wm-site-code", "wm-site-name", "wm-site-tz", "wm-code", "wm-name", "wm-cycle", "wm-add"]
