@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from cli.output import console, fail, ok
 from cli.steps import done, run_step
+from factoryos.client.health_rows import health_parts
 from factoryos.errors import FactoryOSError
 from installer.checks import Status
 from installer.deploy import AdminAccount, Installer, InstallOptions
@@ -141,7 +143,11 @@ def _print_summary(installer: Installer) -> None:
     console.print(f"   Admin credentials: {summary.credentials_file} (root only)")
     console.print(f"   Backups: {summary.backups_dir}")
     console.print(f"   License: {escape(summary.license)}")
-    console.print(f"   Health: {escape(json.dumps(summary.health))}")
+    table = Table("part", "state", "detail", title="Status", title_justify="left", box=None, padding=(0, 1))
+    for _, part, state, detail in health_parts(summary.health):
+        style = {"OK": "green", "PROBLEM": "bold red"}.get(state, "dim")
+        table.add_row(part, f"[{style}]{state}[/]", escape(detail))
+    console.print(Padding(table, (0, 0, 0, 3)))
 
 
 def upgrade(

@@ -1,0 +1,63 @@
+"""Server health as rows a person reads: one part each (server, database, migrations, poller,
+disk, last backup, license), its state and what it says. Shared by the TUI's System tab and the
+installer's summary; plain values, no UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def state(ok: bool | None) -> str:
+    return "—" if ok is None else ("OK" if ok else "PROBLEM")
+
+
+def age(seconds: int | None) -> str:
+    if seconds is None:
+        return "none yet"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def gib(size: int | None) -> str:
+    return "?" if size is None else f"{size / 1024**3:.1f} GiB"
+
+
+def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, str, str]]:
+    """(key, part, state, detail) rows from GET /system/health; with `config` (GET /system/config)
+    the database row names where it is."""
+    db, mig = h.get("database") or {}, h.get("migrations") or {}
+    poller, disk = h.get("poller") or {}, h.get("disk") or {}
+    backup, lic = h.get("backup") or {}, h.get("license") or {}
+    where = "reachable" if db.get("ok") else "unreachable"
+    if config is not None:
+        d = config.database
+        where = f"{d.mode}, database {d.name}" + (f" on {d.host}:{d.port or 5432}" if d.host else "")
+        where += f", pool {d.pool_size}"
+    rows = [
+        ("server", "Server", state(h.get("status") == "ok"), f"FactoryOS {h.get('version', '?')}"),
+        ("database", "Database", state(db.get("ok")), where + _extra(db)),
+        ("migrations", "Migrations", state(mig.get("ok")),
+         f"at {mig.get('current') or 'none'} (head {mig.get('head')})" + _extra(mig)),
+    ]
+    if poller.get("state") == "running":
+        rows.append(("poller", "Poller", state(poller.get("ok")),
+                     f"{poller.get('machines', 0)} machines, {poller.get('connected', 0)} connected, "
+                     f"{poller.get('failing', 0)} failing" + _extra(poller)))
+    else:
+        rows.append(("poller", "Poller", state(None), "off in this server" + _extra(poller)))
+    rows.append(("disk", "Disk", state(disk.get("ok")),
+                 f"{gib(disk.get('free_bytes'))} free of {gib(disk.get('total_bytes'))}" + _extra(disk)))
+    every = f"every {backup['interval_hours']:g} h" if backup.get("interval_hours") else "not scheduled"
+    rows.append(("backup", "Last backup", state(backup.get("ok")),
+                 f"{age(backup.get('age_seconds'))}, {every}" + _extra(backup)))
+    licensed = None if lic.get("status") == "evaluation" else lic.get("valid")  # evaluating is no fault
+    rows.append(("license", "License", state(licensed),
+                 f"{lic.get('status', '?')}, {str(lic.get('edition', '?')).title()}" + _extra(lic)))
+    return rows
+
+
+def _extra(part: dict[str, Any]) -> str:
+    return f"; {part['detail']}" if part.get("detail") else ""
