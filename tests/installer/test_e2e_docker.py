@@ -9,6 +9,7 @@ image it imports; skips with the reason otherwise.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -150,6 +151,17 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
             == "t|"
         )
         assert _login(url, ca, credentials) == 200
+
+        # Backup → wipe → restore, as the README tells an admin to run it in the api container.
+        made = stack.run("exec", "-T", "api", "factoryos", "backup", "create", "--label", "e2e", "--json")
+        assert made.returncode == 0, made.stderr
+        name = re.search(r'"name": "([^"]+)"', made.stdout).group(1)
+        _psql(stack, "DROP TABLE e2e_before_upgrade")
+        restored = stack.run("exec", "-T", "api", "factoryos", "backup", "restore", name, "--yes", timeout=600)
+        assert restored.returncode == 0, restored.stderr
+        assert "match the manifest" in restored.stdout
+        assert _psql(stack, "SELECT to_regclass('e2e_before_upgrade') IS NOT NULL") == "t"
+        assert _login(url, ca, credentials) == 200  # the running server found the restored database
 
         # uninstall --keep-data, then install again: the database survives.
         _run(["uninstall", "--dir", str(install_dir), "--keep-data"])
