@@ -12,14 +12,13 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from tui.screens.base import AppScreen
+from tui.widgets.admin_tab import AdminTab
 from tui.widgets.audit_pane import AuditPane
 from tui.widgets.backups_pane import BackupsPane
 from tui.widgets.invites_pane import InvitesPane
 from tui.widgets.license_pane import LicensePane
 from tui.widgets.system_pane import SystemPane
 from tui.widgets.users_pane import UsersPane
-
-PANES = (UsersPane, InvitesPane, AuditPane, LicensePane, BackupsPane, SystemPane)
 
 
 class AdminScreen(AppScreen):
@@ -70,7 +69,7 @@ include are not shown.
 
     def _activate(self, tab: str) -> None:
         for pane in self.query(f"TabPane#{tab} > *"):
-            if isinstance(pane, PANES):
+            if isinstance(pane, AdminTab):
                 pane.activate()
 
     def action_tab(self, tab: str) -> None:

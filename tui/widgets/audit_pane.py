@@ -9,13 +9,13 @@ from uuid import UUID
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import DataTable, Input
 
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import AuditEntry
 from tui.screens.text_view import TextView
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 
 def parse_day(text: str, field: str) -> date | None:
@@ -28,7 +28,7 @@ def parse_day(text: str, field: str) -> date | None:
         raise ClientError("invalid_date", f"{field}: use YYYY-MM-DD, e.g. 2026-03-29", field=field) from None
 
 
-class AuditPane(ShowsWorkerErrors, Vertical):
+class AuditPane(AdminTab):
     BINDINGS = [Binding("ctrl+n", "more", "More", tooltip="Load older entries.", id="more")]
     HELP = """\
 Filter by action (e.g. `login_failed`), entity (e.g. `machine`) and dates (`YYYY-MM-DD`),
@@ -40,7 +40,6 @@ then press **Enter**. **Ctrl+N** loads older entries; **Enter** on a row shows i
         self.api = api
         self.entries: dict[str, AuditEntry] = {}
         self.cursor: str | None = None
-        self._loaded = False
         self.names: dict[UUID, str] | None = None  # actor ids → names, when members may be listed
 
     def compose(self) -> ComposeResult:
@@ -52,12 +51,6 @@ then press **Enter**. **Ctrl+N** loads older entries; **Enter** on a row shows i
         table = DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("When", "Action", "Entity", "Id", "Actor")
         yield table
-
-    def activate(self) -> None:
-        """Load on first view: hidden tabs cost nothing (and write no audit rows)."""
-        if not self._loaded:
-            self._loaded = True
-            self.load()
 
     @on(Input.Submitted)
     def _apply(self) -> None:

@@ -12,13 +12,13 @@ import asyncio
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import DataTable, ProgressBar, Static
 
 from factoryos.client import ClientError, FactoryClient, SessionEnded
 from factoryos.client.ops_models import BackupItem, BackupList, RestoreJob
 from tui.screens.restore_confirm import RestoreConfirm
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 POLL_SECONDS = 1.0
 GIVE_UP_SECONDS = 180.0  # of answers in a row that were 503 or no answer (the swap takes seconds)
@@ -43,7 +43,7 @@ def schedule_text(listing: BackupList) -> str:
     return text
 
 
-class BackupsPane(ShowsWorkerErrors, Vertical):
+class BackupsPane(AdminTab):
     BINDINGS = [
         Binding("n", "create", "Back up now", tooltip="Take a backup now.", id="backup-now"),
         Binding("r", "restore", "Restore", tooltip="Restore the selected backup (Enter works too).", id="restore"),
@@ -61,7 +61,6 @@ scratch database; a restore that fails changes nothing.
         self.listing: BackupList | None = None
         self.items: dict[str, BackupItem] = {}
         self.job: RestoreJob | None = None
-        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="backup-schedule")
@@ -74,14 +73,6 @@ scratch database; a restore that fails changes nothing.
 
     def on_mount(self) -> None:
         self.query_one("#backup-progress").display = False
-
-    def activate(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            self.load()
-
-    def action_reload(self) -> None:
-        self.load()
 
     @work(exclusive=True, group="backups", exit_on_error=False)
     async def load(self) -> None:

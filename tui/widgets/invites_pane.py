@@ -7,24 +7,23 @@ from uuid import UUID
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Select
 
 from factoryos.client import FactoryClient
 from factoryos.client.models import INVITABLE_ROLES, ROLE_TITLES
 from tui.screens.confirm import Confirm
 from tui.screens.invite_code import InviteCodeDialog
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 
-class InvitesPane(ShowsWorkerErrors, Vertical):
+class InvitesPane(AdminTab):
     BINDINGS = [Binding("delete", "revoke", "Revoke", tooltip="Revoke the selected invite.", id="revoke")]
     HELP = "Choose a role and press **Create invite**: the code is shown once. **Delete** revokes an invite."
 
     def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.api = api
-        self._loaded = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -34,12 +33,6 @@ class InvitesPane(ShowsWorkerErrors, Vertical):
         table = DataTable(id="invites-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Code", "Role", "Created", "Expires")
         yield table
-
-    def activate(self) -> None:
-        """Load on first view: hidden tabs cost nothing (and write no audit rows)."""
-        if not self._loaded:
-            self._loaded = True
-            self.load()
 
     @work(exclusive=True, group="invites", exit_on_error=False)
     async def load(self) -> None:

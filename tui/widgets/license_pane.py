@@ -11,12 +11,12 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.ops_models import LicenseInfo
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 MAX_FILE_BYTES = 64 * 1024
 STATUS_TEXT = {"licensed": "Licensed", "evaluation": "Evaluation", "expired": "Expired", "invalid": "Not valid"}
@@ -63,7 +63,7 @@ def describe_license(info: LicenseInfo) -> str:
     return "\n".join(lines)
 
 
-class LicensePane(ShowsWorkerErrors, Vertical):
+class LicensePane(AdminTab):
     BINDINGS = [Binding("ctrl+r", "reload", "Reload", tooltip="Read the license status again.", id="reload")]
     HELP = """\
 **License**: the license in force and its limits. To activate one, paste the license key
@@ -75,21 +75,12 @@ class LicensePane(ShowsWorkerErrors, Vertical):
         super().__init__(id=id)
         self.api = api
         self.info: LicenseInfo | None = None
-        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="license-status")
         with Horizontal(classes="form-row"):
             yield Input(placeholder="license key (FOS1.…) or path of a .lic file", id="license-key")
             yield Button("Activate", variant="primary", id="license-activate")
-
-    def activate(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            self.load()
-
-    def action_reload(self) -> None:
-        self.load()
 
     @work(exclusive=True, group="license", exit_on_error=False)
     async def load(self) -> None:

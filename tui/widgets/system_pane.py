@@ -9,13 +9,12 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from factoryos.client import FactoryClient
 from factoryos.client.health_rows import health_parts
 from factoryos.client.ops_models import SystemConfig
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 
 def health_rows(h: dict[str, Any], config: SystemConfig) -> list[tuple[str, str, str, str]]:
@@ -34,14 +33,13 @@ def health_rows(h: dict[str, Any], config: SystemConfig) -> list[tuple[str, str,
     return rows
 
 
-class SystemPane(ShowsWorkerErrors, Vertical):
+class SystemPane(AdminTab):
     BINDINGS = [Binding("ctrl+r", "reload", "Reload", tooltip="Ask the server again.", id="reload")]
     HELP = "**System**: the server's health and its settings. **Ctrl+R** asks again. PROBLEM rows say what to fix."
 
     def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.api = api
-        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="system-summary")
@@ -51,14 +49,6 @@ class SystemPane(ShowsWorkerErrors, Vertical):
         table.add_column("Details", key="detail")
         yield table
         yield Static("", id="system-detail")
-
-    def activate(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            self.load()
-
-    def action_reload(self) -> None:
-        self.load()
 
     @work(exclusive=True, group="system", exit_on_error=False)
     async def load(self) -> None:

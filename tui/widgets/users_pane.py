@@ -6,35 +6,27 @@ from uuid import UUID
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.widgets import DataTable, Input
 
 from factoryos.client import FactoryClient
 from factoryos.client.models import ROLE_TITLES, Member
 from tui.screens.permissions import PermissionsDialog
-from tui.worker_errors import ShowsWorkerErrors
+from tui.widgets.admin_tab import AdminTab
 
 
-class UsersPane(ShowsWorkerErrors, Vertical):
+class UsersPane(AdminTab):
     HELP = "Type to search by name or email. **Enter** on a member edits their permission flags."
 
     def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.api = api
         self.members: dict[str, Member] = {}
-        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search name or email, Enter", id="user-search")
         table = DataTable(id="users-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "Email", "Role", "2FA", "Extra / removed")
         yield table
-
-    def activate(self) -> None:
-        """Load on first view: hidden tabs cost nothing (and write no audit rows)."""
-        if not self._loaded:
-            self._loaded = True
-            self.load()
 
     @on(Input.Submitted, "#user-search")
     @work(exclusive=True, group="users", exit_on_error=False)
