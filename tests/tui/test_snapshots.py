@@ -24,6 +24,7 @@ from tui.screens.dashboard import DashboardScreen
 from tui.screens.machines import MachinesScreen
 from tui.screens.mfa import MfaScreen
 from tui.screens.operator import OperatorScreen
+from tui.screens.planning import PlanningScreen
 from tui.screens.reports import ReportsScreen
 from tui.widgets.machine_tile import MachineTile
 
@@ -262,6 +263,62 @@ def test_machine_connection_form(snap_compare, snap_app, snapshot_plant, size):
         for name, address in (("good", "100"), ("reject", "102"), ("state", "104")):
             await fill(pilot, f"#cf-modbus-signals-{name}-address", address)
         pilot.app.screen.query_one("#cf-protocol").focus()
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_machines(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(pilot.app.screen, MachinesScreen), what="machines")
+        table = pilot.app.screen.query_one("#machines-table", DataTable)
+        await until(pilot, lambda: table.row_count == 5, what="machines listed")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_planning(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
+        await pilot.press("4")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PlanningScreen), what="planning")
+        await until(pilot, lambda: pilot.app.screen.sites, what="sites")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_invites(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        await open_admin_tab(pilot, snapshot_plant.owner_email, "f6", "invites")
+        await still(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_audit(snap_compare, snap_app, snapshot_plant, size):
+    async def before(pilot):
+        screen = await open_admin_tab(pilot, snapshot_plant.owner_email, "f7", "audit")
+        table = screen.query_one("#audit-table", DataTable)
+        await until(pilot, lambda: table.row_count > 0, what="audit rows")
+        await settle(pilot)
+        # The fixture's five machines: the same rows whichever tests signed in before.
+        await fill(pilot, "#audit-action", "create")
+        await fill(pilot, "#audit-entity", "machine")
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 5, what="the machines' create rows")
+        await settle(pilot)
+        # Only the moving parts are pinned: when each row was written and the ids of this run.
+        for row in table.rows:
+            table.update_cell(row, table.ordered_columns[0].key, "2026-03-02 06:00:00")
+            table.update_cell(row, table.ordered_columns[3].key, "0f1e2d3c")
         await still(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=before)
