@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -321,25 +321,33 @@ class _Replay(Exception):
         self.response = response
 
 
+# Built once: every retried-safe mutation runs them.
+_CLAIM_KEY = (
+    pg_insert(idempotency_keys)
+    .values(tenant_id=bindparam("b_tenant"), key=bindparam("b_key"), request_hash=bindparam("b_hash"), status_code=0)
+    .on_conflict_do_nothing()
+    .returning(idempotency_keys.c.key)
+)
+_READ_KEY = select(idempotency_keys).where(
+    idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key")
+)
+_STORE_KEY = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key"))
+    .values(status_code=bindparam("b_status"), response=bindparam("b_payload", type_=idempotency_keys.c.response.type))
+)
+
+
 def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_hash: str) -> None:
     """Insert the key or replay what its first request answered.
 
     The insert takes the row lock, so a concurrent retry waits for the first attempt to
     commit (then replays it) or roll back (then runs itself).
     """
-    claimed = conn.execute(
-        pg_insert(idempotency_keys)
-        .values(tenant_id=tenant_id, key=key, request_hash=request_hash, status_code=0)
-        .on_conflict_do_nothing()
-        .returning(idempotency_keys.c.key)
-    ).first()
-    if claimed is not None:
+    params = {"b_tenant": tenant_id, "b_key": key, "b_hash": request_hash}
+    if conn.execute(_CLAIM_KEY, params).first() is not None:
         return
-    row = conn.execute(
-        select(idempotency_keys).where(
-            idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-        )
-    ).mappings().one()
+    row = conn.execute(_READ_KEY, params).mappings().one()
     if row["request_hash"] != request_hash:
         raise ValidationFailed(
             "this Idempotency-Key was already used for a different request",
@@ -352,11 +360,7 @@ def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_
 
 
 def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status: int, payload: Any) -> None:
-    conn.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
-        .values(status_code=status, response=payload)
-    )
+    conn.execute(_STORE_KEY, {"b_tenant": tenant_id, "b_key": key, "b_status": status, "b_payload": payload})
 
 
 def make_route(endpoint: Endpoint) -> Route:

@@ -14,14 +14,33 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from factoryos.audit.chain import GENESIS_HASH, row_hash, to_json_value
 from factoryos.schema.audit import audit_chain_heads, audit_log
 
 # Second key of the two-int advisory lock space, so audit locks never collide with others.
 _LOCK_CLASS = 0x0A0D17
+
+# Built once: every mutation of every request runs them. The lock is its own statement: a
+# statement's snapshot is taken before it runs, so the head must be read by a later one.
+_LOCK = text("select pg_advisory_xact_lock(:cls, hashtext(:tenant))")
+_HEAD = select(audit_chain_heads.c.seq, audit_chain_heads.c.row_hash).where(
+    audit_chain_heads.c.tenant_id == bindparam("tenant")
+)
+# The row and the new head in one round trip.
+_APPEND = text(
+    """
+    with appended as (
+      insert into audit_log (id, tenant_id, seq, ts, actor_id, action, entity_type, entity_id, before, after,
+                             client_ip, user_agent, request_id, prev_hash, row_hash)
+      values (:id, :tenant_id, :seq, :ts, :actor_id, :action, :entity_type, :entity_id, :before, :after,
+              :client_ip, :user_agent, :request_id, :prev_hash, :row_hash)
+    )
+    insert into audit_chain_heads (tenant_id, seq, row_hash) values (:tenant_id, :seq, :row_hash)
+    on conflict (tenant_id) do update set seq = excluded.seq, row_hash = excluded.row_hash
+    """
+).bindparams(*(bindparam(c.name, type_=c.type) for c in audit_log.c))
 
 
 @dataclass(frozen=True)
@@ -49,15 +68,8 @@ def _clean_ip(value: str | None) -> str | None:
 
 def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -> dict[str, Any]:
     """Append one row to the tenant's chain and return it (as stored)."""
-    conn.execute(
-        text("select pg_advisory_xact_lock(:cls, hashtext(:tenant))"),
-        {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)},
-    )
-    head = conn.execute(
-        select(audit_chain_heads.c.seq, audit_chain_heads.c.row_hash).where(
-            audit_chain_heads.c.tenant_id == event.tenant_id
-        )
-    ).first()
+    conn.execute(_LOCK, {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)})
+    head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
     seq, prev = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
     row: dict[str, Any] = {
         "id": uuid.uuid4(),
@@ -76,14 +88,7 @@ def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -
         "prev_hash": prev,
     }
     row["row_hash"] = row_hash(row)
-    conn.execute(audit_log.insert().values(**row))
-    upsert = pg_insert(audit_chain_heads).values(tenant_id=event.tenant_id, seq=seq, row_hash=row["row_hash"])
-    conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[audit_chain_heads.c.tenant_id],
-            set_={"seq": upsert.excluded.seq, "row_hash": upsert.excluded.row_hash},
-        )
-    )
+    conn.execute(_APPEND, row)
     return row
 
 

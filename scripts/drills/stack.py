@@ -96,6 +96,22 @@ def superuser_url(urls: DatabaseUrls, name: str = DATABASE) -> str:
     return make_url(urls.admin).set(database=name).render_as_string(hide_password=False)
 
 
+def _children(pid: int) -> list[int]:
+    """Descendant process ids (uvicorn workers and the like)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = Path(f"/proc/{parent}/task").iterdir()
+            kids = [int(k) for t in tasks for k in (t / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out += kids
+        todo += kids
+    return out
+
+
 class ServerProcess:
     """`factoryos serve` in a child process; restartable, killable, measurable."""
 
@@ -170,9 +186,20 @@ class ServerProcess:
         raise RuntimeError("no VmRSS in /proc status")
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the server has used so far (its worker processes included)."""
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the server process and its live children."""
+        user = system = 0.0
+        for pid in [self.pid, *_children(self.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
+            system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
+        return user, system
 
     def log_tail(self, lines: int = 40) -> str:
         try:
