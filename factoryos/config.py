@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     trusted_proxies: list[str] = Field(default_factory=list, description="Proxies whose X-Forwarded-For is believed.")
     db_pool_size: int = Field(10, ge=1, le=200)
+    live_snapshot_seconds: float = Field(
+        1.0, ge=0, le=60,
+        description="A site's live view is computed at most this often and shared by its readers; 0 ⇒ every request.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")

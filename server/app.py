@@ -19,6 +19,7 @@ from factoryos.audit.writer import ensure_partitions
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
+from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Authenticator, Endpoint, make_route
 from server.auth import TokenAuthenticator
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -112,6 +113,7 @@ def create_app(
     app.state.authenticator = authenticator or TokenAuthenticator.from_settings(settings)
     app.state.endpoints = endpoints
     app.state.openapi = spec
+    app.state.live_snapshots = LiveSnapshots(settings.live_snapshot_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app
