@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")
     backup_keep_days: int = Field(14, ge=1, description="Scheduled pruning removes older backups, never the newest.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")
 

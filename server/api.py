@@ -89,6 +89,8 @@ class Context:
     client_ip: str
     user_agent: str
     state: Any
+    # The caller's own audit rows wait here until the handler returns (see `audit`).
+    pending_audit: list[AuditEvent] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> UUID:
@@ -116,8 +118,12 @@ class Context:
     ) -> dict[str, Any]:
         """Write one audit row in this request's transaction (it commits or rolls back with it).
 
+        A row of the caller's own company is appended when the handler has returned, right
+        before the commit: appending takes the company's audit-chain lock until commit, so
+        it is taken last (the returned dict then carries no `seq` or hashes yet).
         `tenant_id` records into another company than the caller's (e.g. a failed login of a
-        member of several companies); the transaction's tenant is switched for the write.
+        member of several companies); the transaction's tenant is switched for the write,
+        which happens at once.
         """
         own_tenant = self.principal.tenant_id if self.principal else None
         tenant = tenant_id or own_tenant
@@ -142,7 +148,14 @@ class Context:
                 return record(self.conn, event)
             finally:
                 set_tenant(self.conn, own_tenant, self.user_id)
-        return record(self.conn, event)
+        self.pending_audit.append(event)
+        return {"tenant_id": event.tenant_id, "action": action, "entity_type": entity_type,
+                "entity_id": event.entity_id, "actor_id": actor}
+
+    def write_pending_audit(self) -> None:
+        """Append the rows `audit` held back (the framework calls it last, before the commit)."""
+        while self.pending_audit:
+            record(self.conn, self.pending_audit.pop(0))
 
 
 @dataclass(frozen=True)
@@ -413,6 +426,7 @@ def make_route(endpoint: Endpoint) -> Route:
                         if key is not None and principal is not None and isinstance(response, JSONResponse):
                             payload = json.loads(response.body) if response.body else None
                             _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
+                        ctx.write_pending_audit()  # last: it holds the company's audit-chain lock until commit
                         return response
                 except _Replay as replay:
                     return replay.response

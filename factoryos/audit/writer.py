@@ -1,8 +1,10 @@
 """Writing audit rows, inside the caller's transaction.
 
-Writers in one tenant serialise on a transaction-level advisory lock, then extend the
-chain from `audit_chain_heads`; the lock is held until commit, so the next writer sees
-this row as its predecessor. A rolled-back change takes its audit row with it.
+Writers in one tenant serialise on the tenant's row in `audit_chain_heads`, locked with
+`select … for update` (which waits for the previous writer's commit and then reads the head
+it wrote) and held until commit, so the next writer sees this row as its predecessor. A
+company's first row has no head row to lock yet: that writer serialises on a
+transaction-level advisory lock instead. A rolled-back change takes its audit row with it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from factoryos.schema.audit import audit_chain_heads, audit_log
 # Second key of the two-int advisory lock space, so audit locks never collide with others.
 _LOCK_CLASS = 0x0A0D17
 
-# Built once: every mutation of every request runs them. The lock is its own statement: a
-# statement's snapshot is taken before it runs, so the head must be read by a later one.
+# Built once: every mutation of every request runs them. The advisory lock is its own
+# statement: a statement's snapshot is taken before it runs, so the head must be read by a
+# later one (a row lock needs no such care: the locked row is re-read once the lock is granted).
 _LOCK = text("select pg_advisory_xact_lock(:cls, hashtext(:tenant))")
-_HEAD = select(audit_chain_heads.c.seq, audit_chain_heads.c.row_hash).where(
-    audit_chain_heads.c.tenant_id == bindparam("tenant")
+_HEAD = (
+    select(audit_chain_heads.c.seq, audit_chain_heads.c.row_hash)
+    .where(audit_chain_heads.c.tenant_id == bindparam("tenant"))
+    .with_for_update()
 )
 # The row and the new head in one round trip.
 _APPEND = text(
@@ -68,8 +73,10 @@ def _clean_ip(value: str | None) -> str | None:
 
 def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -> dict[str, Any]:
     """Append one row to the tenant's chain and return it (as stored)."""
-    conn.execute(_LOCK, {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)})
     head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
+    if head is None:  # the company's first row, or another writer's first row not committed yet
+        conn.execute(_LOCK, {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)})
+        head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
     seq, prev = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
     row: dict[str, Any] = {
         "id": uuid.uuid4(),

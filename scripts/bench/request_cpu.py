@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole list (alternation spreads noise)")
     parser.add_argument("--only", action="append", help="measure only these endpoints (repeatable)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--env", action="append", default=[], help="extra server env VAR=value (repeatable)")
     parser.add_argument("--py-spy", type=Path, metavar="DIR",
                         help="record each endpoint's measured requests with py-spy (raw stacks) into DIR")
@@ -128,7 +129,7 @@ def main() -> None:
     env = dict(kv.split("=", 1) for kv in args.env)
     results: dict[str, list[dict[str, Any]]] = {}
     with scratch_dir("factoryos-cpu-") as data, embedded_database(data) as urls:
-        server = ServerProcess(urls.app, data, env=env).start()
+        server = ServerProcess(urls.app, data, env=env, workers=args.workers).start()
         try:
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 owner = new_company(client, "CPU Works")

@@ -116,7 +116,7 @@ class ServerProcess:
     """`factoryos serve` in a child process; restartable, killable, measurable."""
 
     def __init__(self, app_url: str, data_dir: Path, *, port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -132,6 +132,7 @@ class ServerProcess:
             "FACTORYOS_ACCESS_TOKEN_MINUTES": "60",
             **CHEAP_HASHING,
             **drill_license(data_dir / "license"),
+            "FACTORYOS_WORKERS": str(workers),
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -179,11 +180,15 @@ class ServerProcess:
             self.proc.wait(timeout=10)
 
     def rss_mib(self) -> float:
-        """Resident memory of the server process now."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS in /proc status")
+        """Resident memory of the server now (its worker processes included)."""
+        total = 0.0
+        for pid in [self.pid, *_children(self.pid)]:
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except FileNotFoundError:
+                continue
+            total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+        return total
 
     def cpu_seconds(self) -> float:
         """User + system CPU the server has used so far (its worker processes included)."""

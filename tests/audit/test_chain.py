@@ -140,6 +140,31 @@ def test_concurrent_writers_keep_an_unbroken_chain(app_engine, superuser_engine,
     assert report.ok and report.rows == 1600
 
 
+def test_a_companys_first_rows_written_at_once_still_chain(app_engine, superuser_engine, tenant) -> None:
+    """No head row to lock yet: the second writer must wait for the first and chain after it."""
+    def event(i: int) -> AuditEvent:
+        return AuditEvent(tenant_id=tenant, action="create", entity_type="machine", entity_id=f"M-{i}")
+
+    second_done = threading.Event()
+
+    def second() -> None:
+        write_events(app_engine, tenant, 1)
+        second_done.set()
+
+    with tenant_transaction(app_engine, tenant) as conn:
+        first = record(conn, event(0))
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not second_done.wait(0.5)  # blocked behind the uncommitted first row
+    waiter.join(timeout=30)
+    assert second_done.is_set() and first["seq"] == 1
+    with superuser_engine.connect() as conn:
+        report = verify_chain(conn, tenant)
+        seqs = conn.execute(text("select seq from audit_log where tenant_id = :t order by seq"), {"t": tenant}).scalars()
+        assert list(seqs) == [1, 2]
+    assert report.ok and report.rows == 2
+
+
 def test_rolled_back_change_leaves_no_audit_row(app_engine, superuser_engine, tenant) -> None:
     with pytest.raises(RuntimeError):
         with tenant_transaction(app_engine, tenant) as conn:
