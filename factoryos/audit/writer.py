@@ -18,7 +18,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, select, text
 
-from factoryos.audit.chain import GENESIS_HASH, row_hash, to_json_value
+from factoryos.audit.chain import GENESIS_HASH, canonical_parts, row_hash, to_json_value
 from factoryos.schema.audit import audit_chain_heads, audit_log
 
 # Second key of the two-int advisory lock space, so audit locks never collide with others.
@@ -46,6 +46,32 @@ _APPEND = text(
     on conflict (tenant_id) do update set seq = excluded.seq, row_hash = excluded.row_hash
     """
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in audit_log.c))
+# The usual case in one statement: lock the head (waiting for the previous writer's commit,
+# then reading what it wrote), hash the row in the database from the canonical text around
+# seq and prev_hash, append it and advance the head. No row comes back when the company has
+# no head yet: its first row takes the path above.
+_APPEND_AFTER_HEAD = text(
+    """
+    with head as (
+      select seq, row_hash from audit_chain_heads where tenant_id = :tenant_id for update
+    ), next as (
+      select h.seq + 1 as seq, h.row_hash as prev_hash,
+             encode(sha256(convert_to(:c_head || h.row_hash || :c_mid || (h.seq + 1)::text || :c_tail, 'UTF8')),
+                    'hex') as row_hash
+      from head h
+    ), appended as (
+      insert into audit_log (id, tenant_id, seq, ts, actor_id, action, entity_type, entity_id, before, after,
+                             client_ip, user_agent, request_id, prev_hash, row_hash)
+      select :id, :tenant_id, n.seq, :ts, :actor_id, :action, :entity_type, :entity_id, :before, :after,
+             :client_ip, :user_agent, :request_id, n.prev_hash, n.row_hash
+      from next n
+      returning seq, prev_hash, row_hash
+    )
+    update audit_chain_heads h set seq = a.seq, row_hash = a.row_hash from appended a
+    where h.tenant_id = :tenant_id
+    returning a.seq, a.prev_hash, a.row_hash
+    """
+).bindparams(*(bindparam(c.name, type_=c.type) for c in audit_log.c if c.name not in ("seq", "prev_hash", "row_hash")))
 
 
 @dataclass(frozen=True)
@@ -73,15 +99,9 @@ def _clean_ip(value: str | None) -> str | None:
 
 def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -> dict[str, Any]:
     """Append one row to the tenant's chain and return it (as stored)."""
-    head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
-    if head is None:  # the company's first row, or another writer's first row not committed yet
-        conn.execute(_LOCK, {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)})
-        head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
-    seq, prev = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
     row: dict[str, Any] = {
         "id": uuid.uuid4(),
         "tenant_id": event.tenant_id,
-        "seq": seq,
         "ts": at or datetime.now(timezone.utc),
         "actor_id": event.actor_id,
         "action": event.action,
@@ -92,8 +112,16 @@ def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -
         "client_ip": _clean_ip(event.client_ip),
         "user_agent": (event.user_agent or None) and event.user_agent[:400],
         "request_id": event.request_id or None,
-        "prev_hash": prev,
     }
+    c_head, c_mid, c_tail = canonical_parts(row)
+    done = conn.execute(_APPEND_AFTER_HEAD, {**row, "c_head": c_head, "c_mid": c_mid, "c_tail": c_tail}).first()
+    if done is not None:
+        row.update(seq=done.seq, prev_hash=done.prev_hash, row_hash=done.row_hash)
+        return row
+    # The company's first row, or another writer's first row is not committed yet.
+    conn.execute(_LOCK, {"cls": _LOCK_CLASS, "tenant": str(event.tenant_id)})
+    head = conn.execute(_HEAD, {"tenant": event.tenant_id}).first()
+    row["seq"], row["prev_hash"] = (head.seq + 1, head.row_hash) if head else (1, GENESIS_HASH)
     row["row_hash"] = row_hash(row)
     conn.execute(_APPEND, row)
     return row

@@ -14,7 +14,8 @@ import pytest
 from psycopg import errors
 from sqlalchemy import Engine, text
 
-from factoryos.audit import AuditEvent, record
+from factoryos.audit import AuditEvent, record, row_hash
+from factoryos.audit.chain import canonical, canonical_parts
 from factoryos.audit.verify import verify_chain
 from factoryos.audit.writer import ensure_partitions
 from factoryos.db.roles import libpq_url
@@ -163,6 +164,22 @@ def test_a_companys_first_rows_written_at_once_still_chain(app_engine, superuser
         seqs = conn.execute(text("select seq from audit_log where tenant_id = :t order by seq"), {"t": tenant}).scalars()
         assert list(seqs) == [1, 2]
     assert report.ok and report.rows == 2
+
+
+def test_the_database_hashes_a_row_as_the_chain_defines_it(app_engine, tenant) -> None:
+    odd = {"quote": 'a "b" \\ c', "unicode": "Żółć ✓ 日本", "nested": {"z": [1, 2.5, None, True], "a": {}}}
+    rows = []
+    for i in range(3):  # the first row is hashed here, the others in the database
+        with tenant_transaction(app_engine, tenant) as conn:
+            rows.append(record(conn, AuditEvent(tenant_id=tenant, action="update", entity_type="thing",
+                                                entity_id=f"T-{i}", before=odd, after={"i": i, **odd},
+                                                user_agent="ü-agent", client_ip="::1")))
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
+    for r in rows:
+        assert r["row_hash"] == row_hash(r)
+        head, mid, tail = canonical_parts(r)
+        assert (head + r["prev_hash"] + mid + str(r["seq"]) + tail).encode() == canonical(r)
 
 
 def test_rolled_back_change_leaves_no_audit_row(app_engine, superuser_engine, tenant) -> None:
