@@ -5,7 +5,9 @@ costs as much as an entry. One snapshot per (company, site) holds the whole site
 a line's view is its machines filtered out of it, and each is rendered to JSON once per
 snapshot. Keys include the company: a snapshot is computed inside that company's tenant
 transaction, so another company asking for the same site id computes (and fails) its own.
-A reader sees what was true at most `max_age` seconds ago; the view's `at` says when.
+A reader sees what was true at most `max_age` seconds ago, or while another reader is
+renewing a snapshot, at most twice that (readers do not queue behind the renewal); the
+view's `at` says when.
 """
 
 from __future__ import annotations
@@ -56,13 +58,19 @@ class LiveSnapshots:
     def get(self, conn: Connection, tenant_id: UUID, site_id: UUID, now: Callable[[], datetime]) -> Snapshot:
         """The site's snapshot, computed in `conn` (the caller's tenant transaction) when stale."""
         key = (tenant_id, site_id)
-        snap = self._fresh(key)
+        snap = self._fresh(key, self.max_age)
         if snap is not None:
             return snap
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # one reader computes, the others wait for its result
-            snap = self._fresh(key)
+        if not lock.acquire(blocking=False):
+            # Another reader is renewing it: the previous snapshot will do if not too old.
+            snap = self._fresh(key, 2 * self.max_age)
+            if snap is not None:
+                return snap
+            lock.acquire()  # none fit to serve: wait for the renewal
+        try:
+            snap = self._fresh(key, self.max_age)
             if snap is None:
                 view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), now())
                 snap = Snapshot(view, self._clock())
@@ -70,11 +78,13 @@ class LiveSnapshots:
                 with self._guard:
                     self._snapshots[key] = snap
                     self._forget_old(snap.made)
-        return snap
+            return snap
+        finally:
+            lock.release()
 
-    def _fresh(self, key: tuple[UUID, UUID]) -> Snapshot | None:
+    def _fresh(self, key: tuple[UUID, UUID], max_age: float) -> Snapshot | None:
         snap = self._snapshots.get(key)
-        if snap is not None and self._clock() - snap.made < self.max_age:
+        if snap is not None and self._clock() - snap.made < max_age:
             return snap
         return None
 

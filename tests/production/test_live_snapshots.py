@@ -4,6 +4,7 @@ it per request, never another company's, and a new entry shows once the snapshot
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -100,3 +101,33 @@ def test_the_view_over_http_is_recent(api: httpx.Client) -> None:
     body = r.json()
     assert {m["machine_id"] for m in body["machines"]} == {m["id"] for m in machines[2:]}
     assert datetime.fromisoformat(body["at"]) >= before - timedelta(seconds=1)
+
+
+def test_readers_take_the_previous_snapshot_while_another_renews_it(api: httpx.Client, app_engine) -> None:
+    owner, s, lines, machines = _plant(api)
+    tenant, site_id = uuid.UUID(owner.tenant_id), uuid.UUID(s["id"])
+    clock = Clock()
+    snapshots = LiveSnapshots(1.0, clock=clock)
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    with tenant_transaction(app_engine, tenant) as conn:
+        first = snapshots.get(conn, tenant, site_id, now)
+        lock = snapshots._locks[(tenant, site_id)]
+        lock.acquire()  # as if a reader were renewing it right now
+        try:
+            clock.now += 1.5
+            assert snapshots.get(conn, tenant, site_id, now) is first  # stale, but young enough
+            clock.now += 1.0
+            waited = []
+
+            def renew_later() -> None:
+                waited.append(True)
+                lock.release()
+
+            timer = threading.Timer(0.2, renew_later)
+            timer.start()
+            renewed = snapshots.get(conn, tenant, site_id, now)  # too old: waits for the lock, then renews
+            timer.join()
+        finally:
+            if lock.locked() and not waited:
+                lock.release()
+    assert waited and renewed is not first and snapshots.computed == 2
