@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, select, text, update
+from sqlalchemy import Connection, RowMapping, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -41,12 +41,13 @@ STOP_STATES = frozenset({MachineState.UNPLANNED_STOP, MachineState.IDLE, Machine
 _RUN_LOOKBACK = 500  # intervals walked back to find where a stop began
 _RUN_FIRST_PAGE = 4
 
-_UPSERT_COUNTS = text(
-    """
+# Run with `exec_driver_sql`: psycopg sends `%(name)b` parameters in binary, which for arrays
+# of 500 uuids and timestamps costs a fifth of the CPU of their text form.
+_UPSERT_COUNTS = """
     insert into machine_count_buckets as b (tenant_id, machine_id, minute, good, reject, delta_keys)
-    select :tenant, u.machine_id, u.minute, u.good, u.reject, array[u.key]
-    from unnest(cast(:machines as uuid[]), cast(:minutes as timestamptz[]), cast(:goods as int[]),
-                cast(:rejects as int[]), cast(:keys as text[])) as u(machine_id, minute, good, reject, key)
+    select %(tenant)b, u.machine_id, u.minute, u.good, u.reject, array[u.key]
+    from unnest(cast(%(machines)b as uuid[]), cast(%(minutes)b as timestamptz[]), cast(%(goods)b as int[]),
+                cast(%(rejects)b as int[]), cast(%(keys)b as text[])) as u(machine_id, minute, good, reject, key)
     on conflict (tenant_id, machine_id, minute) do update
       set good = b.good + excluded.good,
           reject = b.reject + excluded.reject,
@@ -54,8 +55,7 @@ _UPSERT_COUNTS = text(
           updated_at = now()
       where not (b.delta_keys @> excluded.delta_keys)
     returning 1
-    """
-)
+"""
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def record_counts(conn: Connection, tenant_id: UUID, rows: Iterable[CountRow]) -
     for batch in rounds:
         machine_ids, minutes, goods, rejects, keys = (list(col) for col in zip(*batch, strict=True))
         with constraint_errors(conn, {"fk_machine_count_buckets_machine": unknown}):
-            result = conn.execute(_UPSERT_COUNTS, {"tenant": tenant_id, "machines": machine_ids, "minutes": minutes,
+            result = conn.exec_driver_sql(_UPSERT_COUNTS, {"tenant": tenant_id, "machines": machine_ids, "minutes": minutes,
                                                    "goods": goods, "rejects": rejects, "keys": keys})
             added += len(result.all())
     return added
