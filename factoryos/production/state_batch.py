@@ -2,7 +2,7 @@
 
 `record_state_changes` gives what `record_state_change` gives event by event (the same
 intervals, downtime events and outcomes) but reads and writes set-wise: lock the batch's
-machines in one statement, read their latest intervals with one `distinct on`, the stop
+machines in one statement, read their latest intervals in one (a lateral step per machine), the stop
 runs those end with and their downtime in one query each, replay the events in Python,
 then close, insert and flag with one `… from unnest` each. Events of one machine are
 applied in batch order; machines do not affect each other.
@@ -104,11 +104,14 @@ _LOCK_MACHINES = _sql("""
     order by m.id
     for key share of m
 """)
+# One backward index step per machine (a `distinct on` would read every interval of them).
 _LATEST = _sql("""
-    select distinct on (machine_id) id, machine_id, state, raw_code, started_at, ended_at
-    from machine_state_intervals
-    where tenant_id = :tenant and machine_id = any(cast(:ids as uuid[]))
-    order by machine_id, started_at desc
+    select l.id, l.machine_id, l.state, l.raw_code, l.started_at, l.ended_at
+    from unnest(cast(:ids as uuid[])) as m(id)
+    cross join lateral (
+      select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at from machine_state_intervals i
+      where i.tenant_id = :tenant and i.machine_id = m.id
+      order by i.started_at desc limit 1) l
 """)
 # Stored intervals starting exactly at an event's instant (a replay of an older change).
 _STARTS = _sql("""
@@ -121,8 +124,9 @@ _STARTS = _sql("""
 _STOP_RUNS = _sql("""
     with recursive run as (
       select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at, 1 as depth
-      from machine_state_intervals i
-      where i.tenant_id = :tenant and i.id = any(cast(:ids as uuid[]))
+      from unnest(cast(:ids as uuid[])) as x(id)
+      cross join lateral (select * from machine_state_intervals i
+                          where i.tenant_id = :tenant and i.id = x.id) i
       union all
       select p.id, p.machine_id, p.state, p.raw_code, p.started_at, p.ended_at, r.depth + 1
       from run r
@@ -136,13 +140,18 @@ _STOP_RUNS = _sql("""
     select id, machine_id, state, raw_code, started_at, ended_at from run where depth > 1
 """)
 _LINKED = _sql("""
-    select id, state_interval_id, ended_at from downtime_events
-    where tenant_id = :tenant and state_interval_id = any(cast(:ids as uuid[]))
+    select d.id, d.state_interval_id, d.ended_at
+    from unnest(cast(:ids as uuid[])) as x(id)
+    cross join lateral (select * from downtime_events d
+                        where d.tenant_id = :tenant and d.state_interval_id = x.id) d
 """)
+# By machine among the open intervals: their partial index holds one row per machine, so the
+# plan stays an index lookup however stale the table's statistics are.
 _CLOSE_INTERVALS = _sql("""
     update machine_state_intervals i set ended_at = u.ended_at
-    from unnest(cast(:ids as uuid[]), cast(:ends as timestamptz[])) as u(id, ended_at)
-    where i.tenant_id = :tenant and i.id = u.id
+    from unnest(cast(:machines as uuid[]), cast(:ids as uuid[]), cast(:ends as timestamptz[]))
+         as u(machine_id, id, ended_at)
+    where i.tenant_id = :tenant and i.machine_id = u.machine_id and i.ended_at is null and i.id = u.id
 """)
 _INSERT_INTERVALS = _sql("""
     insert into machine_state_intervals (id, tenant_id, machine_id, state, raw_code, started_at, ended_at)
@@ -151,11 +160,13 @@ _INSERT_INTERVALS = _sql("""
                 cast(:codes as bigint[]), cast(:starts as timestamptz[]), cast(:ends as timestamptz[]))
          as u(id, machine_id, state, raw_code, started_at, ended_at)
 """)
+# Found by (machine, start), the leading columns of an index, for the same reason.
 _CLOSE_EVENTS = _sql("""
     update downtime_events d set ended_at = u.ended_at, updated_at = u.updated_at
-    from unnest(cast(:ids as uuid[]), cast(:ends as timestamptz[]), cast(:updated as timestamptz[]))
-         as u(id, ended_at, updated_at)
-    where d.tenant_id = :tenant and d.id = u.id
+    from unnest(cast(:machines as uuid[]), cast(:starts as timestamptz[]), cast(:ids as uuid[]),
+                cast(:ends as timestamptz[]), cast(:updated as timestamptz[]))
+         as u(machine_id, started_at, id, ended_at, updated_at)
+    where d.tenant_id = :tenant and d.machine_id = u.machine_id and d.started_at = u.started_at and d.id = u.id
 """)
 # New machine downtime, except where recorded downtime already covers part of it (the
 # operator's record explains that stop). Downtime of a machine never overlaps, so only the
@@ -172,7 +183,7 @@ _INSERT_EVENTS = _sql("""
       select 1 from (
         select d.ended_at from downtime_events d
         where d.tenant_id = :tenant and d.machine_id = u.machine_id
-          and d.started_at < coalesce(u.ended_at, 'infinity')
+          and (u.ended_at is null or d.started_at < u.ended_at)
         order by d.started_at desc limit 1) last
       where coalesce(last.ended_at, 'infinity') > u.started_at)
     returning state_interval_id
@@ -304,10 +315,11 @@ def _flag_run(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Ev
 
 def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], links: dict[UUID, _Event],
            new_events: dict[UUID, _Event]) -> None:
-    closes = [i for m in machines.values() for i in m.history if i.closed_now]
+    closes = [(m.id, i) for m in machines.values() for i in m.history if i.closed_now]
     if closes:  # first: a machine's next interval may only open once its open one is closed
-        conn.exec_driver_sql(_CLOSE_INTERVALS, {"tenant": tenant_id, "ids": [i.id for i in closes],
-                                        "ends": [i.ended_at for i in closes]})
+        conn.exec_driver_sql(_CLOSE_INTERVALS, {"tenant": tenant_id, "machines": [m for m, _ in closes],
+                                                "ids": [i.id for _, i in closes],
+                                                "ends": [i.ended_at for _, i in closes]})
     fresh = [(m.id, i) for m in machines.values() for i in m.history if not i.stored]
     if fresh:
         conn.exec_driver_sql(_INSERT_INTERVALS, {
@@ -316,7 +328,9 @@ def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], li
             "starts": [i.started_at for _, i in fresh], "ends": [i.ended_at for _, i in fresh]})
     ended = [e for e in links.values() if e.closed_at is not None]
     if ended:
-        conn.exec_driver_sql(_CLOSE_EVENTS, {"tenant": tenant_id, "ids": [e.stored_id for e in ended],
+        conn.exec_driver_sql(_CLOSE_EVENTS, {"tenant": tenant_id, "machines": [e.machine_id for e in ended],
+                                             "starts": [e.started_at for e in ended],
+                                             "ids": [e.stored_id for e in ended],
                                      "ends": [e.ended_at for e in ended], "updated": [e.closed_at for e in ended]})
     if new_events:
         opened = list(new_events.values())

@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from factoryos.db.engine import make_engine
 from factoryos.db.tenant import tenant_transaction
@@ -46,23 +46,20 @@ from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 CYCLE = [("running", 1, 240), ("idle", 2, 30), ("running", 1, 240), ("unplanned_stop", 13, 300)]
 
-RAW_COUNTS = text(
-    """
+# Arrays in binary (`%(name)b`, run with exec_driver_sql), as the write path sends them.
+RAW_COUNTS = """
     insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject, delta_keys)
-    select :tenant, u.machine_id, u.minute, u.good, u.reject, array[u.key]
-    from unnest(cast(:machines as uuid[]), cast(:minutes as timestamptz[]), cast(:goods as int[]),
-                cast(:rejects as int[]), cast(:keys as text[])) as u(machine_id, minute, good, reject, key)
-    """
-)
-RAW_STATES = text(
-    """
+    select %(tenant)b, u.machine_id, u.minute, u.good, u.reject, array[u.key]
+    from unnest(cast(%(machines)b as uuid[]), cast(%(minutes)b as timestamptz[]), cast(%(goods)b as int[]),
+                cast(%(rejects)b as int[]), cast(%(keys)b as text[])) as u(machine_id, minute, good, reject, key)
+"""
+RAW_STATES = """
     insert into machine_state_intervals (tenant_id, machine_id, state, raw_code, started_at, ended_at)
-    select :tenant, u.machine_id, u.state, u.raw_code, u.started_at, u.ended_at
-    from unnest(cast(:machines as uuid[]), cast(:states as text[]), cast(:codes as bigint[]),
-                cast(:starts as timestamptz[]), cast(:ends as timestamptz[]))
+    select %(tenant)b, u.machine_id, u.state, u.raw_code, u.started_at, u.ended_at
+    from unnest(cast(%(machines)b as uuid[]), cast(%(states)b as text[]), cast(%(codes)b as bigint[]),
+                cast(%(starts)b as timestamptz[]), cast(%(ends)b as timestamptz[]))
          as u(machine_id, state, raw_code, started_at, ended_at)
-    """
-)
+"""
 
 
 def batches(items: list, size: int) -> Iterator[list]:
@@ -121,7 +118,7 @@ def run_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) ->
 def run_raw_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
     for batch in batches(rows, size):
         with tenant_transaction(engine, tenant) as conn:
-            conn.execute(RAW_COUNTS, {"tenant": tenant, "machines": [r.machine_id for r in batch],
+            conn.exec_driver_sql(RAW_COUNTS, {"tenant": tenant, "machines": [r.machine_id for r in batch],
                                       "minutes": [r.minute for r in batch], "goods": [r.good for r in batch],
                                       "rejects": [r.reject for r in batch], "keys": [r.key for r in batch]})
 
@@ -151,7 +148,7 @@ def run_raw_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, i
         ends[(machine, at)] = at + timedelta(minutes=1)
     for batch in batches(events, size):
         with tenant_transaction(engine, tenant) as conn:
-            conn.execute(RAW_STATES, {"tenant": tenant, "machines": [e[0] for e in batch],
+            conn.exec_driver_sql(RAW_STATES, {"tenant": tenant, "machines": [e[0] for e in batch],
                                       "states": [e[1] for e in batch], "codes": [e[2] for e in batch],
                                       "starts": [e[3] for e in batch],
                                       "ends": [ends.get((e[0], e[3])) for e in batch]})
