@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import MachineState
-from factoryos.plant.constraints import constraint_errors, constraint_name
+from factoryos.plant.constraints import constraint_name
 from factoryos.schema.plant import machines, sites
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -110,7 +110,8 @@ def record_counts(conn: Connection, tenant_id: UUID, rows: Iterable[CountRow]) -
     One `insert … select from unnest(…)` per round (COPY is refused on RLS tables); a batch
     holding several deltas for one minute needs one round per delta of that minute, since
     a single upsert may not touch a row twice. Raises `ValidationFailed` (code
-    ``machine_not_found``) when a row names no machine of this tenant.
+    ``machine_not_found``) when a row names no machine of this tenant; the transaction is
+    then aborted and must be rolled back (or the savepoint around the call).
     """
     seen: set[str] = set()
     rounds: list[list[tuple[UUID, datetime, int, int, str]]] = []
@@ -125,15 +126,19 @@ def record_counts(conn: Connection, tenant_id: UUID, rows: Iterable[CountRow]) -
         if slot == len(rounds):
             rounds.append([])
         rounds[slot].append(row)
-    unknown = ValidationFailed("a count names a machine that does not exist in this company",
-                               code="machine_not_found", field="machine_id")
     added = 0
     for batch in rounds:
         machine_ids, minutes, goods, rejects, keys = (list(col) for col in zip(*batch, strict=True))
-        with constraint_errors(conn, {"fk_machine_count_buckets_machine": unknown}):
-            result = conn.exec_driver_sql(_UPSERT_COUNTS, {"tenant": tenant_id, "machines": machine_ids, "minutes": minutes,
-                                                   "goods": goods, "rejects": rejects, "keys": keys})
-            added += len(result.all())
+        try:  # no savepoint: a refused batch fails the caller's transaction (the sink retries per machine)
+            result = conn.exec_driver_sql(_UPSERT_COUNTS, {"tenant": tenant_id, "machines": machine_ids,
+                                                           "minutes": minutes, "goods": goods, "rejects": rejects,
+                                                           "keys": keys})
+        except IntegrityError as exc:
+            if constraint_name(exc) != "fk_machine_count_buckets_machine":
+                raise
+            raise ValidationFailed("a count names a machine that does not exist in this company",
+                                   code="machine_not_found", field="machine_id") from None
+        added += len(result.all())
     return added
 
 
