@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 
-from factoryos.process_lock import ProcessLock
 from scripts.drills.stack import ServerProcess, _children, scratch_dir
 from server.workers import DUTY_LOCK
 
@@ -38,21 +37,31 @@ def _until(check, what: str, timeout: float = 60.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _two(workers: set[int]) -> set[int] | None:
+    return workers if len(workers) == 2 else None
+
+
 def _holder(path: Path, among: set[int]) -> int | None:
-    """The worker holding the lock at `path` (None while nobody does)."""
-    probe = ProcessLock(path)
-    if probe.try_acquire():
-        probe.release()
+    """The worker holding the flock on `path`, read from /proc/locks (probing by taking the
+    lock could make a starting worker miss it)."""
+    try:
+        inode = path.stat().st_ino
+    except FileNotFoundError:
         return None
-    pid = probe.holder()
-    return int(pid) if pid and int(pid) in among else None
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].endswith(f":{inode}"):
+            pid = int(fields[4])
+            if pid in among:
+                return pid
+    return None
 
 
 def test_two_workers_answer_and_one_of_them_has_the_duties(db_urls) -> None:
     with scratch_dir("factoryos-workers-") as data:
         server = ServerProcess(db_urls.app, data, workers=2, env={"FACTORYOS_LOG_LEVEL": "info"}).start()
         try:
-            workers = _until(lambda: (w := _workers(server)) if len(w) == 2 else None, "two workers")
+            workers = _until(lambda: _two(_workers(server)), "two workers")
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 for _ in range(20):  # fresh connections, which the kernel hands to either worker
                     r = client.get("/api/v1/system/health", headers={"Connection": "close"})
@@ -66,8 +75,7 @@ def test_two_workers_answer_and_one_of_them_has_the_duties(db_urls) -> None:
             assert log.count("serves requests only") == 1
 
             os.kill(first, signal.SIGKILL)  # uvicorn starts a replacement, which takes the duties over
-            replaced = _until(lambda: (w := _workers(server)) if len(w) == 2 and first not in w else None,
-                              "a replacement worker")
+            replaced = _until(lambda: _two(_workers(server) - {first}), "a replacement worker")
             second = _until(lambda: _holder(duties, replaced), "the duties taken over")
             assert second != first
             assert _until(lambda: _holder(poller, replaced), "the poller taken over") == second
