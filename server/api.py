@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from factoryos.audit import AuditEvent, record
+from factoryos.audit.writer import append_and_commit
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import FactoryOSError, Unauthorized, ValidationFailed
@@ -152,10 +153,10 @@ class Context:
         return {"tenant_id": event.tenant_id, "action": action, "entity_type": entity_type,
                 "entity_id": event.entity_id, "actor_id": actor}
 
-    def write_pending_audit(self) -> None:
-        """Append the rows `audit` held back (the framework calls it last, before the commit)."""
-        while self.pending_audit:
-            record(self.conn, self.pending_audit.pop(0))
+    def commit_with_pending_audit(self) -> None:
+        """Append the rows `audit` held back and commit, in one round trip (the framework's last step)."""
+        events, self.pending_audit = self.pending_audit, []
+        append_and_commit(self.conn, events)
 
 
 @dataclass(frozen=True)
@@ -426,7 +427,8 @@ def make_route(endpoint: Endpoint) -> Route:
                         if key is not None and principal is not None and isinstance(response, JSONResponse):
                             payload = json.loads(response.body) if response.body else None
                             _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
-                        ctx.write_pending_audit()  # last: it holds the company's audit-chain lock until commit
+                        # Last: appending holds the company's audit-chain lock until the commit.
+                        ctx.commit_with_pending_audit()
                         return response
                 except _Replay as replay:
                     return replay.response
