@@ -74,30 +74,31 @@ _APPEND_AFTER_HEAD = text(
     """
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in audit_log.c if c.name not in ("seq", "prev_hash", "row_hash")))
 
-# `append_and_commit`: the same append for psycopg's pipeline, so that taking the lock, the
+# `append_and_commit`: the same append for psycopg's pipeline, so that locking the head, the
 # append and the commit reach the server together and the chain lock is never held while the
 # server waits for this process (which, with many threads and busy cores, can take a while).
-# The advisory lock goes first, always (a company without a head yet has no row to lock).
+# A company without a head yet gets one first (seq 0, the genesis hash: what `verify` expects
+# of an empty chain); a second writer's insert waits for the first's and then does nothing.
+_ENSURE_HEAD = """
+    insert into public.audit_chain_heads (tenant_id, seq, row_hash) values (%(tenant_id)b, 0, %(genesis)b)
+    on conflict (tenant_id) do nothing
+"""
 _PIPELINED_APPEND = """
     with head as (
       select seq, row_hash from public.audit_chain_heads where tenant_id = %(tenant_id)b for update
-    ), next as (
-      select coalesce((select seq from head), 0) + 1 as seq,
-             coalesce((select row_hash from head), %(genesis)b) as prev_hash
     ), appended as (
       insert into public.audit_log (id, tenant_id, seq, ts, actor_id, action, entity_type, entity_id, before,
                                     after, client_ip, user_agent, request_id, prev_hash, row_hash)
-      select %(id)b, %(tenant_id)b, n.seq, %(ts)b, cast(%(actor_id)b as uuid), %(action)b, %(entity_type)b,
+      select %(id)b, %(tenant_id)b, h.seq + 1, %(ts)b, cast(%(actor_id)b as uuid), %(action)b, %(entity_type)b,
              cast(%(entity_id)b as text), cast(%(before)b as jsonb), cast(%(after)b as jsonb),
-             cast(%(client_ip)b as text), cast(%(user_agent)b as text), cast(%(request_id)b as text), n.prev_hash,
-             encode(sha256(convert_to(%(c_head)b || n.prev_hash || %(c_mid)b || n.seq::text || %(c_tail)b,
+             cast(%(client_ip)b as text), cast(%(user_agent)b as text), cast(%(request_id)b as text), h.row_hash,
+             encode(sha256(convert_to(%(c_head)b || h.row_hash || %(c_mid)b || (h.seq + 1)::text || %(c_tail)b,
                                       'UTF8')), 'hex')
-      from next n
+      from head h
       returning seq, row_hash
     )
-    insert into public.audit_chain_heads (tenant_id, seq, row_hash)
-    select %(tenant_id)b, a.seq, a.row_hash from appended a
-    on conflict (tenant_id) do update set seq = excluded.seq, row_hash = excluded.row_hash
+    update public.audit_chain_heads h set seq = a.seq, row_hash = a.row_hash from appended a
+    where h.tenant_id = %(tenant_id)b
 """
 
 
@@ -161,25 +162,28 @@ def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -
 def append_and_commit(conn: Connection, events: list[AuditEvent]) -> None:
     """Append `events` (all of the transaction's tenant) and commit, in one round trip.
 
-    The statements go through psycopg's pipeline on the connection under `conn`: lock,
-    appends and COMMIT are sent together, so the company's chain lock is held only while the
-    server runs them. An error aborts the pipeline, the commit with it, and is raised here;
-    the caller's transaction then rolls back as usual. `conn`'s own commit after this is a
-    no-op: nothing is left to commit.
+    Everything is prepared first; then the statements go through psycopg's pipeline on the
+    connection under `conn`: the head's lock is taken by the append itself and the COMMIT
+    follows right behind it, so the company's chain lock is held only while the server runs
+    them. An error aborts the pipeline, the commit with it, and is raised here; the caller's
+    transaction then rolls back as usual. `conn`'s own commit after this is a no-op.
     """
     if not events:
         return
+    tenant = events[0].tenant_id
+    statements = []
+    for event in events:
+        if event.tenant_id != tenant:
+            raise ValueError("append_and_commit takes the events of one company")
+        row = _fields(event, None)
+        c_head, c_mid, c_tail = canonical_parts(row)
+        # Jsonb(None) is JSON null, as the column's SQLAlchemy type stores None elsewhere.
+        statements.append({**row, "before": Jsonb(row["before"]), "after": Jsonb(row["after"]),
+                           "c_head": c_head, "c_mid": c_mid, "c_tail": c_tail})
     raw = conn.connection.driver_connection
     with raw.pipeline(), raw.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%b, hashtext(%b))", (_LOCK_CLASS, str(events[0].tenant_id)))
-        for event in events:
-            if event.tenant_id != events[0].tenant_id:
-                raise ValueError("append_and_commit takes the events of one company")
-            row = _fields(event, None)
-            c_head, c_mid, c_tail = canonical_parts(row)
-            # Jsonb(None) is JSON null, as the column's SQLAlchemy type stores None elsewhere.
-            params = {**row, "before": Jsonb(row["before"]), "after": Jsonb(row["after"]), "genesis": GENESIS_HASH,
-                      "c_head": c_head, "c_mid": c_mid, "c_tail": c_tail}
+        cur.execute(_ENSURE_HEAD, {"tenant_id": tenant, "genesis": GENESIS_HASH})
+        for params in statements:
             cur.execute(_PIPELINED_APPEND, params)
         raw.commit()
 
