@@ -5,6 +5,7 @@ Writers in one tenant serialise on the tenant's row in `audit_chain_heads`, lock
 it wrote) and held until commit, so the next writer sees this row as its predecessor. A
 company's first row has no head row to lock yet: that writer serialises on a
 transaction-level advisory lock instead. A rolled-back change takes its audit row with it.
+The API's requests use `append_and_commit`: their rows and the commit in one round trip.
 """
 
 from __future__ import annotations

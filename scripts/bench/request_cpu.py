@@ -8,7 +8,11 @@ server; the CPU the server process spends per request does not. This starts
 `--requests` more, one after the other, and divides the server's CPU time (user +
 system from /proc, all its processes) by the count. PostgreSQL's CPU is not included.
 
-Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--json out.json]
+`--py-spy DIR` samples the server with py-spy (`pip install py-spy` into the venv; it needs
+ptrace rights, e.g. root) while each endpoint's requests run, raw stacks of the threads
+holding the GIL, one file per endpoint.
+
+Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -45,7 +51,7 @@ def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Respo
     if profile_dir is not None:  # sampling profiler on the server while the measured requests run
         profile_dir.mkdir(parents=True, exist_ok=True)
         out = profile_dir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".txt")
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250",
+        spy = subprocess.Popen([shutil.which("py-spy", path=os.path.dirname(sys.executable)) or "py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250",
                                 "--nonblocking", "--gil", "--output", str(out)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
         time.sleep(1.0)

@@ -96,7 +96,7 @@ def superuser_url(urls: DatabaseUrls, name: str = DATABASE) -> str:
     return make_url(urls.admin).set(database=name).render_as_string(hide_password=False)
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """Descendant process ids (uvicorn workers and the like)."""
     out: list[int] = []
     todo = [pid]
@@ -182,7 +182,7 @@ class ServerProcess:
     def rss_mib(self) -> float:
         """Resident memory of the server now (its worker processes included)."""
         total = 0.0
-        for pid in [self.pid, *_children(self.pid)]:
+        for pid in [self.pid, *child_pids(self.pid)]:
             try:
                 lines = Path(f"/proc/{pid}/status").read_text().splitlines()
             except FileNotFoundError:
@@ -197,7 +197,7 @@ class ServerProcess:
     def cpu_split(self) -> tuple[float, float]:
         """(user, system) CPU seconds of the server process and its live children."""
         user = system = 0.0
-        for pid in [self.pid, *_children(self.pid)]:
+        for pid in [self.pid, *child_pids(self.pid)]:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except FileNotFoundError:

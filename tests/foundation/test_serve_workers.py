@@ -10,14 +10,14 @@ from pathlib import Path
 
 import httpx
 
-from scripts.drills.stack import ServerProcess, _children, scratch_dir
+from scripts.drills.stack import ServerProcess, child_pids, scratch_dir
 from server.workers import DUTY_LOCK
 
 
 def _workers(server: ServerProcess) -> set[int]:
     """uvicorn's worker processes (not multiprocessing's resource tracker)."""
     found = set()
-    for pid in _children(server.pid):
+    for pid in child_pids(server.pid):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except FileNotFoundError:
