@@ -17,13 +17,16 @@ from cli.output import console, fail
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (a LAN IP, or 0.0.0.0). [env: FACTORYOS_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port. [env: FACTORYOS_PORT]")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Server processes sharing the port: one core each (the poller and backups run in one of them). "
+             "[env: FACTORYOS_WORKERS, default 1]", min=1, max=64)] = None,
 ) -> None:
     """Run the FactoryOS server (API) until Ctrl+C."""
     import uvicorn
 
     from server.app import create_app, verify_app_role
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
     settings = Settings(**overrides)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         fail("set both FACTORYOS_TLS_CERT and FACTORYOS_TLS_KEY, or neither")
@@ -43,17 +46,40 @@ def serve(
         where = f"embedded PostgreSQL in {settings.pg_dir}" if settings.embedded else "FACTORYOS_DATABASE_URL"
         console.print(f"[bold]FactoryOS[/] serving on {scheme}://{settings.host}:{settings.port}  (data: {where})", soft_wrap=True)
         console.print(f"health: {scheme}://{settings.host}:{settings.port}/api/v1/system/health   Ctrl+C to stop", soft_wrap=True)
-        uvicorn.run(
-            create_app(settings, urls.app, poller=settings.poller,
-                       backup_url=backup_source_url(urls, settings.database_name)),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
-            ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-            proxy_headers=False,
-            server_header=False,
-        )
+        options = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": settings.log_level,
+            "ssl_certfile": str(settings.tls_cert) if settings.tls_cert else None,
+            "ssl_keyfile": str(settings.tls_key) if settings.tls_key else None,
+            "proxy_headers": False,
+            "server_header": False,
+        }
+        backup_url = backup_source_url(urls, settings.database_name)
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings, urls.app, poller=settings.poller, backup_url=backup_url), **options)
+            return
+        _run_workers(settings, urls.app, backup_url, options)
+
+
+def _run_workers(settings: Settings, app_url: str, backup_url: str | None, options: dict) -> None:
+    """uvicorn's supervisor with `settings.workers` processes; they find the database in their environment."""
+    import os
+
+    import uvicorn
+
+    from factoryos.keys import secret_key
+    from server.workers import BACKUP_URL_ENV
+
+    secret_key(settings)  # made once here, before the workers race to make it
+    os.environ["FACTORYOS_DATABASE_URL"] = app_url
+    os.environ["FACTORYOS_DATA_DIR"] = str(settings.data_dir)
+    for name, value in (("FACTORYOS_HOST", settings.host), ("FACTORYOS_PORT", settings.port)):
+        os.environ[name] = str(value)
+    if backup_url:
+        os.environ[BACKUP_URL_ENV] = backup_url
+    console.print(f"{settings.workers} worker processes", soft_wrap=True)
+    uvicorn.run("server.workers:worker_app", factory=True, workers=settings.workers, **options)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

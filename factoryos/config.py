@@ -60,10 +60,14 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     trusted_proxies: list[str] = Field(default_factory=list, description="Proxies whose X-Forwarded-For is believed.")
     db_pool_size: int = Field(10, ge=1, le=200)
+    live_snapshot_seconds: float = Field(
+        1.0, ge=0, le=60,
+        description="A site's live view is computed at most this often and shared by its readers; 0 ⇒ every request.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")
     backup_keep_days: int = Field(14, ge=1, description="Scheduled pruning removes older backups, never the newest.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")
 

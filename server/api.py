@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from factoryos.audit import AuditEvent, record
+from factoryos.audit.writer import append_and_commit
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
@@ -92,6 +93,8 @@ class Context:
     client_ip: str
     user_agent: str
     state: Any
+    # The caller's own audit rows wait here until the handler returns (see `audit`).
+    pending_audit: list[AuditEvent] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> UUID:
@@ -119,8 +122,12 @@ class Context:
     ) -> dict[str, Any]:
         """Write one audit row in this request's transaction (it commits or rolls back with it).
 
+        A row of the caller's own company is appended when the handler has returned, right
+        before the commit: appending takes the company's audit-chain lock until commit, so
+        it is taken last (the returned dict then carries no `seq` or hashes yet).
         `tenant_id` records into another company than the caller's (e.g. a failed login of a
-        member of several companies); the transaction's tenant is switched for the write.
+        member of several companies); the transaction's tenant is switched for the write,
+        which happens at once.
         """
         own_tenant = self.principal.tenant_id if self.principal else None
         tenant = tenant_id or own_tenant
@@ -145,7 +152,14 @@ class Context:
                 return record(self.conn, event)
             finally:
                 set_tenant(self.conn, own_tenant, self.user_id)
-        return record(self.conn, event)
+        self.pending_audit.append(event)
+        return {"tenant_id": event.tenant_id, "action": action, "entity_type": entity_type,
+                "entity_id": event.entity_id, "actor_id": actor}
+
+    def commit_with_pending_audit(self) -> None:
+        """Append the rows `audit` held back and commit, in one round trip (the framework's last step)."""
+        events, self.pending_audit = self.pending_audit, []
+        append_and_commit(self.conn, events)
 
 
 @dataclass(frozen=True)
@@ -324,25 +338,33 @@ class _Replay(Exception):
         self.response = response
 
 
+# Built once: every retried-safe mutation runs them.
+_CLAIM_KEY = (
+    pg_insert(idempotency_keys)
+    .values(tenant_id=bindparam("b_tenant"), key=bindparam("b_key"), request_hash=bindparam("b_hash"), status_code=0)
+    .on_conflict_do_nothing()
+    .returning(idempotency_keys.c.key)
+)
+_READ_KEY = select(idempotency_keys).where(
+    idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key")
+)
+_STORE_KEY = (
+    update(idempotency_keys)
+    .where(idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key"))
+    .values(status_code=bindparam("b_status"), response=bindparam("b_payload", type_=idempotency_keys.c.response.type))
+)
+
+
 def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_hash: str) -> None:
     """Insert the key or replay what its first request answered.
 
     The insert takes the row lock, so a concurrent retry waits for the first attempt to
     commit (then replays it) or roll back (then runs itself).
     """
-    claimed = conn.execute(
-        pg_insert(idempotency_keys)
-        .values(tenant_id=tenant_id, key=key, request_hash=request_hash, status_code=0)
-        .on_conflict_do_nothing()
-        .returning(idempotency_keys.c.key)
-    ).first()
-    if claimed is not None:
+    params = {"b_tenant": tenant_id, "b_key": key, "b_hash": request_hash}
+    if conn.execute(_CLAIM_KEY, params).first() is not None:
         return
-    row = conn.execute(
-        select(idempotency_keys).where(
-            idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key
-        )
-    ).mappings().one()
+    row = conn.execute(_READ_KEY, params).mappings().one()
     if row["request_hash"] != request_hash:
         raise ValidationFailed(
             "this Idempotency-Key was already used for a different request",
@@ -355,11 +377,7 @@ def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_
 
 
 def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status: int, payload: Any) -> None:
-    conn.execute(
-        update(idempotency_keys)
-        .where(idempotency_keys.c.tenant_id == tenant_id, idempotency_keys.c.key == key)
-        .values(status_code=status, response=payload)
-    )
+    conn.execute(_STORE_KEY, {"b_tenant": tenant_id, "b_key": key, "b_status": status, "b_payload": payload})
 
 
 def make_route(endpoint: Endpoint) -> Route:
@@ -413,6 +431,8 @@ def make_route(endpoint: Endpoint) -> Route:
                         if key is not None and principal is not None and isinstance(response, JSONResponse):
                             payload = json.loads(response.body) if response.body else None
                             _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
+                        # Last: appending holds the company's audit-chain lock until the commit.
+                        ctx.commit_with_pending_audit()
                         return response
                 except _Replay as replay:
                     return replay.response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,8 @@ from factoryos.audit.writer import ensure_partitions
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
+from factoryos.process_lock import ProcessLock
+from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Authenticator, Endpoint, make_route
 from server.auth import TokenAuthenticator
 from server.maintenance import MaintenanceGate
@@ -61,10 +64,13 @@ def create_app(
     check_role: bool = True,
     poller: bool = False,
     backup_url: str | None = None,
+    duties: ProcessLock | None = None,
 ) -> Starlette:
     """The app; `poller` also runs the machine poller as a lifespan task (`factoryos serve` passes
     `settings.poller`; tests leave it off unless they test polling). `backup_url` (superuser, on
-    this database) lets the server take backups, on demand and on schedule; the app role never can."""
+    this database) lets the server take backups, on demand and on schedule; the app role never can.
+    With `duties` (several server processes), only the process that takes that lock polls and
+    runs the backup schedule."""
     endpoints = all_endpoints()
     spec = build_openapi(endpoints, title="FactoryOS API", version=__version__)
 
@@ -75,15 +81,22 @@ def create_app(
             verify_app_role(engine)
         _prepare_audit_partitions(engine)
         app.state.engine = engine
+        primary = duties.try_acquire() if duties is not None else True
+        if duties is not None:
+            log.info("process %d %s", os.getpid(),
+                     "polls machines and runs scheduled backups" if primary else "serves requests only")
         try:
             async with (
-                operations(app, settings, backup_url),
-                machine_poller(settings, database_url, enabled=poller) as runtime,
+                operations(app, settings, backup_url, schedule=primary),
+                machine_poller(settings, database_url, enabled=poller and primary) as runtime,
             ):
                 app.state.poller = runtime
+                app.state.primary = primary
                 yield
         finally:
             engine.dispose()
+            if duties is not None:
+                duties.release()
 
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(spec)
@@ -114,6 +127,7 @@ def create_app(
     app.state.endpoints = endpoints
     app.state.openapi = spec
     app.state.maintenance = MaintenanceGate()
+    app.state.live_snapshots = LiveSnapshots(settings.live_snapshot_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -25,8 +25,11 @@ SHUTDOWN_WAIT_SECONDS = 300.0
 
 
 @asynccontextmanager
-async def operations(app: Starlette, settings: Settings, backup_url: str | None) -> AsyncIterator[None]:
-    """Sets `app.state.license` and `app.state.backups`; runs scheduled backups when a source is given."""
+async def operations(
+    app: Starlette, settings: Settings, backup_url: str | None, *, schedule: bool = True
+) -> AsyncIterator[None]:
+    """Sets `app.state.license` and `app.state.backups`; runs scheduled backups when a source is given
+    and `schedule` (of several server processes, only one runs the schedule)."""
     app.state.license = load_license_state(settings.data_dir)
     backups = BackupService(
         backup_dir(settings),
@@ -35,8 +38,9 @@ async def operations(app: Starlette, settings: Settings, backup_url: str | None)
         keep_days=settings.backup_keep_days,
     )
     app.state.backups = backups
-    task = asyncio.create_task(backups.run_schedule(), name="scheduled backups") if backups.scheduled else None
-    if task is None:
+    run = backups.scheduled and schedule
+    task = asyncio.create_task(backups.run_schedule(), name="scheduled backups") if run else None
+    if task is None and schedule:
         log.info("scheduled backups are off (%s)", "no superuser URL" if not backups.available else "interval 0")
     try:
         yield

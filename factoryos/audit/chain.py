@@ -50,8 +50,8 @@ def _ts(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def canonical(fields: dict[str, Any]) -> bytes:
-    doc = {
+def _doc(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
         "tenant_id": str(fields["tenant_id"]),
         "seq": int(fields["seq"]),
         "ts": _ts(fields["ts"]),
@@ -66,7 +66,29 @@ def canonical(fields: dict[str, Any]) -> bytes:
         "request_id": fields.get("request_id"),
         "prev_hash": fields["prev_hash"],
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(_doc(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_parts(fields: dict[str, Any]) -> tuple[str, str, str]:
+    """The canonical text around the two values only the chain's head gives: (head, mid, tail)
+    such that ``head + prev_hash + mid + str(seq) + tail`` is `canonical` of the row (decoded),
+    so the database can hash a row while it holds the head's lock."""
+    doc = _doc({**fields, "seq": 0, "prev_hash": ""})
+    keys = sorted(doc)
+    pairs = [_ENCODER.encode(k) + ":" + _ENCODER.encode(doc[k]) for k in keys]
+    i_prev, i_seq = keys.index("prev_hash"), keys.index("seq")
+    if not i_prev < i_seq:  # the order of the sorted field names is part of the format
+        raise AssertionError("prev_hash must sort before seq")
+    head = "{" + "".join(p + "," for p in pairs[:i_prev]) + '"prev_hash":"'
+    mid = '",' + "".join(p + "," for p in pairs[i_prev + 1:i_seq]) + '"seq":'
+    tail = "".join("," + p for p in pairs[i_seq + 1:]) + "}"
+    return head, mid, tail
 
 
 def row_hash(fields: dict[str, Any]) -> str:

@@ -27,7 +27,7 @@ from factoryos.connectivity.events import CountDelta, Event, Health, RejectedEve
 from factoryos.connectivity.machine_ref import parse_poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
-from factoryos.production import CountRow, flag_overdue_stops, record_counts, record_state_change
+from factoryos.production import CountRow, StateRow, flag_overdue_stops, record_counts, record_state_changes
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,9 @@ def _store(conn: Connection, tenant_id: UUID, items: Sequence[Item]) -> None:
     counts = [CountRow(m, e.minute_utc, e.good, e.reject, e.key) for m, e in items if isinstance(e, CountDelta)]
     if counts:
         record_counts(conn, tenant_id, counts)
-    for machine_id, event in items:
-        if isinstance(event, StateChange):
-            record_state_change(conn, tenant_id, machine_id, event.state.value, event.raw_code, event.at)
+    changes = [StateRow(m, e.state.value, e.raw_code, e.at) for m, e in items if isinstance(e, StateChange)]
+    if changes:
+        record_state_changes(conn, tenant_id, changes)
     record_health(conn, tenant_id, [(m, e) for m, e in items if isinstance(e, Health)])
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from factoryos.errors import PermissionDenied, Unauthorized
 from factoryos.identity.permissions import KNOWN_PERMISSIONS, SIGNED_IN, effective_permissions
@@ -23,30 +23,30 @@ class LiveAccess:
     permissions: frozenset[str]
 
 
+# Built once: every authenticated request runs it.
+_LIVE_ACCESS = (
+    select(
+        memberships.c.role,
+        memberships.c.granted,
+        memberships.c.denied,
+        users.c.status,
+        auth_sessions.c.revoked_at,
+        auth_sessions.c.expires_at,
+    )
+    .join(users, users.c.id == memberships.c.user_id)
+    .outerjoin(
+        auth_sessions,
+        (auth_sessions.c.tenant_id == memberships.c.tenant_id)
+        & (auth_sessions.c.user_id == memberships.c.user_id)
+        & (auth_sessions.c.id == bindparam("session")),
+    )
+    .where(memberships.c.tenant_id == bindparam("tenant"), memberships.c.user_id == bindparam("user"))
+)
+
+
 def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UUID | None) -> LiveAccess:
     """Raise Unauthorized unless the session, the account and the membership are all live."""
-    row = (
-        conn.execute(
-            select(
-                memberships.c.role,
-                memberships.c.granted,
-                memberships.c.denied,
-                users.c.status,
-                auth_sessions.c.revoked_at,
-                auth_sessions.c.expires_at,
-            )
-            .join(users, users.c.id == memberships.c.user_id)
-            .outerjoin(
-                auth_sessions,
-                (auth_sessions.c.tenant_id == memberships.c.tenant_id)
-                & (auth_sessions.c.user_id == memberships.c.user_id)
-                & (auth_sessions.c.id == session_id),
-            )
-            .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
-        )
-        .mappings()
-        .first()
-    )
+    row = conn.execute(_LIVE_ACCESS, {"tenant": tenant_id, "user": user_id, "session": session_id}).mappings().first()
     if row is None:
         raise Unauthorized("you are no longer a member of this company", code="membership_revoked")
     if row["status"] != "active":

@@ -76,10 +76,15 @@ def require_operators(conn: Connection, tenant_id: UUID, site_id: UUID, user_ids
                    site_operators.c.user_id.in_(wanted))
         ).scalars()
     )
-    missing = sorted(str(u) for u in wanted - found)
+    missing = wanted - found
     if missing:
-        raise ValidationFailed(
-            f"not an operator of this machine's site: {', '.join(missing)} (add them under /sites/{{id}}/operators)",
-            code="not_a_site_operator",
-            field=field,
-        )
+        raise not_site_operators(missing, field)
+
+
+def not_site_operators(user_ids: Iterable[UUID], field: str) -> ValidationFailed:
+    missing = sorted(str(u) for u in user_ids)
+    return ValidationFailed(
+        f"not an operator of this machine's site: {', '.join(missing)} (add them under /sites/{{id}}/operators)",
+        code="not_a_site_operator",
+        field=field,
+    )

@@ -7,17 +7,19 @@ period the machine counted itself through its signals: either would count parts 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, insert, text
+from sqlalchemy.exc import IntegrityError
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
-from factoryos.plant.constraints import constraint_errors
-from factoryos.production.booking import book, operator_for
+from factoryos.plant.constraints import constraint_name
+from factoryos.plant.operators import not_site_operators
+from factoryos.production.booking import book
 from factoryos.production.entry_models import EntryIn, EntryQuery
 from factoryos.production.limits import check_quantity
-from factoryos.schema.production import machine_count_buckets as mcb
 from factoryos.schema.production import production_entries as pe
 
 # Terminal clocks drift; an entry may end this far after the server's now.
@@ -29,21 +31,55 @@ class ProductionEntries(TenantRepository):
     entity = "production entry"
 
 
-def _default_start(conn: Connection, tenant_id: UUID, machine_id: UUID, instance: RowMapping) -> datetime:
-    last_end = conn.execute(
-        select(func.max(pe.c.ended_at)).where(pe.c.tenant_id == tenant_id, pe.c.machine_id == machine_id,
-                                              pe.c.shift_instance_id == instance["id"])
-    ).scalar()
-    return max(instance["starts_at"], last_end) if last_end else instance["starts_at"]
+# What an entry is checked against, in one round trip (built once: the hot path of every terminal):
+# whether the operator works at the site, where the period starts by default (the end of the
+# machine's last entry in the shift, else the shift's start), the first entry it would overlap
+# and the minutes the machine counted itself in it.
+_ENTRY_FACTS = text(
+    """
+    with period as (
+      select coalesce(cast(:start as timestamptz),
+                      greatest(cast(:shift_start as timestamptz),
+                               (select max(e.ended_at) from production_entries e
+                                where e.tenant_id = :tenant and e.machine_id = :machine
+                                  and e.shift_instance_id = :instance))) as started_at
+    )
+    select p.started_at,
+           exists(select 1 from site_operators so
+                  join memberships mb on mb.tenant_id = so.tenant_id and mb.user_id = so.user_id
+                  where so.tenant_id = :tenant and so.site_id = :site and so.user_id = :operator) as is_operator,
+           c.id as clash_id, c.started_at as clash_start, c.ended_at as clash_end, c.good_quantity as clash_good,
+           k.first_minute, k.last_minute
+    from period p
+    left join lateral (
+      select e.id, e.started_at, e.ended_at, e.good_quantity from production_entries e
+      where e.tenant_id = :tenant and e.machine_id = :machine
+        and e.started_at < cast(:end as timestamptz) and e.ended_at > p.started_at
+      order by e.started_at limit 1) c on true
+    left join lateral (
+      select min(b.minute) as first_minute, max(b.minute) as last_minute from machine_count_buckets b
+      where b.tenant_id = :tenant and b.machine_id = :machine
+        and b.minute > p.started_at - interval '1 minute' and b.minute < cast(:end as timestamptz)) k on true
+    """
+)
+_INSERT_ENTRY = insert(pe).returning(pe)
 
 
 def create_entry(conn: Connection, tenant_id: UUID, user_id: UUID | None, data: EntryIn, now: datetime) -> RowMapping:
     # The end instant belongs to the next shift at a handover, so look a microsecond earlier.
     at = data.started_at or (data.ended_at - timedelta(microseconds=1) if data.ended_at else now)
     b = book(conn, tenant_id, data.machine_id, data, at)
-    operator = operator_for(conn, tenant_id, b, data.operator_id, user_id)
-    start = data.started_at or _default_start(conn, tenant_id, b.machine["id"], b.instance)
+    operator = data.operator_id or user_id
+    if operator is None:
+        raise ValidationFailed("give operator_id", code="operator_required", field="operator_id")
     end = data.ended_at or min(now, b.shift.end)
+    facts = conn.execute(_ENTRY_FACTS, {
+        "tenant": tenant_id, "machine": b.machine["id"], "instance": b.instance["id"], "site": b.site["id"],
+        "operator": operator, "start": data.started_at, "shift_start": b.instance["starts_at"], "end": end,
+    }).mappings().one()
+    if not facts["is_operator"]:
+        raise not_site_operators([operator], "operator_id")
+    start = data.started_at or facts["started_at"]
     if start < b.shift.start:
         raise ValidationFailed(
             f"started_at {start.isoformat()} is before shift {b.shift.name} starts ({b.shift.start.isoformat()})",
@@ -61,37 +97,31 @@ def create_entry(conn: Connection, tenant_id: UUID, user_id: UUID | None, data: 
     if data.rework_quantity > data.good_quantity:
         raise ValidationFailed("rework_quantity counts reworked good parts: it cannot exceed good_quantity",
                                code="invalid_count", field="rework_quantity")
-    _check_no_overlap(conn, tenant_id, b.machine, start, end)
-    overlap = Conflict(f"machine {b.machine['code']} already has a production entry overlapping this period",
-                       code="entry_overlap", field="started_at")
-    with constraint_errors(conn, {"production_entries_no_overlap": overlap}):
-        return ProductionEntries(conn, tenant_id).insert(
-            machine_id=b.machine["id"], shift_instance_id=b.instance["id"], operator_id=operator,
-            good_quantity=data.good_quantity, rework_quantity=data.rework_quantity, started_at=start, ended_at=end,
-            job_ref=data.job_ref, note=data.note, created_by=user_id,
-        )
+    _check_no_overlap(b.machine, facts)
+    values = {"tenant_id": tenant_id, "machine_id": b.machine["id"], "shift_instance_id": b.instance["id"],
+              "operator_id": operator, "good_quantity": data.good_quantity, "rework_quantity": data.rework_quantity,
+              "started_at": start, "ended_at": end, "job_ref": data.job_ref, "note": data.note, "created_by": user_id}
+    try:
+        # No savepoint: an error here fails the whole request, whose transaction then rolls back.
+        return conn.execute(_INSERT_ENTRY, values).mappings().one()
+    except IntegrityError as exc:
+        if constraint_name(exc) == "production_entries_no_overlap":  # a concurrent entry won the race
+            raise Conflict(f"machine {b.machine['code']} already has a production entry overlapping this period",
+                           code="entry_overlap", field="started_at") from None
+        raise
 
 
-def _check_no_overlap(conn: Connection, tenant_id: UUID, machine: RowMapping, start: datetime, end: datetime) -> None:
-    clash = conn.execute(
-        select(pe).where(pe.c.tenant_id == tenant_id, pe.c.machine_id == machine["id"], pe.c.started_at < end,
-                         pe.c.ended_at > start).order_by(pe.c.started_at).limit(1)
-    ).mappings().first()
-    if clash is not None:
+def _check_no_overlap(machine: RowMapping | dict[str, Any], facts: RowMapping) -> None:
+    if facts["clash_id"] is not None:
         raise Conflict(
-            f"machine {machine['code']} already has an entry for {clash['started_at'].isoformat()} – "
-            f"{clash['ended_at'].isoformat()} ({clash['good_quantity']} good) overlapping this period",
-            code="entry_overlap", field="started_at", extra={"conflicting_id": str(clash["id"])},
+            f"machine {machine['code']} already has an entry for {facts['clash_start'].isoformat()} – "
+            f"{facts['clash_end'].isoformat()} ({facts['clash_good']} good) overlapping this period",
+            code="entry_overlap", field="started_at", extra={"conflicting_id": str(facts["clash_id"])},
         )
-    counted = conn.execute(
-        select(func.min(mcb.c.minute), func.max(mcb.c.minute)).where(
-            mcb.c.tenant_id == tenant_id, mcb.c.machine_id == machine["id"],
-            mcb.c.minute > start - timedelta(minutes=1), mcb.c.minute < end)
-    ).one()
-    if counted[0] is not None:
+    if facts["first_minute"] is not None:
         raise Conflict(
-            f"machine {machine['code']} counted its own parts between {counted[0].isoformat()} and "
-            f"{(counted[1] + timedelta(minutes=1)).isoformat()}: a manual entry would count them twice",
+            f"machine {machine['code']} counted its own parts between {facts['first_minute'].isoformat()} and "
+            f"{(facts['last_minute'] + timedelta(minutes=1)).isoformat()}: a manual entry would count them twice",
             code="entry_overlaps_machine_counts", field="started_at",
         )
 

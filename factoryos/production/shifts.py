@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from factoryos.db.repository import Page, TenantRepository
@@ -161,11 +161,18 @@ def _computed(pattern: RowMapping, instance: ShiftInstance) -> dict[str, Any]:
     }
 
 
+# Built once: read on every entry, rejection and live view.
+_PATTERNS = select(sp).where(sp.c.tenant_id == bindparam("tenant"), sp.c.site_id == bindparam("site"))
+_ACTIVE_PATTERNS = _PATTERNS.where(sp.c.active).order_by(sp.c.start_time, sp.c.name)
+_ALL_PATTERNS = _PATTERNS.order_by(sp.c.start_time, sp.c.name)
+_STORED = select(si).where(si.c.tenant_id == bindparam("tenant"), si.c.site_id == bindparam("site"),
+                           si.c.local_date.between(bindparam("first"), bindparam("last")))
+_STORED_OF_PATTERN = _STORED.where(si.c.pattern_id == bindparam("pattern"))
+
+
 def _patterns(conn: Connection, tenant_id: UUID, site_id: UUID, *, active_only: bool) -> list[RowMapping]:
-    stmt = select(sp).where(sp.c.tenant_id == tenant_id, sp.c.site_id == site_id)
-    if active_only:
-        stmt = stmt.where(sp.c.active)
-    return list(conn.execute(stmt.order_by(sp.c.start_time, sp.c.name)).mappings())
+    stmt = _ACTIVE_PATTERNS if active_only else _ALL_PATTERNS
+    return list(conn.execute(stmt, {"tenant": tenant_id, "site": site_id}).mappings())
 
 
 def list_instances(
@@ -173,15 +180,20 @@ def list_instances(
 ) -> list[dict[str, Any]]:
     """Instances starting on local dates first..last: stored ones as recorded, others computed."""
     site = Sites(conn, tenant_id).require(site_id)
-    stored_stmt = select(si).where(
-        si.c.tenant_id == tenant_id, si.c.site_id == site_id, si.c.local_date.between(first, last)
-    )
-    if pattern_id is not None:
-        stored_stmt = stored_stmt.where(si.c.pattern_id == pattern_id)
+    return site_instances(conn, tenant_id, site, first, last, pattern_id)
+
+
+def site_instances(
+    conn: Connection, tenant_id: UUID, site: RowMapping | dict[str, Any], first: date, last: date,
+    pattern_id: UUID | None = None,
+) -> list[dict[str, Any]]:
+    """`list_instances` for a site row the caller already holds."""
+    params = {"tenant": tenant_id, "site": site["id"], "first": first, "last": last, "pattern": pattern_id}
+    stored_stmt = _STORED if pattern_id is None else _STORED_OF_PATTERN
     found: dict[tuple[UUID, date], dict[str, Any]] = {
-        (r["pattern_id"], r["local_date"]): dict(r) for r in conn.execute(stored_stmt).mappings()
+        (r["pattern_id"], r["local_date"]): dict(r) for r in conn.execute(stored_stmt, params).mappings()
     }
-    for pattern in _patterns(conn, tenant_id, site_id, active_only=True):
+    for pattern in _patterns(conn, tenant_id, site["id"], active_only=True):
         if pattern_id is not None and pattern["id"] != pattern_id:
             continue
         shape = kpi_pattern(pattern)
@@ -231,13 +243,14 @@ def running_instance(conn: Connection, tenant_id: UUID, site: RowMapping, at: da
     return holding[-1] if holding else None
 
 
-def instance_at(conn: Connection, tenant_id: UUID, site: RowMapping, at: datetime) -> RowMapping | None:
+def instance_at(conn: Connection, tenant_id: UUID, site: RowMapping | dict[str, Any],
+                at: datetime) -> RowMapping | dict[str, Any] | None:
     """Like `running_instance`, storing (freezing) the instance when it was only computed."""
     found = running_instance(conn, tenant_id, site, at)
     if found is None:
         return None
     if found["id"] is not None:
-        return require_instance(conn, tenant_id, found["id"])
+        return found  # a stored row, read just now
     pattern = ShiftPatterns(conn, tenant_id).require(found["pattern_id"])
     return ensure_instance(conn, tenant_id, pattern, found["local_date"])
 
@@ -296,6 +309,6 @@ def instances_overlapping(
     first = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date()
     return [
-        r for r in list_instances(conn, tenant_id, site["id"], first, last)
+        r for r in site_instances(conn, tenant_id, site, first, last)
         if r["starts_at"] < end and start < r["ends_at"]
     ]

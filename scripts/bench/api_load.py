@@ -1,6 +1,6 @@
 """API under load: operator terminals and dashboards against `factoryos serve`.
 
-The server runs under uvicorn in its own process (`factoryos serve`, one worker) against
+The server runs under uvicorn in its own process(es) (`factoryos serve --workers N`, default one per core) against
 an embedded PostgreSQL in a temp directory; this process seeds one company (a UTC site
 with a 24-hour shift, one machine and one operator account per terminal, lines of 10)
 and then generates the load on loopback:
@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import time
 import uuid
@@ -47,6 +48,7 @@ from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir, 
 
 INTERVAL = 2.0
 RETRIES = 3
+DEFAULT_WORKERS = os.cpu_count() or 1
 
 
 @dataclass
@@ -156,8 +158,31 @@ async def sample_rss(probe: Callable[[], float], stop_at: float, samples: list[f
         samples.append(probe())
 
 
+def wait_sampler(superuser: str) -> Callable[[], Counter[str]]:
+    """What the server's database sessions are doing right now (for `--pg-waits`)."""
+    engine = create_engine(superuser, poolclass=pool.NullPool)
+    conn = engine.connect()
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    def sample() -> Counter[str]:
+        rows = conn.execute(text(
+            "select state, coalesce(wait_event_type || ':' || wait_event, 'cpu') from pg_stat_activity "
+            "where application_name = 'factoryos-server' and state <> 'idle'")).all()
+        return Counter(f"{state} / {wait}" for state, wait in rows)
+
+    return sample
+
+
+async def sample_waits(probe: Callable[[], Counter[str]], stop_at: float, totals: Counter[str]) -> None:
+    loop = asyncio.get_running_loop()
+    while loop.time() < stop_at:
+        await asyncio.sleep(0.5)
+        totals.update(await asyncio.to_thread(probe))
+
+
 async def generate(url: str, plant: Plant, dashboards: list[Member], duration: float, stats: Stats,
-                   rss: list[float] | None = None, rss_probe: Callable[[], float] | None = None) -> None:
+                   rss: list[float] | None = None, rss_probe: Callable[[], float] | None = None,
+                   waits: tuple[Callable[[], Counter[str]], Counter[str]] | None = None) -> None:
     """Run the terminals and dashboards against `url` for `duration` seconds (sampling RSS if asked)."""
     connector = aiohttp.TCPConnector(limit=2 * len(plant.terminals) + 3 * len(dashboards))
     rng = random.Random(11)
@@ -169,6 +194,8 @@ async def generate(url: str, plant: Plant, dashboards: list[Member], duration: f
         tasks += [dashboard(client, d, plant.site_id, stop_at, stats, rng) for d in dashboards]
         if rss is not None and rss_probe is not None:
             tasks.append(sample_rss(rss_probe, stop_at, rss))
+        if waits is not None:
+            tasks.append(sample_waits(waits[0], stop_at, waits[1]))
         await asyncio.gather(*tasks)
 
 
@@ -190,7 +217,8 @@ def report(stats: Stats, elapsed: float, meta: dict[str, Any]) -> dict[str, Any]
            "errors": sum(stats.errors.values()), "error_kinds": dict(stats.errors.most_common(10)),
            "late_ticks": stats.late_ticks, "entries_created": stats.entries_created,
            "entries_lost": stats.entries_lost}
-    print(f"\n{meta['terminals']} terminals + {meta['dashboards']} dashboards for {elapsed:.0f} s: "
+    print(f"\n{meta['terminals']} terminals + {meta['dashboards']} dashboards for {elapsed:.0f} s "
+          f"({meta['workers']} server workers, load average at the end {meta['load_average']}): "
           f"{total} requests, {total / elapsed:.1f} req/s, errors {out['errors']}, late ticks {stats.late_ticks}")
     print(f"{'endpoint':<22}{'req':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for name, r in rows.items():
@@ -211,12 +239,19 @@ def main() -> None:
     parser.add_argument("--terminals", type=int, default=200, help="simulated operator terminals")
     parser.add_argument("--dashboards", type=int, default=10, help="simulated dashboards")
     parser.add_argument("--duration", type=float, default=600, help="seconds of load")
-    parser.add_argument("--pool-size", type=int, default=10, help="server's FACTORYOS_DB_POOL_SIZE")
+    parser.add_argument("--pool-size", type=int, default=10, help="server's FACTORYOS_DB_POOL_SIZE (per worker)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="server worker processes (`factoryos serve --workers`); default: one per core")
+    parser.add_argument("--pg-waits", action="store_true",
+                        help="sample what the server's database sessions wait on (pg_stat_activity, twice a second)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
     with scratch_dir("factoryos-load-") as data, embedded_database(data) as urls:
-        server = ServerProcess(urls.app, data, env={"FACTORYOS_DB_POOL_SIZE": str(args.pool_size)}).start()
+        server = ServerProcess(urls.app, data, env={"FACTORYOS_DB_POOL_SIZE": str(args.pool_size)},
+                               workers=args.workers).start()
+        print(f"server: {args.workers} worker process(es), pool {args.pool_size} per worker; "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         try:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 seed_started = time.perf_counter()
@@ -228,10 +263,12 @@ def main() -> None:
                       f"in {time.perf_counter() - seed_started:.1f} s")
             stats, rss = Stats(), [server.rss_mib()]
             cpu_server, cpu_gen, started = server.cpu_seconds(), time.process_time(), time.perf_counter()
-            asyncio.run(generate(server.url, plant, viewers, args.duration, stats, rss, server.rss_mib))
+            waits = (wait_sampler(superuser_url(urls)), Counter[str]()) if args.pg_waits else None
+            asyncio.run(generate(server.url, plant, viewers, args.duration, stats, rss, server.rss_mib, waits))
             elapsed = time.perf_counter() - started
             meta = {"terminals": args.terminals, "dashboards": args.dashboards, "duration_s": args.duration,
-                    "pool_size": args.pool_size, "rss_start_mib": rss[0], "rss_end_mib": server.rss_mib(),
+                    "pool_size": args.pool_size, "workers": args.workers,
+                    "load_average": [round(x, 2) for x in os.getloadavg()], "rss_start_mib": rss[0], "rss_end_mib": server.rss_mib(),
                     "rss_peak_mib": max(rss), "rss_samples_mib": [round(x, 1) for x in rss],
                     "server_cpu_pct": 100 * (server.cpu_seconds() - cpu_server) / elapsed,
                     "generator_cpu_pct": 100 * (time.process_time() - cpu_gen) / elapsed}
@@ -244,6 +281,11 @@ def main() -> None:
             ).scalar_one()
         engine.dispose()
         out = report(stats, elapsed, meta)
+        if waits is not None:
+            samples = int(args.duration / 0.5)
+            print("database sessions of the server, average count by state / wait event:")
+            for kind, n in waits[1].most_common(12):
+                print(f"  {n / samples:6.2f}  {kind}")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(out, f, indent=2)

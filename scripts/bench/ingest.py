@@ -8,9 +8,10 @@ sink does with a forwarder batch):
   counts   factoryos.production.record_counts: one delta per machine and minute (what
            the poller's MinuteBuckets emit), idempotent upsert keyed by delta
      raw   the same rows as a plain `insert … select from unnest` into the same table
-  states   factoryos.production.record_state_change per event (close the open interval,
-           open the next, open downtime for long stops); cycle per machine: running 4 min,
-           idle 30 s, running 4 min, unplanned stop 5 min
+  states   factoryos.production.record_state_changes per batch, as the poller's sink calls
+           it (close the open intervals, open the next, open downtime for long stops);
+           cycle per machine: running 4 min, idle 30 s, running 4 min, unplanned stop 5 min
+   single  the same through record_state_change, event by event (the path before)
      raw   the same intervals, closed, as a plain `insert … select from unnest`
 
 Write path and raw alternate for `--rounds` rounds on fresh time ranges (the machine is
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import time
@@ -33,34 +35,31 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from factoryos.db.engine import make_engine
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import CountRow, record_counts, record_state_change
+from factoryos.production import CountRow, StateRow, record_counts, record_state_change, record_state_changes
 from scripts.drills.plant import new_company, seed_plant
 from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
 
 EPOCH = datetime(2026, 1, 5, tzinfo=UTC)
 CYCLE = [("running", 1, 240), ("idle", 2, 30), ("running", 1, 240), ("unplanned_stop", 13, 300)]
 
-RAW_COUNTS = text(
-    """
+# Arrays in binary (`%(name)b`, run with exec_driver_sql), as the write path sends them.
+RAW_COUNTS = """
     insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject, delta_keys)
-    select :tenant, u.machine_id, u.minute, u.good, u.reject, array[u.key]
-    from unnest(cast(:machines as uuid[]), cast(:minutes as timestamptz[]), cast(:goods as int[]),
-                cast(:rejects as int[]), cast(:keys as text[])) as u(machine_id, minute, good, reject, key)
-    """
-)
-RAW_STATES = text(
-    """
+    select %(tenant)b, u.machine_id, u.minute, u.good, u.reject, array[u.key]
+    from unnest(cast(%(machines)b as uuid[]), cast(%(minutes)b as timestamptz[]), cast(%(goods)b as int[]),
+                cast(%(rejects)b as int[]), cast(%(keys)b as text[])) as u(machine_id, minute, good, reject, key)
+"""
+RAW_STATES = """
     insert into machine_state_intervals (tenant_id, machine_id, state, raw_code, started_at, ended_at)
-    select :tenant, u.machine_id, u.state, u.raw_code, u.started_at, u.ended_at
-    from unnest(cast(:machines as uuid[]), cast(:states as text[]), cast(:codes as bigint[]),
-                cast(:starts as timestamptz[]), cast(:ends as timestamptz[]))
+    select %(tenant)b, u.machine_id, u.state, u.raw_code, u.started_at, u.ended_at
+    from unnest(cast(%(machines)b as uuid[]), cast(%(states)b as text[]), cast(%(codes)b as bigint[]),
+                cast(%(starts)b as timestamptz[]), cast(%(ends)b as timestamptz[]))
          as u(machine_id, state, raw_code, started_at, ended_at)
-    """
-)
+"""
 
 
 def batches(items: list, size: int) -> Iterator[list]:
@@ -119,12 +118,19 @@ def run_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) ->
 def run_raw_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
     for batch in batches(rows, size):
         with tenant_transaction(engine, tenant) as conn:
-            conn.execute(RAW_COUNTS, {"tenant": tenant, "machines": [r.machine_id for r in batch],
+            conn.exec_driver_sql(RAW_COUNTS, {"tenant": tenant, "machines": [r.machine_id for r in batch],
                                       "minutes": [r.minute for r in batch], "goods": [r.good for r in batch],
                                       "rejects": [r.reject for r in batch], "keys": [r.key for r in batch]})
 
 
 def run_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int) -> None:
+    for batch in batches(events, size):
+        with tenant_transaction(engine, tenant) as conn:
+            record_state_changes(conn, tenant, [StateRow(*e) for e in batch])
+
+
+def run_single_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
+                      size: int) -> None:
     for batch in batches(events, size):
         with tenant_transaction(engine, tenant) as conn:
             for machine, state, code, at in batch:
@@ -142,7 +148,7 @@ def run_raw_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, i
         ends[(machine, at)] = at + timedelta(minutes=1)
     for batch in batches(events, size):
         with tenant_transaction(engine, tenant) as conn:
-            conn.execute(RAW_STATES, {"tenant": tenant, "machines": [e[0] for e in batch],
+            conn.exec_driver_sql(RAW_STATES, {"tenant": tenant, "machines": [e[0] for e in batch],
                                       "states": [e[1] for e in batch], "codes": [e[2] for e in batch],
                                       "starts": [e[3] for e in batch],
                                       "ends": [ends.get((e[0], e[3])) for e in batch]})
@@ -152,7 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--machines", type=int, default=200)
     parser.add_argument("--count-events", type=int, default=100_000, help="count deltas per round and path")
-    parser.add_argument("--state-events", type=int, default=3_000, help="state changes per round and path")
+    parser.add_argument("--state-events", type=int, default=100_000, help="state changes per round and path")
+    parser.add_argument("--single-events", type=int, default=2_000,
+                        help="state changes per round through the event-by-event path (0: skip it)")
     parser.add_argument("--batch", type=int, default=500, help="events per transaction (the forwarder's batch)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile the write path's first round")
@@ -165,7 +173,8 @@ def main() -> None:
         tenant = UUID(owner.tenant_id)
         machines = [UUID(m) for m in plant.machine_ids]
         engine = make_engine(urls.app, pool_size=2, application_name="factoryos-ingest-bench")
-        rates: dict[str, list[float]] = {"counts": [], "counts raw": [], "states": [], "states raw": []}
+        rates: dict[str, list[float]] = {"counts": [], "counts raw": [], "states": [], "states raw": [],
+                                         "states single": []}
         span_minutes = args.count_events // args.machines + 1
         state_span = timedelta(seconds=sum(c[2] for c in CYCLE) * (args.state_events // args.machines // 4 + 2))
         for r in range(args.rounds):
@@ -179,18 +188,27 @@ def main() -> None:
             rates["counts raw"].append(timed("counts: raw insert … unnest", len(raw),
                                              lambda: run_raw_counts(engine, tenant, raw, args.batch), False))
             events = state_events(machines, args.state_events, base + timedelta(days=10))
-            rates["states"].append(timed("states: record_state_change", len(events),
+            rates["states"].append(timed("states: record_state_changes", len(events),
                                          lambda: run_states(engine, tenant, events, args.batch), profile))
+            if args.single_events:
+                later = state_events(machines, args.single_events, base + timedelta(days=20))
+                rates["states single"].append(timed("states: record_state_change", len(later),
+                                                    lambda: run_single_states(engine, tenant, later, args.batch),
+                                                    False))
             # Raw intervals go before everything the write path wrote: its open intervals stay last.
             raw_events = state_events(machines, args.state_events, EPOCH - state_span * (r + 1))
             rates["states raw"].append(timed("states: raw insert … unnest", len(raw_events),
                                              lambda: run_raw_states(engine, tenant, raw_events, args.batch), False))
         engine.dispose()
-    med = {k: statistics.median(v) for k, v in rates.items()}
+    med = {k: statistics.median(v) for k, v in rates.items() if v}
     print(f"\nmedian of {args.rounds} rounds, {args.machines} machines, {args.batch} events per transaction:")
     for kind in ("counts", "states"):
         print(f"  {kind:<7} write path {med[kind]:>10,.0f} events/s   raw {med[kind + ' raw']:>10,.0f} events/s   "
               f"ratio {med[kind] / med[kind + ' raw']:.2f}")
+    if rates["states single"]:
+        print(f"  states event by event (record_state_change) {statistics.median(rates['states single']):,.0f} "
+              "events/s")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -110,7 +110,8 @@ def run_drill(urls: DatabaseUrls, data_dir, *, entries: int = 1000, machines: in
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             owner = new_company(client, "Kill Nine Works")
-            plant = seed_plant(client, owner, machines=machines, terminals=machines, cycle_seconds="0.01")
+            # A terminal's next entry follows within milliseconds: the ideal rate must allow a part in that.
+            plant = seed_plant(client, owner, machines=machines, terminals=machines, cycle_seconds="0.000001")
         run = f"k9-{owner.tenant_id[:8]}"
         keys = [f"{run}-{i:05d}" for i in range(entries)]
         lock, answered = threading.Lock(), threading.Semaphore(0)

@@ -96,11 +96,27 @@ def superuser_url(urls: DatabaseUrls, name: str = DATABASE) -> str:
     return make_url(urls.admin).set(database=name).render_as_string(hide_password=False)
 
 
+def child_pids(pid: int) -> list[int]:
+    """Descendant process ids (uvicorn workers and the like)."""
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = Path(f"/proc/{parent}/task").iterdir()
+            kids = [int(k) for t in tasks for k in (t / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out += kids
+        todo += kids
+    return out
+
+
 class ServerProcess:
     """`factoryos serve` in a child process; restartable, killable, measurable."""
 
     def __init__(self, app_url: str, data_dir: Path, *, port: int | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, workers: int = 1) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -116,6 +132,7 @@ class ServerProcess:
             "FACTORYOS_ACCESS_TOKEN_MINUTES": "60",
             **CHEAP_HASHING,
             **drill_license(data_dir / "license"),
+            "FACTORYOS_WORKERS": str(workers),
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -163,16 +180,31 @@ class ServerProcess:
             self.proc.wait(timeout=10)
 
     def rss_mib(self) -> float:
-        """Resident memory of the server process now."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS in /proc status")
+        """Resident memory of the server now (its worker processes included)."""
+        total = 0.0
+        for pid in [self.pid, *child_pids(self.pid)]:
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except FileNotFoundError:
+                continue
+            total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+        return total
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the server has used so far (its worker processes included)."""
+        return sum(self.cpu_split())
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the server process and its live children."""
+        user = system = 0.0
+        for pid in [self.pid, *child_pids(self.pid)]:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except FileNotFoundError:
+                continue
+            user += int(fields[11]) / os.sysconf("SC_CLK_TCK")
+            system += int(fields[12]) / os.sysconf("SC_CLK_TCK")
+        return user, system
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import RowMapping
+from starlette.responses import Response
 
 from factoryos.plant.listing import Page
 from factoryos.production import entries, live, plans
 from factoryos.production.entry_models import EntryIn, EntryOut, EntryQuery, PlanIn, PlanOut, PlanPatch, PlanQuery
 from factoryos.production.kpi_models import LiveQuery, LiveView
+from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/production", tags=("production",))
@@ -95,6 +97,12 @@ def delete_entry(ctx: Context, entry_id: UUID) -> None:
 
 
 @router.get("/live", permission=VIEW, query=LiveQuery, response=LiveView)
-def live_view(ctx: Context, query: LiveQuery) -> LiveView:
-    """Per machine of a site: state since, shift counts vs target, OEE so far, downtime needing a reason."""
-    return live.live_view(ctx.conn, ctx.tenant_id, query, datetime.now(UTC))
+def live_view(ctx: Context, query: LiveQuery) -> LiveView | Response:
+    """Per machine of a site: state since, shift counts vs target, OEE so far, downtime needing a reason.
+
+    Served from the site's shared snapshot, at most `FACTORYOS_LIVE_SNAPSHOT_SECONDS` old (`at` says when)."""
+    snapshots: LiveSnapshots | None = getattr(ctx.state, "live_snapshots", None)
+    if snapshots is None or snapshots.max_age <= 0:
+        return live.live_view(ctx.conn, ctx.tenant_id, query, datetime.now(UTC))
+    snap = snapshots.get(ctx.conn, ctx.tenant_id, query.site_id, lambda: datetime.now(UTC))
+    return Response(snap.json(query.line_id), media_type="application/json")

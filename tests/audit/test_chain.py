@@ -14,11 +14,12 @@ import pytest
 from psycopg import errors
 from sqlalchemy import Engine, text
 
-from factoryos.audit import AuditEvent, record
+from factoryos.audit import AuditEvent, record, row_hash
+from factoryos.audit.chain import canonical, canonical_parts
 from factoryos.audit.verify import verify_chain
-from factoryos.audit.writer import ensure_partitions
+from factoryos.audit.writer import append_and_commit, ensure_partitions
 from factoryos.db.roles import libpq_url
-from factoryos.db.tenant import tenant_transaction
+from factoryos.db.tenant import set_tenant, tenant_transaction
 
 
 def new_company(superuser_engine: Engine, name: str | None = None) -> uuid.UUID:
@@ -138,6 +139,83 @@ def test_concurrent_writers_keep_an_unbroken_chain(app_engine, superuser_engine,
     with superuser_engine.connect() as conn:
         report = verify_chain(conn, tenant)
     assert report.ok and report.rows == 1600
+
+
+def test_a_companys_first_rows_written_at_once_still_chain(app_engine, superuser_engine, tenant) -> None:
+    """No head row to lock yet: the second writer must wait for the first and chain after it."""
+    def event(i: int) -> AuditEvent:
+        return AuditEvent(tenant_id=tenant, action="create", entity_type="machine", entity_id=f"M-{i}")
+
+    second_done = threading.Event()
+
+    def second() -> None:
+        write_events(app_engine, tenant, 1)
+        second_done.set()
+
+    with tenant_transaction(app_engine, tenant) as conn:
+        first = record(conn, event(0))
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not second_done.wait(0.5)  # blocked behind the uncommitted first row
+    waiter.join(timeout=30)
+    assert second_done.is_set() and first["seq"] == 1
+    with superuser_engine.connect() as conn:
+        report = verify_chain(conn, tenant)
+        seqs = conn.execute(text("select seq from audit_log where tenant_id = :t order by seq"), {"t": tenant}).scalars()
+        assert list(seqs) == [1, 2]
+    assert report.ok and report.rows == 2
+
+
+def test_the_database_hashes_a_row_as_the_chain_defines_it(app_engine, tenant) -> None:
+    odd = {"quote": 'a "b" \\ c', "unicode": "Żółć ✓ 日本", "nested": {"z": [1, 2.5, None, True], "a": {}}}
+    rows = []
+    for i in range(3):  # the first row is hashed here, the others in the database
+        with tenant_transaction(app_engine, tenant) as conn:
+            rows.append(record(conn, AuditEvent(tenant_id=tenant, action="update", entity_type="thing",
+                                                entity_id=f"T-{i}", before=odd, after={"i": i, **odd},
+                                                user_agent="ü-agent", client_ip="::1")))
+    assert [r["seq"] for r in rows] == [1, 2, 3]
+    assert [r["prev_hash"] for r in rows[1:]] == [r["row_hash"] for r in rows[:-1]]
+    for r in rows:
+        assert r["row_hash"] == row_hash(r)
+        head, mid, tail = canonical_parts(r)
+        assert (head + r["prev_hash"] + mid + str(r["seq"]) + tail).encode() == canonical(r)
+
+
+def test_pipelined_appends_and_single_ones_share_one_unbroken_chain(app_engine, superuser_engine, tenant) -> None:
+    """The request path (append and commit in one pipeline) and `record` (advisory lock for a
+    first row), racing from a company's very first row on."""
+    errors_seen: list[BaseException] = []
+
+    def pipelined(n: int) -> None:
+        try:
+            for i in range(n):
+                with app_engine.connect() as conn:
+                    conn.begin()
+                    set_tenant(conn, tenant)
+                    append_and_commit(conn, [AuditEvent(tenant_id=tenant, action="create", entity_type="entry",
+                                                        entity_id=f"E-{i}-{j}", after={"n": j, "note": "Żółć"})
+                                             for j in range(2)])
+                    conn.commit()  # nothing left: the pipeline committed
+        except BaseException as exc:  # surfaced below
+            errors_seen.append(exc)
+
+    def single() -> None:
+        try:
+            write_events(app_engine, tenant, 40)
+        except BaseException as exc:
+            errors_seen.append(exc)
+
+    threads = [threading.Thread(target=pipelined, args=(30,)) for _ in range(4)]
+    threads += [threading.Thread(target=single) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors_seen
+    with superuser_engine.connect() as conn:
+        report = verify_chain(conn, tenant)
+    assert report.ok and report.rows == 4 * 30 * 2 + 2 * 40
 
 
 def test_rolled_back_change_leaves_no_audit_row(app_engine, superuser_engine, tenant) -> None:

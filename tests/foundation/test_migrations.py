@@ -69,3 +69,26 @@ def test_site_timezone_must_be_iana(superuser_engine) -> None:
                 {"t": tenant},
             )
         conn.rollback()
+
+
+def test_0007_ingest_drops_the_implied_company_keys_and_brings_them_back(fresh_database) -> None:
+    owner = fresh_database.owner
+    keys = ("fk_machine_count_buckets_tenant_id_companies", "fk_machine_state_intervals_tenant_id_companies")
+
+    def present() -> tuple[set[str], str]:
+        engine = create_engine(owner, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                names = set(conn.execute(text("select conname from pg_constraint where conname = any(:k)"),
+                                         {"k": list(keys)}).scalars())
+                body = conn.execute(text("select prosrc from pg_proc where proname = 'production_reject_overlap'"))
+                return names, body.scalar_one()
+        finally:
+            engine.dispose()
+
+    migrate.upgrade(owner, "0007_ingest")
+    names, body = present()
+    assert names == set() and "tstzrange" not in body and "order by started_at desc limit 1" in body
+    migrate.downgrade(owner, "0006_onboarding")
+    names, body = present()
+    assert names == set(keys) and "tstzrange" in body

@@ -150,3 +150,37 @@ def test_the_database_refuses_overlapping_intervals(superuser_engine, app_engine
                           "needs_reason) values (:t, :m, :s, true, 'manual', false), "
                           "(:t, :m, :s2, true, 'manual', false)"),
                      {"t": tenant, "m": m, "s": at(100), "s2": at(200)})
+
+
+@pytest.mark.parametrize(("start", "end", "clashes"), [
+    (-10, -5, False),     # before all
+    (-10, 1, True),       # into the first
+    (10, 20, False),      # exactly the gap between the first and the second
+    (12, 15, False),      # inside the gap
+    (15, 45, True),       # from the gap across the second and the third
+    (31, 32, True),       # inside the third
+    (5, 10, True),        # the end of the first
+    (40, 48, False),      # exactly the gap before the open last one
+    (42, 49, True),       # into the open last one
+    (60, None, True),     # after the open last one started
+    (45, None, True),     # open, from the gap: reaches into the open last one
+    (-5, None, True),     # open, from before all
+])
+def test_the_overlap_check_finds_any_clash_from_one_row(app_engine, fresh_machine, start, end, clashes) -> None:
+    """Intervals [0,10) [20,30) [30,40) [48,…): whatever the case, one row decides."""
+    tenant, m = fresh_machine
+    with tenant_transaction(app_engine, tenant) as conn:
+        conn.execute(text("insert into machine_state_intervals (tenant_id, machine_id, state, started_at, ended_at) "
+                          "select :t, :m, 'running', s, e from unnest(cast(:s as timestamptz[]), "
+                          "cast(:e as timestamptz[])) as u(s, e)"),
+                     {"t": tenant, "m": m, "s": [at(0), at(20), at(30), at(48)],
+                      "e": [at(10), at(30), at(40), None]})
+    insert = text("insert into machine_state_intervals (tenant_id, machine_id, state, started_at, ended_at) "
+                  "values (:t, :m, 'idle', :s, :e)")
+    params = {"t": tenant, "m": m, "s": at(start), "e": at(end) if end is not None else None}
+    if clashes:
+        with pytest.raises(IntegrityError, match="overlaps"), tenant_transaction(app_engine, tenant) as conn:
+            conn.execute(insert, params)
+    else:
+        with tenant_transaction(app_engine, tenant) as conn:
+            conn.execute(insert, params)

@@ -1,0 +1,165 @@
+"""Server CPU per request, per endpoint, one request at a time.
+
+Wall-clock latency on a shared machine says more about the neighbours than about the
+server; the CPU the server process spends per request does not. This starts
+`factoryos serve` on an embedded PostgreSQL in a temp directory, seeds one company like
+`api_load` (a UTC site with a 24-hour shift, `--machines` machines in lines of 10,
+`--terminals` operators), then for each endpoint sends `--warmup` requests and
+`--requests` more, one after the other, and divides the server's CPU time (user +
+system from /proc, all its processes) by the count. PostgreSQL's CPU is not included.
+
+`--py-spy DIR` samples the server with py-spy (`pip install py-spy` into the venv; it needs
+ptrace rights, e.g. root) while each endpoint's requests run, raw stacks of the threads
+holding the GIL, one file per endpoint.
+
+Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scripts.drills.plant import Plant, join, new_company, seed_plant
+from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Response], warmup: int,
+            requests: int, profile_dir: Path | None = None) -> dict[str, Any]:
+    for i in range(warmup):
+        r = send(i)
+        if r.status_code >= 400:
+            raise RuntimeError(f"{label}: {r.status_code} {r.text[:300]}")
+    spy = None
+    if profile_dir is not None:  # sampling profiler on the server while the measured requests run
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        out = profile_dir / (re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-") + ".txt")
+        spy = subprocess.Popen([shutil.which("py-spy", path=os.path.dirname(sys.executable)) or "py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "250",
+                                "--nonblocking", "--gil", "--output", str(out)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    (user, system), wall, load = server.cpu_split(), time.perf_counter(), _load()
+    for i in range(warmup, warmup + requests):
+        r = send(i)
+        if r.status_code >= 400:
+            raise RuntimeError(f"{label}: {r.status_code} {r.text[:300]}")
+    user_end, system_end = server.cpu_split()
+    user_ms, system_ms = 1000 * (user_end - user) / requests, 1000 * (system_end - system) / requests
+    cpu_ms = user_ms + system_ms
+    wall_ms = 1000 * (time.perf_counter() - wall) / requests
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=30)
+    print(f"  {label:<24} {cpu_ms:>7.2f} ms CPU/request (user {user_ms:.2f}, sys {system_ms:.2f})"
+          f"   {wall_ms:>7.2f} ms wall   load {load}", flush=True)
+    return {"cpu_ms": cpu_ms, "user_ms": user_ms, "system_ms": system_ms, "wall_ms": wall_ms, "load": load}
+
+
+def endpoints(client: httpx.Client, plant: Plant, dashboard_headers: dict[str, str]) -> dict[str, Callable]:
+    terminals = plant.terminals
+    site = plant.site_id
+
+    def entry(i: int) -> httpx.Response:
+        t = terminals[i % len(terminals)]
+        return client.post("/api/v1/production/entry", json={"machine_id": t.machine_id, "good_quantity": 1},
+                           headers={**t.operator.headers, "Idempotency-Key": f"cpu-{uuid.uuid4().hex}"})
+
+    def live_line(i: int) -> httpx.Response:
+        t = terminals[i % len(terminals)]
+        return client.get("/api/v1/production/live", params={"site_id": site, "line_id": t.line_id},
+                          headers=t.operator.headers)
+
+    def live_site(i: int) -> httpx.Response:
+        return client.get("/api/v1/production/live", params={"site_id": site}, headers=dashboard_headers)
+
+    shift: dict[str, Any] = {}
+
+    def _shift() -> dict[str, Any]:
+        if not shift:
+            body = live_site(0).json()
+            shift.update(next(m["shift"] for m in body["machines"] if m["shift"]), at=body["at"])
+        return shift
+
+    def oee(i: int) -> httpx.Response:
+        s = _shift()
+        return client.get("/api/v1/kpis/oee", headers=dashboard_headers,
+                          params={"scope": "site", "id": site, "from": s["starts_at"], "to": s["at"]})
+
+    def rejections(i: int) -> httpx.Response:
+        return client.get("/api/v1/rejections", headers=dashboard_headers,
+                          params={"shift_instance_id": _shift()["id"]})
+
+    def get_site(i: int) -> httpx.Response:
+        return client.get(f"/api/v1/sites/{site}", headers=dashboard_headers)
+
+    def health(i: int) -> httpx.Response:
+        return client.get("/api/v1/system/health")
+
+    return {"POST entry": entry, "GET live (line)": live_line, "GET live (site)": live_site,
+            "GET kpis/oee (site)": oee, "GET rejections": rejections, "GET /sites/{id}": get_site,
+            "GET /system/health": health}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--machines", type=int, default=200)
+    parser.add_argument("--terminals", type=int, default=20, help="operators taking turns for the entries")
+    parser.add_argument("--requests", type=int, default=300, help="measured requests per endpoint")
+    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole list (alternation spreads noise)")
+    parser.add_argument("--only", action="append", help="measure only these endpoints (repeatable)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument("--env", action="append", default=[], help="extra server env VAR=value (repeatable)")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR",
+                        help="record each endpoint's measured requests with py-spy (raw stacks) into DIR")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+
+    env = dict(kv.split("=", 1) for kv in args.env)
+    results: dict[str, list[dict[str, Any]]] = {}
+    with scratch_dir("factoryos-cpu-") as data, embedded_database(data) as urls:
+        server = ServerProcess(urls.app, data, env=env, workers=args.workers).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                owner = new_company(client, "CPU Works")
+                plant = seed_plant(client, owner, machines=args.machines, terminals=args.terminals,
+                                   cycle_seconds="0.01")
+                viewer = join(client, owner, "read_only", "Wall board")
+                table = endpoints(client, plant, viewer.headers)
+                for r in range(args.rounds):
+                    print(f"round {r + 1}/{args.rounds} ({args.machines} machines)", flush=True)
+                    for label, send in table.items():
+                        if args.only and label not in args.only:
+                            continue
+                        results.setdefault(label, []).append(
+                            measure(server, label, send, args.warmup, args.requests, args.py_spy))
+        finally:
+            server.stop()
+    if args.rounds > 1:
+        print("\nminimum over rounds (the least disturbed):")
+        for label, runs in results.items():
+            print(f"  {label:<24} {min(r['cpu_ms'] for r in runs):>7.2f} ms CPU/request")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
