@@ -70,7 +70,9 @@ def test_two_workers_answer_and_one_of_them_has_the_duties(db_urls) -> None:
             poller = data / "server" / "connectivity" / "poller.lock"
             first = _until(lambda: _holder(duties, workers), "a worker with the duties")
             assert _until(lambda: _holder(poller, workers), "a polling worker") == first
-            log = server.log_path.read_text()
+            # Each worker says which it is once it has started; the second may still be starting.
+            log = _until(lambda: (text := server.log_path.read_text()).count("serves requests only") and text,
+                         "the other worker's start")
             assert log.count("polls machines and runs scheduled backups") == 1
             assert log.count("serves requests only") == 1
 
