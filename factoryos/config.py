@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(default_factory=list, description="Proxies whose X-Forwarded-For is believed.")
     db_pool_size: int = Field(10, ge=1, le=200)
     live_snapshot_seconds: float = Field(
-        1.0, ge=0, le=60,
+        0.5, ge=0, le=60,
         description="A site's live view is computed at most this often and shared by its readers; 0 ⇒ every request.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")

@@ -47,7 +47,7 @@ class Snapshot:
 
 
 class LiveSnapshots:
-    def __init__(self, max_age: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_age: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_age = max_age
         self._clock = clock
         self._snapshots: dict[tuple[UUID, UUID], Snapshot] = {}
