@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     live_snapshot_seconds: float = Field(
         0.5, ge=0, le=60,
         description="A site's live view is computed at most this often and shared by its readers; 0 ⇒ every request.")
+    request_threads: int = Field(
+        8, ge=1, le=200, description="Request handlers running at once per server process; more queue.")
+    long_request_threads: int = Field(
+        4, ge=1, le=200, description="Of those, reports, long KPI ranges, backups and imports, in a pool of their own.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
+import anyio
+import anyio.to_thread
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -176,10 +178,27 @@ class Endpoint:
     tags: tuple[str, ...] = ()
     uses_db: bool = True
     response_media_types: tuple[str, ...] = ()
+    # May take seconds (reports, large ranges, dumps, imports): runs in its own smaller pool of
+    # threads, so a few of them never hold up the terminals' short requests.
+    long_running: bool = False
 
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
+
+
+@dataclass(frozen=True)
+class RequestLimiters:
+    """How many handlers run at once per process. Python threads share one interpreter lock:
+    a few dozen runnable at once stretch every request's tail while each waits its turn, so
+    requests queue on the event loop instead, and the long ones have their own smaller share."""
+
+    short: anyio.CapacityLimiter
+    long: anyio.CapacityLimiter
+
+    @classmethod
+    def of(cls, settings: Settings) -> RequestLimiters:  # inside the event loop (the app's lifespan)
+        return cls(anyio.CapacityLimiter(settings.request_threads), anyio.CapacityLimiter(settings.long_request_threads))
 
 
 @dataclass
@@ -201,6 +220,7 @@ class Router:
         summary: str | None = None,
         uses_db: bool = True,
         response_media_types: tuple[str, ...] = (),
+        long_running: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if not permission:
             raise ValueError(f"{method} {path}: every endpoint must declare a permission (or PUBLIC)")
@@ -221,6 +241,7 @@ class Router:
                     tags=self.tags,
                     uses_db=uses_db,
                     response_media_types=response_media_types,
+                    long_running=long_running,
                 )
             )
             return fn
@@ -437,7 +458,11 @@ def make_route(endpoint: Endpoint) -> Route:
                 except _Replay as replay:
                     return replay.response
 
-            return await run_in_threadpool(run)
+            limiters = getattr(state, "limiters", None)
+            if limiters is None:  # an app run without its lifespan (some tests): anyio's default pool
+                return await run_in_threadpool(run)
+            limiter = limiters.long if endpoint.long_running else limiters.short
+            return await anyio.to_thread.run_sync(run, limiter=limiter)
         except FactoryOSError as exc:
             return from_error(exc, request_id=request_id, instance=request.url.path)
         except BodyTooLarge:

@@ -22,7 +22,7 @@ from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
 from factoryos.process_lock import ProcessLock
 from factoryos.production.live_snapshots import LiveSnapshots
-from server.api import Authenticator, Endpoint, make_route
+from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
 from server.maintenance import MaintenanceGate
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -81,6 +81,7 @@ def create_app(
             verify_app_role(engine)
         _prepare_audit_partitions(engine)
         app.state.engine = engine
+        app.state.limiters = RequestLimiters.of(settings)
         primary = duties.try_acquire() if duties is not None else True
         if duties is not None:
             log.info("process %d %s", os.getpid(),

@@ -74,7 +74,8 @@ def list_backups(ctx: Context) -> BackupList:
     )
 
 
-@router.post("/create", permission=PERMISSION, body=BackupCreate, response=BackupOut, status_code=201)
+@router.post("/create", permission=PERMISSION, body=BackupCreate, response=BackupOut, status_code=201,
+             long_running=True)
 def create_backup(ctx: Context, body: BackupCreate) -> BackupOut:
     """Take a backup now (pg_dump custom format + manifest); 409 while another backup or a restore runs."""
     out = backup_out(_service(ctx).create(body.label))

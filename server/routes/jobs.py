@@ -33,7 +33,7 @@ def job_import_limits(ctx: Context) -> ImportLimits:
     return limits(ctx.settings.max_body_bytes)
 
 
-@router.post("/import", permission=ACT, body=JobImportIn, response=JobImportOut)
+@router.post("/import", permission=ACT, body=JobImportIn, response=JobImportOut, long_running=True)
 def import_jobs(ctx: Context, body: JobImportIn) -> JobImportOut:
     """Preview (`dry_run`, the default) or import a CSV/XLSX file of jobs; the import is all or nothing."""
     out = run_import(ctx.conn, ctx.tenant_id, ctx.user_id, body, ctx.settings.max_body_bytes)

@@ -11,7 +11,7 @@ from server.api import Context, Router
 router = Router(prefix="/api/v1/kpis", tags=("kpis",))
 
 
-@router.get("/oee", permission="assets.view", query=OeeQuery, response=OeeReport)
+@router.get("/oee", permission="assets.view", query=OeeQuery, response=OeeReport, long_running=True)
 def get_oee(ctx: Context, query: OeeQuery) -> OeeReport:
     """OEE, availability, performance, quality, MTBF, MTTR, first-pass yield, scrap rate and
     target attainment for a range (`from`/`to`), a recorded shift instance or a local day."""

@@ -87,5 +87,6 @@ def _endpoint(topic: ReportTopic) -> Callable[[Context, ReportQuery], StreamingR
 
 
 for _topic in ReportTopic:
-    router.get(f"/{_topic.value}", permission=EXPORT, query=ReportQuery, response_media_types=MEDIA_TYPES)(
+    router.get(f"/{_topic.value}", permission=EXPORT, query=ReportQuery, response_media_types=MEDIA_TYPES,
+               long_running=True)(
         _endpoint(_topic))
