@@ -69,6 +69,13 @@ async def still(pilot) -> None:
     await pilot.pause()
 
 
+async def open_area(pilot, email: str, key: str, screen: type) -> None:
+    """Sign in and open a start-menu area by its key."""
+    await signed_in(pilot, email, PASSWORD)
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen), what=screen.__name__)
+
+
 @pytest.fixture()
 def snap_app(tmp_path, live_server):
     def make(server: str | None = None):
@@ -98,9 +105,7 @@ def test_home(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_operator(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.operator_email, PASSWORD)
-        await pilot.press("1")
-        await until(pilot, lambda: isinstance(pilot.app.screen, OperatorScreen), what="operator screen")
+        await open_area(pilot, snapshot_plant.operator_email, "1", OperatorScreen)
         await until(pilot, lambda: pilot.app.session.reference is not None, what="reference data")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
@@ -112,9 +117,7 @@ def test_operator(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_dashboard(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="dashboard")
+        await open_area(pilot, snapshot_plant.owner_email, "2", DashboardScreen)
         screen = pilot.app.screen
         await until(pilot, lambda: len(screen.query(MachineTile)) == 5 and screen.last is not None, what="tiles")
         screen.on_screen_suspend()  # stop polling: a later poll would rewrite the clock below
@@ -127,9 +130,7 @@ def test_dashboard(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_admin_users(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("5")
-        await until(pilot, lambda: isinstance(pilot.app.screen, AdminScreen), what="admin")
+        await open_area(pilot, snapshot_plant.owner_email, "5", AdminScreen)
         table = pilot.app.screen.query_one("#users-table")
         await until(pilot, lambda: table.row_count == 2, what="members")
         await still(pilot)
@@ -140,9 +141,7 @@ def test_admin_users(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_two_factor(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.operator_email, PASSWORD)
-        await pilot.press("6")
-        await until(pilot, lambda: isinstance(pilot.app.screen, MfaScreen), what="mfa screen")
+        await open_area(pilot, snapshot_plant.operator_email, "6", MfaScreen)
         await still(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=before)
@@ -159,9 +158,7 @@ def fixed_clock_zone(monkeypatch):
 
 
 async def open_admin_tab(pilot, email: str, key: str, tab: str) -> AdminScreen:
-    await signed_in(pilot, email, PASSWORD)
-    await pilot.press("5")
-    await until(pilot, lambda: isinstance(pilot.app.screen, AdminScreen), what="admin")
+    await open_area(pilot, email, "5", AdminScreen)
     await pilot.press(key)
     screen = pilot.app.screen
     await until(pilot, lambda: screen.query_one(TabbedContent).active == tab, what=f"{tab} tab")
@@ -171,9 +168,7 @@ async def open_admin_tab(pilot, email: str, key: str, tab: str) -> AdminScreen:
 @pytest.mark.parametrize("size", SIZES)
 def test_reports(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("7")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ReportsScreen), what="reports")
+        await open_area(pilot, snapshot_plant.owner_email, "7", ReportsScreen)
         await until(pilot, lambda: pilot.app.screen.site is not None, what="sites")
         await settle(pilot)
         await fill(pilot, "#r-date", "2026-03-02")  # not today's date: the picture stays the same
@@ -251,9 +246,7 @@ def test_admin_system(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_machine_connection_form(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("3")
-        await until(pilot, lambda: isinstance(pilot.app.screen, MachinesScreen), what="machines")
+        await open_area(pilot, snapshot_plant.owner_email, "3", MachinesScreen)
         table = pilot.app.screen.query_one("#machines-table", DataTable)
         await until(pilot, lambda: table.row_count == 5, what="machines listed")
         table.focus()
@@ -271,9 +264,7 @@ def test_machine_connection_form(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_machines(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("3")
-        await until(pilot, lambda: isinstance(pilot.app.screen, MachinesScreen), what="machines")
+        await open_area(pilot, snapshot_plant.owner_email, "3", MachinesScreen)
         table = pilot.app.screen.query_one("#machines-table", DataTable)
         await until(pilot, lambda: table.row_count == 5, what="machines listed")
         await still(pilot)
@@ -284,9 +275,7 @@ def test_machines(snap_compare, snap_app, snapshot_plant, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_planning(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
-        await signed_in(pilot, snapshot_plant.owner_email, PASSWORD)
-        await pilot.press("4")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PlanningScreen), what="planning")
+        await open_area(pilot, snapshot_plant.owner_email, "4", PlanningScreen)
         await until(pilot, lambda: pilot.app.screen.sites, what="sites")
         await still(pilot)
 
