@@ -23,6 +23,7 @@ import docker
 import docker.errors
 
 from installer.portowner import port_owner
+from installer.stack import PROJECT
 
 GIB = 1024**3
 
@@ -199,6 +200,50 @@ def check_docker(os_info: OsInfo, req: Requirements, client_factory: Callable[[]
     return CheckResult(name, Status.OK, f"Docker {found} (API {version.get('ApiVersion', '?')})")
 
 
+# Labels Compose v2 puts on what it creates: they tie a container or volume to its project.
+_PROJECT_LABEL = "com.docker.compose.project"
+_WORKDIR_LABEL = "com.docker.compose.project.working_dir"
+
+
+def check_other_install(
+    install_dir: Path, *, fresh: bool, client_factory: Callable[[], docker.DockerClient]
+) -> CheckResult:
+    """One FactoryOS per engine: another directory's stack, or a database volume left by an
+    earlier install, would be taken over (or, on a rollback, removed) by this one."""
+    name = "Other installs"
+    label = f"{_PROJECT_LABEL}={PROJECT}"
+    try:
+        client = client_factory()
+        try:
+            containers = client.api.containers(all=True, filters={"label": label})
+            volumes = client.api.volumes(filters={"label": label}).get("Volumes") or []
+        finally:
+            client.close()
+    except docker.errors.DockerException as exc:
+        return CheckResult(name, Status.FAIL, f"could not list containers and volumes: {exc}", "check the engine")
+    here = str(install_dir.resolve())
+    elsewhere = sorted({str((c.get("Labels") or {}).get(_WORKDIR_LABEL) or "?") for c in containers} - {here})
+    if elsewhere:
+        other = elsewhere[0]
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"FactoryOS installed in {other} has containers on this engine",
+            f"one FactoryOS per host: manage that one with --dir {other}, "
+            f"or remove it first with `factoryos uninstall --dir {other}`",
+        )
+    if fresh and volumes:
+        names = sorted(str(v.get("Name")) for v in volumes)
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"data volumes of an earlier FactoryOS install exist: {', '.join(names)}",
+            "to keep that data, install into the directory that holds its .env; "
+            f"to discard it for good: docker volume rm {' '.join(names)}",
+        )
+    return CheckResult(name, Status.OK, "no other FactoryOS on this engine")
+
+
 def check_compose(os_info: OsInfo, req: Requirements, docker_cli: str = "docker") -> CheckResult:
     name = "Docker Compose v2"
     if shutil.which(docker_cli) is None:
@@ -285,15 +330,21 @@ def run_checks(
     req: Requirements = Requirements(),
     client_factory: Callable[[], docker.DockerClient] = docker.from_env,
     docker_cli: str = "docker",
+    fresh: bool = True,
 ) -> list[CheckResult]:
+    """`fresh`: the directory holds no .env yet, so no volume on the engine can be its own."""
     os_info = read_os_release()
-    return [
+    engine = check_docker(os_info, req, client_factory)
+    results = [
         check_os(os_info, platform.release(), req),
         check_cpu(os.cpu_count(), req),
         check_memory(memory_bytes(), req),
         check_disk(install_dir, req),
-        check_docker(os_info, req, client_factory),
+        engine,
         check_compose(os_info, req, docker_cli),
         check_ports(bind_ip, ports, exempt_ports),
         check_time_sync(kernel_clock_state()),
     ]
+    if not engine.failed:
+        results.append(check_other_install(install_dir, fresh=fresh, client_factory=client_factory))
+    return results

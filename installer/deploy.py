@@ -150,6 +150,7 @@ class Installer:
             req=self.options.requirements,
             client_factory=self.client_factory,
             docker_cli=self.docker_cli,
+            fresh=not self.kept_data,
         )
         failed = [r for r in self.check_results if r.failed]
         if failed:

@@ -110,3 +110,5 @@ step_done
 
 printf 'export DOCKER_HOST=%q\n' "${SOCKET}"
 printf 'export FACTORYOS_BASE_IMAGE=%q\n' "${BASE_IMAGE}"
+# Tells the end-to-end test this engine is its own: what an interrupted run left may go.
+printf 'export FACTORYOS_DISPOSABLE_ENGINE=1\n'

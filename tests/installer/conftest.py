@@ -16,9 +16,15 @@ COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "compose-spec.json"
 
 
 class DockerApi(ThreadingHTTPServer):
-    """Speaks enough of the Engine API for the checks: ping, version, and "no such image"."""
+    """Speaks enough of the Engine API for the checks: ping, version, container and volume
+    lists, and "no such image"."""
 
     engine_version = "27.3.1"
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.containers: list[dict[str, object]] = []
+        self.volumes: list[dict[str, object]] = []
 
     @property
     def url(self) -> str:
@@ -36,6 +42,10 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Version": self.server.engine_version, "ApiVersion": "1.41", "MinAPIVersion": "1.12"}
             ).encode()
             kind = "application/json"
+        elif self.path.split("?")[0].endswith("/containers/json"):
+            body, kind = json.dumps(self.server.containers).encode(), "application/json"
+        elif self.path.split("?")[0].endswith("/volumes"):
+            body, kind = json.dumps({"Volumes": self.server.volumes, "Warnings": None}).encode(), "application/json"
         else:  # e.g. image inspect: this engine has no images at all
             body = json.dumps({"message": f"No such image: {self.path}"}).encode()
             self.send_response(404)

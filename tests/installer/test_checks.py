@@ -121,3 +121,30 @@ def test_time_sync_reads_the_kernel_clock_state() -> None:
     unsynced = checks.check_time_sync(5)
     assert unsynced.status is Status.WARN and "chrony" in unsynced.fix
     assert checks.check_time_sync(0).status is Status.OK
+
+
+def _compose_labels(working_dir: Path) -> dict[str, str]:
+    return {"com.docker.compose.project": "factoryos", "com.docker.compose.project.working_dir": str(working_dir)}
+
+
+def test_another_directory_stack_is_refused_and_named(tmp_path: Path, docker_api) -> None:
+    factory = lambda: docker.DockerClient(base_url=docker_api.url, timeout=5)  # noqa: E731
+    here, other = tmp_path / "new", tmp_path / "old"
+    assert checks.check_other_install(here, fresh=True, client_factory=factory).status is Status.OK
+    docker_api.containers = [{"Id": "c1", "Names": ["/factoryos-api-1"], "Labels": _compose_labels(other)}]
+    result = checks.check_other_install(here, fresh=True, client_factory=factory)
+    assert result.failed and str(other) in result.detail
+    assert f"factoryos uninstall --dir {other}" in result.fix
+    # Our own stack, seen on a re-run, is not "another install".
+    docker_api.containers = [{"Id": "c1", "Names": ["/factoryos-api-1"], "Labels": _compose_labels(here)}]
+    assert checks.check_other_install(here, fresh=False, client_factory=factory).status is Status.OK
+
+
+def test_leftover_data_volume_blocks_a_fresh_install_only(tmp_path: Path, docker_api) -> None:
+    factory = lambda: docker.DockerClient(base_url=docker_api.url, timeout=5)  # noqa: E731
+    docker_api.volumes = [{"Name": "factoryos_pgdata", "Labels": {"com.docker.compose.project": "factoryos"}}]
+    fresh = checks.check_other_install(tmp_path, fresh=True, client_factory=factory)
+    assert fresh.failed and "factoryos_pgdata" in fresh.detail
+    assert "docker volume rm factoryos_pgdata" in fresh.fix
+    # A directory with its .env (kept by `uninstall --keep-data`) owns those volumes.
+    assert checks.check_other_install(tmp_path, fresh=False, client_factory=factory).status is Status.OK

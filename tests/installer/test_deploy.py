@@ -43,6 +43,17 @@ def test_busy_port_stops_before_anything_is_written(tmp_path: Path, docker_api) 
     assert not installer.layout.root.exists()
 
 
+def test_leftover_database_volume_stops_a_fresh_install(tmp_path: Path, docker_api) -> None:
+    # Its password is not the one this install would generate, and a rollback would remove it.
+    docker_api.volumes = [{"Name": "factoryos_pgdata", "Labels": {"com.docker.compose.project": "factoryos"}}]
+    installer = _installer(tmp_path, docker_api)
+    with pytest.raises(InstallError, match="system check"):
+        installer.check_system(_progress)
+    other = next(r for r in installer.check_results if r.name == "Other installs")
+    assert other.failed and "factoryos_pgdata" in other.detail
+    assert installer.rollback() == [] and not installer.layout.root.exists()
+
+
 def test_missing_image_names_the_bundle_option(tmp_path: Path, docker_api) -> None:
     installer = _installer(tmp_path, docker_api)
     with pytest.raises(InstallError, match=r"factoryos/postgres:.* not in the Docker engine.*--bundle FILE") as caught:

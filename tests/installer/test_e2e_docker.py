@@ -38,8 +38,10 @@ BASE_IMAGE = os.environ.get("FACTORYOS_BASE_IMAGE", "factoryos/debian:bookworm")
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[docker.DockerClient]:
+    disposable = os.environ.get("FACTORYOS_DISPOSABLE_ENGINE") == "1"
     if not os.environ.get("DOCKER_HOST") and SCRIPT_SOCKET.exists():
         os.environ["DOCKER_HOST"] = f"unix://{SCRIPT_SOCKET}"
+        disposable = True
     where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     try:
         client = docker.from_env(timeout=600)
@@ -53,8 +55,26 @@ def engine() -> Iterator[docker.DockerClient]:
         client.images.get(BASE_IMAGE)
     except docker.errors.ImageNotFound:
         pytest.skip(f"base image {BASE_IMAGE} is not in the engine; scripts/docker/start-engine.sh builds it")
+    _clear_leftovers(client, disposable=disposable, where=where)
     yield client
     client.close()
+
+
+def _clear_leftovers(client: docker.DockerClient, *, disposable: bool, where: str) -> None:
+    """A run killed midway leaves its stack behind; the installer (rightly) refuses to
+    install over it. Only the test's own engine is cleared: any other one is skipped."""
+    label = {"label": "com.docker.compose.project=factoryos"}
+    containers = client.containers.list(all=True, filters=label)
+    volumes = client.volumes.list(filters=label)
+    if not containers and not volumes:
+        return
+    if not disposable:
+        pytest.skip(f"the engine at {where} holds a FactoryOS stack; this test would take it over")
+    for container in containers:
+        container.remove(force=True, v=True)
+    for volume in volumes:
+        volume.remove(force=True)
+    print(f"[e2e] removed what an interrupted run left: {len(containers)} containers, {len(volumes)} volumes")
 
 
 def _cli() -> typer.Typer:
@@ -122,10 +142,19 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
     ca = install_dir / "tls" / "ca.crt"
     credentials = install_dir / "admin-credentials.txt"
     stack = Stack(install_dir)
+    first_install = ["install", "--dir", str(install_dir), "--bundle", str(bundle_file), "--bind", "127.0.0.1",
+                     "--https-port", str(port), "--yes", "--wait-timeout", "420", "--admin-email",
+                     "owner@acme.example", "--company", "Acme Metal", "--city", "Porto"]  # fmt: skip
+
+    # A database volume an earlier install left: refused before anything starts, and kept.
+    stale = engine.volumes.create("factoryos_pgdata", labels={"com.docker.compose.project": "factoryos"})
+    refused = CliRunner().invoke(_cli(), first_install)
+    assert refused.exit_code == 1 and "docker volume rm factoryos_pgdata" in refused.output, refused.output
+    assert engine.volumes.get("factoryos_pgdata").id == stale.id
+    stale.remove()
+
     try:
-        output = _run(["install", "--dir", str(install_dir), "--bundle", str(bundle_file), "--bind", "127.0.0.1",
-                       "--https-port", str(port), "--yes", "--wait-timeout", "420", "--admin-email",
-                       "owner@acme.example", "--company", "Acme Metal", "--city", "Porto"])  # fmt: skip
+        output = _run(first_install)
         assert f"running at {url}" in output
         reply = httpx.get(f"{url}/api/v1/system/health", verify=ssl.create_default_context(cafile=ca), timeout=10)
         assert reply.status_code == 200 and reply.json()["status"] == "ok"
