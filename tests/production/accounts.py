@@ -27,14 +27,18 @@ def _account(body: dict, email: str) -> Account:
                    {"Authorization": f"Bearer {body['access_token']}"})
 
 
-def new_company(http: httpx.Client, timezone: str = "Europe/Berlin") -> Account:
-    """Register an account, create its company (it becomes the owner) and sign in."""
-    email = _email("owner")
+def new_company(
+    http: httpx.Client, timezone: str = "Europe/Berlin", *, email: str | None = None, name: str | None = None
+) -> Account:
+    """Register an account, create its company (it becomes the owner) and sign in. Snapshot
+    tests pass a fixed `email` and `name`: they appear on screen."""
+    email = email or _email("owner")
     r = http.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     assert r.status_code == 201, r.text
     token = r.json()["access_token"]
-    body = {"display_name": "Olga Owner", "company_name": f"Works {uuid.uuid4().hex[:6]}", "industry": "Metalworking",
-            "company_size": "11-50", "city": "Linz", "default_currency": "EUR", "timezone": timezone}
+    body = {"display_name": "Olga Owner", "company_name": name or f"Works {uuid.uuid4().hex[:6]}",
+            "industry": "Metalworking", "company_size": "11-50", "city": "Linz", "default_currency": "EUR",
+            "timezone": timezone}
     r = http.post("/api/v1/setup/owner", json=body, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 201, r.text
     return _account(r.json(), email)

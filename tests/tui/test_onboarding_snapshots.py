@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from factoryos.client.models import NewInvite
+from tests.production.accounts import new_company
 from tests.tui.pilot import fill, settle, signed_in, until
 from tests.tui.test_snapshots import PASSWORD, SIZES, still
 from tui.app import make_app
@@ -33,22 +34,14 @@ CSV = (
 
 @pytest.fixture(scope="module")
 def wizard_company(api: httpx.Client) -> dict[str, str]:
-    token = api.post("/api/v1/auth/register", json={"email": OWNER, "password": PASSWORD}).json()["access_token"]
-    r = api.post("/api/v1/setup/owner", headers={"Authorization": f"Bearer {token}"}, json={
-        "display_name": "Olga Owner", "company_name": "Wizard Works", "industry": "Metalworking",
-        "company_size": "11-50", "city": "Linz", "default_currency": "EUR", "timezone": "UTC"})
-    assert r.status_code == 201, r.text
-    h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    owner = new_company(api, "UTC", email=OWNER, name="Wizard Works")
+    h = owner.headers
     site = api.post("/api/v1/sites", json={"name": "Main plant", "code": "MAIN", "timezone": "UTC"}, headers=h).json()
     for code, name, cycle in [("PRESS-01", "Press 1", 30), ("LATHE-01", "Lathe", 45), ("WELD-01", "Welding cell", 90)]:
         r = api.post("/api/v1/machines", headers=h, json={"site_id": site["id"], "code": code, "name": name,
                                                           "ideal_cycle_seconds": cycle})
         assert r.status_code == 201, r.text
-    return {"tenant_id": _tenant(api, h), **h}
-
-
-def _tenant(api: httpx.Client, h: dict[str, str]) -> str:
-    return api.get("/api/v1/auth/me", headers=h).json()["company"]["id"]
+    return {"tenant_id": owner.tenant_id, **h}
 
 
 @pytest.fixture()

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
+from tests.production.accounts import PASSWORD, new_company
 from tests.tui.pilot import fill, settle, signed_in, until
 from tui.app import make_app
 from tui.screens.admin import AdminScreen
@@ -29,7 +32,6 @@ from tui.screens.reports import ReportsScreen
 from tui.widgets.machine_tile import MachineTile
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
-PASSWORD = "correct horse battery"
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,7 @@ class SnapshotPlant:
 @pytest.fixture(scope="module")
 def snapshot_plant(api: httpx.Client) -> SnapshotPlant:
     owner_email, operator_email = "snap-owner@example.com", "snap-operator@example.com"
-    token = api.post("/api/v1/auth/register", json={"email": owner_email, "password": PASSWORD}).json()["access_token"]
-    r = api.post("/api/v1/setup/owner", headers={"Authorization": f"Bearer {token}"}, json={
-        "display_name": "Olga Owner", "company_name": "Snapshot Works", "industry": "Metalworking",
-        "company_size": "11-50", "city": "Linz", "default_currency": "EUR", "timezone": "UTC"})
-    assert r.status_code == 201, r.text
-    h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    h = new_company(api, "UTC", email=owner_email, name="Snapshot Works").headers
     site = api.post("/api/v1/sites", json={"name": "Main plant", "code": "MAIN", "timezone": "UTC"}, headers=h).json()
     line = api.post("/api/v1/lines", json={"site_id": site["id"], "name": "Line A", "code": "LINE-A"}, headers=h).json()
     for code, name in [("PRESS-01", "Press 1"), ("PRESS-02", "Press 2"), ("LATHE-01", "Lathe"), ("MILL-01", "Mill"),
@@ -61,9 +58,22 @@ def snapshot_plant(api: httpx.Client) -> SnapshotPlant:
     return SnapshotPlant(owner_email, operator_email)
 
 
+def _measured(table: DataTable) -> bool:
+    """DataTable sizes its columns to their cells on an idle pass, which a busy machine runs
+    late: until then the columns are only as wide as their labels."""
+    for index, column in enumerate(table.ordered_columns):
+        cells = table.get_column_at(index) if table.row_count else []
+        widths = [cell_len(str(c)) for c in cells if isinstance(c, str | Text)]
+        if widths and column.content_width < max(widths):
+            return False
+    return True
+
+
 async def still(pilot) -> None:
-    """Every worker done and no blinking cursor: the picture is the same on every run."""
+    """Every worker done, every table measured and no blinking cursor: the picture is the
+    same on every run."""
     await settle(pilot)
+    await until(pilot, lambda: all(_measured(t) for t in pilot.app.screen.query(DataTable)), what="table widths")
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
