@@ -74,7 +74,8 @@ def _run_workers(settings: Settings, app_url: str, backup_url: str | None, optio
     secret_key(settings)  # made once here, before the workers race to make it
     os.environ["FACTORYOS_DATABASE_URL"] = app_url
     os.environ["FACTORYOS_DATA_DIR"] = str(settings.data_dir)
-    for name, value in (("FACTORYOS_HOST", settings.host), ("FACTORYOS_PORT", settings.port)):
+    for name, value in (("FACTORYOS_HOST", settings.host), ("FACTORYOS_PORT", settings.port),
+                        ("FACTORYOS_WORKERS", settings.workers)):
         os.environ[name] = str(value)
     if backup_url:
         os.environ[BACKUP_URL_ENV] = backup_url

@@ -14,6 +14,7 @@ from factoryos import __version__
 from factoryos.backup.archive import prepare_directory, storage_error, write_stream
 from factoryos.backup.errors import BackupError
 from factoryos.backup.facts import read_facts, require_privileged, server_major
+from factoryos.backup.lock import exclusive
 from factoryos.backup.manifest import DUMP_SUFFIX, Backup, Manifest, write_manifest
 from factoryos.backup.pgtools import find_tool, libpq_target
 from factoryos.config import normalize_db_url
@@ -34,13 +35,19 @@ def new_dump_path(directory: Path, created: dt.datetime, label: str) -> Path:
     return path
 
 
-def create_backup(source_url: str, directory: Path, *, label: str = "manual") -> Backup:
-    """Dump the database at `source_url` (a superuser URL on the FactoryOS database)."""
+def create_backup(source_url: str, directory: Path, *, label: str = "manual", wait: float = 0.0) -> Backup:
+    """Dump the database at `source_url` (a superuser URL on the FactoryOS database); `wait`
+    seconds for a backup or restore another process runs to end."""
     if not _LABEL.match(label):
         raise BackupError(f"backup label {label!r}: use 1–32 lower-case letters, digits and '-'",
                           code="backup_label_invalid", status=422)  # fmt: skip
     source_url = normalize_db_url(source_url)
     prepare_directory(directory)
+    with exclusive(directory, wait=wait):
+        return _dump(source_url, directory, label)
+
+
+def _dump(source_url: str, directory: Path, label: str) -> Backup:
     database = make_url(source_url).database or ""
     engine = create_engine(source_url, poolclass=pool.NullPool)
     try:

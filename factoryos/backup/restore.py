@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, make_url, pool
 from factoryos.audit.verify import verify_chain
 from factoryos.backup.errors import RestoreFailed
 from factoryos.backup.facts import DatabaseFacts, read_facts, require_privileged, server_major
+from factoryos.backup.lock import exclusive
 from factoryos.backup.manifest import Backup
 from factoryos.backup.pgtools import find_tool, libpq_target
 from factoryos.backup.verify import verify_backup
@@ -60,7 +61,13 @@ def restore_backup(
     `before_swap` runs once the restored copy is verified, just before the live database's
     connections are terminated (a running server stops its traffic there).
     """
-    say = progress or (lambda message: None)
+    with exclusive(backup.path.parent):
+        return _restore(admin_url, database, backup, progress or (lambda message: None), before_swap)
+
+
+def _restore(
+    admin_url: str, database: str, backup: Backup, say: Progress, before_swap: Callable[[], None] | None
+) -> RestoreReport:
     say(f"verifying {backup.path.name}")
     verify_backup(backup)
     maintenance = make_url(normalize_db_url(admin_url)).set(database="postgres")

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=15)
 KEEP_JOBS = 20
+# A scheduled backup waits this long for one another process (a CLI backup) is running.
+SCHEDULED_WAIT_SECONDS = 3600.0
 
 
 class BackupService:
@@ -37,7 +39,8 @@ class BackupService:
         self.interval = dt.timedelta(hours=interval_hours) if interval_hours > 0 else None
         self.keep_days = keep_days
         self.last_error: str | None = None
-        self._lock = threading.Lock()  # held by the one backup or restore running
+        # Held by this process's one backup or restore; factoryos.backup.lock covers other processes.
+        self._lock = threading.Lock()
         self._running: str | None = None
         self._jobs: dict[UUID, RestoreJob] = {}
 
@@ -74,7 +77,7 @@ class BackupService:
         source = self._source("backups")
         self._claim("backup", wait=wait)
         try:
-            return create_backup(source, self.directory, label=label)
+            return create_backup(source, self.directory, label=label, wait=SCHEDULED_WAIT_SECONDS if wait else 0.0)
         finally:
             self._release()
 

@@ -132,16 +132,16 @@ class ServerProcess:
             "FACTORYOS_ACCESS_TOKEN_MINUTES": "60",
             **CHEAP_HASHING,
             **drill_license(data_dir / "license"),
-            "FACTORYOS_WORKERS": str(workers),
             **(env or {}),
         }
+        self.workers = workers  # on the command line, as an admin passes it
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> ServerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", "from cli.main import main; main()", "serve"],
+                [sys.executable, "-c", "from cli.main import main; main()", "serve", "--workers", str(self.workers)],
                 cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout

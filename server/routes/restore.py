@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from factoryos.backup.catalog import NAME_PATTERN
 from factoryos.backup.restore_job import Requester, RestoreJob
 from factoryos.backup.service import BackupService
-from factoryos.errors import NotFound, ValidationFailed
+from factoryos.errors import Conflict, NotFound, ValidationFailed
 from server.api import Context, Router
 from server.restore_hooks import ServerRestoreHooks
 
@@ -65,6 +65,12 @@ def start_restore(ctx: Context, body: RestoreIn) -> RestoreOut:
     if body.confirm != body.name:
         raise ValidationFailed("confirm: type the backup's name exactly to confirm the restore",
                                code="restore_not_confirmed", field="confirm")  # fmt: skip
+    if ctx.state.settings.workers > 1:
+        # The swap pauses the poller and holds requests in this process only: the other
+        # workers would keep writing to the database being replaced.
+        raise Conflict("restores through the server need a single server process: restart it with --workers 1, "
+                       "or stop it and run `factoryos backup restore NAME` on the host",
+                       code="restore_needs_one_worker")  # fmt: skip
     assert ctx.user_id is not None
     requester = Requester(ctx.tenant_id, ctx.user_id, ctx.client_ip, ctx.user_agent, ctx.request_id)
     job = _service(ctx).start_restore(body.name, requester, ServerRestoreHooks(ctx.state))

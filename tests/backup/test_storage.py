@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from cli.backup import app
 from factoryos.backup import BackupError, create_backup, list_backups, verify_backup
+from factoryos.backup.lock import LOCK_FILE
 from tests.backup.support import Island
 
 runner = CliRunner()
@@ -42,7 +43,7 @@ def test_disk_full_keeps_old_backups_and_leaves_no_partial_file(island: Island, 
         create_backup(island.source_url, tiny_disk, label="new")
     assert caught.value.code == "backup_disk_full"
     assert f"not enough space for the backup in {tiny_disk}" in str(caught.value)
-    assert sorted(p.name for p in tiny_disk.iterdir()) == sorted([old.path.name, old.manifest_path.name, "ballast"])
+    assert sorted(p.name for p in tiny_disk.iterdir()) == sorted([old.path.name, old.manifest_path.name, "ballast", LOCK_FILE])
     assert [b.name for b in list_backups(tiny_disk)] == [old.name]
     verify_backup(old)
 
@@ -54,7 +55,7 @@ def test_disk_full_from_the_cli_is_one_red_line(island: Island, tiny_disk: Path,
     lines = result.output.strip().splitlines()
     assert len(lines) <= 2 and "not enough space for the backup" in result.output  # one line (rich may wrap)
     assert "Traceback" not in result.output
-    assert [p.name for p in tiny_disk.iterdir()] == ["ballast"]
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [LOCK_FILE, "ballast"]
 
 
 def test_a_file_where_the_backup_directory_should_be(island: Island, tmp_path: Path) -> None:
@@ -76,4 +77,4 @@ def test_the_owner_role_cannot_take_backups(island: Island, tmp_path: Path) -> N
     with pytest.raises(BackupError) as caught:
         create_backup(island.urls.owner, tmp_path / "backups")
     assert caught.value.code == "backup_needs_superuser"
-    assert list((tmp_path / "backups").iterdir()) == []
+    assert [p.name for p in (tmp_path / "backups").iterdir()] == [LOCK_FILE]  # and no dump

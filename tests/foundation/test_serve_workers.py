@@ -62,6 +62,8 @@ def test_two_workers_answer_and_one_of_them_has_the_duties(db_urls) -> None:
         server = ServerProcess(db_urls.app, data, workers=2, env={"FACTORYOS_LOG_LEVEL": "info"}).start()
         try:
             workers = _until(lambda: _two(_workers(server)), "two workers")
+            for pid in workers:  # each knows it is one of two (an API restore needs a single process)
+                assert b"FACTORYOS_WORKERS=2" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 for _ in range(20):  # fresh connections, which the kernel hands to either worker
                     r = client.get("/api/v1/system/health", headers={"Connection": "close"})
