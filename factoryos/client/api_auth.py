@@ -39,6 +39,25 @@ class AuthApi:
             self.t.set_tokens(signin.access_token, signin.refresh_token, signin.expires_in)
         return signin
 
+    async def accept_invite(
+        self,
+        code: str,
+        email: str,
+        password: str,
+        *,
+        display_name: str | None = None,
+        totp_code: str | None = None,
+        recovery_code: str | None = None,
+    ) -> SignIn:
+        """Join a company with an invite code (a new account, or an existing one with its
+        password) and keep the tokens. Raises `invite_*`, `mfa_required`, `invalid_credentials`…"""
+        body = {"code": code, "email": email, "password": password, "display_name": display_name or None,
+                "totp_code": totp_code or None, "recovery_code": recovery_code or None}
+        signin: SignIn = await self.t.send("POST", "/invites/accept", SignIn,
+                                           json={k: v for k, v in body.items() if v is not None}, auth=False)
+        self.t.set_tokens(signin.access_token, signin.refresh_token, signin.expires_in)
+        return signin
+
     async def logout(self, *, everywhere: bool = False) -> None:
         if self.t.tokens is None:
             return

@@ -110,3 +110,84 @@ async def test_help_lists_the_screen_keys_and_escape_closes_it(app_factory, worl
         assert "Operator input" in keys and "Sign out" in keys and "^o" in keys
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="back home")
+
+
+def _invite(api, owner, role: str = "operator") -> str:
+    r = api.post("/api/v1/invites", json={"role": role}, headers=owner.headers)
+    assert r.status_code == 201, r.text
+    return r.json()["code"]
+
+
+async def _open_join(pilot):
+    from tui.screens.join import JoinScreen
+
+    await pilot.press("f2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, JoinScreen), what="join screen")
+
+
+async def _join(pilot, code: str, email: str, name: str, password: str, repeat: str | None = None) -> None:
+    for field, value in (("#join-code", code), ("#join-email", email), ("#join-name", name),
+                         ("#join-password", password), ("#join-repeat", password if repeat is None else repeat)):
+        await fill(pilot, field, value)
+    await pilot.press("enter")
+
+
+async def test_a_new_operator_joins_with_an_invite_code(app_factory, world, api):
+    from tests.accounts import new_email
+
+    code = _invite(api, world.owner)
+    email = new_email("newcomer")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_join(pilot)
+        await _join(pilot, code, email, "Nina Newcomer", "a long new password", repeat="something else")
+        await until(pilot, lambda: "do not match" in text_of(pilot, "#join-message"), what="mismatch message")
+        assert app.screen.query_one("#join-repeat").has_focus
+        await fill(pilot, "#join-repeat", "a long new password")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home screen")
+        assert app.session.me.account.email == email and app.session.me.role == "operator"
+        assert app.session.me.company.id and str(app.session.me.company.id) == world.owner.tenant_id
+        assert len(app.screen_stack) == 2  # home replaced sign-in: Escape cannot lead back to it
+    # The new account signs in like any other, with the password it chose.
+    assert api.post("/api/v1/auth/login", json={"email": email, "password": "a long new password"}).status_code == 200
+
+
+async def test_a_used_or_mistyped_code_is_named_and_nothing_is_created(app_factory, world, api):
+    from tests.accounts import new_email
+
+    code = _invite(api, world.owner)
+    r = api.post("/api/v1/invites/accept", json={"code": code, "email": new_email(), "password": "a long new password",
+                                                  "display_name": "First Comer"})
+    assert r.status_code == 201, r.text
+    email = new_email("late")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_join(pilot)
+        await _join(pilot, code, email, "Late Comer", "a long new password")
+        await until(pilot, lambda: "already used" in text_of(pilot, "#join-message"), what="used message")
+        assert app.screen.query_one("#join-code").has_focus
+        await fill(pilot, "#join-code", "NOPE-NOPE")
+        await pilot.press("ctrl+s")  # Enter in the code field moves on to the next one
+        await until(pilot, lambda: "not an invite code" in text_of(pilot, "#join-message"), what="bad code message")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), what="back to sign-in")
+    assert api.post("/api/v1/auth/login", json={"email": email, "password": "a long new password"}).status_code == 401
+
+
+async def test_an_existing_account_joins_a_second_company_with_its_password(app_factory, world, api):
+    from tests.production.accounts import new_company
+
+    other = new_company(api)
+    code = _invite(api, other, "supervisor")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_join(pilot)
+        await _join(pilot, code, world.operator.email, "", "not the password")
+        await until(pilot, lambda: "not correct" in text_of(pilot, "#join-message"), what="wrong password")
+        assert app.screen.query_one("#join-password").has_focus
+        await fill(pilot, "#join-password", world.password)
+        await fill(pilot, "#join-repeat", world.password)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home screen")
+        assert str(app.session.me.company.id) == other.tenant_id and app.session.me.role == "supervisor"

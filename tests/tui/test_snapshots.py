@@ -24,6 +24,7 @@ from tui.app import make_app
 from tui.screens.admin import AdminScreen
 from tui.screens.connection_form import ConnectionForm
 from tui.screens.dashboard import DashboardScreen
+from tui.screens.join import JoinScreen
 from tui.screens.machines import MachinesScreen
 from tui.screens.mfa import MfaScreen
 from tui.screens.operator import OperatorScreen
@@ -98,6 +99,16 @@ def snap_app(tmp_path, live_server):
 def test_login(snap_compare, snap_app, size):
     async def before(pilot):
         await pilot.pause()
+        await still(pilot)
+
+    assert snap_compare(snap_app("https://factory.example:8443"), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_join_with_invite(snap_compare, snap_app, size):
+    async def before(pilot):
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(pilot.app.screen, JoinScreen), what="join screen")
         await still(pilot)
 
     assert snap_compare(snap_app("https://factory.example:8443"), terminal_size=size, run_before=before)

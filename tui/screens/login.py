@@ -11,10 +11,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from factoryos.client import ClientError, UntrustedCertificate, companies_of, normalize_server_url
+from factoryos.client import ClientError, FactoryClient, UntrustedCertificate, companies_of, normalize_server_url
+from factoryos.client.models import Me
 from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.screens.company_picker import CompanyPicker
+from tui.screens.join import JoinScreen
 from tui.screens.trust import TrustCertificate
 
 
@@ -22,6 +24,7 @@ class LoginScreen(AppScreen):
     BINDINGS = [
         Binding("escape", "back", "Back", show=False),
         Binding("ctrl+s", "sign_in", "Sign in", tooltip="Sign in with what is entered.", id="sign-in"),
+        Binding("f2", "join", "Invite code", tooltip="Join a company with an invite code."),
         Binding("ctrl+q", "app.quit", "Quit", tooltip="Leave FactoryOS."),
     ]
     HELP = """\
@@ -30,6 +33,9 @@ class LoginScreen(AppScreen):
 Enter the server address (e.g. `https://factory.lan`), your email and password,
 then press **Enter**. When two-factor sign-in is on, a code field appears: type the
 6-digit code from your authenticator app (or a recovery code).
+
+New here? **F2** (or **I have an invite code**) joins a company with the code your
+administrator gave you.
 
 **F9** switches the high-contrast theme on or off.
 """
@@ -61,6 +67,7 @@ then press **Enter**. When two-factor sign-in is on, a code field appears: type 
                 yield Label("Code", classes="form-label")
                 yield Input(placeholder="6-digit code or recovery code", max_length=24, id="totp")
             yield Button("Sign in", variant="primary", id="sign-in")
+            yield Button("I have an invite code", id="join-invite")
             yield Static("", id="login-message")
         yield Footer()
 
@@ -89,6 +96,24 @@ then press **Enter**. When two-factor sign-in is on, a code field appears: type 
     @on(Button.Pressed, "#sign-in")
     def _pressed(self) -> None:
         self.action_sign_in()
+
+    @on(Button.Pressed, "#join-invite")
+    def action_join(self) -> None:
+        try:
+            server = normalize_server_url(self._value("server"))
+        except ClientError as exc:
+            self._fail(exc, "server")
+            return
+        self.open_join(server)
+
+    @work(exclusive=True, group="join", exit_on_error=False)
+    async def open_join(self, server: str) -> None:
+        api = await self.factory.client_for(server)
+        self.app.push_screen(JoinScreen(api, self._value("email")), self._joined)
+
+    def _joined(self, joined: tuple[FactoryClient, Me] | None) -> None:
+        if joined is not None:
+            self.factory.start_session(*joined)
 
     def action_sign_in(self) -> None:
         self._message("Signing in…", "info")
@@ -127,7 +152,8 @@ then press **Enter**. When two-factor sign-in is on, a code field appears: type 
                 company_id=self._company_id,
             )
             if signin.company is None:
-                self._message("This account does not belong to a company yet: ask your administrator for an invite.")
+                self._message("This account does not belong to a company yet: ask your administrator for an "
+                              "invite code, then press F2.")
                 return
             me = await api.me()
         except UntrustedCertificate as exc:
