@@ -130,6 +130,7 @@ def demo(
     speed: Annotated[float, typer.Option(help="Simulated machine time per real second.", min=0.1, max=60)] = 1.0,
 ) -> None:
     """Run FactoryOS with simulated machines and open the dashboard."""
+    from factoryos.identity.admin import set_installation_admin
     from server.app import create_app
 
     base = Settings()
@@ -157,13 +158,20 @@ def demo(
         try:
             with console.status("starting 24 simulated PLCs (OPC-UA and Modbus TCP)…"):
                 sim_configs = sims.start()
-            server = _Server(create_app(settings, urls.app, poller=True), port)
+            app = create_app(settings, urls.app, poller=True)
+            server = _Server(app, port)
             with console.status("starting the server and its poller…"):
                 server.start()
             with httpx.Client(base_url=url, timeout=30) as http:
                 prov = Provisioner(http, logins)
                 with console.status("loading the demo plant…"):
-                    plant = prov.load_plant() if prov.already_seeded() else prov.seed(sim_configs)
+                    if prov.already_seeded():
+                        plant = prov.load_plant()
+                    else:
+                        plant = prov.seed(sim_configs)
+                        # This machine is the demo's host: its owner runs backups and the license.
+                        with app.state.engine.begin() as conn:
+                            set_installation_admin(conn, email=logins["manager"].email, on=True)
                     prov.connect(plant, sim_configs)
                     prov.plan(plant, date.today())
                     prov.login("supervisor")

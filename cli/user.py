@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from factoryos.config import Settings
 from factoryos.db.engine import database, make_engine
-from factoryos.identity.admin import create_admin, reset_password
+from factoryos.identity.admin import create_admin, reset_password, set_installation_admin
 from factoryos.identity.companies import CompanyDetails
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.validation import COMPANY_SIZES
@@ -101,3 +101,17 @@ def reset_password_cmd(
         console.print_json(data={"user_id": str(result.user_id), "sessions_ended": result.sessions_ended})
     else:
         ok(f"password reset for {email}; {result.sessions_ended} session(s) ended in {result.companies} company(ies)")
+
+
+@app.command("installation-admin")
+def installation_admin_cmd(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="No longer an installation administrator.")] = False,
+) -> None:
+    """Let an account run what spans every company (backups, restores, the license) where it
+    holds admin.system; `create-admin` makes its account one already."""
+    settings = Settings()
+    with _transaction(settings) as conn:
+        companies = set_installation_admin(conn, email=email, on=not revoke)
+    state = "is no longer" if revoke else "is now"
+    ok(f"{email} {state} an installation administrator (recorded in {companies} company audit trail(s))")

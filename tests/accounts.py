@@ -102,3 +102,12 @@ def join(http: httpx.Client, owner: Session, role: str, email: str | None = None
 
 def login(http: httpx.Client, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
     return http.post("/api/v1/auth/login", json={"email": email, "password": password, **extra})
+
+
+def make_installation_admin(engine: Any, email: str) -> None:
+    """What `factoryos user installation-admin --email` does on the server host, for an
+    account a test made over the API (`engine`: the app role's, as the host command uses)."""
+    from factoryos.identity.admin import set_installation_admin
+
+    with engine.begin() as conn:
+        set_installation_admin(conn, email=email, on=True)

@@ -13,7 +13,13 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, select
 
 from factoryos.errors import PermissionDenied, Unauthorized
-from factoryos.identity.permissions import KNOWN_PERMISSIONS, SIGNED_IN, effective_permissions
+from factoryos.identity.permissions import (
+    INSTALLATION_ADMIN,
+    KNOWN_PERMISSIONS,
+    SIGNED_IN,
+    effective_permissions,
+    with_installation,
+)
 from factoryos.schema.identity import auth_sessions, memberships, users
 
 
@@ -30,6 +36,7 @@ _LIVE_ACCESS = (
         memberships.c.granted,
         memberships.c.denied,
         users.c.status,
+        users.c.installation_admin,
         auth_sessions.c.revoked_at,
         auth_sessions.c.expires_at,
     )
@@ -55,12 +62,19 @@ def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UU
         raise Unauthorized("this session has ended; sign in again", code="session_revoked")
     if row["expires_at"] <= datetime.now(timezone.utc):
         raise Unauthorized("this session has expired; sign in again", code="session_expired")
-    return LiveAccess(row["role"], effective_permissions(row["role"], row["granted"], row["denied"]))
+    permissions = effective_permissions(row["role"], row["granted"], row["denied"])
+    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]))
 
 
 def require_permission(access: LiveAccess, permission: str) -> None:
     if permission not in KNOWN_PERMISSIONS:
         # A route declared a permission nobody can hold: a bug, never a reason to let it pass.
         raise PermissionDenied(f"this action requires an unknown permission {permission!r}", code="unknown_permission")
+    if permission == INSTALLATION_ADMIN and permission not in access.permissions:
+        raise PermissionDenied(
+            "backups, restores and the license cover every company on this server: they need admin.system and an "
+            "installation administrator's account (on the server host: factoryos user installation-admin --email …)",
+            extra={"permission": permission},
+        )
     if permission != SIGNED_IN and permission not in access.permissions:
         raise PermissionDenied(f"this action needs the {permission} permission", extra={"permission": permission})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 
 from factoryos.audit.writer import AuditEvent, record
 from factoryos.db.tenant import set_tenant
@@ -18,6 +18,7 @@ from factoryos.identity.accounts import create_user, find_by_email, set_password
 from factoryos.identity.companies import CompanyDetails, NewCompany, create_company
 from factoryos.identity.permissions import OWNER
 from factoryos.identity.runtime import IdentityRuntime
+from factoryos.schema.identity import users
 from factoryos.identity.sessions import revoke_user_sessions
 
 CLI_AGENT = "factoryos-cli"
@@ -26,8 +27,10 @@ CLI_AGENT = "factoryos-cli"
 def create_admin(
     conn: Connection, rt: IdentityRuntime, *, email: str, password: str, display_name: str, details: CompanyDetails
 ) -> NewCompany:
-    """A new account owning a new company (what the installer sets up first)."""
+    """A new account owning a new company (what the installer sets up first); made on the
+    host, it is an installation administrator too."""
     user = create_user(conn, rt, email=email, password=password, display_name=display_name)
+    conn.execute(update(users).where(users.c.id == user["id"]).values(installation_admin=True))
     created = create_company(conn, user["id"], display_name, details)
     for entity, entity_id, after in (
         ("company", created.tenant_id, created.audit_view()),
@@ -41,7 +44,7 @@ def create_admin(
                 entity_type=entity,
                 entity_id=str(entity_id),
                 actor_id=user["id"],
-                after=after,
+                after=after | ({"installation_admin": True} if entity == "membership" else {}),
                 user_agent=CLI_AGENT,
             ),
         )
@@ -84,3 +87,29 @@ def reset_password(
         )
     set_tenant(conn, None)
     return PasswordReset(user["id"], ended, len(companies))
+
+
+def set_installation_admin(conn: Connection, *, email: str, on: bool) -> int:
+    """Make the account an installation administrator (or no longer one); recorded in the
+    audit chain of each company it belongs to. Returns how many companies that is."""
+    user = find_by_email(conn, email)
+    if user is None:
+        raise NotFound(f"no account with email {email}", code="user_not_found", field="email")
+    conn.execute(update(users).where(users.c.id == user["id"]).values(installation_admin=on))
+    companies = user_companies(conn, user["id"])
+    for company in companies:
+        set_tenant(conn, company.tenant_id)
+        record(
+            conn,
+            AuditEvent(
+                tenant_id=company.tenant_id,
+                action="update",
+                entity_type="user",
+                entity_id=str(user["id"]),
+                before={"installation_admin": bool(user["installation_admin"])},
+                after={"installation_admin": on},
+                user_agent=CLI_AGENT,
+            ),
+        )
+    set_tenant(conn, None)
+    return len(companies)

@@ -30,7 +30,12 @@ PERMISSIONS: tuple[str, ...] = (
 # Held by every active member: their own session, profile and MFA. Not grantable or deniable.
 SIGNED_IN = "signed_in"
 
-KNOWN_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS) | {SIGNED_IN}
+# What spans every company on the server (backups, restores, the license): `admin.system` in
+# the company signed into, on an account the server host made an installation administrator
+# (`factoryos user installation-admin`). No company can grant it.
+INSTALLATION_ADMIN = "installation.admin"
+
+KNOWN_PERMISSIONS: frozenset[str] = frozenset(PERMISSIONS) | {SIGNED_IN, INSTALLATION_ADMIN}
 
 OWNER = "owner"
 
@@ -79,6 +84,12 @@ def effective_permissions(role: str, granted: Iterable[str] = (), denied: Iterab
         return ROLES[OWNER]
     base = ROLES.get(role, frozenset())
     return frozenset((base | set(granted)) - set(denied)) & ROLES[OWNER]
+
+
+def with_installation(permissions: frozenset[str], installation_admin: bool) -> frozenset[str]:
+    if installation_admin and "admin.system" in permissions:
+        return permissions | {INSTALLATION_ADMIN}
+    return permissions
 
 
 def check_permission_names(names: Iterable[str], field: str) -> list[str]:

@@ -43,6 +43,8 @@ users = Table(
     Column("recovery_code_hashes", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("password_changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("last_login_at", DateTime(timezone=True)),
+    # Set on the server host only: backups, restores and the license span every company.
+    Column("installation_admin", Boolean, nullable=False, server_default=text("false")),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -13,11 +13,12 @@ from pydantic import BaseModel, Field
 from factoryos.backup.create import LABEL_PATTERN
 from factoryos.backup.manifest import Backup
 from factoryos.backup.service import BackupService
+from factoryos.identity.permissions import INSTALLATION_ADMIN
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/backup", tags=("system",))
 
-PERMISSION = "admin.system"
+PERMISSION = INSTALLATION_ADMIN  # backups hold every company's data
 
 
 class BackupOut(BaseModel):

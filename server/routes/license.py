@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from factoryos.identity.permissions import INSTALLATION_ADMIN
 from factoryos.licensing.active import LicenseState, activate_license
 from factoryos.licensing.document import License
 from factoryos.licensing.errors import LicenseError
@@ -97,7 +98,7 @@ def license_status(ctx: Context) -> LicenseStatus:
     return _status(ctx, ctx.state.license)
 
 
-@router.put("/license", permission=PERMISSION, body=LicenseKey, response=LicenseStatus)
+@router.put("/license", permission=INSTALLATION_ADMIN, body=LicenseKey, response=LicenseStatus)
 def activate(ctx: Context, body: LicenseKey) -> LicenseStatus:
     """Activate a license key: verified offline, stored atomically, in force at once."""
     with _ACTIVATION:

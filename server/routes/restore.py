@@ -20,12 +20,13 @@ from factoryos.backup.catalog import NAME_PATTERN
 from factoryos.backup.restore_job import Requester, RestoreJob
 from factoryos.backup.service import BackupService
 from factoryos.errors import Conflict, NotFound, ValidationFailed
+from factoryos.identity.permissions import INSTALLATION_ADMIN
 from server.api import Context, Router
 from server.restore_hooks import ServerRestoreHooks
 
 router = Router(prefix="/api/v1/backup", tags=("system",))
 
-PERMISSION = "admin.system"
+PERMISSION = INSTALLATION_ADMIN  # backups hold every company's data
 
 
 class RestoreIn(BaseModel):

@@ -23,7 +23,18 @@ from sqlalchemy import Engine, text
 from factoryos.backup.manifest import Backup, write_manifest
 from factoryos.licensing.keys import PUBLIC_KEY_ENV, public_pem
 from server.app import all_endpoints
-from tests.accounts import PASSWORD, Session, accept, invite, login, new_company, new_email, register, session_of
+from tests.accounts import (
+    PASSWORD,
+    Session,
+    accept,
+    invite,
+    login,
+    make_installation_admin,
+    new_company,
+    new_email,
+    register,
+    session_of,
+)
 from tests.backup.support import app_of, backup_server, signed_license, wait_for_restore
 from tests.conftest import LiveServer
 from tests.production import plant
@@ -527,8 +538,11 @@ def _head(conn, tenant: str) -> int:
     return conn.execute(text("select coalesce(max(seq), 0) from audit_log where tenant_id = :t"), {"t": tenant}).scalar()
 
 
-def test_every_mutating_route_writes_exactly_one_matching_audit_row(http: httpx.Client, superuser_engine: Engine) -> None:
+def test_every_mutating_route_writes_exactly_one_matching_audit_row(
+    http: httpx.Client, superuser_engine: Engine, app_engine: Engine
+) -> None:
     walk = Walk(http, new_company(http))
+    make_installation_admin(app_engine, walk.owner.email)  # backups, restores, the license
     walk.state["superuser_url"] = superuser_engine.url.render_as_string(hide_password=False)
     failures = []
     for key, run in STEPS.items():

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ from factoryos.licensing import Edition, License, Limits
 from factoryos.licensing.signing import sign_license
 from server.app import create_app
 from server.auth import TokenAuthenticator
-from tests.accounts import FAST
+from tests.accounts import FAST, make_installation_admin
 from tests.conftest import LiveServer, free_port
 
 
@@ -57,6 +58,8 @@ def backup_server(superuser_url: str) -> Iterator[LiveServer]:
 
 
 DATABASE = "factoryos"
+
+A = TypeVar("A")
 
 
 @dataclass(frozen=True)
@@ -111,3 +114,9 @@ def wait_for_restore(http: httpx.Client, headers: dict[str, str], job_id: str, t
             assert r.json()["code"] in ("maintenance", "database_unavailable"), r.text
         assert time.monotonic() < deadline, f"restore {job_id} still running"
         time.sleep(0.1)
+
+
+def installation_admin(server: LiveServer, account: A) -> A:
+    """`account` (an owner made over the API) made an installation administrator of `server`."""
+    make_installation_admin(app_of(server).state.engine, account.email)
+    return account

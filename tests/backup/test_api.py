@@ -9,12 +9,15 @@ import httpx
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.licensing.gating import UNLICENSED_LIMITS
-from tests.backup.support import Island, island_settings, start_server
+from tests.backup.support import Island, installation_admin, island_settings, start_server
+from tests.conftest import LiveServer
 from tests.production.accounts import add_member, new_company
 
 
-def test_admin_creates_and_lists_backups_with_an_audit_row(island: Island, api: httpx.Client) -> None:
-    owner = new_company(api)
+def test_admin_creates_and_lists_backups_with_an_audit_row(
+    island: Island, island_server: LiveServer, api: httpx.Client
+) -> None:
+    owner = installation_admin(island_server, new_company(api))
     r = api.post("/api/v1/backup/create", json={"label": "before-audit"}, headers=owner.headers)
     assert r.status_code == 201, r.text
     made = r.json()
@@ -34,13 +37,19 @@ def test_admin_creates_and_lists_backups_with_an_audit_row(island: Island, api: 
     assert len(rows) == 1 and str(rows[0].actor_id) == owner.user_id and rows[0].after["sha256"] == made["sha256"]
 
 
-def test_backups_need_admin_system(api: httpx.Client) -> None:
+def test_backups_need_an_installation_admin(api: httpx.Client, island_server: LiveServer) -> None:
     owner = new_company(api)
     operator = add_member(api, owner, "operator")
     for method, path in (("POST", "/api/v1/backup/create"), ("GET", "/api/v1/backup")):
-        r = api.request(method, path, headers=operator.headers, json={} if method == "POST" else None)
-        assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
+        for who in (operator, owner):  # the owner of a company founded over the API is not one
+            r = api.request(method, path, headers=who.headers, json={} if method == "POST" else None)
+            assert r.status_code == 403 and r.json()["code"] == "permission_denied", r.text
+            assert r.json()["permission"] == "installation.admin"
         assert api.request(method, path).status_code == 401
+    assert "factoryos user installation-admin" in r.json()["detail"]
+    installation_admin(island_server, owner)
+    assert "installation.admin" in api.get("/api/v1/auth/me", headers=owner.headers).json()["permissions"]
+    assert api.get("/api/v1/backup", headers=owner.headers).status_code == 200  # the very next request
     bad = api.post("/api/v1/backup/create", json={"label": "../etc"}, headers=owner.headers)
     assert bad.status_code == 422 and bad.json()["field"] == "label"
 
@@ -49,7 +58,7 @@ def test_a_server_without_the_superuser_url_says_backups_are_unavailable(island:
     server = start_server(island, island_settings(tmp_path), backups=False)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            owner = new_company(http)
+            owner = installation_admin(server, new_company(http))
             r = http.post("/api/v1/backup/create", json={}, headers=owner.headers)
             listing = http.get("/api/v1/backup", headers=owner.headers).json()
             health = http.get("/api/v1/system/health").json()
@@ -60,8 +69,8 @@ def test_a_server_without_the_superuser_url_says_backups_are_unavailable(island:
     assert health["backup"]["scheduled"] is False and "cannot take backups" in health["backup"]["detail"]
 
 
-def test_health_reports_poller_disk_backup_and_license(api: httpx.Client) -> None:
-    owner = new_company(api)
+def test_health_reports_poller_disk_backup_and_license(api: httpx.Client, island_server: LiveServer) -> None:
+    owner = installation_admin(island_server, new_company(api))
     made = api.post("/api/v1/backup/create", json={}, headers=owner.headers).json()
     r = api.get("/api/v1/system/health")
     assert r.status_code == 200

@@ -14,17 +14,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.licensing.store import LICENSE_FILE_NAME
-from tests.backup.support import Island, island_settings, signed_license, start_server
+from tests.backup.support import Island, installation_admin, island_settings, signed_license, start_server
+from tests.conftest import LiveServer
 from tests.production import plant
 from tests.production.accounts import add_member, new_company
 
 
 @contextmanager
-def _server(island: Island, data_dir: Path) -> Iterator[httpx.Client]:
+def _server(island: Island, data_dir: Path) -> Iterator[tuple[LiveServer, httpx.Client]]:
     server = start_server(island, island_settings(data_dir), backups=False)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield http
+            yield server, http
     finally:
         server.stop()
 
@@ -42,8 +43,8 @@ def _activations(island: Island, tenant: str) -> list:
 
 def test_activate_a_license_and_it_is_in_force_at_once(island: Island, tmp_path: Path, vendor_key) -> None:
     data_dir = tmp_path / "data"
-    with _server(island, data_dir) as http:
-        owner = new_company(http)
+    with _server(island, data_dir) as (server, http):
+        owner = installation_admin(server, new_company(http))
         before = http.get("/api/v1/system/license", headers=owner.headers).json()
         assert before["status"] == "evaluation" and before["evaluation"] is True and before["customer"] is None
         assert before["in_use"] == {"machines": 0, "users": 1, "sites": 0}
@@ -79,8 +80,8 @@ def test_activate_a_license_and_it_is_in_force_at_once(island: Island, tmp_path:
 
 def test_bad_keys_are_refused_and_the_license_stays(island: Island, tmp_path: Path, vendor_key) -> None:
     data_dir = tmp_path / "data"
-    with _server(island, data_dir) as http:
-        owner = new_company(http)
+    with _server(island, data_dir) as (server, http):
+        owner = installation_admin(server, new_company(http))
         good = signed_license(vendor_key, sites=2, license_id="L-GOOD")
         assert http.put("/api/v1/system/license", json={"key": good}, headers=owner.headers).status_code == 200
         stored = (data_dir / LICENSE_FILE_NAME).read_text()
@@ -100,7 +101,7 @@ def test_bad_keys_are_refused_and_the_license_stays(island: Island, tmp_path: Pa
 
 
 def test_license_and_config_need_admin_system(island: Island, tmp_path: Path, vendor_key) -> None:
-    with _server(island, tmp_path / "data") as http:
+    with _server(island, tmp_path / "data") as (server, http):
         owner = new_company(http)
         operator = add_member(http, owner, "operator")
         key = signed_license(vendor_key)
@@ -109,6 +110,10 @@ def test_license_and_config_need_admin_system(island: Island, tmp_path: Path, ve
             plant.problem(http.request(method, path, json=body, headers=operator.headers), 403, "permission_denied")
             assert http.request(method, path, json=body).status_code == 401
         assert http.get("/api/v1/system/license", headers=owner.headers).json()["status"] == "evaluation"
+        # Reading it is the company's business; replacing it is the installation's.
+        refused = plant.problem(http.put("/api/v1/system/license", json={"key": key}, headers=owner.headers),
+                                403, "permission_denied")  # fmt: skip
+        assert refused["permission"] == "installation.admin"
 
 
 def test_config_names_settings_but_no_secret(island: Island, tmp_path: Path) -> None:

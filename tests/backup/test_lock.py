@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cli.backup import app
 from factoryos.backup import list_backups
-from tests.backup.support import Island, app_of, island_settings, start_server
+from tests.backup.support import Island, app_of, installation_admin, island_settings, start_server
 from tests.conftest import LiveServer
 from tests.production.accounts import new_company
 
@@ -46,7 +46,7 @@ def held_by_another_process(directory: Path) -> Iterator[int]:
 
 
 def test_the_server_answers_409_while_another_process_backs_up(api: httpx.Client, island_server: LiveServer) -> None:
-    owner = new_company(api)
+    owner = installation_admin(island_server, new_company(api))
     directory = app_of(island_server).state.backups.directory
     with held_by_another_process(directory) as pid:
         r = api.post("/api/v1/backup/create", json={}, headers=owner.headers)
@@ -72,7 +72,7 @@ def test_a_server_with_several_workers_refuses_api_restores(island: Island, tmp_
     server = start_server(island, island_settings(tmp_path, workers=2))
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
-            owner = new_company(http)
+            owner = installation_admin(server, new_company(http))
             made = http.post("/api/v1/backup/create", json={}, headers=owner.headers).json()
             r = http.post("/api/v1/backup/restore", json={"name": made["name"], "confirm": made["name"]},
                           headers=owner.headers)  # fmt: skip

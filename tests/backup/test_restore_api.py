@@ -21,7 +21,7 @@ from server.app import create_app
 from server.auth import TokenAuthenticator
 from server.restore_hooks import ServerRestoreHooks
 from tests.accounts import FAST
-from tests.backup.support import Island, app_of, island_settings, wait_for_restore
+from tests.backup.support import Island, app_of, installation_admin, island_settings, wait_for_restore
 from tests.conftest import LiveServer, free_port
 from tests.production import plant
 from tests.production.accounts import add_member, new_company
@@ -59,9 +59,9 @@ def _audit_rows(island: Island, tenant: str, action: str, name: str) -> list:
 
 
 def test_restore_replaces_the_data_and_every_audit_chain_still_verifies(
-    island: Island, api: httpx.Client, cli_env: Path
+    island: Island, island_server: LiveServer, api: httpx.Client, cli_env: Path
 ) -> None:
-    owner = new_company(api)
+    owner = installation_admin(island_server, new_company(api))
     other = new_company(api)
     site = plant.site(api, owner)
     kept = plant.machine(api, owner, site["id"])
@@ -91,9 +91,9 @@ def test_restore_replaces_the_data_and_every_audit_chain_still_verifies(
 
 
 def test_a_restore_that_fails_verification_leaves_the_live_database_alone(
-    island: Island, api: httpx.Client, island_data_dir: Path
+    island: Island, island_server: LiveServer, api: httpx.Client, island_data_dir: Path
 ) -> None:
-    owner = new_company(api)
+    owner = installation_admin(island_server, new_company(api))
     site = plant.site(api, owner)
     made = _backup(api, owner.headers, "tampered")
     backup = Backup.load(island_data_dir / "backups" / f"{made['name']}.dump")
@@ -132,7 +132,7 @@ class HeldAtStart(ServerRestoreHooks):
 
 
 def test_one_backup_or_restore_at_a_time(api: httpx.Client, island_server: LiveServer) -> None:
-    owner = new_company(api)
+    owner = installation_admin(island_server, new_company(api))
     made = _backup(api, owner.headers)
     state = app_of(island_server).state
     release = threading.Event()
@@ -152,8 +152,8 @@ def test_one_backup_or_restore_at_a_time(api: httpx.Client, island_server: LiveS
     _backup(api, owner.headers)  # free again
 
 
-def test_restore_input_and_permissions(api: httpx.Client) -> None:
-    owner = new_company(api)
+def test_restore_input_and_permissions(api: httpx.Client, island_server: LiveServer) -> None:
+    owner = installation_admin(island_server, new_company(api))
     made = _backup(api, owner.headers)
     name = made["name"]
     r = api.post("/api/v1/backup/restore", json={"name": name, "confirm": name[:-1]}, headers=owner.headers)
@@ -168,11 +168,16 @@ def test_restore_input_and_permissions(api: httpx.Client) -> None:
     operator = add_member(api, owner, "operator")
     r = api.post("/api/v1/backup/restore", json={"name": name, "confirm": name}, headers=operator.headers)
     plant.problem(r, 403, "permission_denied")
+    # The owner of another company holds admin.system there, yet may not replace everyone's data.
+    stranger = new_company(api)
+    r = api.post("/api/v1/backup/restore", json={"name": name, "confirm": name}, headers=stranger.headers)
+    assert plant.problem(r, 403, "permission_denied")["permission"] == "installation.admin"
     assert api.post("/api/v1/backup/restore", json={"name": name, "confirm": name}).status_code == 401
 
 
-def test_another_company_cannot_see_a_restore(api: httpx.Client) -> None:
-    owner, other = new_company(api), new_company(api)
+def test_another_company_cannot_see_a_restore(api: httpx.Client, island_server: LiveServer) -> None:
+    # Both installation admins: what keeps the job from the other is the company it ran for.
+    owner, other = (installation_admin(island_server, new_company(api)) for _ in range(2))
     made = _backup(api, owner.headers)
     job = _restore(api, owner.headers, made["name"])
     try:

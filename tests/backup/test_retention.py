@@ -14,7 +14,7 @@ from factoryos import __version__
 from factoryos.backup import Backup, Manifest, list_backups, prune
 from factoryos.backup.manifest import write_manifest
 from tests.accounts import new_company
-from tests.backup.support import Island, island_settings, start_server
+from tests.backup.support import Island, installation_admin, island_settings, start_server
 
 NOW = dt.datetime(2026, 9, 15, 12, 0, tzinfo=dt.UTC)
 
@@ -58,7 +58,7 @@ def test_the_server_backs_up_on_schedule_and_prunes(island: Island, tmp_path: Pa
     server = start_server(island, settings)
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
-            owner = new_company(http)
+            owner = installation_admin(server, new_company(http))
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 names = [b.name for b in list_backups(backups)]

@@ -78,6 +78,12 @@ def test_headless_demo_produces_detects_downtime_and_computes_oee(pg_tmp: Path) 
             _wait_for(lambda: any(m["pending_downtime"] for m in live()), 60, "a downtime alert")
             oee = [m["kpis"]["oee"] for m in live() if m.get("kpis") and m["kpis"].get("oee") is not None]
             assert oee and all(0 <= v <= 1.5 for v in oee)
+            # The demo's owner runs its backups: this machine is the installation's host.
+            manager = json.loads(creds_file.read_text())["manager"]
+            signed = http.post("/api/v1/auth/login", json={"email": manager["email"], "password": manager["password"]})
+            owner = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+            assert "installation.admin" in http.get("/api/v1/auth/me", headers=owner).json()["permissions"]
+            assert http.get("/api/v1/backup", headers=owner).status_code == 200
         out, err = proc.communicate(timeout=150)
     finally:
         if proc.poll() is None:

@@ -92,3 +92,23 @@ def test_0007_ingest_drops_the_implied_company_keys_and_brings_them_back(fresh_d
     migrate.downgrade(owner, "0006_onboarding")
     names, body = present()
     assert names == set(keys) and "tstzrange" in body
+
+
+def test_0008_makes_the_first_account_of_an_existing_installation_its_installation_admin(fresh_database) -> None:
+    owner = fresh_database.owner
+    migrate.upgrade(owner, "0007_ingest")
+    engine = create_engine(owner, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            for email, created in (("later@shop.example", "2026-05-02"), ("installer@shop.example", "2026-05-01")):
+                conn.execute(text("insert into users (email, password_hash, created_at) values (:e, 'x', :c)"),
+                             {"e": email, "c": created})  # fmt: skip
+        migrate.upgrade(owner, "0008_installation_admin")
+        with engine.connect() as conn:
+            flags = dict(conn.execute(text("select email, installation_admin from users")).all())
+        assert flags == {"installer@shop.example": True, "later@shop.example": False}
+        migrate.downgrade(owner, "0007_ingest")
+        with engine.connect() as conn:
+            assert "installation_admin" not in {c["name"] for c in inspect(conn).get_columns("users")}
+    finally:
+        engine.dispose()

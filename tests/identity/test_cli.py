@@ -151,3 +151,43 @@ def test_an_unreachable_database_is_one_red_line(pg_tmp) -> None:
     assert "Traceback" not in run.stderr and "╭" not in run.stderr
     (line,) = run.stderr.strip().splitlines()
     assert line.startswith("✗ database error: connection") and "failed" in line
+
+
+def _me_permissions(http, email: str) -> list[str]:
+    r = login(http, email)
+    assert r.status_code == 200, r.text
+    return http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()[
+        "permissions"
+    ]
+
+
+def test_the_installers_admin_is_an_installation_admin_and_a_founder_is_not(http, env) -> None:
+    email = new_email("installer")
+    assert _create_admin(env, email).exit_code == 0
+    assert "installation.admin" in _me_permissions(http, email)
+    founder = new_company(http)  # anyone who registers can found a company
+    assert "installation.admin" not in _me_permissions(http, founder.email)
+    assert "admin.system" in _me_permissions(http, founder.email)
+
+
+def test_installation_admin_is_granted_and_revoked_on_the_host_and_audited(http, env, superuser_engine) -> None:
+    owner = new_company(http)
+    granted = _factoryos("user", "installation-admin", "--email", owner.email, env=env)
+    assert granted.returncode == 0, granted.stderr
+    assert "is now an installation administrator" in granted.stdout and "1 company" in granted.stdout
+    assert "installation.admin" in _me_permissions(http, owner.email)
+    revoked = _factoryos("user", "installation-admin", "--email", owner.email, "--revoke", env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "installation.admin" not in _me_permissions(http, owner.email)
+    with superuser_engine.connect() as conn:
+        changes = conn.execute(
+            text("select before, after from audit_log where tenant_id = :t and entity_type = 'user' "
+                 "and entity_id = :u order by seq"), {"t": owner.tenant_id, "u": owner.user_id},
+        ).all()  # fmt: skip
+    assert [(c.before, c.after) for c in changes] == [
+        ({"installation_admin": False}, {"installation_admin": True}),
+        ({"installation_admin": True}, {"installation_admin": False}),
+    ]
+    unknown = _factoryos("user", "installation-admin", "--email", new_email(), env=env)
+    assert unknown.returncode == 1 and "no account with email" in unknown.stderr
+    assert "Traceback" not in unknown.stderr

@@ -17,6 +17,7 @@ from factoryos.errors import Conflict
 from factoryos.identity.accounts import user_companies
 from factoryos.identity.memberships import add_member
 from server.app import all_endpoints
+from tests.accounts import make_installation_admin
 from tests.identity.conftest import invite, join, new_company
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -25,11 +26,12 @@ _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 BODIES = {("PATCH", "/api/v1/users/{user_id:uuid}/permissions"): {"granted": []}}
 
 
-def test_every_id_taking_route_answers_404_for_another_companys_ids(http) -> None:
+def test_every_id_taking_route_answers_404_for_another_companys_ids(http, app_engine) -> None:
     a = new_company(http)
     a_staff = join(http, a, "operator")
     a_invite = invite(http, a, "operator")
     b = new_company(http)  # the owner of B holds every permission, so only tenancy can stop them
+    make_installation_admin(app_engine, b.email)  # the installation-wide ones too
     # Real ids of company A by path parameter. Other domains: add yours here to make your
     # routes' check strict; until then they get a random id and may fail validation first.
     ids = {"user_id": a_staff.user_id, "invite_id": a_invite["id"]}

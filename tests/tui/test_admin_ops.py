@@ -6,7 +6,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from textual.widgets import Button, DataTable, Static, TabbedContent
 
-from tests.backup.support import signed_license
+from tests.backup.support import installation_admin, signed_license
 from tests.production import plant
 from tests.production.accounts import add_member
 from tests.tui.conftest import build_plant
@@ -28,6 +28,7 @@ async def open_tab(pilot, world, key: str, tab: str) -> AdminScreen:
 
 async def test_activate_a_license_from_a_file_and_refuse_a_forged_key(app_factory, ops_server, vendor_key, tmp_path):
     world = build_plant(ops_server.api)
+    installation_admin(ops_server.server, world.owner)
     lic = tmp_path / "acme.lic"
     key = signed_license(vendor_key, machines=40, users=9, sites=3, license_id="L-TUI")
     lic.write_text(f"# FactoryOS license for Acme Metal\n{key}\n")
@@ -55,6 +56,7 @@ async def test_activate_a_license_from_a_file_and_refuse_a_forged_key(app_factor
 
 async def test_take_a_backup_and_restore_it_with_the_typed_name(app_factory, ops_server):
     world = build_plant(ops_server.api)
+    installation_admin(ops_server.server, world.owner)
     app = app_factory(ops_server.url)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_tab(pilot, world, "f10", "backups")
@@ -88,6 +90,7 @@ async def test_take_a_backup_and_restore_it_with_the_typed_name(app_factory, ops
 
 async def test_cancel_a_restore_changes_nothing(app_factory, ops_server):
     world = build_plant(ops_server.api)
+    installation_admin(ops_server.server, world.owner)
     made = ops_server.api.post("/api/v1/backup/create", json={}, headers=world.owner.headers).json()
     late = plant.machine(ops_server.api, world.owner, world.site["id"], code="KEEP-01")
     app = app_factory(ops_server.url)
@@ -107,6 +110,7 @@ async def test_cancel_a_restore_changes_nothing(app_factory, ops_server):
 
 async def test_system_tab_shows_health_and_settings(app_factory, ops_server):
     world = build_plant(ops_server.api)
+    installation_admin(ops_server.server, world.owner)
     app = app_factory(ops_server.url)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_tab(pilot, world, "f12", "system")
@@ -136,4 +140,17 @@ async def test_admin_system_tabs_are_hidden_without_the_permission(app_factory, 
         for tab in ("license", "backups", "system"):
             assert not app.screen.query(f"TabPane#{tab}")
         await pilot.press("f8")
+        await noted(pilot, "Your role does not include this")
+
+
+async def test_an_owner_who_is_not_an_installation_admin_sees_no_backups(app_factory, world):
+    # Any registered account can found a company: its owner must not restore everyone's data.
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_tab(pilot, world, "f8", "license")
+        await until(pilot, lambda: "Loading" not in text_of(pilot, "#license-status"), what="license status")
+        assert "installation administrator" in text_of(pilot, "#license-note")
+        assert not screen.query("#license-activate") and screen.query("TabPane#system")
+        assert not screen.query("TabPane#backups")
+        await pilot.press("f10")
         await noted(pilot, "Your role does not include this")

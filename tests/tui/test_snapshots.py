@@ -18,6 +18,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
+from tests.accounts import make_installation_admin
+from tests.backup.support import installation_admin
 from tests.production.accounts import PASSWORD, new_company
 from tests.tui.pilot import fill, settle, signed_in, until
 from tui.app import make_app
@@ -42,9 +44,10 @@ class SnapshotPlant:
 
 
 @pytest.fixture(scope="module")
-def snapshot_plant(api: httpx.Client) -> SnapshotPlant:
+def snapshot_plant(api: httpx.Client, app_engine) -> SnapshotPlant:
     owner_email, operator_email = "snap-owner@example.com", "snap-operator@example.com"
     h = new_company(api, "UTC", email=owner_email, name="Snapshot Works").headers
+    make_installation_admin(app_engine, owner_email)  # as the installer's owner is: every admin tab
     site = api.post("/api/v1/sites", json={"name": "Main plant", "code": "MAIN", "timezone": "UTC"}, headers=h).json()
     line = api.post("/api/v1/lines", json={"site_id": site["id"], "name": "Line A", "code": "LINE-A"}, headers=h).json()
     for code, name in [("PRESS-01", "Press 1"), ("PRESS-02", "Press 2"), ("LATHE-01", "Lathe"), ("MILL-01", "Mill"),
@@ -228,11 +231,7 @@ def test_admin_backups(snap_compare, snap_app, ops_server, fixed_clock_zone, siz
             "file": f"{name}.dump", "label": label, "factoryos_version": "0.1.0", "created_at": created,
             "database": "factoryos", "sha256": "0" * 64, "size": bytes_}))
     email = f"snap-ops-{uuid.uuid4().hex[:8]}@example.com"
-    token = ops_server.api.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD}).json()
-    r = ops_server.api.post("/api/v1/setup/owner", headers={"Authorization": f"Bearer {token['access_token']}"}, json={
-        "display_name": "Olga Owner", "company_name": "Snapshot Works", "industry": "Metalworking",
-        "company_size": "11-50", "city": "Linz", "default_currency": "EUR", "timezone": "UTC"})
-    assert r.status_code == 201, r.text
+    installation_admin(ops_server.server, new_company(ops_server.api, "UTC", email=email, name="Snapshot Works"))
 
     async def before(pilot):
         screen = await open_admin_tab(pilot, email, "f10", "backups")

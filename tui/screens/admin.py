@@ -1,5 +1,6 @@
 """Administration: members and permission flags, invites, the audit log, and for members
-with `admin.system` the license, backups (with restore) and the server's health.
+with `admin.system` the license and the server's health; backups (with restore) and license
+activation for installation administrators only, as they span every company.
 
 Tabs appear for what the member may do; each loads when first shown.
 """
@@ -11,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
+from factoryos.identity.permissions import INSTALLATION_ADMIN
 from tui.screens.base import AppScreen
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.audit_pane import AuditPane
@@ -53,9 +55,10 @@ include are not shown.
                     yield AuditPane(self.api)
             if s.can("admin.system"):
                 with TabPane("License F8", id="license"):
-                    yield LicensePane(self.api)
-                with TabPane("Backups F10", id="backups"):
-                    yield BackupsPane(self.api)
+                    yield LicensePane(self.api, can_activate=s.can(INSTALLATION_ADMIN))
+                if s.can(INSTALLATION_ADMIN):  # backups hold every company's data
+                    with TabPane("Backups F10", id="backups"):
+                        yield BackupsPane(self.api)
                 with TabPane("System F12", id="system"):
                     yield SystemPane(self.api)
         yield Footer()

@@ -71,13 +71,19 @@ class LicensePane(AdminTab):
 **Enter**. The server checks it offline; a key that is not valid changes nothing.
 """
 
-    def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:
+    def __init__(self, api: FactoryClient, *, can_activate: bool = True, id: str | None = None) -> None:
         super().__init__(id=id)
         self.api = api
+        self.can_activate = can_activate
         self.info: LicenseInfo | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Loading…", id="license-status")
+        if not self.can_activate:
+            yield Static("The license covers every company on this server: an installation administrator "
+                         "activates it (on the server host: factoryos user installation-admin).",
+                         id="license-note", classes="message-info")  # fmt: skip
+            return
         with Horizontal(classes="form-row"):
             yield Input(placeholder="license key (FOS1.…) or path of a .lic file", id="license-key")
             yield Button("Activate", variant="primary", id="license-activate")
