@@ -94,8 +94,12 @@ def test_target_path_rules(tmp_path):
             raise AssertionError(f"{bad!r} accepted")
 
 
-async def test_help_contrast_and_escape_on_the_new_screens(app_factory, world):
+async def test_help_contrast_and_escape_on_the_new_screens(app_factory, world, app_engine):
     from textual.widgets import Markdown
+
+    from tests.accounts import make_installation_admin
+
+    make_installation_admin(app_engine, world.owner.email)  # every admin tab, Backups included
 
     from tui.screens.admin import AdminScreen
     from tui.screens.help import HelpScreen
