@@ -66,15 +66,18 @@ def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UU
     return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]))
 
 
+# Permissions no role bundle explains: what the refusal tells the caller to do.
+_WHY = {
+    INSTALLATION_ADMIN: "backups, restores and the license cover every company on this server: they need "
+    "admin.system and an installation administrator's account (on the server host: factoryos user "
+    "installation-admin --email …)",
+}
+
+
 def require_permission(access: LiveAccess, permission: str) -> None:
     if permission not in KNOWN_PERMISSIONS:
         # A route declared a permission nobody can hold: a bug, never a reason to let it pass.
         raise PermissionDenied(f"this action requires an unknown permission {permission!r}", code="unknown_permission")
-    if permission == INSTALLATION_ADMIN and permission not in access.permissions:
-        raise PermissionDenied(
-            "backups, restores and the license cover every company on this server: they need admin.system and an "
-            "installation administrator's account (on the server host: factoryos user installation-admin --email …)",
-            extra={"permission": permission},
-        )
     if permission != SIGNED_IN and permission not in access.permissions:
-        raise PermissionDenied(f"this action needs the {permission} permission", extra={"permission": permission})
+        why = _WHY.get(permission, f"this action needs the {permission} permission")
+        raise PermissionDenied(why, extra={"permission": permission})
