@@ -25,8 +25,8 @@ from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
 from server.maintenance import MaintenanceGate
-from server.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from server.openapi import DOCS_HTML, build_openapi
+from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
 from server.operations import operations
 from server.poller import machine_poller
 from server.problem import problem
@@ -121,6 +121,10 @@ def create_app(
     routes += [
         Route("/api/v1/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
         Route("/api/v1/docs", docs, methods=["GET"], include_in_schema=False),
+        Route("/api/v1/docs.css", lambda request: Response(DOCS_CSS, media_type="text/css"), methods=["GET"],
+              include_in_schema=False),
+        Route("/api/v1/docs.js", lambda request: Response(DOCS_JS, media_type="text/javascript"), methods=["GET"],
+              include_in_schema=False),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.settings = settings
@@ -131,4 +135,5 @@ def create_app(
     app.state.live_snapshots = LiveSnapshots(settings.live_snapshot_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, tls=settings.tls_cert is not None)
     return app

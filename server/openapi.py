@@ -117,11 +117,16 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
     }
 
 
+# The docs page loads its style and script from files next to it, so the Content-Security-Policy
+# can forbid inline code (no 'unsafe-inline').
 DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>FactoryOS API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
+<link rel="stylesheet" href="docs.css">
+</head><body><header><h1>FactoryOS API</h1></header><main id="app">Loading…</main>
+<script src="docs.js"></script></body></html>"""
+
+DOCS_CSS = """body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1b1f24;background:#f6f7f9}
 header{background:#12355b;color:#fff;padding:14px 24px}h1{margin:0;font-size:20px}
 main{max-width:1100px;margin:0 auto;padding:16px 24px}h2{margin:28px 0 8px;font-size:17px}
 details{background:#fff;border:1px solid #d7dce2;border-radius:6px;margin:6px 0}
@@ -129,9 +134,9 @@ summary{cursor:pointer;padding:8px 12px;font-family:ui-monospace,monospace}
 .m{display:inline-block;width:64px;font-weight:700}.GET{color:#0a6e31}.POST{color:#8a5300}
 .PUT,.PATCH{color:#1d4ed8}.DELETE{color:#b91c1c}.perm{float:right;color:#57606a;font-size:12px}
 pre{background:#f0f2f5;margin:0;padding:10px 12px;overflow:auto;font-size:12px}
-</style></head><body><header><h1>FactoryOS API</h1></header><main id="app">Loading…</main>
-<script>
-fetch('openapi.json').then(r=>r.json()).then(spec=>{
+"""
+
+DOCS_JS = """fetch('openapi.json').then(r=>r.json()).then(spec=>{
   const app=document.getElementById('app');app.textContent='';
   const byTag={};
   for(const [path,ops] of Object.entries(spec.paths)){for(const [m,op] of Object.entries(ops)){
@@ -140,11 +145,11 @@ fetch('openapi.json').then(r=>r.json()).then(spec=>{
     const h=document.createElement('h2');h.textContent=tag;app.appendChild(h);
     for(const [m,path,op] of byTag[tag]){
       const d=document.createElement('details');const s=document.createElement('summary');
-      s.innerHTML='<span class="m '+m+'">'+m+'</span>';s.append(path+'  ');
+      const b=document.createElement('span');b.className='m '+m;b.textContent=m;s.append(b,path+'  ');
       const p=document.createElement('span');p.className='perm';p.textContent=op['x-permission'];s.appendChild(p);
       const pre=document.createElement('pre');pre.textContent=JSON.stringify(op,null,2);
       d.append(s,pre);app.appendChild(d);}}
   const c=document.createElement('h2');c.textContent='Schemas';app.appendChild(c);
   const pre=document.createElement('pre');pre.textContent=JSON.stringify(spec.components.schemas,null,2);app.appendChild(pre);
 });
-</script></body></html>"""
+"""

@@ -20,9 +20,9 @@ from factoryos.errors import PermissionDenied, ValidationFailed
 from factoryos.identity.codes import new_invite_code, normalize_invite_code
 from factoryos.identity.errors import InviteExpired, InviteNotFound, InviteRevoked, InviteUsed
 from factoryos.identity.memberships import Actor
-from factoryos.identity.permissions import INVITABLE_ROLES, ROLES
+from factoryos.identity.permissions import INVITABLE_ROLES, ROLES, effective_permissions
 from factoryos.identity.runtime import IdentityRuntime
-from factoryos.schema.identity import invites
+from factoryos.schema.identity import invites, memberships
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,35 @@ def claim_invite(conn: Connection, rt: IdentityRuntime, code: str) -> RowMapping
         raise InviteUsed("this invite was already used; ask for a new one", field="code")
     if row["expires_at"] <= datetime.now(timezone.utc):
         raise InviteExpired("this invite has expired; ask for a new one", field="code")
+    _check_author(conn, row)
     return row
+
+
+def _check_author(conn: Connection, invite: RowMapping) -> None:
+    """An invite is only as good as its author's rights *now*: a removed author, or one who lost
+    `invites.send` or some of the role's permissions, leaves no working code behind."""
+    author = conn.execute(
+        select(memberships.c.role, memberships.c.granted, memberships.c.denied)
+        .where(memberships.c.tenant_id == invite["tenant_id"], memberships.c.user_id == invite["created_by"])
+    ).mappings().first()
+    if author is not None:
+        held = effective_permissions(author["role"], author["granted"], author["denied"])
+        if "invites.send" in held and not ROLES[invite["role"]] - held:
+            return
+    raise InviteRevoked("this invite no longer works: whoever sent it can no longer invite to this role; "
+                        "ask for a new one", field="code")
+
+
+def revoke_invites_of(conn: Connection, actor: Actor, author_id: UUID) -> list[RowMapping]:
+    """Revoke every pending invite `author_id` sent (they are leaving the company)."""
+    return list(conn.execute(
+        update(invites)
+        .where(invites.c.tenant_id == actor.tenant_id, invites.c.created_by == author_id,
+               invites.c.used_at.is_(None), invites.c.revoked_at.is_(None),
+               invites.c.expires_at > datetime.now(timezone.utc))
+        .values(revoked_at=datetime.now(timezone.utc), revoked_by=actor.user_id)
+        .returning(invites)
+    ).mappings())
 
 
 def mark_used(conn: Connection, invite: RowMapping, user_id: UUID) -> RowMapping:

@@ -150,6 +150,7 @@ def change_permissions(
             code="grant_exceeds_own",
             field="granted",
         )
+    _check_denials(conn, actor, target, user_id, set(new_denied) - set(target["denied"]))
     overlap = sorted(set(new_granted) & set(new_denied))
     if overlap:
         raise Conflict(
@@ -163,6 +164,28 @@ def change_permissions(
     )
     after = {"role": target["role"], "granted": new_granted, "denied": new_denied}
     return before, after
+
+
+def _check_denials(conn: Connection, actor: Actor, target: RowMapping, user_id: UUID, added: set[str]) -> None:
+    """Denials are capped like grants: only permissions one holds, never on someone whose role
+    reaches beyond one's own rights, and never the company's last `admin.system` off oneself."""
+    if not added:
+        return
+    beyond = sorted(added - actor.permissions)
+    if beyond:
+        raise PermissionDenied(f"you cannot deny permissions you do not hold: {', '.join(beyond)}",
+                               code="deny_exceeds_own", field="denied")
+    if user_id != actor.user_id and ROLES[target["role"]] - actor.permissions:
+        raise PermissionDenied("you cannot restrict a member whose role holds permissions you do not",
+                               code="target_outranks_you", field="denied")
+    if user_id == actor.user_id and "admin.system" in added:
+        others = conn.execute(
+            select(memberships.c.role, memberships.c.granted, memberships.c.denied)
+            .where(memberships.c.tenant_id == actor.tenant_id, memberships.c.user_id != user_id)
+        ).mappings()
+        if not any("admin.system" in effective_permissions(m["role"], m["granted"], m["denied"]) for m in others):
+            raise PermissionDenied("you are the last member with admin.system: nobody could administer the company",
+                                   code="last_admin", field="denied")
 
 
 def remove_member(conn: Connection, actor: Actor, user_id: UUID) -> dict[str, Any]:

@@ -86,10 +86,14 @@ if docker image inspect "${BASE_IMAGE}" >/dev/null 2>&1; then
 else
     ROOTFS_TAR="${STATE_DIR}/cache/debian-${SUITE}-minbase.tar"
     if [[ ! -s "${ROOTFS_TAR}" ]]; then
-        # Same mirror apt uses on this machine, so a local mirror or proxy keeps working.
+        # The mirror apt uses on this machine (a local mirror or proxy keeps working); none is
+        # guessed, so an air-gapped host fails here with the reason instead of reaching out.
         MIRROR="$(apt-cache policy | awk -v s="${SUITE}/main" \
             '$3 == s && $2 ~ /^https?:/ { print $2; exit }')"
-        MIRROR="${MIRROR:-http://deb.debian.org/debian}"
+        if [[ -z "${MIRROR}" ]]; then
+            log "no Debian mirror for ${SUITE}/main in this machine's apt sources (apt-cache policy); set one up, or FACTORYOS_BASE_IMAGE to an image already in the engine"
+            exit 1
+        fi
         ROOTFS="$(mktemp -d "${STATE_DIR}/cache/rootfs.XXXXXX")"
         log "    debootstrap from ${MIRROR}"
         debootstrap --variant=minbase "${SUITE}" "${ROOTFS}" "${MIRROR}" >"${STATE_DIR}/debootstrap.log" 2>&1 || {

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from factoryos.identity.invites import revoke_invites_of
 from factoryos.identity.memberships import Actor, change_permissions, get_member, list_members, remove_member
 from server.api import Context, Router
 
@@ -81,5 +82,9 @@ def update_user_permissions(ctx: Context, user_id: UUID, body: PermissionsBody) 
 @router.delete("/{user_id:uuid}", permission=MANAGE, status_code=204)
 def remove_user(ctx: Context, user_id: UUID) -> None:
     """Remove a member from this company and end their sessions here."""
-    before = remove_member(ctx.conn, _actor(ctx), user_id)
+    actor = _actor(ctx)
+    before = remove_member(ctx.conn, actor, user_id)
     ctx.audit("delete", "membership", user_id, before=before)
+    for invite in revoke_invites_of(ctx.conn, actor, user_id):  # no back door left behind
+        ctx.audit("delete", "invite", invite["id"], before={"role": invite["role"], "expires_at": invite["expires_at"],
+                                                            "reason": "author_removed"})
