@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import ShiftPattern
@@ -16,11 +16,24 @@ ShiftName = Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_le
 Weekday = Annotated[int, Field(ge=0, le=6)]
 
 
+def _wall(value: time) -> str:
+    return value.strftime("%H:%M:%S" if value.second else "%H:%M")
+
+
+# A local wall time without a zone: JSON Schema's `format: time` demands an offset ("22:00:00Z"),
+# which a shift pattern in site local time must not have, so it is declared as what it is.
+WallTime = Annotated[
+    time,
+    PlainSerializer(_wall, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "examples": ["22:00"]}),
+]
+
+
 class Break(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(description="Local wall time, e.g. 10:00.")
-    end: time
+    start: WallTime = Field(description="Local wall time, e.g. 10:00.")
+    end: WallTime
 
 
 def check_pattern(name: str, start: time, end: time, breaks: list[Break], weekdays: list[int]) -> None:
@@ -36,8 +49,8 @@ class ShiftPatternIn(BaseModel):
 
     site_id: UUID
     name: ShiftName
-    start: time = Field(description="Local start, e.g. 22:00.")
-    end: time = Field(description="Local end; at or before start means the shift crosses midnight.")
+    start: WallTime = Field(description="Local start, e.g. 22:00.")
+    end: WallTime = Field(description="Local end; at or before start means the shift crosses midnight.")
     breaks: list[Break] = Field(default_factory=list, max_length=12)
     weekdays: list[Weekday] = Field(default_factory=lambda: list(range(7)), min_length=1, max_length=7,
                                     description="Local weekdays the shift starts on, Monday = 0.")
@@ -53,8 +66,8 @@ class ShiftPatternPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: ShiftName | None = None
-    start: time | None = None
-    end: time | None = None
+    start: WallTime | None = None
+    end: WallTime | None = None
     breaks: list[Break] | None = Field(None, max_length=12)
     weekdays: list[Weekday] | None = Field(None, min_length=1, max_length=7)
     active: bool | None = None
@@ -64,8 +77,8 @@ class ShiftPatternOut(BaseModel):
     id: UUID
     site_id: UUID
     name: str
-    start: time
-    end: time
+    start: WallTime
+    end: WallTime
     breaks: list[Break]
     weekdays: list[int]
     active: bool

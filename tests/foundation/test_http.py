@@ -70,5 +70,7 @@ def test_openapi_is_valid_3_1_and_docs_load_no_cdn(http: httpx.Client) -> None:
     assert "/api/v1/system/health" in spec["paths"]
     docs = http.get("/api/v1/docs")
     assert docs.status_code == 200
-    assert "openapi.json" in docs.text
-    assert "http://" not in docs.text and "https://" not in docs.text
+    script = http.get("/api/v1/docs.js").text  # loaded from this server (no inline code, no CDN)
+    assert "openapi.json" in script
+    for text_ in (docs.text, script):
+        assert "http://" not in text_ and "https://" not in text_

@@ -32,7 +32,7 @@ class SpecChecker:
     def check(self, response: httpx.Response) -> None:
         response.read()
         path = response.request.url.path
-        if not path.startswith(API) or path.endswith("openapi.json") or path.endswith("/docs"):
+        if not path.startswith(API) or path.endswith("openapi.json") or path.endswith(("/docs", "/docs.js", "/docs.css")):
             return
         method = response.request.method.lower()
         template = self.template(path)
