@@ -45,7 +45,7 @@ def create_user(
 ) -> RowMapping:
     email = validation.normalize_email(email)
     name = validation.display_name(display_name) if display_name is not None else None
-    rt.passwords.check_rules(password, email=email)
+    rt.passwords.check_rules(password, email=email, user_inputs=[name] if name else ())
     if find_by_email(conn, email) is not None:
         raise Conflict("an account with this email already exists", code="email_taken", field="email")
     values = {"email": email, "display_name": name, "password_hash": rt.passwords.hash(password)}
@@ -59,7 +59,8 @@ def create_user(
 
 def set_password(conn: Connection, rt: IdentityRuntime, user_id: UUID, password: str) -> None:
     user = require_user(conn, user_id, for_update=True)
-    rt.passwords.check_rules(password, email=user["email"])
+    rt.passwords.check_rules(password, email=user["email"],
+                             user_inputs=[user["display_name"]] if user["display_name"] else ())
     now = datetime.now(timezone.utc)
     conn.execute(
         update(users)

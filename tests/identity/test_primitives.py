@@ -119,3 +119,16 @@ def test_recovery_codes_are_matched_by_keyed_hash() -> None:
     assert len(set(issued)) == len(issued) == 10
     assert totp.find_recovery_code(keys, stored, issued[3].lower()) == stored[3]
     assert totp.find_recovery_code(keys, stored, "AAAAA-AAAAA") is None
+
+
+def test_password_policy_follows_nist_800_63b() -> None:
+    pw = Passwords(IdentityPolicy())
+    refused = ["password12", "aaaaaaaaaaaa", "123456789012", " " * 14, "short words", "passwordpassword",
+               "olga.owner@acme.example", "olgaowner2026"]
+    for password in refused:
+        with pytest.raises(ValidationFailed) as exc:
+            pw.check_rules(password, email="olga.owner@acme.example", user_inputs=["Olga Owner"])
+        assert (exc.value.code, exc.value.field) == ("weak_password", "password"), password
+        assert len(str(exc.value)) > 30  # says why, and what would pass
+    for password in ("correct horse battery", "tin roof rusted 7", "Pallet-jack Quarry 19"):
+        pw.check_rules(password, email="olga.owner@acme.example")
