@@ -65,7 +65,7 @@ def reset_password(
     """New password, lockout cleared, every session of the account ended in every company."""
     user = _account(conn, email)
     set_password(conn, rt, user["id"], password)
-    lockout.clear(conn, lockout.throttle_key(rt, user["email"]))
+    lockout.clear_email(conn, rt, user["email"])
     if reset_mfa:
         mfa.reset(conn, user["id"])
     ended = 0

@@ -35,6 +35,8 @@ class AccountLocked(CredentialError):
     code = "account_locked"
     status = 429
     title = RateLimited.title
+    repeated = False  # an attempt while already locked: counted, not audited again
+    failures = 0  # the failures that led to this lock
 
 
 class RefreshRejected(Unauthorized):

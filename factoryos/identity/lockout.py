@@ -1,12 +1,17 @@
-"""Failed-login throttling, keyed by a hash of the email (known or not).
+"""Failed-login throttling, keyed by hashes of (email, client address) and of the address.
 
 Keying by the email rather than the account means an unknown address locks exactly like
-a real one, so lockout cannot be used to discover which accounts exist.
+a real one, so lockout cannot be used to discover which accounts exist. Keying by the
+pair with the client address means an attacker at one address cannot lock the owner out
+at another; the per-address key (a higher threshold, over any emails) stops one address
+from guessing across many accounts. Attempts while locked are counted on the row, not
+each audited: one audit row per lock.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, delete, or_, select, update
@@ -20,8 +25,28 @@ from factoryos.schema.identity import login_throttle as t
 _STALE = timedelta(days=1)
 
 
-def throttle_key(rt: IdentityRuntime, email: str) -> str:
-    return rt.keys.lookup_hash("login:" + email.strip().lower())
+@dataclass(frozen=True)
+class ThrottleKeys:
+    pair: str  # this email from this address
+    address: str  # any email from this address
+
+    def all(self) -> tuple[str, str]:
+        return self.pair, self.address
+
+
+def _email_part(rt: IdentityRuntime, email: str) -> str:
+    return rt.keys.lookup_hash("login:" + email.strip().lower())[:32]
+
+
+def throttle_keys(rt: IdentityRuntime, email: str, client_ip: str) -> ThrottleKeys:
+    # The pair key starts with the email's hash, so a host-side reset can clear every address's row.
+    return ThrottleKeys(_email_part(rt, email) + rt.keys.lookup_hash("login-from:" + client_ip)[:32],
+                        rt.keys.lookup_hash("login-address:" + client_ip))
+
+
+def clear_email(conn: Connection, rt: IdentityRuntime, email: str) -> None:
+    """Forget the failures of this email from every address (a password reset on the host)."""
+    conn.execute(delete(t).where(t.c.key.startswith(_email_part(rt, email), autoescape=True)))
 
 
 def _locked_error(until: datetime, now: datetime) -> AccountLocked:
@@ -33,18 +58,32 @@ def _locked_error(until: datetime, now: datetime) -> AccountLocked:
     )
 
 
-def ensure_not_locked(conn: Connection, key: str, now: datetime | None = None) -> None:
+def ensure_not_locked(conn: Connection, keys: ThrottleKeys, now: datetime | None = None) -> None:
+    """Raise `AccountLocked` (with `repeated=True`: already audited) while either key is locked,
+    counting the attempt on the locked row."""
     now = now or datetime.now(timezone.utc)
-    until = conn.execute(select(t.c.locked_until).where(t.c.key == key)).scalar()
-    if until is not None and until > now:
-        raise _locked_error(until, now)
+    locked = conn.execute(
+        update(t).where(t.c.key.in_(keys.all()), t.c.locked_until > now)
+        .values(failures=t.c.failures + 1, updated_at=now).returning(t.c.locked_until)
+    ).scalars().all()
+    if locked:
+        error = _locked_error(max(locked), now)
+        error.repeated = True
+        raise error
 
 
 def record_failure(
-    conn: Connection, policy: IdentityPolicy, key: str, now: datetime | None = None
+    conn: Connection, policy: IdentityPolicy, keys: ThrottleKeys, now: datetime | None = None
 ) -> AccountLocked | None:
-    """Count one failure; returns the lockout error when this failure locked the key."""
+    """Count one failure on both keys; returns the lockout error when this failure locked one."""
     now = now or datetime.now(timezone.utc)
+    errors = [_count(conn, policy, keys.pair, policy.lockout_threshold, now),
+              _count(conn, policy, keys.address, policy.lockout_address_threshold, now)]
+    _sweep(conn, now)
+    return next((e for e in errors if e is not None), None)
+
+
+def _count(conn: Connection, policy: IdentityPolicy, key: str, threshold: int, now: datetime) -> AccountLocked | None:
     window = timedelta(minutes=policy.lockout_minutes)
     conn.execute(pg_insert(t).values(key=key, failures=0, first_failed_at=now).on_conflict_do_nothing())
     row = conn.execute(select(t).where(t.c.key == key).with_for_update()).mappings().one()
@@ -55,18 +94,22 @@ def record_failure(
     )
     failures = 1 if expired else row["failures"] + 1
     first = now if expired else row["first_failed_at"]
-    locked_until = now + window if failures >= policy.lockout_threshold else None
+    locked_until = now + window if failures >= threshold else None
     conn.execute(
         update(t)
         .where(t.c.key == key)
         .values(failures=failures, first_failed_at=first, locked_until=locked_until, updated_at=now)
     )
-    _sweep(conn, now)
-    return _locked_error(locked_until, now) if locked_until else None
+    if locked_until is None:
+        return None
+    error = _locked_error(locked_until, now)
+    error.failures = failures
+    return error
 
 
-def clear(conn: Connection, key: str) -> None:
-    conn.execute(delete(t).where(t.c.key == key))
+def clear(conn: Connection, keys: ThrottleKeys) -> None:
+    """A good sign-in forgets this pair's failures (the address's other failures still count)."""
+    conn.execute(delete(t).where(t.c.key == keys.pair))
 
 
 def _sweep(conn: Connection, now: datetime) -> None:

@@ -32,9 +32,10 @@ def check_credentials(
     password: str,
     totp_code: str | None = None,
     recovery_code: str | None = None,
+    client_ip: str,
 ) -> RowMapping:
     """The active account these credentials prove, locked FOR UPDATE."""
-    key = lockout.throttle_key(rt, email)
+    key = lockout.throttle_keys(rt, email, client_ip)
     found = find_by_email(conn, email)
     user_id = found["id"] if found else None
     try:
@@ -65,10 +66,10 @@ def check_credentials(
     return user
 
 
-def _fail(conn: Connection, rt: IdentityRuntime, key: str, error: CredentialError) -> None:
+def _fail(conn: Connection, rt: IdentityRuntime, key: lockout.ThrottleKeys, error: CredentialError) -> None:
     locked = lockout.record_failure(conn, rt.policy, key)
     if error.user_id is None:
-        log.info("failed sign-in for an unknown email (throttle key %s)", key[:12])
+        log.info("failed sign-in for an unknown email (throttle key %s)", key.pair[:12])
     if locked is not None:
         locked.user_id = error.user_id
         raise locked

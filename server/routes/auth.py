@@ -91,8 +91,11 @@ class DisableBody(BaseModel):
 
 
 def audit_failed_login(ctx: Context, exc: CredentialError, email: str) -> None:
-    """One login_failed row in each company of a known account; unknown emails are only logged."""
-    if exc.user_id is None:
+    """One login_failed row in each company of a known account; unknown emails are only logged.
+
+    Attempts on an already locked pair or address are counted on the lock, not audited one by
+    one: a flood of guesses cannot fill a company's audit trail."""
+    if exc.user_id is None or getattr(exc, "repeated", False):
         return
     for company in user_companies(ctx.conn, exc.user_id):
         ctx.audit(
@@ -126,6 +129,7 @@ def login(ctx: Context, body: LoginBody):
             password=body.password,
             totp_code=body.totp_code,
             recovery_code=body.recovery_code,
+            client_ip=ctx.client_ip,
         )
     except MfaRequired as exc:
         return problem_response(ctx, exc)

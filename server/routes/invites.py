@@ -104,6 +104,7 @@ def accept_invite(ctx: Context, body: AcceptBody):
                 password=body.password,
                 totp_code=body.totp_code,
                 recovery_code=body.recovery_code,
+                client_ip=ctx.client_ip,
             )
         except MfaRequired as exc:
             return problem_response(ctx, exc)
