@@ -46,6 +46,10 @@ def from_error(exc: FactoryOSError, *, request_id: str | None, instance: str | N
     retry_after = exc.extra.get("retry_after")
     if retry_after is not None:
         headers = {"Retry-After": str(int(retry_after))}
+    # Extra members never shadow the standard ones (an error naming e.g. a `status` of its own
+    # must not turn into a TypeError and a 500): theirs are kept under a prefixed name.
+    reserved = {"type", "title", "status", "detail", "code", "instance", "request_id", "headers", "field"}
+    extra = {(f"{k}_value" if k in reserved else k): v for k, v in exc.extra.items()}
     return problem(
         exc.status,
         exc.code,
@@ -55,5 +59,5 @@ def from_error(exc: FactoryOSError, *, request_id: str | None, instance: str | N
         instance=instance,
         headers=headers,
         field=exc.field,
-        **exc.extra,
+        **extra,
     )
