@@ -25,6 +25,7 @@ def serve(
     import uvicorn
 
     from server.app import create_app, verify_app_role
+    from server.slow_clients import PROTOCOL
 
     overrides = {k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
     settings = Settings(**overrides)
@@ -54,6 +55,7 @@ def serve(
             "ssl_keyfile": str(settings.tls_key) if settings.tls_key else None,
             "proxy_headers": False,
             "server_header": False,
+            "http": PROTOCOL,  # headers and bodies sent too slowly are cut off
         }
         backup_url = backup_source_url(urls, settings.database_name)
         if settings.workers == 1:
