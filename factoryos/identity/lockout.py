@@ -117,3 +117,18 @@ def _sweep(conn: Connection, now: datetime) -> None:
     unlocked = or_(t.c.locked_until.is_(None), t.c.locked_until < now)
     stale = select(t.c.key).where(t.c.updated_at < now - _STALE, unlocked).limit(50)
     conn.execute(delete(t).where(t.c.key.in_(stale.scalar_subquery())))
+
+
+def guard_probe(conn: Connection, policy: IdentityPolicy, rt: IdentityRuntime, client_ip: str) -> None:
+    """Registration tells whether an email is taken (it must, with no mail to send instead): an
+    address probing many taken emails is throttled like one guessing passwords."""
+    keys = ThrottleKeys("", rt.keys.lookup_hash("login-address:" + client_ip))
+    until = conn.execute(select(t.c.locked_until).where(t.c.key == keys.address)).scalar()
+    now = datetime.now(timezone.utc)
+    if until is not None and until > now:
+        raise _locked_error(until, now)
+
+
+def count_probe(conn: Connection, policy: IdentityPolicy, rt: IdentityRuntime, client_ip: str) -> None:
+    _count(conn, policy, rt.keys.lookup_hash("login-address:" + client_ip), policy.lockout_address_threshold,
+           datetime.now(timezone.utc))

@@ -7,7 +7,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from factoryos.identity import mfa
+from factoryos.errors import Conflict
+from factoryos.identity import lockout, mfa
 from factoryos.identity.accounts import create_user, require_user, user_companies
 from factoryos.identity.companies import company_view
 from factoryos.identity.errors import CredentialError, MfaRequired, RefreshRejected, RefreshReused
@@ -112,7 +113,14 @@ def audit_failed_login(ctx: Context, exc: CredentialError, email: str) -> None:
 def register(ctx: Context, body: RegisterBody) -> SignIn:
     """Create an account; the answer carries a company-less token for onboarding."""
     rt = runtime_of(ctx)
-    user = create_user(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name)
+    lockout.guard_probe(ctx.conn, rt.policy, rt, ctx.client_ip)
+    try:
+        user = create_user(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name)
+    except Conflict as exc:
+        if exc.code != "email_taken":
+            raise
+        lockout.count_probe(ctx.conn, rt.policy, rt, ctx.client_ip)
+        return problem_response(ctx, exc)  # committed with the answer, like a failed sign-in
     log.info("account %s registered", user["id"])
     return sign_in(ctx, rt, user, None, [])
 

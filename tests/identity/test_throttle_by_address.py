@@ -63,3 +63,18 @@ def test_one_address_guessing_across_many_accounts_is_stopped(proxied) -> None:
     r = _login(proxied, victim.email, PASSWORD, GUESSER)
     assert (r.status_code, r.json()["code"]) == (429, "account_locked")  # the address, not the account
     assert _login(proxied, victim.email, PASSWORD, OWNER_DESK).status_code == 200
+
+
+def test_probing_registration_for_taken_emails_is_throttled(proxied) -> None:
+    taken = [new_company(proxied).email for _ in range(2)]
+    prober = "198.51.100.91"
+    codes = []
+    for i in range(9):
+        r = proxied.post("/api/v1/auth/register", json={"email": taken[i % 2], "password": PASSWORD},
+                         headers={"X-Forwarded-For": prober})
+        codes.append(r.json()["code"])
+    assert codes[:7] == ["email_taken"] * 7 and codes[-1] == "account_locked"
+    # Someone else registering from their own address is not affected.
+    r = proxied.post("/api/v1/auth/register", json={"email": new_email("fresh"), "password": PASSWORD},
+                     headers={"X-Forwarded-For": OWNER_DESK})
+    assert r.status_code == 201
