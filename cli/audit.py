@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -10,10 +11,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from factoryos.audit import export as audit_export
+from factoryos.audit.anchoring import Anchorer
+from factoryos.audit.anchors import (
+    ANCHOR_FILE,
+    KEY_FILE,
+    Anchor,
+    AnchorError,
+    AnchorLog,
+    SigningKey,
+    key_id,
+    public_key_text,
+)
 from factoryos.audit import query, retention
 from factoryos.audit.companies import resolve
-from factoryos.audit.verify import verify_chain
+from factoryos.audit.verify import verify_anchors, verify_chain
 from factoryos.config import Settings
 from factoryos.db.engine import admin_engine
 from cli.output import console, err_console, fail, ok
@@ -23,13 +37,42 @@ app = typer.Typer(help="Audit trail: verify, export, retention (run on the serve
 CompanyOpt = Annotated[str | None, typer.Option("--company", help="Company id or exact name (default: all).")]
 
 
+AnchorsOpt = Annotated[Path | None, typer.Option(
+    "--anchors", help="Verify against this exported anchor file (default: the data directory's own).")]
+
+
+def _anchors(settings: Settings, path: Path | None) -> tuple[Ed25519PublicKey | None, list[Anchor], Path]:
+    source = path or settings.data_dir / ANCHOR_FILE
+    if path is not None and not path.exists():
+        fail(f"--anchors: {path} does not exist")
+    try:
+        public, anchors = AnchorLog(source).read()
+    except (AnchorError, OSError) as exc:
+        fail(f"cannot read the anchors: {exc}")
+    own = settings.data_dir / KEY_FILE
+    if public is not None and path is None and own.exists():
+        # The installation's own file must name the installation's own key.
+        if key_id(SigningKey.load(own).public) != key_id(public):
+            fail(f"{source} names key {key_id(public)}, not this installation's audit key")
+    return public, anchors, source
+
+
 @app.command("verify")
-def verify(company: CompanyOpt = None) -> None:
-    """Recompute each company's hash chain; exit 1 naming the first broken row."""
+def verify(company: CompanyOpt = None, anchors_file: AnchorsOpt = None) -> None:
+    """Recompute each company's hash chain and check it against the signed anchors; exit 1 naming
+    the first broken row."""
+    settings = Settings()
+    public, anchors, source = _anchors(settings, anchors_file)
+    if public is None:
+        console.print(f"[yellow]No signed anchors in {source}: checking the hashes only.[/]", highlight=False)
+    else:
+        console.print(f"Signed anchors: {len(anchors)} in {source}, key {key_id(public)}", highlight=False)
     broken = 0
-    with admin_engine(Settings()) as engine, engine.connect() as conn:
+    with admin_engine(settings) as engine, engine.connect() as conn:
         for tenant_id, name in resolve(conn, company):
             report = verify_chain(conn, tenant_id)
+            if report.ok and public is not None:
+                report = verify_anchors(conn, tenant_id, anchors, public, report.rows) or report
             if report.ok:
                 ok(f"{name}: OK, {report.rows} rows")
             else:
@@ -38,6 +81,37 @@ def verify(company: CompanyOpt = None) -> None:
                 err_console.print(f"[bold red]✗[/] [red]{name}: chain broken at {row}: {report.reason}[/]", highlight=False)
     if broken:
         raise typer.Exit(1)
+
+
+anchors_app = typer.Typer(help="Signed audit anchors: sign now, export for safekeeping.", no_args_is_help=True)
+app.add_typer(anchors_app, name="anchors")
+
+
+@anchors_app.command("sign")
+def anchors_sign() -> None:
+    """Sign every company's chain head that moved since its last anchor (the server does it every minute)."""
+    settings = Settings()
+    with admin_engine(settings) as engine:
+        signed = Anchorer(engine, settings.data_dir).anchor_now()
+    ok(f"{signed} chain heads signed into {settings.data_dir / ANCHOR_FILE}")
+
+
+@anchors_app.command("export")
+def anchors_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write (keep it on another machine).")],
+) -> None:
+    """Copy the anchor file, with the public key it is signed with, for `audit verify --anchors`."""
+    settings = Settings()
+    public, anchors, source = _anchors(settings, None)
+    if public is None:
+        fail(f"no signed anchors yet in {source}")
+    valid = [a for a in anchors if a.valid_under(public)]
+    if len(valid) != len(anchors):
+        fail(f"{len(anchors) - len(valid)} anchors in {source} carry no valid signature: it was altered")
+    with output.open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"public_key": public_key_text(public), "key_id": key_id(public)}) + "\n")
+        fh.writelines(a.to_json() + "\n" for a in anchors)
+    ok(f"{len(anchors)} anchors written to {output} (key {key_id(public)})")
 
 
 def _parse_day(value: str | None, option: str) -> datetime | None:

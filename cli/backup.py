@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.output import console, fail, ok
+from factoryos.audit.anchors import set_aside_after_restore
 from factoryos.backup import backup_dir, create_backup, find_backup, list_backups, restore_backup, verify_backup
 from factoryos.backup.manifest import Backup
 from factoryos.backup.source import backup_source_url
@@ -152,3 +153,5 @@ def restore(
     ok(f"restored {found.name} into {report.database}: {report.tables} tables, {report.rows} rows match the manifest")
     for chain in report.chains:
         ok(f"audit chain of {escape(chain.company)}: OK, {chain.rows} rows")
+    if kept := set_aside_after_restore(settings.data_dir):
+        ok(f"audit anchors signed before the restore kept in {kept}")

@@ -70,7 +70,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")
+    audit_anchor_seconds: float = Field(60, ge=1, le=3600,
+                                        description="How often the server signs the audit chain heads that moved.")
     backup_keep_days: int = Field(14, ge=1, description="Scheduled pruning removes older backups, never the newest.")
+    backup_copy_to: Path | None = Field(None, description="Also copy every backup here (an NFS/SMB mount).")
+    backup_copy_keep_days: int = Field(30, ge=1, description="Off-host copies older than this are removed.")
     workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")

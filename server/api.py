@@ -459,7 +459,9 @@ def make_route(endpoint: Endpoint) -> Route:
                     return replay.response
 
             limiters = getattr(state, "limiters", None)
-            if limiters is None:  # an app run without its lifespan (some tests): anyio's default pool
+            # Without its lifespan (some tests): anyio's default pool. So too for quick handlers that
+            # touch no database (health): they must not queue behind requests a stalled database holds.
+            if limiters is None or not (endpoint.uses_db or endpoint.long_running):
                 return await run_in_threadpool(run)
             limiter = limiters.long if endpoint.long_running else limiters.short
             return await anyio.to_thread.run_sync(run, limiter=limiter)

@@ -12,7 +12,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy import create_engine, pool
 from starlette.applications import Starlette
+
+from factoryos.audit.anchoring import Anchorer
 
 from factoryos.backup.catalog import backup_dir
 from factoryos.backup.service import BackupService
@@ -36,20 +39,47 @@ async def operations(
         backup_url,
         interval_hours=settings.backup_interval_hours,
         keep_days=settings.backup_keep_days,
+        copy_to=settings.backup_copy_to,
+        copy_keep_days=settings.backup_copy_keep_days,
     )
     app.state.backups = backups
     run = backups.scheduled and schedule
     task = asyncio.create_task(backups.run_schedule(), name="scheduled backups") if run else None
     if task is None and schedule:
         log.info("scheduled backups are off (%s)", "no superuser URL" if not backups.available else "interval 0")
+    anchorer, anchor_engine, anchoring = None, None, None
+    if backup_url and schedule:
+        anchor_engine = create_engine(backup_url, poolclass=pool.NullPool)
+        anchorer = Anchorer(anchor_engine, settings.data_dir)
+        anchoring = asyncio.create_task(_anchor_forever(anchorer, settings.audit_anchor_seconds),
+                                        name="audit anchors")
+    elif schedule:
+        log.warning("audit chain heads are not signed: no superuser URL (audit verify checks the hashes only)")
+    app.state.anchorer = anchorer
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for running in (task, anchoring):
+            if running is not None:
+                running.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await running
+        if anchorer is not None:
+            with contextlib.suppress(Exception):  # the database may be gone at shutdown
+                await asyncio.to_thread(anchorer.anchor_now)
+        if anchor_engine is not None:
+            anchor_engine.dispose()
         if backups.running is not None:
             log.warning("waiting for the running %s to finish before stopping", backups.running)
             if not await asyncio.to_thread(backups.wait_idle, SHUTDOWN_WAIT_SECONDS):
                 log.error("stopping while a %s still runs", backups.running)
+
+
+async def _anchor_forever(anchorer: Anchorer, interval: float) -> None:
+    """Sign the chain heads that moved, at once and then every `interval` s."""
+    while True:
+        try:
+            await asyncio.to_thread(anchorer.anchor_now)
+        except Exception as exc:  # database away or being restored: the next round catches up
+            log.warning("could not sign the audit chain heads: %s", type(exc).__name__)
+        await asyncio.sleep(interval)

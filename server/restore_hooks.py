@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from factoryos.audit.anchors import set_aside_after_restore
 from factoryos.backup.restore_job import RestoreJob
 
 log = logging.getLogger(__name__)
@@ -41,5 +42,12 @@ class ServerRestoreHooks:
             self.state.maintenance.open()
 
     def finished(self, job: RestoreJob) -> None:
+        if job.state == "succeeded":
+            kept = set_aside_after_restore(self.state.settings.data_dir)
+            if kept is not None:
+                log.info("audit anchors signed before the restore kept in %s", kept)
+            anchorer = getattr(self.state, "anchorer", None)
+            if anchorer is not None:
+                anchorer.forget()
         if self._poller is not None:
             self._poller.resume()

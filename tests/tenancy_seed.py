@@ -18,6 +18,14 @@ from tests.onboarding.tenancy_seed import ONBOARDING_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
 
 
+def _anchor(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into audit_anchors (tenant_id, seq, row_hash, signed_at, key_id, signature) "
+             "values (:t, 1, repeat('a', 64), now(), 'seed', 'c2VlZA==')"),
+        {"t": tenant},
+    )
+
+
 def _company(conn: Connection, tenant: UUID, tag: str) -> None:
     conn.execute(text("insert into companies (tenant_id, name) values (:t, :n)"), {"t": tenant, "n": f"Company {tag}"})
 
@@ -91,6 +99,7 @@ SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
     "idempotency_keys": _idempotency_key,
     "audit_log": _audit,  # also advances audit_chain_heads
     "audit_chain_heads": _audit,
+    "audit_anchors": _anchor,
     "company_profiles": _company_profile,
     "memberships": _membership,
     "invites": _invite,

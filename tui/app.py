@@ -49,6 +49,7 @@ class FactoryApp(App[None]):
     ]
 
     queue_length: reactive[int] = reactive(0)
+    failed_count: reactive[int] = reactive(0)  # queued entries the server refused, until fixed or discarded
     online: reactive[bool] = reactive(True)
 
     def __init__(
@@ -147,6 +148,7 @@ class FactoryApp(App[None]):
         self.save_profile()
         self.sub_title = f"{self.session.who} · {me.company.name}"
         self.queue_length = len(self.session.outbox)
+        self.failed_count = self.session.outbox.failed_count()
         self.online = True
         from tui.screens.home import HomeScreen
 
@@ -210,13 +212,14 @@ class FactoryApp(App[None]):
             if report.sent:
                 self.notify(f"Sent {report.sent} queued entr{'y' if report.sent == 1 else 'ies'}.", title="Back online")
             for item, error in report.refused:
-                self.notify(f"{item.label}: {describe(error).message}", title="Queued entry refused",
-                            severity="error", timeout=20)
+                self.notify(f"{item.label}: {describe(error).message} Kept in Failed entries (F8 on the "
+                            "operator screen).", title="Queued entry refused", severity="error", timeout=20)
             if isinstance(report.stopped_by, SessionEnded):
                 raise report.stopped_by
         finally:
             if session is not None and self.session is session:
                 self.queue_length = len(session.outbox)
+                self.failed_count = session.outbox.failed_count()
                 self._arm_drain()
 
     # -- actions ----------------------------------------------------------------------------------

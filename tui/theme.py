@@ -19,6 +19,7 @@ STATE_VARIABLES: dict[str, str] = {
     "state-unplanned-stop": "#c62828",
     "state-setup": "#1565c0",
     "state-offline": "#546e7a",
+    "state-no-data": "#546e7a",
     "state-unknown": "#424242",
     "state-text": "#ffffff",
 }
@@ -61,6 +62,7 @@ THEMES = (
             "state-unplanned-stop": "#ff0000",
             "state-setup": "#00ffff",
             "state-offline": "#ffffff",
+            "state-no-data": "#ffffff",
             "state-unknown": "#808080",
             "state-text": "#000000",
             "border": "#ffffff",

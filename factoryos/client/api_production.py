@@ -1,4 +1,4 @@
-"""Production: live view, KPIs, plans, entries, rejections, downtime and reasons.
+"""Production: live view, KPIs, plans, entries, rejections, downtime and reasons, counter anomalies.
 
 Operator mutations (entries, rejections, reason assignments) go through the `Outbox`
 so they survive an outage; these methods are the direct calls it and others build on.
@@ -11,7 +11,16 @@ from typing import Any
 from uuid import UUID
 
 from factoryos.client.api_plant import all_items
-from factoryos.client.models import DowntimeOut, EntryOut, LiveView, OeeReport, PlanOut, ReasonOut, RejectionOut
+from factoryos.client.models import (
+    AnomalyOut,
+    DowntimeOut,
+    EntryOut,
+    LiveView,
+    OeeReport,
+    PlanOut,
+    ReasonOut,
+    RejectionOut,
+)
 from factoryos.client.transport import Transport
 
 ENTRY_PATH = "/production/entry"
@@ -20,6 +29,10 @@ REJECTION_PATH = "/rejections"
 
 def reason_path(event_id: UUID | str) -> str:
     return f"/downtime/{event_id}/reason"
+
+
+def anomalies_path(machine_id: UUID | str) -> str:
+    return f"/machines/{machine_id}/anomalies"
 
 
 class ProductionApi:
@@ -57,6 +70,19 @@ class ProductionApi:
     async def assign_reason(self, event_id: UUID, reason_id: UUID, *, note: str | None = None) -> DowntimeOut:
         body = {"reason_id": str(reason_id), **({"note": note} if note else {})}
         return await self.t.send("POST", reason_path(event_id), DowntimeOut, json=body)
+
+    async def anomalies(self, machine_id: UUID, *, status: str | None = None) -> list[AnomalyOut]:
+        """A machine's counter anomalies, newest first (`status`: pending, accepted or discarded)."""
+        return await all_items(self.t, anomalies_path(machine_id), AnomalyOut, {"status": status})
+
+    async def decide_anomaly(
+        self, machine_id: UUID, anomaly_id: UUID, decision: str, *, idempotency_key: str | None = None
+    ) -> AnomalyOut:
+        """`decision`: accept (its parts become production) or discard; 409 if already decided."""
+        if decision not in ("accept", "discard"):
+            raise ValueError(f"decision must be accept or discard, not {decision!r}")
+        return await self.t.send("POST", f"{anomalies_path(machine_id)}/{anomaly_id}/{decision}", AnomalyOut,
+                                 idempotency_key=idempotency_key)
 
     async def entries(
         self, *, machine_id: UUID | None = None, shift_instance_id: UUID | None = None

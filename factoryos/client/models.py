@@ -17,6 +17,7 @@ from factoryos.identity.permissions import INVITABLE_ROLES, PERMISSIONS, ROLE_TI
 from factoryos.plant.listing import Page
 from factoryos.plant.models import LineOut, MachineOut, SiteOut
 from factoryos.plant.status import StatusMapping
+from factoryos.production.anomaly_models import AnomalyOut
 from factoryos.production.entry_models import EntryOut, PlanOut
 from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, LiveMachine, LiveView, OeeReport
 from factoryos.production.loss_models import DowntimeOut, ReasonOut, RejectionOut
@@ -24,7 +25,8 @@ from factoryos.production.shift_models import ShiftInstanceOut, ShiftPatternOut
 
 __all__ = [
     "INVITABLE_ROLES", "PERMISSIONS", "ROLES", "ROLE_TITLES",
-    "Account", "AuditEntry", "AuditPage", "CompanyOut", "CompanyRef", "DowntimeOut", "Enrollment", "EntryOut",
+    "Account", "AnomalyOut", "AuditEntry", "AuditPage", "CompanyOut", "CompanyRef", "DowntimeOut", "Enrollment",
+    "EntryOut",
     "Invite", "InvitePage", "KpiTotalsOut", "KpiValues", "LineOut", "LiveMachine", "LiveView", "MachineOut", "Me",
     "Member", "MemberPage", "NewInvite", "OeeReport", "Page", "PlanOut", "ReasonOut", "RecoveryCodes",
     "RejectionOut", "ShiftInstanceOut", "ShiftPatternOut", "SignIn", "SiteOut", "StatusMapping", "TokenPair",

@@ -18,11 +18,13 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, select, text
 
 from factoryos.connectivity.connections import machine_config
+from factoryos.connectivity.counters import StoredCounter
 from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
-from factoryos.connectivity.machine_ref import poll_id
+from factoryos.connectivity.machine_ref import parse_poll_id, poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import FactoryOSError
 from factoryos.identity.keys import DerivedKeys
+from factoryos.production.counter_state import load_counter_state
 from factoryos.schema.connectivity import machine_connections as mc
 from factoryos.schema.plant import machines
 
@@ -101,6 +103,20 @@ class ConfigSource:
             known[tenant_id] = cached
         self._companies = known
         return LoadedConfigs([machine for company in known.values() for _, machine in company.rows.values()])
+
+    def baselines(self, poll_ids: list[str]) -> dict[str, dict[str, StoredCounter]]:
+        """The stored counter baselines of these machines, by poll id then signal (blocking)."""
+        by_tenant: dict[UUID, list[UUID]] = {}
+        for pid in poll_ids:
+            if (ref := parse_poll_id(pid)) is not None:
+                by_tenant.setdefault(ref[0], []).append(ref[1])
+        out: dict[str, dict[str, StoredCounter]] = {}
+        for tenant_id, machine_ids in by_tenant.items():
+            with tenant_transaction(self._engine, tenant_id) as conn:
+                for row in load_counter_state(conn, tenant_id, machine_ids):
+                    out.setdefault(poll_id(tenant_id, row.machine_id), {})[row.signal] = StoredCounter(
+                        row.raw, row.read_at)
+        return out
 
     def _compare(
         self, tenant_id: UUID, rows: list[dict[str, Any]], cached: _Company | None

@@ -30,6 +30,9 @@ class ConnectionIn(BaseModel):
 
 
 class ConnectionHealth(BaseModel):
+    state: Literal["ok", "error", "reconnecting", "disabled"] = Field(
+        description="ok: the last poll succeeded; error: it failed (see `last_error`); reconnecting: the "
+                    "settings were saved and the poller has not reported with them yet; disabled: not polled.")
     last_ok: datetime | None = Field(description="Last successful poll.")
     last_error: str | None = Field(description="Why the last poll failed; null while polls succeed.")
     error_code: str | None = Field(description="Stable code of `last_error`.")

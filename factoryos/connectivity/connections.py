@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 from uuid import UUID
@@ -20,10 +21,12 @@ from factoryos.connectivity.credentials import decrypt_password, encrypt_passwor
 from factoryos.connectivity.events import Health
 from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine, parse_machine_config
 from factoryos.connectivity.machine_ref import poll_id
+from factoryos.connectivity.monitor import counter_source
 from factoryos.errors import NotFound, ValidationFailed
 from factoryos.identity.keys import DerivedKeys
 from factoryos.plant.machines import Machines
 from factoryos.schema.connectivity import machine_connections as mc
+from factoryos.schema.production import machine_counter_state as counter_state
 
 _SECURITY_FILES = ("client_certificate", "client_private_key", "server_certificate")
 
@@ -45,9 +48,28 @@ def _row(conn: Connection, tenant_id: UUID, machine_id: UUID, *, for_update: boo
     return conn.execute(stmt.with_for_update() if for_update else stmt).mappings().first()
 
 
+# Stored as `error_code` (with no `last_error`) when settings the poller acts on are saved: the
+# health reported for the previous settings no longer says anything. The poller's next report
+# replaces it; reports made before the save are older than `health_at` and ignored.
+RECONNECTING = "reconnecting"
+# The columns whose change makes the poller reconnect the machine.
+_POLLED = ("protocol", "enabled", "poll_interval", "endpoint", "signals", "password_encrypted",
+           "key_password_encrypted")
+
+
 def health_of(row: RowMapping) -> ConnectionHealth:
-    return ConnectionHealth(last_ok=row["last_ok_at"], last_error=row["last_error"], error_code=row["error_code"],
-                            reported_at=row["health_at"])
+    waiting = row["error_code"] == RECONNECTING or row["health_at"] is None
+    if not row["enabled"]:
+        state = "disabled"
+    elif waiting:
+        state = "reconnecting"
+    else:
+        state = "error" if row["last_error"] is not None else "ok"
+    return ConnectionHealth(
+        state=state, last_ok=row["last_ok_at"], last_error=None if waiting else row["last_error"],
+        error_code=None if waiting else row["error_code"],
+        reported_at=None if row["error_code"] == RECONNECTING else row["health_at"],
+    )
 
 
 def connection_out(row: RowMapping) -> ConnectionOut:
@@ -168,12 +190,33 @@ def put_connection(
         ),
         "updated_at": func.now(),
     }
+    if before is None or any(before[c] != values[c] for c in _POLLED):
+        # In this transaction: no GET after the commit may show the old settings' error. Stamped by
+        # this process's clock, which the poller's reports are compared with (same host), not the database's.
+        values |= {"last_error": None, "error_code": RECONNECTING, "health_at": datetime.now(UTC)}
+    if before is not None:
+        _forget_moved_counters(conn, tenant_id, machine, before, config, keys)
     after = conn.execute(
         pg_insert(mc).values(tenant_id=tenant_id, machine_id=machine_id, **values)
         .on_conflict_do_update(index_elements=[mc.c.tenant_id, mc.c.machine_id], set_=values)
         .returning(mc)
     ).mappings().one()
     return before, after, password is not None or key_password is not None
+
+
+def _forget_moved_counters(conn: Connection, tenant_id: UUID, machine: RowMapping, before: RowMapping,
+                           config: ModbusMachine | OpcUaMachine, keys: DerivedKeys) -> None:
+    """A counter now read from elsewhere is another counter: its stored baseline must not be
+    counted from if the server restarts before the poller has read the new one."""
+    try:
+        old = machine_config(tenant_id, machine, dict(before), keys)
+    except ValidationFailed:  # settings that could not be polled left no baseline worth keeping
+        old = None
+    moved = [s for s in ("good", "reject") if old is None or counter_source(old, s) != counter_source(config, s)]
+    if moved:
+        conn.execute(delete(counter_state).where(counter_state.c.tenant_id == tenant_id,
+                                                 counter_state.c.machine_id == machine["id"],
+                                                 counter_state.c.signal.in_(moved)))
 
 
 def delete_connection(conn: Connection, tenant_id: UUID, machine_id: UUID) -> RowMapping:

@@ -1,4 +1,8 @@
-"""The poller's sink into PostgreSQL: count buckets, state intervals, connection health.
+"""The poller's sink into PostgreSQL: count buckets, counter baselines and anomalies, state
+intervals, connection health.
+
+A counter baseline travels on the count delta (or anomaly) it closes and is stored in the
+same transaction, so stored counts and baselines always agree (see `counter_state`).
 
 Events are grouped per company and stored in that company's tenant transaction (the
 poller runs as the app role, under RLS), from a worker thread so the event loop never
@@ -23,11 +27,21 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine
 
 from factoryos.connectivity.connections import record_health
-from factoryos.connectivity.events import CountDelta, Event, Health, RejectedEvents, StateChange
+from factoryos.connectivity.events import (
+    CountDelta,
+    CounterAnomaly,
+    CounterBaseline,
+    Event,
+    Health,
+    RejectedEvents,
+    StateChange,
+)
 from factoryos.connectivity.machine_ref import parse_poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
 from factoryos.production import CountRow, StateRow, flag_overdue_stops, record_counts, record_state_changes
+from factoryos.production.anomalies import AnomalyRow, record_anomalies
+from factoryos.production.counter_state import CounterStateRow, record_counter_state
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +52,33 @@ def _store(conn: Connection, tenant_id: UUID, items: Sequence[Item]) -> None:
     counts = [CountRow(m, e.minute_utc, e.good, e.reject, e.key) for m, e in items if isinstance(e, CountDelta)]
     if counts:
         record_counts(conn, tenant_id, counts)
+    anomalies = [
+        AnomalyRow(m, e.signal, e.previous_raw, e.raw, e.previous_at, e.detected_at, e.delta, e.allowed, e.key)
+        for m, e in items if isinstance(e, CounterAnomaly)
+    ]
+    if anomalies:
+        record_anomalies(conn, tenant_id, anomalies)
+    baselines = list(_baselines(items))
+    if baselines:
+        record_counter_state(conn, tenant_id, baselines)
     changes = [StateRow(m, e.state.value, e.raw_code, e.at) for m, e in items if isinstance(e, StateChange)]
     if changes:
         record_state_changes(conn, tenant_id, changes)
     record_health(conn, tenant_id, [(m, e) for m, e in items if isinstance(e, Health)])
+
+
+def _baselines(items: Sequence[Item]) -> Iterable[CounterStateRow]:
+    for m, e in items:
+        if isinstance(e, CountDelta) and e.raw_at is not None:
+            if e.good_raw is not None:
+                yield CounterStateRow(m, "good", e.good_raw, e.raw_at)
+            if e.reject_raw is not None:
+                yield CounterStateRow(m, "reject", e.reject_raw, e.raw_at)
+        elif isinstance(e, CounterBaseline):
+            yield CounterStateRow(m, "good", e.good_raw, e.at)
+            yield CounterStateRow(m, "reject", e.reject_raw, e.at)
+        elif isinstance(e, CounterAnomaly):
+            yield CounterStateRow(m, e.signal, e.raw, e.detected_at)
 
 
 class DbSink:

@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from factoryos.connectivity.errors import ConnectivityError
+
+# asyncua logs every service call at INFO ("read_attributes of several nodes": one line per
+# poll) and pymodbus warns on every failed connect attempt, which the endpoint session
+# already reports once, with the reason. Their warnings and errors still pass.
+_LIBRARY_LEVELS = {"asyncua": logging.WARNING, "pymodbus": logging.WARNING}
+
+
+class _DemoteToDebug(logging.Filter):
+    """Turns records starting with one of `prefixes` into DEBUG records."""
+
+    def __init__(self, logger: logging.Logger, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self._logger, self._prefixes = logger, prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.DEBUG and str(record.msg).startswith(self._prefixes):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self._logger.isEnabledFor(logging.DEBUG)
+        return True
+
+
+def quiet_library_logs() -> None:
+    """Keep the protocol libraries' per-request chatter out of the logs (idempotent).
+
+    A level someone set on purpose (logging config, `factoryos simulate`) is left alone,
+    so DEBUG on "asyncua" or "pymodbus" still shows everything.
+    """
+    for name, level in _LIBRARY_LEVELS.items():
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+    pymodbus = logging.getLogger("pymodbus.logging")  # pymodbus logs everything through this one logger
+    if not any(isinstance(f, _DemoteToDebug) for f in pymodbus.filters):
+        # A connect failure or a silent device: reported once, with its machine, by our side.
+        pymodbus.addFilter(_DemoteToDebug(pymodbus, ("Failed to connect", "No response received after")))
+
+
+def machine_label(machine: Any) -> str:
+    """How messages name a machine: by its code (`name`), not the poller's internal id."""
+    return getattr(machine, "name", None) or machine.machine_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,10 @@ class EndpointSession:
         self.batches = 0
 
     @property
+    def driver(self) -> Driver[Any]:
+        return self._driver
+
+    @property
     def connected(self) -> bool:
         return self._connected
 

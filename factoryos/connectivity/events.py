@@ -4,7 +4,13 @@ The database layer implements `Sink`. Every event has a stable `key` so that a r
 after a crash or an outage (the spool delivers at least once) is an idempotent upsert:
 - `CountDelta`: parts made by one machine in one UTC minute. Several deltas may share a
   minute (a flush mid-minute, a restart), each with its own key; the minute's total is
-  their sum. Store with `insert … on conflict (key) do nothing`.
+  their sum. Store with `insert … on conflict (key) do nothing`. A delta may carry the
+  counters' baseline (raw values and time of the last reading whose parts it completes):
+  store it in the same transaction, keeping the newest, so stored counts and baseline agree.
+- `CounterBaseline`: the same baseline alone (counters moved without parts, e.g. a reset
+  while idle), sent now and then so a restart does not count from an old value.
+- `CounterAnomaly`: a jump larger than the machine could make; not production. It carries
+  its counter's new baseline (`raw` at `detected_at`). Key = machine + signal + reading.
 - `StateChange`: the machine entered `state` at `at`; the interval lasts until the next
   change. Key = machine + instant.
 - `Health`: latest connection health; upsert by machine, keep the newest `at`.
@@ -32,6 +38,30 @@ class CountDelta(_Event):
     good: int = Field(ge=0)
     reject: int = Field(ge=0)
     key: str
+    good_raw: int | None = Field(default=None, description="Good counter's baseline after this delta.")
+    reject_raw: int | None = Field(default=None, description="Reject counter's baseline after this delta.")
+    raw_at: AwareDatetime | None = Field(default=None, description="When that baseline was read.")
+
+
+class CounterBaseline(_Event):
+    kind: Literal["baseline"] = "baseline"
+    machine_id: str
+    good_raw: int
+    reject_raw: int
+    at: AwareDatetime
+
+
+class CounterAnomaly(_Event):
+    kind: Literal["anomaly"] = "anomaly"
+    machine_id: str
+    signal: Literal["good", "reject"]
+    previous_raw: int | None
+    raw: int
+    previous_at: AwareDatetime | None
+    detected_at: AwareDatetime
+    delta: int = Field(ge=0, description="Parts the counter claims.")
+    allowed: int | None = Field(description="The bound it broke.")
+    key: str
 
 
 class StateChange(_Event):
@@ -54,7 +84,7 @@ class Health(_Event):
     at: AwareDatetime
 
 
-Event: TypeAlias = CountDelta | StateChange | Health
+Event: TypeAlias = CountDelta | StateChange | Health | CounterBaseline | CounterAnomaly
 event_adapter: TypeAdapter[Event] = TypeAdapter(Annotated[Event, Field(discriminator="kind")])
 
 

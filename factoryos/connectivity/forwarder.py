@@ -4,6 +4,11 @@ Every event is spooled first (in small batches, fsync'd), then delivered from th
 spool in order. While the sink fails (database down), polling goes on, events pile up
 on disk, and delivery retries with exponential back-off; the backlog drains in order
 once the sink works again, and after a restart the spool is drained first.
+
+Connection health is the exception: it is a machine's *latest* state, not history, so it
+is not spooled. The newest report per machine waits in memory and goes to the sink after
+each delivered batch (or at once when nothing else waits); during an outage a machine's
+reports replace each other instead of piling up on disk (2,000 machines report every 5 s).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 from collections.abc import Sequence
 
 from factoryos.connectivity.backoff import Backoff
-from factoryos.connectivity.events import Event, RejectedEvents, Sink
+from factoryos.connectivity.events import Event, Health, RejectedEvents, Sink
 from factoryos.connectivity.spool import EventSpool
 
 log = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ class Forwarder:
         self._spool_interval = spool_interval
         self._write_timeout = write_timeout
         self._buffer: list[Event] = []
+        self._health: dict[str, Health] = {}  # newest report per machine, not yet delivered
         self._spooling = 0  # events taken from the buffer whose spool write is in progress
         self._buffered = asyncio.Event()
         self._spooled = asyncio.Event()
@@ -49,12 +55,23 @@ class Forwarder:
     @property
     def pending(self) -> int:
         """Events accepted but not yet confirmed by the sink."""
-        return len(self._buffer) + self._spooling + len(self.spool)
+        return len(self._buffer) + self._spooling + len(self.spool) + len(self._health)
 
     def submit(self, events: Sequence[Event]) -> None:
         """Accept events without waiting (called from the poll loops)."""
-        self._buffer.extend(events)
-        self._buffered.set()
+        spooled = False
+        for event in events:
+            if isinstance(event, Health):
+                held = self._health.get(event.machine_id)
+                if held is None or event.at >= held.at:
+                    self._health[event.machine_id] = event
+            else:
+                self._buffer.append(event)
+                spooled = True
+        if spooled:
+            self._buffered.set()
+        else:
+            self._spooled.set()  # only health: wake the delivery loop
 
     async def start(self) -> None:
         self._spooled.set()  # deliver what a previous run left behind
@@ -123,6 +140,9 @@ class Forwarder:
             self._spooled.clear()
             rows = await asyncio.to_thread(self.spool.peek, self._batch_size)
             if not rows:
+                if self._health and not await self._deliver_health():
+                    await asyncio.sleep(self._backoff.next_delay())
+                    continue
                 await self._spooled.wait()
                 continue
             last_seq = rows[-1][0]
@@ -155,3 +175,25 @@ class Forwarder:
                 log.info("sink available again; delivering %d spooled events", len(self.spool))
             self.last_error = None
             self._backoff.reset()
+            if self._health:
+                await self._deliver_health()
+
+    async def _deliver_health(self) -> bool:
+        """Write the held health reports; on failure keep them (a newer report still wins)."""
+        held, self._health = self._health, {}
+        try:
+            await asyncio.wait_for(self._sink.write(list(held.values())), self._write_timeout)
+        except RejectedEvents as exc:  # their machines are gone: nothing to keep
+            log.debug("health of %d machines not stored: %s", len(held), exc)
+            return True
+        except Exception as exc:
+            for machine_id, event in held.items():
+                newer = self._health.get(machine_id)
+                if newer is None or newer.at < event.at:
+                    self._health[machine_id] = event
+            if self.last_error is None:
+                log.warning("sink unavailable, holding connection health (%s)", exc)
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        self.delivered += len(held)
+        return True

@@ -80,11 +80,38 @@ class ModbusSignal(_Model):
         return 1 if self.register_type.is_bit else self.data_type.registers
 
 
+class CounterBound(_Model):
+    """Plausibility of one counter, over the machine's settings."""
+
+    factor: float | None = Field(
+        default=None, ge=1, le=1_000_000, description="Overrides the machine's factor for this counter."
+    )
+    max_parts: int | None = Field(
+        default=None, ge=1, description="Fixed maximum of parts between two readings, whatever the time elapsed."
+    )
+
+
+class Plausibility(_Model):
+    """How many parts a counter may claim between two readings: ideal rate × factor × elapsed
+    time + 1, capped by the counter's `max_parts`. A larger jump is held as a counter anomaly
+    for a supervisor to accept or discard, never stored as production."""
+
+    factor: float = Field(default=1.5, ge=1, le=1_000_000, description="Slack over the ideal rate.")
+    good: CounterBound = CounterBound()
+    reject: CounterBound = CounterBound()
+
+    def bound_of(self, signal: Literal["good", "reject"]) -> tuple[float, int | None]:
+        """(factor, fixed maximum) of one counter."""
+        counter: CounterBound = getattr(self, signal)
+        return (counter.factor if counter.factor is not None else self.factor), counter.max_parts
+
+
 class ModbusSignals(_Model):
     good: ModbusSignal
     reject: ModbusSignal
     state: ModbusSignal
     alarm: ModbusSignal | None = None
+    plausibility: Plausibility = Plausibility()
 
 
 class ModbusEndpoint(_Model):
@@ -155,6 +182,7 @@ class OpcUaSignals(_Model):
     reject: NodeIdStr
     state: NodeIdStr
     alarm: NodeIdStr | None = None
+    plausibility: Plausibility = Plausibility()
 
     @field_validator("good", "reject", "state", "alarm")
     @classmethod
@@ -195,8 +223,8 @@ class StatusMapping(_Model):
     @classmethod
     def _no_offline(cls, codes: dict[int, MachineState]) -> dict[int, MachineState]:
         for code, state in codes.items():
-            if state is MachineState.OFFLINE:
-                raise ValueError(f"code {code}: 'offline' is set by the poller, not mapped")
+            if state in (MachineState.OFFLINE, MachineState.NO_DATA):
+                raise ValueError(f"code {code}: {state.value!r} is set by the poller, not mapped")
         return codes
 
     def state_for(self, code: int) -> MachineState:

@@ -1,15 +1,25 @@
-"""Everything the poller knows about one machine: counters, state, buckets, health."""
+"""Everything the poller knows about one machine: counters, state, buckets, health.
+
+Counts: each reading's parts go to the bucket of its minute, or, when the reading closes a
+gap (the machine could not be read, or the poller restarted from a stored baseline, or polls
+were missed), are spread over the minutes since the previous good reading in proportion to
+time, so no minute shows more than the machine could make. A delta above the plausibility
+bound is not counted: it becomes a `CounterAnomaly` (after the open buckets are flushed, so
+the anomaly can carry its counter's new baseline safely).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from factoryos.connectivity.buckets import MinuteBuckets
-from factoryos.connectivity.counters import CounterTracker, plausible_step
+from factoryos.connectivity.buckets import MinuteBuckets, Snapshot, spread
+from factoryos.connectivity.counters import CounterTracker, StoredCounter, parts_bound, plausible_step
 from factoryos.connectivity.driver import Reading
 from factoryos.connectivity.errors import ConnectivityError
-from factoryos.connectivity.events import CountDelta, Event
+from factoryos.connectivity.events import CounterAnomaly, CounterBaseline, Event
 from factoryos.connectivity.health import HealthTracker
 from factoryos.connectivity.machine_config import ModbusMachine, ModbusSignal, OpcUaMachine
 from factoryos.connectivity.schedule import stable_offset
@@ -17,8 +27,22 @@ from factoryos.connectivity.state_tracker import StateTracker
 from factoryos.connectivity.states import MachineState
 
 
+Signal = Literal["good", "reject"]
+SIGNALS: tuple[Signal, Signal] = ("good", "reject")
+
+
 def _scale(signal: ModbusSignal | str) -> float:
     return signal.scale if isinstance(signal, ModbusSignal) else 1.0
+
+
+def counter_source(machine: ModbusMachine | OpcUaMachine, signal: Signal) -> tuple[object, ...]:
+    """What identifies a counter: where it is read. Same source ⇒ its baseline still holds."""
+    where = getattr(machine.signals, signal)
+    if isinstance(machine, ModbusMachine):
+        ep = machine.endpoint
+        return ("modbus", ep.host, ep.port, ep.unit_id, where.register_type, where.address, where.data_type,
+                where.byte_order, where.word_order)
+    return ("opcua", machine.endpoint.url, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +66,17 @@ class MachineStatus:
 
 class MachineMonitor:
     def __init__(self, machine: ModbusMachine | OpcUaMachine, run_id: str, *, health_heartbeat: float = 60.0,
-                 count_partial_every: float | None = None) -> None:
+                 count_partial_every: float | None = None,
+                 baselines: Mapping[str, StoredCounter] | None = None) -> None:
+        """`baselines`: stored counter values (by signal) to count the first reading from."""
         self.machine = machine
         mid = machine.machine_id
-        self._good = CounterTracker(_scale(machine.signals.good))
-        self._reject = CounterTracker(_scale(machine.signals.reject))
+        stored = baselines or {}
+        self._good = CounterTracker(_scale(machine.signals.good), stored.get("good"))
+        self._reject = CounterTracker(_scale(machine.signals.reject), stored.get("reject"))
+        self._gap = bool(stored)  # the next reading closes a gap: spread its parts over it
+        self._latest: Snapshot | None = None  # both baselines as of the last reading
+        self._bounds = {s: machine.signals.plausibility.bound_of(s) for s in SIGNALS}
         self._states = StateTracker(mid, machine.status_map)
         self._buckets = MinuteBuckets(mid, run_id, partial_every=count_partial_every,
                                       phase=stable_offset(mid, count_partial_every or 0.0))
@@ -57,18 +87,58 @@ class MachineMonitor:
         self._reading: Reading | None = None
         self._good_total = self._reject_total = self._polls = 0
 
+    def baselines(self) -> dict[str, StoredCounter]:
+        """The counters' current baselines by signal (to carry into a restarted monitor)."""
+        out = {}
+        for signal, tracker in (("good", self._good), ("reject", self._reject)):
+            if (baseline := tracker.baseline) is not None:
+                out[signal] = baseline
+        return out
+
     def on_reading(self, reading: Reading, at: datetime) -> list[Event]:
         self._polls += 1
-        elapsed = (at - self._last_at).total_seconds() if self._last_at else 0.0
+        before = self._latest
+        gap = self._gap or (self._last_at is not None
+                            and (at - self._last_at).total_seconds() >= 2 * self.machine.poll_interval)
+        self._gap = False
         self._last_at = at
-        max_step = plausible_step(elapsed, self.machine.ideal_cycle_time)
-        good = self._good.update(reading.good.raw, modulus=reading.good.modulus, max_step=max_step)
-        reject = self._reject.update(reading.reject.raw, modulus=reading.reject.modulus, max_step=max_step)
+        events: list[Event] = []
+        anomalies: list[CounterAnomaly] = []
+        counted: dict[Signal, dict] = {}
+        for signal, tracker, sample in (("good", self._good, reading.good), ("reject", self._reject, reading.reject)):
+            restored = tracker.baseline if before is None else None  # first reading: nothing, or a stored one
+            since = tracker.last_at
+            elapsed = (at - since).total_seconds() if since is not None else 0.0
+            max_step = plausible_step(elapsed, self.machine.ideal_cycle_time)
+            parts = tracker.update(sample.raw, modulus=sample.modulus, max_step=max_step, at=at)
+            factor, fixed_max = self._bounds[signal]
+            allowed = parts_bound(elapsed, self.machine.ideal_cycle_time, factor, fixed_max)
+            if allowed is not None and parts > allowed:
+                previous = restored if before is None else StoredCounter(getattr(before, f"{signal}_raw"), before.at)
+                anomalies.append(CounterAnomaly(
+                    machine_id=self.machine.machine_id, signal=signal,
+                    previous_raw=previous.raw if previous else None, raw=sample.raw,
+                    previous_at=previous.read_at if previous else None, detected_at=at, delta=parts,
+                    allowed=allowed, key=f"{self.machine.machine_id}|{signal}|{at.isoformat()}|{sample.raw}",
+                ))
+                parts = 0
+            if parts:
+                counted[signal] = spread(since, at, parts) if gap and since is not None else spread(at, at, parts)
+        if anomalies:
+            events.extend(self._buckets.flush())  # the parts before it go first: then its baseline is safe
+            events.extend(anomalies)
+        good = sum(counted.get("good", {}).values())
+        reject = sum(counted.get("reject", {}).values())
         self._good_total += good
         self._reject_total += reject
         self._reading = reading
-        self._buckets.add(at, good, reject)
-        events: list[Event] = []
+        minutes: dict[datetime, tuple[int, int]] = {}
+        for minute in counted.get("good", {}).keys() | counted.get("reject", {}).keys():
+            minutes[minute] = (counted.get("good", {}).get(minute, 0), counted.get("reject", {}).get(minute, 0))
+        self._buckets.add_minutes(minutes, before=before)
+        self._latest = self._snapshot()
+        if self._latest is not None:
+            self._buckets.note(self._latest)
         if change := self._states.observe(reading.state_code, reading.alarm_code, at):
             events.append(change)
         if health := self._health.ok(at):
@@ -76,8 +146,10 @@ class MachineMonitor:
         return events
 
     def on_failure(self, error: ConnectivityError, at: datetime) -> list[Event]:
-        """Machine unreadable: offline. Counter baselines stay, so parts made meanwhile count on return."""
+        """Machine unreadable: no data. Counter baselines stay, so parts made meanwhile count on return
+        (spread over the gap)."""
         self._polls += 1
+        self._gap = True
         events: list[Event] = []
         if change := self._states.lost(at, error.detail):
             events.append(change)
@@ -85,11 +157,28 @@ class MachineMonitor:
             events.append(health)
         return events
 
-    def close_minutes(self, now: datetime) -> list[CountDelta]:
-        return self._buckets.close_before(now)
+    def _snapshot(self) -> Snapshot | None:
+        good, reject = self._good.baseline, self._reject.baseline
+        if good is None or reject is None or good.read_at != reject.read_at:
+            return None  # not both read together yet (stored baselines): nothing new to store
+        return Snapshot(good.raw, reject.raw, good.read_at)
 
-    def flush(self) -> list[CountDelta]:
-        return self._buckets.flush()
+    def close_minutes(self, now: datetime) -> list[Event]:
+        events: list[Event] = list(self._buckets.close_before(now))
+        if not events and (snap := self._buckets.baseline_due()) is not None:
+            events.append(self._baseline_event(snap))
+        return events
+
+    def flush(self) -> list[Event]:
+        """Every open minute's counts, and the baseline if it moved since last sent."""
+        events: list[Event] = list(self._buckets.flush())
+        if not events and (snap := self._buckets.baseline_due(force=True)) is not None:
+            events.append(self._baseline_event(snap))
+        return events
+
+    def _baseline_event(self, snap: Snapshot) -> CounterBaseline:
+        return CounterBaseline(machine_id=self.machine.machine_id, good_raw=snap.good_raw,
+                               reject_raw=snap.reject_raw, at=snap.at)
 
     def status(self) -> MachineStatus:
         reading = self._reading
@@ -98,8 +187,8 @@ class MachineMonitor:
             machine_id=self.machine.machine_id,
             protocol=self.machine.protocol,
             state=last.state,
-            raw_code=reading.state_code if reading and last.state is not MachineState.OFFLINE else None,
-            alarm_code=reading.alarm_code if reading and last.state is not MachineState.OFFLINE else None,
+            raw_code=reading.state_code if reading and last.state is not MachineState.NO_DATA else None,
+            alarm_code=reading.alarm_code if reading and last.state is not MachineState.NO_DATA else None,
             last_ok=self._health.last_ok,
             last_error=self._health.last_error,
             error_code=self._health.error_code,

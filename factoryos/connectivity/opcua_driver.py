@@ -13,7 +13,7 @@ from asyncua.crypto import security_policies
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
-from factoryos.connectivity.driver import CounterSample, Reading
+from factoryos.connectivity.driver import CounterSample, Reading, machine_label, quiet_library_logs
 from factoryos.connectivity.errors import (
     AuthenticationFailed,
     CertificateInvalid,
@@ -21,6 +21,7 @@ from factoryos.connectivity.errors import (
     ConnectivityError,
     EndpointUnavailable,
     SignalReadFailed,
+    os_reason,
 )
 from factoryos.connectivity.machine_config import OpcUaEndpoint, OpcUaMachine, SecurityMode, SecurityPolicy
 
@@ -41,6 +42,16 @@ _COUNTER_MODULUS: dict[ua.VariantType, int | None] = {
     _VT.Float: None,
     _VT.Double: None,
 }
+_SIGNAL_WORDS = {"good": "good count", "reject": "reject count", "state": "status", "alarm": "alarm"}
+# Plain words for the statuses a plant's admin meets most; the status name stays for searching.
+_STATUS_WORDS = {
+    "BadNodeIdUnknown": "no such node on the server",
+    "BadNodeIdInvalid": "not a valid node id",
+    "BadNoCommunication": "the server has no communication with the device",
+    "BadNotReadable": "the server does not allow reading it",
+    "BadUserAccessDenied": "this user may not read it",
+    "BadWaitingForInitialData": "the server has no value yet",
+}
 _AUTH_CODES = {
     ua.StatusCodes.BadUserAccessDenied,
     ua.StatusCodes.BadIdentityTokenInvalid,
@@ -50,6 +61,20 @@ _AUTH_CODES = {
 
 def _status_name(exc: UaStatusCodeError) -> str:
     return ua.StatusCode(exc.code).name
+
+
+def _status_words(name: str) -> str:
+    words = _STATUS_WORDS.get(name)
+    return f"{words} ({name})" if words else name
+
+
+def _failure(exc: BaseException) -> str:
+    """Why the link failed, in plain words: OS reason, timeout, or the library's own text."""
+    if isinstance(exc, UaStatusCodeError):
+        return _status_words(_status_name(exc))
+    if isinstance(exc, OSError | TimeoutError):
+        return os_reason(exc)
+    return str(exc) or type(exc).__name__
 
 
 def _application_uri(certificate: Path) -> str | None:
@@ -89,6 +114,7 @@ def _code(value: Any, variant: ua.VariantType, node: str) -> int:
 
 class OpcUaDriver:
     def __init__(self, endpoint: OpcUaEndpoint, *, max_nodes_per_read: int = 10_000) -> None:
+        quiet_library_logs()
         self.label = endpoint.url
         self._endpoint = endpoint
         self._max_nodes = max_nodes_per_read
@@ -118,10 +144,10 @@ class OpcUaDriver:
                 ) from None
             if exc.code in _AUTH_CODES:
                 raise AuthenticationFailed(f"{self.label} refused user {ep.username!r} ({name})") from None
-            raise EndpointUnavailable(f"{self.label}: {name}") from None
+            raise EndpointUnavailable(f"{self.label}: cannot connect: {_status_words(name)}") from None
         except (TimeoutError, OSError, UaError) as exc:
             await self._discard(client)
-            raise EndpointUnavailable(f"{self.label}: cannot connect ({exc or type(exc).__name__})") from None
+            raise EndpointUnavailable(f"{self.label}: cannot connect: {_failure(exc)}") from None
         self._client = client
         self._nodes = {}
 
@@ -177,9 +203,9 @@ class OpcUaDriver:
             for start in range(0, len(nodes), self._max_nodes):
                 values.extend(await client.read_attributes(nodes[start : start + self._max_nodes]))
         except UaStatusCodeError as exc:
-            raise EndpointUnavailable(f"{self.label}: read failed ({_status_name(exc)})") from None
+            raise EndpointUnavailable(f"{self.label}: read failed: {_status_words(_status_name(exc))}") from None
         except (TimeoutError, OSError, UaError, ConnectionError) as exc:
-            raise EndpointUnavailable(f"{self.label}: connection lost ({exc or type(exc).__name__})") from None
+            raise EndpointUnavailable(f"{self.label}: connection lost: {_failure(exc)}") from None
         by_node = dict(zip(node_ids, values, strict=True))
         return {m.machine_id: self._reading(m, by_node) for m in machines}
 
@@ -191,26 +217,36 @@ class OpcUaDriver:
 
     def _reading(self, machine: OpcUaMachine, by_node: dict[str, ua.DataValue]) -> Reading | ConnectivityError:
         signals = machine.signals
+        problems: list[str] = []
+        values: dict[str, tuple[Any, ua.VariantType]] = {}
+        for name in _SIGNALS:
+            node = getattr(signals, name)
+            if node is None:
+                continue
+            try:
+                values[name] = self._value(by_node, node)
+            except ValueError as exc:
+                problems.append(f"{_SIGNAL_WORDS[name]} {exc}")
         try:
-            good = self._value(by_node, signals.good)
-            reject = self._value(by_node, signals.reject)
-            state = self._value(by_node, signals.state)
-            alarm = self._value(by_node, signals.alarm) if signals.alarm else None
-            return Reading(
-                good=_counter(*good, signals.good),
-                reject=_counter(*reject, signals.reject),
-                state_code=_code(*state, signals.state),
-                alarm_code=_code(*alarm, signals.alarm) if alarm and signals.alarm else None,
-            )
+            if not problems:
+                alarm = values.get("alarm")
+                return Reading(
+                    good=_counter(*values["good"], signals.good),
+                    reject=_counter(*values["reject"], signals.reject),
+                    state_code=_code(*values["state"], signals.state),
+                    alarm_code=_code(*alarm, signals.alarm) if alarm and signals.alarm else None,
+                )
         except ValueError as exc:
-            return SignalReadFailed(f"{self.label} {machine.machine_id}: {exc}")
+            problems.append(str(exc))
+        # Naming the machine by its code: the poller's own ids mean nothing to a plant's admin.
+        return SignalReadFailed(f"{machine_label(machine)} on {self.label}: {'; '.join(problems[:2])}")
 
     @staticmethod
     def _value(by_node: dict[str, ua.DataValue], node: str) -> tuple[Any, ua.VariantType]:
         dv = by_node[node]
         status = dv.StatusCode
         if status is not None and not status.is_good():
-            raise ValueError(f"{node}: {status.name}")
+            raise ValueError(f"{node}: {_status_words(status.name)}")
         if dv.Value is None or dv.Value.Value is None:
             raise ValueError(f"{node}: no value")
         return dv.Value.Value, dv.Value.VariantType

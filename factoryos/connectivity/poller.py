@@ -7,7 +7,11 @@ per endpoint (`schedule.next_slot`), which keeps batches whole.
 Events go to `emit` (normally `Forwarder.submit`), which must not block.
 
 `update` swaps the set of machines while running: only machines whose settings changed
-are restarted; connections nobody uses any more are closed.
+are restarted; connections nobody uses any more are closed. A restarted machine keeps each
+counter's baseline when that counter is still read from the same place (endpoint, register
+or node, type), so no part is lost to a settings change; a counter read from elsewhere is a
+replaced counter and starts from a new baseline. Machines added may be given stored
+baselines (`update(..., baselines=…)`) to count from after a restart of the process.
 """
 
 from __future__ import annotations
@@ -15,19 +19,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from factoryos.connectivity.backoff import Backoff
+from factoryos.connectivity.counters import StoredCounter
 from factoryos.connectivity.driver import Driver
 from factoryos.connectivity.endpoint import EndpointSession
 from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import Event
 from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
 from factoryos.connectivity.modbus_driver import ModbusDriver
-from factoryos.connectivity.monitor import MachineMonitor, MachineStatus
+from factoryos.connectivity.monitor import SIGNALS, MachineMonitor, MachineStatus, counter_source
 from factoryos.connectivity.opcua_driver import OpcUaDriver
 from factoryos.connectivity.schedule import PollTiming, next_slot, stable_offset
 
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Machine = ModbusMachine | OpcUaMachine
 Emit = Callable[[Sequence[Event]], None]
+Baselines = Mapping[str, Mapping[str, StoredCounter]]  # machine id → signal → stored counter
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +107,10 @@ class Poller:
     def machines(self) -> dict[str, Machine]:
         return {mid: monitor.machine for mid, monitor in self._monitors.items()}
 
-    def _add(self, machine: Machine) -> None:
+    def _add(self, machine: Machine, baselines: Mapping[str, StoredCounter] | None = None) -> None:
         mid = machine.machine_id
         monitor = MachineMonitor(machine, self.run_id, health_heartbeat=self.settings.health_heartbeat,
-                                 count_partial_every=self.settings.count_partial_every)
+                                 count_partial_every=self.settings.count_partial_every, baselines=baselines)
         self._monitors[mid] = monitor
         key = machine.endpoint.key
         if key not in self.sessions:
@@ -133,8 +139,10 @@ class Poller:
             del self.sessions[key]
             await session.close()
 
-    async def update(self, machines: Sequence[Machine]) -> PollerChanges:
-        """Poll exactly these machines from now on; unchanged ones keep running undisturbed."""
+    async def update(self, machines: Sequence[Machine], baselines: Baselines | None = None) -> PollerChanges:
+        """Poll exactly these machines from now on; unchanged ones keep running undisturbed.
+
+        `baselines`: stored counter values for machines added now (restarted ones carry their own)."""
         wanted = {m.machine_id: m for m in machines}
         if len(wanted) != len(machines):
             raise ValueError("machine ids must be unique")
@@ -142,10 +150,15 @@ class Poller:
         removed = [mid for mid in current if mid not in wanted]
         restarted = [mid for mid, m in wanted.items() if mid in current and current[mid] != m]
         added = [mid for mid in wanted if mid not in current]
+        old = {mid: self._monitors[mid] for mid in restarted}
         for mid in removed + restarted:
             await self._remove(mid)
-        for mid in restarted + added:
-            self._add(wanted[mid])
+        for mid in restarted:
+            kept, before, after = old[mid].baselines(), old[mid].machine, wanted[mid]
+            self._add(after, {s: kept[s] for s in SIGNALS
+                              if s in kept and counter_source(before, s) == counter_source(after, s)})
+        for mid in added:
+            self._add(wanted[mid], (baselines or {}).get(mid))
         changes = PollerChanges(tuple(added), tuple(removed), tuple(restarted))
         if changes:
             log.info("poller now has %d machines (%d added, %d removed, %d restarted)",

@@ -6,6 +6,11 @@ Started by the server's lifespan, or alone by `factoryos poller`. Only one polle
 use a data directory at a time (its spool): a second one gets `PollerBusy`. A reload
 that fails (database down) keeps polling what was loaded before; events spool on disk
 until the database is back.
+
+Counter continuity: a machine this runtime polls for the first time counts its first
+reading from its stored baseline, the newest of the database's and of any still waiting in
+the spool. The spool is read first: the forwarder moves events into the database meanwhile,
+and an event it takes out after that read is in the database by the time it is read.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import Engine
 from factoryos.config import Settings
 from factoryos.connectivity.backoff import Backoff
 from factoryos.connectivity.config_source import ConfigSource, LoadedMachine
+from factoryos.connectivity.counters import StoredCounter
 from factoryos.connectivity.db_sink import DbSink
 from factoryos.connectivity.events import Health
 from factoryos.connectivity.forwarder import Forwarder
@@ -91,6 +97,8 @@ class PollerRuntime:
         self.last_reload_error: str | None = None
         self.paused = False
         self._invalid: dict[str, LoadedMachine] = {}
+        self._seen: set[str] = set()  # machines polled since start: they carry their own baselines
+        self._reloading = asyncio.Lock()  # one reload at a time: each must see the machines the last one added
         self._tasks: list[asyncio.Task[None]] = []
         self._lock_fd: int | None = None
 
@@ -165,9 +173,15 @@ class PollerRuntime:
     # -- work --------------------------------------------------------------------------
     async def reload(self) -> PollerChanges:
         """Read the settings now and restart only the machines whose settings changed."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> PollerChanges:
         assert self.poller is not None and self.forwarder is not None
         try:
             loaded = await asyncio.to_thread(self._source.load)
+            fresh = [m.machine_id for m in loaded.valid if m.machine_id not in self._seen]
+            baselines = await asyncio.to_thread(self._stored_baselines, fresh) if fresh else {}
         except Exception as exc:  # database down: keep polling what we have
             message = f"{type(exc).__name__}: {exc}"
             if self.last_reload_error is None:
@@ -177,9 +191,23 @@ class PollerRuntime:
             return PollerChanges()
         self.last_reload_error = None
         self._report_invalid(loaded.machines)
-        changes = await self.poller.update(loaded.valid)
+        changes = await self.poller.update(loaded.valid, baselines)
+        self._seen.update(fresh)
         self.tenants = loaded.tenants
         return changes
+
+    def _stored_baselines(self, poll_ids: list[str]) -> dict[str, dict[str, StoredCounter]]:
+        """Newest stored baseline per machine and counter: the spool's first, then the database's."""
+        assert self.forwarder is not None
+        wanted = set(poll_ids)
+        spooled = {m: b for m, b in self.forwarder.spool.counter_baselines().items() if m in wanted}
+        merged = self._source.baselines(poll_ids)
+        for mid, counters in spooled.items():
+            mine = merged.setdefault(mid, {})
+            for signal, counter in counters.items():
+                if signal not in mine or mine[signal].read_at <= counter.read_at:
+                    mine[signal] = counter
+        return merged
 
     def _report_invalid(self, machines: list[LoadedMachine]) -> None:
         """Settings that cannot be polled show up as the machine's connection health."""

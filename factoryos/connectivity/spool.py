@@ -14,8 +14,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
+from factoryos.connectivity.counters import StoredCounter
 from factoryos.connectivity.events import Event, event_adapter
 
 _SCHEMA = """
@@ -97,6 +99,37 @@ class EventSpool:
                 )
                 deleted = db.executemany("delete from events where seq = ?", [(seq,) for seq in seqs]).rowcount
             self._count -= deleted
+
+    def counter_baselines(self) -> dict[str, dict[str, StoredCounter]]:
+        """The newest counter baseline of each machine among the undelivered events (by
+        machine id, then signal): they will reach the database after the counts before them."""
+        query = """
+            select json_extract(body, '$.machine_id'), json_extract(body, '$.kind'),
+                   json_extract(body, '$.good_raw'), json_extract(body, '$.reject_raw'),
+                   coalesce(json_extract(body, '$.raw_at'), json_extract(body, '$.at')),
+                   json_extract(body, '$.signal'), json_extract(body, '$.raw'), json_extract(body, '$.detected_at')
+            from events
+            where json_extract(body, '$.kind') in ('baseline', 'anomaly')
+               or (json_extract(body, '$.kind') = 'count' and json_extract(body, '$.raw_at') is not null)
+            order by seq
+        """
+        with self._lock:
+            rows = self._conn().execute(query).fetchall()
+        out: dict[str, dict[str, StoredCounter]] = {}
+
+        def keep(machine_id: str, signal: str, raw: int, at: str) -> None:
+            counter = StoredCounter(int(raw), datetime.fromisoformat(at))
+            mine = out.setdefault(machine_id, {})
+            if signal not in mine or mine[signal].read_at <= counter.read_at:
+                mine[signal] = counter
+
+        for machine_id, kind, good, reject, at, signal, raw, detected_at in rows:
+            if kind == "anomaly":
+                keep(machine_id, signal, raw, detected_at)
+            else:
+                keep(machine_id, "good", good, at)
+                keep(machine_id, "reject", reject, at)
+        return out
 
     def rejected_count(self) -> int:
         with self._lock:

@@ -29,10 +29,13 @@ class StateTracker:
         return self._change(self._mapping.state_for(raw_code), raw_code, alarm_code, at, None)
 
     def lost(self, at: datetime, reason: str) -> StateChange | None:
-        """The machine could not be read: it is offline (once, until it comes back)."""
-        if self._last is not None and self._last[0] is MachineState.OFFLINE:
+        """The machine could not be read: no data (once, until it comes back).
+
+        Not a stop: what the machine did meanwhile is unknown, so it opens no downtime.
+        """
+        if self._last is not None and self._last[0] is MachineState.NO_DATA:
             return None
-        return self._change(MachineState.OFFLINE, None, None, at, reason)
+        return self._change(MachineState.NO_DATA, None, None, at, reason)
 
     def _change(
         self, state: MachineState, raw: int | None, alarm: int | None, at: datetime, reason: str | None

@@ -11,7 +11,10 @@ class MachineState(StrEnum):
     PLANNED_STOP = "planned_stop"
     UNPLANNED_STOP = "unplanned_stop"
     SETUP = "setup"
+    # Stored by the poller before no-data existed; kept for those rows (an unplanned stop).
     OFFLINE = "offline"
+    # The poller could not read the machine: not a stop, see `factoryos.kpi.accounting`.
+    NO_DATA = "no_data"
 
 
 # A code nobody mapped is treated as an unplanned stop: it costs availability and asks an

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy.pool import NullPool
 
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
@@ -21,14 +22,40 @@ class DatabaseUrls:
     admin: str | None
 
 
-def make_engine(url: str, *, pool_size: int = 5, application_name: str = "factoryos") -> Engine:
+CONNECT_TIMEOUT = 5  # s; libpq's connect_timeout covers the TCP connect, TLS and authentication
+POOL_TIMEOUT = 30.0  # s a request waits for a free pooled connection before it fails
+# Health checks must answer a load balancer within 2 s, database or not.
+HEALTH_CONNECT_TIMEOUT = 2  # libpq treats anything shorter as 2 s
+HEALTH_STATEMENT_TIMEOUT_MS = 1000
+
+
+def make_engine(url: str, *, pool_size: int = 5, application_name: str = "factoryos",
+                pool_timeout: float = POOL_TIMEOUT) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         pool_pre_ping=True,
         pool_recycle=1800,
-        connect_args={"application_name": application_name, "connect_timeout": 5},
+        connect_args={"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT},
+    )
+
+
+def health_engine(url: str | URL, *, application_name: str = "factoryos-health") -> Engine:
+    """An engine for health checks: bounded connect and statement time, and no pool.
+
+    Without a pool there is no wait for a connection that busy requests hold, no stale pooled
+    connection to ping, and nothing left open between checks that would keep a database a restore
+    replaces. The server enforces the statement timeout, so a database that does not run at all
+    (stopped, frozen, cut off) still needs a deadline on the caller's side: `DatabaseProbe`.
+    """
+    options = f"-c statement_timeout={HEALTH_STATEMENT_TIMEOUT_MS} -c lock_timeout={HEALTH_STATEMENT_TIMEOUT_MS}"
+    return create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"application_name": application_name, "connect_timeout": HEALTH_CONNECT_TIMEOUT,
+                      "options": options},
     )
 
 

@@ -2,7 +2,7 @@
 
 Every instant of the window lands in exactly one bucket, by this precedence:
 
-    break > planned stop > setup loss > unplanned stop > run
+    break > planned stop > setup loss > unplanned stop > no data > run
 
 - Breaks come from the shift; time in them is never also a stop, whatever was recorded.
 - Planned stops: `planned_stop` states and planned downtime events, plus `setup` states
@@ -10,24 +10,42 @@ Every instant of the window lands in exactly one bucket, by this precedence:
 - Setup loss: `setup` states otherwise (an availability loss of any length, not a failure).
 - Unplanned stops: `unplanned_stop`, `idle` and `offline` states and unplanned downtime
   events. Idle and offline during planned busy time are treated exactly like an unplanned
-  stop: the machine could have run and did not.
+  stop: the machine could have run and did not. (`offline` is what pollers wrote for an
+  unreadable machine before `no_data` existed; those stored rows keep their meaning.)
+- No data: `no_data` states, the time the poller could not read the machine, except where a
+  stop, setup, planned stop or break was recorded over it (that record says what happened).
+  It is never a stop: it opens no downtime, is never a failure for MTBF/MTTR and never
+  counts towards `unplanned_stop_us`. It is reported as its own loss (`no_data_us`,
+  `no_data_count`) and the site's `no_data_policy` decides where OEE charges it:
+    busy (default)  it stays in planned busy time *and* in run time, like a micro-stop:
+                    availability does not drop, and performance judges the gap by the parts
+                    found for it (the poller spreads the parts counted at reconnection over
+                    the gap), so a machine that ran through a network loss loses nothing
+                    and one that stood still loses performance, never availability.
+    planned         out of planned busy time (`no_data_planned_us`), like a planned stop.
+    unplanned       in planned busy time but not run time (`no_data_unplanned_us`): an
+                    availability loss like an unplanned stop, yet no failure, no downtime.
+  availability = run / planned busy and performance = ideal / run use the same run time in
+  every case, so OEE = A × P × Q = ideal × good / (planned busy × total) stays exact.
 - Run: `running` states and any time nothing was recorded for (no record means no loss;
-  a loader that wants gaps in the signal to count as offline must say so with intervals).
+  a loader that wants gaps in the signal to count as no data must say so with intervals).
 
 Stops are the merged, contiguous stretches of unplanned-stop records, as recorded (not cut
-by the window, breaks or planned stops). A stop at least `micro_stop_threshold` long is an
+by the window, breaks or planned stops; a no-data interval between two stop records ends
+the first stop). A stop at least `micro_stop_threshold` long is an
 availability loss (`unplanned_stop_us`, a failure for MTBF/MTTR); a shorter one is a
 micro-stop, a performance loss that stays inside run time. Only a stop's part inside this
 window's planned busy time (and outside setup) is charged here. A stop is *counted* in the
 window where it began, if it takes any planned busy time there: a stop carried over from the
-previous shift adds time but not a count, so shift counts add up to the day's.
+previous shift adds time but not a count, so shift counts add up to the day's. No-data
+stretches are counted the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from factoryos.kpi.inputs import KpiPolicy, MachineState, MachineWindow
+from factoryos.kpi.inputs import KpiPolicy, MachineState, MachineWindow, NoDataPolicy
 from factoryos.kpi.intervals import Interval, intersect, merge, micros, subtract, total
 from factoryos.kpi.totals import KpiTotals
 
@@ -65,6 +83,14 @@ def machine_totals(data: MachineWindow, policy: KpiPolicy | None = None) -> KpiT
             micro_us += charged
             micro_count += began_here
 
+    # No data yields to every record that says what the machine did, micro-stops included.
+    gaps = merge(of_state(MachineState.NO_DATA))
+    no_data_us = no_data_count = 0
+    for gap, charged in zip(gaps, _overlap_each(gaps, subtract(chargeable, stops)), strict=True):
+        if charged:
+            no_data_us += charged
+            no_data_count += data.window.contains(gap.start)
+
     total_count = data.good_count + data.reject_count
     has_target = data.target_quantity is not None
     return KpiTotals(
@@ -82,6 +108,10 @@ def machine_totals(data: MachineWindow, policy: KpiPolicy | None = None) -> KpiT
         ideal_us=micros(data.ideal_cycle_time) * total_count,
         target_quantity=data.target_quantity,
         target_good_count=data.good_count if has_target else 0,
+        no_data_us=no_data_us,
+        no_data_planned_us=no_data_us if policy.no_data_policy is NoDataPolicy.PLANNED else 0,
+        no_data_unplanned_us=no_data_us if policy.no_data_policy is NoDataPolicy.UNPLANNED else 0,
+        no_data_count=no_data_count,
     )
 
 

@@ -27,7 +27,18 @@ class MachineState(StrEnum):
     PLANNED_STOP = "planned_stop"
     UNPLANNED_STOP = "unplanned_stop"
     SETUP = "setup"
+    # Written by pollers before `no_data` existed: still counted as an unplanned stop.
     OFFLINE = "offline"
+    # The machine could not be read: its own interval kind, never a stop (see accounting).
+    NO_DATA = "no_data"
+
+
+class NoDataPolicy(StrEnum):
+    """How a site's OEE treats time its machines could not be read."""
+
+    BUSY = "busy"  # planned busy and run time; reported as its own loss, judged by the parts found
+    PLANNED = "planned"  # out of planned busy time, like a planned stop
+    UNPLANNED = "unplanned"  # an availability loss, like an unplanned stop (never a failure)
 
 
 @dataclass(frozen=True)
@@ -85,8 +96,18 @@ class KpiPolicy:
 
     micro_stop_threshold: timedelta = DEFAULT_MICRO_STOP_THRESHOLD
     setup_is_planned: bool = False
+    no_data_policy: NoDataPolicy = NoDataPolicy.BUSY
 
     def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "no_data_policy", NoDataPolicy(self.no_data_policy))
+        except ValueError:
+            raise ValidationFailed(
+                f"unknown no-data policy {self.no_data_policy!r}; one of "
+                + ", ".join(p.value for p in NoDataPolicy),
+                code="invalid_policy",
+                field="no_data_policy",
+            ) from None
         if not isinstance(self.micro_stop_threshold, timedelta) or self.micro_stop_threshold < timedelta():
             raise ValidationFailed(
                 "micro-stop threshold must be a non-negative duration",

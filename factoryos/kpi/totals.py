@@ -27,6 +27,12 @@ class KpiTotals:
     ideal_us           Σ ideal cycle time × total count
     target_quantity    Σ targets of the parts that have one (None: no part has one)
     target_good_count  Σ good count of the parts that have a target
+    no_data_us         time the machine could not be read (no stop or setup recorded over it),
+                       reported as its own loss; where it is charged depends on the site:
+    no_data_planned_us   the part of `no_data_us` taken out of planned busy time
+    no_data_unplanned_us the part of `no_data_us` charged as availability loss
+                       (the rest stays in run time, like micro-stops)
+    no_data_count      no-data stretches behind `no_data_us` that began in the window
     """
 
     calendar_us: int = 0
@@ -43,16 +49,21 @@ class KpiTotals:
     ideal_us: int = 0
     target_quantity: int | None = None
     target_good_count: int = 0
+    no_data_us: int = 0
+    no_data_planned_us: int = 0
+    no_data_unplanned_us: int = 0
+    no_data_count: int = 0
 
     @property
     def planned_busy_us(self) -> int:
-        """Planned busy time (PBT): calendar − breaks − planned stops."""
-        return self.calendar_us - self.break_us - self.planned_stop_us
+        """Planned busy time (PBT): calendar − breaks − planned stops (− no data counted as planned)."""
+        return self.calendar_us - self.break_us - self.planned_stop_us - self.no_data_planned_us
 
     @property
     def run_us(self) -> int:
-        """Run time (actual production time): planned busy − unplanned stops − setup loss."""
-        return self.planned_busy_us - self.unplanned_stop_us - self.setup_us
+        """Run time (actual production time): planned busy − unplanned stops − setup loss
+        (− no data charged as unplanned)."""
+        return self.planned_busy_us - self.unplanned_stop_us - self.setup_us - self.no_data_unplanned_us
 
     @property
     def total_count(self) -> int:

@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from factoryos.errors import ValidationFailed
-from factoryos.kpi import cycle_time, cycle_time_from_rate, load_zone
+from factoryos.kpi import NoDataPolicy, cycle_time, cycle_time_from_rate, load_zone
 from factoryos.plant.listing import ListQuery
 from factoryos.plant.status import StatusMapping
 
@@ -41,6 +41,13 @@ class _In(BaseModel):
 # -- sites ------------------------------------------------------------------------------
 
 
+NO_DATA_POLICY_HELP = (
+    "How OEE counts time a machine could not be read (never downtime nor a failure): `busy` keeps it in "
+    "planned busy and run time, reported as the loss 'no data'; `planned` counts it like a planned stop; "
+    "`unplanned` as an availability loss."
+)
+
+
 class SiteIn(_In):
     name: Name
     code: Code
@@ -48,6 +55,7 @@ class SiteIn(_In):
     address: str | None = Field(None, max_length=2000)
     micro_stop_seconds: int = Field(120, ge=0, le=3600, description="Stops shorter than this are performance loss.")
     setup_is_planned: bool = Field(False, description="Count setup as planned time instead of availability loss.")
+    no_data_policy: NoDataPolicy = Field(NoDataPolicy.BUSY, description=NO_DATA_POLICY_HELP)
 
 
 class SitePatch(_In):
@@ -57,6 +65,7 @@ class SitePatch(_In):
     address: str | None = Field(None, max_length=2000)
     micro_stop_seconds: int | None = Field(None, ge=0, le=3600)
     setup_is_planned: bool | None = None
+    no_data_policy: NoDataPolicy | None = Field(None, description=NO_DATA_POLICY_HELP)
 
 
 class SiteOut(BaseModel):
@@ -67,6 +76,7 @@ class SiteOut(BaseModel):
     address: str | None
     micro_stop_seconds: int
     setup_is_planned: bool
+    no_data_policy: NoDataPolicy = NoDataPolicy.BUSY
     created_at: datetime
 
 

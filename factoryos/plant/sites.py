@@ -9,7 +9,7 @@ from sqlalchemy import Connection, RowMapping
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
-from factoryos.kpi import KpiPolicy
+from factoryos.kpi import KpiPolicy, NoDataPolicy
 from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.models import SiteIn, SitePatch, SiteQuery
 from factoryos.plant.patching import changes
@@ -77,4 +77,5 @@ def site_policy(site: RowMapping) -> KpiPolicy:
     return KpiPolicy(
         micro_stop_threshold=timedelta(seconds=site["micro_stop_seconds"]),
         setup_is_planned=site["setup_is_planned"],
+        no_data_policy=site.get("no_data_policy", NoDataPolicy.BUSY),
     )

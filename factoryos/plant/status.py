@@ -3,8 +3,8 @@
 Stored as JSON on the machine (`{"codes": {"1": "running", ...}, "default": ...}`, the
 shape the connectivity poller reads). An unmapped code falls back to `default`, which is
 an unplanned stop unless configured: it costs availability and asks for a reason, safer
-than silently counting an unknown code as running. `offline` is never mapped: the poller
-sets it when a machine cannot be read.
+than silently counting an unknown code as running. `no_data` (and the older `offline`) is
+never mapped: the poller sets it when a machine cannot be read.
 """
 
 from __future__ import annotations
@@ -26,9 +26,16 @@ class StatusMapping(BaseModel):
         if len(codes) > 1000:
             raise ValueError("at most 1000 codes")
         for code, state in codes.items():
-            if state is MachineState.OFFLINE:
-                raise ValueError(f"code {code}: 'offline' is set by the poller, not mapped")
+            if state in (MachineState.OFFLINE, MachineState.NO_DATA):
+                raise ValueError(f"code {code}: {state.value!r} is set by the poller, not mapped")
         return codes
+
+    @field_validator("default")
+    @classmethod
+    def _default_readable(cls, state: MachineState) -> MachineState:
+        if state is MachineState.NO_DATA:
+            raise ValueError("'no_data' is set by the poller, not mapped")
+        return state
 
     def state_for(self, raw_code: int | None) -> MachineState:
         if raw_code is None:

@@ -3,6 +3,10 @@
 Downtime of one machine never overlaps (a trigger enforces it; see migration 0004). A
 manual event may not cover a stop the machine reported itself either: that stop already
 has its event, and the operator gives it a reason instead of recording the time twice.
+
+Setup entered by hand (a reason in the reason tree's `SETUP` category) is setup, like setup
+from machine signals: its `planned` flag follows the site's `setup_is_planned`, the KPI
+loader charges it as setup (planned time, or a setup loss), and it is never a failure.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, and_, func, or_, select
+from sqlalchemy import Connection, RowMapping, and_, func, or_, select, text
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
@@ -20,9 +24,38 @@ from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.machines import require_machine
 from factoryos.production.loss_models import DowntimeIn, DowntimeOut, DowntimePatch, DowntimeQuery, ReasonAssign
 from factoryos.production.reasons import require_reason
-from factoryos.schema.plant import machines
+from factoryos.schema.plant import machines, sites
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
+
+
+SETUP_CATEGORY = "SETUP"  # the code of the reason tree's setup category (codes never change)
+
+# The setup category and every reason under it.
+_SETUP_REASONS = text(
+    """
+    with recursive tree(id) as (
+        select id from loss_reasons where tenant_id = :tenant and parent_id is null and code = :code
+        union all
+        select r.id from loss_reasons r join tree on r.parent_id = tree.id where r.tenant_id = :tenant
+    )
+    select id from tree
+    """
+)
+
+
+def setup_reason_ids(conn: Connection, tenant_id: UUID) -> set[UUID]:
+    return set(conn.execute(_SETUP_REASONS, {"tenant": tenant_id, "code": SETUP_CATEGORY}).scalars())
+
+
+def _planned_for(conn: Connection, tenant_id: UUID, machine: RowMapping, reason: RowMapping) -> tuple[bool, str]:
+    """Whether downtime with `reason` on `machine` is planned, and why (for error messages)."""
+    if reason["id"] in setup_reason_ids(conn, tenant_id):
+        site = conn.execute(select(sites.c.code, sites.c.setup_is_planned).where(
+            sites.c.tenant_id == tenant_id, sites.c.id == machine["site_id"])).one()
+        kind = "planned" if site.setup_is_planned else "unplanned"
+        return site.setup_is_planned, f"setup is {kind} on site {site.code} (its setup_is_planned setting)"
+    return reason["planned"], f"reason {reason['code']} is {'planned' if reason['planned'] else 'unplanned'}"
 
 
 class DowntimeEvents(TenantRepository):
@@ -93,12 +126,10 @@ def create_downtime(conn: Connection, tenant_id: UUID, user_id: UUID | None, dat
     planned = data.planned
     if data.reason_id is not None:
         reason = require_reason(conn, tenant_id, data.reason_id, "downtime")
-        if planned is not None and planned != reason["planned"]:
-            raise ValidationFailed(
-                f"reason {reason['code']} is {'planned' if reason['planned'] else 'unplanned'}",
-                code="planned_mismatch", field="planned",
-            )
-        planned = reason["planned"]
+        expected, why = _planned_for(conn, tenant_id, machine, reason)
+        if planned is not None and planned != expected:
+            raise ValidationFailed(why, code="planned_mismatch", field="planned")
+        planned = expected
     elif planned is None:
         raise ValidationFailed("give a reason_id, or say whether the stop was planned", code="planned_required",
                                field="planned")
@@ -144,7 +175,8 @@ def assign_reason(
     repo = DowntimeEvents(conn, tenant_id)
     before = repo.require(event_id, for_update=True)
     reason = require_reason(conn, tenant_id, body.reason_id, "downtime")
-    values: dict[str, Any] = {"reason_id": reason["id"], "planned": reason["planned"], "needs_reason": False,
+    planned, _ = _planned_for(conn, tenant_id, require_machine(conn, tenant_id, before["machine_id"]), reason)
+    values: dict[str, Any] = {"reason_id": reason["id"], "planned": planned, "needs_reason": False,
                               "updated_at": func.now()}
     if body.note is not None:
         values["note"] = body.note

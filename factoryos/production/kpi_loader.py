@@ -7,6 +7,7 @@ begin inside the window, to its first signal (time before monitoring began was n
 clock: its window is the range itself. Counts are summed in SQL per window (minute buckets
 by their minute, entries by their start, rejections by when they occurred); state
 intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
+The site's row gives the KPI policy: micro-stop threshold, setup and no-data treatment.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select, text
 
-from factoryos.kpi import DowntimeEvent, Interval, KpiTotals, MachineWindow, StateInterval, machine_totals
+from factoryos.kpi import DowntimeEvent, Interval, KpiTotals, MachineState, MachineWindow, StateInterval, machine_totals
 from factoryos.plant.machines import machine_cycle
 from factoryos.plant.sites import site_policy
+from factoryos.production.downtime import setup_reason_ids
 from factoryos.production.shifts import kpi_instance
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -131,10 +133,18 @@ def machine_window_totals(
             states[r["machine_id"]].append(StateInterval(r["started_at"], min(r["ended_at"] or now, now),
                                                           r["state"]))
     downtime: dict[UUID, list[DowntimeEvent]] = defaultdict(list)
+    # Downtime booked to a setup reason is setup, as if the machine had signalled it: the site's
+    # setup_is_planned decides planned time or setup loss, and it is never a failure. Kept apart
+    # from `states`, whose first record says when monitoring began.
+    setup_reasons = setup_reason_ids(conn, tenant_id)
+    setups: dict[UUID, list[StateInterval]] = defaultdict(list)
     for r in conn.execute(_overlapping(de, machine_ids, tenant_id, span_start, span_end)).mappings():
         if r["started_at"] < now:
             end = min(r["ended_at"] or now, now)
-            downtime[r["machine_id"]].append(DowntimeEvent(r["started_at"], end, r["planned"]))
+            if r["reason_id"] in setup_reasons:
+                setups[r["machine_id"]].append(StateInterval(r["started_at"], end, MachineState.SETUP))
+            else:
+                downtime[r["machine_id"]].append(DowntimeEvent(r["started_at"], end, r["planned"]))
     counts = _counts(conn, tenant_id, machine_ids, windows)
     targets = _targets(conn, tenant_id, machine_ids, windows)
     first_window = min(w.interval.start for w in windows)
@@ -164,7 +174,8 @@ def machine_window_totals(
                 ideal_cycle_time=cycle,
                 breaks=window.breaks,
                 # Compared directly: building an Interval per record and window dominated month-long reports.
-                states=tuple(s for s in states[machine["id"]] if s.start < near.end and near.start < s.end),
+                states=tuple(s for s in states[machine["id"]] + setups[machine["id"]]
+                             if s.start < near.end and near.start < s.end),
                 downtime=tuple(d for d in downtime[machine["id"]] if d.start < near.end and near.start < d.end),
                 good_count=good,
                 reject_count=reject,

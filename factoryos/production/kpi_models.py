@@ -61,6 +61,11 @@ class KpiTotalsOut(BaseModel):
     rework_count: int
     total_count: int
     target_quantity: int | None
+    no_data_seconds: float = Field(0.0, description="Time the machine could not be read: never downtime nor a "
+                                   "failure; the site's `no_data_policy` says how OEE counts it.")
+    no_data_planned_seconds: float = Field(0.0, description="Part of `no_data_seconds` out of planned busy time.")
+    no_data_unplanned_seconds: float = Field(0.0, description="Part of `no_data_seconds` charged to availability.")
+    no_data_count: int = 0
 
     @classmethod
     def of(cls, t: KpiTotals) -> KpiTotalsOut:
@@ -71,7 +76,9 @@ class KpiTotalsOut(BaseModel):
             planned_busy_seconds=t.planned_busy_us / _US, run_seconds=t.run_us / _US, ideal_seconds=t.ideal_us / _US,
             failure_count=t.failure_count, micro_stop_count=t.micro_stop_count, good_count=t.good_count,
             reject_count=t.reject_count, rework_count=t.rework_count, total_count=t.total_count,
-            target_quantity=t.target_quantity,
+            target_quantity=t.target_quantity, no_data_seconds=t.no_data_us / _US,
+            no_data_planned_seconds=t.no_data_planned_us / _US, no_data_unplanned_seconds=t.no_data_unplanned_us / _US,
+            no_data_count=t.no_data_count,
         )
 
 
@@ -128,7 +135,8 @@ class LiveMachine(BaseModel):
     code: str
     name: str
     line_id: UUID | None
-    state: str | None = Field(description="From the machine's signals; null for machines without them.")
+    state: str | None = Field(description="From the machine's signals (`no_data` while the poller cannot read "
+                              "it); null for machines without them.")
     state_since: datetime | None
     raw_code: int | None
     shift: ShiftInstanceOut | None = Field(description="The shift running now, if any.")
@@ -137,6 +145,8 @@ class LiveMachine(BaseModel):
     target_quantity: int | None = Field(description="The plan's target for this shift.")
     kpis: KpiValues | None = Field(description="OEE so far in the running shift.")
     pending_downtime: list[DowntimeOut] = Field(description="Downtime waiting for a reason, newest first.")
+    pending_anomalies: int = Field(0, description="Counter jumps waiting for a supervisor to accept or discard them "
+                                               "(see `/machines/{id}/anomalies`).")
     connection: LiveConnection | None = Field(None, description="Connection and its health; null without settings.")
 
 

@@ -1,5 +1,6 @@
 """The live view of a site: per machine its state and since when, the running shift's
-counts against the plan, OEE so far, and downtime still waiting for a reason.
+counts against the plan, OEE so far, downtime still waiting for a reason and counter jumps
+waiting for a supervisor's decision.
 
 Read-only: the running shift is computed, not stored, until something is recorded in it.
 """
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, select
 from factoryos.connectivity.connections import live_connections
 from factoryos.kpi import compute_kpis
 from factoryos.plant.sites import Sites
+from factoryos.production.anomalies import pending_counts
 from factoryos.production.downtime import downtime_out
 from factoryos.production.kpi_loader import machine_totals_by_window, shift_windows
 from factoryos.production.kpi_models import KpiValues, LiveMachine, LiveQuery, LiveView
@@ -49,6 +51,7 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
     totals = machine_totals_by_window(conn, tenant_id, site, rows, windows, now)
     targets = _targets(conn, tenant_id, ids, shift["id"] if shift else None)
     links = live_connections(conn, tenant_id, ids)
+    anomalies = pending_counts(conn, tenant_id, ids)
     out = []
     for m in rows:
         state = states.get(m["id"])
@@ -60,7 +63,8 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
             shift=instance_out(shift) if shift else None,
             good_count=t.good_count, reject_count=t.reject_count, target_quantity=targets.get(m["id"]),
             kpis=KpiValues.of(compute_kpis(t)) if windows else None,
-            pending_downtime=pending[m["id"]], connection=links.get(m["id"]),
+            pending_downtime=pending[m["id"]], pending_anomalies=anomalies.get(m["id"], 0),
+            connection=links.get(m["id"]),
         ))
     return LiveView(site_id=site["id"], at=now, machines=out)
 

@@ -82,6 +82,13 @@ class LiveSnapshots:
         finally:
             lock.release()
 
+    def forget(self, tenant_id: UUID) -> None:
+        """Drop a company's snapshots after a change readers must see at once (a counter anomaly
+        decided); the next reader computes afresh. One renewed meanwhile is at most `max_age` old."""
+        with self._guard:
+            for key in [k for k in self._snapshots if k[0] == tenant_id]:
+                del self._snapshots[key]
+
     def _fresh(self, key: tuple[UUID, UUID], max_age: float) -> Snapshot | None:
         snap = self._snapshots.get(key)
         if snap is not None and self._clock() - snap.made < max_age:

@@ -30,6 +30,16 @@ WallTime = Annotated[
 
 
 class Break(BaseModel):
+    """A break in site local wall time, resolved on each date like the shift's own times.
+
+    On the nights the clocks change, each end resolves on its own to the first instant the site's
+    clock shows that time or later. Spring (the skipped hour): a break lasts only as long as the
+    clock shows it — in Berlin on 29 March 02:15–02:45 vanishes, 01:45–02:30 keeps 01:45–02:00,
+    02:30–03:30 keeps 03:00–03:30. Autumn (the repeated hour): a time inside it means its first
+    pass, in summer time — 02:00–02:30 is the first 02:00–02:30, but a break from inside the hour
+    to after it also spans the whole second pass: 02:30–03:00 on 25 October lasts 1 h 30 min.
+    `GET /shifts/instances` shows each night's breaks in UTC."""
+
     model_config = ConfigDict(extra="forbid")
 
     start: WallTime = Field(description="Local wall time, e.g. 10:00.")

@@ -8,7 +8,9 @@ Both writers are idempotent under the at-least-once delivery of the connectivity
 
 An unplanned stop (unplanned_stop, idle or offline, as the KPI engine counts them) that
 lasts at least the site's micro-stop threshold opens a machine downtime event that waits
-for an operator's reason. Contiguous stop intervals form one stop (as in the engine), and
+for an operator's reason. `no_data` (the poller could not read the machine) is not a stop:
+it opens no downtime, asks for no reason and ends a stop run. `offline` is what pollers
+wrote for that before `no_data` existed; stored rows keep their meaning (a stop). Contiguous stop intervals form one stop (as in the engine), and
 each interval of a long stop gets its own event: two fault codes are two reasons to give.
 The run is checked when an interval closes, when the next one opens and by the periodic
 `flag_overdue_stops` sweep (for a stop still going on).
@@ -37,6 +39,7 @@ from factoryos.schema.production import machine_state_intervals as msi
 
 log = logging.getLogger(__name__)
 
+# Not NO_DATA: an unreadable machine is not known to be stopped.
 STOP_STATES = frozenset({MachineState.UNPLANNED_STOP, MachineState.IDLE, MachineState.OFFLINE})
 _RUN_LOOKBACK = 500  # intervals walked back to find where a stop began
 _RUN_FIRST_PAGE = 4

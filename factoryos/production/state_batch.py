@@ -9,8 +9,8 @@ applied in batch order; machines do not affect each other.
 
 The replay keeps the per-event rules: a change older than the machine's latest interval is
 ignored (a replay of a stored one is a duplicate), the same state and code is unchanged, a
-stop run reaching the site's micro-stop threshold gets one downtime event per interval,
-and a stop covered by an operator's downtime gets none. An interval opened and closed in
+stop run reaching the site's micro-stop threshold gets one downtime event per interval
+(`no_data` is no stop: it gets none and ends a run), and a stop covered by an operator's downtime gets none. An interval opened and closed in
 the same batch is inserted closed, and an event is inserted with the extent it ends the
 batch with: what the per-event path reaches through its later updates.
 """

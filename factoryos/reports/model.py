@@ -152,6 +152,7 @@ class KpiSummary:
     good: int | None = None
     rejects: int | None = None
     downtime: timedelta | None = None
+    no_data: timedelta | None = None  # time machines could not be read (not downtime)
     mtbf: timedelta | None = None
     mttr: timedelta | None = None
     target_attainment: float | None = None
@@ -169,6 +170,7 @@ class KpiSummary:
             KpiTile("downtime", "Downtime", ValueType.DURATION, self.downtime),
         ]
         extra = [
+            KpiTile("no_data", "No data", ValueType.DURATION, self.no_data),
             KpiTile("mtbf", "MTBF", ValueType.DURATION, self.mtbf),
             KpiTile("mttr", "MTTR", ValueType.DURATION, self.mttr),
             KpiTile("target_attainment", "Target", ValueType.PERCENT, self.target_attainment),

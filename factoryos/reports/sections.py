@@ -91,6 +91,7 @@ def kpi_summary(totals: KpiTotals, kpis: Kpis | None = None) -> KpiSummary:
         good=totals.good_count,
         rejects=totals.reject_count,
         downtime=_us(totals.unplanned_stop_us + totals.setup_us),
+        no_data=_us(totals.no_data_us) if totals.no_data_us else None,
         mtbf=kpis.mtbf,
         mttr=kpis.mttr,
         target_attainment=kpis.target_attainment,
@@ -155,6 +156,18 @@ class ReasonFigures:
     category: str | None
     count: int
     duration: timedelta | None = None  # downtime reasons only
+
+
+NO_DATA = "No data"
+NO_DATA_CATEGORY = "Machine not read"
+
+
+def no_data_reason(totals: KpiTotals) -> ReasonFigures | None:
+    """The "No data" line of the loss lists: time the machine could not be read, as the KPI
+    engine charged it (outside breaks and recorded stops); None when there was none."""
+    if not totals.no_data_us:
+        return None
+    return ReasonFigures(NO_DATA, NO_DATA_CATEGORY, totals.no_data_count, _us(totals.no_data_us))
 
 
 def _shares(magnitudes: Sequence[float]) -> tuple[list[float | None], list[float | None]]:

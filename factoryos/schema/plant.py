@@ -46,6 +46,7 @@ sites = Table(
     Column("address", Text, nullable=True),
     Column("micro_stop_seconds", Integer, nullable=False, server_default=text("120")),
     Column("setup_is_planned", Boolean, nullable=False, server_default=text("false")),
+    Column("no_data_policy", Text, nullable=False, server_default=text("'busy'")),
     _created(),
 )
 

@@ -177,3 +177,37 @@ downtime_events = Table(
     _ts("created_at", default=True),
     _ts("updated_at", default=True),
 )
+
+# The last raw value of each counter folded into stored counts, written in the same
+# transaction as those counts: the poller resumes from it after a restart.
+machine_counter_state = Table(
+    "machine_counter_state",
+    metadata,
+    _tenant(primary_key=True),
+    Column("machine_id", Uuid, primary_key=True),
+    Column("signal", Text, primary_key=True),
+    Column("raw", BigInteger, nullable=False),
+    _ts("read_at"),
+    _ts("updated_at", nullable=True, default=True),
+)
+
+# A jump larger than the machine could make: not production until a supervisor accepts it.
+counter_anomalies = Table(
+    "counter_anomalies",
+    metadata,
+    _id(),
+    _tenant(),
+    Column("machine_id", Uuid, nullable=False),
+    Column("signal", Text, nullable=False),
+    Column("previous_raw", BigInteger),
+    Column("raw", BigInteger, nullable=False),
+    _ts("previous_at", nullable=True),
+    _ts("detected_at"),
+    Column("delta", BigInteger, nullable=False),
+    Column("allowed", BigInteger),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("decided_by", Uuid),
+    _ts("decided_at", nullable=True),
+    Column("key", Text, nullable=False),
+    _ts("created_at", nullable=True, default=True),
+)

@@ -6,6 +6,7 @@ from server.routes import auth, invites, setup, users
 from server.routes import catalog, downtime, kpis, machines, production, rejections, shifts, sites
 from server.routes import connections
 from server.routes import reports
+from server.routes import anomalies
 from server.routes import jobs, onboarding
 
 ROUTERS: list[Router] = [system.router, license.router, backup.router, restore.router, audit.router]
@@ -13,6 +14,7 @@ ROUTERS += [auth.router, setup.router, invites.router, users.router]
 
 ROUTERS += [sites.router, machines.router, shifts.router, production.router, downtime.router, rejections.router,
             kpis.router, catalog.router]
+ROUTERS += [anomalies.router]
 ROUTERS += [reports.router]
 ROUTERS += [connections.router]
 ROUTERS += [onboarding.router, jobs.router]

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import make_url, text
-from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import JSONResponse
+from sqlalchemy import make_url
+from starlette.responses import JSONResponse, Response
 
 from factoryos import __version__
 from factoryos.backup.catalog import backup_dir
 from factoryos.backup.service import BackupService
 from factoryos.config import Settings
-from factoryos.db.migrate import current_revision, head_revision
+from factoryos.db.engine import health_engine
+from factoryos.db.migrate import head_revision
+from factoryos.db.probe import DatabaseProbe
 from factoryos.licensing.active import LicenseState
 from factoryos.licensing.gating import edition_of, limits_of
 from factoryos.licensing.store import default_license_path
 from server.api import PUBLIC, Context, Router
+from server.maintenance import RETRY_AFTER_SECONDS
+from server.problem import problem
 
 router = Router(prefix="/api/v1/system", tags=("system",))
 
@@ -92,21 +96,25 @@ class Health(BaseModel):
 
 
 @router.get("/health", permission=PUBLIC, response=Health, uses_db=False)
-def health(ctx: Context) -> JSONResponse:
-    """Database reachable and migrations at head (200), or what is wrong (503), plus poller, disk, backups, license."""
+def health(ctx: Context) -> Response:
+    """Database reachable and migrations at head (200), plus poller, disk, backups and license.
+
+    Answers within 2 s whatever the database does. When the database cannot be reached or does
+    not answer in time (1.5 s), or the migrations are behind, the answer is 503
+    `application/problem+json` with `code` `database_unavailable` or `migrations_behind`, carrying
+    the same parts as extension members (`database`, `migrations`, `poller`, …)."""
     head = head_revision()
     db = ComponentHealth(ok=False)
     migrations = MigrationHealth(ok=False, head=head)
-    try:
-        with ctx.state.engine.connect() as conn:
-            conn.execute(text("select 1"))
-            db = ComponentHealth(ok=True)
-            migrations.current = current_revision(conn)
-            migrations.ok = migrations.current == head
-            if not migrations.ok:
-                migrations.detail = "run `factoryos db upgrade`"
-    except SQLAlchemyError as exc:
-        db.detail = type(exc.orig).__name__ if getattr(exc, "orig", None) else type(exc).__name__
+    probe = _probe(ctx.state).check()
+    if probe.reachable:
+        db = ComponentHealth(ok=True)
+        migrations.current = probe.revision
+        migrations.ok = migrations.current == head
+        if not migrations.ok:
+            migrations.detail = "run `factoryos db upgrade`"
+    else:
+        db.detail = probe.detail
     healthy = db.ok and migrations.ok
     now = dt.datetime.now(dt.UTC)
     body = Health(
@@ -119,7 +127,29 @@ def health(ctx: Context) -> JSONResponse:
         backup=_backup(getattr(ctx.state, "backups", None), now),
         license=_license(getattr(ctx.state, "license", None), now),
     )
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if healthy else 503)
+    if healthy:
+        return JSONResponse(body.model_dump(mode="json"))
+    parts = body.model_dump(mode="json", exclude={"status"})
+    if not db.ok:
+        detail = (f"the database did not answer within {_probe(ctx.state).deadline:g} s" if probe.timed_out
+                  else f"the database cannot be reached ({probe.detail})")
+        return problem(503, "database_unavailable", "Database unavailable", detail, request_id=ctx.request_id,
+                       instance=ctx.request.url.path, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}, **parts)
+    return problem(503, "migrations_behind", "Database schema out of date",
+                   f"the database is at revision {migrations.current or 'none'}, this server needs {head}: "
+                   "run `factoryos db upgrade`", request_id=ctx.request_id, instance=ctx.request.url.path, **parts)
+
+
+_PROBE_LOCK = threading.Lock()
+
+
+def _probe(state: Any) -> DatabaseProbe:
+    """One probe per app, on the app's database URL, made on first use."""
+    with _PROBE_LOCK:
+        probe: DatabaseProbe | None = getattr(state, "db_probe", None)
+        if probe is None or probe.engine.url != state.engine.url:
+            probe = state.db_probe = DatabaseProbe(health_engine(state.engine.url))
+        return probe
 
 
 def _poller(runtime: Any) -> PollerHealth:

@@ -11,16 +11,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import pyotp
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, pool, text
 
 from factoryos.backup.manifest import Backup, write_manifest
+from factoryos.db.tenant import tenant_transaction
+from factoryos.production.anomalies import AnomalyRow, record_anomalies
 from factoryos.licensing.keys import PUBLIC_KEY_ENV, public_pem
 from server.app import all_endpoints
 from tests.accounts import (
@@ -286,6 +290,35 @@ def _connection_delete(w: Walk) -> Expect:
     m = w.state["machine"]
     w.call("DELETE", f"/api/v1/machines/{m['id']}/connection")
     return Expect("delete", "machine_connection", m["id"], "delete")
+
+
+def _anomaly(w: Walk, n: int) -> str:
+    """A counter jump as the poller's sink stores it (its own `detect` audit row is not the step's)."""
+    engine = create_engine(w.state["superuser_url"], poolclass=pool.NullPool)
+    try:
+        with tenant_transaction(engine, UUID(w.owner.tenant_id)) as conn:
+            at = datetime(2026, 9, 1, 8, n, tzinfo=UTC)
+            record_anomalies(conn, UUID(w.owner.tenant_id), [AnomalyRow(
+                UUID(w.state["machine"]["id"]), "good", 10, 1_000_010, at, at, 1_000_000, 3, f"walk|{uuid4()}")])
+    finally:
+        engine.dispose()
+    m = w.state["machine"]["id"]
+    listed = w.call("GET", f"/api/v1/machines/{m}/anomalies", params={"status": "pending"}).json()
+    return next(a["id"] for a in listed["items"] if a["detected_at"].startswith(f"2026-09-01T08:{n:02d}"))
+
+
+@step("POST /api/v1/machines/{machine_id:uuid}/anomalies/{anomaly_id:uuid}/accept")
+def _anomaly_accept(w: Walk) -> Expect:
+    anomaly = _anomaly(w, 1)
+    w.call("POST", f"/api/v1/machines/{w.state['machine']['id']}/anomalies/{anomaly}/accept")
+    return Expect("accept", "counter_anomaly", anomaly, "update")
+
+
+@step("POST /api/v1/machines/{machine_id:uuid}/anomalies/{anomaly_id:uuid}/discard")
+def _anomaly_discard(w: Walk) -> Expect:
+    anomaly = _anomaly(w, 2)
+    w.call("POST", f"/api/v1/machines/{w.state['machine']['id']}/anomalies/{anomaly}/discard")
+    return Expect("discard", "counter_anomaly", anomaly, "update")
 
 
 # -- shifts and production ------------------------------------------------------------------

@@ -44,20 +44,30 @@ def build_plant(http: httpx.Client, machines: int, *, micro_stop_seconds: int = 
     return Plant(owner, site, made)
 
 
-def connection_body(config: ModbusMachine | OpcUaMachine, poll_interval: float) -> dict[str, Any]:
+# Plausibility for tests that set a PLC's counters by hand: a jump of hundreds of parts (or a
+# 16-bit counter run up to its limit) between two polls is more than a 1 s machine makes.
+HAND_SET = {"factor": 1_000_000}
+
+
+def connection_body(config: ModbusMachine | OpcUaMachine, poll_interval: float,
+                    plausibility: dict[str, Any] | None = None) -> dict[str, Any]:
+    signals = config.signals.model_dump(mode="json", exclude_none=True)
+    if plausibility is not None:
+        signals["plausibility"] = plausibility
     return {
         "protocol": config.protocol,
         "poll_interval": poll_interval,
         "endpoint": config.endpoint.model_dump(mode="json", exclude_none=True),
-        "signals": config.signals.model_dump(mode="json", exclude_none=True),
+        "signals": signals,
     }
 
 
-async def connect(client: httpx.AsyncClient, site: Plant, sim: Simulator, poll_interval: float = 0.2) -> None:
+async def connect(client: httpx.AsyncClient, site: Plant, sim: Simulator, poll_interval: float = 0.2,
+                  plausibility: dict[str, Any] | None = None) -> None:
     """Point machine i of the plant at simulated machine i."""
     for machine, config in zip(site.machines, sim.machine_configs(), strict=False):
         r = await client.put(f"/api/v1/machines/{machine['id']}/connection",
-                             json=connection_body(config, poll_interval), headers=site.owner.headers)
+                             json=connection_body(config, poll_interval, plausibility), headers=site.owner.headers)
         assert r.status_code == 200, r.text
 
 

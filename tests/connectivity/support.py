@@ -7,15 +7,16 @@ import datetime as dt
 import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from factoryos.connectivity.events import CountDelta, Health, StateChange
+from factoryos.connectivity.events import CountDelta, CounterAnomaly, CounterBaseline, Health, StateChange
 
-Event = CountDelta | StateChange | Health
+Event = CountDelta | StateChange | Health | CounterBaseline | CounterAnomaly
 
 
 class MemorySink:
@@ -29,6 +30,7 @@ class MemorySink:
         self.received: list[Event] = []
         self.stored: dict[str, Event] = {}
         self.health: dict[str, Health] = {}
+        self.baselines: dict[str, CounterBaseline] = {}
         self.failing = False
         self.fail_after_store = 0  # simulate "committed, but the acknowledgement was lost"
         self.failures = 0
@@ -41,6 +43,8 @@ class MemorySink:
             self.received.append(event)
             if isinstance(event, Health):
                 self.health[event.machine_id] = event
+            elif isinstance(event, CounterBaseline):
+                self.baselines[event.machine_id] = event
             else:
                 self.stored.setdefault(event.key, event)
         if self.fail_after_store:
@@ -51,9 +55,19 @@ class MemorySink:
         deltas = [e for e in self.stored.values() if isinstance(e, CountDelta) and e.machine_id == machine_id]
         return sum(d.good for d in deltas), sum(d.reject for d in deltas)
 
+    def anomalies(self, machine_id: str) -> list[CounterAnomaly]:
+        return [e for e in self.stored.values() if isinstance(e, CounterAnomaly) and e.machine_id == machine_id]
+
     def states(self, machine_id: str) -> list[StateChange]:
         changes = [e for e in self.stored.values() if isinstance(e, StateChange) and e.machine_id == machine_id]
         return sorted(changes, key=lambda c: c.at)
+
+
+def hand_set(configs: Sequence[Any]) -> list[Any]:
+    """Configs for tests that set the PLC's counters by hand: such jumps (hundreds of parts
+    between two polls) are more than any machine makes, so these machines get no ideal cycle
+    time, hence no plausibility bound."""
+    return [c.model_copy(update={"ideal_cycle_time": None}) for c in configs]
 
 
 def free_port() -> int:

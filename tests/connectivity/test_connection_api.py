@@ -106,7 +106,8 @@ def test_passwords_are_write_only_encrypted_and_kept(api: httpx.Client, owner: S
     out = r.json()
     assert (out["protocol"], out["enabled"], out["poll_interval"], out["has_password"]) == ("opcua", True, 1.0, True)
     assert out["endpoint"]["username"] == "poller" and out["endpoint"]["security"]["policy"] == "None"
-    assert out["health"] == {"last_ok": None, "last_error": None, "error_code": None, "reported_at": None}
+    assert out["health"] == {"state": "reconnecting", "last_ok": None, "last_error": None, "error_code": None,
+                             "reported_at": None}
 
     with superuser_engine.connect() as conn:
         stored, endpoint = conn.execute(
@@ -187,3 +188,30 @@ def test_deleting_a_machine_removes_its_connection_and_directory_entry(
 def test_the_app_role_cannot_read_the_directory_itself(app_engine: Engine) -> None:
     with pytest.raises(ProgrammingError, match="permission denied"), tenant_transaction(app_engine, None) as conn:
         conn.execute(text("select * from connection_directory"))
+
+
+def test_a_moved_counter_forgets_its_stored_baseline(api: httpx.Client, owner: Session, machine: dict,
+                                                      superuser_engine: Engine) -> None:
+    """If the server restarts before polling the new register, it must not count from the old one's value."""
+    assert api.put(url(machine), json=modbus_body(), headers=owner.headers).status_code == 200
+    with superuser_engine.begin() as conn:
+        for signal in ("good", "reject"):
+            conn.execute(text("insert into machine_counter_state (tenant_id, machine_id, signal, raw, read_at) "
+                              "values (:t, :m, :s, 4000, now())"),
+                         {"t": owner.tenant_id, "m": machine["id"], "s": signal})
+
+    def stored() -> set[str]:
+        with superuser_engine.connect() as conn:
+            return set(conn.execute(text("select signal from machine_counter_state where machine_id = :m"),
+                                    {"m": machine["id"]}).scalars())
+
+    same_place = modbus_body()
+    same_place["poll_interval"] = 2.0  # another setting: both counters are still the same counters
+    assert api.put(url(machine), json=same_place, headers=owner.headers).status_code == 200
+    assert stored() == {"good", "reject"}
+    moved = modbus_body()
+    moved["signals"]["good"]["address"] = 10
+    assert api.put(url(machine), json=moved, headers=owner.headers).status_code == 200
+    assert stored() == {"reject"}
+    assert api.put(url(machine), json=modbus_body(host="plc-8.local"), headers=owner.headers).status_code == 200
+    assert stored() == set()  # another PLC: every counter is new

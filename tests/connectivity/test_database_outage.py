@@ -29,7 +29,7 @@ from factoryos.db.engine import embedded_urls, make_engine
 from factoryos.db.roles import init_database
 from factoryos.db.tenant import tenant_transaction
 from factoryos.identity.keys import DerivedKeys
-from tests.connectivity.plant_wiring import SIM_MAPPING, connection_body
+from tests.connectivity.plant_wiring import HAND_SET, SIM_MAPPING, connection_body
 from tests.connectivity.support import eventually, free_port
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -82,7 +82,7 @@ async def _poll_through_outage(pg: EmbeddedPostgres, engine: Engine, superuser: 
     async with Simulator(2, protocol="modbus", seed=3, modbus_port=free_port(), tick=None) as sim:
         with tenant_transaction(engine, tenant) as conn:
             for machine_id, config in zip(machine_ids, sim.machine_configs(), strict=True):
-                put_connection(conn, tenant, machine_id, ConnectionIn(**connection_body(config, 0.2)), keys)
+                put_connection(conn, tenant, machine_id, ConnectionIn(**connection_body(config, 0.2, HAND_SET)), keys)
         runtime = PollerRuntime(engine, keys, tmp_path / "poller", reload_interval=0.5, sweep_interval=1.0,
                                 settings=PollerSettings(coalesce_window=0.01), sink_backoff=Backoff(0.2, 2.0))
         stored: list[Event] = []

@@ -12,7 +12,7 @@ from factoryos.connectivity.poller import PollerSettings
 from factoryos.connectivity.service import ConnectivityService
 from factoryos.connectivity.simulator import SimCode, Simulator
 from factoryos.connectivity.states import MachineState
-from tests.connectivity.support import MemorySink, eventually, free_port
+from tests.connectivity.support import MemorySink, eventually, free_port, hand_set
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FAST = PollerSettings(backoff_initial=0.05, backoff_cap=0.3, coalesce_window=0.01)
@@ -31,7 +31,7 @@ async def sim() -> AsyncIterator[Simulator]:
 async def service(sim: Simulator, tmp_path: Path) -> AsyncIterator[tuple[ConnectivityService, MemorySink]]:
     sink = MemorySink()
     svc = ConnectivityService(
-        sim.machine_configs(poll_interval=0.1),
+        hand_set(sim.machine_configs(poll_interval=0.1)),
         sink,
         tmp_path / "spool.sqlite3",
         settings=FAST,
@@ -99,7 +99,7 @@ async def test_exact_counts_with_wrap_and_reset(
     await delivered(svc)
     for mid in ids:
         assert sink.counts(mid) == tuple(expected[mid]), mid
-    keys = [e.key for e in sink.received if e.kind != "health"]  # type: ignore[union-attr]
+    keys = [e.key for e in sink.received if e.kind not in ("health", "baseline")]  # type: ignore[union-attr]
     assert len(keys) == len(set(keys))
     assert svc.poller is not None
     (session,) = svc.poller.sessions.values()  # one connection for all five machines …
@@ -141,7 +141,7 @@ async def test_machine_goes_away_and_comes_back(
         await observed(svc, sim, m.machine_id)
 
     await sim.set_reachable(away.machine_id, False)
-    await eventually(lambda: poller.status(away.machine_id).state is MachineState.OFFLINE, what="offline")
+    await eventually(lambda: poller.status(away.machine_id).state is MachineState.NO_DATA, what="no data")
     status = poller.status(away.machine_id)
     assert status.error_code == "signal_read_failed" and "gateway" in (status.last_error or "")
     # While it is away the PLC keeps counting; the neighbour keeps being read.
@@ -157,7 +157,7 @@ async def test_machine_goes_away_and_comes_back(
     assert sink.counts(away.machine_id) == (25, 2)  # nothing lost while it was away
     assert sink.counts(neighbour.machine_id) == (3, 0)
     states = [c.state for c in sink.states(away.machine_id)]
-    assert states == [MachineState.RUNNING, MachineState.OFFLINE, MachineState.RUNNING]
+    assert states == [MachineState.RUNNING, MachineState.NO_DATA, MachineState.RUNNING]
     health = sink.health[away.machine_id]
     assert health.last_error is None and health.last_ok is not None
 
@@ -173,7 +173,7 @@ async def test_server_restart_reconnects_with_backoff(
         await observed(svc, sim, mid)
 
     await sim.modbus.stop()
-    await eventually(lambda: all(poller.status(mid).state is MachineState.OFFLINE for mid in ids), what="all offline")
+    await eventually(lambda: all(poller.status(mid).state is MachineState.NO_DATA for mid in ids), what="all no data")
     assert {poller.status(mid).error_code for mid in ids} == {"endpoint_unavailable"}
     first = sim.machines[3]
     await sim.set_counters(first.machine_id, good=first.good + 9)  # produced during the outage

@@ -13,7 +13,7 @@ from factoryos.connectivity.poller import PollerSettings
 from factoryos.connectivity.service import ConnectivityService
 from factoryos.connectivity.simulator import SimCode, Simulator
 from factoryos.connectivity.states import MachineState
-from tests.connectivity.support import MemorySink, eventually, free_port
+from tests.connectivity.support import MemorySink, eventually, free_port, hand_set
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FAST = PollerSettings(backoff_initial=0.05, backoff_cap=0.5, coalesce_window=0.01)
@@ -31,7 +31,7 @@ async def sim() -> AsyncIterator[Simulator]:
 async def service(sim: Simulator, tmp_path: Path) -> AsyncIterator[tuple[ConnectivityService, MemorySink]]:
     sink = MemorySink()
     svc = ConnectivityService(
-        sim.machine_configs(poll_interval=0.1),
+        hand_set(sim.machine_configs(poll_interval=0.1)),
         sink,
         tmp_path / "spool.sqlite3",
         settings=FAST,
@@ -109,7 +109,7 @@ async def test_machine_goes_away_and_comes_back(
     await observed(svc, sim, away.machine_id)
 
     await sim.set_reachable(away.machine_id, False)
-    await eventually(lambda: poller.status(away.machine_id).state is MachineState.OFFLINE, what="offline")
+    await eventually(lambda: poller.status(away.machine_id).state is MachineState.NO_DATA, what="no data")
     status = poller.status(away.machine_id)
     assert status.error_code == "signal_read_failed" and "BadNoCommunication" in (status.last_error or "")
     assert poller.status(other.machine_id).last_error is None
@@ -121,7 +121,7 @@ async def test_machine_goes_away_and_comes_back(
     assert sink.counts(away.machine_id) == (17, 1)
     assert [c.state for c in sink.states(away.machine_id)] == [
         MachineState.RUNNING,
-        MachineState.OFFLINE,
+        MachineState.NO_DATA,
         MachineState.RUNNING,
     ]
     offline = sink.states(away.machine_id)[1]
@@ -137,7 +137,7 @@ async def test_server_restart_reconnects(sim: Simulator, service: tuple[Connecti
         await observed(svc, sim, mid)
 
     await sim.opcua.stop()
-    await eventually(lambda: all(poller.status(m).state is MachineState.OFFLINE for m in ids), what="offline")
+    await eventually(lambda: all(poller.status(m).state is MachineState.NO_DATA for m in ids), what="no data")
     assert {poller.status(m).error_code for m in ids} == {"endpoint_unavailable"}
     first = sim.machines[0]
     await sim.set_counters(first.machine_id, good=first.good + 4)

@@ -15,7 +15,7 @@ from factoryos.connectivity.opcua_driver import OpcUaDriver
 from factoryos.connectivity.poller import Poller, PollerSettings
 from factoryos.connectivity.simulator import OpcUaServerSecurity, Simulator, client_security_for
 from factoryos.connectivity.states import MachineState
-from tests.connectivity.support import eventually, free_port, make_certificate
+from tests.connectivity.support import eventually, free_port, hand_set, make_certificate
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -43,7 +43,7 @@ async def secure(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Secu
 
 def configs(setup: SecureSetup, cert: tuple[Path, Path], mode: SecurityMode) -> list[OpcUaMachine]:
     security = client_security_for(cert[0], cert[1], setup.server_cert, mode)
-    machines = setup.sim.machine_configs(poll_interval=0.1, opcua_client_security=security)
+    machines = hand_set(setup.sim.machine_configs(poll_interval=0.1, opcua_client_security=security))
     return [m for m in machines if isinstance(m, OpcUaMachine)]
 
 
@@ -83,7 +83,7 @@ async def test_untrusted_certificate_is_a_clear_error(secure: SecureSetup) -> No
     finally:
         await poller.stop()
     status = poller.status(machine.machine_id)
-    assert status.state is MachineState.OFFLINE
+    assert status.state is MachineState.NO_DATA
     assert status.error_code == "opcua_certificate_rejected"
     health = [e for e in events if e.kind == "health"]
     assert health and health[0].error_code == "opcua_certificate_rejected"

@@ -146,3 +146,26 @@ async def test_paused_delivery_keeps_events_in_the_spool_until_resumed(tmp_path:
     assert await forwarder.wait_delivered(5)
     await forwarder.stop()
     assert [e.key for e in sink.received] == [f"m1|{i}" for i in range(20)]  # type: ignore[union-attr]
+
+
+async def test_health_is_held_newest_per_machine_not_spooled(tmp_path: Path) -> None:
+    """Health is a machine's latest state: during an outage reports replace each other in memory
+    instead of piling up on disk, and the newest one per machine is written once the sink is back."""
+    sink = MemorySink()
+    forwarder = fast_forwarder(EventSpool(tmp_path / "spool.sqlite3"), sink)
+    await forwarder.start()
+    sink.failing = True
+    for i in range(200):  # 2 machines reporting for a while, with counts in between
+        at = T0 + timedelta(seconds=i)
+        forwarder.submit([Health(machine_id=f"m{i % 2}", last_ok=at, last_error=None, at=at)])
+        if i % 50 == 0:
+            forwarder.submit([count(i // 50)])
+    await eventually(lambda: sink.failures >= 2 and len(forwarder.spool) == 4, what="counts spooled")
+    assert len(forwarder.spool) == 4 and forwarder.pending == 4 + 2  # health held, two reports only
+    sink.failing = False
+    assert await forwarder.wait_delivered(5)
+    await forwarder.stop()
+    newest = [T0 + timedelta(seconds=198), T0 + timedelta(seconds=199)]
+    assert [e.last_ok for e in (sink.health["m0"], sink.health["m1"])] == newest
+    assert sum(isinstance(e, Health) for e in sink.received) == 2
+    assert [e.key for e in sink.received if isinstance(e, CountDelta)] == [f"m1|{i}" for i in range(4)]

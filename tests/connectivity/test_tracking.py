@@ -85,7 +85,7 @@ def test_state_changes_and_offline() -> None:
     unknown = tracker.observe(99, None, T0 + timedelta(seconds=4))
     assert unknown is not None and unknown.state is DEFAULT_UNMAPPED_STATE and unknown.raw_code == 99
     lost = tracker.lost(T0 + timedelta(seconds=5), "timeout")
-    assert lost is not None and lost.state is MachineState.OFFLINE and lost.raw_code is None
+    assert lost is not None and lost.state is MachineState.NO_DATA and lost.raw_code is None
     assert lost.reason == "timeout"
     assert tracker.lost(T0 + timedelta(seconds=6), "timeout") is None
     back = tracker.observe(1, 0, T0 + timedelta(seconds=7))
@@ -94,7 +94,7 @@ def test_state_changes_and_offline() -> None:
     assert len(keys) == 6
 
 
-def test_health_reports_changes_and_heartbeats() -> None:
+def test_health_reports_changes_at_once_and_errors_with_the_heartbeat() -> None:
     health = HealthTracker("m1", heartbeat=60)
     first = health.ok(T0)
     assert first is not None and first.last_ok == T0 and first.last_error is None
@@ -103,21 +103,50 @@ def test_health_reports_changes_and_heartbeats() -> None:
     assert failed is not None and failed.last_ok == T0 + timedelta(seconds=1)
     assert failed.error_code == "endpoint_unavailable"
     assert health.failed(T0 + timedelta(seconds=3), "connection refused", "endpoint_unavailable") is None
-    recovered = health.ok(T0 + timedelta(seconds=4))
-    assert recovered is not None and recovered.last_error is None
-    assert health.ok(T0 + timedelta(seconds=30)) is None
-    beat = health.ok(T0 + timedelta(seconds=65))
-    assert beat is not None and beat.last_ok == T0 + timedelta(seconds=65)
+    assert health.failed(T0 + timedelta(seconds=61), "connection refused", "endpoint_unavailable") is None
+    again = health.failed(T0 + timedelta(seconds=62), "connection refused", "endpoint_unavailable")
+    assert again is not None and again.last_error == "connection refused"
+    recovered = health.ok(T0 + timedelta(seconds=63))
+    assert recovered is not None and recovered.last_error is None and recovered.last_ok == T0 + timedelta(seconds=63)
+
+
+def test_a_machine_that_keeps_answering_reports_its_last_ok_every_few_seconds() -> None:
+    health = HealthTracker("m1", heartbeat=60, ok_every=5)
+    reports = [r for s in range(0, 31) if (r := health.ok(T0 + timedelta(seconds=s))) is not None]
+    assert [r.at for r in reports] == [T0 + timedelta(seconds=s) for s in (0, 5, 10, 15, 20, 25, 30)]
+    assert all(r.last_ok == r.at and r.last_error is None for r in reports)
+
+
+def test_ok_reports_are_bounded_per_machine_whatever_the_poll_rate() -> None:
+    # 2,000 machines polled every second for a minute: at most one OK report per 5 s each,
+    # i.e. ≤ 400 a second for the sink to write in batches.
+    trackers = [HealthTracker(f"m{i}", heartbeat=60, phase=i * 0.03) for i in range(2000)]
+    per_second, per_machine = [0] * 60, [0] * len(trackers)
+    for second in range(60):
+        at = T0 + timedelta(seconds=second)
+        for i, tracker in enumerate(trackers):
+            if tracker.ok(at) is not None:
+                per_second[second] += 1
+                per_machine[i] += 1
+    assert per_second[0] == 2000  # the first poll of each is news
+    assert max(per_second[1:]) <= 400  # then one every 5 s each, spread by the phase
+    assert max(per_machine) <= 1 + 12 and min(per_machine) >= 12  # never staler than 5 s either
 
 
 def test_a_heartbeat_phase_spreads_machines_started_together() -> None:
     early, late = HealthTracker("m1", heartbeat=60, phase=20), HealthTracker("m2", heartbeat=60)
+    assert early.failed(T0, "refused", "e") is not None and late.failed(T0, "refused", "e") is not None
+    assert early.failed(T0 + timedelta(seconds=39), "refused", "e") is None
+    assert early.failed(T0 + timedelta(seconds=41), "refused", "e") is not None  # 20 s ahead of the other one …
+    assert late.failed(T0 + timedelta(seconds=41), "refused", "e") is None
+    assert early.failed(T0 + timedelta(seconds=95), "refused", "e") is None  # … and a full period after its own
+    assert early.failed(T0 + timedelta(seconds=101), "refused", "e") is not None
+    # OK reports take the same share (20/60) of their 5 s period: 1.67 s ahead.
+    early, late = HealthTracker("m1", heartbeat=60, phase=20), HealthTracker("m2", heartbeat=60)
     assert early.ok(T0) is not None and late.ok(T0) is not None
-    assert early.ok(T0 + timedelta(seconds=39)) is None
-    assert early.ok(T0 + timedelta(seconds=41)) is not None  # 20 s ahead of the other one …
-    assert late.ok(T0 + timedelta(seconds=41)) is None
-    assert early.ok(T0 + timedelta(seconds=95)) is None  # … and a full period after its own last beat
-    assert early.ok(T0 + timedelta(seconds=101)) is not None
+    assert early.ok(T0 + timedelta(seconds=3.3)) is None
+    assert early.ok(T0 + timedelta(seconds=3.4)) is not None
+    assert late.ok(T0 + timedelta(seconds=4.9)) is None and late.ok(T0 + timedelta(seconds=5)) is not None
 
 
 def test_partials_of_the_current_minute_add_up_to_its_count() -> None:

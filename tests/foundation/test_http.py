@@ -25,7 +25,9 @@ def test_health_is_503_when_migrations_are_behind(settings, fresh_database) -> N
     finally:
         server.stop()
     assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
+    assert body["code"] == "migrations_behind"
     assert body["database"]["ok"] is True
     assert body["migrations"] == {**body["migrations"], "ok": False, "current": None}
     assert "factoryos db upgrade" in body["migrations"]["detail"]
@@ -39,6 +41,8 @@ def test_health_is_503_when_the_database_is_unreachable(settings, tmp_path) -> N
     finally:
         server.stop()
     assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "database_unavailable" and r.headers["retry-after"]
     assert r.json()["database"]["ok"] is False
 
 

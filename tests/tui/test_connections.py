@@ -89,7 +89,7 @@ async def test_opcua_password_is_write_only_and_removal_stops_polling(app_factor
             await fill(pilot, f"#cf-opcua-signals-{name}", f"ns=2;s=Lathe.{name}")
         await pilot.press("ctrl+s")
         await noted(pilot, "Saved the connection")
-        await until(pilot, lambda: conn_cell(pilot, machine) == "waiting", what="list shows the connection")
+        await until(pilot, lambda: conn_cell(pilot, machine) == "reconnecting", what="list shows the connection")
 
         stored = api.get(url, headers=world.owner.headers)
         assert stored.json()["has_password"] is True and "s3cret-pass" not in stored.text

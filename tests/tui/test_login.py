@@ -96,6 +96,7 @@ async def test_company_picker_for_members_of_two_companies(app_factory, world, a
         await until(pilot, lambda: isinstance(app.screen, HomeScreen), what="home screen")
         assert str(app.session.me.company.id) == other.tenant_id
         assert app.session.me.role == "supervisor"
+        await pilot.pause()  # let the new screen's header finish mounting before the app exits
 
 
 async def test_help_lists_the_screen_keys_and_escape_closes_it(app_factory, world):

@@ -46,6 +46,8 @@ def health_text(health: ConnectionHealth | None, enabled: bool = True) -> str:
         return "No connection settings yet: the poller does not read this machine."
     if not enabled:
         state = "[b]paused[/b] (settings kept, not polled)"
+    elif health.state == "reconnecting":
+        state = "[b]reconnecting[/b] with the saved settings"
     elif health.last_error:
         state = f"[b]failing[/b]: {health.last_error}" + (f" ({health.error_code})" if health.error_code else "")
     elif health.last_ok:
@@ -119,6 +121,9 @@ leave them empty to keep the stored ones. **Ctrl+D** removes the settings.
     def body(self) -> dict[str, Any]:
         reader = FieldReader(self, self.protocol)
         endpoint, signals = (modbus_body if self.protocol == "modbus" else opcua_body)(reader)
+        if self.current is not None and "plausibility" in self.current.signals:
+            # Not on this form: keep what was set through the API rather than resetting it.
+            signals["plausibility"] = self.current.signals["plausibility"]
         body: dict[str, Any] = {"protocol": self.protocol, "enabled": self.query_one("#cf-enabled", Switch).value,
                                 "endpoint": endpoint, "signals": signals}  # fmt: skip
         interval = self.query_one("#cf-poll_interval", Input).value.strip()

@@ -53,7 +53,8 @@ class DashboardScreen(AppScreen):
 
 Refreshes every 2 seconds. **s** site, **l** line filter, **r** refresh now.
 Tiles are coloured by machine state and show ✓ good parts (of the target) and ✗ scrap
-in this shift; ⚠ marks stops waiting for a reason.
+in this shift; ⚠ marks stops waiting for a reason. NO DATA: the server cannot read the
+machine (not a stop, no reason needed).
 """
 
     def __init__(self) -> None:

@@ -1,6 +1,7 @@
 """Machines: the registry with ideal cycle, status mapping and connection health (state,
 last ok, last error, from the live view); create and edit machines, and with
-`machines.manage` view and edit how the poller reaches each one (**c**).
+`machines.manage` view and edit how the poller reaches each one (**c**). *Jumps* counts the
+counter jumps waiting for a decision; with `production.plan`, **a** opens them.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from factoryos.client.models import LineOut, MachineOut, SiteOut
 from factoryos.connectivity.connection_models import LiveConnection
+from tui.screens.anomalies import AnomaliesScreen
 from tui.screens.base import AppScreen
 from tui.screens.connection_form import ConnectionForm
 from tui.screens.machine_form import MachineForm
@@ -27,6 +30,8 @@ def connection_state(link: LiveConnection | None) -> str:
         return "none"
     if not link.enabled:
         return "paused"
+    if link.health.state == "reconnecting":  # new settings saved, not polled with them yet
+        return "reconnecting"
     if link.health.last_error:
         return "FAILING"
     return "ok" if link.health.last_ok else "waiting"
@@ -43,12 +48,15 @@ class MachinesScreen(AppScreen):
         Binding("n", "new", "New", tooltip="Register a machine.", id="new"),
         Binding("c", "connection", "Connection", tooltip="View or edit how the poller reaches the machine.",
                 id="connection"),
+        Binding("a", "anomalies", "Jumps", tooltip="Accept or discard the machine's counter jumps.", id="anomalies"),
         Binding("r", "reload", "Reload", tooltip="Load the list again.", id="reload"),
     ]
     HELP = """\
 **Machines**: **Enter** edits the selected machine, **n** adds one, **c** shows and edits its
 connection (protocol, endpoint, signals, polling on or paused). Editing needs machines.manage.
 *Conn* is the poller's view: ok, FAILING (see *Last error*), waiting, paused or none.
+*Jumps*: counter readings larger than the machine could make, not counted until a supervisor
+decides; **a** lists them to accept or discard (needs production.plan).
 """
 
     def __init__(self) -> None:
@@ -60,8 +68,8 @@ connection (protocol, endpoint, signals, polling on or paused). Editing needs ma
     def compose(self) -> ComposeResult:
         yield Header()
         table = DataTable(id="machines-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Code", "Name", "Conn", "Last ok", "Last error", "Site", "Line", "Cycle s", "Status",
-                          "Status mapping")
+        table.add_columns("Code", "Name", "Conn", "Jumps", "Last ok", "Last error", "Site", "Line", "Cycle s",
+                          "Status", "Status mapping")
         yield table
         yield Footer()
 
@@ -77,6 +85,7 @@ connection (protocol, endpoint, signals, polling on or paused). Editing needs ma
             self.api.sites(), self.api.lines(), self.api.machines(status=None))
         views = await asyncio.gather(*(self.api.live(s.id) for s in self.sites))
         links = {m.machine_id: m.connection for view in views for m in view.machines}
+        jumps = {m.machine_id: m.pending_anomalies for view in views for m in view.machines}
         site_codes = {s.id: s.code for s in self.sites}
         line_codes = {line.id: line.code for line in self.lines}
         table = self.query_one("#machines-table", DataTable)
@@ -86,8 +95,9 @@ connection (protocol, endpoint, signals, polling on or paused). Editing needs ma
         for m in sorted(machines, key=lambda m: m.code):
             link = links.get(m.id)
             error = (link.health.last_error or "") if link else ""
-            table.add_row(m.code, m.name, connection_state(link), last_ok(link), error[:60],
-                          site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id else "",
+            waiting = jumps.get(m.id, 0)
+            table.add_row(m.code, m.name, connection_state(link), str(waiting) if waiting else "", last_ok(link),
+                          error[:60], site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id else "",
                           f"{m.ideal_cycle_seconds:g}", m.status, format_mapping(m.status_mapping), key=str(m.id))
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
@@ -120,6 +130,21 @@ connection (protocol, endpoint, signals, polling on or paused). Editing needs ma
         machine = self.machines.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
         if machine is not None:
             self.open_connection(machine)
+
+    def action_anomalies(self) -> None:
+        table = self.query_one("#machines-table", DataTable)
+        if table.row_count == 0:
+            return
+        if not self.session.can("production.plan"):
+            self.notify("Your role cannot accept or discard counter jumps (production.plan).", title="Not allowed",
+                        severity="warning")
+            return
+        machine = self.machines.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+        if machine is None:
+            return
+        site = next((s for s in self.sites if s.id == machine.site_id), None)
+        zone = ZoneInfo(site.timezone) if site else ZoneInfo("UTC")
+        self.app.push_screen(AnomaliesScreen(machine, zone), lambda _: self.load())
 
     @work(exclusive=True, group="machine-connection", exit_on_error=False)
     async def open_connection(self, machine: MachineOut) -> None:

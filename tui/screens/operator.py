@@ -2,13 +2,14 @@
 good parts, scrap with a reason, or give open downtime its reason. Keyboard only, 80×24.
 
 Entries go through the outbox: when the server is unreachable they wait on disk (with
-their Idempotency-Keys) and are sent in order when it is back; the status line shows
-how many are waiting.
+their Idempotency-Keys and the shift chosen) and are sent in order when it is back; the
+status line shows how many are waiting. Those the server then refuses are listed under
+Failed entries (F8), from where one opens here again, prefilled, to be fixed.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -19,13 +20,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets.select import InvalidSelectValueError
 
-from factoryos.client import ClientError
+from factoryos.client import ClientError, Pending
 from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH, reason_path
 from factoryos.client.models import MachineOut, ShiftInstanceOut
+from factoryos.client.outbox import Stamp
 from tui.errors import describe
 from tui.reference import PlantReference, load_reference
 from tui.screens.base import AppScreen
+from tui.screens.failed_entries import FailedEntriesScreen, entry_kind, entry_shift, operator_reason
 from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm
 from tui.widgets.status_line import ConnectionStatus
 
@@ -38,6 +42,8 @@ class OperatorScreen(AppScreen):
         Binding("f5", "tab('good')", "Good", tooltip="Report good parts.", id="good"),
         Binding("f6", "tab('scrap')", "Scrap", tooltip="Report scrapped parts with a reason.", id="scrap"),
         Binding("f7", "tab('downtime')", "Downtime", tooltip="Give open downtime its reason.", id="downtime"),
+        Binding("f8", "failed", "Failed", tooltip="Queued entries the server refused: fix, resend or discard.",
+                id="failed"),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load machines, shifts and reasons again.", show=False),
     ]
     HELP = """\
@@ -47,7 +53,8 @@ class OperatorScreen(AppScreen):
 2. **F3** machine: type its code and press **Enter**.
 3. **F5** good parts, **F6** scrap, **F7** downtime reasons.
 
-Without a connection, entries are queued on this terminal and sent in order later.
+Without a connection, entries are queued on this terminal and sent in order later, to
+the shift chosen when they were typed. **F8** lists queued entries the server refused.
 """
 
     AUTO_FOCUS = "#machine-code"
@@ -56,6 +63,8 @@ Without a connection, entries are queued on this terminal and sent in order late
         super().__init__()
         self.machine: MachineOut | None = None
         self.shift: ShiftInstanceOut | None = None
+        self.fixing: Pending | None = None  # the failed entry the form was prefilled from
+        self._pinned_shift: ShiftInstanceOut | None = None  # its shift, offered even if not loaded
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,7 +86,7 @@ Without a connection, entries are queued on this terminal and sent in order late
             with TabPane("Downtime F7", id="downtime"):
                 yield DowntimeForm(id="downtime-form")
         yield Static("", id="op-result")
-        yield Footer()
+        yield Footer(compact=True)  # nine keys: the roomy style would cut Help off at 80 columns
 
     @property
     def reference(self) -> PlantReference | None:
@@ -123,6 +132,9 @@ Without a connection, entries are queued on this terminal and sent in order late
         ref = self.reference
         assert ref is not None
         shifts = [s for s in ref.shifts if site_id is None or s.site_id == site_id]
+        pinned = self._pinned_shift
+        if pinned is not None and pinned not in shifts and (site_id is None or pinned.site_id == site_id):
+            shifts = sorted([*shifts, pinned], key=lambda s: s.starts_at)
         select = self.query_one("#shift-select", Select)
         select.set_options((ref.shift_label(s), i) for i, s in enumerate(shifts))
         self._shift_options = shifts
@@ -157,8 +169,7 @@ Without a connection, entries are queued on this terminal and sent in order late
         self.machine = machine
         event.input.value = machine.code
         info.update(machine.name)
-        if self.shift is None or self.shift.site_id != machine.site_id:
-            self._fill_shifts(machine.site_id)
+        self._fill_shifts(machine.site_id)  # only this site's shifts (the chosen one stays if it is one)
         self._result(f"Machine {machine.code} selected.", "info")
         self.refresh_downtime()
         self._focus_form()
@@ -186,23 +197,34 @@ Without a connection, entries are queued on this terminal and sent in order late
         machine, shift = self.machine, self.shift
         assert machine is not None
         where = {"machine_id": str(machine.id)}
-        if shift is not None:
+        if shift is not None and shift.id is not None:
+            where["shift_instance_id"] = str(shift.id)
+        elif shift is not None:
             where |= {"shift_id": str(shift.pattern_id), "shift_date": shift.local_date.isoformat()}
+        # Should the entry wait in the queue, its time is fixed now, inside the chosen shift:
+        # sent later, the server would otherwise take its own "now", after the shift ended.
+        end = shift.ends_at if shift is not None else None
         if kind == "good":
-            path, body, stamp = ENTRY_PATH, where | fields, "ended_at"
+            path, body, stamp = ENTRY_PATH, where | fields, Stamp("ended_at", end)
             label = f"{fields['good_quantity']} good · {machine.code}"
         elif kind == "scrap":
-            path, body, stamp = REJECTION_PATH, where | fields, "occurred_at"
+            path, body = REJECTION_PATH, where | fields
+            stamp = Stamp("occurred_at", end - timedelta(microseconds=1) if end else None)
             label = f"{fields['quantity']} scrap · {machine.code}"
         else:
             path, body, stamp = reason_path(fields["event_id"]), {"reason_id": fields["reason_id"]}, None
             label = f"downtime reason · {machine.code}"
         outbox = self.session.outbox
+        fixing = self.fixing if self.fixing is not None and entry_kind(self.fixing) == kind else None
         try:
-            outcome = await outbox.submit("POST", path, body, label, stamp=stamp)
+            outcome = await outbox.submit("POST", path, body, label, stamp=stamp, replaces=fixing,
+                                          meta=self._meta(kind, fields, machine, shift))
         except ClientError as exc:
             self._result(describe(exc).message, "error")
             raise
+        if fixing is not None:
+            self.fixing = None
+            self.factory.failed_count = outbox.failed_count()
         form = self.query_one(f"#{ {'good': 'good', 'scrap': 'scrap', 'reason': 'downtime'}[kind] }-form", EntryForm)
         self.factory.queue_length = len(outbox)
         if outcome.queued:
@@ -219,6 +241,23 @@ Without a connection, entries are queued on this terminal and sent in order late
                 self._forget_event(fields["event_id"])
             else:
                 self.refresh_downtime()
+
+    def _meta(self, kind: str, fields: dict[str, Any], machine: MachineOut,
+              shift: ShiftInstanceOut | None) -> dict[str, Any]:
+        """What the operator chose, kept with a queued entry to show and fix it if it is refused."""
+        ref = self.reference
+        site = ref.site(machine.site_id) if ref else None
+        meta: dict[str, Any] = {
+            "kind": kind, "machine_id": str(machine.id), "machine_code": machine.code,
+            "timezone": site.timezone if site else None, "fields": fields,
+            "shift": shift.model_dump(mode="json") if shift is not None and kind != "reason" else None,
+            "typed_at": datetime.now(UTC).isoformat(),
+        }
+        if kind == "reason":
+            event = next((e for e in getattr(self, "_events", []) if str(e.id) == fields["event_id"]), None)
+            zone = ZoneInfo(site.timezone) if site else UTC
+            meta["event"] = f"stop at {event.started_at.astimezone(zone):%a %d %b %H:%M}" if event else "stop"
+        return meta
 
     def _forget_event(self, event_id: str) -> None:
         events = [e for e in getattr(self, "_events", []) if str(e.id) != event_id]
@@ -256,6 +295,52 @@ Without a connection, entries are queued on this terminal and sent in order late
         line = self.query_one("#op-result", Static)
         line.update(f"{stamp}  {text}")
         line.set_classes(f"message-{kind}")
+
+    def action_failed(self) -> None:
+        self.app.push_screen(FailedEntriesScreen(), self._fix)
+
+    def _fix(self, item: Pending | None) -> None:
+        """Prefill the form from a failed entry; sending it replaces the failed one."""
+        if item is None:
+            return
+        ref = self.reference
+        if ref is None:
+            self._result("Machines are not loaded yet: press Ctrl+R when the server is reachable.", "error")
+            return
+        meta, body = item.meta or {}, item.body or {}
+        kind = entry_kind(item)
+        machine_id = meta.get("machine_id") or body.get("machine_id")
+        machine = ref.machine(UUID(machine_id)) if machine_id else None
+        if machine is None:
+            self._result("That machine is no longer active: discard the entry (F8, d).", "error")
+            return
+        self.fixing = item
+        self.machine = machine
+        self.query_one("#machine-code", Input).value = machine.code
+        self.query_one("#machine-info", Static).update(machine.name)
+        chosen = entry_shift(item, ref) if kind != "reason" else None
+        if chosen is not None:
+            # The loaded instance when there is one (it may have an id by now), else the one kept with the entry.
+            loaded = next((s for s in ref.shifts
+                           if s.pattern_id == chosen.pattern_id and s.local_date == chosen.local_date), None)
+            self._pinned_shift = None if loaded else chosen
+            self.shift = loaded or chosen
+        self._fill_shifts(machine.site_id)
+        if kind == "good":
+            self.query_one("#good-qty", Input).value = str(body.get("good_quantity", ""))
+            self.query_one("#job-ref", Input).value = str(body.get("job_ref") or "")
+        elif kind == "scrap":
+            self.query_one("#scrap-qty", Input).value = str(body.get("quantity", ""))
+            if body.get("reason_id"):
+                try:
+                    self.query_one("#scrap-reason", Select).value = UUID(body["reason_id"])
+                except InvalidSelectValueError:  # the reason was retired meanwhile: the operator picks one
+                    pass
+        self.refresh_downtime()
+        self.action_tab({"good": "good", "scrap": "scrap"}.get(kind, "downtime"))
+        why = operator_reason(item.error)
+        self._result(f"Fix, then save: {why}", "error")
+        self.notify(why, title="Fixing a refused entry", severity="warning")
 
     def action_focus_shift(self) -> None:
         self.query_one("#shift-select", Select).focus()

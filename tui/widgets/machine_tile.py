@@ -19,6 +19,7 @@ STATE_NAMES = {
     "unplanned_stop": "STOPPED",
     "setup": "SETUP",
     "offline": "OFFLINE",
+    "no_data": "NO DATA",  # the poller cannot read it: not a stop
 }
 STATE_CLASSES = [f"-{s.replace('_', '-')}" for s in STATE_NAMES] + ["-unknown"]
 
@@ -46,6 +47,7 @@ class MachineTile(Static):
     MachineTile.-unplanned-stop { background: $state-unplanned-stop; }
     MachineTile.-setup { background: $state-setup; }
     MachineTile.-offline { background: $state-offline; }
+    MachineTile.-no-data { background: $state-no-data; }
     MachineTile.-alert { text-style: bold; }
     """
 

@@ -102,6 +102,7 @@ class SimModbusServer:
         self.machines = list(machines)
         self.layouts = {m.machine_id: RegisterLayout.for_index(i) for i, m in enumerate(machines)}
         self._unreachable: dict[int, set[int]] = {}
+        self._refused: dict[int, set[int]] = {}
         self._units = sorted({layout.unit_id for layout in self.layouts.values()})
         self._server: ModbusTcpServer | None = None
 
@@ -150,6 +151,15 @@ class SimModbusServer:
         if self._server is not None:
             await self._server.async_setValues(layout.unit_id, 16, layout.base, layout.registers(*machine.values()))
 
+    def refuse(self, unit_id: int, addresses: set[int]) -> None:
+        """Answer reads touching these registers with 'illegal data address', like a PLC without them."""
+        self._refused[unit_id] = set(addresses)
+
+    async def write_registers(self, unit_id: int, address: int, values: list[int]) -> None:
+        """Put raw values into registers no simulated machine owns (a counter moved elsewhere)."""
+        assert self._server is not None, "start the server first"
+        await self._server.async_setValues(unit_id, 16, address, values)
+
     async def _gatekeeper(
         self,
         unit: int,
@@ -163,6 +173,8 @@ class SimModbusServer:
         """Answer reads that touch an unreachable machine like a gateway whose PLC is gone."""
         if set_values is not None:
             return None
+        if self._refused.get(unit, set()) & set(range(address, address + count)):
+            return ExcCodes.ILLEGAL_ADDRESS
         slots = self._unreachable.get(unit)
         if slots and any(s in slots for s in range(address // STRIDE, (address + count - 1) // STRIDE + 1)):
             return ExcCodes.GATEWAY_NO_RESPONSE

@@ -38,7 +38,9 @@ SHIFT_KEYS = (Column("shift_start", "Shift start", T.DATETIME), Column("shift", 
 OPERATOR_NOTE = ("Each machine-shift counts for one operator: who booked most of its parts, else the first "
                  "planned operator, so the rows add up to the total.")
 DOWNTIME_NOTE = ("Downtime events inside the period's shifts, breaks excluded; planned stops are listed too. "
-                 "The Downtime figure above counts unplanned stops and setup, as OEE does.")
+                 "The Downtime figure above counts unplanned stops and setup, as OEE does. "
+                 "No data is time machines could not be read: not downtime; the site's setting says how OEE "
+                 "counts it.")
 
 
 class _Builder:
@@ -124,7 +126,9 @@ class _Builder:
                            for m in self.period.machines)
 
     def downtime(self) -> list[s.ReasonFigures]:
-        return downtime_reasons(self.conn, self.tenant_id, self.period, self.now, self.tree)
+        reasons = downtime_reasons(self.conn, self.tenant_id, self.period, self.now, self.tree)
+        no_data = s.no_data_reason(self.total)
+        return reasons + [no_data] if no_data else reasons
 
     def rejections(self) -> list[s.ReasonFigures]:
         return rejection_reasons(self.conn, self.tenant_id, self.period, self.total.reject_count, self.tree)
