@@ -172,7 +172,7 @@ def demo(
                         # This machine is the demo's host: its owner runs backups and the license.
                         with app.state.engine.begin() as conn:
                             set_installation_admin(conn, email=logins["manager"].email, on=True)
-                    prov.connect(plant, sim_configs)
+                    prov.connect(plant, sim_configs, speed=speed)
                     prov.plan(plant, date.today())
                     prov.login("supervisor")
                 sims.fault(FAULTED_MACHINE)

@@ -185,15 +185,21 @@ class Provisioner:
         plant.machines = [by_code[code] for _, _, code in machine_codes()]
         return plant
 
-    def connect(self, plant: DemoPlant, sims: Sequence[ModbusMachine | OpcUaMachine]) -> None:
-        """Point each machine at its simulated PLC (ports change from run to run)."""
+    def connect(self, plant: DemoPlant, sims: Sequence[ModbusMachine | OpcUaMachine], speed: float = 1.0) -> None:
+        """Point each machine at its simulated PLC (ports change from run to run).
+
+        At `speed` > 1 the simulated PLCs make parts that much faster than their rated cycle: the
+        plausibility bound is widened to match, or every count would be held as a counter jump."""
         for machine, sim in zip(plant.machines, sims, strict=True):
+            signals = sim.signals.model_dump(mode="json")
+            if speed > 1:
+                signals["plausibility"] = {"factor": round(1.5 * speed, 3)}
             body = {
                 "protocol": sim.protocol,
                 "enabled": True,
                 "poll_interval": sim.poll_interval,
                 "endpoint": sim.endpoint.model_dump(mode="json"),
-                "signals": sim.signals.model_dump(mode="json"),
+                "signals": signals,
             }
             _check(
                 self.http.put(f"{API}/machines/{machine['id']}/connection", json=body, headers=self.headers()),
