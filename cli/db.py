@@ -10,6 +10,7 @@ import typer
 
 from factoryos.config import Settings
 from factoryos.db import migrate
+from factoryos.db.audit_guard import downgrade_guarded, secure_audit, upgrade_guarded
 from factoryos.db.engine import DatabaseUrls, database
 from factoryos.db.roles import init_database
 from cli.output import console, fail, ok
@@ -39,7 +40,9 @@ def init() -> None:
         if not settings.embedded and not (owner_pw and app_pw):
             fail("set FACTORYOS_OWNER_DB_PASSWORD and FACTORYOS_APP_DB_PASSWORD for the two database roles")
         init_database(urls.admin, settings.database_name, owner_password=owner_pw, app_password=app_pw)
-    ok(f"database {settings.database_name!r} and roles ready")
+        secured = secure_audit(urls.admin, settings.database_name)  # an upgrade run without a superuser
+    ok(f"database {settings.database_name!r} and roles ready" + (f"; audit trail owned by the audit role "
+       f"({secured} objects)" if secured else ""))
 
 
 @app.command("upgrade")
@@ -49,8 +52,11 @@ def upgrade(
     """Migrate the schema up (to head by default)."""
     settings = Settings()
     with _owner_db(settings) as urls:
-        migrate.upgrade(urls.owner, revision)
+        upgrade_guarded(urls.admin, urls.owner, settings.database_name, revision)
         ok(f"schema at {migrate.current(urls.owner)}")
+        if not urls.admin:
+            console.print("[yellow]no superuser URL (FACTORYOS_ADMIN_DATABASE_URL): the audit tables stay owned "
+                          "by the owner role until `factoryos db init` runs with one[/]")
 
 
 @app.command("downgrade")
@@ -63,7 +69,7 @@ def downgrade(
         fail("aborted")
     settings = Settings()
     with _owner_db(settings) as urls:
-        migrate.downgrade(urls.owner, revision)
+        downgrade_guarded(urls.admin, urls.owner, settings.database_name, revision)
         ok(f"schema at {migrate.current(urls.owner) or 'base'}")
 
 

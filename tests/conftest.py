@@ -22,6 +22,7 @@ from factoryos.config import Settings
 from factoryos.db import migrate
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import DatabaseUrls, embedded_urls, make_engine
+from factoryos.db.audit_guard import upgrade_guarded
 from factoryos.db.roles import init_database
 
 TEST_DB = "factoryos_test"
@@ -66,7 +67,7 @@ def pg() -> Iterator[EmbeddedPostgres]:
 def db_urls(pg: EmbeddedPostgres) -> DatabaseUrls:
     urls = embedded_urls(pg, TEST_DB)
     init_database(urls.admin, TEST_DB)
-    migrate.upgrade(urls.owner)
+    upgrade_guarded(urls.admin, urls.owner, TEST_DB)  # as `serve` prepares it: audit out of the owner's reach
     return urls
 
 

@@ -24,6 +24,7 @@ from factoryos.backup.manifest import Backup
 from factoryos.backup.pgtools import find_tool, libpq_target
 from factoryos.backup.verify import verify_backup
 from factoryos.config import normalize_db_url
+from factoryos.db.audit_guard import secure_audit
 from factoryos.db.roles import init_database
 from factoryos.schema.tenancy import companies
 
@@ -82,6 +83,8 @@ def _restore(
         try:
             say(f"restoring into {scratch}")
             _pg_restore(maintenance.set(database=scratch).render_as_string(hide_password=False), backup, major)
+            # A backup from before the audit role existed comes back owned by the migration owner.
+            secure_audit(maintenance.render_as_string(hide_password=False), scratch)
             say("checking row counts and audit chains")
             report = _check(create_engine(maintenance.set(database=scratch), poolclass=pool.NullPool), backup, database)
             say(f"replacing {database}")

@@ -88,10 +88,10 @@ def database(settings: Settings, *, prepare: bool = False) -> Iterator[DatabaseU
     try:
         urls = embedded_urls(pg, settings.database_name)
         if prepare:
-            from factoryos.db.migrate import upgrade
+            from factoryos.db.audit_guard import upgrade_guarded
 
             init_database(urls.admin, settings.database_name)
-            upgrade(urls.owner)
+            upgrade_guarded(urls.admin, urls.owner, settings.database_name)
         yield urls
     finally:
         pg.stop()

@@ -1,7 +1,9 @@
-"""The two database roles and the check that keeps the app role unable to bypass RLS.
+"""The database roles and the check that keeps the app role unable to bypass RLS.
 
-- owner role: owns the schema and every table, runs migrations;
-- app role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing; every request runs as it.
+- owner role: owns every table but the audit trail's, may create in the schema, runs migrations;
+- app role: LOGIN, NOSUPERUSER, NOBYPASSRLS, owns nothing; every request runs as it;
+- audit role: NOLOGIN, nobody is a member; owns the `public` schema and the audit trail, so
+  only a superuser can alter them (see factoryos/db/audit_guard.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from factoryos.errors import ConfigError
 
 OWNER_ROLE = "factoryos_owner"
 APP_ROLE = "factoryos_app"
+AUDIT_ROLE = "factoryos_audit"
 
 _SAFE_ATTRS = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
 
@@ -63,9 +66,20 @@ def init_database(
     target = psycopg.conninfo.make_conninfo(libpq_url(admin_url), dbname=database)
     with psycopg.connect(target, autocommit=True) as conn:
         owner, app = sql.Identifier(OWNER_ROLE), sql.Identifier(APP_ROLE)
-        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(owner))
+        ensure_audit_role(conn)
+        # The schema's owner may drop anything in it: not the migration owner, who may create.
+        conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(AUDIT_ROLE)))
         conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(owner))
         conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(app))
+
+
+def ensure_audit_role(conn: psycopg.Connection) -> None:
+    """The NOLOGIN role that owns the audit trail; no FactoryOS role may act as it."""
+    if not conn.execute("select 1 from pg_roles where rolname = %s", (AUDIT_ROLE,)).fetchone():
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN NOINHERIT").format(sql.Identifier(AUDIT_ROLE)))
+    for member in (OWNER_ROLE, APP_ROLE):
+        conn.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(AUDIT_ROLE), sql.Identifier(member)))
 
 
 _CHECK_SQL = """
