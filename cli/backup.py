@@ -9,16 +9,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import create_engine, pool
 from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from cli.output import console, fail, ok
+from factoryos.audit.anchoring import Anchorer
 from factoryos.audit.anchors import set_aside_after_restore
-from factoryos.backup import backup_dir, create_backup, find_backup, list_backups, restore_backup, verify_backup
+from factoryos.backup.catalog import backup_dir, find_backup, list_backups
+from factoryos.backup.create import create_backup
 from factoryos.backup.manifest import Backup
+from factoryos.backup.restore import restore_backup
 from factoryos.backup.source import backup_source_url
-from factoryos.config import Settings
+from factoryos.backup.verify import verify_backup
+from factoryos.config import Settings, normalize_db_url
 from factoryos.db.embedded import EmbeddedLocked
 from factoryos.db.engine import DatabaseUrls, database
 from factoryos.errors import FactoryOSError
@@ -91,7 +96,10 @@ def create(
     """Dump the database (pg_dump custom format) with a manifest of checksums and row counts."""
     settings = Settings()
     with _user_errors(), _database(settings) as urls, console.status("pg_dump of the FactoryOS database…"):
-        backup = create_backup(_source(urls, settings), _dir(settings, directory), label=label)
+        source = _source(urls, settings)
+        # The installation's audit key signs the chain heads into the manifest, as the server does.
+        signer = Anchorer(create_engine(normalize_db_url(source), poolclass=pool.NullPool), settings.data_dir)
+        backup = create_backup(source, _dir(settings, directory), label=label, anchorer=signer)
     if as_json:
         console.print_json(json.dumps(_summary(backup)))
         return

@@ -13,11 +13,11 @@ from rich.markup import escape
 
 from cli.output import console, fail, ok
 from cli.steps import done, run_step
-from factoryos import __version__
 from factoryos.errors import FactoryOSError
 from factoryos.licensing.keys import load_private_key, load_public_key
 from installer import bundle as bundle_mod
-from installer import images, wheelhouse
+from installer import compose_render, images, sbom, wheelhouse
+from installer.errors import InstallError
 
 app = typer.Typer(help="Build and verify offline bundles.", no_args_is_help=True)
 
@@ -37,7 +37,11 @@ def build(
     project: Annotated[
         Path | None,
         typer.Option(
-            "--project", help="FactoryOS source checkout (default: the running one).", file_okay=False, exists=True
+            "--project",
+            help="FactoryOS source checkout to bundle: its wheel, version and compose files "
+            "(default: the running one).",
+            file_okay=False,
+            exists=True,
         ),
     ] = None,
     sign_key: Annotated[
@@ -57,27 +61,49 @@ def build(
             if wheels is None:
                 run_step("Wheelhouse", lambda progress: wheelhouse.build_wheelhouse(house, project))
                 done("Wheelhouse", f"{len(list(house.glob('*.whl')))} wheels")
+            # The version, tags and compose files are the bundled project's, never this CLI's.
+            version = bundle_mod.wheelhouse_version(house)
+            compose = _compose_source(project)
             tags = run_step(
                 "Images",
                 lambda progress: images.build_images(
-                    client, base_image=base_image, wheelhouse=house, version=__version__,
+                    client, base_image=base_image, wheelhouse=house, version=version, compose_source=compose,
                     on_line=lambda service, line: progress(f"{service}: {line[:60]}"),
                 ),
             )  # fmt: skip
             done("Images", ", ".join(tags))
+            sbom_bytes = run_step("SBOM", lambda progress: sbom.build_sbom(
+                version=version, wheelhouse=house, packages={tag: sbom.image_packages(client, tag) for tag in tags}))
+            done("SBOM", f"{sbom.SBOM_NAME} (CycloneDX 1.5: the wheels and each image's Debian packages)")
             key = load_private_key(sign_key) if sign_key else None
             manifest = run_step(
                 "Bundle",
                 lambda progress: bundle_mod.build_bundle(
-                    output, version=__version__, images=tags, base_image=base_image, wheelhouse=house, signing_key=key
+                    output, version=version, images=tags, base_image=base_image, wheelhouse=house, signing_key=key,
+                    image_ids=images.image_ids(client, tags), compose_source=compose,
+                    extra_files={sbom.SBOM_NAME: sbom_bytes},
                 ),
-            )
+            )  # fmt: skip
     except FactoryOSError as exc:
         fail(escape(str(exc)))
     finally:
         client.close()
     size = output.stat().st_size / 1024**2
-    done("Bundle", f"{output} ({size:.0f} MiB, {len(manifest.files)} parts{', signed' if manifest.signed else ''})")
+    done("Bundle", f"{output}: FactoryOS {manifest.version} ({size:.0f} MiB, {len(manifest.files)} parts"
+                   f"{', signed' if manifest.signed else ''})")  # fmt: skip
+    if not manifest.signed:
+        console.print("[bold red]! unsigned:[/] [red]sites install it only with --allow-unsigned; "
+                      "sign with --sign-key vendor.pem[/]")  # fmt: skip
+
+
+def _compose_source(project: Path | None) -> Path | None:
+    if project is None:
+        return None
+    folder = project / "compose"
+    if not (folder / compose_render.TEMPLATE_NAME).is_file():
+        raise InstallError(f"{project} has no compose/{compose_render.TEMPLATE_NAME}: not a FactoryOS checkout",
+                           code="project_missing")  # fmt: skip
+    return folder
 
 
 @app.command()
@@ -103,4 +129,8 @@ def verify(
         fail(escape(str(exc)))
     signed = ", signature valid" if manifest.signed else ""
     ok(f"Bundle FactoryOS {manifest.version}: {len(manifest.files)} parts intact{signed}")
-    console.print("   images: " + ", ".join(manifest.images))
+    if not manifest.signed:
+        console.print("[bold red]! unsigned:[/] [red]nothing proves who built it; install and upgrade refuse it "
+                      "unless given --allow-unsigned[/]")  # fmt: skip
+    for tag in manifest.images:
+        console.print(f"   image {tag} {manifest.image_ids.get(tag, '(no ID recorded)')}", highlight=False)

@@ -1,8 +1,10 @@
-"""`factoryos install|status|logs|upgrade|rollback|uninstall`: the Docker Compose deployment on this host."""
+"""`factoryos install|status|logs|upgrade|rollback|uninstall` and `factoryos tls renew|import`:
+the Docker Compose deployment on this host."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,13 +14,15 @@ from rich.padding import Padding
 from rich.table import Table
 
 from cli.output import console, fail, ok
-from cli.steps import done, run_step
+from cli.steps import done, run_step, step_error
 from factoryos.client.health_rows import health_parts
 from factoryos.errors import FactoryOSError
+from installer import certs
 from installer.checks import Status
 from installer.deploy import AdminAccount, Installer, InstallOptions
 from installer.layout import DEFAULT_DIR, Layout
 from installer.stack import Stack
+from installer.status import collect as collect_status
 from installer.uninstall import uninstall
 from installer.upgrade import Upgrader
 from installer.upgrade import rollback as rollback_to_previous
@@ -75,11 +79,27 @@ def install(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Never prompt (confirmations, missing owner details).")
     ] = False,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="Accept a bundle without the vendor's signature (not advised).")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only run the system checks (preflight); change nothing.")
+    ] = False,
+    backup_copy_to: Annotated[
+        str | None,
+        typer.Option("--backup-copy-to", help="Also copy every backup to this folder on other storage "
+                     "(an NFS/SMB mount); `off` stops it [default: as installed].", envvar="FACTORYOS_BACKUP_COPY_TO"),
+    ] = None,
 ) -> None:
     """Install or update FactoryOS on this host (safe to re-run: secrets and data are kept)."""
-    first = (
-        Layout(directory.resolve()).read_state() is None and not Layout(directory.resolve()).credentials_file.exists()
-    )
+    if check:
+        _preflight(directory, bind, https_port)
+        return
+    try:
+        layout = Layout(directory.resolve())
+        first = layout.read_state() is None and not layout.credentials_file.exists()
+    except OSError as exc:
+        fail(escape(step_error(exc)))
     if first and not yes:
         admin_email = admin_email or typer.prompt("Owner's email (sign-in name)")
         company = company or typer.prompt("Company name")
@@ -90,17 +110,34 @@ def install(
                              company_size=company_size, timezone=timezone)  # fmt: skip
     options = InstallOptions(
         directory=directory, bundle=bundle, bind=bind, https_port=https_port, cert=cert, key=key,
-        license=license_, wait_timeout=wait_timeout, admin=admin,
+        license=license_, wait_timeout=wait_timeout, admin=admin, allow_unsigned=allow_unsigned,
+        backup_copy_to=backup_copy_to,
     )  # fmt: skip
     try:
         installer = Installer(options)
-    except FactoryOSError as exc:
-        fail(escape(str(exc)))
+    except (FactoryOSError, OSError) as exc:
+        fail(escape(step_error(exc)))
     if bind is None and not yes and not installer.rerun:
         if not typer.confirm(f"Listen on {installer.bind_ip}:{installer.https_port}?", default=True):
             fail("Choose the address with --bind IP")
     _run_steps(installer, "installer")
     _print_summary(installer)
+
+
+def _preflight(directory: Path, bind: str | None, https_port: int | None) -> None:
+    """`install --check`: the checks `install` and `upgrade` start with, and nothing else."""
+    try:
+        installer = Installer(InstallOptions(directory=directory, bind=bind, https_port=https_port, check_only=True))
+    except (FactoryOSError, OSError) as exc:
+        fail(escape(step_error(exc)))
+    console.print(f"[bold]FactoryOS preflight[/] → {escape(str(installer.layout.root))} (nothing is changed)")
+    try:
+        detail = run_step("System check", installer.check_system)
+    except (FactoryOSError, OSError):
+        _print_checks(installer)
+        raise typer.Exit(1) from None
+    _print_checks(installer)
+    done("System check", f"{detail}: ready to install")
 
 
 def _run_steps(installer: Installer, what: str) -> None:
@@ -111,16 +148,27 @@ def _run_steps(installer: Installer, what: str) -> None:
         except (Exception, KeyboardInterrupt):  # run_step printed why; undo, then say what is left
             if step.title == "System check":
                 _print_checks(installer)
-            problems = installer.rollback()
-            left = (
-                "the previous version and its data were restored" if installer.rerun else "nothing was left installed"
-            )
-            if problems:
-                left = "rollback was incomplete: " + "; ".join(problems)
-            fail(f"stopped at step “{step.title}”: {left}")
+            fail(f"stopped at step “{step.title}”: {_undo(installer)}")
         if step.title == "System check":
             _print_checks(installer)
         done(step.title, detail)
+        if step.title == "Bundle" and installer.manifest is not None and not installer.manifest.signed:
+            console.print("   [bold red]! This bundle is not signed: nothing proves that the vendor built it "
+                          "(accepted because of --allow-unsigned)[/]", soft_wrap=True)  # fmt: skip
+
+
+def _undo(installer: Installer) -> str:
+    """Undo what the failed run changed and say, truthfully, what is left."""
+    changes = installer.undo.descriptions()
+    if not changes:
+        return "nothing was changed"
+    problems = installer.rollback()
+    if problems:
+        return "rollback was incomplete: " + "; ".join(problems)
+    if not installer.rerun:
+        return "nothing was left installed"
+    database = any("database" in change for change in changes)
+    return "the previous version was restored" + (" with its pre-upgrade database" if database else "")
 
 
 def _print_checks(installer: Installer) -> None:
@@ -156,12 +204,19 @@ def upgrade(
     wait_timeout: Annotated[
         int, typer.Option("--wait-timeout", min=30, help="Seconds to wait for healthy services.")
     ] = 600,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="Accept a bundle without the vendor's signature (not advised).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even if the bundle is not newer than the installed version.")
+    ] = False,
 ) -> None:
-    """Back up the database, load the new images, migrate and recreate what changed."""
+    """Verify the bundle, back up the database, load the new images, migrate and recreate what changed."""
     try:
-        upgrader = Upgrader(InstallOptions(directory=directory, bundle=bundle, wait_timeout=wait_timeout))
-    except FactoryOSError as exc:
-        fail(escape(str(exc)))
+        upgrader = Upgrader(InstallOptions(directory=directory, bundle=bundle, wait_timeout=wait_timeout,
+                                           allow_unsigned=allow_unsigned, force=force))  # fmt: skip
+    except (FactoryOSError, OSError) as exc:
+        fail(escape(step_error(exc)))
     _run_steps(upgrader, f"upgrade from {upgrader.from_version}")
     _print_summary(upgrader)
     console.print("   Undo with: factoryos rollback")
@@ -174,36 +229,59 @@ def rollback(
     ] = 600,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Return to the version before the last upgrade and its pre-upgrade database backup."""
+    """Return to the version before the last upgrade and its pre-upgrade database backup
+    (the current database is dumped first)."""
     if not yes:
-        typer.confirm("Changes made since the upgrade are lost. Roll back?", abort=True)
+        typer.confirm("The database returns to its pre-upgrade state (the current one is dumped first). Roll back?",
+                      abort=True)  # fmt: skip
     try:
-        version = run_step(
+        result = run_step(
             "Rollback", lambda progress: rollback_to_previous(directory, wait_timeout=wait_timeout, progress=progress)
         )
-    except FactoryOSError:
+    except (FactoryOSError, OSError):  # run_step printed why
         raise typer.Exit(1) from None
-    done("Rollback", f"FactoryOS {version} is running again with its pre-upgrade data")
+    done("Rollback", f"FactoryOS {result.version} is running again with its pre-upgrade data")
+    console.print(f"   Safety dump of the database before the rollback: {escape(str(result.safety_dump))}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def status(
     directory: DirOption = DEFAULT_DIR,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON for scripts (same data, same exit code).")
+    ] = False,
 ) -> None:
-    """Show the installation and the state of each service."""
-    layout = Layout(directory.resolve())
-    state = layout.read_state()
-    if state is None:
-        fail(f"no FactoryOS installation in {escape(str(layout.root))}")
-    services = Stack(layout.root).services()
+    """Health report of the installation. Exit code: 0 healthy, 1 degraded, 2 down."""
+    report = collect_status(directory)
     if as_json:
-        console.print_json(json.dumps({"installation": state, "services": services}))
-        return
-    console.print(f"FactoryOS {state['version']} at [bold]{state['url']}[/] (installed {state['installed_at']})")
-    table = Table("service", "state", "health", "status")
-    for service in services:
-        table.add_row(*(str(service.get(k, "")) for k in ("Service", "State", "Health", "Status")))
-    console.print(table)
+        console.print_json(json.dumps(report.to_json()))
+        raise typer.Exit(int(report.verdict))
+    state = report.installation
+    if state is None:
+        console.print(f"[red]{escape(report.problems[0])}[/]", soft_wrap=True)
+        raise typer.Exit(int(report.verdict))
+    console.print(f"FactoryOS {escape(str(state.get('version')))} at [bold]{escape(str(state.get('url')))}[/] "
+                  f"(installed {state.get('installed_at')}); {escape(report.engine)}",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+    copies = f" (copied to {report.backup_copy_to})" if report.backup_copy_to else ""
+    console.print(f"   Backups: {escape(report.backups_dir + copies)}", highlight=False, soft_wrap=True)
+    services = Table("service", "state", "health", "status", box=None, padding=(0, 1))
+    for service in report.services:
+        style = "green" if service["state"] == "running" and service["health"] in ("healthy", "") else "red"
+        services.add_row(service["service"], f"[{style}]{escape(service['state'])}[/]", escape(service["health"]),
+                         escape(service["status"]))  # fmt: skip
+    if report.services:
+        console.print(Padding(services, (0, 0, 0, 3)))
+    parts = Table("part", "state", "detail", box=None, padding=(0, 1))
+    for part in report.parts:
+        style = {"OK": "green", "PROBLEM": "bold red"}.get(part.state, "dim")
+        parts.add_row(part.part, f"[{style}]{part.state}[/]", escape(part.detail))
+    console.print(Padding(parts, (0, 0, 0, 3)))
+    colour = {0: "green", 1: "yellow", 2: "red"}[int(report.verdict)]
+    for problem in report.problems:
+        console.print(f"   [{colour}]•[/] {escape(problem)}", soft_wrap=True, highlight=False)
+    console.print(f"[bold {colour}]{report.verdict.label}[/] (exit code {int(report.verdict)})")
+    raise typer.Exit(int(report.verdict))
 
 
 def logs(
@@ -236,7 +314,41 @@ def uninstall_command(
     ok("Removed " + ", ".join(removed) + (" (data kept)" if keep_data else ""))
 
 
+tls_app = typer.Typer(help="Rotate the HTTPS certificate of the installation.", no_args_is_help=True)
+NoReload = Annotated[bool, typer.Option("--no-reload", help="Write the files only; nginx keeps the old one.")]
+
+
+@tls_app.command("renew")
+def tls_renew(directory: DirOption = DEFAULT_DIR, no_reload: NoReload = False) -> None:
+    """A new self-signed server certificate from the installation's CA (clients keep trusting it)."""
+    _tls(lambda: certs.renew(directory), directory, no_reload)
+
+
+@tls_app.command("import")
+def tls_import(
+    cert: Annotated[Path, typer.Option("--cert", help="Your certificate (PEM, chain after it).", exists=True,
+                                       dir_okay=False)],  # fmt: skip
+    key: Annotated[Path, typer.Option("--key", help="Its private key (PEM, unencrypted).", exists=True,
+                                      dir_okay=False)],  # fmt: skip
+    directory: DirOption = DEFAULT_DIR,
+    no_reload: NoReload = False,
+) -> None:
+    """Use your own certificate (e.g. from the site's CA) instead of the self-signed one."""
+    _tls(lambda: certs.import_certificate(directory, cert, key), directory, no_reload)
+
+
+def _tls(change: Callable[[], str], directory: Path, no_reload: bool) -> None:
+    try:
+        detail = change()
+        if not no_reload:
+            certs.reload_nginx(directory)
+    except (FactoryOSError, OSError) as exc:
+        fail(escape(step_error(exc)))
+    ok(escape(detail) + ("; nginx reloaded" if not no_reload else "; nginx uses it after its next restart"))
+
+
 def register(root: typer.Typer) -> None:
+    root.add_typer(tls_app, name="tls")
     root.command("install")(install)
     root.command("status")(status)
     root.command("logs")(logs)

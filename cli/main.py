@@ -55,6 +55,8 @@ def _register() -> None:
     poller.register(app)
     serve.register(app)
     # Other command groups register below, one line each.
+    __import__("cli.support", fromlist=["register"]).register(app)  # support-bundle
+    __import__("cli.web", fromlist=["register"]).register(app)  # web: the screens in a browser
 
 
 def main() -> None:

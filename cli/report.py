@@ -47,6 +47,7 @@ Output = Annotated[Path | None, typer.Option(
 Print = Annotated[bool, typer.Option("--print", help="Send the PDF to the default printer (CUPS `lp`).")]
 NoRaw = Annotated[bool, typer.Option("--no-raw", help="Leave the raw entries out of Excel and JSON files.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a file of the same name (default: refuse).")]
 
 
 def _check_date(value: str, option: str) -> date:
@@ -92,12 +93,24 @@ async def _scope(client: FactoryClient, site: str, line: str | None) -> tuple[UU
     return site_id, line_id
 
 
-def _destination(output: Path | None, topic: str, fmt: Format) -> Callable[[str | None], Path]:
+class FileExists(Exception):
+    """The report's file name is taken and --overwrite was not given."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+def _destination(output: Path | None, topic: str, fmt: Format, overwrite: bool) -> Callable[[str | None], Path]:
     def choose(suggested: str | None) -> Path:
         name = suggested or f"{topic}-report.{fmt.value}"
         if output is None:
-            return Path.cwd() / name
-        return output / name if output.is_dir() else output
+            path = Path.cwd() / name
+        else:
+            path = output / name if output.is_dir() else output
+        if path.exists() and not overwrite:
+            raise FileExists(path)  # checked before anything is written
+        return path
 
     return choose
 
@@ -110,7 +123,8 @@ def _size(n: int) -> str:
     raise AssertionError
 
 
-async def _fetch(request: ReportRequest, site: str, line: str | None, output: Path | None) -> Download:
+async def _fetch(request: ReportRequest, site: str, line: str | None, output: Path | None,
+                 overwrite: bool) -> Download:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn())
     async with signed_in_client() as (client, _):
@@ -125,29 +139,33 @@ async def _fetch(request: ReportRequest, site: str, line: str | None, output: Pa
             def received(done: int, total: int | None) -> None:
                 bar.update(task, completed=done)
 
-            return await download_report(client, request, _destination(output, request.topic, Format(request.format)),
+            return await download_report(client, request,
+                                         _destination(output, request.topic, Format(request.format), overwrite),
                                          on_start=started, progress=received)
+
+
+class PrintFailed(Exception):
+    """`lp` is missing or refused the job; the report file is kept."""
 
 
 def _send_to_printer(path: Path) -> str:
     lp = shutil.which("lp")
     if lp is None:
-        fail(f"not printed: this computer has no CUPS `lp` command (install cups-client); "
-             f"the report is saved at {escape(str(path))}")
+        raise PrintFailed("this computer has no CUPS `lp` command (install cups-client)")
     try:
         done = subprocess.run([lp, "-t", path.name, str(path.resolve())], capture_output=True, text=True,
                               timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        fail(f"printing failed: {escape(str(exc))}")
+        raise PrintFailed(str(exc)) from None
     if done.returncode != 0:
         reason = (done.stderr or done.stdout).strip().splitlines()
-        fail(f"printing failed: {escape(reason[0] if reason else f'lp exited with {done.returncode}')}")
+        raise PrintFailed(reason[0] if reason else f"lp exited with {done.returncode}")
     return done.stdout.strip()
 
 
 def _run(topic: str, *, site: str, line: str | None, fmt: Format, output: Path | None, print_: bool,
          raw: bool, as_json: bool, day: str | None = None, shift: str | None = None, start: str | None = None,
-         end: str | None = None) -> None:
+         end: str | None = None, overwrite: bool = False) -> None:
     if print_ and fmt is not Format.pdf:
         fail("--print needs --format pdf")
     if shift is not None and day is None:
@@ -164,21 +182,35 @@ def _run(topic: str, *, site: str, line: str | None, fmt: Format, output: Path |
         raw=raw,
     )
     try:
-        done = asyncio.run(_fetch(request, site, line, output))
+        done = asyncio.run(_fetch(request, site, line, output, overwrite))
+    except FileExists as exc:
+        fail(f"{escape(str(exc.path))} already exists: give --overwrite to replace it, or another --output")
     except NotSignedIn as exc:
         fail(escape(str(exc)))
     except ClientError as exc:
         fail(escape(exc.detail))
     except OSError as exc:
         fail(f"cannot write the report: {escape(str(exc))}")
-    printed = _send_to_printer(done.path) if print_ else None
+    # Saved is said first: the file is there whatever the printer does next.
+    if not as_json:
+        ok(f"Saved {escape(str(done.path.resolve()))} ({_size(done.size)})")
+    printed: str | None = None
+    print_error: str | None = None
+    if print_:
+        try:
+            printed = _send_to_printer(done.path)
+        except PrintFailed as exc:
+            print_error = str(exc)
     if as_json:
-        console.print_json(data={"path": str(done.path.resolve()), "bytes": done.size, "media_type": done.media_type,
-                                 "printed": printed is not None})
-        return
-    ok(f"Saved {escape(str(done.path.resolve()))} ({_size(done.size)})")
-    if printed is not None:
+        result: dict[str, Any] = {"path": str(done.path.resolve()), "bytes": done.size,
+                                  "media_type": done.media_type, "printed": printed is not None}
+        if print_error is not None:
+            result["print_error"] = print_error
+        console.print_json(data=result)
+    elif printed is not None:
         ok(f"Sent to the default printer{': ' + escape(printed) if printed else ''}")
+    if print_error is not None:
+        fail(f"not printed: {escape(print_error)}; the report is saved at {escape(str(done.path.resolve()))}")
 
 
 @app.command("shift")
@@ -192,10 +224,11 @@ def shift_report(
     print_: Print = False,
     no_raw: NoRaw = False,
     as_json: Json = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """One shift: KPIs, every machine with its operator, OEE, downtime and rejections."""
     _run("shifts", site=site, line=line, fmt=fmt, output=output, print_=print_, raw=not no_raw, as_json=as_json,
-         day=day, shift=shift)
+         day=day, shift=shift, overwrite=overwrite)
 
 
 _TOPICS = {
@@ -221,9 +254,10 @@ def _topic_command(topic: str) -> Callable[..., None]:
         print_: Print = False,
         no_raw: NoRaw = False,
         as_json: Json = False,
+        overwrite: Overwrite = False,
     ) -> None:
         _run(topic, site=site, line=line, fmt=fmt, output=output, print_=print_, raw=not no_raw, as_json=as_json,
-             day=day, shift=shift, start=start, end=end)
+             day=day, shift=shift, start=start, end=end, overwrite=overwrite)
 
     command.__name__ = f"{topic}_report"
     command.__doc__ = _TOPICS[topic] + " For --from/--to, or --date (and --shift)."

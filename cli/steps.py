@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,10 +41,23 @@ def run_step(title: str, action: Callable[[Callable[..., None]], T]) -> T:
             result = action(progress)
         except BaseException as exc:
             bar.stop()
-            reason = str(exc) if isinstance(exc, FactoryOSError) else f"{type(exc).__name__}: {exc}"
+            reason = step_error(exc)
             console.print(f"[bold red]✗[/] [bold]{escape(title)}[/] [red]{escape(reason)}[/]", soft_wrap=True)
             raise
     return result
+
+
+def step_error(exc: BaseException) -> str:
+    """One line for the admin: our errors as they are, file system refusals with what to do."""
+    if isinstance(exc, FactoryOSError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied: {exc.filename or exc}; run as root (sudo factoryos …)"
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+        return f"read-only file system: {exc.filename or exc}; choose a --dir on a writable disk"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {exc}"
 
 
 def done(title: str, detail: str) -> None:

@@ -69,6 +69,7 @@ class Settings(BaseSettings):
         4, ge=1, le=200, description="Of those, reports, long KPI ranges, backups and imports, in a pool of their own.")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     backup_dir: Path | None = Field(None, description="Where backups go; unset ⇒ <data dir>/backups.")
+    license_file: Path | None = Field(None, description="The active license file; unset ⇒ <data dir>/license.lic.")
     backup_interval_hours: float = Field(6, ge=0, description="Scheduled backups by the server; 0 turns them off.")
     audit_anchor_seconds: float = Field(60, ge=1, le=3600,
                                         description="How often the server signs the audit chain heads that moved.")
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize(cls, value: str | None) -> str | None:
         return normalize_db_url(value) if value else value
+
+    @field_validator("license_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("log_level", mode="before")
     @classmethod

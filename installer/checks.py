@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import getpass
 import os
 import platform
 import re
 import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -50,7 +52,8 @@ class CheckResult:
 class Requirements:
     min_cpus: int = 2
     min_ram_bytes: int = 4 * GIB
-    min_disk_bytes: int = 20 * GIB
+    min_disk_bytes: int = 20 * GIB  # the install folder: backups, bundles
+    min_docker_disk_bytes: int = 10 * GIB  # the engine's data root: images and the database volume
     min_kernel: tuple[int, int] = (4, 19)
     min_docker: tuple[int, int] = (20, 10)
     min_compose: tuple[int, int] = (2, 17)
@@ -152,10 +155,7 @@ def check_memory(total_bytes: int, req: Requirements) -> CheckResult:
 
 
 def check_disk(path: Path, req: Requirements, label: str = "Disk") -> CheckResult:
-    existing = path
-    while not existing.exists():
-        existing = existing.parent
-    free = shutil.disk_usage(existing).free
+    free = shutil.disk_usage(_nearest_existing(path)).free
     detail = f"{free / GIB:.1f} GiB free at {path}"
     if free < req.min_disk_bytes:
         return CheckResult(
@@ -166,6 +166,85 @@ def check_disk(path: Path, req: Requirements, label: str = "Disk") -> CheckResul
             "another --dir",
         )
     return CheckResult(label, Status.OK, detail)
+
+
+def _nearest_existing(path: Path) -> Path:
+    existing = path
+    while True:
+        try:
+            if existing.exists():
+                return existing
+        except OSError:  # a parent this user may not search: judge that parent
+            pass
+        if existing.parent == existing:
+            return existing
+        existing = existing.parent
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.geteuid()}"
+
+
+# What earlier installs wrote under the folder: a re-run must be able to read and rewrite them.
+_INSTALL_FILES = (".env", "install.json", "docker-compose.yml", "admin-credentials.txt", "tls", "license", "backups")
+
+
+def check_install_dir(install_dir: Path) -> CheckResult:
+    """The folder (or the parent it will be created in) takes a file now; nothing is left behind."""
+    name = "Install folder"
+    existing = _nearest_existing(install_dir)
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            return CheckResult(name, Status.FAIL, f"{existing} is on a read-only file system",
+                               "choose a --dir on a writable disk (default /opt/factoryos)")  # fmt: skip
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            return CheckResult(name, Status.FAIL, f"{existing} is not writable by {_user()}",
+                               "run as root (sudo factoryos install …) or choose a --dir you own")  # fmt: skip
+        return CheckResult(name, Status.FAIL, f"cannot write in {existing}: {exc.strerror}", "choose another --dir")
+    if existing == install_dir:
+        for entry in _INSTALL_FILES:
+            path = install_dir / entry
+            if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+                return CheckResult(name, Status.FAIL, f"{path} is not readable and writable by {_user()}",
+                                   "run as root (sudo factoryos …), as the install that wrote it was")  # fmt: skip
+        return CheckResult(name, Status.OK, f"{install_dir} is writable")
+    return CheckResult(name, Status.OK, f"{install_dir} can be created in {existing}")
+
+
+def check_privileges(euid: int, *, engine: CheckResult, folder: CheckResult) -> CheckResult:
+    name = "Privileges"
+    if euid == 0:
+        return CheckResult(name, Status.OK, "running as root")
+    needed = (("the Docker engine", engine), ("the install folder", folder))
+    missing = [what for what, result in needed if result.failed]
+    if not missing:
+        return CheckResult(name, Status.OK, f"running as {_user()}, with access to the Docker engine and the folder")
+    fix = "run as root: sudo factoryos install … (or give this user the docker group and the folder)"
+    return CheckResult(name, Status.FAIL, f"running as {_user()}, without access to {' and '.join(missing)}", fix)
+
+
+def check_docker_disk(req: Requirements, client_factory: Callable[[], docker.DockerClient]) -> CheckResult:
+    """Images and the database volume live in the engine's data root, often not on the install disk."""
+    name = "Disk (Docker)"
+    try:
+        client = client_factory()
+        try:
+            root = str(client.info().get("DockerRootDir") or "")
+        finally:
+            client.close()
+    except docker.errors.DockerException as exc:
+        return CheckResult(name, Status.WARN, f"could not ask the engine where it keeps images: {exc}")
+    if not root or not Path(root).is_dir():
+        return CheckResult(name, Status.WARN, f"the engine keeps images in {root or '?'}, not visible from here",
+                           f"make sure {req.min_docker_disk_bytes / GIB:.0f} GiB are free there")  # fmt: skip
+    result = check_disk(Path(root), Requirements(min_disk_bytes=req.min_docker_disk_bytes), label=name)
+    return result if result.failed else CheckResult(name, Status.OK, result.detail + " (images, database)")
 
 
 def check_docker(os_info: OsInfo, req: Requirements, client_factory: Callable[[], docker.DockerClient]) -> CheckResult:
@@ -242,6 +321,25 @@ def check_other_install(
             f"to discard it for good: docker volume rm {' '.join(names)}",
         )
     return CheckResult(name, Status.OK, "no other FactoryOS on this engine")
+
+
+def check_boot(systemd_dir: Path = Path("/run/systemd/system"), systemctl: str = "systemctl") -> CheckResult:
+    """No unit of our own: every service has `restart: unless-stopped`, so the engine starting at
+    boot is what brings FactoryOS back after a power cut."""
+    name = "Start at boot"
+    if not systemd_dir.is_dir():
+        return CheckResult(name, Status.WARN, "no systemd here: the Docker engine must be started at boot",
+                           "enable the engine in this init system; it restarts the FactoryOS containers")  # fmt: skip
+    try:
+        run = subprocess.run([systemctl, "is-enabled", "docker.service"], capture_output=True, text=True,
+                             timeout=15, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return CheckResult(name, Status.WARN, f"could not ask systemd: {exc}", "systemctl enable docker")
+    state = run.stdout.strip() or "unknown"
+    if state != "enabled":
+        return CheckResult(name, Status.WARN, f"docker.service is {state}: FactoryOS would not come back after "
+                           "a reboot", "systemctl enable docker")  # fmt: skip
+    return CheckResult(name, Status.OK, "docker.service is enabled; it restarts the stack after a reboot")
 
 
 def check_compose(os_info: OsInfo, req: Requirements, docker_cli: str = "docker") -> CheckResult:
@@ -335,16 +433,21 @@ def run_checks(
     """`fresh`: the directory holds no .env yet, so no volume on the engine can be its own."""
     os_info = read_os_release()
     engine = check_docker(os_info, req, client_factory)
+    folder = check_install_dir(install_dir)
     results = [
         check_os(os_info, platform.release(), req),
         check_cpu(os.cpu_count(), req),
         check_memory(memory_bytes(), req),
+        check_privileges(os.geteuid(), engine=engine, folder=folder),
+        folder,
         check_disk(install_dir, req),
         engine,
         check_compose(os_info, req, docker_cli),
         check_ports(bind_ip, ports, exempt_ports),
         check_time_sync(kernel_clock_state()),
+        check_boot(),
     ]
     if not engine.failed:
+        results.insert(results.index(engine) + 1, check_docker_disk(req, client_factory))
         results.append(check_other_install(install_dir, fresh=fresh, client_factory=client_factory))
     return results

@@ -6,6 +6,7 @@ The template uses `%{name}` placeholders so that Compose's own `${VAR}` interpol
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from dataclasses import asdict, dataclass
@@ -20,6 +21,9 @@ COMPOSE_FILE_NAME = "docker-compose.yml"
 SERVICES = ("postgres", "api", "nginx")
 # Paths go unquoted into short volume syntax, where ':' and spaces have meaning.
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]*$")
+# The network nginx and the api share. Its address is fixed so that the api can trust
+# X-Forwarded-For from nginx alone; the installer picks a free one (installer.network).
+DEFAULT_FRONTEND_SUBNET = "172.31.255.0/24"
 
 
 class _Template(string.Template):
@@ -35,6 +39,39 @@ class ComposeParams:
     license_dir: str
     host_id: str
     log_level: str = "info"
+    frontend_subnet: str = DEFAULT_FRONTEND_SUBNET
+    backups_dir: str = "/opt/factoryos/backups"
+    backup_copy_to: str = ""  # host folder for off-host copies; "" ⇒ none
+
+
+# Where the api sees the off-host copies folder.
+BACKUP_COPIES_MOUNT = "/var/lib/factoryos/backup-copies"
+
+
+@dataclass(frozen=True)
+class FrontendAddresses:
+    """nginx takes the subnet's second address; containers without a fixed one get addresses
+    from its upper half only, so none can ever take nginx's."""
+
+    subnet: str
+    ip_range: str
+    proxy_ip: str
+
+
+def frontend_addresses(subnet: str) -> FrontendAddresses:
+    try:
+        network = ipaddress.IPv4Network(subnet, strict=True)
+    except ValueError:
+        raise InstallError(
+            f"frontend subnet {subnet!r} is not an IPv4 network such as 172.31.255.0/24", code="subnet_invalid"
+        ) from None
+    if network.prefixlen > 28 or not network.is_private or network.is_loopback:
+        raise InstallError(
+            f"frontend subnet {subnet} must be a private IPv4 network of at least 16 addresses (/28 or wider)",
+            code="subnet_invalid",
+        )
+    upper = list(network.subnets(prefixlen_diff=1))[1]
+    return FrontendAddresses(str(network), str(upper), str(network.network_address + 2))
 
 
 def compose_dir() -> Path:
@@ -51,15 +88,25 @@ def image_tag(service: str, version: str) -> str:
 
 
 def render(params: ComposeParams, template: Path | None = None) -> str:
-    for label, path in (("TLS directory", params.tls_dir), ("license directory", params.license_dir)):
+    folders = (("TLS directory", params.tls_dir), ("license directory", params.license_dir),
+               ("backups directory", params.backups_dir),
+               *((("backup copies folder", params.backup_copy_to),) if params.backup_copy_to else ()))  # fmt: skip
+    for label, path in folders:
         if not _SAFE_PATH.match(path):
             raise InstallError(
                 f"{label} {path!r} must be an absolute path of letters, digits and ._-/ only; choose another --dir",
                 code="path_unsafe",
             )
     source = (template or compose_dir() / TEMPLATE_NAME).read_text()
+    values = {key: str(value) for key, value in asdict(params).items()}
+    frontend = frontend_addresses(params.frontend_subnet)
+    values.update(frontend_ip_range=frontend.ip_range, proxy_ip=frontend.proxy_ip, backup_copy_env="",
+                  backup_copy_volume="")  # fmt: skip
+    if params.backup_copy_to:  # optional lines, appended to the ones they follow in the template
+        values["backup_copy_env"] = f"\n      FACTORYOS_BACKUP_COPY_TO: {BACKUP_COPIES_MOUNT}"
+        values["backup_copy_volume"] = f"\n      - {params.backup_copy_to}:{BACKUP_COPIES_MOUNT}"
     try:
-        text = _Template(source).substitute({key: str(value) for key, value in asdict(params).items()})
+        text = _Template(source).substitute(values)
     except (KeyError, ValueError) as exc:
         raise InstallError(f"the compose template has an unknown placeholder: {exc}", code="template_invalid") from None
     yaml.safe_load(text)  # fail here, not inside `docker compose`

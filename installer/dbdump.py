@@ -9,6 +9,7 @@ and pg_restore run inside the container, through `docker compose exec`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from pathlib import Path
 
@@ -32,7 +33,12 @@ def create_dump(stack: Stack, directory: Path, *, label: str, version: str) -> D
     manifest = Manifest(file=path.name, label=label, factoryos_version=version, created_at=created,
                         database=DATABASE, sha256=written.sha256, size=written.size)  # fmt: skip
     try:
-        write_manifest(manifest, path)
+        written_manifest = write_manifest(manifest, path)
+        # The api lists and restores backups from this folder too: same owner as the folder.
+        owner = directory.stat()
+        if os.geteuid() == 0:
+            for item in (path, written_manifest):
+                os.chown(item, owner.st_uid, owner.st_gid)
     except OSError as exc:
         path.unlink(missing_ok=True)
         raise InstallError(f"writing the manifest of {path.name} failed: {exc.strerror}", code="backup_failed") from None

@@ -21,19 +21,22 @@ import docker
 import docker.errors
 
 from factoryos import __version__
+from factoryos.licensing import LicenseError
 from factoryos.licensing import store as license_store
 from factoryos.licensing.hostid import host_id
 from factoryos.licensing.keys import load_public_key
 from installer import bundle as bundle_mod
 from installer import compose_render, envfile, images, network, tls
 from installer.checks import CheckResult, Requirements, run_checks
-from installer.errors import InstallError
+from installer.errors import BundleError, InstallError
 from installer.health import base_url, wait_healthy
 from installer.layout import DEFAULT_DIR, Layout
 from installer.stack import Stack
 from installer.undo import UndoStack
 
 log = logging.getLogger(__name__)
+_PROJECT_LABEL = "com.docker.compose.project"
+API_UID = 10001  # the api image's `factoryos` user and group (compose/api/Dockerfile)
 
 
 class Progress(Protocol):
@@ -65,6 +68,10 @@ class InstallOptions:
     wait_timeout: int = 600
     admin: AdminAccount | None = None
     requirements: Requirements = field(default_factory=Requirements)
+    allow_unsigned: bool = False  # accept a bundle without the vendor's signature
+    check_only: bool = False  # `install --check`: the system check alone, nothing written
+    backup_copy_to: str | None = None  # a folder on other storage; "off" stops copying; None keeps
+    force: bool = False  # upgrade: accept a bundle of the installed (or an older) version
 
 
 @dataclass(frozen=True)
@@ -100,11 +107,21 @@ class Installer:
         self.client_factory = client_factory
         self.docker_cli = docker_cli
         self.undo = UndoStack()
-        self.previous = self.layout.read_state()
-        self.version = __version__
-        # An .env without install.json: data kept by `uninstall --keep-data`, never to be wiped.
-        self.kept_data = self.layout.env_file.exists()
-        stored = envfile.read_env(self.layout.env_file) if self.kept_data else {}
+        try:
+            self.previous = self.layout.read_state()
+            # An .env without install.json: data kept by `uninstall --keep-data`, never to be wiped.
+            self.kept_data = self.layout.env_file.exists()
+            stored = envfile.read_env(self.layout.env_file) if self.kept_data else {}
+            has_owner = self.layout.credentials_file.exists()
+        except PermissionError as exc:
+            if not options.check_only:  # the check names the file and the fix
+                raise InstallError(f"{exc.filename or self.layout.root} is not readable by this user: run as root "
+                                   "(sudo factoryos …), as the install that wrote it was",
+                                   code="permission_denied") from None  # fmt: skip
+            self.previous, self.kept_data, stored, has_owner = None, True, {}, True
+        # Without a bundle, the version installed (or kept by `uninstall --keep-data`) runs again,
+        # whatever version this CLI is.
+        self.version = str((self.previous or {}).get("version") or stored.get(envfile.VERSION) or __version__)
         self.bind_ip = (
             network.validate_bind(options.bind)
             if options.bind
@@ -113,8 +130,9 @@ class Installer:
         self.https_port = options.https_port or int(stored.get("FACTORYOS_HTTPS_PORT") or 443)
         self.check_results: list[CheckResult] = []
         self.summary = Summary()
+        self.manifest: bundle_mod.Manifest | None = None
         self._restart_recorded = False
-        if options.admin is None and not self.layout.credentials_file.exists() and not self.rerun:
+        if options.admin is None and not options.check_only and not has_owner and not self.rerun:
             raise InstallError(
                 "the first install creates the owner account: pass --admin-email, --company and --city",
                 code="admin_required",
@@ -131,6 +149,7 @@ class Installer:
     def steps(self) -> list[Step]:
         return [
             Step("System check", self.check_system),
+            *([Step("Bundle", self.verify_bundle)] if self.options.bundle is not None else []),
             Step("Images", self.provide_images),
             Step("Configuration", self.configure),
             Step("License", self.activate_license),
@@ -160,26 +179,43 @@ class Installer:
             )
         return f"{len(self.check_results)} checks passed"
 
-    # 2. images -------------------------------------------------------------------------
+    # 2. bundle: checked in full before anything is written or dumped -----------------------
+    def verify_bundle(self, progress: Progress) -> str:
+        assert self.options.bundle is not None
+        progress("verifying the signature and every part's SHA-256")
+        manifest = bundle_mod.verify_bundle(
+            self.options.bundle, public_key=load_public_key(), require_signature=not self.options.allow_unsigned
+        )
+        if not manifest.image_ids and not self.options.allow_unsigned:
+            raise BundleError(
+                "the bundle's manifest records no image IDs (an older bundle format): rebuild it, "
+                "or accept it with --allow-unsigned", code="bundle_image_ids")  # fmt: skip
+        self.manifest = manifest
+        self.version = manifest.version
+        state = "signed by the vendor" if manifest.signed else "UNSIGNED, accepted by --allow-unsigned"
+        return f"FactoryOS {manifest.version}, {len(manifest.files)} parts intact, {state}"
+
+    # 3. images -------------------------------------------------------------------------
     def provide_images(self, progress: Progress) -> str:
         client = self.client_factory()
         try:
             if self.options.bundle is not None:
-                progress("verifying bundle checksums")
+                manifest = self.manifest
+                assert manifest is not None, "the Bundle step runs first"
                 self.undo.remove_if_new(self.layout.root)
                 self.layout.root.mkdir(parents=True, exist_ok=True)
-                manifest = bundle_mod.verify_bundle(self.options.bundle, public_key=load_public_key())
-                self.version = manifest.version
                 target = self.layout.bundles_dir / manifest.version
                 self.undo.remove_if_new(target)
                 already = set(manifest.images) - set(images.missing_images(client, manifest.version))
                 progress("unpacking bundle")
-                bundle_mod.extract_bundle(self.options.bundle, target)
+                bundle_mod.extract_bundle(self.options.bundle, target, manifest)
                 progress("loading images (docker load)")
                 bundle_mod.load_images(target / bundle_mod.IMAGES, self.docker_cli)
                 for tag in set(manifest.images) - already:
                     self.undo.push(f"remove image {tag}", lambda tag=tag: _remove_image(self.client_factory, tag))
                 (target / bundle_mod.IMAGES).unlink()  # loaded now; the engine keeps the layers
+                progress("checking the loaded images' IDs")
+                bundle_mod.check_loaded_images(client, manifest, allow_unrecorded=self.options.allow_unsigned)
             missing = images.missing_images(client, self.version)
         finally:
             client.close()
@@ -199,14 +235,20 @@ class Installer:
         layout.root.mkdir(parents=True, exist_ok=True)
         layout.root.chmod(0o755)
         self.undo.restore_file(layout.env_file)
+        stored = envfile.read_env(layout.env_file) if layout.env_file.exists() else {}
+        subnet = stored.get(envfile.FRONTEND_SUBNET) or self.free_frontend_subnet()
+        copy_to = self.backup_copy_folder(stored)
         env = envfile.ensure_env(
             layout.env_file,
             {
                 "FACTORYOS_BIND_IP": self.bind_ip,
                 "FACTORYOS_HTTPS_PORT": str(self.https_port),
                 "FACTORYOS_LOG_LEVEL": self.options.log_level,
+                envfile.FRONTEND_SUBNET: subnet,
+                envfile.VERSION: self.version,
             },
         )
+        envfile.set_values(layout.env_file, {envfile.BACKUP_COPY_TO: copy_to})  # "" is a value here: none
         self.summary.generated_secrets = env.generated
         progress("TLS certificate")
         self.undo.remove_if_new(layout.tls.directory)
@@ -224,13 +266,53 @@ class Installer:
             tls.ensure_self_signed(layout.tls, ips, names)
             tls_note = "self-signed for " + ", ".join([*ips, *names])
             self.summary.ca_file = layout.tls.ca_cert
-        self.undo.remove_if_new(layout.license_dir)
-        layout.license_dir.mkdir(exist_ok=True)
+        for folder, mode in ((layout.license_dir, 0o750), (layout.backups_dir, 0o700)):
+            self.undo.remove_if_new(folder)
+            folder.mkdir(mode=mode, exist_ok=True)
+            folder.chmod(mode)  # backups hold every secret of the database: never world-readable
+            give_to_api(folder)
         self.undo.restore_file(self.stack.compose_file)
         write_compose(layout, version=self.version, bind_ip=self.bind_ip, https_port=self.https_port,
-                      log_level=self.options.log_level)  # fmt: skip
+                      log_level=self.options.log_level, frontend_subnet=subnet, backup_copy_to=copy_to)  # fmt: skip
         kept = "secrets kept" if not env.generated else f"{len(env.generated)} secrets generated"
-        return f".env (0600, {kept}); TLS {tls_note}"
+        copies = f"; backups also copied to {copy_to}" if copy_to else ""
+        return f".env (0600, {kept}); TLS {tls_note}{copies}"
+
+    def backup_copy_folder(self, stored: dict[str, str]) -> str:
+        """`--backup-copy-to`: a folder that exists (the NFS/SMB share mounted), given to the api."""
+        wanted = self.options.backup_copy_to
+        if wanted is None:
+            return stored.get(envfile.BACKUP_COPY_TO, "")
+        if wanted.strip().lower() in ("", "off", "none"):
+            return ""
+        folder = Path(wanted).expanduser().resolve()
+        if not folder.is_dir():
+            raise InstallError(f"--backup-copy-to {wanted}: no such folder; mount the share there first",
+                               code="backup_copy_missing")  # fmt: skip
+        if folder == self.layout.backups_dir or self.layout.root in folder.parents:
+            raise InstallError("--backup-copy-to must be on other storage than the installation",
+                               code="backup_copy_same")  # fmt: skip
+        try:
+            give_to_api(folder)
+        except PermissionError:  # e.g. an NFS export with root squashed: the share's owner must allow uid 10001
+            log.warning("could not give %s to uid %d: let that uid write there", folder, API_UID)
+        return str(folder)
+
+    def free_frontend_subnet(self) -> str:
+        """A subnet for nginx and the api that no route of the host and no other network of
+        the engine uses (ours are recreated by Compose, so they do not count)."""
+        taken: list[str] = [str(net) for net in network.host_networks()]
+        client = self.client_factory()
+        try:
+            for net in client.api.networks():
+                if (net.get("Labels") or {}).get(_PROJECT_LABEL) == self.stack.project:
+                    continue
+                taken += [c["Subnet"] for c in (net.get("IPAM") or {}).get("Config") or [] if c.get("Subnet")]
+        except docker.errors.DockerException as exc:
+            raise InstallError(f"could not list the engine's networks: {exc}", code="engine_unreachable") from None
+        finally:
+            client.close()
+        return network.choose_frontend_subnet(taken)
 
     # 6. license (before boot: the API reads it at start) -----------------------------------
     def activate_license(self, progress: Progress) -> str:
@@ -240,10 +322,15 @@ class Installer:
             text = license_store.read_license_argument(self.options.license)
             document = license_store.activate(text, path)
         else:
-            document = license_store.load_active(path, allow_expired=True)
+            try:
+                document = license_store.load_active(path, allow_expired=True)
+            except LicenseError as exc:  # the api runs within the evaluation allowance: no reason to stop
+                self.summary.license = f"{path} is not in force ({exc}): activate a valid one"
+                return self.summary.license
         if document is None:
             self.summary.license = "none (Core edition limits apply until one is activated)"
-            return "no license given: activate later with `factoryos license activate FILE|KEY`"
+            return (f"no license given: activate later with `factoryos license activate FILE|KEY "
+                    f"--dir {self.layout.root}`")  # fmt: skip
         self.summary.license = f"{document.edition.value} for {document.customer}, until {document.expires_at:%Y-%m-%d}"
         return self.summary.license
 
@@ -254,9 +341,24 @@ class Installer:
             self.undo.push(
                 "remove containers" + (" and volumes" if wipe else ""), lambda: self.stack.down(volumes=wipe)
             )
+        note = ""
+        if self.rerun or self.kept_data:
+            progress("the api's data volume: files of an older image's user given to this one")
+            note = self.own_app_volume()
         progress("docker compose up --wait (first start initialises the database)")
         self.stack.up(self.options.wait_timeout)
-        return "postgres, api, nginx healthy"
+        return "postgres, api, nginx healthy" + note
+
+    def own_app_volume(self) -> str:
+        """Earlier api images ran as uid 999 (`useradd --system`): what they wrote must become API_UID's.
+        A one-off root container, no network, no dependency started; -xdev keeps it off other mounts."""
+        run = self.stack.run("run", "--rm", "--no-deps", "--user", "0:0", "--entrypoint", "find", "api",
+                             "/var/lib/factoryos", "-xdev", "!", "-uid", str(API_UID), "-exec", "chown",
+                             f"{API_UID}:{API_UID}", "{}", "+", timeout=600)  # fmt: skip
+        if run.returncode != 0:
+            log.warning("could not check the owner of the api's data volume: %s", run.stderr.strip()[-300:])
+            return "; the api's data volume could not be checked (see `factoryos logs api` if it fails)"
+        return ""
 
     # 5. first admin (roles and migrations ran in the api container's entrypoint) ------------
     def create_owner(self, progress: Progress) -> str:
@@ -324,7 +426,6 @@ class Installer:
         return state
 
     def _commit(self) -> None:
-        self.layout.backups_dir.mkdir(mode=0o700, exist_ok=True)
         self.layout.write_state(self.new_state())
         self.undo.clear()
 
@@ -332,17 +433,33 @@ class Installer:
         return self.undo.run()
 
 
-def write_compose(layout: Layout, *, version: str, bind_ip: str, https_port: int, log_level: str) -> Path:
+def write_compose(
+    layout: Layout, *, version: str, bind_ip: str, https_port: int, log_level: str, frontend_subnet: str,
+    backup_copy_to: str = "",
+) -> Path:
     params = compose_render.ComposeParams(
+        frontend_subnet=frontend_subnet,
+        backup_copy_to=backup_copy_to,
         version=version,
         bind_ip=bind_ip,
         https_port=https_port,
         tls_dir=str(layout.tls.directory),
         license_dir=str(layout.license_dir),
+        backups_dir=str(layout.backups_dir),
         host_id=host_id(),
         log_level=log_level,
     )
     return compose_render.write(params, layout.root)
+
+
+def give_to_api(folder: Path) -> None:
+    """The api container runs as API_UID: the folders it writes through its mounts are its own,
+    and so are the files in them (dumps an earlier installer wrote as root)."""
+    if os.geteuid() != 0:
+        return
+    for path in (folder, *folder.iterdir()):
+        if path.stat().st_uid != API_UID:
+            os.chown(path, API_UID, API_UID)
 
 
 def _remove_image(client_factory: Callable[[], docker.DockerClient], tag: str) -> None:

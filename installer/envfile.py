@@ -23,6 +23,12 @@ SECRET_NAMES = (
     "FACTORYOS_APP_DB_PASSWORD",
 )
 _SECRET_BYTES = 32
+# Not secret, kept so that a re-run renders the same fixed network (nginx's trusted address).
+FRONTEND_SUBNET = "FACTORYOS_FRONTEND_SUBNET"
+# The version the configuration was written for: a re-run without a bundle starts it again.
+VERSION = "FACTORYOS_VERSION"
+# A host folder on other storage (an NFS/SMB mount) that receives a copy of every backup; "" ⇒ none.
+BACKUP_COPY_TO = "FACTORYOS_BACKUP_COPY_TO"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,16 @@ def ensure_env(path: Path, settings: Mapping[str, str]) -> EnvFile:
             values[key] = value
     _write(path, values)
     return EnvFile(path=path, values=values, created=created, generated=generated)
+
+
+def set_values(path: Path, settings: Mapping[str, str]) -> None:
+    """Set non-secret settings, "" included (ensure_env keeps the stored value for "")."""
+    values = read_env(path)
+    for key, value in settings.items():
+        if key in SECRET_NAMES:
+            raise ValueError(f"{key} is generated, never passed in")
+        values[key] = value
+    _write(path, values)
 
 
 def _write(path: Path, values: Mapping[str, str]) -> None:

@@ -34,8 +34,10 @@ def build_images(
     wheelhouse: Path,
     version: str,
     on_line: Callable[[str, str], None] = lambda service, line: None,
+    compose_source: Path | None = None,
 ) -> list[str]:
-    """Build every service image; the base must already be in the engine (never pulled)."""
+    """Build every service image from `compose_source` (the project's compose/ folder; default
+    this installation's); the base must already be in the engine (never pulled)."""
     try:
         client.images.get(base_image)
     except docker.errors.ImageNotFound:
@@ -50,7 +52,7 @@ def build_images(
     with tempfile.TemporaryDirectory(prefix="factoryos-build-") as scratch:
         for service in SERVICES:
             context = Path(scratch) / service
-            shutil.copytree(compose_dir() / service, context)
+            shutil.copytree((compose_source or compose_dir()) / service, context)
             if service == "api":
                 shutil.copytree(wheelhouse, context / "wheelhouse")
             tag = image_tag(service, version)
@@ -76,3 +78,7 @@ def _build(
             tail.append(line)
             on_line(line.rstrip())
     log.info("built %s", tag)
+
+
+def image_ids(client: docker.DockerClient, tags: list[str]) -> dict[str, str]:
+    return {tag: client.images.get(tag).id for tag in tags}

@@ -6,6 +6,8 @@ import fcntl
 import ipaddress
 import socket
 import struct
+from collections.abc import Iterable
+from pathlib import Path
 
 from installer.errors import InstallError
 
@@ -81,3 +83,40 @@ def host_names() -> list[str]:
     if fqdn and fqdn not in names and fqdn != "localhost":
         names.append(fqdn)
     return names
+
+
+def host_networks(route_table: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this host routes to directly or by a specific route (not the default)."""
+    found: list[ipaddress.IPv4Network] = []
+    try:
+        lines = route_table.read_text().splitlines()[1:]
+    except OSError:
+        return found
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        # Little-endian hex, as the kernel prints them.
+        destination = socket.inet_ntoa(struct.pack("<L", int(fields[1], 16)))
+        mask = socket.inet_ntoa(struct.pack("<L", int(fields[7], 16)))
+        if mask == "0.0.0.0":
+            continue
+        found.append(ipaddress.IPv4Network(f"{destination}/{mask}", strict=False))
+    for address in interface_addresses().values():
+        found.append(ipaddress.IPv4Network(f"{address}/32"))
+    return found
+
+
+def choose_frontend_subnet(taken: Iterable[str | ipaddress.IPv4Network]) -> str:
+    """A /24 in 172.16.0.0/12, from the top down, that overlaps none of `taken` (the host's
+    routes and the engine's other networks): Docker hands out that range from the bottom."""
+    used = [ipaddress.ip_network(str(net), strict=False) for net in taken]
+    used = [net for net in used if net.version == 4]
+    for candidate in reversed(list(ipaddress.IPv4Network("172.16.0.0/12").subnets(new_prefix=24))):
+        if not any(candidate.overlaps(net) for net in used):  # type: ignore[arg-type]
+            return str(candidate)
+    raise InstallError(
+        "no free /24 in 172.16.0.0/12 for the containers' network: set FACTORYOS_FRONTEND_SUBNET in the .env "
+        "to a free private subnet",
+        code="subnet_exhausted",
+    )

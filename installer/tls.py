@@ -53,14 +53,15 @@ def subject_names(cert: x509.Certificate) -> list[str]:
     return [*san.get_values_for_type(x509.DNSName), *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
 
 
-def ensure_self_signed(paths: TlsPaths, ips: Sequence[str], dns_names: Sequence[str]) -> bool:
-    """Create the CA once, and a server certificate unless the current one still fits.
+def ensure_self_signed(paths: TlsPaths, ips: Sequence[str], dns_names: Sequence[str], *, force: bool = False) -> bool:
+    """Create the CA once, and a server certificate unless the current one still fits (or `force`:
+    `factoryos tls renew`). The CA stays, so clients that trust it keep trusting the new one.
 
     Returns True when a new server certificate was written.
     """
     now = dt.datetime.now(dt.UTC)
     wanted = {*dns_names, *ips}
-    if paths.server_cert.exists() and paths.ca_cert.exists():
+    if paths.server_cert.exists() and paths.ca_cert.exists() and not force:
         current = x509.load_pem_x509_certificate(paths.server_cert.read_bytes())
         if wanted <= set(subject_names(current)) and current.not_valid_after_utc - now > RENEW_BEFORE:
             return False
@@ -124,6 +125,19 @@ def install_user_certificate(paths: TlsPaths, cert_file: Path, key_file: Path, e
     _write_secret(paths.server_key, key_file.read_bytes())
     covered = set(subject_names(leaf))
     return [name for name in expected if name not in covered]
+
+
+def trust_anchor(paths: TlsPaths) -> Path | None:
+    """The CA file that verifies the server certificate in use: ours when we issued it, else None
+    (an imported certificate is verified by the system's trust store)."""
+    if not (paths.ca_cert.exists() and paths.server_cert.exists()):
+        return None
+    try:
+        leaf = x509.load_pem_x509_certificates(paths.server_cert.read_bytes())[0]
+        ca = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return paths.ca_cert if leaf.issuer == ca.subject else None
 
 
 def _ensure_ca(paths: TlsPaths, now: dt.datetime) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes]:

@@ -22,7 +22,14 @@ class UndoStack:
         """Record that `path` is about to be created, unless it exists already."""
         if path.exists():
             return
-        self.push(f"remove {path}", lambda: shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True))
+
+        def _remove() -> None:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:  # also when it was never created (the step failed first): nothing to undo
+                path.unlink(missing_ok=True)
+
+        self.push(f"remove {path}", _remove)
 
     def restore_file(self, path: Path) -> None:
         """Record a file's current content (or absence) before it is rewritten."""
@@ -52,3 +59,7 @@ class UndoStack:
 
     def clear(self) -> None:
         self._actions.clear()
+
+    def descriptions(self) -> list[str]:
+        """What undoing would do, oldest first ([] when nothing was changed yet)."""
+        return [description for description, _ in self._actions]

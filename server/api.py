@@ -14,15 +14,14 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import anyio
 import anyio.to_thread
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -30,8 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from factoryos.audit import AuditEvent, record
-from factoryos.audit.writer import append_and_commit
+from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
@@ -39,6 +37,9 @@ from factoryos.schema.tenancy import idempotency_keys
 from server.maintenance import RETRY_AFTER_SECONDS
 from server.middleware import BodyTooLarge
 from server.problem import from_error, problem
+
+if TYPE_CHECKING:
+    from server.state import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Context:
     request_id: str
     client_ip: str
     user_agent: str
-    state: Any
+    state: ServerState
     # The caller's own audit rows wait here until the handler returns (see `audit`).
     pending_audit: list[AuditEvent] = field(default_factory=list)
 
@@ -401,89 +402,154 @@ def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status
     conn.execute(_STORE_KEY, {"b_tenant": tenant_id, "b_key": key, "b_status": status, "b_payload": payload})
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request, read and checked, ready to run in a worker thread."""
+
+    request: Request
+    state: ServerState
+    request_id: str
+    identity: Identity | None
+    kwargs: dict[str, Any]
+    raw_body: bytes
+    idempotency_key: str | None
+    client_ip: str
+    user_agent: str
+
+    def context(self, conn: Connection | None, principal: Principal | None) -> Context:
+        return Context(conn, principal, self.request, self.state.settings,  # type: ignore[arg-type]
+                       self.request_id, self.client_ip, self.user_agent, self.state)
+
+
 def make_route(endpoint: Endpoint) -> Route:
+    """The request's steps, in order: authenticate, read the input, check the idempotency key,
+    then in a worker thread (within the limiter's share): pass the maintenance gate, open the
+    transaction, authorize, claim the key, run the handler, store the result, append the audit
+    rows and commit. Any error becomes problem+json."""
+
     async def endpoint_app(request: Request) -> Response:
-        state = request.app.state
-        settings: Settings = state.settings
+        state: ServerState = request.app.state
         request_id = request.scope.get("state", {}).get("request_id", "")
         try:
-            # Who is calling comes first: an anonymous caller learns nothing about the input rules.
-            identity = None
-            if endpoint.permission != PUBLIC:
-                identity = state.authenticator.identify(request)
-            body = await _read_body(request, endpoint.body) if endpoint.body else None
-            query = _read_query(request, endpoint.query) if endpoint.query else None
-            raw_body = await request.body() if endpoint.method in MUTATING else b""
-            key = request.headers.get("idempotency-key")
-            if key is not None and (endpoint.method not in MUTATING or identity is None):
-                key = None
-            if key is not None and not _IDEMPOTENCY_KEY.match(key):
-                raise ValidationFailed(
-                    "Idempotency-Key must be 8–200 characters of letters, digits and . _ : -",
-                    code="invalid_idempotency_key",
-                    field="Idempotency-Key",
-                )
-            kwargs = dict(request.path_params)
-            if body is not None:
-                kwargs["body"] = body
-            if query is not None:
-                kwargs["query"] = query
-            ip = client_ip(request, settings.trusted_proxies)
-            agent = request.headers.get("user-agent", "")[:400]
-
-            def run() -> Response:
-                if not endpoint.uses_db:
-                    ctx = Context(None, None, request, settings, request_id, ip, agent, state)  # type: ignore[arg-type]
-                    return _respond(endpoint, endpoint.handler(ctx, **kwargs))
-                engine: Engine = state.engine
-                gate = getattr(state, "maintenance", None)
-                try:
-                    with gate.admit() if gate is not None else nullcontext(), engine.begin() as conn:
-                        principal = None
-                        if identity is not None:
-                            set_tenant(conn, identity.tenant_id, identity.user_id)
-                            principal = state.authenticator.authorize(conn, identity, endpoint.permission)
-                        else:
-                            set_tenant(conn, None, None)
-                        if key is not None and principal is not None:
-                            _claim_idempotency_key(conn, principal.tenant_id, key, _request_hash(request, raw_body))
-                        ctx = Context(conn, principal, request, settings, request_id, ip, agent, state)
-                        response = _respond(endpoint, endpoint.handler(ctx, **kwargs))
-                        if key is not None and principal is not None and isinstance(response, JSONResponse):
-                            payload = json.loads(response.body) if response.body else None
-                            _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
-                        # Last: appending holds the company's audit-chain lock until the commit.
-                        ctx.commit_with_pending_audit()
-                        return response
-                except _Replay as replay:
-                    return replay.response
-
-            limiters = getattr(state, "limiters", None)
-            # Without its lifespan (some tests): anyio's default pool. So too for quick handlers that
-            # touch no database (health): they must not queue behind requests a stalled database holds.
-            if limiters is None or not (endpoint.uses_db or endpoint.long_running):
-                return await run_in_threadpool(run)
-            limiter = limiters.long if endpoint.long_running else limiters.short
-            return await anyio.to_thread.run_sync(run, limiter=limiter)
-        except FactoryOSError as exc:
-            return from_error(exc, request_id=request_id, instance=request.url.path)
+            call = await _read_call(endpoint, request, state, request_id)
+            return await _run_limited(endpoint, state, lambda: _run_handler(endpoint, call))
         except BodyTooLarge:
             raise  # a chunked body ran over the limit while being read: BodyLimitMiddleware answers 413
-        except DBAPIError as exc:
-            if not _connection_lost(exc):
-                log.exception("database error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
-                return _internal_error(request_id, request.url.path)
-            # Database restarting, or swapped by a restore: worth retrying, not a server bug.
-            log.warning("database unavailable in %s %s: %s", endpoint.method, endpoint.path, type(exc.orig).__name__)
-            unavailable = DatabaseUnavailable("the database is not reachable right now: try again in a few seconds",
-                                              extra={"retry_after": RETRY_AFTER_SECONDS})
-            return from_error(unavailable, request_id=request_id, instance=request.url.path)
-        except Exception:
-            log.exception("unhandled error in %s %s (request %s)", endpoint.method, endpoint.path, request_id)
-            return _internal_error(request_id, request.url.path)
+        except Exception as exc:
+            return _error_response(endpoint, request, request_id, exc)
 
     endpoint_app.__name__ = endpoint.operation_id
     return Route(endpoint.path, endpoint_app, methods=[endpoint.method], name=endpoint.operation_id)
+
+
+async def _read_call(endpoint: Endpoint, request: Request, state: ServerState, request_id: str) -> _Call:
+    # Who is calling comes first: an anonymous caller learns nothing about the input rules.
+    identity = state.authenticator.identify(request) if endpoint.permission != PUBLIC else None
+    kwargs, raw_body = await _read_input(endpoint, request)
+    return _Call(
+        request=request,
+        state=state,
+        request_id=request_id,
+        identity=identity,
+        kwargs=kwargs,
+        raw_body=raw_body,
+        idempotency_key=_idempotency_key(endpoint, request, identity),
+        client_ip=client_ip(request, state.settings.trusted_proxies),
+        user_agent=request.headers.get("user-agent", "")[:400],
+    )
+
+
+async def _read_input(endpoint: Endpoint, request: Request) -> tuple[dict[str, Any], bytes]:
+    """The handler's keyword arguments (path parameters, validated body and query) and the raw body."""
+    body = await _read_body(request, endpoint.body) if endpoint.body else None
+    query = _read_query(request, endpoint.query) if endpoint.query else None
+    raw_body = await request.body() if endpoint.method in MUTATING else b""
+    kwargs: dict[str, Any] = dict(request.path_params)
+    if body is not None:
+        kwargs["body"] = body
+    if query is not None:
+        kwargs["query"] = query
+    return kwargs, raw_body
+
+
+def _idempotency_key(endpoint: Endpoint, request: Request, identity: Identity | None) -> str | None:
+    """The request's `Idempotency-Key`, honoured on a signed-in caller's mutating request only."""
+    key = request.headers.get("idempotency-key")
+    if key is None or endpoint.method not in MUTATING or identity is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationFailed(
+            "Idempotency-Key must be 8–200 characters of letters, digits and . _ : -",
+            code="invalid_idempotency_key",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+async def _run_limited(endpoint: Endpoint, state: ServerState, run: Callable[[], Response]) -> Response:
+    """Run `run` in a worker thread, within the short or the long requests' share."""
+    limiters = state.limiters
+    # Without its lifespan (some tests): anyio's default pool. So too for quick handlers that
+    # touch no database (health): they must not queue behind requests a stalled database holds.
+    if limiters is None or not (endpoint.uses_db or endpoint.long_running):
+        return await run_in_threadpool(run)
+    limiter = limiters.long if endpoint.long_running else limiters.short
+    return await anyio.to_thread.run_sync(run, limiter=limiter)
+
+
+def _run_handler(endpoint: Endpoint, call: _Call) -> Response:
+    """In a worker thread: the handler, inside one transaction unless it needs no database."""
+    if not endpoint.uses_db:
+        return _respond(endpoint, endpoint.handler(call.context(None, None), **call.kwargs))
+    engine, gate = call.state.engine, call.state.maintenance
+    try:
+        with gate.admit(), engine.begin() as conn:
+            return _in_transaction(endpoint, call, conn)
+    except _Replay as replay:
+        return replay.response
+
+
+def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Response:
+    principal = _authorize(endpoint, call, conn)
+    key = call.idempotency_key if principal is not None else None
+    if key is not None:
+        assert principal is not None
+        _claim_idempotency_key(conn, principal.tenant_id, key, _request_hash(call.request, call.raw_body))
+    ctx = call.context(conn, principal)
+    response = _respond(endpoint, endpoint.handler(ctx, **call.kwargs))
+    if key is not None and isinstance(response, JSONResponse):
+        assert principal is not None
+        payload = json.loads(bytes(response.body)) if response.body else None
+        _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
+    # Last: appending holds the company's audit-chain lock until the commit.
+    ctx.commit_with_pending_audit()
+    return response
+
+
+def _authorize(endpoint: Endpoint, call: _Call, conn: Connection) -> Principal | None:
+    """Scope the transaction to the caller's company and check the permission on the live membership."""
+    if call.identity is None:
+        set_tenant(conn, None, None)
+        return None
+    set_tenant(conn, call.identity.tenant_id, call.identity.user_id)
+    return call.state.authenticator.authorize(conn, call.identity, endpoint.permission)
+
+
+def _error_response(endpoint: Endpoint, request: Request, request_id: str, exc: Exception) -> Response:
+    """problem+json for an error: the domain's own code, 503 for a lost database, else a logged 500."""
+    if isinstance(exc, FactoryOSError):
+        return from_error(exc, request_id=request_id, instance=request.url.path)
+    if isinstance(exc, DBAPIError) and _connection_lost(exc):
+        # Database restarting, or swapped by a restore: worth retrying, not a server bug.
+        log.warning("database unavailable in %s %s: %s", endpoint.method, endpoint.path, type(exc.orig).__name__)
+        unavailable = DatabaseUnavailable("the database is not reachable right now: try again in a few seconds",
+                                          extra={"retry_after": RETRY_AFTER_SECONDS})
+        return from_error(unavailable, request_id=request_id, instance=request.url.path)
+    if isinstance(exc, DBAPIError):
+        log.exception("database error in %s %s (request %s)", endpoint.method, endpoint.path, request_id, exc_info=exc)
+    else:
+        log.exception("unhandled error in %s %s (request %s)", endpoint.method, endpoint.path, request_id, exc_info=exc)
+    return _internal_error(request_id, request.url.path)
 
 
 def _connection_lost(exc: DBAPIError) -> bool:

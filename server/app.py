@@ -21,16 +21,15 @@ from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
 from factoryos.process_lock import ProcessLock
-from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
-from server.maintenance import MaintenanceGate
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
 from server.operations import operations
 from server.poller import machine_poller
 from server.problem import problem
 from server.routes import ROUTERS
+from server.state import ServerState, server_state
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +79,9 @@ def create_app(
         if check_role:
             verify_app_role(engine)
         _prepare_audit_partitions(engine)
-        app.state.engine = engine
-        app.state.limiters = RequestLimiters.of(settings)
+        state = server_state(app)
+        state.engine = engine
+        state.limiters = RequestLimiters.of(settings)
         primary = duties.try_acquire() if duties is not None else True
         if duties is not None:
             log.info("process %d %s", os.getpid(),
@@ -91,8 +91,8 @@ def create_app(
                 operations(app, settings, backup_url, schedule=primary),
                 machine_poller(settings, database_url, enabled=poller and primary) as runtime,
             ):
-                app.state.poller = runtime
-                app.state.primary = primary
+                state.poller = runtime
+                state.primary = primary
                 yield
         finally:
             engine.dispose()
@@ -127,12 +127,8 @@ def create_app(
               include_in_schema=False),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
-    app.state.settings = settings
-    app.state.authenticator = authenticator or TokenAuthenticator.from_settings(settings)
-    app.state.endpoints = endpoints
-    app.state.openapi = spec
-    app.state.maintenance = MaintenanceGate()
-    app.state.live_snapshots = LiveSnapshots(settings.live_snapshot_seconds)
+    app.state = ServerState.of(settings, authenticator or TokenAuthenticator.from_settings(settings),
+                               endpoints=endpoints, openapi=spec)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, tls=settings.tls_cert is not None)

@@ -19,7 +19,7 @@ from factoryos.audit.anchoring import Anchorer
 
 from factoryos.backup.catalog import backup_dir
 from factoryos.backup.service import BackupService
-from factoryos.config import Settings
+from factoryos.config import Settings, normalize_db_url
 from factoryos.licensing.active import load_license_state
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ async def operations(
 ) -> AsyncIterator[None]:
     """Sets `app.state.license` and `app.state.backups`; runs scheduled backups when a source is given
     and `schedule` (of several server processes, only one runs the schedule)."""
-    app.state.license = load_license_state(settings.data_dir)
+    app.state.license = load_license_state(settings)
     backups = BackupService(
         backup_dir(settings),
         backup_url,
@@ -49,13 +49,14 @@ async def operations(
         log.info("scheduled backups are off (%s)", "no superuser URL" if not backups.available else "interval 0")
     anchorer, anchor_engine, anchoring = None, None, None
     if backup_url and schedule:
-        anchor_engine = create_engine(backup_url, poolclass=pool.NullPool)
+        anchor_engine = create_engine(normalize_db_url(backup_url), poolclass=pool.NullPool)
         anchorer = Anchorer(anchor_engine, settings.data_dir)
         anchoring = asyncio.create_task(_anchor_forever(anchorer, settings.audit_anchor_seconds),
                                         name="audit anchors")
     elif schedule:
         log.warning("audit chain heads are not signed: no superuser URL (audit verify checks the hashes only)")
     app.state.anchorer = anchorer
+    backups.anchorer = anchorer  # every backup's manifest carries its chain heads, signed
     try:
         yield
     finally:

@@ -9,10 +9,14 @@ are dropped, since every connection to the old database was terminated.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from factoryos.audit.anchors import set_aside_after_restore
 from factoryos.backup.restore_job import RestoreJob
+
+if TYPE_CHECKING:
+    from factoryos.connectivity.runtime import PollerRuntime
+    from server.state import ServerState
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +24,12 @@ SWAP_REASON = "the database is being replaced by a backup: try again in a few se
 
 
 class ServerRestoreHooks:
-    def __init__(self, state: Any) -> None:
+    def __init__(self, state: ServerState) -> None:
         self.state = state  # the app's state: engine, poller, maintenance gate
 
     @property
-    def _poller(self) -> Any:
-        return getattr(self.state, "poller", None)
+    def _poller(self) -> PollerRuntime | None:
+        return self.state.poller
 
     def started(self, job: RestoreJob) -> None:
         if self._poller is not None:
@@ -46,7 +50,7 @@ class ServerRestoreHooks:
             kept = set_aside_after_restore(self.state.settings.data_dir)
             if kept is not None:
                 log.info("audit anchors signed before the restore kept in %s", kept)
-            anchorer = getattr(self.state, "anchorer", None)
+            anchorer = self.state.anchorer
             if anchorer is not None:
                 anchorer.forget()
         if self._poller is not None:

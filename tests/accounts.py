@@ -1,4 +1,4 @@
-"""Sign-up and sign-in helpers over the real API, shared by every test folder."""
+"""Sign-up and sign-in helpers over the real API, the one set every test folder uses."""
 
 from __future__ import annotations
 
@@ -67,16 +67,23 @@ def owner_body(**over: Any) -> dict[str, Any]:
         "company_size": "11-50",
         "city": "Linz",
         "default_currency": "EUR",
-        "timezone": "Europe/Vienna",
+        "timezone": "Europe/Berlin",
     }
     body.update(over)
     return body
 
 
-def new_company(http: httpx.Client, **over: Any) -> Session:
-    email = new_email("owner")
+def new_company(
+    http: httpx.Client, timezone: str | None = "Europe/Berlin", *, email: str | None = None,
+    name: str | None = None, **over: Any,
+) -> Session:
+    """Register an account and create its company (it becomes the owner), signed in. `over`
+    replaces fields of the setup body; snapshot tests pass a fixed `email` and `name` (the
+    company's), which appear on screen."""
+    email = email or new_email("owner")
     account = register(http, email)
-    r = http.post("/api/v1/setup/owner", json=owner_body(**over), headers=bearer(account["access_token"]))
+    body = owner_body(timezone=timezone, **over) | ({"company_name": name} if name else {})
+    r = http.post("/api/v1/setup/owner", json=body, headers=bearer(account["access_token"]))
     assert r.status_code == 201, r.text
     return session_of(r.json(), email)
 
@@ -93,7 +100,8 @@ def accept(http: httpx.Client, code: str, email: str | None = None, **over: Any)
     return http.post("/api/v1/invites/accept", json=body)
 
 
-def join(http: httpx.Client, owner: Session, role: str, email: str | None = None) -> Session:
+def join(http: httpx.Client, owner: Session, role: str = "operator", email: str | None = None) -> Session:
+    """Invite a member with `role` and accept the invite as a new account, signed in."""
     email = email or new_email(role)
     r = accept(http, invite(http, owner, role)["code"], email)
     assert r.status_code == 201, r.text

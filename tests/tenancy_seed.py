@@ -45,7 +45,7 @@ def _idempotency_key(conn: Connection, tenant: UUID, tag: str) -> None:
 
 
 def _audit(conn: Connection, tenant: UUID, tag: str) -> None:
-    from factoryos.audit import AuditEvent, record
+    from factoryos.audit.writer import AuditEvent, record
 
     record(conn, AuditEvent(tenant_id=tenant, action="create", entity_type="site", entity_id=f"S-{tag}", after={"tag": tag}))
 

@@ -51,6 +51,7 @@ class FactoryApp(App[None]):
     queue_length: reactive[int] = reactive(0)
     failed_count: reactive[int] = reactive(0)  # queued entries the server refused, until fixed or discarded
     online: reactive[bool] = reactive(True)
+    sending: reactive[int] = reactive(0)  # requests in flight from a form: the status says "Sending…"
 
     def __init__(
         self,
@@ -236,12 +237,14 @@ class FactoryApp(App[None]):
         focused = screen.focused
         nodes: list[DOMNode] = list(focused.ancestors_with_self) if focused is not None else [screen]
         text = "\n\n".join(dict.fromkeys(n.HELP for n in reversed(nodes) if getattr(n, "HELP", None)))
-        # Our own keys (also hidden ones, like the menu digits), not every text-field key.
-        keys = [(self.get_key_display(b.binding), b.binding.description)
-                for b in screen.active_bindings.values()
-                if b.binding.description and (b.binding.show or type(b.node).__module__.startswith("tui."))]
-        keys.append(("f9", "High-contrast theme on/off"))
-        self.push_screen(HelpScreen(text, list(dict.fromkeys(keys))))
+        # Our own keys (also hidden ones, like the menu digits), not every text-field key; only
+        # those the role may use, each key once (the first binding for a key is the one that runs).
+        keys: dict[str, str] = {}
+        for b in screen.active_bindings.values():
+            if b.enabled and b.binding.description and (b.binding.show or type(b.node).__module__.startswith("tui.")):
+                keys.setdefault(self.get_key_display(b.binding), b.binding.description)
+        keys[self.get_key_display(Binding("f9", ""))] = "High-contrast theme on/off"
+        self.push_screen(HelpScreen(text, list(keys.items())))
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT if self.theme == HIGH_CONTRAST else HIGH_CONTRAST

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 from factoryos.client import ClientError, ServerUnreachable, SessionEnded, UntrustedCertificate
 
@@ -56,3 +58,18 @@ def _sentence(text: str) -> str:
     if not text:
         return text
     return text[0].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+_ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def in_local_time(text: str, zone: tzinfo) -> str:
+    """`text` with the server's UTC instants ("2026-12-03T13:00:00+00:00") as the site's clock time."""
+    def local(match: re.Match[str]) -> str:
+        try:
+            at = datetime.fromisoformat(match.group(0).replace("Z", "+00:00"))
+        except ValueError:
+            return match.group(0)
+        return f"{at.astimezone(zone):%H:%M}"
+
+    return _ISO_INSTANT.sub(local, text)

@@ -3,12 +3,12 @@ around today, and the reason trees. Loaded once per session and kept for outages
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from factoryos.client import FactoryClient
+from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import MachineOut, ReasonOut, ShiftInstanceOut, SiteOut
 
 QUALITY = "quality"
@@ -20,6 +20,12 @@ class PlantReference:
     machines: list[MachineOut]
     shifts: list[ShiftInstanceOut]
     reasons: list[ReasonOut]
+    # Machines with an enabled connection: they count their own good parts (every connection
+    # has a good-parts signal), so a manual good count for them is refused.
+    counting: set[UUID] = field(default_factory=set)
+
+    def counts_itself(self, machine_id: UUID) -> bool:
+        return machine_id in self.counting
 
     def site(self, site_id: UUID) -> SiteOut | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -70,4 +76,13 @@ async def load_reference(api: FactoryClient) -> PlantReference:
         shifts += await api.shift_instances(site.id, today - timedelta(days=1), today + timedelta(days=1))
     shifts.sort(key=lambda s: s.starts_at)
     reasons = await api.reasons()
-    return PlantReference(sites, sorted(machines, key=lambda m: m.code), shifts, reasons)
+    counting: set[UUID] = set()
+    for site in sites:
+        try:
+            live = await api.live(site.id)
+        except ClientError as exc:
+            if exc.transient:
+                raise
+            continue  # a role without the live view: refusals still say which machines count
+        counting |= {m.machine_id for m in live.machines if m.connection is not None and m.connection.enabled}
+    return PlantReference(sites, sorted(machines, key=lambda m: m.code), shifts, reasons, counting)

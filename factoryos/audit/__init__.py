@@ -1,6 +1,6 @@
-"""Immutable, hash-chained audit trail (DESIGN.md §4)."""
+"""Immutable, hash-chained audit trail (DESIGN.md §4).
 
-from factoryos.audit.chain import GENESIS_HASH, row_hash
-from factoryos.audit.writer import AuditEvent, record
-
-__all__ = ["GENESIS_HASH", "AuditEvent", "record", "row_hash"]
+`factoryos.audit.writer` records (`AuditEvent`, `record`), `factoryos.audit.chain` hashes
+(`row_hash`, `GENESIS_HASH`). Nothing is re-exported here: importing any module of the
+package runs this file first, so it stays free of SQL for the pure ones.
+"""

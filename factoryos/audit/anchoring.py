@@ -58,6 +58,17 @@ class Anchorer:
                 log.debug("signed %d audit chain heads", len(anchors))
             return len(anchors)
 
+    def sign_heads(self, heads: list[Head]) -> list[Anchor]:
+        """Sign these heads (a backup's snapshot) into the anchor file, whether they moved or not."""
+        with self._lock:
+            anchors = [sign(self.key, h) for h in heads]
+            self.log.append(self.key, anchors)
+            if self._last is not None:
+                for a in anchors:
+                    if a.seq >= self._last.get(a.tenant_id, (0, ""))[0]:
+                        self._last[a.tenant_id] = (a.seq, a.row_hash)
+            return anchors
+
     def forget(self) -> None:
         """After a restore: the anchor file was set aside, re-read what is signed on the next round."""
         with self._lock:

@@ -4,27 +4,8 @@ A backup is two files in the backup directory: `NAME.dump` (pg_dump custom forma
 `NAME.json` (the manifest: SHA-256, size, schema revision, row counts per table, audit
 chain heads). Dumps run as the database superuser because every tenant table forces
 row-level security, even for its owner.
+
+Entry points: `catalog` (list, find, prune), `create`, `verify`, `restore`, `manifest`.
+Nothing is re-exported here: importing any module of the package runs this file first,
+so it stays free of SQL and subprocess code for the pure ones (the manifest).
 """
-
-from factoryos.backup.catalog import backup_dir, find_backup, list_backups, prune
-from factoryos.backup.create import create_backup
-from factoryos.backup.errors import BackupError, BackupInvalid, RestoreFailed
-from factoryos.backup.manifest import Backup, Manifest
-from factoryos.backup.restore import RestoreReport, restore_backup
-from factoryos.backup.verify import verify_backup
-
-__all__ = [
-    "Backup",
-    "BackupError",
-    "BackupInvalid",
-    "Manifest",
-    "RestoreFailed",
-    "RestoreReport",
-    "backup_dir",
-    "create_backup",
-    "find_backup",
-    "list_backups",
-    "prune",
-    "restore_backup",
-    "verify_backup",
-]

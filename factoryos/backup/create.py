@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from sqlalchemy import create_engine, make_url, pool
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,9 +18,13 @@ from factoryos.backup.archive import prepare_directory, storage_error, write_str
 from factoryos.backup.errors import BackupError
 from factoryos.backup.facts import read_facts, require_privileged, server_major
 from factoryos.backup.lock import exclusive
-from factoryos.backup.manifest import DUMP_SUFFIX, Backup, Manifest, write_manifest
+from factoryos.audit.anchors import Head, public_key_text
+from factoryos.backup.manifest import DUMP_SUFFIX, AuditHead, Backup, Manifest, write_manifest
 from factoryos.backup.pgtools import find_tool, libpq_target
 from factoryos.config import normalize_db_url
+
+if TYPE_CHECKING:
+    from factoryos.audit.anchoring import Anchorer
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +42,21 @@ def new_dump_path(directory: Path, created: dt.datetime, label: str) -> Path:
     return path
 
 
-def create_backup(source_url: str, directory: Path, *, label: str = "manual", wait: float = 0.0) -> Backup:
+def create_backup(source_url: str, directory: Path, *, label: str = "manual", wait: float = 0.0,
+                  anchorer: Anchorer | None = None) -> Backup:
     """Dump the database at `source_url` (a superuser URL on the FactoryOS database); `wait`
-    seconds for a backup or restore another process runs to end."""
+    seconds for a backup or restore another process runs to end. With `anchorer`, the audit
+    chain heads the dump holds are signed into the manifest (and the anchor file)."""
     if not _LABEL.match(label):
         raise BackupError(f"backup label {label!r}: use 1–32 lower-case letters, digits and '-'",
                           code="backup_label_invalid", status=422)  # fmt: skip
     source_url = normalize_db_url(source_url)
     prepare_directory(directory)
     with exclusive(directory, wait=wait):
-        return _dump(source_url, directory, label)
+        return _dump(source_url, directory, label, anchorer)
 
 
-def _dump(source_url: str, directory: Path, label: str) -> Backup:
+def _dump(source_url: str, directory: Path, label: str, anchorer: Anchorer | None = None) -> Backup:
     database = make_url(source_url).database or ""
     engine = create_engine(source_url, poolclass=pool.NullPool)
     try:
@@ -81,6 +90,7 @@ def _dump(source_url: str, directory: Path, label: str) -> Backup:
         schema_revision=facts.schema_revision,
         row_counts=facts.row_counts,
         audit_heads=facts.audit_heads,
+        **_signed_heads(anchorer, facts.audit_heads),
     )
     try:
         write_manifest(manifest, path)
@@ -89,3 +99,13 @@ def _dump(source_url: str, directory: Path, label: str) -> Backup:
         raise storage_error(exc, directory) from None
     log.info("backup %s written (%d bytes, %d tables)", path.name, written.size, len(facts.row_counts))
     return Backup(path, manifest)
+
+
+def _signed_heads(anchorer: Anchorer | None, heads: dict[str, AuditHead] | None) -> dict[str, Any]:
+    """The dump's chain heads signed by the installation's audit key, for the manifest: a backup
+    whose chains were rewritten and re-hashed afterwards no longer matches them."""
+    if anchorer is None or not heads:
+        return {}
+    anchors = anchorer.sign_heads([Head(UUID(t), h.seq, h.row_hash) for t, h in heads.items()])
+    return {"audit_public_key": public_key_text(anchorer.key.public),
+            "audit_anchors": [dataclasses.asdict(a) for a in anchors]}

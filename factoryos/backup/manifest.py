@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +40,9 @@ class Manifest(BaseModel):
     schema_revision: str | None = None
     row_counts: dict[str, int] | None = None
     audit_heads: dict[str, AuditHead] | None = Field(None, description="Tenant id → head of its audit chain.")
+    audit_public_key: str | None = Field(None, description="The installation's audit key (Ed25519, base64) "
+                                         "that signed `audit_anchors`.")
+    audit_anchors: list[dict[str, Any]] | None = Field(None, description="The heads above, signed at backup time.")
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from factoryos.audit.verify import verify_chain
 from factoryos.backup.errors import RestoreFailed
 from factoryos.backup.facts import DatabaseFacts, read_facts, require_privileged, server_major
 from factoryos.backup.lock import exclusive
-from factoryos.backup.manifest import Backup
+from factoryos.backup.manifest import Backup, Manifest
 from factoryos.backup.pgtools import find_tool, libpq_target
 from factoryos.backup.verify import verify_backup
 from factoryos.config import normalize_db_url
+from factoryos.audit.anchors import Anchor, AnchorError, public_key_from_text
 from factoryos.db.audit_guard import secure_audit
 from factoryos.db.roles import init_database
 from factoryos.schema.tenancy import companies
@@ -141,6 +142,26 @@ def _compare(found: DatabaseFacts, backup: Backup) -> None:
                                 code="restore_verify_failed")  # fmt: skip
     if expected.audit_heads is not None and found.audit_heads != expected.audit_heads:
         raise RestoreFailed("restored audit chain heads differ from the manifest", code="restore_verify_failed")
+    _check_signed_heads(expected)
+
+
+def _check_signed_heads(manifest: Manifest) -> None:
+    """A manifest's heads signed at backup time must still carry that signature: a backup whose
+    chains were rewritten, re-hashed and written into a matching manifest fails here."""
+    if not manifest.audit_anchors:
+        return
+    try:
+        public = public_key_from_text(manifest.audit_public_key or "")
+        anchors = [Anchor(**a) for a in manifest.audit_anchors]
+    except (AnchorError, TypeError) as exc:
+        raise RestoreFailed(f"the manifest's signed audit heads are unreadable: {exc}",
+                            code="restore_verify_failed") from None
+    heads = manifest.audit_heads or {}
+    for anchor in anchors:
+        head = heads.get(anchor.tenant_id)
+        if not anchor.valid_under(public) or head is None or (head.seq, head.row_hash) != (anchor.seq, anchor.row_hash):
+            raise RestoreFailed(f"the audit chain head of company {anchor.tenant_id} in this backup is not the one "
+                                "signed when it was taken (the backup was altered)", code="restore_verify_failed")
 
 
 def _verify_chains(conn: Connection, found: DatabaseFacts) -> list[ChainCheck]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, pool, select
 
-from factoryos.audit import AuditEvent, record
+from factoryos.audit.writer import AuditEvent, record
 from factoryos.config import normalize_db_url
 from factoryos.schema.tenancy import companies
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from uuid import UUID
 
 from factoryos.backup.catalog import backup_named, list_backups, prune
+from factoryos.backup.copies import copy_and_prune
+from factoryos.audit.anchoring import Anchorer
 from factoryos.backup.create import create_backup
 from factoryos.backup.errors import BackupError
 from factoryos.backup.manifest import Backup
@@ -33,12 +35,18 @@ class BackupService:
         *,
         interval_hours: float = 6,
         keep_days: int = 14,
+        copy_to: Path | None = None,
+        copy_keep_days: int = 30,
     ) -> None:
         self.directory = directory
         self._source_url = source_url
         self.interval = dt.timedelta(hours=interval_hours) if interval_hours > 0 else None
         self.keep_days = keep_days
+        self.copy_to = copy_to  # off-host copies of every backup taken here (None: none)
+        self.copy_keep_days = copy_keep_days
+        self.anchorer: Anchorer | None = None  # set by the server process that signs the audit heads
         self.last_error: str | None = None
+        self.last_copy_error: str | None = None
         # Held by this process's one backup or restore; factoryos.backup.lock covers other processes.
         self._lock = threading.Lock()
         self._running: str | None = None
@@ -77,9 +85,24 @@ class BackupService:
         source = self._source("backups")
         self._claim("backup", wait=wait)
         try:
-            return create_backup(source, self.directory, label=label, wait=SCHEDULED_WAIT_SECONDS if wait else 0.0)
+            backup = create_backup(source, self.directory, label=label, wait=SCHEDULED_WAIT_SECONDS if wait else 0.0,
+                                   anchorer=self.anchorer)
+            self._copy(backup)
+            return backup
         finally:
             self._release()
+
+    def _copy(self, backup: Backup) -> None:
+        """A failed copy never fails the backup (it is safe here); it is kept to be reported."""
+        if self.copy_to is None:
+            return
+        try:
+            copy_and_prune(backup, self.copy_to, self.copy_keep_days)
+        except (OSError, FactoryOSError) as exc:
+            self.last_copy_error = f"copying {backup.name} to {self.copy_to} failed: {exc}"
+            log.error("%s", self.last_copy_error)
+        else:
+            self.last_copy_error = None
 
     def start_restore(self, name: str, requester: Requester, hooks: RestoreHooks) -> RestoreJob:
         """Start restoring backup `name` in a thread; 409 while a backup or restore runs."""

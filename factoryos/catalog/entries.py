@@ -8,10 +8,10 @@ from uuid import UUID
 from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
 from factoryos.catalog.models import CatalogIn, CatalogOut, CatalogPatch, CatalogQuery, Kind
+from factoryos.db.constraints import constraint_errors
 from factoryos.db.repository import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from factoryos.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from factoryos.plant.constraints import constraint_errors
-from factoryos.plant.patching import changes
+from factoryos.patching import changes
 from factoryos.schema.catalog import catalog_entries as t
 
 LABEL = {"machine_model": "machine model", "material": "material"}

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from factoryos.plant.listing import ListQuery
+from factoryos.listing import ListQuery
 
 Kind = Literal["machine_model", "material"]
 Text200 = Annotated[str, AfterValidator(str.strip), Field(min_length=1, max_length=200)]

@@ -19,6 +19,8 @@ from factoryos.client.trust import Trust
 log = logging.getLogger(__name__)
 
 APP_NAME = "factoryos"
+# Read from the environment, not `factoryos.config.Settings`: these configure a terminal or
+# remote CLI on the user's machine, which has no server settings (or data dir) at all.
 CONFIG_ENV = "FACTORYOS_CLIENT_CONFIG"
 OUTBOX_ENV = "FACTORYOS_CLIENT_OUTBOX"
 

@@ -39,9 +39,10 @@ from factoryos.connectivity.events import (
 from factoryos.connectivity.machine_ref import parse_poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
-from factoryos.production import CountRow, StateRow, flag_overdue_stops, record_counts, record_state_changes
 from factoryos.production.anomalies import AnomalyRow, record_anomalies
 from factoryos.production.counter_state import CounterStateRow, record_counter_state
+from factoryos.production.signals import CountRow, flag_overdue_stops, record_counts
+from factoryos.production.state_batch import StateRow, record_state_changes
 
 log = logging.getLogger(__name__)
 

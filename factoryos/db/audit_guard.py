@@ -20,6 +20,8 @@ still do anything; the signed anchors (factoryos/audit/anchors.py) are what catc
 
 from __future__ import annotations
 
+from typing import LiteralString
+
 import psycopg
 from psycopg import sql
 
@@ -32,6 +34,12 @@ def _connect(admin_url: str, database: str) -> psycopg.Connection:
     return psycopg.connect(psycopg.conninfo.make_conninfo(libpq_url(admin_url), dbname=database), autocommit=True)
 
 
+def _value(conn: psycopg.Connection, query: LiteralString, params: tuple[object, ...] | None = None) -> object:
+    """The value of a one-value lookup such as to_regclass (always one row; NULL when absent)."""
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]
+
+
 def _objects(conn: psycopg.Connection) -> tuple[list[str], list[str]]:
     """The audit tables and partitions present, and the guarding functions present."""
     tables = [name for (name,) in conn.execute(
@@ -39,8 +47,8 @@ def _objects(conn: psycopg.Connection) -> tuple[list[str], list[str]]:
         "where n.nspname = 'public' and c.relkind in ('r', 'p') and (c.relname = any(%s) "
         "or c.oid in (select inhrelid from pg_inherits where inhparent = 'public.audit_log'::regclass))",
         (list(_TABLES),),
-    ).fetchall()] if conn.execute("select to_regclass('public.audit_log')").fetchone()[0] else []
-    functions = [f for f in _FUNCTIONS if conn.execute("select to_regprocedure(%s)", (f"public.{f}",)).fetchone()[0]]
+    ).fetchall()] if _value(conn, "select to_regclass('public.audit_log')") else []
+    functions = [f for f in _FUNCTIONS if _value(conn, "select to_regprocedure(%s)", (f"public.{f}",))]
     return tables, functions
 
 
@@ -61,7 +69,7 @@ def secure_audit(admin_url: str, database: str) -> int:
         audit, owner = sql.Identifier(AUDIT_ROLE), sql.Identifier(OWNER_ROLE)
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(audit))
         conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(owner))
-        if conn.execute("select to_regclass('public.companies')").fetchone()[0]:
+        if _value(conn, "select to_regclass('public.companies')"):
             # New monthly partitions, made by the audit role, carry audit_log's foreign key.
             conn.execute(sql.SQL("GRANT REFERENCES ON public.companies TO {}").format(audit))
         return _hand_to(conn, AUDIT_ROLE)

@@ -17,9 +17,13 @@ import subprocess
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 from factoryos.errors import FactoryOSError
+
+if TYPE_CHECKING:  # pgserver is imported lazily: it is only needed in embedded mode
+    from pgserver.postgres_server import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,7 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir)
         self.pgdata = self.data_dir / "pg"
         self._lock_file: int | None = None
-        self._server = None
+        self._server: PostgresServer | None = None
         self.socket_dir: str | None = None
 
     # -- lifecycle -----------------------------------------------------------------

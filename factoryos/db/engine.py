@@ -90,6 +90,7 @@ def database(settings: Settings, *, prepare: bool = False) -> Iterator[DatabaseU
         if prepare:
             from factoryos.db.audit_guard import upgrade_guarded
 
+            assert urls.admin is not None and urls.owner is not None  # embedded_urls fills both
             init_database(urls.admin, settings.database_name)
             upgrade_guarded(urls.admin, urls.owner, settings.database_name)
         yield urls

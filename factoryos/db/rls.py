@@ -9,6 +9,7 @@ table created another way), so none is forgotten; tests enumerate the catalog to
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,7 +54,7 @@ def enable_tenant_rls(op: Any, table: str, *, grants: str = DML) -> None:
         op.execute(f"GRANT {grants} ON {t} TO {APP_ROLE}")
 
 
-def tenant_column(*, primary_key: bool = False) -> sa.Column:
+def tenant_column(*, primary_key: bool = False) -> sa.Column[uuid.UUID]:
     return sa.Column(
         "tenant_id",
         sa.Uuid,

@@ -99,7 +99,9 @@ select
 
 def check_app_role(conn: psycopg.Connection) -> None:
     """Raise UnsafeDatabaseRole when this connection's role could get around RLS."""
-    superuser, bypass, privileged_memberships, owned, user = conn.execute(_CHECK_SQL).fetchone()
+    row = conn.execute(_CHECK_SQL).fetchone()
+    assert row is not None  # a select without FROM always returns its one row
+    superuser, bypass, privileged_memberships, owned, user = row
     problems = []
     if superuser:
         problems.append("is a superuser")

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from factoryos.db.constraints import constraint_errors
 from factoryos.errors import Conflict, ValidationFailed
 from factoryos.jobs.checks import check_rows
 from factoryos.jobs.columns import ALIASES, REQUIRED, map_columns
@@ -21,7 +22,6 @@ from factoryos.jobs.limits import MAX_LISTED_ERRORS, MAX_ROWS, human_size, max_f
 from factoryos.jobs.models import ColumnOut, ImportLimits, JobImportIn, JobImportOut
 from factoryos.jobs.reader import read_sheet
 from factoryos.jobs.store import insert_jobs
-from factoryos.plant.constraints import constraint_errors
 
 
 def limits(max_body_bytes: int) -> ImportLimits:

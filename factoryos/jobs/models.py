@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from factoryos.plant.listing import ListQuery
+from factoryos.listing import ListQuery
 
 JobStatus = Literal["open", "released", "done"]
 

@@ -10,10 +10,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from factoryos.licensing.document import License
 from factoryos.licensing.errors import LicenseError
 from factoryos.licensing.store import activate, default_license_path, load_active
+
+if TYPE_CHECKING:
+    from factoryos.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +43,9 @@ class LicenseState:
         return "licensed" if self.in_force(now) else "expired"
 
 
-def load_license_state(data_dir: Path) -> LicenseState:
+def load_license_state(settings: Settings) -> LicenseState:
     """`$FACTORYOS_LICENSE_FILE`, else `<data dir>/license.lic`; expired ones load for reporting."""
-    path = default_license_path(data_dir)
+    path = default_license_path(settings)
     try:
         document = load_active(path, allow_expired=True)
     except LicenseError as exc:

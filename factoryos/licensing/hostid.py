@@ -7,7 +7,8 @@ import os
 import socket
 from pathlib import Path
 
-# Inside a container the host's identifier is handed over by the installer.
+# Inside a container the host's identifier is handed over by the installer. Read from the
+# environment, not Settings: the installer and the license verifier call this on the host too.
 HOST_ID_ENV = "FACTORYOS_HOST_ID"
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 

@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from factoryos.licensing.errors import LicenseError
 
+# Read from the environment, not Settings: the verifier also runs in the installer and the
+# vendor's tools, which have no server settings; only tests and private builds set it.
 PUBLIC_KEY_ENV = "FACTORYOS_LICENSE_PUBLIC_KEY"
 SHIPPED_PUBLIC_KEY = Path(__file__).with_name("vendor_public_key.pem")
 

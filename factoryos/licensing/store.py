@@ -5,18 +5,21 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from factoryos.licensing.document import License
 from factoryos.licensing.verify import verify_license
 
-LICENSE_FILE_ENV = "FACTORYOS_LICENSE_FILE"
+if TYPE_CHECKING:
+    from factoryos.config import Settings
+
+LICENSE_FILE_ENV = "FACTORYOS_LICENSE_FILE"  # read by Settings.license_file
 LICENSE_FILE_NAME = "license.lic"
 
 
-def default_license_path(data_dir: Path) -> Path:
-    explicit = os.environ.get(LICENSE_FILE_ENV)
-    return Path(explicit) if explicit else data_dir / LICENSE_FILE_NAME
+def default_license_path(settings: Settings) -> Path:
+    """`settings.license_file` (`$FACTORYOS_LICENSE_FILE`), else `<data dir>/license.lic`."""
+    return settings.license_file or settings.data_dir / LICENSE_FILE_NAME
 
 
 def read_license_argument(value: str) -> str:

@@ -1,22 +1,9 @@
-"""List queries and pages shared by every collection endpoint (limit + cursor + q)."""
+"""Moved to `factoryos.listing` (every domain's list endpoints use it, the catalog too,
+which must not import the plant).
 
-from __future__ import annotations
+Re-exported so existing imports keep working; new code imports the new home.
+"""
 
-from typing import Generic, TypeVar
+from factoryos.listing import ListQuery, Page
 
-from pydantic import BaseModel, ConfigDict, Field
-
-T = TypeVar("T")
-
-
-class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(50, ge=1, le=500, description="Page size.")
-    cursor: str | None = Field(None, max_length=300, description="`next_cursor` of the previous page.")
-    q: str | None = Field(None, max_length=200, description="Case-insensitive search text.")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+__all__ = ["ListQuery", "Page"]

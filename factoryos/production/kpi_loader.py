@@ -4,7 +4,10 @@ A window is a shift instance clipped to the requested range and to now (time tha
 happened yet is neither planned nor run); for each machine also to when it came into being
 (registered, or its earliest record if data was entered for before) and, when its signals
 begin inside the window, to its first signal (time before monitoring began was not observed). A site without any shift pattern runs around the
-clock: its window is the range itself. Counts are summed in SQL per window (minute buckets
+clock: its window is the range itself. In a window still running, a machine that sends no
+signals (entered by hand) counts only up to the last moment reported for it (entries,
+downtime, rejections): time nobody has reported yet is not run time, or a shift in progress
+would show 100 % availability at 0 % performance. Counts are summed in SQL per window (minute buckets
 by their minute, entries by their start, rejections by when they occurred); state
 intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
 The site's row gives the KPI policy: micro-stop threshold, setup and no-data treatment.
@@ -150,11 +153,17 @@ def machine_window_totals(
     first_window = min(w.interval.start for w in windows)
     in_service = _in_service_from(conn, tenant_id, [m["id"] for m in machine_rows if m["created_at"] > first_window])
     policy = site_policy(site)
+    running = [w.interval.start for w in windows if w.interval.end >= now]
+    reported = last_reported(conn, tenant_id, [m for m in machine_ids if not states[m]], min(running), now) \
+        if running else {}
     for machine in machine_rows:
         cycle = machine_cycle(machine)
         first_signal = states[machine["id"]][0].start if states[machine["id"]] else None
         since = in_service.get(machine["id"])
         for idx, window in enumerate(windows):
+            end = window.interval.end
+            if end >= now and not states[machine["id"]]:
+                end = max(window.interval.start, min(end, reported.get(machine["id"], window.interval.start)))
             near = Interval(window.interval.start - CONTEXT, window.interval.end + CONTEXT)
             good, reject, rework = counts.get((machine["id"], idx), (0, 0, 0))
             start = window.interval.start
@@ -166,11 +175,11 @@ def machine_window_totals(
                 # Monitoring began inside this window: before its first signal the machine was not
                 # observed either.
                 start = first_signal
-            if start >= window.interval.end:
+            if start >= end:
                 totals[(machine["id"], idx)] = KpiTotals()
                 continue
             data = MachineWindow(
-                window=Interval(start, window.interval.end),
+                window=Interval(start, end),
                 ideal_cycle_time=cycle,
                 breaks=window.breaks,
                 # Compared directly: building an Interval per record and window dominated month-long reports.
@@ -184,6 +193,34 @@ def machine_window_totals(
             )
             totals[(machine["id"], idx)] = machine_totals(data, policy)
     return totals
+
+
+_LAST_REPORTED = text("""
+select x.machine_id, max(x.at) from (
+  select machine_id, least(ended_at, :now) as at from production_entries
+   where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and started_at < :now and ended_at > :start
+  union all
+  select machine_id, least(coalesce(ended_at, :now), :now) from downtime_events
+   where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and started_at < :now
+     and (ended_at is null or ended_at > :start)
+  union all
+  select machine_id, occurred_at from rejection_entries
+   where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and occurred_at >= :start
+     and occurred_at < :now
+  union all  -- counts from the machine itself: it reports all the time, its window is not cut
+  select machine_id, :now from machine_count_buckets
+   where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and minute >= :start and minute < :now
+) x group by x.machine_id
+""")
+
+
+def last_reported(conn: Connection, tenant_id: UUID, machine_ids: list[UUID], start: datetime,
+                   now: datetime) -> dict[UUID, datetime]:
+    """The last moment reported by hand for each machine since `start` (none: nothing yet)."""
+    if not machine_ids:
+        return {}
+    params = {"tenant": tenant_id, "machines": machine_ids, "start": start, "now": now}
+    return {row[0]: row[1] for row in conn.execute(_LAST_REPORTED, params)}
 
 
 _IN_SERVICE = text(

@@ -9,6 +9,7 @@ from xml.sax.saxutils import escape
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.textlabels import NA_Label
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Paragraph
 
@@ -33,11 +34,56 @@ _LABEL_INSIDE = 14.0  # bars at least this tall carry their label inside
 _TOP = 18.0
 MAX_BARS = 30  # more categories are split into several charts
 MAX_PARETO_BARS = 15  # the tail is folded into "Other"
-_LABEL_CHARS = 20
+_LABEL_CHARS = 28  # slanted labels longer than this are cut (with "…"); upright ones wrap instead
+_LABEL_LINES = 3
+_LABEL_SIZE = 6.5
+_HATCH_STEP = 3.5
 
 
 def _short(name: str) -> str:
     return name if len(name) <= _LABEL_CHARS else name[: _LABEL_CHARS - 1] + "…"
+
+
+def _wrapped(name: str, width: float, font: str) -> str | None:
+    """`name` on up to three lines no wider than `width`, broken between words; None if it cannot be."""
+    lines: list[str] = []
+    for word in name.split():
+        if lines and stringWidth(f"{lines[-1]} {word}", font, _LABEL_SIZE) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+        if stringWidth(lines[-1], font, _LABEL_SIZE) > width or len(lines) > _LABEL_LINES:
+            return None
+    return "\n".join(lines)
+
+
+def _bar_label(value_type: ValueType, divisor: float, fmt: Callable[[float], str]) -> Callable[[float], str]:
+    """Bar values as people read them: durations as "28 min" or "1:05 h" (never a rounded "0")."""
+    if value_type is ValueType.DURATION:
+        def duration(v: float) -> str:
+            seconds = round(v * divisor)
+            if seconds < 60:
+                return f"{seconds} s"
+            minutes = round(seconds / 60)
+            if minutes < 60 or divisor < 3600:  # in the axis's unit when it reads in minutes
+                return f"{minutes} min"
+            return f"{minutes // 60}:{minutes % 60:02d} h"
+        return duration
+    if value_type is ValueType.DECIMAL:
+        return lambda v: f"{v:,.2g}" if abs(v) < 1 else f"{v:,.1f}"
+    if value_type is ValueType.INT:
+        return lambda v: f"{v:,.0f}"
+    return fmt
+
+
+def _hatch(drawing: Drawing, x: float, y: float, w: float, h: float, color: Color) -> None:
+    """45° lines clipped to the rectangle: the pattern says "below target" without colour."""
+    t = -h
+    while t < w:
+        s0, s1 = max(0.0, -t), min(h, w - t)
+        if s1 > s0:
+            drawing.add(Line(x + t + s0, y + s0, x + t + s1, y + s1, strokeColor=color, strokeWidth=0.7))
+        t += _HATCH_STEP
 
 
 def _scale(value_type: ValueType, peak: float = 0.0) -> tuple[float, str]:
@@ -69,8 +115,8 @@ def _nice_max(peak: float) -> tuple[float, float]:
 
 
 def _base_chart(width: float, categories: Sequence[str], values: list[float | None],
-                vmax: float, step: float,
-                fmt: Callable[[float], str]) -> tuple[Drawing, VerticalBarChart]:
+                vmax: float, step: float, fmt: Callable[[float], str],
+                label_fmt: Callable[[float], str] | None = None) -> tuple[Drawing, VerticalBarChart]:
     st = styles()
     drawing = Drawing(width, _HEIGHT)
     chart = VerticalBarChart()
@@ -88,15 +134,18 @@ def _base_chart(width: float, categories: Sequence[str], values: list[float | No
     va.visibleGrid, va.gridStrokeColor, va.gridStrokeWidth = 1, GRID, 0.4
     va.strokeColor = GRID
     ca = chart.categoryAxis
-    ca.categoryNames = [_short(c) for c in categories]
-    ca.labels.fontName, ca.labels.fontSize, ca.labels.fillColor = st.regular, 6.5, INK
+    ca.labels.fontName, ca.labels.fontSize, ca.labels.fillColor = st.regular, _LABEL_SIZE, INK
     slot = chart.width / max(len(values), 1)
-    if max((stringWidth(n, st.regular, 6.5) for n in ca.categoryNames), default=0) < slot - 4:
-        ca.labels.angle, ca.labels.boxAnchor, ca.labels.dy = 0, "n", -3
+    wrapped = [_wrapped(c, slot - 4, st.regular) for c in categories]
+    if all(w is not None for w in wrapped):
+        # Upright and whole, on up to three lines: reason names stay readable.
+        ca.categoryNames = wrapped
+        ca.labels.angle, ca.labels.boxAnchor, ca.labels.dy, ca.labels.leading = 0, "n", -3, _LABEL_SIZE + 1
     else:
+        ca.categoryNames = [_short(c) for c in categories]
         ca.labels.angle, ca.labels.boxAnchor, ca.labels.dx, ca.labels.dy = 50, "ne", 2, -3
     ca.strokeColor = GRID
-    chart.barLabelFormat = fmt
+    chart.barLabelFormat = label_fmt or fmt
     chart.barLabels.fontName, chart.barLabels.fontSize = st.regular, 6
     for i, v in enumerate(values):
         bar = chart.barLabels[(0, i)]
@@ -128,20 +177,47 @@ def _bar_drawing(chart_model: BarChart, width: float, start: int, stop: int) -> 
     fmt = _tick_format(chart_model.value_type, step)
     part = values[start:stop]
     drawing, chart = _base_chart(width, chart_model.categories[start:stop], part, vmax, step,
-                                 fmt)
-    for i, v in enumerate(part):
-        if target is not None and v is not None and v < target:
+                                 fmt, _bar_label(chart_model.value_type, divisor, fmt))
+    below = [target is not None and v is not None and v < target for v in part]
+    for i, is_below in enumerate(below):
+        if is_below:
             chart.bars[(0, i)].fillColor = BELOW_TARGET
+    if any(below):
+        # Colour alone is lost on a black-and-white printer: below-target bars are hatched too.
+        chart.draw()  # lays the bars out (sets _barPositions); drawn again when the page renders
+        for i, is_below in enumerate(below):
+            x, y, w, h = chart._barPositions[0][i]  # type: ignore[attr-defined]  # set by draw()
+            if is_below and h > 0:
+                # The label inside a tall bar's top keeps a solid strip behind it.
+                clear = 11.0 if h >= _LABEL_INSIDE + 6 else 0.0
+                _hatch(drawing, x, y, w, h - clear, WHITE)
     if target is not None:
         y = chart.y + chart.height * min(target / vmax, 1.0)
         drawing.add(Line(chart.x, y, chart.x + chart.width, y, strokeColor=LINE,
                          strokeWidth=0.9, strokeDashArray=[4, 2]))
         drawing.add(String(chart.x + chart.width + 3, y - 2.5, f"Target {fmt(target)}",
                            fontName=st.bold, fontSize=6.5, fillColor=LINE))
+        _target_legend(drawing, chart.x + chart.width, chart.y + chart.height + 8, f"Target {fmt(target)}")
     axis_title = chart_model.value_label + (f" ({unit})" if unit and unit != "%" else "")
     drawing.add(String(4, chart.y + chart.height + 8, axis_title, fontName=st.regular,
                        fontSize=7, fillColor=MUTED))
     return drawing
+
+
+def _target_legend(drawing: Drawing, right: float, top: float, target: str) -> None:
+    """Solid: at or above target; hatched: below; dashed line: the target."""
+    st = styles()
+    items = [("At or above target", False), ("Below target", True)]
+    x = right - sum(stringWidth(t, st.regular, 7) + 22 for t, _ in items) - stringWidth(target, st.regular, 7) - 22
+    for text, hatched in items:
+        swatch = BELOW_TARGET if hatched else ACCENT
+        drawing.add(Rect(x, top - 1, 8, 8, fillColor=swatch, strokeColor=None))  # type: ignore[arg-type]
+        if hatched:
+            _hatch(drawing, x, top - 1, 8, 8, WHITE)
+        drawing.add(String(x + 11, top, text, fontName=st.regular, fontSize=7, fillColor=INK))
+        x += stringWidth(text, st.regular, 7) + 22
+    drawing.add(Line(x, top + 3, x + 12, top + 3, strokeColor=LINE, strokeWidth=0.9, strokeDashArray=[4, 2]))
+    drawing.add(String(x + 15, top, target, fontName=st.regular, fontSize=7, fillColor=INK))
 
 
 def _pareto_series(model: ParetoChart) -> tuple[list[str], list[float]]:
@@ -161,7 +237,8 @@ def _pareto_drawing(model: ParetoChart, width: float) -> Drawing:
     values = [v / divisor for v in raw]
     vmax, step = _nice_max(max(values, default=0.0))
     fmt = _tick_format(model.value_type, step)
-    drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt)
+    drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt,
+                                 _bar_label(model.value_type, divisor, fmt))
     total = sum(values)
     points: list[float] = []
     running = 0.0

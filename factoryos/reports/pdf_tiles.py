@@ -23,6 +23,14 @@ OEE_GOOD = 0.85
 OEE_FAIR = 0.60
 
 
+def _band(tile: KpiTile) -> str | None:
+    """The stripe's meaning in words, so it does not rest on colour alone."""
+    if tile.key != "oee" or tile.value is None:
+        return None
+    value = float(tile.value)  # type: ignore[arg-type]
+    return "≥ 85%" if value >= OEE_GOOD else "60–85%" if value >= OEE_FAIR else "< 60%"
+
+
 def _stripe(tile: KpiTile) -> Color:
     if tile.key != "oee" or tile.value is None:
         return ACCENT
@@ -63,6 +71,8 @@ class KpiTiles(Flowable):
             c.setFillColor(MUTED)
             c.setFont(st.regular, 7.5)
             c.drawString(x + 10, y + _TILE_HEIGHT - 13, tile.label.upper())
+            if band := _band(tile):
+                c.drawRightString(x + tile_w - 6, y + _TILE_HEIGHT - 13, band)
             text = format_value(tile.value, tile.type, tz=self.tz, decimals=1,
                                 cap=tile.display_cap)
             size = _VALUE_SIZE

@@ -7,7 +7,7 @@ report of a given kind looks the same whoever fills it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from factoryos.kpi import Kpis, KpiTotals, compute_kpis
@@ -156,6 +156,7 @@ class ReasonFigures:
     category: str | None
     count: int
     duration: timedelta | None = None  # downtime reasons only
+    planned: bool = False  # a planned stop: not downtime, kept out of the loss Pareto
 
 
 NO_DATA = "No data"
@@ -213,6 +214,30 @@ def downtime_table(
     totals = (None, None, sum(r.count for r in ordered), total_duration,
               1.0 if seconds and sum(seconds) else None, None)
     return TableSection(key=key, title=title, columns=columns, rows=rows, totals=totals)
+
+
+NOT_DOWNTIME_TITLE = "Not downtime (planned, no data)"  # fits a sheet name (31)
+
+
+def not_downtime_table(reasons: Iterable[ReasonFigures], loss_total: timedelta, downtime: timedelta) -> TableSection:
+    """Stops the Downtime figure leaves out, apart from the loss Pareto, with how they reconcile."""
+    table = downtime_table(reasons, key="not_downtime", title=NOT_DOWNTIME_TITLE)
+    columns = tuple(replace(c, label="Duration") if c.key == "duration" else c for c in table.columns)
+    return TableSection(table.key, table.title, columns, table.rows, table.totals,
+                        downtime_reconciliation(loss_total, downtime))
+
+
+def downtime_reconciliation(loss_total: timedelta, downtime: timedelta) -> str:
+    """How the reasons add up to the Downtime figure, in words a supervisor can check."""
+    from factoryos.reports.values import format_duration
+
+    text = (f"The Downtime figure ({format_duration(downtime)}) counts unplanned stops and setup: "
+            f"{format_duration(loss_total)} in the downtime reasons. Planned stops and time no machine could be "
+            "read are listed here and are not downtime.")
+    if abs((loss_total - downtime).total_seconds()) >= 1:
+        text += (" The figure differs from the reasons' sum because stops shorter than the site's micro-stop "
+                 "threshold count as speed loss and overlapping stops of a machine count once.")
+    return text
 
 
 def rejections_table(

@@ -39,7 +39,8 @@ from sqlalchemy import Engine
 
 from factoryos.db.engine import make_engine
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import CountRow, StateRow, record_counts, record_state_change, record_state_changes
+from factoryos.production.signals import CountRow, record_counts, record_state_change
+from factoryos.production.state_batch import StateRow, record_state_changes
 from scripts.drills.plant import new_company, seed_plant
 from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
 

@@ -12,6 +12,9 @@ its ids and invite code are markers too); company A with plain data. Then, as A'
   intact     B's data, read back as B, is unchanged afterwards
   lockout    wrong passwords for one account until it locks: 429 with Retry-After,
              and then the right password is refused too
+  elsewhere  (behind a trusted proxy) the locked-out owner still signs in from another address
+  rewrite    (with the superuser) A's audit chain rewritten and every later hash recomputed:
+             the hashes alone pass, the server's signed anchors must name the row
   limits     oversized bodies → 413 (declared and chunked), deeply nested JSON → 422
   traversal  `..` payloads in every file-name-like parameter and in raw paths: no 5xx,
              no file content, no unsafe download name
@@ -211,8 +214,11 @@ def fuzz(base_url: str, attacker: Company, victim: Company, findings: Findings, 
 
 def _relogin(base_url: str, who: Company, auth: dict[str, str]) -> None:
     """A generated request may sign the attacker out (logout, MFA): sign in again and go on."""
+    # From an address of its own (where a proxy is trusted): the fuzz's failed sign-ins may have
+    # locked the attacker's address, which is the throttle working, not a reason to stop the drill.
     r = httpx.post(f"{base_url}/api/v1/auth/login", json={"email": who.owner.email, "password": PASSWORD,
-                                                            "company_id": who.owner.tenant_id})
+                                                            "company_id": who.owner.tenant_id},
+                   headers={"X-Forwarded-For": "192.0.2.10"})
     if r.status_code != 200:
         raise RuntimeError(f"the attacker cannot sign in again: {r.status_code} {r.text[:200]}")
     auth["Authorization"] = f"Bearer {r.json()['access_token']}"
@@ -290,6 +296,58 @@ def lockout(client: httpx.Client, victim_email: str, password: str, findings: Fi
     if r.status_code != 429 or not r.headers.get("retry-after", "").isdigit():
         findings.problems.append(f"lockout: the right password during lockout → {r.status_code}, "
                                  f"Retry-After {r.headers.get('retry-after')!r}")
+
+
+def lockout_elsewhere(client: httpx.Client, victim_email: str, password: str, findings: Findings) -> None:
+    """After `lockout` from the attacker's address, the owner at their own desk is not locked out."""
+    r = client.post("/api/v1/auth/login", json={"email": victim_email, "password": password},
+                    headers={"X-Forwarded-For": "192.0.2.44"})
+    findings.requests += 1
+    findings.statuses[r.status_code] += 1
+    if r.status_code != 200:
+        findings.problems.append(f"elsewhere: the owner at another address was refused too → {r.status_code}")
+
+
+def audit_rewrite(superuser_url: str, tenant_id: str, anchors_file, findings: Findings) -> str:
+    """Rewrite row 2 of the company's chain as a superuser would, recompute every later hash and
+    the head; the chain check must be fooled and the anchors must not. Returns what verify said."""
+    from sqlalchemy import create_engine, pool, text
+
+    from factoryos.audit.anchors import AnchorLog
+    from factoryos.audit.chain import row_hash
+    from factoryos.audit.verify import verify_anchors, verify_chain
+
+    engine = create_engine(superuser_url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("set local session_replication_role = replica"))
+            rows = [dict(r) for r in conn.execute(text("select * from audit_log where tenant_id = :t order by seq"),
+                                                  {"t": tenant_id}).mappings()]
+            prev = rows[0]["row_hash"]
+            for row in rows[1:]:
+                if row["seq"] == 2:
+                    row["after"] = {**(row["after"] or {}), "rewritten": True}
+                row["prev_hash"], row["row_hash"] = prev, None
+                row["row_hash"] = row_hash(row)
+                conn.execute(text("update audit_log set after = cast(:a as jsonb), prev_hash = :p, row_hash = :h "
+                                  "where tenant_id = :t and seq = :s"),
+                             {"a": json.dumps(row["after"]), "p": row["prev_hash"], "h": row["row_hash"],
+                              "t": tenant_id, "s": row["seq"]})
+                prev = row["row_hash"]
+            conn.execute(text("update audit_chain_heads set row_hash = :h where tenant_id = :t"),
+                         {"h": prev, "t": tenant_id})
+        with engine.connect() as conn:
+            chain = verify_chain(conn, uuid.UUID(tenant_id))
+            public, anchors = AnchorLog(anchors_file).read()
+            report = verify_anchors(conn, uuid.UUID(tenant_id), anchors, public, chain.rows) if public else None
+    finally:
+        engine.dispose()
+    if not chain.ok:
+        findings.problems.append(f"rewrite: the recomputed chain was not even consistent: {chain.reason}")
+    if report is None or report.ok:
+        findings.problems.append(f"rewrite: {len(rows)} rows rewritten from seq 2 and the signed anchors did not see it")
+        return "not detected"
+    return f"row seq {report.broken_seq}: {report.reason}"
 
 
 def body_limits(client: httpx.Client, attacker: Company, victim: Company, findings: Findings,
@@ -372,7 +430,10 @@ def _check_file(r: httpx.Response, what: str, findings: Findings, victim: Compan
 # -- the whole drill ----------------------------------------------------------------------
 
 
-def run_drill(base_url: str, *, examples: int = 25, log=print) -> Findings:
+def run_drill(base_url: str, *, examples: int = 25, log=print, behind_proxy: bool = False,
+              superuser_url: str | None = None, anchors_file=None) -> Findings:
+    """`behind_proxy`: the server trusts this client's X-Forwarded-For (as behind nginx);
+    `superuser_url` and the server's `anchors_file`: also try rewriting the audit chain."""
     findings = Findings()
     marker = f"LEAKMARK{uuid.uuid4().hex[:8].upper()}"
     with httpx.Client(base_url=base_url, timeout=60) as client:
@@ -388,24 +449,46 @@ def run_drill(base_url: str, *, examples: int = 25, log=print) -> Findings:
         log(f"traversal: {len(tried)} attempts")
         body_limits(client, attacker, victim, findings)
         lockout(client, victim.owner.email, PASSWORD, findings)
-        # B's owner is locked out now; its token still reads.
+        if behind_proxy:
+            lockout_elsewhere(client, victim.owner.email, PASSWORD, findings)
+        # B's owner is locked out now (from here); its token still reads.
         after = snapshot(client, victim)
         for path in before:
             if before[path] != after[path]:
                 findings.leaks.append(f"B's data changed during the attack: {path}")
+    if superuser_url and anchors_file is not None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _anchored(anchors_file, attacker.owner.tenant_id):
+            time.sleep(0.5)  # the server signs the heads every second in this drill
+        log(f"rewrite: {audit_rewrite(superuser_url, attacker.owner.tenant_id, anchors_file, findings)}")
     return findings
 
 
+def _anchored(anchors_file, tenant_id: str) -> bool:
+    from factoryos.audit.anchors import AnchorLog
+
+    try:
+        return any(a.tenant_id == tenant_id and a.seq >= 2 for a in AnchorLog(anchors_file).read()[1])
+    except Exception:  # noqa: BLE001 - half-written while the server appends: try again
+        return False
+
+
 def main() -> None:
-    from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
+    from factoryos.audit.anchors import ANCHOR_FILE
+    from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir, superuser_url
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=25, help="generated cases per operation, pass and mode")
     args = parser.parse_args()
     with scratch_dir("factoryos-abuse-") as data, embedded_database(data) as urls:
-        with ServerProcess(urls.app, data) as server:
+        # Behind a trusted proxy (as in the install, nginx) and with its superuser connection, so the
+        # server signs the audit chain heads (every second here) that the rewrite case checks.
+        env = {"FACTORYOS_TRUSTED_PROXIES": '["127.0.0.1"]', "FACTORYOS_ADMIN_DATABASE_URL": urls.admin or "",
+               "FACTORYOS_AUDIT_ANCHOR_SECONDS": "1"}
+        with ServerProcess(urls.app, data, env=env) as server:
             started = time.perf_counter()
-            findings = run_drill(server.url, examples=args.examples)
+            findings = run_drill(server.url, examples=args.examples, behind_proxy=True,
+                                 superuser_url=superuser_url(urls), anchors_file=data / "server" / ANCHOR_FILE)
             print(f"\n{findings.summary()} in {time.perf_counter() - started:.0f} s")
             for kind, items in (("5xx", findings.server_errors), ("leak", findings.leaks),
                                 ("problem", findings.problems)):

@@ -20,8 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from factoryos.backup import create_backup, find_backup, verify_backup
+from factoryos.backup.catalog import find_backup
+from factoryos.backup.create import create_backup
 from factoryos.backup.source import backup_source_url
+from factoryos.backup.verify import verify_backup
 from factoryos.db.engine import DatabaseUrls
 from factoryos.errors import FactoryOSError
 from scripts.drills.stack import embedded_database, scratch_dir

@@ -31,7 +31,7 @@ def _decide(ctx: Context, machine_id: UUID, anomaly_id: UUID, decision: Literal[
     out = anomalies.anomaly_out(after)
     ctx.audit(decision, anomalies.ENTITY, anomaly_id, before=anomalies.anomaly_out(before).model_dump(mode="json"),
               after=out.model_dump(mode="json"))
-    snapshots: LiveSnapshots | None = getattr(ctx.state, "live_snapshots", None)
+    snapshots: LiveSnapshots | None = ctx.state.live_snapshots
     if snapshots is not None:
         snapshots.forget(ctx.tenant_id)  # the pending count (and accepted parts) show on the next read
     return out

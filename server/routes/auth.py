@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import logging
-from uuid import UUID
-
-from pydantic import BaseModel, Field
 
 from factoryos.errors import Conflict
 from factoryos.identity import lockout, mfa
@@ -14,81 +11,30 @@ from factoryos.identity.companies import company_view
 from factoryos.identity.errors import CredentialError, MfaRequired, RefreshRejected, RefreshReused
 from factoryos.identity.login import check_credentials, choose_company
 from factoryos.identity.memberships import MembershipRepository
+from factoryos.identity.models import (
+    AccountOut,
+    CompanyOut,
+    ConfirmBody,
+    DisableBody,
+    Enrollment,
+    LoginBody,
+    LogoutBody,
+    Me,
+    RecoveryCodes,
+    RefreshBody,
+    RegisterBody,
+    SignIn,
+    TokenPair,
+)
 from factoryos.identity.permissions import ROLE_TITLES, SIGNED_IN
 from factoryos.identity.sessions import revoke_session, revoke_user_sessions, rotate
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
-from server.routes.signin import AccountOut, SignIn, TokenPair, access_token, problem_response, sign_in
+from server.routes.signin import access_token, problem_response, sign_in
 
 log = logging.getLogger(__name__)
 
 router = Router(prefix="/api/v1/auth", tags=("auth",))
-
-
-class RegisterBody(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    display_name: str | None = Field(None, max_length=200)
-
-
-class LoginBody(BaseModel):
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    totp_code: str | None = Field(None, max_length=12, description="6-digit code when two-factor sign-in is on.")
-    recovery_code: str | None = Field(
-        None, max_length=24, description="A one-time recovery code instead of the TOTP code."
-    )
-    company_id: UUID | None = Field(
-        None, description="Which company to sign in to (needed when you belong to several)."
-    )
-
-
-class RefreshBody(BaseModel):
-    refresh_token: str = Field(max_length=200)
-
-
-class LogoutBody(BaseModel):
-    everywhere: bool = Field(False, description="End all of your sessions in this company, not just this one.")
-
-
-class CompanyOut(BaseModel):
-    id: UUID
-    name: str
-    industry: str | None
-    company_size: str | None
-    city: str | None
-    default_currency: str | None
-    timezone: str | None
-
-
-class Me(BaseModel):
-    account: AccountOut
-    company: CompanyOut
-    role: str
-    role_title: str
-    permissions: list[str]
-    granted: list[str]
-    denied: list[str]
-    session_id: UUID | None
-
-
-class Enrollment(BaseModel):
-    secret: str
-    otpauth_uri: str = Field(description="Render as a QR code for the authenticator app.")
-
-
-class ConfirmBody(BaseModel):
-    code: str = Field(max_length=12)
-
-
-class RecoveryCodes(BaseModel):
-    recovery_codes: list[str] = Field(description="Shown once; each works once instead of a TOTP code.")
-
-
-class DisableBody(BaseModel):
-    password: str = Field(max_length=1024)
-    totp_code: str | None = Field(None, max_length=12)
-    recovery_code: str | None = Field(None, max_length=24)
 
 
 def audit_failed_login(ctx: Context, exc: CredentialError, email: str) -> None:

@@ -6,42 +6,15 @@ the manifest's per-table counts or other companies' audit heads.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from pydantic import BaseModel, Field
-
-from factoryos.backup.create import LABEL_PATTERN
 from factoryos.backup.manifest import Backup
 from factoryos.backup.service import BackupService
 from factoryos.identity.permissions import INSTALLATION_ADMIN
+from factoryos.system.models import BackupCreate, BackupList, BackupOut
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/backup", tags=("system",))
 
 PERMISSION = INSTALLATION_ADMIN  # backups hold every company's data
-
-
-class BackupOut(BaseModel):
-    name: str
-    label: str
-    created_at: dt.datetime
-    size: int
-    sha256: str
-    factoryos_version: str
-    schema_revision: str | None
-
-
-class BackupList(BaseModel):
-    items: list[BackupOut]
-    available: bool = Field(description="This server can take backups (it has the superuser database URL).")
-    interval_hours: float | None = Field(description="Scheduled backups every so many hours; null ⇒ off.")
-    keep_days: int
-    last_error: str | None = Field(None, description="Why the last scheduled backup failed, if it did.")
-    running: str | None = Field(None, description="`backup` or `restore` while one runs (one at a time).")
-
-
-class BackupCreate(BaseModel):
-    label: str = Field("manual", pattern=LABEL_PATTERN, description="Goes into the file name.")
 
 
 def backup_out(backup: Backup) -> BackupOut:
@@ -58,7 +31,9 @@ def backup_out(backup: Backup) -> BackupOut:
 
 
 def _service(ctx: Context) -> BackupService:
-    return ctx.state.backups
+    backups = ctx.state.backups
+    assert backups is not None, "set by the server's lifespan"
+    return backups
 
 
 @router.get("", permission=PERMISSION, response=BackupList)

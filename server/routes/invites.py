@@ -2,60 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
-
-from pydantic import BaseModel, Field
 
 from factoryos.identity.accounts import CompanyChoice, create_user, find_by_email, set_display_name, user_companies
 from factoryos.identity.errors import CredentialError, MfaRequired
 from factoryos.identity.invites import claim_invite, create_invite, invite_view, list_active, mark_used, revoke_invite
 from factoryos.identity.login import check_credentials
 from factoryos.identity.memberships import Actor, add_member
+from factoryos.identity.models import AcceptBody, InviteBody, InviteOut, InvitePage, InviteQuery, NewInvite, SignIn
 from factoryos.schema.tenancy import companies
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
 from server.licensing import require_license_room
 from server.routes.auth import audit_failed_login
-from server.routes.signin import SignIn, problem_response, sign_in
+from server.routes.signin import problem_response, sign_in
 
 router = Router(prefix="/api/v1/invites", tags=("invites",))
-
-
-class InviteBody(BaseModel):
-    role: str = Field(description="admin, plant_manager, supervisor, estimator, operator or read_only")
-
-
-class InviteOut(BaseModel):
-    id: UUID
-    code_hint: str
-    role: str
-    created_by: UUID
-    created_at: datetime
-    expires_at: datetime
-
-
-class NewInvite(InviteOut):
-    code: str = Field(description="Shown once: give it to the person joining (e.g. K7MX-3QPD).")
-
-
-class InvitePage(BaseModel):
-    items: list[InviteOut]
-    next_cursor: str | None
-
-
-class InviteQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=200)
-
-
-class AcceptBody(BaseModel):
-    code: str = Field(max_length=20)
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024, description="A new password, or your existing one if you have an account.")
-    display_name: str | None = Field(None, max_length=200, description="Needed for a new account.")
-    totp_code: str | None = Field(None, max_length=12)
-    recovery_code: str | None = Field(None, max_length=24)
 
 
 def _actor(ctx: Context) -> Actor:

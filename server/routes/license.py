@@ -12,49 +12,23 @@ import datetime as dt
 import threading
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from factoryos.identity.permissions import INSTALLATION_ADMIN
 from factoryos.licensing.active import LicenseState, activate_license
 from factoryos.licensing.document import License
 from factoryos.licensing.errors import LicenseError
 from factoryos.licensing.gating import edition_of, limits_of
 from factoryos.licensing.hostid import host_id
+from factoryos.licensing.models import LicenseKey, LicenseLimits, LicenseStatus
 from factoryos.licensing.usage import in_use
 from factoryos.licensing.verify import verify_license
 from server.api import Context, Router
-from server.routes.system import LicenseLimits
 
 router = Router(prefix="/api/v1/system", tags=("system",))
 
 PERMISSION = "admin.system"
-MAX_KEY_CHARS = 16_384
 
 # Activations are serialised so the file on disk and the license in force always match.
 _ACTIVATION = threading.Lock()
-
-
-class LicenseKey(BaseModel):
-    key: str = Field(min_length=1, max_length=MAX_KEY_CHARS,
-                     description="The license key (FOS1.…) or the whole content of a .lic file.")
-
-
-class LicenseStatus(BaseModel):
-    status: str = Field(description="licensed, evaluation, expired or invalid")
-    valid: bool = Field(description="A license is activated and in force.")
-    evaluation: bool = Field(description="The evaluation allowance applies (no license in force).")
-    edition: str
-    customer: str | None = None
-    license_id: str | None = None
-    issued_at: dt.datetime | None = None
-    expires_at: dt.datetime | None = None
-    days_left: int | None = None
-    bound_to_host: str | None = Field(None, description="The host id the license is bound to; null ⇒ any host.")
-    host_id: str = Field(description="This server's host id (what a bound license must name).")
-    limits: LicenseLimits = Field(description="The limits in force.")
-    in_use: LicenseLimits = Field(description="What this company uses of them.")
-    code: str | None = Field(None, description="Why a license file that exists is not in force.")
-    detail: str | None = None
 
 
 def _status(ctx: Context, state: LicenseState) -> LicenseStatus:

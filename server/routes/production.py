@@ -101,7 +101,7 @@ def live_view(ctx: Context, query: LiveQuery) -> LiveView | Response:
     """Per machine of a site: state since, shift counts vs target, OEE so far, downtime needing a reason.
 
     Served from the site's shared snapshot, at most `FACTORYOS_LIVE_SNAPSHOT_SECONDS` old (`at` says when)."""
-    snapshots: LiveSnapshots | None = getattr(ctx.state, "live_snapshots", None)
+    snapshots: LiveSnapshots | None = ctx.state.live_snapshots
     if snapshots is None or snapshots.max_age <= 0:
         return live.live_view(ctx.conn, ctx.tenant_id, query, datetime.now(UTC))
     snap = snapshots.get(ctx.conn, ctx.tenant_id, query.site_id, lambda: datetime.now(UTC))

@@ -10,41 +10,19 @@ fails, into the live one. Answers never carry another company's names or figures
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
-
-from factoryos.backup.catalog import NAME_PATTERN
 from factoryos.backup.restore_job import Requester, RestoreJob
 from factoryos.backup.service import BackupService
 from factoryos.errors import Conflict, NotFound, ValidationFailed
 from factoryos.identity.permissions import INSTALLATION_ADMIN
+from factoryos.system.models import RestoreIn, RestoreOut
 from server.api import Context, Router
 from server.restore_hooks import ServerRestoreHooks
 
 router = Router(prefix="/api/v1/backup", tags=("system",))
 
 PERMISSION = INSTALLATION_ADMIN  # backups hold every company's data
-
-
-class RestoreIn(BaseModel):
-    name: str = Field(pattern=NAME_PATTERN, description="The backup's name (see GET /api/v1/backup).")
-    confirm: str = Field(max_length=200, description="The name typed again: a restore replaces every company's data.")
-
-
-class RestoreOut(BaseModel):
-    id: UUID
-    backup: str
-    backup_created_at: dt.datetime
-    state: Literal["running", "succeeded", "failed"]
-    phase: str = Field(description="queued, verifying, restoring, checking, replacing, recording or done.")
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    error_code: str | None = Field(description="Stable code of `error` when the restore failed.")
-    error: str | None = Field(description="Why it failed; the live database was then left as it was.")
-    warning: str | None = None
 
 
 def restore_out(job: RestoreJob) -> RestoreOut:
@@ -56,7 +34,9 @@ def restore_out(job: RestoreJob) -> RestoreOut:
 
 
 def _service(ctx: Context) -> BackupService:
-    return ctx.state.backups
+    backups = ctx.state.backups
+    assert backups is not None, "set by the server's lifespan"
+    return backups
 
 
 @router.post("/restore", permission=PERMISSION, body=RestoreIn, response=RestoreOut, status_code=202)

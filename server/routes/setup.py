@@ -6,36 +6,15 @@ company tokens only); each handler authenticates the account itself via `account
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
 from factoryos.identity.accounts import CompanyChoice, require_user, set_display_name, user_companies
 from factoryos.identity.companies import CompanyDetails, create_company
+from factoryos.identity.models import AccountOut, CompanyRef, OwnerSetupBody, Profile, SetupBody, SignIn
 from factoryos.identity.permissions import OWNER
 from server.api import PUBLIC, Context, Router
 from server.auth import account_caller, runtime_of
-from server.routes.signin import AccountOut, CompanyRef, SignIn, sign_in
+from server.routes.signin import sign_in
 
 router = Router(prefix="/api/v1/setup", tags=("setup",))
-
-
-class SetupBody(BaseModel):
-    display_name: str | None = Field(None, max_length=200, description="Needed on first contact only.")
-
-
-class Profile(BaseModel):
-    account: AccountOut
-    companies: list[CompanyRef]
-    setup_required: bool = Field(description="True until the account belongs to a company.")
-
-
-class OwnerSetupBody(BaseModel):
-    display_name: str = Field(max_length=300)
-    company_name: str = Field(max_length=300)
-    industry: str = Field(max_length=300)
-    company_size: str = Field(max_length=20, description="1-10, 11-50, 51-200, 201-500, 501-1000 or 1000+")
-    city: str = Field(max_length=300)
-    default_currency: str = Field(max_length=10, description="ISO 4217 code, e.g. EUR")
-    timezone: str | None = Field(None, max_length=64, description="IANA name, e.g. Europe/Berlin")
 
 
 @router.post("", permission=PUBLIC, body=SetupBody, response=Profile)

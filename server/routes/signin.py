@@ -1,64 +1,24 @@
-"""What every sign-in answers (login, onboarding, invite accept) and how it is issued.
+"""How every sign-in (login, onboarding, invite accept) is issued; its shape is
+`factoryos.identity.models.SignIn`.
 
-Not a router: the auth, setup and invite routers share these models and `sign_in`.
+Not a router: the auth, setup and invite routers share `sign_in`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel
 from sqlalchemy import RowMapping
 
 from factoryos.errors import FactoryOSError
 from factoryos.identity.accounts import CompanyChoice
+from factoryos.identity.models import AccountOut, CompanyRef, SignIn
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.sessions import open_session
 from factoryos.identity.tokens import issue_token
 from server.api import Context
 from server.problem import ProblemResponse, from_error
-
-
-class AccountOut(BaseModel):
-    id: UUID
-    email: str
-    display_name: str | None
-    mfa_enabled: bool
-
-    @classmethod
-    def of(cls, user: RowMapping) -> AccountOut:
-        return cls(
-            id=user["id"], email=user["email"], display_name=user["display_name"], mfa_enabled=user["totp_enabled"]
-        )
-
-
-class CompanyRef(BaseModel):
-    id: UUID
-    name: str
-    role: str
-
-    @classmethod
-    def of(cls, choice: CompanyChoice) -> CompanyRef:
-        return cls(id=choice.tenant_id, name=choice.name, role=choice.role)
-
-
-class TokenPair(BaseModel):
-    token_type: Literal["bearer"] = "bearer"
-    access_token: str
-    expires_at: datetime
-    expires_in: int
-    refresh_token: str | None = None
-    session_id: UUID | None = None
-
-
-class SignIn(TokenPair):
-    """Tokens plus who signed in where. Without a company: an account token only (no refresh)."""
-
-    account: AccountOut
-    company: CompanyRef | None
-    companies: list[CompanyRef]
 
 
 def access_token(

@@ -12,8 +12,6 @@ import datetime as dt
 import shutil
 import threading
 from typing import Any
-
-from pydantic import BaseModel, Field
 from sqlalchemy import make_url
 from starlette.responses import JSONResponse, Response
 
@@ -27,72 +25,26 @@ from factoryos.db.probe import DatabaseProbe
 from factoryos.licensing.active import LicenseState
 from factoryos.licensing.gating import edition_of, limits_of
 from factoryos.licensing.store import default_license_path
+from factoryos.system.models import (
+    BackupHealth,
+    ComponentHealth,
+    DatabaseConfig,
+    DiskHealth,
+    Health,
+    LicenseHealth,
+    LicenseLimits,
+    MigrationHealth,
+    PollerHealth,
+    SystemConfig,
+)
 from server.api import PUBLIC, Context, Router
 from server.maintenance import RETRY_AFTER_SECONDS
 from server.problem import problem
+from server.state import ServerState
 
 router = Router(prefix="/api/v1/system", tags=("system",))
 
 DISK_LOW_BYTES = 2 * 1024**3
-
-
-class ComponentHealth(BaseModel):
-    ok: bool
-    detail: str | None = None
-
-
-class MigrationHealth(ComponentHealth):
-    current: str | None = None
-    head: str
-
-
-class PollerHealth(BaseModel):
-    ok: bool | None = Field(None, description="null when the poller is off.")
-    state: str = Field(description="running or off")
-    machines: int = 0
-    connected: int = 0
-    failing: int = 0
-    detail: str | None = None
-
-
-class DiskHealth(ComponentHealth):
-    free_bytes: int | None = None
-    total_bytes: int | None = None
-
-
-class BackupHealth(BaseModel):
-    ok: bool | None = Field(None, description="null when nothing is scheduled to judge the age against.")
-    scheduled: bool
-    interval_hours: float | None = None
-    last_at: dt.datetime | None = None
-    age_seconds: int | None = None
-    detail: str | None = None
-
-
-class LicenseLimits(BaseModel):
-    machines: int
-    users: int
-    sites: int
-
-
-class LicenseHealth(BaseModel):
-    status: str = Field(description="licensed, evaluation, expired or invalid")
-    valid: bool = Field(description="A license is activated and in force.")
-    edition: str
-    expires_at: dt.datetime | None = None
-    limits: LicenseLimits
-    detail: str | None = None
-
-
-class Health(BaseModel):
-    status: str
-    version: str
-    database: ComponentHealth
-    migrations: MigrationHealth
-    poller: PollerHealth | None = None
-    disk: DiskHealth | None = None
-    backup: BackupHealth | None = None
-    license: LicenseHealth | None = None
 
 
 @router.get("/health", permission=PUBLIC, response=Health, uses_db=False)
@@ -122,10 +74,10 @@ def health(ctx: Context) -> Response:
         version=__version__,
         database=db,
         migrations=migrations,
-        poller=_poller(getattr(ctx.state, "poller", None)),
+        poller=_poller(ctx.state.poller),
         disk=_disk(ctx.settings),
-        backup=_backup(getattr(ctx.state, "backups", None), now),
-        license=_license(getattr(ctx.state, "license", None), now),
+        backup=_backup(ctx.state.backups, now),
+        license=_license(ctx.state.license, now),
     )
     if healthy:
         return JSONResponse(body.model_dump(mode="json"))
@@ -143,10 +95,10 @@ def health(ctx: Context) -> Response:
 _PROBE_LOCK = threading.Lock()
 
 
-def _probe(state: Any) -> DatabaseProbe:
+def _probe(state: ServerState) -> DatabaseProbe:
     """One probe per app, on the app's database URL, made on first use."""
     with _PROBE_LOCK:
-        probe: DatabaseProbe | None = getattr(state, "db_probe", None)
+        probe = state.db_probe
         if probe is None or probe.engine.url != state.engine.url:
             probe = state.db_probe = DatabaseProbe(health_engine(state.engine.url))
         return probe
@@ -227,39 +179,12 @@ def _license(state: LicenseState | None, now: dt.datetime) -> LicenseHealth | No
     )
 
 
-class DatabaseConfig(BaseModel):
-    mode: str = Field(description="embedded (PostgreSQL in the data directory) or external")
-    name: str
-    host: str | None = None
-    port: int | None = None
-    pool_size: int
-
-
-class SystemConfig(BaseModel):
-    version: str
-    listen: str = Field(description="Address and port the server binds.")
-    tls: bool
-    log_level: str
-    trusted_proxies: list[str]
-    max_body_bytes: int
-    database: DatabaseConfig
-    data_dir: str
-    backup_dir: str
-    backups_available: bool = Field(description="The server holds the superuser URL backups need.")
-    backup_interval_hours: float
-    backup_keep_days: int
-    poller_enabled: bool
-    poller_running: bool
-    poller_reload_seconds: float
-    license_file: str
-
-
 @router.get("/config", permission="admin.system", response=SystemConfig)
 def system_config(ctx: Context) -> SystemConfig:
     """The server's non-secret settings (never URLs with credentials, passwords or keys)."""
     settings = ctx.settings
     url = make_url(settings.database_url) if settings.database_url else None
-    backups = getattr(ctx.state, "backups", None)
+    backups = ctx.state.backups
     return SystemConfig(
         version=__version__,
         listen=f"{settings.host}:{settings.port}",
@@ -280,7 +205,7 @@ def system_config(ctx: Context) -> SystemConfig:
         backup_interval_hours=settings.backup_interval_hours,
         backup_keep_days=settings.backup_keep_days,
         poller_enabled=settings.poller,
-        poller_running=getattr(ctx.state, "poller", None) is not None,
+        poller_running=ctx.state.poller is not None,
         poller_reload_seconds=settings.poller_reload_seconds,
-        license_file=str(default_license_path(settings.data_dir)),
+        license_file=str(default_license_path(settings)),
     )

@@ -2,51 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from factoryos.identity.invites import revoke_invites_of
 from factoryos.identity.memberships import Actor, change_permissions, get_member, list_members, remove_member
+from factoryos.identity.models import Member, MemberPage, MemberQuery, PermissionsBody
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/users", tags=("users",))
 
 MANAGE = "permissions.manage"
-
-
-class Member(BaseModel):
-    id: UUID = Field(description="The user's id.")
-    email: str
-    display_name: str | None
-    role: str
-    granted: list[str]
-    denied: list[str]
-    permissions: list[str] = Field(description="Effective: role + granted − denied.")
-    joined_at: datetime
-    invited_by: UUID | None
-    mfa_enabled: bool
-
-
-class MemberPage(BaseModel):
-    items: list[Member]
-    next_cursor: str | None
-
-
-class MemberQuery(BaseModel):
-    limit: int = Field(50, ge=1, le=500)
-    cursor: str | None = Field(None, max_length=200)
-    q: str | None = Field(None, max_length=200, description="Filter by name or email.")
-
-
-class PermissionsBody(BaseModel):
-    """Single permissions on top of the role. Roles do not change here."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    granted: list[str] | None = Field(None, max_length=50)
-    denied: list[str] | None = Field(None, max_length=50)
 
 
 def _actor(ctx: Context) -> Actor:

@@ -10,11 +10,12 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
-from factoryos.audit import row_hash
 from factoryos.audit.anchoring import Anchorer
 from factoryos.audit.anchors import ANCHOR_FILE, AnchorLog, set_aside_after_restore
+from factoryos.audit.chain import row_hash
 from factoryos.audit.verify import verify_chain
 from tests.audit.test_chain import new_company, write_events
 
@@ -47,6 +48,7 @@ def _rewrite_from(superuser_engine: Engine, tenant: uuid.UUID, seq: int) -> None
         conn.execute(text("update audit_chain_heads set row_hash = :h where tenant_id = :t"), {"h": prev, "t": tenant})
 
 
+@pytest.mark.slow  # the CLI in 4 fresh processes, each importing every command
 def test_a_recomputed_chain_passes_the_hashes_but_not_the_anchors(db_urls, app_engine, superuser_engine,
                                                                   tmp_path) -> None:
     tenant = new_company(superuser_engine, name=f"Anchored {uuid.uuid4().hex[:6]}")
@@ -79,6 +81,7 @@ def test_a_recomputed_chain_passes_the_hashes_but_not_the_anchors(db_urls, app_e
     assert again.returncode == 1 and "chain broken at row seq 3" in again.stderr
 
 
+@pytest.mark.slow  # the CLI in 2 fresh processes, each importing every command
 def test_an_altered_anchor_file_is_named(db_urls, app_engine, superuser_engine, tmp_path) -> None:
     tenant = new_company(superuser_engine, name=f"Forged {uuid.uuid4().hex[:6]}")
     write_events(app_engine, tenant, 3)

@@ -14,10 +14,9 @@ import pytest
 from psycopg import errors
 from sqlalchemy import Engine, text
 
-from factoryos.audit import AuditEvent, record, row_hash
-from factoryos.audit.chain import canonical, canonical_parts
+from factoryos.audit.chain import canonical, canonical_parts, row_hash
 from factoryos.audit.verify import verify_chain
-from factoryos.audit.writer import append_and_commit, ensure_partitions
+from factoryos.audit.writer import AuditEvent, append_and_commit, ensure_partitions, record
 from factoryos.db.roles import libpq_url
 from factoryos.db.tenant import set_tenant, tenant_transaction
 
@@ -251,6 +250,7 @@ def _cli(db_urls, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # the CLI in 3 fresh processes, each importing every command
 def test_cli_verify_ok_then_names_the_tampered_row(db_urls, app_engine, superuser_engine) -> None:
     tenant = new_company(superuser_engine, name=f"CLI Verify {uuid.uuid4().hex[:6]}")
     write_events(app_engine, tenant, 3)
@@ -270,6 +270,7 @@ def test_cli_verify_ok_then_names_the_tampered_row(db_urls, app_engine, superuse
     assert unknown.returncode == 1 and "no company" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
+@pytest.mark.slow  # the CLI in 3 fresh processes, each importing every command
 def test_cli_export_jsonl_and_csv(db_urls, app_engine, superuser_engine, tmp_path) -> None:
     tenant = new_company(superuser_engine)
     write_events(app_engine, tenant, 3)

@@ -9,9 +9,9 @@ import httpx
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.licensing.gating import UNLICENSED_LIMITS
+from tests.accounts import join, new_company
 from tests.backup.support import Island, installation_admin, island_settings, start_server
 from tests.conftest import LiveServer
-from tests.production.accounts import add_member, new_company
 
 
 def test_admin_creates_and_lists_backups_with_an_audit_row(
@@ -39,7 +39,7 @@ def test_admin_creates_and_lists_backups_with_an_audit_row(
 
 def test_backups_need_an_installation_admin(api: httpx.Client, island_server: LiveServer) -> None:
     owner = new_company(api)
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     for method, path in (("POST", "/api/v1/backup/create"), ("GET", "/api/v1/backup")):
         for who in (operator, owner):  # the owner of a company founded over the API is not one
             r = api.request(method, path, headers=who.headers, json={} if method == "POST" else None)

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from factoryos.demo import dataset
 from factoryos.licensing.gating import UNLICENSED_LIMITS
 from factoryos.licensing.store import LICENSE_FILE_NAME
+from tests.accounts import PASSWORD, join, new_company
 from tests.backup.support import Island, island_settings, signed_license as _license, start_server
 from tests.production import plant
-from tests.production.accounts import PASSWORD, add_member, new_company
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -62,7 +62,7 @@ def test_license_limits_on_sites_machines_and_members(island: Island, tmp_path: 
         listed = http.get("/api/v1/machines", headers=owner.headers).json()["items"]
         assert len(listed) == 2  # the refused one left nothing behind
 
-        add_member(http, owner, "supervisor")  # owner + 1 = the 2 users allowed
+        join(http, owner, "supervisor")  # owner + 1 = the 2 users allowed
         code = http.post("/api/v1/invites", json={"role": "operator"}, headers=owner.headers).json()["code"]
         late = {"code": code, "email": f"late-{uuid.uuid4().hex[:6]}@example.com", "password": PASSWORD,
                 "display_name": "Lea Late"}

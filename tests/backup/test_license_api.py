@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.licensing.store import LICENSE_FILE_NAME
+from tests.accounts import join, new_company
 from tests.backup.support import Island, installation_admin, island_settings, signed_license, start_server
 from tests.conftest import LiveServer
 from tests.production import plant
-from tests.production.accounts import add_member, new_company
 
 
 @contextmanager
@@ -103,7 +103,7 @@ def test_bad_keys_are_refused_and_the_license_stays(island: Island, tmp_path: Pa
 def test_license_and_config_need_admin_system(island: Island, tmp_path: Path, vendor_key) -> None:
     with _server(island, tmp_path / "data") as (server, http):
         owner = new_company(http)
-        operator = add_member(http, owner, "operator")
+        operator = join(http, owner, "operator")
         key = signed_license(vendor_key)
         for method, path, body in (("GET", "/api/v1/system/license", None), ("PUT", "/api/v1/system/license",
                                    {"key": key}), ("GET", "/api/v1/system/config", None)):  # fmt: skip

@@ -13,10 +13,10 @@ import httpx
 from typer.testing import CliRunner
 
 from cli.backup import app
-from factoryos.backup import list_backups
+from factoryos.backup.catalog import list_backups
+from tests.accounts import new_company
 from tests.backup.support import Island, app_of, installation_admin, island_settings, start_server
 from tests.conftest import LiveServer
-from tests.production.accounts import new_company
 
 runner = CliRunner()
 

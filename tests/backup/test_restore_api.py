@@ -20,11 +20,10 @@ from factoryos.backup.restore_job import Requester, RestoreJob
 from server.app import create_app
 from server.auth import TokenAuthenticator
 from server.restore_hooks import ServerRestoreHooks
-from tests.accounts import FAST
+from tests.accounts import FAST, join, new_company
 from tests.backup.support import Island, app_of, installation_admin, island_settings, wait_for_restore
 from tests.conftest import LiveServer, free_port
 from tests.production import plant
-from tests.production.accounts import add_member, new_company
 
 runner = CliRunner()
 
@@ -165,7 +164,7 @@ def test_restore_input_and_permissions(api: httpx.Client, island_server: LiveSer
     r = api.get("/api/v1/backup/restore/00000000-0000-4000-8000-000000000000", headers=owner.headers)
     plant.problem(r, 404, "restore_not_found")
 
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     r = api.post("/api/v1/backup/restore", json={"name": name, "confirm": name}, headers=operator.headers)
     plant.problem(r, 403, "permission_denied")
     # The owner of another company holds admin.system there, yet may not replace everyone's data.

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 
 from factoryos import __version__
-from factoryos.backup import Backup, Manifest, list_backups, prune
-from factoryos.backup.manifest import write_manifest
+from factoryos.backup.catalog import list_backups, prune
+from factoryos.backup.manifest import Backup, Manifest, write_manifest
 from tests.accounts import new_company
 from tests.backup.support import Island, installation_admin, island_settings, start_server
 

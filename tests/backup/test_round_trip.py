@@ -6,21 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, pool, text
 from typer.testing import CliRunner
 
 from cli.backup import app
 from factoryos.audit.verify import verify_chain
-from factoryos.backup import list_backups
+from factoryos.backup.catalog import list_backups
 from factoryos.backup.facts import read_facts
 from factoryos.backup.manifest import write_manifest
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import embedded_urls
 from factoryos.db.roles import init_database
 from factoryos.db import migrate
+from tests.accounts import join, new_company
 from tests.backup.support import DATABASE, Island
 from tests.production import plant
-from tests.production.accounts import add_member, new_company
 
 runner = CliRunner()
 
@@ -45,7 +46,7 @@ def _cli(*args: str) -> str:
 
 def test_create_change_wipe_restore_round_trip(island: Island, api: httpx.Client, cli_env: Path) -> None:
     owner = new_company(api)
-    add_member(api, owner, "supervisor")
+    join(api, owner, "supervisor")
     site = plant.site(api, owner)
     kept = plant.machine(api, owner, site["id"])
     before, _ = _facts(island)
@@ -103,6 +104,34 @@ def test_restore_that_does_not_match_its_manifest_leaves_the_database_alone(
     assert leftovers == []
 
 
+def test_backups_carry_their_chain_heads_signed_and_an_altered_one_is_refused(
+    island: Island, api: httpx.Client, cli_env: Path
+) -> None:
+    from factoryos.audit.anchors import ANCHOR_FILE, Anchor, AnchorLog, public_key_from_text
+
+    owner = new_company(api)
+    site = plant.site(api, owner)
+    _cli("create")
+    [backup] = list_backups(cli_env)
+    m = backup.manifest
+    public = public_key_from_text(m.audit_public_key or "")
+    signed = {a["tenant_id"]: Anchor(**a) for a in m.audit_anchors or []}
+    head = m.audit_heads[owner.tenant_id]
+    assert signed[owner.tenant_id].valid_under(public)
+    assert (signed[owner.tenant_id].seq, signed[owner.tenant_id].row_hash) == (head.seq, head.row_hash)
+    # The same anchors are in the installation's anchor file.
+    logged = AnchorLog(cli_env.parent / "data" / ANCHOR_FILE).read()[1]
+    assert any(a.signature == signed[owner.tenant_id].signature for a in logged)
+
+    # Someone re-hashed a chain in the dump and wrote the matching head and signature-less anchor.
+    forged = [dict(a, row_hash="f" * 64) if a["tenant_id"] == owner.tenant_id else a for a in m.audit_anchors or []]
+    write_manifest(m.model_copy(update={"audit_anchors": forged}), backup.path)
+    newer = plant.machine(api, owner, site["id"])
+    result = runner.invoke(app, ["restore", backup.name, "--yes"])
+    assert result.exit_code == 1 and "not the one signed when it was taken" in result.output, result.output
+    assert api.get(f"/api/v1/machines/{newer['id']}", headers=owner.headers).status_code == 200
+
+
 def test_restore_asks_first(cli_env: Path, island: Island, api: httpx.Client) -> None:
     new_company(api)
     _cli("create")
@@ -111,6 +140,7 @@ def test_restore_asks_first(cli_env: Path, island: Island, api: httpx.Client) ->
     assert result.exit_code == 1 and "restore cancelled: nothing was changed" in result.output
 
 
+@pytest.mark.slow  # its own embedded PostgreSQL, started three times
 def test_embedded_mode_create_list_restore(pg_tmp: Path, monkeypatch) -> None:
     """No database URL: the commands start the embedded PostgreSQL of the data dir themselves."""
     pg = EmbeddedPostgres(pg_tmp).start()

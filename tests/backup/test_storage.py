@@ -12,8 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.backup import app
-from factoryos.backup import BackupError, create_backup, list_backups, verify_backup
+from factoryos.backup.catalog import list_backups
+from factoryos.backup.create import create_backup
+from factoryos.backup.errors import BackupError
 from factoryos.backup.lock import LOCK_FILE
+from factoryos.backup.verify import verify_backup
 from tests.backup.support import Island
 
 runner = CliRunner()

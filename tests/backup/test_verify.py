@@ -9,9 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.backup import app
-from factoryos.backup import Backup, BackupInvalid, create_backup, verify_backup
 from factoryos.backup.archive import sha256_of
-from factoryos.backup.manifest import write_manifest
+from factoryos.backup.create import create_backup
+from factoryos.backup.errors import BackupInvalid
+from factoryos.backup.manifest import Backup, write_manifest
+from factoryos.backup.verify import verify_backup
 from tests.backup.support import Island
 
 runner = CliRunner()

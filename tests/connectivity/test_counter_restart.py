@@ -124,6 +124,7 @@ class Counting:
         await asyncio.gather(self._task, return_exceptions=True)
 
 
+@pytest.mark.slow  # restarts the poller and the PLC several times
 async def test_restarts_store_exactly_what_the_plc_made(superuser_engine, app_engine, keys, data_dir) -> None:
     # 0.05 s per part: the PLCs' 10 parts a second are well within what these machines make.
     tenant, machine_ids = _seed(superuser_engine, [0.05, 0.05])

@@ -128,6 +128,7 @@ async def test_machine_goes_away_and_comes_back(
     assert offline.raw_code is None and "BadNoCommunication" in (offline.reason or "")
 
 
+@pytest.mark.slow  # restarts the OPC-UA server and waits for the reconnect
 async def test_server_restart_reconnects(sim: Simulator, service: tuple[ConnectivityService, MemorySink]) -> None:
     svc, sink = service
     poller = svc.poller

@@ -95,6 +95,7 @@ async def test_counts_reach_the_live_view_exactly(protocol: str, http, client, r
         await disconnect(client, site)
 
 
+@pytest.mark.slow  # waits past the site's micro-stop threshold in real time
 async def test_long_unplanned_stop_opens_downtime_waiting_for_a_reason(http, client, runtime) -> None:
     site = build_plant(http, 1, micro_stop_seconds=2)
     mid = site.machines[0]["id"]
@@ -129,6 +130,7 @@ async def test_long_unplanned_stop_opens_downtime_waiting_for_a_reason(http, cli
         await disconnect(client, site)
 
 
+@pytest.mark.slow  # a PLC goes unreachable and comes back: waits for no-data, then the reconnect
 async def test_a_machine_that_goes_away_shows_offline_then_recovers(http, client, runtime) -> None:
     site = build_plant(http, 2)
     away, neighbour = (m["id"] for m in site.machines)

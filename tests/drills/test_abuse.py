@@ -17,6 +17,8 @@ from scripts.drills.abuse import (
 )
 from scripts.drills.plant import PASSWORD, join
 
+pytestmark = pytest.mark.slow  # a drill: scripts/test.sh --all and CI run it
+
 
 @pytest.fixture(scope="module")
 def companies(live_server) -> tuple[Company, Company]:
@@ -32,7 +34,6 @@ def _clean(findings: Findings) -> None:
     assert findings.problems == [], findings.problems
 
 
-@pytest.mark.slow
 def test_generated_requests_cause_no_5xx_and_leak_nothing(live_server, http, companies) -> None:
     attacker, victim = companies
     before = snapshot(http, victim)

@@ -7,6 +7,8 @@ import pytest
 from scripts.drills.backup_disk_full import MountUnavailable, run_drill
 from tests.conftest import TEST_DB
 
+pytestmark = pytest.mark.slow  # a drill: scripts/test.sh --all and CI run it
+
 
 def test_full_backup_disk_fails_cleanly_and_keeps_old_backups(db_urls, pg_tmp) -> None:
     try:

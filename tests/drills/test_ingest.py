@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+import pytest
 from sqlalchemy import text
 
 from scripts.bench.ingest import (
@@ -18,6 +19,8 @@ from scripts.bench.ingest import (
     state_events,
 )
 from scripts.drills.plant import new_company, seed_plant
+
+pytestmark = pytest.mark.slow  # a drill: scripts/test.sh --all and CI run it
 
 MACHINES = 4
 

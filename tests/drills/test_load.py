@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import text
 
 from scripts.bench.api_load import Stats, generate
 from scripts.drills.plant import join, new_company, seed_plant
+
+pytestmark = pytest.mark.slow  # a drill: scripts/test.sh --all and CI run it
 
 
 def test_short_load_has_no_errors_and_loses_nothing(http, live_server, superuser_engine) -> None:

@@ -31,6 +31,8 @@ from tests.conftest import LiveServer, free_port
 HEALTH = "/api/v1/system/health"
 IN_TIME = httpx.Timeout(2.0)  # the promise: an answer within 2 s
 
+pytestmark = pytest.mark.slow  # its own PostgreSQL, frozen and thawed
+
 
 def _children(pid: int) -> list[int]:
     found = []

@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from scripts.drills.stack import ServerProcess, child_pids, scratch_dir
 from server.workers import DUTY_LOCK
+
+pytestmark = pytest.mark.slow  # two server processes and a worker killed: tens of seconds
 
 
 def _workers(server: ServerProcess) -> set[int]:

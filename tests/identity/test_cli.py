@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from cli.user import app
 from factoryos.errors import FactoryOSError
-from tests.identity.conftest import PASSWORD, login, new_company, new_email
+from tests.accounts import PASSWORD, login, new_company, new_email
 
 runner = CliRunner()
 
@@ -133,6 +133,7 @@ def _factoryos(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.C
                           capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow  # initialises and migrates its own embedded PostgreSQL
 def test_create_admin_on_a_fresh_embedded_data_dir_prepares_the_database(pg_tmp) -> None:
     """As a small shop's first command, before any `factoryos serve`."""
     run = _factoryos("user", "create-admin", "--email", "first@shop.example", "--name", "Anna Kovač",

@@ -9,7 +9,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy import text
 
-from tests.identity.conftest import PASSWORD, accept, bearer, invite, join, login, new_company, new_email, register
+from tests.accounts import PASSWORD, accept, bearer, invite, join, login, new_company, new_email, register
 
 CODE = re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.identity.conftest import (
+from tests.accounts import (
     PASSWORD,
     bearer,
     join,

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 import pyotp
 from sqlalchemy import text
 
-from tests.identity.conftest import login, new_company
+from tests.accounts import login, new_company
 
 
 def _enroll(http, owner) -> tuple[pyotp.TOTP, list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.identity.conftest import PASSWORD, bearer, new_company, new_email, owner_body, register
+from tests.accounts import PASSWORD, bearer, new_company, new_email, owner_body, register
 
 
 def _count(engine, sql: str, **params) -> int:

@@ -16,7 +16,7 @@ from factoryos.identity.passwords import Passwords
 from factoryos.identity.permissions import OWNER, PERMISSIONS, ROLES, effective_permissions
 from factoryos.identity.policy import IdentityPolicy
 from factoryos.identity.tokens import decode_token, issue_token
-from tests.identity.conftest import FAST
+from tests.accounts import FAST
 
 STAFF_FLAGS = {
     "orders.view",

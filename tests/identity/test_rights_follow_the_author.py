@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.identity.conftest import accept, invite, join, new_company
+from tests.accounts import accept, invite, join, new_company
 
 
 def _patch(http, by, user_id, **body):

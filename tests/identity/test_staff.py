@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from tests.identity.conftest import join, login, new_company
+from tests.accounts import join, login, new_company
 
 
 def _patch(http, by, user_id, **body):

@@ -17,8 +17,7 @@ from factoryos.errors import Conflict
 from factoryos.identity.accounts import user_companies
 from factoryos.identity.memberships import add_member
 from server.app import all_endpoints
-from tests.accounts import make_installation_admin
-from tests.identity.conftest import invite, join, new_company
+from tests.accounts import invite, join, make_installation_admin, new_company
 
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 

@@ -6,10 +6,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from factoryos.identity.policy import IdentityPolicy
 from server.app import create_app
 from server.auth import TokenAuthenticator
-from tests.accounts import PASSWORD, new_company, new_email
+from tests.accounts import FAST, PASSWORD, new_company, new_email
 from tests.conftest import LiveServer, free_port
 
 ATTACKER, OWNER_DESK, GUESSER = "198.51.100.7", "198.51.100.20", "198.51.100.66"
@@ -18,8 +17,7 @@ ATTACKER, OWNER_DESK, GUESSER = "198.51.100.7", "198.51.100.20", "198.51.100.66"
 @pytest.fixture(scope="module")
 def proxied(settings, db_urls):
     """The server behind a trusted proxy (as nginx in the install), so each request names its client."""
-    policy = IdentityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1,
-                            lockout_threshold=3, lockout_address_threshold=8)
+    policy = FAST.model_copy(update={"lockout_threshold": 3, "lockout_address_threshold": 8})
     app = create_app(settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]}), db_urls.app,
                      authenticator=TokenAuthenticator.from_settings(settings, policy))
     server = LiveServer(app, free_port()).start()

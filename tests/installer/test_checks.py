@@ -148,3 +148,16 @@ def test_leftover_data_volume_blocks_a_fresh_install_only(tmp_path: Path, docker
     assert "docker volume rm factoryos_pgdata" in fresh.fix
     # A directory with its .env (kept by `uninstall --keep-data`) owns those volumes.
     assert checks.check_other_install(tmp_path, fresh=False, client_factory=factory).status is Status.OK
+
+
+def test_start_at_boot_asks_systemd_about_the_engine(tmp_path: Path) -> None:
+    assert checks.check_boot(tmp_path / "no-systemd").status is Status.WARN
+    systemd = tmp_path / "systemd"
+    systemd.mkdir()
+    for answer, status in (("enabled", Status.OK), ("disabled", Status.WARN)):
+        systemctl = tmp_path / f"systemctl-{answer}"
+        systemctl.write_text(f"#!/bin/sh\necho {answer}\n")  # stands in for systemctl on a host without systemd
+        systemctl.chmod(0o755)
+        result = checks.check_boot(systemd, str(systemctl))
+        assert result.status is status, result
+    assert "systemctl enable docker" in result.fix and "disabled" in result.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -81,3 +82,22 @@ def test_unknown_placeholder_is_reported(tmp_path: Path) -> None:
     template.write_text("services:\n  x:\n    image: %{nope}\n")
     with pytest.raises(InstallError, match="unknown placeholder"):
         compose_render.render(PARAMS, template)
+
+
+def test_nginx_has_a_fixed_address_that_the_api_alone_trusts(rendered: str) -> None:
+    document = yaml.safe_load(rendered)
+    nginx_ip = document["services"]["nginx"]["networks"]["frontend"]["ipv4_address"]
+    trusted = json.loads(document["services"]["api"]["environment"]["FACTORYOS_TRUSTED_PROXIES"])
+    assert trusted == [nginx_ip] == ["172.31.255.2"]
+    (pool,) = document["networks"]["frontend"]["ipam"]["config"]
+    assert pool["subnet"] == "172.31.255.0/24"
+    # Containers without a fixed address draw from ip_range, which never holds nginx's.
+    assert ipaddress.ip_address(nginx_ip) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(nginx_ip) not in ipaddress.ip_network(pool["ip_range"])
+
+
+@pytest.mark.parametrize("subnet", ["172.31.0.0/29", "8.8.8.0/24", "127.0.0.0/24", "172.31.0.1/24", "nope"])
+def test_a_frontend_subnet_that_cannot_hold_the_stack_is_refused(subnet: str) -> None:
+    with pytest.raises(InstallError, match="subnet") as caught:
+        compose_render.render(ComposeParams(**{**PARAMS.__dict__, "frontend_subnet": subnet}))
+    assert caught.value.code == "subnet_invalid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import stat
 from pathlib import Path
@@ -10,9 +11,9 @@ import docker
 import pytest
 import yaml
 
-from installer import envfile
+from installer import compose_render, envfile
 from installer.checks import Requirements
-from installer.deploy import AdminAccount, Installer, InstallOptions
+from installer.deploy import API_UID, AdminAccount, Installer, InstallOptions
 from installer.errors import InstallError
 from installer.tls import subject_names
 
@@ -65,8 +66,9 @@ def test_corrupted_bundle_is_refused_and_nothing_is_left(tmp_path: Path, docker_
     damaged = tmp_path / "bundle.tar"
     damaged.write_bytes(b"\0" * 4096)
     installer = _installer(tmp_path, docker_api, bundle=damaged)
+    assert [s.title for s in installer.steps()][:3] == ["System check", "Bundle", "Images"]
     with pytest.raises(InstallError):
-        installer.provide_images(_progress)
+        installer.verify_bundle(_progress)
     assert installer.rollback() == []
     assert not installer.layout.root.exists()
 
@@ -126,3 +128,54 @@ def test_first_install_needs_the_owner_details(tmp_path: Path) -> None:
     with pytest.raises(InstallError, match="--admin-email, --company and --city") as caught:
         Installer(InstallOptions(directory=tmp_path / "factoryos", bind="127.0.0.1"))
     assert caught.value.code == "admin_required"
+
+
+def test_the_frontend_subnet_avoids_the_engines_networks_and_is_kept(tmp_path: Path, docker_api) -> None:
+    docker_api.networks.append(
+        {"Name": "plant_mqtt", "Labels": {}, "IPAM": {"Config": [{"Subnet": "172.31.255.0/24"}]}}
+    )
+    # Our own stack's network is recreated by Compose: its subnet does not count as taken.
+    docker_api.networks.append({"Name": "factoryos_frontend", "Labels": {"com.docker.compose.project": "factoryos"},
+                                "IPAM": {"Config": [{"Subnet": "172.31.254.0/24"}]}})
+    first = _installer(tmp_path, docker_api, https_port=18443)
+    first.configure(_progress)
+    assert envfile.read_env(first.layout.env_file)["FACTORYOS_FRONTEND_SUBNET"] == "172.31.254.0/24"
+    compose = yaml.safe_load(first.stack.compose_file.read_text())
+    assert compose["services"]["nginx"]["networks"]["frontend"]["ipv4_address"] == "172.31.254.2"
+    assert compose["services"]["api"]["environment"]["FACTORYOS_TRUSTED_PROXIES"] == '["172.31.254.2"]'
+    first.layout.write_state({"version": first.version})
+
+    docker_api.networks.append({"Name": "late", "Labels": {}, "IPAM": {"Config": [{"Subnet": "172.31.254.0/24"}]}})
+    again = _installer(tmp_path, docker_api)
+    again.configure(_progress)  # the stored subnet is the one in use: never moved on a re-run
+    assert envfile.read_env(again.layout.env_file)["FACTORYOS_FRONTEND_SUBNET"] == "172.31.254.0/24"
+
+
+def test_the_api_owns_its_writable_host_folders(tmp_path: Path, docker_api) -> None:
+    installer = _installer(tmp_path, docker_api, https_port=18443)
+    layout = installer.layout
+    layout.backups_dir.mkdir(parents=True)
+    old_dump = layout.backups_dir / "pre-upgrade-0.0.9-20260101T000000Z.dump"
+    old_dump.write_bytes(b"x")  # written as root by an earlier installer
+    installer.configure(_progress)
+    compose = yaml.safe_load(installer.stack.compose_file.read_text())
+    api = compose["services"]["api"]
+    assert f"{layout.license_dir}:/etc/factoryos/license" in api["volumes"]  # writable: no :ro
+    assert f"{layout.backups_dir}:/var/lib/factoryos/backups" in api["volumes"]
+    assert api["environment"]["FACTORYOS_BACKUP_DIR"] == "/var/lib/factoryos/backups"
+    assert stat.S_IMODE(layout.backups_dir.stat().st_mode) == 0o700
+    if os.geteuid() == 0:
+        for path in (layout.license_dir, layout.backups_dir, old_dump):
+            assert (path.stat().st_uid, path.stat().st_gid) == (API_UID, API_UID), path
+    dockerfile = (Path(compose_render.compose_dir()) / "api" / "Dockerfile").read_text()
+    assert f"--uid {API_UID} --gid {API_UID}" in dockerfile
+
+
+def test_a_rerun_without_bundle_starts_the_installed_version_not_the_clis(tmp_path: Path, docker_api) -> None:
+    first = _installer(tmp_path, docker_api, https_port=18443)
+    first.version = "7.7.7"  # as loaded from a bundle
+    first.configure(_progress)
+    assert envfile.read_env(first.layout.env_file)["FACTORYOS_VERSION"] == "7.7.7"
+    assert _installer(tmp_path, docker_api).version == "7.7.7"  # kept data: .env only
+    first.layout.write_state({"version": "7.7.8"})
+    assert _installer(tmp_path, docker_api).version == "7.7.8"  # installed

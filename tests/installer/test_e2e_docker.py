@@ -1,6 +1,9 @@
-"""End to end on a real Docker engine: bundle → remove images → install --bundle → HTTPS
-health and login through nginx → re-install with the same secrets → upgrade → rollback with
-the pre-upgrade data → uninstall --keep-data and back.
+"""End to end on a real Docker engine: a signed bundle built from another project (its version,
+tags and vendor key) → remove images → an unsigned bundle refused → install --bundle → HTTPS
+health and login through nginx, audited with the client's address → license activated through
+the API and from the host → status → re-install with the same secrets → upgrade → rollback with
+the pre-upgrade data and a safety dump → backups in the host folder → status with a service
+stopped → uninstall --keep-data and back.
 
 Needs an engine (scripts/docker/start-engine.sh sets one up on Debian) and the Debian base
 image it imports; skips with the reason otherwise.
@@ -8,8 +11,11 @@ image it imports; skips with the reason otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -22,12 +28,17 @@ import docker.errors
 import httpx
 import pytest
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from factoryos import __version__
+from factoryos.licensing import Edition, License, Limits
+from factoryos.licensing.keys import PUBLIC_KEY_ENV, private_pem, public_pem
+from factoryos.licensing.signing import sign_license
 from installer import bundle
 from installer.compose_render import SERVICES, image_tag
 from installer.stack import Stack
+from tests.installer.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -78,20 +89,53 @@ def _clear_leftovers(client: docker.DockerClient, *, disposable: bool, where: st
 
 
 def _cli() -> typer.Typer:
-    from cli import bundle, install
+    from cli import bundle, install, license
 
     app = typer.Typer()
     install.register(app)
     app.add_typer(bundle.app, name="bundle")
+    app.add_typer(license.app, name="license")
     return app
 
 
-def _run(args: list[str]) -> str:
+def _run(args: list[str], exit_code: int = 0) -> str:
     started = time.monotonic()
     result = CliRunner().invoke(_cli(), args)
     print(f"[e2e] factoryos {' '.join(args[:2])}: {time.monotonic() - started:.1f} s")  # figures, not asserted
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result.output
+
+
+@pytest.fixture
+def vendor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Ed25519PrivateKey, Path]:
+    """The test's own vendor key signs the bundles; the installer trusts it (as a site trusts the shipped one)."""
+    key = Ed25519PrivateKey.generate()
+    private, public = tmp_path / "vendor.pem", tmp_path / "vendor-public.pem"
+    private.write_bytes(private_pem(key))
+    public.write_bytes(public_pem(key))
+    monkeypatch.setenv(PUBLIC_KEY_ENV, str(public))
+    monkeypatch.delenv("FACTORYOS_LICENSE_FILE", raising=False)
+    return key, private
+
+
+def _vendor_project(tmp_path: Path, key: Ed25519PrivateKey) -> tuple[Path, str]:
+    """A copy of this checkout one release on, shipping the test's vendor key: `bundle build
+    --project` must take its version, tags and compose files, and its api trusts that key."""
+    copy = tmp_path / "project"
+    shutil.copytree(REPO_ROOT, copy, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "__pycache__", ".pytest_cache", "*.egg-info", "build", "dist"))  # fmt: skip
+    (copy / "factoryos" / "licensing" / "vendor_public_key.pem").write_bytes(public_pem(key))
+    version = f"{__version__}.post7"
+    init = copy / "factoryos" / "__init__.py"
+    init.write_text(init.read_text().replace(f'__version__ = "{__version__}"', f'__version__ = "{version}"'))
+    return copy, version
+
+
+def _license(key: Ed25519PrivateKey, customer: str) -> str:
+    now = dt.datetime.now(dt.UTC)
+    return sign_license(License(license_id=f"lic-{customer[-3:]}", customer=customer, edition=Edition.ADVANCED,
+                                limits=Limits(machines=30, users=20, sites=2), issued_at=now - dt.timedelta(hours=1),
+                                expires_at=now + dt.timedelta(days=365)), key)  # fmt: skip
 
 
 def _free_port() -> int:
@@ -106,35 +150,57 @@ def _psql(stack: Stack, sql: str) -> str:
     return run.stdout.strip()
 
 
-def _login(url: str, ca: Path, credentials: Path) -> int:
+def _sign_in(url: str, ca: Path, credentials: Path) -> httpx.Response:
     fields = dict(line.split(": ", 1) for line in credentials.read_text().splitlines()[1:])
     body = {"email": fields["email"], "password": fields["password"]}
     trust = ssl.create_default_context(cafile=ca)
-    return httpx.post(f"{url}/api/v1/auth/login", json=body, verify=trust, timeout=10).status_code
+    return httpx.post(f"{url}/api/v1/auth/login", json=body, verify=trust, timeout=10)
 
 
-def _next_version_bundle(engine: docker.DockerClient, tmp_path: Path) -> tuple[Path, str]:
+def _login(url: str, ca: Path, credentials: Path) -> int:
+    return _sign_in(url, ca, credentials).status_code
+
+
+def _next_version_bundle(
+    engine: docker.DockerClient, tmp_path: Path, key: Ed25519PrivateKey, installed: str
+) -> tuple[Path, str]:
     """The same images under a newer version: enough to drive upgrade and rollback."""
-    version = f"{__version__}.e2e"
+    version = f"{installed}.e2e"
     tags = []
     for service in SERVICES:
-        engine.images.get(image_tag(service, __version__)).tag(f"factoryos/{service}", version)
+        engine.images.get(image_tag(service, installed)).tag(f"factoryos/{service}", version)
         tags.append(image_tag(service, version))
     house = tmp_path / "wheels"
     house.mkdir()
     (house / "README").write_text("images only")
     path = tmp_path / "next-bundle.tar"
-    bundle.build_bundle(path, version=version, images=tags, base_image=BASE_IMAGE, wheelhouse=house)
+    ids = {tag: engine.images.get(tag).id for tag in tags}
+    bundle.build_bundle(path, version=version, images=tags, base_image=BASE_IMAGE, wheelhouse=house, signing_key=key,
+                        image_ids=ids)  # fmt: skip
     for tag in tags:
         engine.images.remove(tag)
     return path, version
 
 
-def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClient, tmp_path: Path) -> None:
+def _status(install_dir: Path) -> tuple[int, dict]:
+    result = CliRunner().invoke(_cli(), ["status", "--dir", str(install_dir), "--json"])
+    return result.exit_code, json.loads(result.output)
+
+
+def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClient, tmp_path: Path, vendor) -> None:
+    key, private = vendor
+    project, version = _vendor_project(tmp_path, key)
     bundle_file = tmp_path / "factoryos-bundle.tar"
-    _run(["bundle", "build", "-o", str(bundle_file), "--base-image", BASE_IMAGE])
+    running = {s: [i.id for i in engine.images.list(name=image_tag(s, __version__))] for s in SERVICES}
+    output = _run(["bundle", "build", "-o", str(bundle_file), "--base-image", BASE_IMAGE, "--sign-key", str(private),
+                   "--project", str(project)])  # fmt: skip
+    assert f"FactoryOS {version}" in output and "signed" in output
+    manifest = bundle.verify_bundle(bundle_file, public_key=key.public_key(), require_signature=True)
+    assert manifest.version == version and set(manifest.image_ids) == {image_tag(s, version) for s in SERVICES}
+    # This CLI's own version's images were left alone (the bug re-tagged them).
+    assert {s: [i.id for i in engine.images.list(name=image_tag(s, __version__))] for s in SERVICES} == running
     for service in SERVICES:  # the install must get them from the bundle alone
-        engine.images.remove(image_tag(service, __version__), force=True)
+        engine.images.remove(image_tag(service, version), force=True)
 
     install_dir = tmp_path / "opt"
     port = _free_port()
@@ -145,6 +211,18 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
     first_install = ["install", "--dir", str(install_dir), "--bundle", str(bundle_file), "--bind", "127.0.0.1",
                      "--https-port", str(port), "--yes", "--wait-timeout", "420", "--admin-email",
                      "owner@acme.example", "--company", "Acme Metal", "--city", "Porto"]  # fmt: skip
+
+    # An unsigned bundle (a consistent rewrite without the signature) is refused before anything is written.
+    unsigned = tmp_path / "unsigned.tar"
+    house = tmp_path / "unsigned-wheels"
+    house.mkdir()
+    (house / "README").write_text("x")
+    bundle.build_bundle(unsigned, version=version, images=manifest.images, base_image=BASE_IMAGE,
+                        wheelhouse=house, image_ids=manifest.image_ids,
+                        export_images=lambda path, tags: path.write_bytes(b"x"))  # fmt: skip
+    refused = CliRunner().invoke(_cli(), [*first_install[:4], str(unsigned), *first_install[5:]])
+    assert refused.exit_code == 1 and "not signed" in refused.output, refused.output
+    assert not install_dir.exists()
 
     # A database volume an earlier install left: refused before anything starts, and kept.
     stale = engine.volumes.create("factoryos_pgdata", labels={"com.docker.compose.project": "factoryos"})
@@ -161,6 +239,36 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
         assert oct(credentials.stat().st_mode)[-3:] == "600"
         assert _login(url, ca, credentials) == 200
 
+        # The audit row names the address nginx saw (the client), not nginx's own address.
+        compose = (install_dir / "docker-compose.yml").read_text()
+        nginx_ip = re.search(r"ipv4_address: ([0-9.]+)", compose).group(1)
+        assert f'FACTORYOS_TRUSTED_PROXIES: \'["{nginx_ip}"]\'' in compose
+        audited = _psql(stack, "SELECT client_ip FROM audit_log WHERE action = 'login' ORDER BY ts DESC LIMIT 1")
+        access = stack.run("logs", "--no-log-prefix", "nginx").stdout
+        seen = [line.split()[0] for line in access.splitlines() if "/api/v1/auth/login" in line]
+        print(f"[e2e] login audited from {audited}; nginx saw {seen[-1:]}; nginx is {nginx_ip}")
+        assert audited and audited != nginx_ip and audited == seen[-1]
+
+        # License through the API (stored in the host's license folder through the mount), then from the host.
+        trust = ssl.create_default_context(cafile=ca)
+        bearer = {"Authorization": f"Bearer {_sign_in(url, ca, credentials).json()['access_token']}"}
+        by_api = _license(key, "Acme Metal API")
+        reply = httpx.put(f"{url}/api/v1/system/license", json={"key": by_api}, headers=bearer, verify=trust,
+                          timeout=30)  # fmt: skip
+        assert reply.status_code == 200 and reply.json()["status"] == "licensed", reply.text
+        assert (install_dir / "license" / "license.lic").read_text().endswith(by_api + "\n")
+        output = _run(["license", "activate", _license(key, "Acme Metal CLI"), "--dir", str(install_dir)])
+        assert f"{install_dir}/license/license.lic (the license store of the FactoryOS installation)" in output
+        assert "restarted" in output
+        reply = httpx.get(f"{url}/api/v1/system/license", headers=bearer, verify=trust, timeout=30)
+        assert reply.status_code == 200 and reply.json()["customer"] == "Acme Metal CLI", reply.text
+
+        # status: healthy once the first scheduled backup exists (it starts with the server).
+        deadline = time.monotonic() + 120
+        while (status := _status(install_dir))[0] != 0 and time.monotonic() < deadline:
+            time.sleep(3)
+        assert status[0] == 0 and status[1]["status"] == "healthy", status[1]["problems"]
+
         # A re-run changes nothing: same secrets, same certificate, data still there.
         _psql(stack, "CREATE TABLE e2e_before_upgrade (x int)")
         env_before = (install_dir / ".env").read_bytes()
@@ -169,12 +277,14 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
         assert (install_dir / ".env").read_bytes() == env_before
 
         # Upgrade (backup first), change data, roll back: the pre-upgrade database returns.
-        next_bundle, next_version = _next_version_bundle(engine, tmp_path)
+        next_bundle, next_version = _next_version_bundle(engine, tmp_path, key, version)
         output = _run(["upgrade", "--dir", str(install_dir), "--bundle", str(next_bundle), "--wait-timeout", "420"])
         assert f"FactoryOS {next_version} is running" in output
         _psql(stack, "CREATE TABLE e2e_after_upgrade (x int)")
-        _run(["rollback", "--dir", str(install_dir), "--yes", "--wait-timeout", "420"])
-        assert {s["Image"] for s in stack.services()} == {image_tag(s, __version__) for s in SERVICES}
+        output = _run(["rollback", "--dir", str(install_dir), "--yes", "--wait-timeout", "420"])
+        safety = re.search(r"Safety dump of the database before the rollback: (\S+)", output).group(1)
+        assert Path(safety).is_file() and Path(safety).name.startswith(f"pre-rollback-{next_version}-")
+        assert {s["Image"] for s in stack.services()} == {image_tag(s, version) for s in SERVICES}
         assert (
             _psql(stack, "SELECT to_regclass('e2e_before_upgrade') IS NOT NULL, to_regclass('e2e_after_upgrade')")
             == "t|"
@@ -185,12 +295,19 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
         made = stack.run("exec", "-T", "api", "factoryos", "backup", "create", "--label", "e2e", "--json")
         assert made.returncode == 0, made.stderr
         name = re.search(r'"name": "([^"]+)"', made.stdout).group(1)
+        assert (install_dir / "backups" / f"{name}.dump").is_file()  # in the admin's host folder
         _psql(stack, "DROP TABLE e2e_before_upgrade")
         restored = stack.run("exec", "-T", "api", "factoryos", "backup", "restore", name, "--yes", timeout=600)
         assert restored.returncode == 0, restored.stderr
         assert "match the manifest" in restored.stdout
         assert _psql(stack, "SELECT to_regclass('e2e_before_upgrade') IS NOT NULL") == "t"
         assert _login(url, ca, credentials) == 200  # the running server found the restored database
+
+        # nginx stopped: nothing answers at the URL, so status says down (2), in JSON too.
+        stack.run("stop", "nginx")
+        code, body = _status(install_dir)
+        assert code == 2 and body["status"] == "down", body
+        assert {s["service"]: s["state"] for s in body["services"]}["nginx"] == "exited"
 
         # uninstall --keep-data, then install again: the database survives.
         _run(["uninstall", "--dir", str(install_dir), "--keep-data"])

@@ -43,3 +43,26 @@ def test_host_names_start_with_the_short_name() -> None:
     import socket
 
     assert network.host_names()[0] == socket.gethostname()
+
+
+def test_host_networks_read_the_kernel_route_table(tmp_path) -> None:
+    table = tmp_path / "route"
+    table.write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
+        "eth0\t00000000\t0102A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"  # default: ignored
+        "eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"  # 192.168.0.0/24
+        "ens4\t000010AC\t00000000\t0001\t0\t0\t0\t0000F0FF\t0\t0\t0\n"  # 172.16.0.0/12, a plant LAN
+    )
+    found = network.host_networks(table)
+    assert ipaddress.IPv4Network("192.168.0.0/24") in found and ipaddress.IPv4Network("172.16.0.0/12") in found
+    assert ipaddress.IPv4Network("0.0.0.0/0") not in found
+    assert ipaddress.IPv4Network("127.0.0.1/32") in found  # the interfaces' own addresses too
+
+
+def test_frontend_subnet_avoids_every_network_in_use() -> None:
+    assert network.choose_frontend_subnet([]) == "172.31.255.0/24"
+    taken = ["172.31.255.0/24", "172.31.254.128/25", "10.0.0.0/8", "172.17.0.0/16"]
+    assert network.choose_frontend_subnet(taken) == "172.31.253.0/24"
+    with pytest.raises(InstallError, match="FACTORYOS_FRONTEND_SUBNET") as caught:
+        network.choose_frontend_subnet(["172.16.0.0/12"])
+    assert caught.value.code == "subnet_exhausted"

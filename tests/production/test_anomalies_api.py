@@ -13,8 +13,8 @@ from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
 from factoryos.production.anomalies import AnomalyRow, record_anomalies
 from factoryos.production.live_snapshots import LiveSnapshots
+from tests.accounts import Session, join, new_company
 from tests.production import plant
-from tests.production.accounts import Account, add_member, new_company
 
 
 def _jump(machine_id: str, at: datetime, delta: int, signal: str = "good", key: str | None = None) -> AnomalyRow:
@@ -23,13 +23,13 @@ def _jump(machine_id: str, at: datetime, delta: int, signal: str = "good", key: 
                       key=key or f"jump|{uuid.uuid4()}")
 
 
-def _record(app_engine, who: Account, rows: list[AnomalyRow]) -> int:
+def _record(app_engine, who: Session, rows: list[AnomalyRow]) -> int:
     tenant = uuid.UUID(who.tenant_id)
     with tenant_transaction(app_engine, tenant) as conn:
         return record_anomalies(conn, tenant, rows)
 
 
-def _running_plant(api: httpx.Client) -> tuple[Account, dict, dict, datetime]:
+def _running_plant(api: httpx.Client) -> tuple[Session, dict, dict, datetime]:
     """A UTC site whose 24-hour shift began about two hours ago, and one machine (1 s cycle)."""
     owner = new_company(api)
     s = plant.site(api, owner, timezone="UTC")
@@ -38,13 +38,13 @@ def _running_plant(api: httpx.Client) -> tuple[Account, dict, dict, datetime]:
     return owner, s, plant.machine(api, owner, s["id"], cycle=1), began
 
 
-def _live(api: httpx.Client, who: Account, site_id: str, machine_id: str) -> dict:
+def _live(api: httpx.Client, who: Session, site_id: str, machine_id: str) -> dict:
     r = api.get("/api/v1/production/live", params={"site_id": site_id}, headers=who.headers)
     assert r.status_code == 200, r.text
     return next(m for m in r.json()["machines"] if m["machine_id"] == machine_id)
 
 
-def _audit(api: httpx.Client, who: Account, action: str) -> list[dict]:
+def _audit(api: httpx.Client, who: Session, action: str) -> list[dict]:
     r = api.get("/api/v1/audit", params={"entity": "counter_anomaly", "action": action, "limit": 500},
                 headers=who.headers)
     assert r.status_code == 200, r.text
@@ -133,15 +133,15 @@ def test_unknown_other_company_and_permission(api: httpx.Client, app_engine) -> 
     plant.problem(api.post(f"{base}/{jump['id']}/discard", headers=stranger.headers), 404, "machine_not_found")
     assert _record_elsewhere_fails(app_engine, stranger, m["id"])
 
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     assert [a["id"] for a in api.get(base, headers=operator.headers).json()["items"]] == [jump["id"]]
     plant.problem(api.post(f"{base}/{jump['id']}/accept", headers=operator.headers), 403, "permission_denied")
-    supervisor = add_member(api, owner, "supervisor")
+    supervisor = join(api, owner, "supervisor")
     r = api.post(f"{base}/{jump['id']}/discard", headers=supervisor.headers)
     assert (r.status_code, r.json()["decided_by"]) == (200, supervisor.user_id), r.text
 
 
-def _record_elsewhere_fails(app_engine, who: Account, machine_id: str) -> bool:
+def _record_elsewhere_fails(app_engine, who: Session, machine_id: str) -> bool:
     """Another company's sink cannot file an anomaly against this machine."""
     with pytest.raises(ValidationFailed) as caught:
         _record(app_engine, who, [_jump(machine_id, datetime.now(UTC), 900)])

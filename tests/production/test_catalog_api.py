@@ -10,8 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
 from factoryos.db.tenant import tenant_transaction
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 from tests.production.plant import problem
 
 

@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import record_state_change
+from factoryos.production.signals import record_state_change
+from tests.accounts import Session, join, new_company
 from tests.production import plant
-from tests.production.accounts import Account, add_member, new_company
 from tests.production.plant import problem
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
@@ -30,7 +30,7 @@ def by_code(api, who, code: str) -> dict:
     return next(r for r in reasons(api, who) if r["code"] == code)
 
 
-def test_default_tree_is_the_six_big_losses_plus_planned_stops(api: httpx.Client, owner: Account) -> None:
+def test_default_tree_is_the_six_big_losses_plus_planned_stops(api: httpx.Client, owner: Session) -> None:
     categories = {r["code"]: (r["loss_bucket"], r["planned"]) for r in reasons(api, owner, level="category")}
     assert categories == {
         "PLANNED": ("availability", True), "BREAKDOWN": ("availability", False), "SETUP": ("availability", False),
@@ -44,7 +44,7 @@ def test_default_tree_is_the_six_big_losses_plus_planned_stops(api: httpx.Client
     assert len(reasons(api, owner)) == len(reasons(api, owner))  # seeding happens once
 
 
-def test_custom_reasons(api: httpx.Client, owner: Account) -> None:
+def test_custom_reasons(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     r = api.post("/api/v1/downtime/reasons", json={"name": "Utilities", "loss_bucket": "availability",
                                                    "planned": False}, headers=h)
@@ -63,7 +63,7 @@ def test_custom_reasons(api: httpx.Client, owner: Account) -> None:
     assert r.status_code == 200 and r.json()["active"] is False
 
 
-def test_manual_downtime_rules(api: httpx.Client, owner: Account) -> None:
+def test_manual_downtime_rules(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner)
     m = plant.machine(api, owner, s["id"])
@@ -105,10 +105,10 @@ def test_manual_downtime_rules(api: httpx.Client, owner: Account) -> None:
     assert api.get(f"/api/v1/downtime/{open_id}", headers=h).json()["note"] == "smoke from the drive"
 
 
-def test_machine_detected_stops_wait_for_an_operator(api: httpx.Client, owner: Account, app_engine) -> None:
+def test_machine_detected_stops_wait_for_an_operator(api: httpx.Client, owner: Session, app_engine) -> None:
     s = plant.site(api, owner, micro_stop_seconds=120)
     m = plant.machine(api, owner, s["id"])
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     tenant = uuid.UUID(owner.tenant_id)
     with tenant_transaction(app_engine, tenant) as conn:
         # A 15-minute stop (waits for a reason) and a one-minute micro-stop (does not).

@@ -10,18 +10,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.accounts import Session, new_company
 from tests.production import plant
-from tests.production.accounts import Account, new_company
 
 SPRING, AUTUMN = "2026-03-28", "2026-10-24"  # the night shifts that start on these dates
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
-def night_break(api: httpx.Client, owner: Account, start: str, end: str, night: str) -> list[dict]:
+def night_break(api: httpx.Client, owner: Session, start: str, end: str, night: str) -> list[dict]:
     site = plant.site(api, owner, timezone="Europe/Berlin")
     plant.shift(api, owner, site["id"], "Night", "22:00", "06:00", [(start, end)])
     r = api.get("/api/v1/shifts/instances", params={"site_id": site["id"], "from": night, "to": night},
@@ -44,6 +44,6 @@ def night_break(api: httpx.Client, owner: Account, start: str, end: str, night: 
         ("01:45", "02:15", AUTUMN, [("2026-10-24T23:45:00Z", "2026-10-25T00:15:00Z")]),
     ],
 )
-def test_breaks_in_a_dst_hour(api: httpx.Client, owner: Account, start: str, end: str, night: str,
+def test_breaks_in_a_dst_hour(api: httpx.Client, owner: Session, start: str, end: str, night: str,
                               utc: list[tuple[str, str]]) -> None:
     assert night_break(api, owner, start, end, night) == utc

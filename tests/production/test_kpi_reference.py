@@ -24,18 +24,18 @@ from factoryos.kpi import (
     machine_kpis,
     resolve_shift,
 )
-from factoryos.production import CountRow, record_counts, record_state_change
+from factoryos.production.signals import CountRow, record_counts, record_state_change
+from tests.accounts import Session, new_company
 from tests.production import plant
-from tests.production.accounts import Account, new_company
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
 @pytest.fixture(scope="module")
-def codes(api: httpx.Client, owner: Account) -> dict[str, str]:
+def codes(api: httpx.Client, owner: Session) -> dict[str, str]:
     items = api.get("/api/v1/downtime/reasons", headers=owner.headers).json()["items"]
     return {r["code"]: r["id"] for r in items}
 
@@ -44,19 +44,19 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def new_site(api, owner: Account, tz: str = "Europe/Berlin", **over) -> dict:
+def new_site(api, owner: Session, tz: str = "Europe/Berlin", **over) -> dict:
     s = plant.site(api, owner, timezone=tz, **over)
     plant.operator(api, owner, s["id"], owner.user_id)
     return s
 
 
-def post(api, owner: Account, path: str, body: dict) -> dict:
+def post(api, owner: Session, path: str, body: dict) -> dict:
     r = api.post(path, json=body, headers=owner.headers)
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def oee(api, owner: Account, **params) -> dict:
+def oee(api, owner: Session, **params) -> dict:
     r = api.get("/api/v1/kpis/oee", params=params, headers=owner.headers)
     assert r.status_code == 200, r.text
     return r.json()

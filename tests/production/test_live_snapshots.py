@@ -14,8 +14,8 @@ from factoryos.db.tenant import tenant_transaction
 from factoryos.production.kpi_models import LiveQuery
 from factoryos.production.live import live_view
 from factoryos.production.live_snapshots import LiveSnapshots
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 
 
 class Clock:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import CountRow, flag_overdue_stops, record_counts, record_state_change
+from factoryos.production.signals import CountRow, flag_overdue_stops, record_counts, record_state_change
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 
 
 def test_live_view_of_a_running_shift(api: httpx.Client, app_engine) -> None:

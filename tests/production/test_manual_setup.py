@@ -21,20 +21,20 @@ from factoryos.kpi import (
     machine_kpis,
     resolve_shift,
 )
+from tests.accounts import Session, new_company
 from tests.production import plant
-from tests.production.accounts import Account, new_company
 from tests.production.plant import problem
 
 DAY = "2026-06-15"  # Berlin is UTC+2: the 06:00–14:00 shift is 04:00Z–12:00Z, 28 800 s
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
 @pytest.fixture(scope="module")
-def codes(api: httpx.Client, owner: Account) -> dict[str, str]:
+def codes(api: httpx.Client, owner: Session) -> dict[str, str]:
     items = api.get("/api/v1/downtime/reasons", params={"limit": 200}, headers=owner.headers).json()["items"]
     return {r["code"]: r["id"] for r in items}
 
@@ -43,14 +43,14 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def downtime(api: httpx.Client, owner: Account, machine: dict, start: str, end: str, reason: str,
+def downtime(api: httpx.Client, owner: Session, machine: dict, start: str, end: str, reason: str,
              **extra: object) -> httpx.Response:
     return api.post("/api/v1/downtime", json={"machine_id": machine["id"], "started_at": f"{DAY}T{start}:00Z",
                                               "ended_at": f"{DAY}T{end}:00Z", "reason_id": reason} | extra,
                     headers=owner.headers)
 
 
-def shift_with_setup(api: httpx.Client, owner: Account, codes: dict[str, str], *, setup_is_planned: bool,
+def shift_with_setup(api: httpx.Client, owner: Session, codes: dict[str, str], *, setup_is_planned: bool,
                      ) -> tuple[dict, dict]:
     """A shift with 1 h of changeover (sent as planned when the site plans setup), 30 min of
     adjustment (planned left out), a 1 h breakdown, and 600 good parts at 30 s."""

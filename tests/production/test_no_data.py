@@ -12,10 +12,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import CountRow, flag_overdue_stops, record_counts, record_state_change
+from factoryos.production.signals import CountRow, flag_overdue_stops, record_counts, record_state_change
 from factoryos.production.state_batch import StateRow, record_state_changes
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 from tests.production.test_signals import events, intervals
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
@@ -131,8 +131,11 @@ def test_oee_and_reports_follow_the_site_policy(api, http, app_engine, policy) -
                   headers=owner.headers)
     assert doc.status_code == 200, doc.text
     body = doc.json()
-    (table,) = [s for s in body["sections"] if s["key"] == "downtime_by_reason"]
+    # Listed apart from the downtime losses (which add up to the Downtime figure), not among them.
+    (table,) = [s for s in body["sections"] if s["key"] == "not_downtime"]
     assert {(r["reason"], r["stops"], r["duration"]) for r in table["rows"]} >= {("No data", 1, 600)}
+    (losses,) = [s for s in body["sections"] if s["key"] == "downtime_by_reason"]
+    assert "No data" not in {r["reason"] for r in losses["rows"]}
     assert {t["key"]: t["value"] for t in body["kpis"]}["no_data"] == 600
     if policy == "busy":  # the renderers are policy-blind: one look at each file is enough
         query = {"site_id": site["id"], "from": at(0).isoformat(), "to": at(60).isoformat()}

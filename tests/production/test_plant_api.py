@@ -6,17 +6,17 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.accounts import Session, join, new_company
 from tests.production import plant
-from tests.production.accounts import Account, add_member, new_company
 from tests.production.plant import problem
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
-def test_site_crud_and_validation(api: httpx.Client, owner: Account) -> None:
+def test_site_crud_and_validation(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner, address="Hafenstr. 1", micro_stop_seconds=90)
     assert (s["timezone"], s["micro_stop_seconds"], s["setup_is_planned"]) == ("Europe/Berlin", 90, False)
@@ -37,7 +37,7 @@ def test_site_crud_and_validation(api: httpx.Client, owner: Account) -> None:
     problem(api.get(f"/api/v1/sites/{s['id']}", headers=h), 404, "site_not_found")
 
 
-def test_areas_lines_and_what_they_protect(api: httpx.Client, owner: Account) -> None:
+def test_areas_lines_and_what_they_protect(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner)
     other = plant.site(api, owner)
@@ -64,7 +64,7 @@ def test_areas_lines_and_what_they_protect(api: httpx.Client, owner: Account) ->
     assert api.delete(f"/api/v1/areas/{area['id']}", headers=h).status_code == 204
 
 
-def test_machine_crud_speed_and_status_mapping(api: httpx.Client, owner: Account) -> None:
+def test_machine_crud_speed_and_status_mapping(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner)
     ln = plant.line(api, owner, s["id"])
@@ -102,10 +102,10 @@ def test_machine_crud_speed_and_status_mapping(api: httpx.Client, owner: Account
     problem(api.get("/api/v1/machines", params={"colour": "red"}, headers=h), 422, "validation_failed", "colour")
 
 
-def test_site_operators(api: httpx.Client, owner: Account) -> None:
+def test_site_operators(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner)
-    staff = add_member(api, owner, "operator")
+    staff = join(api, owner, "operator")
     op = plant.operator(api, owner, s["id"], staff.user_id)
     assert op["email"] == staff.email and op["site_id"] == s["id"]
     problem(api.post(f"/api/v1/sites/{s['id']}/operators", json={"user_id": staff.user_id}, headers=h),
@@ -123,7 +123,7 @@ def test_site_operators(api: httpx.Client, owner: Account) -> None:
     assert api.get("/api/v1/machines", headers=staff.headers).status_code == 200
 
 
-def test_other_companies_see_nothing(api: httpx.Client, owner: Account) -> None:
+def test_other_companies_see_nothing(api: httpx.Client, owner: Session) -> None:
     s = plant.site(api, owner)
     m = plant.machine(api, owner, s["id"])
     rival = new_company(api)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import CountRow, record_counts
+from factoryos.production.signals import CountRow, record_counts
+from tests.accounts import Session, join, new_company
 from tests.production import plant
-from tests.production.accounts import Account, add_member, new_company
 from tests.production.plant import problem
 
 DAY = "2026-09-01"  # a Tuesday; Berlin is UTC+2, so Early 06:00–14:00 is 04:00Z–12:00Z
@@ -21,8 +21,8 @@ DAY = "2026-09-01"  # a Tuesday; Berlin is UTC+2, so Early 06:00–14:00 is 04:0
 
 @dataclass
 class Floor:
-    owner: Account
-    operator: Account
+    owner: Session
+    operator: Session
     site: dict
     machine: dict
     early: dict
@@ -35,7 +35,7 @@ class Floor:
 @pytest.fixture(scope="module")
 def floor(api: httpx.Client) -> Floor:
     owner = new_company(api)
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     s = plant.site(api, owner)
     m = plant.machine(api, owner, s["id"], cycle=30)  # 120 per hour
     early = plant.shift(api, owner, s["id"], "Early", "06:00", "14:00", [("10:00", "10:30")])
@@ -117,7 +117,7 @@ def test_entries_stay_inside_their_shift_and_within_the_ideal_rate(api: httpx.Cl
 
     problem(entry(good_quantity=1, started_at="2030-01-01T05:00:00Z", shift_date="2030-01-01",
                   ended_at="2030-01-01T06:00:00Z"), 422, "entry_in_future", "ended_at")
-    outsider = add_member(api, floor.owner, "operator")  # a member, but not working at this site
+    outsider = join(api, floor.owner, "operator")  # a member, but not working at this site
     problem(api.post("/api/v1/production/entry", json=floor.ref(good_quantity=1, started_at=f"{DAY}T06:00:00Z",
                                                                 ended_at=f"{DAY}T06:10:00Z"), headers=outsider.headers),
             422, "not_a_site_operator", "operator_id")

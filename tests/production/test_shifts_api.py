@@ -8,13 +8,13 @@ import httpx
 import pytest
 
 from factoryos.kpi import ShiftPattern, resolve_shift
+from tests.accounts import Session, new_company
 from tests.production import plant
-from tests.production.accounts import Account, new_company
 from tests.production.plant import problem
 
 
 @pytest.fixture(scope="module")
-def owner(api: httpx.Client) -> Account:
+def owner(api: httpx.Client) -> Session:
     return new_company(api)
 
 
@@ -25,7 +25,7 @@ def instances(api, who, site_id, first: str, last: str, **params) -> list[dict]:
     return r.json()
 
 
-def test_pattern_crud_and_validation(api: httpx.Client, owner: Account) -> None:
+def test_pattern_crud_and_validation(api: httpx.Client, owner: Session) -> None:
     h = owner.headers
     s = plant.site(api, owner)
     early = plant.shift(api, owner, s["id"], "Early", "06:00", "14:00", [("10:00", "10:30")], weekdays=[0, 1, 2, 3, 4])
@@ -48,7 +48,7 @@ def test_pattern_crud_and_validation(api: httpx.Client, owner: Account) -> None:
     assert api.delete(f"/api/v1/shifts/{early['id']}", headers=h).status_code == 204
 
 
-def test_night_shift_belongs_to_its_start_date_and_dst_nights_are_exact(api: httpx.Client, owner: Account) -> None:
+def test_night_shift_belongs_to_its_start_date_and_dst_nights_are_exact(api: httpx.Client, owner: Session) -> None:
     s = plant.site(api, owner, timezone="Europe/Berlin")
     night = plant.shift(api, owner, s["id"], "Night", "22:00", "06:00", [("02:00", "02:30")])
     got = instances(api, owner, s["id"], "2026-03-27", "2026-03-28")
@@ -70,7 +70,7 @@ def test_night_shift_belongs_to_its_start_date_and_dst_nights_are_exact(api: htt
     assert night["id"] == autumn["pattern_id"] and autumn["id"] is None  # nothing recorded yet
 
 
-def test_instance_queries_are_validated(api: httpx.Client, owner: Account) -> None:
+def test_instance_queries_are_validated(api: httpx.Client, owner: Session) -> None:
     s = plant.site(api, owner)
     h = owner.headers
     problem(api.get("/api/v1/shifts/instances", params={"site_id": s["id"], "from": "2026-03-02", "to": "2026-03-01"},

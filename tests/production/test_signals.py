@@ -12,11 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
-from factoryos.production import CountRow, flag_overdue_stops, record_counts, record_state_change
+from factoryos.production.signals import CountRow, flag_overdue_stops, record_counts, record_state_change
 from factoryos.production.signals import StateOutcome
 from factoryos.schema.production import downtime_events, machine_count_buckets, machine_state_intervals
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 
 T0 = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 

@@ -14,10 +14,11 @@ from sqlalchemy import text
 
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
-from factoryos.production import StateRow, flag_overdue_stops, record_state_change, record_state_changes
+from factoryos.production.signals import flag_overdue_stops, record_state_change
+from factoryos.production.state_batch import StateRow, record_state_changes
 from factoryos.production import signals, state_batch
+from tests.accounts import new_company
 from tests.production import plant
-from tests.production.accounts import new_company
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 STATES = ["running", "running", "idle", "unplanned_stop", "unplanned_stop", "offline", "planned_stop", "setup"]

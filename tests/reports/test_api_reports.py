@@ -90,9 +90,10 @@ def test_shift_report_equals_the_kpi_endpoint_for_that_shift(api_client, seeded:
 
 
 @pytest.mark.parametrize(("topic", "report_params", "kpi_params", "table"), [
-    # Local dates in Warsaw (UTC+1): the 16th 00:00 up to the end of the 17th.
+    # Local dates in Warsaw (UTC+1): the shifts starting on the 16th and the 17th, whole: from the
+    # 16th's Morning (06:00) to the end of the 17th's Night (the 18th, 06:00).
     ("machines", {"from": "2026-11-16", "to": "2026-11-17"},
-     {"from": "2026-11-15T23:00:00Z", "to": "2026-11-17T23:00:00Z"}, "by_machine"),
+     {"from": "2026-11-16T05:00:00Z", "to": "2026-11-18T05:00:00Z"}, "by_machine"),
     # A local date-time without offset is site time.
     ("production", {"from": "2026-11-16T22:00", "to": "2026-11-17T10:15"},
      {"from": "2026-11-16T21:00:00Z", "to": "2026-11-17T09:15:00Z"}, "by_machine"),
@@ -123,16 +124,18 @@ def test_line_report_covers_only_the_line(api_client, seeded: Plant) -> None:
 def test_week_of_shifts_lists_each_shift_and_its_machines(api_client, seeded: Plant) -> None:
     doc = get_report(api_client, seeded, "shifts", **{"from": NIGHT_DATE, "to": MORNING_DATE}).json()
     by_shift = section(doc, "by_shift")
-    # Local midnight to midnight: the 15th's night from 00:00, every shift of the 16th, and the
-    # 17th's night until 24:00 (as /kpis/oee clips a range).
+    # The shifts that start on the 16th and the 17th, whole: no row for the 15th's night (it
+    # started the day before), and the 17th's night runs to its end at 06:00, not to midnight.
     names = [(r["shift_start"][:16], r["shift"]) for r in by_shift["rows"]]
-    assert names[0] == ("2026-11-15T22:00", "Night") and names[-1] == ("2026-11-17T22:00", "Night")
-    assert len(names) == 7
+    assert names == [(f"2026-11-{d}T{t}", n) for d in (16, 17)
+                     for t, n in (("06:00", "Morning"), ("14:00", "Afternoon"), ("22:00", "Night"))]
     planned = {r["shift_start"][:16]: r["planned_time"] for r in by_shift["rows"]}
     # The machines were registered today and their earliest records are from the 16th's night:
-    # before that they were not in service, so the 15th's night plans no time for them.
-    assert planned["2026-11-15T22:00"] == 0
-    assert planned["2026-11-17T22:00"] == 3 * 2 * 3600  # 3 machines, 22:00–24:00
+    # before that they were not in service, so the shifts before it plan no time for them.
+    assert planned["2026-11-16T06:00"] == planned["2026-11-16T14:00"] == 0
+    assert planned["2026-11-17T22:00"] == 3 * 8 * 3600  # 3 machines, the whole night
+    assert doc["header"]["start"] == "2026-11-16T06:00:00+01:00" and doc["header"]["end"] == "2026-11-18T06:00:00+01:00"
+    assert not any("partial" in n for _, n in names)
     good = {(r["shift_start"][:10], r["shift"]): r["good"] for r in by_shift["rows"]}
     assert good[("2026-11-16", "Night")] == 2350 and good[("2026-11-17", "Morning")] == 700
     assert by_shift["totals"]["good"] == 3050 == section(doc, "shift_machines")["totals"]["good"]
@@ -157,11 +160,15 @@ def test_rejection_and_downtime_reasons(api_client, seeded: Plant) -> None:
     assert rejections["totals"]["rejects"] == 17
     doc = get_report(api_client, seeded, "downtime", **NIGHT).json()
     downtime = section(doc, "downtime_by_reason")
+    # The losses reconcile with the Downtime figure; planned stops are listed apart, not in the Pareto.
     assert [(r["reason"], r["category"], r["stops"], r["duration"]) for r in downtime["rows"]] == [
-        ("Electrical or control failure", "Equipment failure", 1, 3600.0),
-        ("Planned maintenance", "Planned stops", 1, 1200.0)]
+        ("Electrical or control failure", "Equipment failure", 1, 3600.0)]
+    assert downtime["totals"]["duration"] == tiles(doc)["downtime"] == 3600.0
     pareto = section(doc, "downtime_pareto")
-    assert pareto["values"] == [3600.0, 1200.0] and pareto["cumulative"] == [0.75, 1.0]
+    assert pareto["categories"] == ["Electrical or control failure"] and pareto["values"] == [3600.0]
+    apart = section(doc, "not_downtime")
+    assert [(r["reason"], r["stops"], r["duration"]) for r in apart["rows"]] == [("Planned maintenance", 1, 1200.0)]
+    assert "The Downtime figure (1:00:00)" in apart["note"] and "differs" not in apart["note"]
 
 
 def test_raw_entries_stream_in_json_unless_left_out(api_client, seeded: Plant) -> None:
@@ -178,7 +185,8 @@ EXPECTED_TEXT = {
     "machines": ["Production by machine: Night", "Fräse Ω-5", "2,350", "Downtime by reason (Pareto)"],
     "operators": ["Production by operator", "Ünal Yılmaz", "2,000", "Good parts by operator"],
     "rejections": ["Rejections by reason", "Out of tolerance", "Process defects"],
-    "downtime": ["Downtime by reason", "Electrical or control failure", "1:00:00", "1:20:00"],
+    "downtime": ["Downtime by reason", "Electrical or control failure", "1:00:00", "0:20:00",
+                 "Not downtime (planned, no data)"],
     "production": ["OEE summary", "OEE by machine", "Production by line", "Montaż", "Tokarka"],
 }
 
@@ -202,7 +210,7 @@ def test_xlsx_reads_back_with_sheets_formats_formulas_and_charts(api_client, see
     assert SAFE_NAME.match(r.headers["content-disposition"])
     wb = load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == ["Summary", "Machines per shift", "OEE by machine", "Downtime by reason (Pareto)",
-                             "Rejections by reason", "Raw entries"]
+                             "Not downtime (planned, no data)", "Rejections by reason", "Raw entries"]
     ws = wb["Machines per shift"]
     col = {c.value: c.column_letter for c in ws[1]}
     assert col["Shift start (Europe/Warsaw)"] == "A" and ws.freeze_panes

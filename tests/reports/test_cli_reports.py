@@ -8,6 +8,7 @@ process (each subprocess pays seconds of imports on this shared machine).
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -125,3 +126,39 @@ def test_login_report_print_and_logout(cli: Cli, seeded: Plant, tmp_path: Path) 
     assert done.returncode == 0 and "Signed out" in done.stdout
     assert not session.exists()
     one_red_line(cli.invoke("report", "operators", "--site", site, "--date", NIGHT_DATE), "not signed in")
+
+
+def test_existing_files_are_kept_and_a_failed_print_still_says_saved(cli: Cli, seeded: Plant, tmp_path: Path) -> None:
+    assert cli.login(seeded.supervisor).returncode == 0
+    site = seeded.site["code"]
+    args = ("report", "shift", "--site", site, "--date", NIGHT_DATE, "--shift", "Night")
+    done = cli.invoke(*args)
+    assert done.returncode == 0, done.stderr
+    (first,) = cli.cwd.glob("shifts-*.pdf")
+    before = first.read_bytes()
+
+    # The same name again: refused, the file untouched; --overwrite replaces it.
+    one_red_line(cli.invoke(*args), first.name, "already exists", "--overwrite")
+    assert first.read_bytes() == before
+    assert cli.invoke(*args, "--overwrite").returncode == 0
+
+    # A line report is its own file, beside the site's.
+    done = cli.invoke(*args, "--line", seeded.line["code"])
+    assert done.returncode == 0, done.stderr
+    assert (cli.cwd / f"shifts-{site}-{seeded.line['code']}-{NIGHT_DATE}-Night.pdf").exists()
+
+    # `lp` present but refusing: the report is saved and says so, then one red line.
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    lp = bare / "lp"
+    lp.write_text('#!/bin/sh\necho "lp: The printer or class does not exist." >&2\nexit 1\n')
+    lp.chmod(0o755)
+    env = {"PATH": f"{bare}{os.pathsep}{os.environ['PATH']}"}
+    done = cli.invoke(*args, "--print", "-o", "c.pdf", env=env)
+    assert "Saved" in done.stdout and "c.pdf" in done.stdout.replace("\n", "")
+    one_red_line(done, "not printed", "printer or class does not exist", "c.pdf")
+    done = cli.invoke(*args, "--print", "--json", "-o", "d.pdf", env=env)
+    assert done.returncode == 1
+    result = json.loads(done.stdout)
+    assert result["path"] == str(cli.cwd / "d.pdf") and result["printed"] is False
+    assert "does not exist" in result["print_error"]

@@ -1,4 +1,4 @@
-"""The real app over HTTP (cheap password hashing) and a small plant made through the API."""
+"""A client of the session server (tests/conftest.py) and a small plant made through the API."""
 
 from __future__ import annotations
 
@@ -10,28 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from factoryos.identity.policy import IdentityPolicy
-from server.app import create_app
-from server.auth import TokenAuthenticator
+from tests.accounts import PASSWORD, Session, join, new_company
 from tests.backup.support import Island, island_settings, start_server
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer
 from tests.production import plant
-from tests.production.accounts import PASSWORD, Account, add_member, new_company
 from tui.app import FactoryApp, make_app
-
-FAST = IdentityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1)
-
-
-@pytest.fixture(scope="session")
-def authenticator(settings) -> TokenAuthenticator:
-    return TokenAuthenticator.from_settings(settings, FAST)
-
-
-@pytest.fixture(scope="session")
-def live_server(settings, db_urls, authenticator) -> Iterator[LiveServer]:
-    server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +27,8 @@ def api(live_server: LiveServer) -> Iterator[httpx.Client]:
 class Plant:
     """One company with a site whose shift always runs, two machines and an operator."""
 
-    owner: Account
-    operator: Account
+    owner: Session
+    operator: Session
     site: dict[str, Any]
     line: dict[str, Any]
     machines: list[dict[str, Any]]
@@ -58,7 +41,7 @@ class Plant:
 
 def build_plant(api: httpx.Client, *, codes: tuple[str, ...] = ("PRESS-01", "LATHE-02")) -> Plant:
     owner = new_company(api, timezone="UTC")
-    operator = add_member(api, owner, "operator")
+    operator = join(api, owner, "operator")
     site = plant.site(api, owner, timezone="UTC", name="Main plant")
     line = plant.line(api, owner, site["id"], name="Line A", code="LINE-A")
     # A fast ideal cycle so small test quantities stay plausible however early in the shift.

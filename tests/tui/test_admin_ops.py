@@ -6,9 +6,9 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from textual.widgets import Button, DataTable, Static, TabbedContent
 
+from tests.accounts import join
 from tests.backup.support import installation_admin, signed_license
 from tests.production import plant
-from tests.production.accounts import add_member
 from tests.tui.conftest import build_plant
 from tests.tui.pilot import fill, noted, signed_in, text_of, until
 from tui.screens.admin import AdminScreen
@@ -130,7 +130,7 @@ async def test_system_tab_shows_health_and_settings(app_factory, ops_server):
 
 
 async def test_admin_system_tabs_are_hidden_without_the_permission(app_factory, world, api):
-    manager = add_member(api, world.owner, "plant_manager")  # audit.view, but not admin.system
+    manager = join(api, world.owner, "plant_manager")  # audit.view, but not admin.system
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         await signed_in(pilot, manager.email, world.password)

@@ -1,4 +1,4 @@
-"""The terminal app is a LAN client: importing all of it loads no server or database driver."""
+"""The terminal app is a LAN client: importing all of it loads no server, database driver or SQL layer."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import tui.app, tui.screens, tui.widgets
 for pkg in (tui.screens, tui.widgets):
     for m in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{pkg.__name__}.{m.name}")
-banned = ("server", "psycopg", "psycopg_pool", "starlette", "uvicorn", "typer", "factoryos.db")
+# Importing a module runs its package's __init__ first, which import-linter does not see:
+# this catches a heavy __init__ pulling SQLAlchemy in behind a pure model module.
+banned = ("server", "psycopg", "psycopg_pool", "sqlalchemy", "alembic", "starlette", "uvicorn", "typer",
+          "factoryos.db", "factoryos.schema")
 print(sorted(m for m in sys.modules if any(m == b or m.startswith(b + ".") for b in banned)))
 """
 

@@ -74,7 +74,7 @@ async def test_two_factor_step(app_factory, world, api):
 
 
 async def test_company_picker_for_members_of_two_companies(app_factory, world, api):
-    from tests.production.accounts import new_company
+    from tests.accounts import new_company
 
     other = new_company(api)
     code = api.post("/api/v1/invites", json={"role": "supervisor"}, headers=other.headers).json()["code"]
@@ -177,7 +177,7 @@ async def test_a_used_or_mistyped_code_is_named_and_nothing_is_created(app_facto
 
 
 async def test_an_existing_account_joins_a_second_company_with_its_password(app_factory, world, api):
-    from tests.production.accounts import new_company
+    from tests.accounts import new_company
 
     other = new_company(api)
     code = _invite(api, other, "supervisor")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production import record_state_change
+from factoryos.production.signals import record_state_change
 from tests.tui.pilot import signed_in, until
 from tests.tui.test_dashboard import tile_text
 from tui.screens.dashboard import DashboardScreen

@@ -7,7 +7,7 @@ import re
 
 from textual.widgets import Checkbox, DataTable, Static
 
-from tests.production.accounts import add_member, new_company
+from tests.accounts import join, new_company
 from tests.tui.pilot import fill, settle, signed_in, text_of, until
 from tui.screens.admin import AdminScreen
 from tui.screens.home import HomeScreen
@@ -183,7 +183,7 @@ async def test_skipping_steps_is_saved_and_skipped_steps_show_as_such(app_factor
 
 async def test_members_who_may_not_change_the_setup_see_neither_menu_nor_banner(app_factory, api):
     owner = new_company(api, timezone="UTC")
-    manager = add_member(api, owner, "plant_manager")
+    manager = join(api, owner, "plant_manager")
     async with app_factory().run_test(size=(80, 24)) as pilot:
         await signed_in(pilot, manager.email, PASSWORD)
         await settle(pilot)

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from factoryos.client.models import NewInvite
-from tests.production.accounts import new_company
+from tests.accounts import new_company
 from tests.tui.pilot import fill, settle, signed_in, until
 from tests.tui.test_snapshots import PASSWORD, SIZES, still
 from tui.app import make_app

@@ -18,9 +18,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
-from tests.accounts import make_installation_admin
+from tests.accounts import PASSWORD, make_installation_admin, new_company
 from tests.backup.support import installation_admin
-from tests.production.accounts import PASSWORD, new_company
 from tests.tui.pilot import fill, settle, signed_in, until
 from tui.app import make_app
 from tui.screens.admin import AdminScreen
@@ -297,6 +296,11 @@ def test_planning(snap_compare, snap_app, snapshot_plant, size):
     async def before(pilot):
         await open_area(pilot, snapshot_plant.owner_email, "4", PlanningScreen)
         await until(pilot, lambda: pilot.app.screen.sites, what="sites")
+        # The plans arrive after the sites: wait for that table, then measure it.
+        table = pilot.app.screen.query_one("#plans-table", DataTable)
+        await until(pilot, lambda: table.row_count == 5, what="plans")
+        await settle(pilot)
+        await pilot.pause(0.2)
         await still(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=before)

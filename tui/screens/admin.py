@@ -10,13 +10,14 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from factoryos.identity.permissions import INSTALLATION_ADMIN
 from tui.screens.base import AppScreen
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.audit_pane import AuditPane
 from tui.widgets.backups_pane import BackupsPane
+from tui.widgets.header import Header
 from tui.widgets.invites_pane import InvitesPane
 from tui.widgets.license_pane import LicensePane
 from tui.widgets.system_pane import SystemPane

@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from factoryos.client import ClientError, ServerUnreachable, SessionEnded, UntrustedCertificate
 from factoryos.client.models import AnomalyOut, MachineOut
 from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
+from tui.widgets.header import Header
 
 DECIDED = {"accept": "accepted", "discard": "discarded"}
 
@@ -45,6 +46,7 @@ class AnomaliesScreen(AppScreen):
     AnomaliesScreen #anomalies-table { height: 1fr; }
     AnomaliesScreen #anomaly-message { height: auto; padding: 0 1; }
     """
+    ACTION_PERMISSIONS = {"decide": ("production.plan",)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("a", "decide('accept')", "Accept", tooltip="Count the selected jump's parts as production.",

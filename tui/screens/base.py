@@ -22,6 +22,9 @@ class AppScreen(ShowsWorkerErrors, Screen[None]):
         Binding("escape", "back", "Back", tooltip="Go back to the previous screen.", id="back"),
     ]
     HELP = "**Escape** goes back. **?** (or **F1** inside text fields) shows this help."
+    # Actions the role must allow (any of the permissions): otherwise their keys are neither
+    # shown in the footer and help nor active.
+    ACTION_PERMISSIONS: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @property
     def factory(self) -> FactoryApp:
@@ -37,6 +40,14 @@ class AppScreen(ShowsWorkerErrors, Screen[None]):
     @property
     def api(self) -> FactoryClient:
         return self.session.api
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        needs = self.ACTION_PERMISSIONS.get(action)
+        if needs:
+            session = self.factory.session
+            if session is None or not any(session.can(p) for p in needs):
+                return False
+        return True
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 2:

@@ -20,18 +20,20 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.events import Resize
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Label, Select, Static
+from textual.widgets import Footer, Label, Select, Static
 from textual.worker import get_current_worker
 
 from factoryos.client import ClientError
 from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
 from tui.screens.base import AppScreen
+from tui.widgets.header import Header
 from tui.widgets.kpi_tile import KpiTile, percent
 from tui.widgets.machine_tile import MachineTile, since_text
 from tui.widgets.status_line import ConnectionStatus
 
 TILE_WIDTH = 20
 ALERT_LINES = 5
+SHORT_ALERT_LINES = 2  # at 80×24 the stops and the scrap line must fit below the tiles
 
 
 @dataclass
@@ -83,8 +85,9 @@ machine (not a stop, no reason needed).
         with VerticalScroll(id="dash-body"):
             yield Static("", id="dash-shift")
             yield Grid(id="machine-grid")
-            yield Static("", id="alerts")
-            yield Static("", id="scrap-reasons")
+        # Below the scrolling tiles, so they are never cut off by them.
+        yield Static("", id="alerts")
+        yield Static("", id="scrap-reasons")
         with Horizontal(id="dash-status"):
             yield ConnectionStatus()
             yield Static("", id="dash-updated")
@@ -106,6 +109,7 @@ machine (not a stop, no reason needed).
             self.query_one("#dash-shift", Static).update("Add a site and machines first (Machines screen).")
             return
         select.set_options((f"{s.code} · {s.name}", s.id) for s in sites)
+        select.prompt = "choose a site"  # the blank entry no longer says it is loading
         select.value = sites[0].id  # Changed → lines and the first poll
 
     @on(Select.Changed, "#site-select")
@@ -240,14 +244,14 @@ machine (not a stop, no reason needed).
             alerts.update("✓ No stops are waiting for a reason.")
             alerts.set_classes("alerts-clear")
             return
-        lines = [f"[b]⚠ {len(waiting)} stop{'s' if len(waiting) != 1 else ''} waiting for a reason[/b]"]
-        for code, event in waiting[:ALERT_LINES]:
+        shown = ALERT_LINES if self.size.height >= 30 else SHORT_ALERT_LINES
+        more = f" · oldest {shown} shown" if len(waiting) > shown else ""
+        lines = [f"[b]⚠ {len(waiting)} stop{'s' if len(waiting) != 1 else ''} waiting for a reason[/b]{more}"]
+        for code, event in waiting[:shown]:
             end = event.ended_at or now
             state = "still down" if event.ended_at is None else "ended"
             lines.append(f"  {code}  since {event.started_at.astimezone(zone):%H:%M}  "
                          f"{since_text((end - event.started_at).total_seconds())}  {state}")
-        if len(waiting) > ALERT_LINES:
-            lines.append(f"  … and {len(waiting) - ALERT_LINES} more")
         alerts.update("\n".join(lines))
         alerts.set_classes("alerts-waiting")
 
@@ -256,8 +260,13 @@ machine (not a stop, no reason needed).
         for r in snap.rejections:
             reason = self._reasons.get(r.reason_id)
             counts[reason.name if reason else "unknown reason"] += r.quantity
-        text = "Scrap by reason: " + ", ".join(f"{name} {qty}" for name, qty in counts.most_common(4)) \
-            if counts else "No scrap reported in this shift."
+        # The Scrap tile counts what machines counted too: the line accounts for the same total.
+        total = max(sum(m.reject_count for m in snap.live.machines), sum(counts.values()))
+        unexplained = total - sum(counts.values())
+        parts = [f"{name} {qty}" for name, qty in counts.most_common(3)]
+        if unexplained:
+            parts.append(f"{unexplained} counted by machines, no reason")
+        text = f"Scrap {total}: " + ", ".join(parts) if total else "No scrap reported in this shift."
         self.query_one("#scrap-reasons", Static).update(text)
 
     def on_resize(self, event: Resize) -> None:

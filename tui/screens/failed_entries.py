@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from factoryos.client import ClientError, Pending
 from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH
@@ -25,6 +25,7 @@ from factoryos.client.models import ShiftInstanceOut
 from tui.reference import PlantReference
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
+from tui.widgets.header import Header
 from tui.widgets.status_line import ConnectionStatus
 
 # The server's stable problem codes, said the way an operator would act on them.

@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Footer, Static
 
 from tui.screens.base import AppScreen
+from tui.widgets.header import Header
 from tui.widgets.onboarding_banner import OnboardingBanner
 from tui.widgets.status_line import ConnectionStatus
 
@@ -129,6 +130,13 @@ Press the number of an area, or move with the arrow keys / Tab and press **Enter
     def _pressed(self, event: Button.Pressed) -> None:
         self.action_open((event.button.id or "").removeprefix("menu-"))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":  # the digits of areas this role cannot open are not keys at all
+            if self.factory.session is None or not parameters:
+                return False
+            return any(i.key == parameters[0] for i in self.items)
+        return super().check_action(action, parameters)
+
     def action_open(self, key: str) -> None:
         item = next((i for i in self.items if i.key == key), None)
         if item is None:
@@ -139,6 +147,7 @@ Press the number of an area, or move with the arrow keys / Tab and press **Enter
     def action_back(self) -> None:
         """The start screen has nothing to go back to (sign out with Ctrl+O)."""
 
-    @work(exit_on_error=False)
-    async def action_sign_out(self) -> None:
-        await self.factory.end_session()
+    def action_sign_out(self) -> None:
+        # On the app, not this screen: signing out removes this screen, which would cancel its
+        # own worker halfway through the switch and leave the app waiting forever.
+        self.app.run_worker(self.factory.end_session(), group="session", exclusive=True, exit_on_error=False)

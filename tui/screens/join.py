@@ -7,13 +7,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from factoryos.client import ClientError, FactoryClient, UntrustedCertificate
 from factoryos.client.models import Me
 from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.screens.trust import TrustCertificate
+from tui.widgets.header import Header
 
 # Server fields → the input that holds them.
 _FIELDS = {"code": "#join-code", "email": "#join-email", "display_name": "#join-name", "password": "#join-password",

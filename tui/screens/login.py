@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from factoryos.client import ClientError, FactoryClient, UntrustedCertificate, companies_of, normalize_server_url
 from factoryos.client.models import Me
@@ -18,6 +18,7 @@ from tui.screens.base import AppScreen
 from tui.screens.company_picker import CompanyPicker
 from tui.screens.join import JoinScreen
 from tui.screens.trust import TrustCertificate
+from tui.widgets.header import Header
 
 
 class LoginScreen(AppScreen):
@@ -109,7 +110,10 @@ administrator gave you.
     @work(exclusive=True, group="join", exit_on_error=False)
     async def open_join(self, server: str) -> None:
         api = await self.factory.client_for(server)
-        self.app.push_screen(JoinScreen(api, self._value("email")), self._joined)
+        # Only an address typed now: the remembered one is the previous user's, not the newcomer's.
+        email = self._value("email")
+        self.app.push_screen(JoinScreen(api, "" if email == (self.factory.profile.email or "") else email),
+                             self._joined)
 
     def _joined(self, joined: tuple[FactoryClient, Me] | None) -> None:
         if joined is not None:

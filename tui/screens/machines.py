@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer
 
 from factoryos.client.models import LineOut, MachineOut, SiteOut
 from factoryos.connectivity.connection_models import LiveConnection
@@ -23,6 +23,7 @@ from tui.screens.base import AppScreen
 from tui.screens.connection_form import ConnectionForm
 from tui.screens.machine_form import MachineForm
 from tui.status_mapping import format_mapping
+from tui.widgets.header import Header
 
 
 def connection_state(link: LiveConnection | None) -> str:
@@ -43,6 +44,8 @@ def last_ok(link: LiveConnection | None) -> str:
 
 
 class MachinesScreen(AppScreen):
+    ACTION_PERMISSIONS = {"new": ("machines.manage",), "connection": ("machines.manage",),
+                          "anomalies": ("production.plan",)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("n", "new", "New", tooltip="Register a machine.", id="new"),

@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from tui.screens.base import AppScreen
+from tui.widgets.header import Header
 from tui.widgets.qr import QrCode
 
 

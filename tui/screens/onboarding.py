@@ -11,11 +11,12 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import ContentSwitcher, Footer, Header
+from textual.widgets import ContentSwitcher, Footer
 
 from factoryos.onboarding.models import OnboardingOut
 from factoryos.onboarding.steps import STEPS
 from tui.screens.base import AppScreen
+from tui.widgets.header import Header
 from tui.widgets.step_bar import StepBar
 from tui.widgets.wizard.base import WizardPane
 from tui.widgets.wizard.complete_step import CompletePane

@@ -19,18 +19,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.suggester import SuggestFromList
-from textual.widgets import Footer, Header, Input, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent, TabPane
 from textual.widgets.select import InvalidSelectValueError
 
-from factoryos.client import ClientError, Pending
+from factoryos.client import ClientError, Pending, SessionEnded
 from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH, reason_path
 from factoryos.client.models import MachineOut, ShiftInstanceOut
 from factoryos.client.outbox import Stamp
-from tui.errors import describe
+from tui.errors import describe, in_local_time
 from tui.reference import PlantReference, load_reference
 from tui.screens.base import AppScreen
 from tui.screens.failed_entries import FailedEntriesScreen, entry_kind, entry_shift, operator_reason
-from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm
+from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm, clear_refusals, refuse
+from tui.widgets.field_error import FieldError
+from tui.widgets.header import Header
+from tui.widgets.scan_input import ScanInput
 from tui.widgets.status_line import ConnectionStatus
 
 
@@ -74,10 +77,12 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
         with Horizontal(classes="form-row"):
             yield Label("Shift", classes="form-label")
             yield Select[int]([], prompt="loading shifts…", id="shift-select", allow_blank=True)
+        yield FieldError(id="shift-error")
         with Horizontal(classes="form-row"):
             yield Label("Machine", classes="form-label")
-            yield Input(placeholder="type the machine code", max_length=40, id="machine-code")
+            yield ScanInput(placeholder="type the machine code", max_length=40, id="machine-code")
             yield Static("", id="machine-info")
+        yield FieldError(id="machine-error")
         with TabbedContent(id="op-tabs", initial="good"):
             with TabPane("Good parts F5", id="good"):
                 yield GoodPartsForm(id="good-form")
@@ -148,6 +153,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
 
     @on(Select.Changed, "#shift-select")
     def _shift_changed(self, event: Select.Changed) -> None:
+        clear_refusals(self, "shift-select")
         options = getattr(self, "_shift_options", [])
         self.shift = options[event.value] if isinstance(event.value, int) and event.value < len(options) else None
 
@@ -157,22 +163,51 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
     def _machine_entered(self, event: Input.Submitted) -> None:
         ref = self.reference
         info = self.query_one("#machine-info", Static)
+        # Keys a scanner sent after Enter (say a quantity and Enter) belong to the form's first field.
+        after = event.input.take_overflow() if isinstance(event.input, ScanInput) else ""
         if ref is None:
             self._result("Machines are not loaded yet: press Ctrl+R when the server is reachable.", "error")
             return
-        machine = ref.machine_by_code(event.value)
+        typed = event.value
+        # Enter takes the suggestion shown ("cnc" with "cnc-01" greyed in), as Tab or → would.
+        suggestion = getattr(event.input, "_suggestion", "") or ""
+        machine = ref.machine_by_code(typed) or (
+            ref.machine_by_code(suggestion) if suggestion.casefold().startswith(typed.strip().casefold()) else None)
         if machine is None:
             self.machine = None
             info.update("")
-            self._result(f"No active machine has the code {event.value.strip()!r}.", "error")
+            refuse(self, "machine-code", f"No active machine has the code {typed.strip()!r}.")
             return
+        clear_refusals(self, "machine-code")
         self.machine = machine
         event.input.value = machine.code
-        info.update(machine.name)
+        counts = ref.counts_itself(machine.id)
+        info.update(f"{machine.name} · counts itself" if counts else machine.name)
         self._fill_shifts(machine.site_id)  # only this site's shifts (the chosen one stays if it is one)
-        self._result(f"Machine {machine.code} selected.", "info")
+        if counts:
+            self._result(self._counted_by_machine(machine), "info")
+        else:
+            self._result(f"Machine {machine.code} selected.", "info")
         self.refresh_downtime()
         self._focus_form()
+        if after:
+            self._type_ahead(after)
+
+    def _type_ahead(self, text: str) -> None:
+        """Keys that outran the focus change go to the form's first field; an Enter among them sends it."""
+        active = self.query_one(TabbedContent).active
+        field = next(iter(self.query_one(f"#{active}-form", EntryForm).query(Input)), None)
+        if field is None:
+            return
+        value, enter, _rest = text.partition("\r")
+        field.value = value
+        field.cursor_position = len(value)
+        if enter:
+            self.call_after_refresh(field.action_submit)
+
+    @staticmethod
+    def _counted_by_machine(machine: MachineOut) -> str:
+        return f"Parts on {machine.code} are counted by the machine; enter only scrap and stop reasons here."
 
     def _focus_form(self) -> None:
         active = self.query_one(TabbedContent).active
@@ -187,8 +222,11 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
             self.query_one("#machine-code", Input).focus()
             return
         if message.kind != "reason" and self.shift is None:
-            self._result("Choose the shift first (F2).", "error")
-            self.query_one("#shift-select", Select).focus()
+            refuse(self, "shift-select", "Choose the shift first (F2).")
+            return
+        ref = self.reference
+        if message.kind == "good" and ref is not None and ref.counts_itself(self.machine.id):
+            refuse(self, "good-qty", self._counted_by_machine(self.machine))
             return
         self.send(message.kind, dict(message.fields))
 
@@ -216,12 +254,18 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
             label = f"downtime reason · {machine.code}"
         outbox = self.session.outbox
         fixing = self.fixing if self.fixing is not None and entry_kind(self.fixing) == kind else None
+        self.factory.sending += 1
+        self._result(f"Sending {label}…", "info")
         try:
             outcome = await outbox.submit("POST", path, body, label, stamp=stamp, replaces=fixing,
                                           meta=self._meta(kind, fields, machine, shift))
-        except ClientError as exc:
-            self._result(describe(exc).message, "error")
+        except SessionEnded:
             raise
+        except ClientError as exc:
+            self._refused(kind, exc, machine, shift)
+            return
+        finally:
+            self.factory.sending -= 1
         if fixing is not None:
             self.fixing = None
             self.factory.failed_count = outbox.failed_count()
@@ -241,6 +285,48 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
                 self._forget_event(fields["event_id"])
             else:
                 self.refresh_downtime()
+
+    def _refused(self, kind: str, exc: ClientError, machine: MachineOut, shift: ShiftInstanceOut | None) -> None:
+        """The server's refusal at the field it names, in the site's time and an operator's words."""
+        ref = self.reference
+        site = ref.site(machine.site_id) if ref else None
+        zone = ZoneInfo(site.timezone) if site else UTC
+        code, extra = exc.code, exc.extra or {}
+        reason_field = "scrap-reason" if kind == "scrap" else "downtime-reason"
+        quantity_field = "good-qty" if kind == "good" else "scrap-qty"
+        if code in ("entry_outside_shift", "rejection_outside_shift") and shift is not None:
+            start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
+            field, text = "shift-select", (f"This shift runs {start:%H:%M}–{end:%H:%M}: pick the shift "
+                                           "the parts were made in.")
+        elif code == "quantity_exceeds_ideal_rate":
+            limit = extra.get("max_quantity")
+            most = f"at most {limit} parts" if limit is not None else "fewer parts"
+            field, text = quantity_field, f"{machine.code} can make {most} in that time."
+        elif code == "entry_overlaps_machine_counts":
+            if ref is not None:
+                ref.counting.add(machine.id)
+                self.query_one("#machine-info", Static).update(f"{machine.name} · counts itself")
+            field, text = quantity_field, self._counted_by_machine(machine)
+        elif code == "entry_overlap":
+            field, text = quantity_field, f"Another entry already covers this time on {machine.code}."
+        elif exc.field in ("good_quantity", "rework_quantity", "quantity"):
+            field, text = quantity_field, in_local_time(operator_reason(_problem(exc)), zone)
+        elif exc.field == "reason_id" or (code or "").startswith("reason_"):
+            field, text = reason_field, operator_reason(_problem(exc))
+        elif exc.field == "job_ref":
+            field, text = "job-ref", in_local_time(describe(exc).message, zone)
+        elif exc.field in ("machine_id", "operator_id") or code in ("not_a_site_operator", "machine_retired"):
+            field, text = "machine-code", operator_reason(_problem(exc))
+        elif kind != "reason" and (exc.field in ("started_at", "ended_at", "occurred_at", "shift_instance_id",
+                                                 "shift_id", "shift_date") or "shift" in (code or "")):
+            field, text = "shift-select", in_local_time(operator_reason(_problem(exc)), zone)
+        else:
+            self._result(in_local_time(operator_reason(_problem(exc)), zone), "error")
+            return
+        if kind == "reason" and field == quantity_field:
+            field = reason_field
+        self._result("Not saved: see the message under the field.", "error")
+        refuse(self, field, text)
 
     def _meta(self, kind: str, fields: dict[str, Any], machine: MachineOut,
               shift: ShiftInstanceOut | None) -> dict[str, Any]:
@@ -291,7 +377,11 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
     # -- actions ----------------------------------------------------------------------------------
 
     def _result(self, text: str, kind: str) -> None:
-        stamp = datetime.now(UTC).astimezone().strftime("%H:%M:%S")
+        # The site's clock, as on the dashboard (the terminal's own zone may differ).
+        ref = self.reference
+        site = (ref.site(self.machine.site_id) if self.machine else (ref.sites[0] if ref.sites else None)) \
+            if ref is not None else None
+        stamp = datetime.now(ZoneInfo(site.timezone) if site else UTC).strftime("%H:%M:%S")
         line = self.query_one("#op-result", Static)
         line.update(f"{stamp}  {text}")
         line.set_classes(f"message-{kind}")
@@ -351,3 +441,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
         self.call_after_refresh(self._focus_form)
+
+
+def _problem(exc: ClientError) -> dict[str, Any]:
+    return {"code": exc.code, "detail": exc.detail, "field": exc.field, "extra": exc.extra or {}}

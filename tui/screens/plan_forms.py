@@ -1,34 +1,100 @@
-"""Small forms of the planning screen: a shift pattern, and a machine's target for a shift."""
+"""Small forms of the planning screen: a shift pattern, and a machine's target for a shift.
+
+Each form saves itself (the screen passes how): a refused value keeps the dialog open with the
+server's reason under the field it names, so nothing typed is lost.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
+from factoryos.client import ClientError, SessionEnded
+from tui.errors import describe
+from tui.widgets.field_error import FieldError
+from tui.worker_errors import ShowsWorkerErrors
+
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+Save = Callable[[dict[str, Any]], Awaitable[object]]
 
 
 def _row(label: str, field: Any) -> Horizontal:
     return Horizontal(Label(label, classes="form-label"), field, classes="form-row")
 
 
-class ShiftForm(ModalScreen[dict[str, Any] | None]):
+class SavingForm(ShowsWorkerErrors, ModalScreen[dict[str, Any] | None]):
+    """Sends its body with `save` and closes only when the server took it."""
+
+    FIELDS: dict[str, str] = {}  # the server's field name → the id of the input it names
+
+    def __init__(self, save: Save | None = None) -> None:
+        super().__init__()
+        self._saver = save
+
+    def submit(self, body: dict[str, Any]) -> None:
+        if self._saver is None:
+            self.dismiss(body)
+            return
+        self._clear_errors()
+        self._send(body)
+
+    @work(exclusive=True, group="form-save", exit_on_error=False)
+    async def _send(self, body: dict[str, Any]) -> None:
+        assert self._saver is not None
+        try:
+            await self._saver(body)
+        except SessionEnded:
+            raise
+        except ClientError as exc:
+            if exc.transient:
+                raise  # the app says the server is unreachable; what was typed stays here
+            self._refused(exc)
+            return
+        self.dismiss(body)
+
+    def _refused(self, exc: ClientError) -> None:
+        field_id = self.FIELDS.get((exc.field or "").split(".")[0])
+        text = describe(exc).message
+        if field_id is None:
+            self.query_one("#form-error", FieldError).show(text)
+            return
+        self.query_one(f"#{field_id}-error", FieldError).show(text)
+        field = self.query_one(f"#{field_id}")
+        field.add_class("-invalid")
+        field.focus()
+
+    def _clear_errors(self) -> None:
+        for line in self.query(FieldError):
+            line.clear()
+        for field in self.query(".-invalid"):
+            field.remove_class("-invalid")
+
+
+class ShiftForm(SavingForm):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel"), Binding("ctrl+s", "save", "Save", id="save")]
     HELP = "Local wall times `HH:MM`; an end at or before the start crosses midnight. **Space** ticks weekdays."
+    FIELDS = {"name": "s-name", "start": "s-start", "end": "s-end", "weekdays": "s-days"}
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("New shift pattern", classes="dialog-title")
             yield _row("Name", Input(placeholder="e.g. Early", id="s-name"))
+            yield FieldError(id="s-name-error")
             yield _row("Start", Input(placeholder="06:00", max_length=5, id="s-start"))
+            yield FieldError(id="s-start-error")
             yield _row("End", Input(placeholder="14:00", max_length=5, id="s-end"))
+            yield FieldError(id="s-end-error")
             yield SelectionList[int](*((d, i, i < 5) for i, d in enumerate(WEEKDAYS)), id="s-days")
+            yield FieldError(id="s-days-error")
+            yield FieldError(id="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -37,38 +103,42 @@ class ShiftForm(ModalScreen[dict[str, Any] | None]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         days = sorted(self.query_one("#s-days", SelectionList).selected)
-        self.dismiss({"name": self.query_one("#s-name", Input).value.strip(),
-                      "start": self.query_one("#s-start", Input).value.strip(),
-                      "end": self.query_one("#s-end", Input).value.strip(), "weekdays": days})
+        self.submit({"name": self.query_one("#s-name", Input).value.strip(),
+                     "start": self.query_one("#s-start", Input).value.strip(),
+                     "end": self.query_one("#s-end", Input).value.strip(), "weekdays": days})
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class TargetForm(ModalScreen[dict[str, Any] | None]):
+class TargetForm(SavingForm):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
     HELP = "Type the target quantity for this machine and shift and press **Enter**."
+    FIELDS = {"target_quantity": "t-target", "job_ref": "t-job"}
 
-    def __init__(self, title: str, target: int | None, job: str | None) -> None:
-        super().__init__()
+    def __init__(self, title: str, target: int | None, job: str | None, save: Save | None = None) -> None:
+        super().__init__(save)
         self.title_text, self.target, self.job = title, target, job
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title")
             yield _row("Target", Input(str(self.target or ""), restrict=r"[0-9]*", max_length=9, id="t-target"))
+            yield FieldError(id="t-target-error")
             yield _row("Job", Input(self.job or "", placeholder="optional", max_length=120, id="t-job"))
+            yield FieldError(id="t-job-error")
+            yield FieldError(id="form-error")
         yield Footer()
 
     @on(Input.Submitted)
     def _save(self) -> None:
         target = self.query_one("#t-target", Input).value.strip()
         if not target:
-            self.notify("Enter a target quantity.", severity="warning")
+            self.query_one("#t-target-error", FieldError).show("Enter a target quantity.")
             return
         job = self.query_one("#t-job", Input).value.strip()
-        self.dismiss({"target_quantity": int(target), "job_ref": job or None})
+        self.submit({"target_quantity": int(target), "job_ref": job or None})
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -15,14 +15,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Label, Select, Static
+from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteOut
 from tui.screens.base import AppScreen
 from tui.screens.plan_forms import WEEKDAYS, ShiftForm, TargetForm
+from tui.widgets.header import Header
 
 
 class PlanningScreen(AppScreen):
+    ACTION_PERMISSIONS = {"new_shift": ("production.plan",)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("n", "new_shift", "New shift", tooltip="Add a shift pattern to this site.", id="new-shift"),
@@ -102,11 +104,13 @@ class PlanningScreen(AppScreen):
         self.instances = [i for i in self.instances if i.ends_at > now]
         shift = self.query_one("#plan-shift", Select)
         previous = shift.value
-        shift.set_options(
-            (f"{i.name} {i.starts_at.astimezone(zone):%a %d %H:%M}{' (now)' if i.starts_at <= now else ''}", n)
-            for n, i in enumerate(self.instances))
-        if self.instances:
-            shift.value = previous if isinstance(previous, int) and previous < len(self.instances) else 0
+        # Quietly: the plans are loaded once below, not again (racing) for each change of the list.
+        with self.prevent(Select.Changed):
+            shift.set_options(
+                (f"{i.name} {i.starts_at.astimezone(zone):%a %d %H:%M}{' (now)' if i.starts_at <= now else ''}", n)
+                for n, i in enumerate(self.instances))
+            if self.instances:
+                shift.value = previous if isinstance(previous, int) and previous < len(self.instances) else 0
         self.load_plans()
 
     @on(Select.Changed, "#plan-shift")
@@ -138,37 +142,35 @@ class PlanningScreen(AppScreen):
             return
         plan = self.plans.get(machine.id)
         title = f"{machine.code} · {instance.name} {instance.local_date:%d %b}"
-        self.app.push_screen(TargetForm(title, plan.target_quantity if plan else None, plan.job_ref if plan else None),
-                             lambda body: self._save_plan(machine, instance, plan, body))
+        self.app.push_screen(TargetForm(title, plan.target_quantity if plan else None, plan.job_ref if plan else None,
+                                        save=lambda body: self.save_plan(machine, instance, plan, body)),
+                             lambda body: self._plan_saved(machine, body))
 
-    def _save_plan(self, machine: MachineOut, instance: ShiftInstanceOut, plan: PlanOut | None,
-                   body: dict[str, Any] | None) -> None:
-        if body is not None:
-            self.save_plan(machine, instance, plan, body)
-
-    @work(group="plan-save", exit_on_error=False)
     async def save_plan(self, machine: MachineOut, instance: ShiftInstanceOut, plan: PlanOut | None,
                         body: dict[str, Any]) -> None:
+        """Run by the form, which stays open with the reason when the server refuses."""
         if plan is not None:
             await self.api.update_plan(plan.id, body)
         else:
             await self.api.create_plan({**body, "machine_id": str(machine.id), "shift_id": str(instance.pattern_id),
                                         "shift_date": instance.local_date.isoformat()})
-        self.notify(f"Target for {machine.code} saved.", title="Saved")
-        self.load_site()  # the instance now has an id
+
+    def _plan_saved(self, machine: MachineOut, body: dict[str, Any] | None) -> None:
+        if body is not None:
+            self.notify(f"Target for {machine.code} saved.", title="Saved")
+            self.load_site()  # the instance now has an id
 
     def action_new_shift(self) -> None:
         site = self.site
         if site is None:
             return
-        self.app.push_screen(ShiftForm(), lambda body: self._save_shift(site, body))
+        self.app.push_screen(ShiftForm(save=lambda body: self.save_shift(site, body)), self._shift_saved)
 
-    def _save_shift(self, site: SiteOut, body: dict[str, Any] | None) -> None:
-        if body is not None:
-            self.save_shift(site, body)
-
-    @work(group="shift-save", exit_on_error=False)
     async def save_shift(self, site: SiteOut, body: dict[str, Any]) -> None:
-        pattern = await self.api.create_shift_pattern({**body, "site_id": str(site.id)})
-        self.notify(f"Shift {pattern.name} added.", title="Saved")
-        self.load_site()
+        """Run by the form, which stays open with the reason when the server refuses."""
+        await self.api.create_shift_pattern({**body, "site_id": str(site.id)})
+
+    def _shift_saved(self, body: dict[str, Any] | None) -> None:
+        if body is not None:
+            self.notify(f"Shift {body['name']} added.", title="Saved")
+            self.load_site()

@@ -18,13 +18,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.client.api_reports import FORMATS, TOPICS, ReportRequest, download_report
 from factoryos.client.models import LineOut, ShiftPatternOut, SiteOut
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
+from tui.widgets.header import Header
 
 TOPIC_LABELS = {
     "production": "Production OEE", "machines": "Machines", "shifts": "Shifts",

@@ -78,12 +78,17 @@ scratch database; a restore that fails changes nothing.
     async def load(self) -> None:
         self.listing = await self.api.backups()
         self.query_one("#backup-schedule", Static).update(schedule_text(self.listing))
+        self.refresh_bindings()
         table = self.query_one("#backups-table", DataTable)
         table.clear()
         self.items = {b.name: b for b in self.listing.items}
         for b in self.listing.items:
             table.add_row(b.name, f"{b.created_at.astimezone():%Y-%m-%d %H:%M}", mib(b.size), b.factoryos_version,
                           key=b.name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # n and r only where this server can take backups (it needs a superuser database URL).
+        return action not in ("create", "restore") or (self.listing is not None and self.listing.available)
 
     def _busy(self, text: str | None) -> None:
         self.query_one("#backup-progress").display = text is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import Connection, select
@@ -37,10 +37,9 @@ MACHINE_KEYS = (Column("code", "Code"), Column("machine", "Machine"))
 SHIFT_KEYS = (Column("shift_start", "Shift start", T.DATETIME), Column("shift", "Shift"))
 OPERATOR_NOTE = ("Each machine-shift counts for one operator: who booked most of its parts, else the first "
                  "planned operator, so the rows add up to the total.")
-DOWNTIME_NOTE = ("Downtime events inside the period's shifts, breaks excluded; planned stops are listed too. "
-                 "The Downtime figure above counts unplanned stops and setup, as OEE does. "
-                 "No data is time machines could not be read: not downtime; the site's setting says how OEE "
-                 "counts it.")
+DOWNTIME_NOTE = ("Unplanned stops and setup inside the period's shifts, breaks excluded: the losses the Downtime "
+                 "figure above counts, as OEE does. Planned stops and time machines could not be read (No data) "
+                 "are listed apart below; the site's setting says how OEE counts No data.")
 
 
 class _Builder:
@@ -125,34 +124,46 @@ class _Builder:
         return s.oee_chart((self.labels[m["id"]], s.production_figures(per[m["id"]]).oee)
                            for m in self.period.machines)
 
-    def downtime(self) -> list[s.ReasonFigures]:
+    def downtime(self) -> tuple[list[s.ReasonFigures], list[s.ReasonFigures]]:
+        """(losses: unplanned stops and setup, as the Downtime figure; the rest: planned stops, no data)."""
         reasons = downtime_reasons(self.conn, self.tenant_id, self.period, self.now, self.tree)
         no_data = s.no_data_reason(self.total)
-        return reasons + [no_data] if no_data else reasons
+        other = [r for r in reasons if r.planned] + ([no_data] if no_data else [])
+        return [r for r in reasons if not r.planned], other
+
+    def downtime_sections(self, *, table: bool = False) -> list[Section]:
+        losses, other = self.downtime()
+        out: list[Section] = []
+        if table:
+            t = s.downtime_table(losses)
+            out.append(TableSection(t.key, t.title, t.columns, t.rows, t.totals, DOWNTIME_NOTE))
+        out.append(s.downtime_pareto(losses))
+        if other:
+            loss_total = sum((r.duration or timedelta() for r in losses), timedelta())
+            figure = s.production_figures(self.total).downtime
+            out.append(s.not_downtime_table(other, loss_total, figure))
+        return out
 
     def rejections(self) -> list[s.ReasonFigures]:
         return rejection_reasons(self.conn, self.tenant_id, self.period, self.total.reject_count, self.tree)
 
     def sections(self, topic: ReportTopic) -> Sequence[Section]:
         if topic is ReportTopic.MACHINES:
-            return [self.by_machine(), self.oee_chart(), s.downtime_pareto(self.downtime())]
+            return [self.by_machine(), self.oee_chart(), *self.downtime_sections()]
         if topic is ReportTopic.SHIFTS:
             several = len(self.period.windows) > 1
             return [*([self.by_shift()] if several else []), self.shift_machines(), self.oee_chart(),
-                    s.downtime_pareto(self.downtime()), s.rejections_chart(self.rejections())]
+                    *self.downtime_sections(), s.rejections_chart(self.rejections())]
         if topic is ReportTopic.OPERATORS:
             return list(self.by_operator())
         if topic is ReportTopic.REJECTIONS:
             reasons = self.rejections()
             return [s.rejections_table(reasons), s.rejections_chart(reasons)]
         if topic is ReportTopic.DOWNTIME:
-            reasons = self.downtime()
-            table = s.downtime_table(reasons)
-            return [TableSection(table.key, table.title, table.columns, table.rows, table.totals, DOWNTIME_NOTE),
-                    s.downtime_pareto(reasons)]
+            return self.downtime_sections(table=True)
         line = self.by_line()
         return [self.oee_chart(), *([line] if line else []), self.by_machine(),
-                s.downtime_pareto(self.downtime()), s.rejections_chart(self.rejections())]
+                *self.downtime_sections(), s.rejections_chart(self.rejections())]
 
 
 def _title(topic: ReportTopic, period: Period) -> str | None:
@@ -170,9 +181,11 @@ class BuiltReport:
     period: Period
 
     def filename(self, fmt: ReportFormat) -> str:
-        shift = self.period.shift
+        shift, line = self.period.shift, self.period.line
         return report_filename(self.topic.value, str(self.period.site["code"]), self.document, fmt,
-                               shift=str(shift["name"]) if shift else None)
+                               shift=str(shift["name"]) if shift else None,
+                               line_code=str(line["code"] or line["name"]) if line else None,
+                               days=self.period.days)
 
 
 def build_report(conn: Connection, tenant_id: UUID, topic: ReportTopic, query: ReportQuery, *,
@@ -188,6 +201,15 @@ def build_report(conn: Connection, tenant_id: UUID, topic: ReportTopic, query: R
     notes = []
     if period.ongoing:
         notes.append(f"The period has not ended: figures up to {format_instant(period.end, header.tz)}.")
+    if builder.totals.reported:
+        codes = {m["id"]: m["code"] for m in period.machines}
+        upto = ", ".join(
+            f"{codes[mid]} {'nothing yet' if at <= period.start else format_instant(at, header.tz)[11:16]}"
+            for mid, at in sorted(builder.totals.reported.items(), key=lambda kv: codes[kv[0]]))
+        notes.append(f"Machines entered by hand count in the running shift only up to their last entry: {upto}.")
+    if any(not w.whole_instance for w in period.windows if w.instance is not None):
+        notes.append("Shifts marked (partial) are cut by the period or still running: only their time inside it "
+                     "counts.")
     if not period.windows:
         notes.append("No shift of this site runs in the period.")
     document = ReportDocument(

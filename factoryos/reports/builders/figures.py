@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection, RowMapping, text
 
 from factoryos.kpi import KpiTotals, rollup
-from factoryos.production.kpi_loader import Window, machine_window_totals
+from factoryos.production.kpi_loader import Window, last_reported, machine_window_totals
 from factoryos.reports.builders.period import Period
 
 K = TypeVar("K", bound=Hashable)
@@ -29,6 +29,8 @@ class PeriodTotals:
 
     period: Period
     parts: dict[tuple[UUID, int], KpiTotals]
+    # Hand-entered machines in a running shift: counted up to this moment (see `reported_until`).
+    reported: dict[UUID, datetime] = field(default_factory=dict)
 
     @property
     def total(self) -> KpiTotals:
@@ -51,15 +53,48 @@ class PeriodTotals:
 
 
 def load_totals(conn: Connection, tenant_id: UUID, period: Period, now: datetime) -> PeriodTotals:
+    # In a running shift the KPI loader counts hand-entered machines only up to their last report
+    # (as /kpis/oee and the live view do); `reported` names those moments for the report's note.
     parts = machine_window_totals(conn, tenant_id, period.site, period.machines, period.windows, now)
-    return PeriodTotals(period, parts)
+    return PeriodTotals(period, parts, reported_until(conn, tenant_id, period, now))
+
+
+def _running(window: Window, now: datetime) -> bool:
+    return not window.whole_instance and window.interval.end >= now
+
+
+_SIGNALLED = text("""
+select distinct machine_id from machine_state_intervals
+ where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and started_at < :now
+   and (ended_at is null or ended_at > :start)
+union
+select distinct machine_id from machine_count_buckets
+ where tenant_id = :tenant and machine_id = any(cast(:machines as uuid[])) and minute >= :start and minute < :now
+""")
+
+
+def reported_until(conn: Connection, tenant_id: UUID, period: Period, now: datetime) -> dict[UUID, datetime]:
+    """For a period with a running shift: each hand-entered machine's last reported moment in
+    it (its start when nothing is reported yet). Machines that send signals report all the
+    time and are left out, as is every machine when no shift is running."""
+    running = [w for w in period.windows if _running(w, now)]
+    if not running or not period.machines:
+        return {}
+    start = min(w.interval.start for w in running)
+    params = {"tenant": tenant_id, "machines": [m["id"] for m in period.machines], "start": start, "now": now}
+    signalled = set(conn.execute(_SIGNALLED, params).scalars())
+    manual = [m["id"] for m in period.machines if m["id"] not in signalled]
+    last = last_reported(conn, tenant_id, manual, start, now)
+    return {m: max(start, last.get(m) or start) for m in manual}
 
 
 def window_label(window: Window) -> tuple[datetime, str]:
-    """(local start of the shift, its name); the window itself for sites without shifts."""
+    """(local start of the shift, its name); the window itself for sites without shifts.
+    A shift the period cuts (or that is still running) is marked partial."""
     if window.instance is None:
         return window.interval.start, "All day"
-    return window.instance["starts_at"], str(window.instance["name"])
+    name = str(window.instance["name"])
+    return window.instance["starts_at"], name if window.whole_instance else f"{name} (partial)"
 
 
 def machine_labels(machines: list[RowMapping]) -> dict[UUID, str]:

@@ -37,6 +37,7 @@ class Period:
     ongoing: bool  # the period has not ended yet: figures so far
     shift: dict[str, Any] | None = None  # the one shift instance asked for, if any
     oee_query: OeeQuery | None = None  # the `/kpis/oee` query with the same windows
+    days: tuple[date, date] | None = None  # the local dates asked for, when shifts were chosen by them
 
     @property
     def scope_name(self) -> str:
@@ -101,6 +102,32 @@ def _one_shift(conn: Connection, tenant_id: UUID, site: RowMapping, scope: OeeQu
     return instance, shift_windows([instance], start, stop, now), start, max(start, min(stop, now)), None
 
 
+def _local_date(text: str) -> date | None:
+    value = text.strip()
+    if len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _whole_shifts(conn: Connection, tenant_id: UUID, site: RowMapping, query: ReportQuery,
+                  now: datetime) -> tuple[list[Window], datetime, datetime] | None:
+    """A range of dates means the shifts starting on those dates, whole (a night shift belongs
+    to the date it starts on, as on the floor): from the first one's start to the last one's
+    end. None for a range given as instants, or a site without shifts (it runs around the clock)."""
+    first, last = _local_date(query.from_ or ""), _local_date(query.to or "")
+    if first is None or last is None:
+        return None
+    instances = list_instances(conn, tenant_id, site["id"], first, last)
+    if not instances:
+        return None
+    start = min(r["starts_at"] for r in instances)
+    end = max(r["ends_at"] for r in instances)
+    return shift_windows(instances, start, end, now), start, end
+
+
 def resolve_period(conn: Connection, tenant_id: UUID, query: ReportQuery, now: datetime) -> Period:
     site, line = _scope(conn, tenant_id, query)
     # Only the scope matters for the machine list; the period is resolved below.
@@ -109,6 +136,7 @@ def resolve_period(conn: Connection, tenant_id: UUID, query: ReportQuery, now: d
     _, machines = scope_machines(conn, tenant_id, scope)
     shift: dict[str, Any] | None = None
     oee_query: OeeQuery | None
+    days: tuple[date, date] | None = (query.day, query.day) if query.day is not None else None
     if query.shift is not None:
         assert query.day is not None
         shift, windows, start, end, oee_query = _one_shift(conn, tenant_id, site, scope, query.shift, query.day,
@@ -121,9 +149,18 @@ def resolve_period(conn: Connection, tenant_id: UUID, query: ReportQuery, now: d
             tz = site["timezone"]
             oee_query = OeeQuery(scope=scope.scope, id=scope.id, **{
                 "from": parse_instant(query.from_, tz, "from"), "to": parse_instant(query.to, tz, "to", end=True)})
-        windows, start, end = period_windows(conn, tenant_id, site, oee_query, now)
+        whole = _whole_shifts(conn, tenant_id, site, query, now) if query.day is None else None
+        if whole is not None:
+            # /kpis/oee over the same instants sees the same shifts (they neither start before nor
+            # end after them), so the figures still match it.
+            windows, start, end = whole
+            days = (_local_date(query.from_ or ""), _local_date(query.to or ""))  # type: ignore[assignment]
+            oee_query = OeeQuery(scope=scope.scope, id=scope.id, **{"from": start, "to": end})
+            end = max(start, min(end, now))
+        else:
+            windows, start, end = period_windows(conn, tenant_id, site, oee_query, now)
     if end <= start:
         local = start.astimezone(load_zone(site["timezone"]))
         raise ValidationFailed(f"the period starts {local:%Y-%m-%d %H:%M}, in the future: nothing to report yet",
                                code="period_in_future", field="from" if query.from_ else "date")
-    return Period(site, line, machines, windows, start, end, end >= now, shift, oee_query)
+    return Period(site, line, machines, windows, start, end, end >= now, shift, oee_query, days)

@@ -1,7 +1,7 @@
 """Downtime and rejections of a period grouped by reason (category = the reason tree's root).
 
 Downtime events count for the time they overlap the period's shift windows outside
-breaks, planned stops included (their category says so). Rejections count when they
+breaks; planned stops are marked `planned` (reports list them apart from the losses). Rejections count when they
 occurred inside a window, the rule the KPI loader applies; rejects a machine counted
 itself carry no reason and are shown as one row, so the table adds up to the KPI figure.
 """
@@ -80,15 +80,16 @@ def downtime_reasons(conn: Connection, tenant_id: UUID, period: Period, now: dat
         overlap = total(intersect([Interval(started, stop)], covered))
         if overlap <= timedelta():
             continue
-        key = (reason_id,) if reason_id is not None else (None, planned)
+        key = (reason_id, bool(planned))
         grouped[key][0] += 1
         grouped[key][1] += overlap
     out = []
-    for key, (count, duration) in grouped.items():
-        if key[0] is not None:
-            out.append(ReasonFigures(tree.name(key[0]), tree.category(key[0]), count, duration))
+    for (reason_id, planned), (count, duration) in grouped.items():
+        if reason_id is not None:
+            out.append(ReasonFigures(tree.name(reason_id), tree.category(reason_id), count, duration, planned))
         else:
-            out.append(ReasonFigures(NO_REASON, "Planned stop" if key[1] else "Unplanned stop", count, duration))
+            out.append(ReasonFigures(NO_REASON, "Planned stop" if planned else "Unplanned stop", count, duration,
+                                     planned))
     return out
 
 

@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from factoryos.db.rls import create_tenant_table, enable_tenant_rls, grant_global
+from factoryos.db.migrations.helpers_v1 import create_tenant_table, enable_tenant_rls, grant_global
 
 revision = "0001_foundation"
 down_revision = None

@@ -7,8 +7,7 @@ Revises: 0001_foundation
 import sqlalchemy as sa
 from alembic import op
 
-from factoryos.db.rls import TENANT_PREDICATE, create_tenant_table, enable_tenant_rls
-from factoryos.db.roles import APP_ROLE
+from factoryos.db.migrations.helpers_v1 import APP_ROLE, TENANT_PREDICATE, create_tenant_table, enable_tenant_rls
 
 revision = "0002_audit"
 down_revision = "0001_foundation"

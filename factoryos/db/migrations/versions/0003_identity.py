@@ -15,8 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from factoryos.db.rls import create_tenant_table, grant_global
-from factoryos.db.roles import APP_ROLE
+from factoryos.db.migrations.helpers_v1 import APP_ROLE, create_tenant_table, grant_global
 
 revision = "0003_identity"
 down_revision = "0002_audit"

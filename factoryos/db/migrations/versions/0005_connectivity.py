@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from factoryos.db.rls import create_tenant_table
-from factoryos.db.roles import APP_ROLE
+from factoryos.db.migrations.helpers_v1 import APP_ROLE, create_tenant_table
 
 revision = "0005_connectivity"
 down_revision = "0004_production"

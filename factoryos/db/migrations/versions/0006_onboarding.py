@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from factoryos.db.rls import create_tenant_table
+from factoryos.db.migrations.helpers_v1 import create_tenant_table
 
 revision = "0006_onboarding"
 down_revision = "0005_connectivity"

@@ -18,7 +18,7 @@ poller's spool idempotent.
 import sqlalchemy as sa
 from alembic import op
 
-from factoryos.db.rls import create_tenant_table
+from factoryos.db.migrations.helpers_v1 import create_tenant_table
 
 revision = "0009_counter_continuity"
 down_revision = "0008_installation_admin"

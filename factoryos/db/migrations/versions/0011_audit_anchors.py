@@ -12,7 +12,7 @@ connection, `audit verify`) writes them; the app role may read its own company's
 import sqlalchemy as sa
 from alembic import op
 
-from factoryos.db.rls import create_tenant_table
+from factoryos.db.migrations.helpers_v1 import create_tenant_table
 
 revision = "0011_audit_anchors"
 down_revision = "0010_no_data_policy"

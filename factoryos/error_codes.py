@@ -1,0 +1,104 @@
+"""Every stable error `code` FactoryOS answers: problem+json bodies, CLI messages, row errors.
+
+A code is public API: clients and scripts branch on it, so it is never renamed, reused or
+removed. Raising a new one means adding it here and to the snapshot in
+tests/foundation/error_codes.snapshot.txt; tests/foundation/test_error_codes.py reads the
+source and fails on a code missing here, on one here that nothing answers any more, and on a
+change to the snapshot. Codes are grouped by the package that first raises them.
+"""
+
+from __future__ import annotations
+
+CODES: frozenset[str] = frozenset({
+    # factoryos
+    "config_error", "conflict", "database_unavailable", "error", "not_found", "null_not_allowed",
+    "permission_denied", "rate_limited", "unauthorized", "validation_failed",
+    # factoryos/audit
+    "company_not_found", "invalid_cursor",
+    # factoryos/backup
+    "backup_checksum_mismatch", "backup_dir_unwritable", "backup_disk_full", "backup_failed",
+    "backup_in_progress", "backup_invalid", "backup_label_invalid", "backup_manifest_invalid",
+    "backup_manifest_missing", "backup_missing", "backup_needs_superuser", "backup_not_found",
+    "backup_size_mismatch", "backup_source_unavailable", "backup_tool_missing", "backup_unreadable",
+    "backup_write_failed", "backups_unavailable", "restore_failed", "restore_in_progress",
+    "restore_verify_failed",
+    # factoryos/catalog
+    "catalog_duplicate", "catalog_entry_in_use", "catalog_entry_not_found", "catalog_not_author",
+    # factoryos/connectivity
+    "connection_not_found", "connection_secret_unreadable", "connectivity_error", "endpoint_unavailable",
+    "invalid_machine_config", "opcua_authentication_failed", "opcua_certificate_invalid",
+    "opcua_certificate_rejected", "poller_busy", "signal_read_failed",
+    # factoryos/db
+    "embedded_db_error", "embedded_db_locked", "unsafe_database_role",
+    # factoryos/demo
+    "demo_setup_failed",
+    # factoryos/identity
+    "account_disabled", "account_locked", "already_member", "cannot_remove_self", "company_name_taken",
+    "company_required", "deny_exceeds_own", "display_name_too_long", "display_name_too_short", "email_taken",
+    "grant_deny_overlap", "grant_exceeds_own", "invalid_company_size", "invalid_credentials",
+    "invalid_currency", "invalid_email", "invalid_refresh_token", "invalid_role", "invalid_timezone",
+    "invalid_token", "invalid_totp", "invite_expired", "invite_not_found", "invite_revoked", "invite_used",
+    "last_admin", "member_not_found", "membership_revoked", "mfa_already_enabled", "mfa_not_enabled",
+    "mfa_not_enrolling", "mfa_required", "missing_token", "owner_exists", "owner_immutable", "refresh_reused",
+    "required", "role_exceeds_own", "self_grant_forbidden", "session_expired", "session_revoked",
+    "target_outranks_you", "token_expired", "unknown_permission", "user_not_found", "weak_password",
+    # factoryos/jobs
+    "duplicate_in_file", "empty_file", "file_too_large", "import_has_errors", "invalid_base64", "invalid_csv",
+    "invalid_xlsx", "job_exists", "job_not_found", "machine_other_site", "machine_retired", "missing_columns",
+    "not_text", "nothing_to_import", "too_many_rows", "unknown_machine", "unknown_site",
+    "unsupported_encoding", "unsupported_format",
+    # factoryos/kpi
+    "invalid_break", "invalid_count", "invalid_cycle_time", "invalid_downtime", "invalid_input",
+    "invalid_interval", "invalid_policy", "invalid_shift", "invalid_state", "naive_datetime",
+    "shift_not_scheduled",
+    # factoryos/licensing
+    "license_edition", "license_expired", "license_invalid", "license_key_invalid", "license_limit",
+    "license_malformed", "license_signature_invalid", "license_store_failed", "license_unreadable",
+    "license_wrong_host",
+    # factoryos/onboarding
+    "cannot_skip_complete", "unknown_step",
+    # factoryos/plant
+    "area_code_taken", "area_in_use", "area_not_found", "line_code_taken", "line_in_use", "line_not_found",
+    "line_other_site", "machine_code_taken", "machine_in_use", "machine_not_found", "not_a_member",
+    "not_a_site_operator", "operator_exists", "operator_not_found", "site_code_taken", "site_in_use",
+    "site_not_found",
+    # factoryos/production
+    "anomaly_already_decided", "anomaly_not_found", "anomaly_too_large", "downtime_event_not_found",
+    "downtime_overlap", "downtime_overlaps_machine_stop", "entry_in_future", "entry_outside_shift",
+    "entry_overlap", "entry_overlaps_machine_counts", "invalid_key", "invalid_period", "invalid_range",
+    "invalid_signal", "machine_already_planned", "machine_event_times", "no_running_shift",
+    "operator_required", "period_required", "plan_not_found", "planned_mismatch", "planned_required",
+    "production_entry_not_found", "quantity_exceeds_ideal_rate", "range_too_long", "reason_code_taken",
+    "reason_inactive", "reason_not_found", "reason_tags_required", "reason_too_deep", "reason_wrong_bucket",
+    "rejection_not_found", "rejection_outside_shift", "shift_in_use", "shift_instance_not_found",
+    "shift_name_taken", "shift_not_found", "shift_other_site", "shift_ref_incomplete", "shift_required",
+    "starts_in_future",
+    # factoryos/reports
+    "invalid_datetime", "period_ambiguous", "period_in_future", "report_font_missing",
+    "report_format_unsupported", "report_invalid", "scope_required", "shift_needs_date",
+    # cli
+    "project_missing", "restart_failed",
+    # installer
+    "admin_failed", "admin_required", "backup_copy_missing", "backup_copy_same", "base_image_missing",
+    "bind_invalid", "bind_not_local", "bundle_checksum", "bundle_image_ids", "bundle_image_mismatch",
+    "bundle_incomplete", "bundle_invalid", "bundle_manifest_invalid", "bundle_missing", "bundle_required",
+    "bundle_signature_invalid", "bundle_truncated", "bundle_unexpected", "bundle_unpack_failed",
+    "bundle_unsigned", "compose_down_failed", "engine_unreachable", "health_timeout", "image_build_failed",
+    "image_load_failed", "image_missing", "image_save_failed", "install_failed", "nginx_reload_failed",
+    "not_installed", "nothing_to_roll_back", "path_unsafe", "sbom_failed", "services_unhealthy",
+    "subnet_exhausted", "subnet_invalid", "system_check_failed", "template_invalid", "template_missing",
+    "tls_cert_expired", "tls_cert_invalid", "tls_cert_not_yet_valid", "tls_key_invalid", "tls_key_mismatch",
+    "tls_options", "upgrade_not_newer", "wheelhouse_failed", "wheelhouse_incomplete",
+    # server
+    "body_too_large", "idempotency_key_reused", "internal_error", "invalid_idempotency_key", "invalid_json",
+    "json_too_deep", "maintenance", "method_not_allowed", "migrations_behind", "nul_character",
+    "restore_needs_one_worker", "restore_not_confirmed", "restore_not_found", "route_not_found",
+})
+
+# Codes no longer answered, kept so that none is ever reused with another meaning.
+RETIRED: frozenset[str] = frozenset()
+
+# Codes built at run time, one per value of the placeholder.
+FAMILIES: dict[str, str] = {
+    "http_{status}": "an HTTP error raised by the router itself for a status without a code of its own",
+}
