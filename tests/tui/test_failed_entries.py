@@ -36,7 +36,7 @@ async def open_operator(pilot, world, machine_code: str) -> OperatorScreen:
 async def choose_yesterdays_shift(pilot, screen: OperatorScreen) -> None:
     """F2, open the list, one up from the running shift (the plant's shift lasts 24 h)."""
     await pilot.press("f2")
-    assert screen.query_one("#shift-select", Select).has_focus
+    await until(pilot, lambda: screen.query_one("#shift-select", Select).has_focus, what="shift list focused")
     await pilot.press("enter", "up", "enter")
     await until(pilot, lambda: screen.shift.local_date.isoformat() == yesterday(), what="yesterday's shift")
     await pilot.press("f5")
