@@ -75,8 +75,17 @@ def _measured(table: DataTable) -> bool:
 async def still(pilot) -> None:
     """Every worker done, every table measured and no blinking cursor: the picture is the
     same on every run."""
-    await settle(pilot)
-    await until(pilot, lambda: all(_measured(t) for t in pilot.app.screen.query(DataTable)), what="table widths")
+    def measured() -> bool:
+        return all(_measured(t) for t in pilot.app.screen.query(DataTable))
+
+    # A screen may reload a table once more after the first load (a filter that fills in late):
+    # the picture is taken only once no worker runs and the tables stay measured for a moment.
+    for _ in range(20):
+        await settle(pilot)
+        await until(pilot, measured, what="table widths")
+        await pilot.pause(0.3)
+        if measured() and not any(w.is_running for w in pilot.app.workers):
+            break
     for field in pilot.app.screen.query(Input):
         field.cursor_blink = False
     await pilot.pause()
