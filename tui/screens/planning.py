@@ -52,7 +52,9 @@ class PlanningScreen(AppScreen):
         yield patterns
         yield Static("Targets for the chosen shift", classes="section-title")
         plans = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
-        plans.add_columns("Machine", "Name", "Target", "Job")
+        # Fixed widths: a table refilled while it is drawn would otherwise flash label-wide columns.
+        for label, width in (("Machine", 12), ("Name", 20), ("Target", 8), ("Job", 16)):
+            plans.add_column(label, width=width)
         yield plans
         yield Footer()
 
@@ -123,12 +125,16 @@ class PlanningScreen(AppScreen):
         self.plans = {}
         if instance is not None and instance.id is not None and site is not None:
             self.plans = {p.machine_id: p for p in await self.api.plans(shift_instance_id=instance.id)}
+        rows = [(key, (m.code, m.name, str(self.plans[m.id].target_quantity) if m.id in self.plans else "–",
+                       (self.plans[m.id].job_ref or "") if m.id in self.plans else ""))
+                for key, m in self.machines.items()]
+        if rows == getattr(self, "_plan_rows", None):
+            return  # the same rows again (a second trigger): leave the table, its widths and cursor alone
+        self._plan_rows = rows
         table = self.query_one("#plans-table", DataTable)
         table.clear()
-        for key, m in self.machines.items():
-            plan = self.plans.get(m.id)
-            table.add_row(m.code, m.name, str(plan.target_quantity) if plan else "–",
-                          (plan.job_ref or "") if plan else "", key=key)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
 
     @on(DataTable.RowSelected, "#plans-table")
     def _edit_target(self, event: DataTable.RowSelected) -> None:
