@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -67,3 +68,23 @@ async def noted(pilot: Pilot, text: str, timeout: float = 60.0) -> str:
     """Wait for a notification containing `text`; returns it."""
     await until(pilot, lambda: any(text in n for n in notes(pilot)), timeout, what=f"notification {text!r}")
     return next(n for n in notes(pilot) if text in n)
+
+async def open_target_form(pilot: Pilot, email: str, password: str, machine_id: str, rows: int = 2) -> Any:
+    """Sign in, open Planning (4) and the target form of one machine in the current shift;
+    returns the targets table."""
+    from textual.widgets import DataTable
+
+    from tui.screens.plan_forms import TargetForm
+    from tui.screens.planning import PlanningScreen
+
+    await signed_in(pilot, email, password)
+    await pilot.press("4")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PlanningScreen), what="planning")
+    screen = pilot.app.screen
+    table = screen.query_one("#plans-table", DataTable)
+    await until(pilot, lambda: table.row_count == rows and screen.instance is not None, what="plans")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(machine_id))
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TargetForm), what="target form")
+    return table

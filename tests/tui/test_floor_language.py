@@ -11,7 +11,7 @@ from textual import events
 from textual.widgets import Input, Static
 
 from tests.production import plant
-from tests.tui.pilot import settle, signed_in, text_of, type_text, until
+from tests.tui.pilot import open_target_form, settle, signed_in, text_of, type_text, until
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.login import LoginScreen
 from tui.screens.operator import OperatorScreen
@@ -236,7 +236,6 @@ async def test_sending_is_shown_while_the_server_does_not_answer(app_factory, wo
 
 
 async def test_planning_keeps_a_refused_target_open_with_the_reason_at_the_field(app_factory, world, api):
-    from textual.widgets import DataTable
 
     from tests.tui.pilot import fill
     from tui.screens.plan_forms import ShiftForm, TargetForm
@@ -245,16 +244,7 @@ async def test_planning_keeps_a_refused_target_open_with_the_reason_at_the_field
     machine = world.machines[0]
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("4")
-        await until(pilot, lambda: isinstance(app.screen, PlanningScreen), what="planning")
-        screen = app.screen
-        table = screen.query_one("#plans-table", DataTable)
-        await until(pilot, lambda: table.row_count == 2 and screen.instance is not None, what="plans")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(machine["id"]))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TargetForm), what="target form")
+        table = await open_target_form(pilot, world.owner.email, world.password, machine["id"])
         form = app.screen
         await fill(pilot, "#t-target", "999999999")  # above the server's bound
         await pilot.press("enter")

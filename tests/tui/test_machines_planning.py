@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.tui.pilot import fill, signed_in, until
+from tests.tui.pilot import fill, open_target_form, signed_in, until
 from tui.screens.machine_form import MachineForm
 from tui.screens.machines import MachinesScreen
-from tui.screens.plan_forms import TargetForm
 from tui.screens.planning import PlanningScreen
 from tui.status_mapping import parse_mapping
 
@@ -45,16 +44,7 @@ async def test_set_a_target_for_the_running_shift(app_factory, world, api):
     app = app_factory()
     machine = world.machines[1]
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("4")
-        await until(pilot, lambda: isinstance(app.screen, PlanningScreen), what="planning")
-        screen = app.screen
-        table = screen.query_one("#plans-table", DataTable)
-        await until(pilot, lambda: table.row_count == 2 and screen.instance is not None, what="plans")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(machine["id"]))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TargetForm), what="target form")
+        table = await open_target_form(pilot, world.owner.email, world.password, machine["id"])
         await fill(pilot, "#t-target", "120")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PlanningScreen), what="form closed")
