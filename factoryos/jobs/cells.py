@@ -178,19 +178,20 @@ def _in_range(value: date, raw: str) -> date:
 
 
 STATUS_WORDS: dict[str, str] = {
-    "open": "open", "new": "open", "planned": "open", "created": "open", "offen": "open",
+    "open": "planned", "new": "planned", "planned": "planned", "created": "planned", "offen": "planned",
     "released": "released", "release": "released", "started": "released", "in progress": "released",
     "active": "released", "freigegeben": "released",
-    "done": "done", "closed": "done", "complete": "done", "completed": "done", "finished": "done",
-    "erledigt": "done", "abgeschlossen": "done",
+    "done": "completed", "closed": "completed", "complete": "completed", "completed": "completed",
+    "finished": "completed", "erledigt": "completed", "abgeschlossen": "completed",
+    "cancelled": "cancelled", "canceled": "cancelled", "storniert": "cancelled",
 }
 
 
 def status(value: Any) -> str:
     raw = text(value)
     if raw is None:
-        return "open"
+        return "planned"
     found = STATUS_WORDS.get(" ".join(raw.lower().replace("_", " ").split()))
     if found is None:
-        raise CellError("invalid_status", f"status {raw[:40]!r} is not open, released or done")
+        raise CellError("invalid_status", f"status {raw[:40]!r} is not planned, released, completed or cancelled")
     return found

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from factoryos.listing import ListQuery
 
-JobStatus = Literal["open", "released", "done"]
+JobStatus = Literal["planned", "released", "running", "paused", "completed", "cancelled"]
 
 
 class JobOut(BaseModel):

@@ -1,4 +1,4 @@
-"""Jobs: production orders imported from the ERP (or entered later), one number per company."""
+"""Jobs: manufacturing orders, imported from the ERP or entered here, one number per company."""
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, Integer, String, Table, Text, Uuid, func, text
 
@@ -16,9 +16,11 @@ jobs = Table(
     Column("customer", String(200)),
     Column("site_id", Uuid),
     Column("machine_id", Uuid),
-    Column("status", String(12), nullable=False, server_default=text("'open'")),
+    Column("status", String(12), nullable=False, server_default=text("'planned'")),
+    Column("product_id", Uuid),
     Column("notes", Text),
     Column("import_id", Uuid),
     Column("created_by", Uuid),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

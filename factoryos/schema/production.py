@@ -117,6 +117,7 @@ production_entries = Table(
     Column("note", Text),
     Column("created_by", Uuid),
     _ts("created_at", default=True),
+    Column("operation_id", Uuid),
 )
 
 rejection_entries = Table(
@@ -133,6 +134,7 @@ rejection_entries = Table(
     Column("note", Text),
     Column("created_by", Uuid),
     _ts("created_at", default=True),
+    Column("operation_id", Uuid),
 )
 
 machine_state_intervals = Table(

@@ -31,7 +31,7 @@ def test_each_row_error_names_its_row_field_and_column(api, owner) -> None:
         ["J-10", "Bracket", "5", "2026-09-01", "SOUTH", "", ""],            # 10 unknown site
         ["J-11", "Bracket", "5", "2026-09-01", "NORTH", "PRESS-01", ""],    # 11 machine at another site
         ["J-12", "Bracket", "5", "2026-09-01", "", "OLD-1", ""],            # 12 retired machine
-        ["J-13", "Bracket", "5", "2026-09-01", "", "", "cancelled"],        # 13 unknown status
+        ["J-13", "Bracket", "5", "2026-09-01", "", "", "scrapped"],         # 13 unknown status
         ["J-" + "9" * 70, "Bracket", "5", "2026-09-01", "", "", ""],        # 14 job number too long
         ["J-15", "Bracket", "5", "2026-09-01", "main", "press-01", "done"],  # 15 fine (codes any case)
     ]
@@ -56,7 +56,7 @@ def test_each_row_error_names_its_row_field_and_column(api, owner) -> None:
     assert by_row[6]["message"] == "'31.02.2026' is not a calendar date"
     assert by_row[9]["message"] == "no machine with code 'MILL-77' in this company"
     last = body["rows"][-1]
-    assert last["valid"] and (last["site_code"], last["machine_code"], last["status"]) == ("MAIN", "PRESS-01", "done")
+    assert last["valid"] and (last["site_code"], last["machine_code"], last["status"]) == ("MAIN", "PRESS-01", "completed")
     assert p.site["code"] == "MAIN"
     assert (body["valid_rows"], body["invalid_rows"], body["error_count"]) == (1, 13, 13)
 

@@ -33,7 +33,7 @@ def test_csv_preview_maps_aliases_and_writes_nothing(api, owner, superuser_engin
     first, second = body["rows"]
     assert first == {"row": 2, "valid": True, "job_number": "J-1001", "product": "Bracket", "quantity": 1200,
                      "due_date": "2026-09-01", "customer": "Acme", "site_code": None, "machine_code": "PRESS-01",
-                     "status": "open", "notes": "rush"}
+                     "status": "planned", "notes": "rush"}
     assert second["row"] == 4 and second["customer"] is None  # the blank line keeps its number
     assert body["errors"] == [] and body["import_id"] is None
     assert jobs_of(api, owner) == []
@@ -47,7 +47,7 @@ def test_semicolon_csv_with_european_dates_and_german_headers(api, owner) -> Non
     body = upload(api, owner, data).json()
     assert body["delimiter"] == ";" and body["errors"] == []
     assert [(r["quantity"], r["due_date"], r["status"]) for r in body["rows"]] == [
-        (1200000, "2026-12-24", "released"), (300, "2027-01-02", "open")]
+        (1200000, "2026-12-24", "released"), (300, "2027-01-02", "planned")]
 
 
 def test_commit_imports_in_one_go_with_one_audit_row(api, owner, superuser_engine) -> None:
@@ -177,7 +177,7 @@ def test_list_filters_search_and_pages(api, owner) -> None:
                   dry_run=False).status_code == 200
     assert len(jobs_of(api, owner, q="hinge")) == 6
     assert [j["job_number"] for j in jobs_of(api, owner, machine_id=p.press["id"])] == ["J-00", "J-01", "J-02"]
-    assert [j["job_number"] for j in jobs_of(api, owner, status="done")] == ["J-00"]
+    assert [j["job_number"] for j in jobs_of(api, owner, status="completed")] == ["J-00"]
     seen, cursor = [], None
     while True:
         r = api.get("/api/v1/jobs", params={"limit": 5, **({"cursor": cursor} if cursor else {})},
