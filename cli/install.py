@@ -19,7 +19,7 @@ from factoryos.client.health_rows import health_parts
 from factoryos.errors import FactoryOSError
 from installer import certs
 from installer.checks import Status
-from installer.deploy import AdminAccount, Installer, InstallOptions
+from installer.deploy import AdminAccount, Installer, InstallOptions, host_timezone
 from installer.layout import DEFAULT_DIR, Layout
 from installer.stack import Stack
 from installer.status import collect as collect_status
@@ -106,8 +106,9 @@ def install(
         city = city or typer.prompt("City of the main site")
     admin = None
     if admin_email and company and city:
+        # The main site is created in the host's zone unless another is given.
         admin = AdminAccount(email=admin_email, company=company, city=city, industry=industry,
-                             company_size=company_size, timezone=timezone)  # fmt: skip
+                             company_size=company_size, timezone=timezone or host_timezone())  # fmt: skip
     options = InstallOptions(
         directory=directory, bundle=bundle, bind=bind, https_port=https_port, cert=cert, key=key,
         license=license_, wait_timeout=wait_timeout, admin=admin, allow_unsigned=allow_unsigned,

@@ -6,16 +6,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
+from uuid import UUID
 
 import typer
 from sqlalchemy import Connection
 
 from factoryos.config import Settings
 from factoryos.db.engine import database, make_engine
-from factoryos.identity.admin import create_admin, reset_password, set_installation_admin
-from factoryos.identity.companies import CompanyDetails
+from factoryos.identity.admin import CLI_AGENT, create_admin, reset_password, set_installation_admin
+from factoryos.identity.companies import CompanyDetails, NewCompany
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.validation import COMPANY_SIZES
+from factoryos.audit.writer import AuditEvent, record
+from factoryos.plant.models import SiteIn
+from factoryos.plant.sites import create_site
 from cli.output import console, ok
 
 app = typer.Typer(
@@ -57,7 +61,10 @@ def create_admin_cmd(
     size: Annotated[str, typer.Option(help=f"Company size: {', '.join(COMPANY_SIZES)}.")],
     city: Annotated[str, typer.Option(help="City of the main site.")],
     currency: Annotated[str, typer.Option(help="Default currency, ISO 4217 (e.g. EUR).")] = "EUR",
-    timezone: Annotated[str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin.")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone of the main site, e.g. Europe/Berlin (none: no site yet).")
+    ] = None,
+    site_code: Annotated[str, typer.Option("--site-code", help="Code of the main site.")] = "MAIN",
     password_stdin: PasswordStdin = False,
     json_out: JsonOut = False,
 ) -> None:
@@ -68,18 +75,36 @@ def create_admin_cmd(
     )
     password = _password(password_stdin)
     rt = IdentityRuntime.from_settings(settings)
+    site = None
+    if details.timezone:
+        # Checked before anything is written: a bad code refuses the whole setup.
+        site = SiteIn(name=details.city, code=site_code, timezone=details.timezone)
     with _transaction(settings) as conn:
         created = create_admin(conn, rt, email=email, password=password, display_name=name, details=details)
+        site_id = _main_site(conn, created, site) if site else None
     if json_out:
         console.print_json(
             data={
                 "user_id": str(created.owner["id"]),
                 "company_id": str(created.tenant_id),
                 "email": created.owner["email"],
+                "site_id": str(site_id) if site_id else None,
             }
         )
     else:
         ok(f"{created.owner['email']} owns {details.name!r} (company {created.tenant_id})")
+        if site:
+            ok(f"main site {site.code} {site.name!r} in {site.timezone}")
+
+
+def _main_site(conn: Connection, created: NewCompany, site: SiteIn) -> UUID:
+    """The company's first site, from the city and time zone the installer asked for."""
+    row = create_site(conn, created.tenant_id, site)
+    record(conn, AuditEvent(tenant_id=created.tenant_id, action="create", entity_type="site",
+                            entity_id=str(row["id"]), actor_id=created.owner["id"],
+                            after={"name": site.name, "code": site.code, "timezone": site.timezone},
+                            user_agent=CLI_AGENT))
+    return row["id"]
 
 
 @app.command("reset-password")

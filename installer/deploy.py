@@ -55,6 +55,17 @@ class AdminAccount:
     timezone: str | None = None
 
 
+def host_timezone(localtime: Path = Path("/etc/localtime"), named: Path = Path("/etc/timezone")) -> str | None:
+    """The IANA zone this host is set to (the main site's default), or None if it cannot tell."""
+    try:
+        target = str(localtime.resolve())
+        if "/zoneinfo/" in target:
+            return target.split("/zoneinfo/", 1)[1]
+        return named.read_text().strip() or None
+    except OSError:
+        return None
+
+
 @dataclass(frozen=True)
 class InstallOptions:
     directory: Path = DEFAULT_DIR

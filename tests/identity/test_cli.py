@@ -71,7 +71,12 @@ def test_create_admin_makes_a_company_its_owner_can_sign_in_to(http, env, superu
             .scalars()
             .all()
         )
-    assert actions[:2] == ["create:company", "create:membership"]
+    assert actions[:3] == ["create:company", "create:membership", "create:site"]
+    # The city and time zone the installer asked for are the main site's.
+    with superuser_engine.connect() as conn:
+        site = conn.execute(text("select code, name, timezone from sites where tenant_id = :t"),
+                            {"t": created["company_id"]}).one()
+    assert tuple(site) == ("MAIN", "Graz", "Europe/Vienna") and created["site_id"]
 
 
 def test_create_admin_rejects_bad_input_with_a_domain_error(env) -> None:

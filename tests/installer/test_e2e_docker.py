@@ -238,6 +238,8 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
         assert reply.status_code == 200 and reply.json()["status"] == "ok"
         assert oct(credentials.stat().st_mode)[-3:] == "600"
         assert _login(url, ca, credentials) == 200
+        # --city names the main site, made in the host's time zone (no --timezone given).
+        assert _psql(stack, "SELECT code || ' ' || name FROM sites") == "MAIN Porto"
 
         # The audit row names the address nginx saw (the client), not nginx's own address.
         compose = (install_dir / "docker-compose.yml").read_text()
