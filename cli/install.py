@@ -97,7 +97,8 @@ def install(
         return
     try:
         layout = Layout(directory.resolve())
-        first = layout.read_state() is None and not layout.credentials_file.exists()
+        state = layout.read_state()
+        first = state is None and not layout.has_owner(state)
     except OSError as exc:
         fail(escape(step_error(exc)))
     if first and not yes:
@@ -189,7 +190,9 @@ def _print_summary(installer: Installer) -> None:
     if summary.admin_password:
         console.print(f"   Owner sign-in: {escape(summary.admin_email)} / [bold]{escape(summary.admin_password)}[/]"
                       "  (shown once; also in the file below)")  # fmt: skip
-    console.print(f"   Admin credentials: {summary.credentials_file} (root only)")
+    if summary.credentials_file and summary.credentials_file.exists():
+        console.print(f"   Admin credentials: {summary.credentials_file} (root only; removed at the owner's first "
+                      "sign-in or after 24 hours)")  # fmt: skip
     console.print(f"   Backups: {summary.backups_dir}")
     console.print(f"   License: {escape(summary.license)}")
     table = Table("part", "state", "detail", title="Status", title_justify="left", box=None, padding=(0, 1))

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     backup_keep_days: int = Field(14, ge=1, description="Scheduled pruning removes older backups, never the newest.")
     backup_copy_to: Path | None = Field(None, description="Also copy every backup here (an NFS/SMB mount).")
     backup_copy_keep_days: int = Field(30, ge=1, description="Off-host copies older than this are removed.")
+    first_sign_in_file: Path | None = Field(
+        None, description="The installer's note of the owner's first password: removed at their first sign-in "
+                          "or after 24 hours.")
     workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")

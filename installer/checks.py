@@ -189,7 +189,7 @@ def _user() -> str:
 
 
 # What earlier installs wrote under the folder: a re-run must be able to read and rewrite them.
-_INSTALL_FILES = (".env", "install.json", "docker-compose.yml", "admin-credentials.txt", "tls", "license", "backups")
+_INSTALL_FILES = (".env", "install.json", "docker-compose.yml", "admin-credentials.txt", "first-sign-in", "tls", "license", "backups")
 
 
 def check_install_dir(install_dir: Path) -> CheckResult:

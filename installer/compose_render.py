@@ -41,6 +41,7 @@ class ComposeParams:
     log_level: str = "info"
     frontend_subnet: str = DEFAULT_FRONTEND_SUBNET
     backups_dir: str = "/opt/factoryos/backups"
+    first_sign_in_dir: str = "/opt/factoryos/first-sign-in"
     backup_copy_to: str = ""  # host folder for off-host copies; "" ⇒ none
 
 
@@ -89,7 +90,7 @@ def image_tag(service: str, version: str) -> str:
 
 def render(params: ComposeParams, template: Path | None = None) -> str:
     folders = (("TLS directory", params.tls_dir), ("license directory", params.license_dir),
-               ("backups directory", params.backups_dir),
+               ("backups directory", params.backups_dir), ("first sign-in folder", params.first_sign_in_dir),
                *((("backup copies folder", params.backup_copy_to),) if params.backup_copy_to else ()))  # fmt: skip
     for label, path in folders:
         if not _SAFE_PATH.match(path):

@@ -123,7 +123,8 @@ class Installer:
             # An .env without install.json: data kept by `uninstall --keep-data`, never to be wiped.
             self.kept_data = self.layout.env_file.exists()
             stored = envfile.read_env(self.layout.env_file) if self.kept_data else {}
-            has_owner = self.layout.credentials_file.exists()
+            # Data kept by `uninstall --keep-data` holds the owner, whose note may be gone since.
+            has_owner = self.layout.has_owner(self.previous) or self.kept_data
         except PermissionError as exc:
             if not options.check_only:  # the check names the file and the fix
                 raise InstallError(f"{exc.filename or self.layout.root} is not readable by this user: run as root "
@@ -143,6 +144,7 @@ class Installer:
         self.summary = Summary()
         self.manifest: bundle_mod.Manifest | None = None
         self._restart_recorded = False
+        self.has_owner = has_owner
         if options.admin is None and not options.check_only and not has_owner and not self.rerun:
             raise InstallError(
                 "the first install creates the owner account: pass --admin-email, --company and --city",
@@ -277,7 +279,8 @@ class Installer:
             tls.ensure_self_signed(layout.tls, ips, names)
             tls_note = "self-signed for " + ", ".join([*ips, *names])
             self.summary.ca_file = layout.tls.ca_cert
-        for folder, mode in ((layout.license_dir, 0o750), (layout.backups_dir, 0o700)):
+        for folder, mode in ((layout.license_dir, 0o750), (layout.backups_dir, 0o700),
+                             (layout.first_sign_in_dir, 0o700)):
             self.undo.remove_if_new(folder)
             folder.mkdir(mode=mode, exist_ok=True)
             folder.chmod(mode)  # backups hold every secret of the database: never world-readable
@@ -374,8 +377,8 @@ class Installer:
     # 5. first admin (roles and migrations ran in the api container's entrypoint) ------------
     def create_owner(self, progress: Progress) -> str:
         credentials = self.layout.credentials_file
-        if credentials.exists():
-            return f"kept ({credentials})"
+        if self.has_owner:
+            return "kept (created by an earlier install)"
         admin = self.options.admin
         if admin is None:
             return "skipped: no --admin-email given on this re-run"
@@ -398,6 +401,7 @@ class Installer:
         with os.fdopen(fd, "w") as handle:
             handle.write(f"FactoryOS owner account (change the password after the first sign-in)\n"
                          f"url: {url}\nemail: {admin.email}\npassword: {password}\n")  # fmt: skip
+        give_to_api(credentials.parent)  # the api reads whose it is, and removes it at their first sign-in
         self.summary.admin_email, self.summary.admin_password = admin.email, password
         return f"{admin.email} owns {admin.company!r}"
 
@@ -431,6 +435,7 @@ class Installer:
             bind_ip=self.bind_ip,
             https_port=self.https_port,
             url=self.summary.url,
+            owner_created=self.has_owner or bool(self.summary.admin_email),
             updated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         state.setdefault("installed_at", state["updated_at"])
@@ -457,6 +462,7 @@ def write_compose(
         tls_dir=str(layout.tls.directory),
         license_dir=str(layout.license_dir),
         backups_dir=str(layout.backups_dir),
+        first_sign_in_dir=str(layout.first_sign_in_dir),
         host_id=host_id(),
         log_level=log_level,
     )

@@ -37,8 +37,23 @@ class Layout:
         return self.root / "backups"
 
     @property
+    def first_sign_in_dir(self) -> Path:
+        """The api's to empty: it removes the credentials at the owner's first sign-in or after 24 h."""
+        return self.root / "first-sign-in"
+
+    @property
     def credentials_file(self) -> Path:
+        return self.first_sign_in_dir / "admin-credentials.txt"
+
+    @property
+    def legacy_credentials_file(self) -> Path:
+        """Where installs before the first-sign-in folder left the owner's password."""
         return self.root / "admin-credentials.txt"
+
+    def has_owner(self, state: dict[str, Any] | None) -> bool:
+        """An earlier install created the owner account (its credentials may be gone since)."""
+        return bool((state or {}).get("owner_created")) or self.credentials_file.exists() \
+            or self.legacy_credentials_file.exists()
 
     @property
     def state_file(self) -> Path:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, pool
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from factoryos.backup.catalog import backup_dir
 from factoryos.backup.service import BackupService
 from factoryos.config import Settings, normalize_db_url
 from factoryos.licensing.active import load_license_state
+from factoryos.system.first_sign_in import retire
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +58,15 @@ async def operations(
     elif schedule:
         log.warning("audit chain heads are not signed: no superuser URL (audit verify checks the hashes only)")
     app.state.anchorer = anchorer
+    first_password = None
+    if schedule and settings.first_sign_in_file is not None:
+        first_password = asyncio.create_task(_retire_first_password(settings.first_sign_in_file),
+                                             name="first password")
     backups.anchorer = anchorer  # every backup's manifest carries its chain heads, signed
     try:
         yield
     finally:
-        for running in (task, anchoring):
+        for running in (task, anchoring, first_password):
             if running is not None:
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -74,6 +80,13 @@ async def operations(
             log.warning("waiting for the running %s to finish before stopping", backups.running)
             if not await asyncio.to_thread(backups.wait_idle, SHUTDOWN_WAIT_SECONDS):
                 log.error("stopping while a %s still runs", backups.running)
+
+
+async def _retire_first_password(path: Path) -> None:
+    """The installer's note of the owner's password goes once it is 24 hours old (checked hourly)."""
+    while path.exists():
+        await asyncio.to_thread(retire, path)
+        await asyncio.sleep(3600)
 
 
 async def _anchor_forever(anchorer: Anchorer, interval: float) -> None:

@@ -17,6 +17,7 @@ from factoryos.identity.models import AccountOut, CompanyRef, SignIn
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.sessions import open_session
 from factoryos.identity.tokens import issue_token
+from factoryos.system.first_sign_in import retire
 from server.api import Context
 from server.problem import ProblemResponse, from_error
 
@@ -54,6 +55,8 @@ def sign_in(
             actor_id=user["id"],
             after={"method": method, "mfa": bool(user["totp_enabled"])},
         )
+        if ctx.settings.first_sign_in_file is not None:
+            retire(ctx.settings.first_sign_in_file, signed_in=user["email"])
     token, expires, seconds = access_token(rt, user["id"], choice.tenant_id if choice else None, session_id)
     return SignIn(
         access_token=token,

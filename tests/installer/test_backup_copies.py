@@ -70,7 +70,7 @@ def test_install_keeps_the_copies_folder_until_told_otherwise(tmp_path: Path, do
     off.configure(_progress)
     assert envfile.read_env(off.layout.env_file)[envfile.BACKUP_COPY_TO] == ""
     api = yaml.safe_load(off.stack.compose_file.read_text())["services"]["api"]
-    assert "FACTORYOS_BACKUP_COPY_TO" not in api["environment"] and len(api["volumes"]) == 3
+    assert "FACTORYOS_BACKUP_COPY_TO" not in api["environment"] and len(api["volumes"]) == 4
 
 
 def test_each_backup_is_copied_verified_and_old_copies_pruned(island, tmp_path: Path) -> None:
