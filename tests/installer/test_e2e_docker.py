@@ -158,7 +158,7 @@ def _sign_in(url: str, ca: Path, credentials: Path) -> httpx.Response:
 
 
 def _login(url: str, ca: Path, credentials: Path) -> int:
-    return _sign_in(url, ca, saved).status_code
+    return _sign_in(url, ca, credentials).status_code
 
 
 def _next_version_bundle(
