@@ -112,3 +112,39 @@ def test_0008_makes_the_first_account_of_an_existing_installation_its_installati
             assert "installation_admin" not in {c["name"] for c in inspect(conn).get_columns("users")}
     finally:
         engine.dispose()
+
+
+def test_0012_makes_jobs_orders_with_one_operation_each_and_back(fresh_database) -> None:
+    owner = fresh_database.owner
+    migrate.upgrade(owner, "0011_audit_anchors")
+    engine = create_engine(owner, poolclass=pool.NullPool)
+    tenant = "00000000-0000-4000-8000-000000000012"
+
+    def jobs() -> dict[str, str]:
+        with engine.begin() as conn:
+            conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": tenant})
+            return dict(conn.execute(text("select job_number, status from jobs")).all())
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": tenant})
+            conn.execute(text("insert into companies (tenant_id, name) values (:t, 'Old Jobs')"), {"t": tenant})
+            for number, status in (("J-1", "open"), ("J-2", "released"), ("J-3", "done")):
+                conn.execute(text("insert into jobs (tenant_id, job_number, product, quantity, due_date, status) "
+                                  "values (:t, :n, 'Bracket', 40, '2026-12-24', :s)"),
+                             {"t": tenant, "n": number, "s": status})  # fmt: skip
+        migrate.upgrade(owner, "0012_execution")
+        with engine.begin() as conn:
+            conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": tenant})
+            rows = conn.execute(text(
+                "select j.job_number, j.status, o.seq, o.name, o.quantity, o.status from jobs j "
+                "join order_operations o on o.job_id = j.id order by 1")).all()
+        assert [tuple(r) for r in rows] == [
+            ("J-1", "planned", 10, "Production", 40, "planned"),
+            ("J-2", "released", 10, "Production", 40, "released"),
+            ("J-3", "completed", 10, "Production", 40, "completed"),
+        ]
+        migrate.downgrade(owner, "0011_audit_anchors")
+        assert jobs() == {"J-1": "open", "J-2": "released", "J-3": "done"}
+    finally:
+        engine.dispose()

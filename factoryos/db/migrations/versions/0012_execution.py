@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(btrim(name)) > 0", name="ck_routing_operations_name"),
     )
     # Who may run an operation, and at what standard: one machine, or every machine of a line.
+    op.create_unique_constraint("uq_lines_tenant_id", "lines", ["tenant_id", "id"])
     create_tenant_table(
         op,
         "routing_resources",
@@ -96,6 +97,7 @@ def upgrade() -> None:
         _fk(["tenant_id", "operation_id"], "routing_operations", ["tenant_id", "id"], "fk_routing_resources_operation",
             "CASCADE"),
         _fk(["tenant_id", "machine_id"], "machines", ["tenant_id", "id"], "fk_routing_resources_machine", "CASCADE"),
+        _fk(["tenant_id", "line_id"], "lines", ["tenant_id", "id"], "fk_routing_resources_line", "CASCADE"),
         sa.CheckConstraint("(machine_id is null) <> (line_id is null)", name="ck_routing_resources_one"),
         sa.CheckConstraint(f"cycle_seconds > 0 and cycle_seconds <= {MAX_CYCLE}", name="ck_routing_resources_cycle"),
         sa.CheckConstraint("parts_per_cycle > 0", name="ck_routing_resources_parts"),
@@ -143,6 +145,13 @@ def upgrade() -> None:
         sa.CheckConstraint("final_scrap is null or final_scrap >= 0", name="ck_order_operations_final_scrap"),
     )
     op.create_index("ix_order_operations_queue", "order_operations", ["tenant_id", "machine_id", "queue_position"])
+    # Jobs made before orders had operations get the one an order without a routing gets.
+    op.execute("alter table order_operations no force row level security")
+    op.execute("alter table jobs no force row level security")
+    op.execute("insert into order_operations (tenant_id, job_id, seq, name, quantity, status, machine_id) "
+               "select tenant_id, id, 10, 'Production', quantity, status, machine_id from jobs")
+    op.execute("alter table jobs force row level security")
+    op.execute("alter table order_operations force row level security")
 
     create_tenant_table(
         op,
@@ -222,5 +231,6 @@ def downgrade() -> None:
     op.alter_column("jobs", "status", server_default=sa.text("'open'"))
     op.create_check_constraint("ck_jobs_status", "jobs", _in("status", _OLD_JOB_STATUSES))
     op.drop_table("routing_resources")
+    op.drop_constraint("uq_lines_tenant_id", "lines", type_="unique")
     op.drop_table("routing_operations")
     op.drop_table("products")
