@@ -15,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
 from tests.onboarding.tenancy_seed import ONBOARDING_SEEDERS
+from tests.orders.tenancy_seed import ORDERS_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
 
 
@@ -109,6 +110,7 @@ SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
 SEEDERS.update(PRODUCTION_SEEDERS)
 SEEDERS.update(CONNECTIVITY_SEEDERS)
 SEEDERS.update(ONBOARDING_SEEDERS)
+SEEDERS.update(ORDERS_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

@@ -140,11 +140,17 @@ def test_insert_under_another_tenant_fails(db_urls, superuser_engine, tenants, t
             continue
         ident = sql.Identifier(table)
         # Copy one of A's rows, relabelled as B's, fresh ids where the table has them.
+        # OVERRIDING SYSTEM VALUE: a bigint identity id (order_confirmations) takes the fresh one given.
         stmt = sql.SQL(
-            "insert into {t} select (jsonb_populate_record(null::{t}, to_jsonb(x) || %s::jsonb)).* "
-            "from {t} x limit 1"
+            "insert into {t} overriding system value "
+            "select (jsonb_populate_record(null::{t}, to_jsonb(x) || %s::jsonb)).* from {t} x limit 1"
         ).format(t=ident)
-        override = f'{{"tenant_id": "{b}", "id": "{uuid.uuid4()}", "key": "k-{uuid.uuid4().hex}"}}'
+        with superuser_engine.connect() as conn:
+            id_type = conn.exec_driver_sql(
+                "select data_type from information_schema.columns where table_name = %s and column_name = 'id'",
+                (table,)).scalar()
+        fresh_id = uuid.uuid4().int % 2**62 if id_type == "bigint" else f'"{uuid.uuid4()}"'
+        override = f'{{"tenant_id": "{b}", "id": {fresh_id}, "key": "k-{uuid.uuid4().hex}"}}'
         with _app_conn(db_urls, a) as conn:
             with pytest.raises(errors.InsufficientPrivilege, match="row-level security"):
                 conn.execute(stmt, (override,))
