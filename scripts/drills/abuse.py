@@ -114,6 +114,8 @@ class Findings:
     deliberate_503: Counter[str] = field(default_factory=Counter)
     leaks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # drill expectations not met (lockout, limits, …)
+    # Answers that break the OpenAPI document (body schema, content type), one line per operation and check.
+    nonconforming: dict[str, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -135,7 +137,8 @@ class Findings:
     def summary(self) -> str:
         return (f"{self.requests} requests (status {dict(sorted(self.statuses.items()))}): "
                 f"{len(self.server_errors)} 5xx (besides deliberate {dict(self.deliberate_503)}), "
-                f"{len(self.leaks)} leaks, {len(self.problems)} problems")
+                f"{len(self.leaks)} leaks, {len(self.problems)} problems, "
+                f"{len(self.nonconforming)} answers off the OpenAPI document")
 
 
 def _problem_code(body: bytes) -> str | None:
@@ -154,7 +157,9 @@ def fuzz(base_url: str, attacker: Company, victim: Company, findings: Findings, 
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis.errors import Unsatisfiable
+    from schemathesis.checks import content_type_conformance
     from schemathesis.core.result import Ok
+    from schemathesis.specs.openapi.checks import response_schema_conformance
 
     schema = schemathesis.openapi.from_url(f"{base_url}/api/v1/openapi.json")
     session = requests.Session()
@@ -165,6 +170,7 @@ def fuzz(base_url: str, attacker: Company, victim: Company, findings: Findings, 
     conf = settings(max_examples=examples, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=list(HealthCheck))
     operations = [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
+    conformance = [response_schema_conformance, content_type_conformance]
     for operation in operations:
         params = [p.name for p in operation.path_parameters]
         passes: list[tuple[str, dict[str, str] | None]] = [("generated", None)]
@@ -191,6 +197,11 @@ def fuzz(base_url: str, attacker: Company, victim: Company, findings: Findings, 
                     sent = f"{r.request.url} {r.request.body!r}"
                     what = f"{case.method} {r.request.path_url} [{label}, {mode.value}]"
                     findings.note(what, r.status_code, r.content, sent, victim)
+                    try:
+                        case.validate_response(r, checks=conformance)
+                    except AssertionError as exc:  # schemathesis' failure (group) carries what broke
+                        key = f"{case.method} {operation.path} {r.status_code}"
+                        findings.nonconforming.setdefault(key, str(exc).strip().splitlines()[0][:200])
                     if 200 <= r.status_code < 300 and any(v in r.request.path_url for v in victim_paths):
                         findings.leaks.append(f"{what} → {r.status_code}: acted on B's object")
                     if r.status_code == 401:

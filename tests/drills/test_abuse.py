@@ -32,6 +32,7 @@ def _clean(findings: Findings) -> None:
     assert findings.server_errors == [], findings.server_errors[:5]
     assert findings.leaks == [], findings.leaks[:5]
     assert findings.problems == [], findings.problems
+    assert findings.nonconforming == {}, list(findings.nonconforming.items())[:10]
 
 
 def test_generated_requests_cause_no_5xx_and_leak_nothing(live_server, http, companies) -> None:
