@@ -20,9 +20,11 @@ from factoryos.audit.anchors import set_aside_after_restore
 from factoryos.backup.catalog import backup_dir, find_backup, list_backups
 from factoryos.backup.create import create_backup
 from factoryos.backup.manifest import Backup
+from factoryos.backup.pitr import check_target, discard_replaced, parse_target, replaced, restore_to_time
 from factoryos.backup.restore import restore_backup
 from factoryos.backup.source import backup_source_url
 from factoryos.backup.verify import verify_backup
+from factoryos.backup.window import RecoveryWindow, recovery_window
 from factoryos.config import Settings, normalize_db_url
 from factoryos.db.embedded import EmbeddedLocked
 from factoryos.db.engine import DatabaseUrls, database
@@ -118,16 +120,54 @@ def list_(directory: DirOption = None, as_json: JsonOption = False) -> None:
         return
     if not backups:
         console.print(f"No backups in {escape(str(where))}.")
+    else:
+        table = Table(box=box.SIMPLE)
+        for column in ("name", "created (UTC)", "size"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("version")
+        for b in backups:
+            m = b.manifest
+            table.add_row(b.name, f"{m.created_at:%Y-%m-%d %H:%M}", _mib(m.size), m.factoryos_version)
+        console.print(table)
+        console.print(f"{len(backups)} backups in {escape(str(where))}", highlight=False)
+    _print_window(recovery_window(where))
+
+
+def _print_window(window: RecoveryWindow) -> None:
+    """Base backups and the span `restore --to` accepts (nothing when archiving never ran here)."""
+    if not window.base_backups:
         return
-    table = Table(box=box.SIMPLE)
-    for column in ("name", "created (UTC)", "size"):
+    table = Table(box=box.SIMPLE, title="Base backups (point-in-time recovery)", title_justify="left")
+    for column in ("name", "finished (UTC)", "size", "WAL from"):
         table.add_column(column, no_wrap=True)
-    table.add_column("version")
-    for b in backups:
-        m = b.manifest
-        table.add_row(b.name, f"{m.created_at:%Y-%m-%d %H:%M}", _mib(m.size), m.factoryos_version)
+    for base in window.base_backups:
+        table.add_row(base.name, f"{base.finished_at:%Y-%m-%d %H:%M:%S}", _mib(base.size), base.start_lsn)
     console.print(table)
-    console.print(f"{len(backups)} backups in {escape(str(where))}", highlight=False)
+    console.print(f"Recovery window: {window.describe()}", highlight=False)
+
+
+def _window_json(window: RecoveryWindow) -> dict[str, object]:
+    return {
+        "earliest": window.earliest.isoformat() if window.earliest else None,
+        "latest": window.latest.isoformat() if window.latest else None,
+        "last_commit": window.last_commit.isoformat() if window.last_commit else None,
+        "base_backups": [{"name": b.name, "finished_at": b.finished_at.isoformat(), "size": b.size,
+                          "timeline": b.timeline, "start_lsn": b.start_lsn, "end_lsn": b.end_lsn}
+                         for b in window.base_backups],
+    }  # fmt: skip
+
+
+@app.command()
+def window(directory: DirOption = None, as_json: JsonOption = False) -> None:
+    """The recovery window of the WAL archive: the earliest and latest time `restore --to` accepts."""
+    found = recovery_window(_dir(Settings(), directory))
+    if as_json:
+        console.print_json(json.dumps(_window_json(found)))
+        return
+    if not found.base_backups:
+        console.print("No base backups: point-in-time recovery starts once the server has archived one.")
+        return
+    _print_window(found)
 
 
 @app.command()
@@ -140,12 +180,24 @@ def verify(backup: BackupArg, directory: DirOption = None) -> None:
 
 @app.command()
 def restore(
-    backup: BackupArg,
+    backup: Annotated[str | None, typer.Argument(metavar="BACKUP", help="A dump's name (see `backup list`) or "
+                                                 "its .dump file; or use --to / --to-latest.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Point in time: '2026-12-03 14:05' (in --zone, default the "
+                                           "server host's local time) or an instant with offset.")] = None,
+    to_latest: Annotated[bool, typer.Option("--to-latest", help="Everything the WAL archive holds.")] = False,
+    zone: Annotated[str | None, typer.Option("--zone", help="IANA time zone of --to, e.g. the site's "
+                                             "'Europe/Berlin'.")] = None,
     directory: DirOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Replace the database with a backup, after checking row counts and every audit chain."""
+    """Replace the database with a dump, or (--to, --to-latest) with its state at a point in time from the base
+    backups and the WAL archive; checked (row counts, every audit chain) before it replaces anything."""
     settings = Settings()
+    if sum((backup is not None, to is not None, to_latest)) != 1:
+        fail("name one of: a BACKUP to restore, --to TIME or --to-latest")
+    if backup is None:
+        _restore_point_in_time(settings, directory, to, zone, yes)
+        return
     with _user_errors():
         found = find_backup(_dir(settings, directory), backup)
     when = f"{found.created_at:%Y-%m-%d %H:%M} UTC"
@@ -163,3 +215,58 @@ def restore(
         ok(f"audit chain of {escape(chain.company)}: OK, {chain.rows} rows")
     if kept := set_aside_after_restore(settings.data_dir):
         ok(f"audit anchors signed before the restore kept in {kept}")
+
+
+def _restore_point_in_time(settings: Settings, directory: Path | None, to: str | None, zone: str | None,
+                           yes: bool) -> None:  # fmt: skip
+    if not settings.embedded:
+        fail("point-in-time restores run on the embedded PostgreSQL; for a Compose install see the README "
+             "(Backups and recovery)")
+    where = _dir(settings, directory)
+    with _user_errors():
+        target = parse_target(to, zone) if to is not None else None
+        found = recovery_window(where)
+        check_target(found, target)
+    when = f"{target:%Y-%m-%d %H:%M:%S} UTC" if target else "the newest state in the WAL archive"
+    if not yes and not typer.confirm(
+        f"Replace the embedded database cluster with its state at {when}? The current cluster is kept aside.",
+        default=False,
+    ):
+        fail("restore cancelled: nothing was changed")
+    # A running server holds the data directory: the restore stops there with its process named.
+    with _user_errors(), console.status("restoring…") as status:
+        report = restore_to_time(settings.data_dir, where, settings.database_name, target,
+                                 progress=lambda message: status.update(escape(message)))  # fmt: skip
+    restored = f"{report.restored_to:%Y-%m-%d %H:%M:%S} UTC" if report.restored_to else "no transaction replayed"
+    ok(f"restored from base backup {report.base_backup} to {when} (last transaction {restored}): "
+       f"{report.tables} tables, {report.rows} rows, in {report.seconds:.0f} s")
+    for chain in report.chains:
+        ok(f"audit chain of {escape(chain.company)}: OK, {chain.rows} rows")
+    if report.kept_aside is not None:
+        ok(f"the replaced cluster is kept in {escape(str(report.kept_aside))} "
+           "(`factoryos backup discard-replaced` removes it)")
+    if report.archive_aside is not None:
+        ok(f"its WAL archive and base backups moved to {escape(str(report.archive_aside))}; the server takes a new "
+           "base backup when it starts")
+    if kept := set_aside_after_restore(settings.data_dir):
+        ok(f"audit anchors signed before the restore kept in {kept}")
+
+
+@app.command("discard-replaced")
+def discard_replaced_(
+    directory: DirOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the clusters and WAL archives point-in-time restores kept aside."""
+    settings = Settings()
+    where = _dir(settings, directory)
+    found = replaced(settings.data_dir, where)
+    if not found:
+        ok("nothing kept aside")
+        return
+    for path in found:
+        console.print(f"  {escape(str(path))}", highlight=False)
+    if not yes and not typer.confirm(f"Delete these {len(found)} folders for good?", default=False):
+        fail("nothing was deleted")
+    discard_replaced(settings.data_dir, where)
+    ok(f"deleted {len(found)} folders kept aside by restores")

@@ -57,6 +57,7 @@ def _register() -> None:
     # Other command groups register below, one line each.
     __import__("cli.support", fromlist=["register"]).register(app)  # support-bundle
     __import__("cli.web", fromlist=["register"]).register(app)  # web: the screens in a browser
+    __import__("cli.jobs", fromlist=["register"]).register(app)  # jobs: orders list, show, import, export
 
 
 def main() -> None:

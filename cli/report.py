@@ -23,7 +23,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, Te
 from cli.output import console, err_console, fail, ok
 from cli.session import NotSignedIn, signed_in_client
 from factoryos.client import ClientError, FactoryClient
-from factoryos.client.api_reports import Download, ReportRequest, download_report
+from factoryos.client.api_reports import Download, ReportRequest, download_order_report, download_report
 
 app = typer.Typer(help="Download production reports (PDF, Excel, JSON) from the server you signed in to.",
                   no_args_is_help=True)
@@ -123,14 +123,34 @@ def _size(n: int) -> str:
     raise AssertionError
 
 
-async def _fetch(request: ReportRequest, site: str, line: str | None, output: Path | None,
-                 overwrite: bool) -> Download:
+def _bar() -> Progress:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn())
+    return Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal)
+
+
+async def _fetch_order(number: str, fmt: Format, output: Path | None, overwrite: bool) -> Download:
+    async with signed_in_client() as (client, _):
+        with _bar() as bar:
+            task = bar.add_task(f"Generating the report of order {escape(number)}…", total=None)
+
+            def started(total: int | None) -> None:
+                bar.update(task, description="Downloading", total=total)
+
+            def received(done: int, total: int | None) -> None:
+                bar.update(task, completed=done)
+
+            return await download_order_report(client, number, fmt.value,
+                                               _destination(output, "order", fmt, overwrite),
+                                               on_start=started, progress=received)
+
+
+async def _fetch(request: ReportRequest, site: str, line: str | None, output: Path | None,
+                 overwrite: bool) -> Download:
     async with signed_in_client() as (client, _):
         site_id, line_id = await _scope(client, site, line)
         request = replace(request, site_id=site_id, line_id=line_id)
-        with Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
+        with _bar() as bar:
             task = bar.add_task(f"Generating the {request.topic} report…", total=None)
 
             def started(total: int | None) -> None:
@@ -181,8 +201,13 @@ def _run(topic: str, *, site: str, line: str | None, fmt: Format, output: Path |
         start=_check_instant(start, "--from") if start else None, end=_check_instant(end, "--to") if end else None,
         raw=raw,
     )
+    _deliver(lambda: asyncio.run(_fetch(request, site, line, output, overwrite)), print_=print_, as_json=as_json)
+
+
+def _deliver(fetch: Callable[[], Download], *, print_: bool, as_json: bool) -> None:
+    """Download (`fetch`), say where the file is, and print it when asked."""
     try:
-        done = asyncio.run(_fetch(request, site, line, output, overwrite))
+        done = fetch()
     except FileExists as exc:
         fail(f"{escape(str(exc.path))} already exists: give --overwrite to replace it, or another --output")
     except NotSignedIn as exc:
@@ -229,6 +254,26 @@ def shift_report(
     """One shift: KPIs, every machine with its operator, OEE, downtime and rejections."""
     _run("shifts", site=site, line=line, fmt=fmt, output=output, print_=print_, raw=not no_raw, as_json=as_json,
          day=day, shift=shift, overwrite=overwrite)
+
+
+@app.command("order")
+def order_report(
+    number: Annotated[str, typer.Argument(help="The order number, e.g. MO-1001.")],
+    fmt: Fmt = Format.pdf,
+    output: Output = None,
+    print_: Print = False,
+    as_json: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """One manufacturing order: operations, runs, setup, good, scrap and OEE at the product's standard."""
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    if not number.strip():
+        fail("give the order number, e.g. MO-1001")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    _deliver(lambda: asyncio.run(_fetch_order(number.strip(), fmt, output, overwrite)), print_=print_,
+             as_json=as_json)
 
 
 _TOPICS = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
@@ -47,8 +48,19 @@ def web(
     max_sessions: Annotated[int, typer.Option(help="Browser tabs open at once (each runs its own app process).",
                                               min=1, max=500)] = 20,
     high_contrast: Annotated[bool, typer.Option("--high-contrast", help="Start in the high-contrast theme.")] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option("--trusted-proxy", help="A proxy in front (nginx) whose X-Forwarded-For names the browser; "
+                                             "repeat for more (env: space-separated).",
+                     envvar="FACTORYOS_WEB_TRUSTED_PROXIES"),
+    ] = None,
 ) -> None:
-    """Serve the terminal screens in a browser until Ctrl+C (sign-in as in `factoryos tui`)."""
+    """Serve the terminal screens in a browser until Ctrl+C (sign-in as in `factoryos tui`).
+
+    Each tab signs in to --server only, and the API is told the browser's address in
+    X-Forwarded-For: add this process's address to the API's `trusted_proxies`
+    (FACTORYOS_TRUSTED_PROXIES), or sign-in throttling counts every browser user as one.
+    """
     from factoryos.client import ClientError, normalize_fingerprint, normalize_server_url
     from tui.web import WebServer, session_command, tls_context
 
@@ -59,6 +71,8 @@ def web(
     try:
         url = normalize_server_url(server)
         pin = normalize_fingerprint(fingerprint) if fingerprint else None
+        for proxy in trusted_proxy or []:
+            ipaddress.ip_address(proxy)
     except (ClientError, ValueError) as exc:
         fail(str(exc))
     try:
@@ -69,7 +83,7 @@ def web(
                               high_contrast=high_contrast)
     try:
         WebServer(command, host=host, port=port, public_url=public_url, ssl_context=context,
-                  max_sessions=max_sessions).serve()
+                  max_sessions=max_sessions, trusted_proxies=trusted_proxy).serve()
     except OSError as exc:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     backup_keep_days: int = Field(14, ge=1, description="Scheduled pruning removes older backups, never the newest.")
     backup_copy_to: Path | None = Field(None, description="Also copy every backup here (an NFS/SMB mount).")
     backup_copy_keep_days: int = Field(30, ge=1, description="Off-host copies older than this are removed.")
+    wal_archive: bool = Field(True, description="Stream the WAL into <backup dir>/wal (pg_receivewal) and take base "
+                                                "backups, for point-in-time restores.")
+    base_backup_interval_hours: float = Field(24, ge=0, description="Base backups for point-in-time recovery; 0 ⇒ "
+                                                                    "none by the server.")
+    rpo_seconds: int = Field(300, ge=10, description="Health warns when the WAL archive lags the database by more.")
     first_sign_in_file: Path | None = Field(
         None, description="The installer's note of the owner's first password: removed at their first sign-in "
                           "or after 24 hours.")

@@ -21,7 +21,8 @@ CODES: frozenset[str] = frozenset({
     "backup_manifest_missing", "backup_missing", "backup_needs_superuser", "backup_not_found",
     "backup_size_mismatch", "backup_source_unavailable", "backup_tool_missing", "backup_unreadable",
     "backup_write_failed", "backups_unavailable", "restore_failed", "restore_in_progress",
-    "restore_verify_failed",
+    "restore_verify_failed", "pitr_outside_window", "pitr_time_invalid", "wal_segment_corrupt",
+    "wal_segment_missing",
     # factoryos/catalog
     "catalog_duplicate", "catalog_entry_in_use", "catalog_entry_not_found", "catalog_not_author",
     # factoryos/connectivity
@@ -57,6 +58,15 @@ CODES: frozenset[str] = frozenset({
     "license_wrong_host",
     # factoryos/onboarding
     "cannot_skip_complete", "unknown_step",
+    # factoryos/orders
+    "invalid_transition", "order_closed", "order_has_production", "order_running", "product_obsolete", "quantity_below_produced", "unknown_product",
+    "product_not_found", "routing_without_machine",
+    "duplicate_resource", "duplicate_seq", "invalid_name", "invalid_parts_per_cycle", "invalid_resource",
+    "invalid_seq", "invalid_setup_time", "operation_mismatch", "product_in_use", "product_number_taken",
+    "too_many_operations", "too_many_resources", "unknown_line",
+    "machine_not_allowed", "no_operation_running", "no_operation_to_start", "operation_busy", "operation_closed",
+    "operation_not_found", "operation_not_released", "operation_required", "operation_running", "order_not_found",
+    "queue_mismatch", "setup_already_done",
     # factoryos/plant
     "area_code_taken", "area_in_use", "area_not_found", "line_code_taken", "line_in_use", "line_not_found",
     "line_other_site", "machine_code_taken", "machine_in_use", "machine_not_found", "not_a_member",
@@ -76,6 +86,7 @@ CODES: frozenset[str] = frozenset({
     # factoryos/reports
     "invalid_datetime", "period_ambiguous", "period_in_future", "report_font_missing",
     "report_format_unsupported", "report_invalid", "scope_required", "shift_needs_date",
+    "note_empty", "shift_not_ended",
     # cli
     "project_missing", "restart_failed",
     # installer

@@ -18,7 +18,10 @@ from installer.errors import InstallError
 
 TEMPLATE_NAME = "docker-compose.yml.tmpl"
 COMPOSE_FILE_NAME = "docker-compose.yml"
-SERVICES = ("postgres", "api", "nginx")
+SERVICES = ("postgres", "api", "nginx")  # one image each
+# The browser screens (`factoryos web`) run from the api image, which holds the whole package.
+IMAGE_OF = {"web": "api"}
+STACK_SERVICES = ("postgres", "api", "web", "nginx")
 # Paths go unquoted into short volume syntax, where ':' and spaces have meaning.
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9_./-]*$")
 # The network nginx and the api share. Its address is fixed so that the api can trust
@@ -51,12 +54,13 @@ BACKUP_COPIES_MOUNT = "/var/lib/factoryos/backup-copies"
 
 @dataclass(frozen=True)
 class FrontendAddresses:
-    """nginx takes the subnet's second address; containers without a fixed one get addresses
-    from its upper half only, so none can ever take nginx's."""
+    """nginx takes the subnet's second address and the web screens the third; containers
+    without a fixed one get addresses from its upper half only, so none can ever take theirs."""
 
     subnet: str
     ip_range: str
     proxy_ip: str
+    web_ip: str
 
 
 def frontend_addresses(subnet: str) -> FrontendAddresses:
@@ -72,7 +76,8 @@ def frontend_addresses(subnet: str) -> FrontendAddresses:
             code="subnet_invalid",
         )
     upper = list(network.subnets(prefixlen_diff=1))[1]
-    return FrontendAddresses(str(network), str(upper), str(network.network_address + 2))
+    return FrontendAddresses(str(network), str(upper), str(network.network_address + 2),
+                             str(network.network_address + 3))
 
 
 def compose_dir() -> Path:
@@ -101,8 +106,8 @@ def render(params: ComposeParams, template: Path | None = None) -> str:
     source = (template or compose_dir() / TEMPLATE_NAME).read_text()
     values = {key: str(value) for key, value in asdict(params).items()}
     frontend = frontend_addresses(params.frontend_subnet)
-    values.update(frontend_ip_range=frontend.ip_range, proxy_ip=frontend.proxy_ip, backup_copy_env="",
-                  backup_copy_volume="")  # fmt: skip
+    values.update(frontend_ip_range=frontend.ip_range, proxy_ip=frontend.proxy_ip, web_ip=frontend.web_ip,
+                  backup_copy_env="", backup_copy_volume="")  # fmt: skip
     if params.backup_copy_to:  # optional lines, appended to the ones they follow in the template
         values["backup_copy_env"] = f"\n      FACTORYOS_BACKUP_COPY_TO: {BACKUP_COPIES_MOUNT}"
         values["backup_copy_volume"] = f"\n      - {params.backup_copy_to}:{BACKUP_COPIES_MOUNT}"

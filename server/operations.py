@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from factoryos.audit.anchoring import Anchorer
 
 from factoryos.backup.catalog import backup_dir
+from factoryos.backup.continuous import ContinuousArchiver, drop_slot
 from factoryos.backup.service import BackupService
 from factoryos.config import Settings, normalize_db_url
 from factoryos.licensing.active import load_license_state
@@ -63,6 +64,17 @@ async def operations(
         first_password = asyncio.create_task(_retire_first_password(settings.first_sign_in_file),
                                              name="first password")
     backups.anchorer = anchorer  # every backup's manifest carries its chain heads, signed
+    if backup_url and schedule and settings.embedded and settings.wal_archive:
+        # Point-in-time recovery: the WAL streamed into the backup folder, base backups on their own interval.
+        backups.archiver = ContinuousArchiver(backup_dir(settings), backup_url,
+                                              base_interval_hours=settings.base_backup_interval_hours,
+                                              keep_days=settings.backup_keep_days,
+                                              rpo_seconds=settings.rpo_seconds,
+                                              copy_to=settings.backup_copy_to,
+                                              copy_keep_days=settings.backup_copy_keep_days).start()
+    elif backup_url and schedule and settings.embedded:
+        with contextlib.suppress(Exception):  # the database may be on its way; the next start tries again
+            await asyncio.to_thread(drop_slot, backup_url)
     try:
         yield
     finally:
@@ -71,6 +83,8 @@ async def operations(
                 running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await running
+        if backups.archiver is not None:
+            await asyncio.to_thread(backups.archiver.stop)
         if anchorer is not None:
             with contextlib.suppress(Exception):  # the database may be gone at shutdown
                 await asyncio.to_thread(anchorer.anchor_now)

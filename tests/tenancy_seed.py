@@ -17,6 +17,7 @@ from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
 from tests.onboarding.tenancy_seed import ONBOARDING_SEEDERS
 from tests.orders.tenancy_seed import ORDERS_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
+from tests.reports.tenancy_seed import REPORTS_SEEDERS
 
 
 def _anchor(conn: Connection, tenant: UUID, tag: str) -> None:
@@ -111,6 +112,7 @@ SEEDERS.update(PRODUCTION_SEEDERS)
 SEEDERS.update(CONNECTIVITY_SEEDERS)
 SEEDERS.update(ONBOARDING_SEEDERS)
 SEEDERS.update(ORDERS_SEEDERS)
+SEEDERS.update(REPORTS_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

@@ -46,6 +46,8 @@ class FactoryApp(App[None]):
                 id="contrast"),
         # Shown in the footer of the login and start screens only, to leave room elsewhere.
         Binding("ctrl+q", "quit", "Quit", tooltip="Leave FactoryOS.", priority=True, show=False, id="quit"),
+        Binding("ctrl+t", "handover", "Handover note", tooltip="Leave a note for the next shift.", show=False,
+                id="handover"),
     ]
 
     queue_length: reactive[int] = reactive(0)
@@ -65,8 +67,14 @@ class FactoryApp(App[None]):
         timeout: float = 10.0,
         auto_sign_in: tuple[str, str] | None = None,
         exit_after: float | None = None,
+        server_fixed: bool = False,
+        client_address: str | None = None,
     ) -> None:
         super().__init__()
+        # In a browser (`factoryos web`) the server is the web process's, never the user's choice,
+        # and the API hears of the browser's own address (sign-in throttling and audit are per person).
+        self.server_fixed = server_fixed and bool(server)
+        self.client_address = client_address
         self._auto_sign_in = auto_sign_in
         self._exit_after = exit_after
         self.config_path = config_path or default_config_path()
@@ -138,6 +146,8 @@ class FactoryApp(App[None]):
         if current is not None:
             await current.aclose()
         self._client = FactoryClient(server, trust=trust, timeout=self.timeout)
+        if self.client_address:
+            self._client.t.forward_for(self.client_address)
         return self._client
 
     # -- session ------------------------------------------------------------------------------
@@ -241,15 +251,40 @@ class FactoryApp(App[None]):
         # those the role may use, each key once (the first binding for a key is the one that runs).
         keys: dict[str, str] = {}
         for b in screen.active_bindings.values():
-            if b.enabled and b.binding.description and (b.binding.show or type(b.node).__module__.startswith("tui.")):
+            if b.enabled and b.binding.description and (b.binding.show or _declared_by_us(b.node, b.binding)):
                 keys.setdefault(self.get_key_display(b.binding), b.binding.description)
         keys[self.get_key_display(Binding("f9", ""))] = "High-contrast theme on/off"
         self.push_screen(HelpScreen(text, list(keys.items())))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "handover":  # for those who enter production, once signed in
+            return self.session is not None and self.session.can("production.entry")
+        return True
+
+    def action_handover(self) -> None:
+        from tui.screens.handover import HandoverScreen
+
+        if not isinstance(self.screen, HandoverScreen):
+            self.push_screen(HandoverScreen())
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT if self.theme == HIGH_CONTRAST else HIGH_CONTRAST
         self.profile.theme = self.theme
         self.save_profile()
+
+
+def _declared_by_us(node: object, binding: Binding) -> bool:
+    """A binding from one of our classes, not one our screens and app inherit from Textual
+    (Tab's "Focus Next", "Copy selected text" twice): the help lists the keys of this app."""
+    for cls in type(node).__mro__:
+        if not cls.__module__.startswith("tui."):
+            continue
+        for declared in cls.__dict__.get("BINDINGS", ()):
+            key, action = ((declared.key, declared.action) if isinstance(declared, Binding)
+                           else (str(declared[0]), str(declared[1])))
+            if action == binding.action and binding.key in (k.strip() for k in key.split(",")):
+                return True
+    return False
 
 
 def make_app(**options: object) -> FactoryApp:

@@ -13,6 +13,7 @@ from uuid import UUID
 from factoryos.backup.catalog import backup_named, list_backups, prune
 from factoryos.backup.copies import copy_and_prune
 from factoryos.audit.anchoring import Anchorer
+from factoryos.backup.continuous import ContinuousArchiver
 from factoryos.backup.create import create_backup
 from factoryos.backup.errors import BackupError
 from factoryos.backup.manifest import Backup
@@ -45,6 +46,8 @@ class BackupService:
         self.copy_to = copy_to  # off-host copies of every backup taken here (None: none)
         self.copy_keep_days = copy_keep_days
         self.anchorer: Anchorer | None = None  # set by the server process that signs the audit heads
+        # Continuous WAL archiving, run by the server process that owns the schedules (None: off).
+        self.archiver: ContinuousArchiver | None = None
         self.last_error: str | None = None
         self.last_copy_error: str | None = None
         # Held by this process's one backup or restore; factoryos.backup.lock covers other processes.

@@ -9,6 +9,7 @@ from uuid import UUID
 from factoryos.client.errors import ClientError
 from factoryos.client.models import LineOut, MachineOut, Page, ShiftInstanceOut, ShiftPatternOut, SiteOut
 from factoryos.connectivity.connection_models import ConnectionOut
+from factoryos.plant.models import OperatorOut
 from factoryos.client.transport import Transport
 
 T = TypeVar("T")
@@ -84,3 +85,7 @@ class PlantApi:
     async def shift_instances(self, site_id: UUID, first: date, last: date) -> list[ShiftInstanceOut]:
         return await self.t.get("/shifts/instances", list[ShiftInstanceOut],
                                 params={"site_id": site_id, "from": first, "to": last})
+
+    async def site_operators(self, site_id: UUID) -> list[OperatorOut]:
+        """The members who may report production at this site (plans assign them to machines)."""
+        return await self.t.get(f"/sites/{site_id}/operators", list[OperatorOut])

@@ -16,6 +16,7 @@ from factoryos.client.models import (
     DowntimeOut,
     EntryOut,
     LiveView,
+    MachineTimeline,
     OeeReport,
     PlanOut,
     ReasonOut,
@@ -60,9 +61,17 @@ class ProductionApi:
 
     async def downtime(
         self, *, machine_id: UUID | None = None, site_id: UUID | None = None, needs_reason: bool | None = None,
+        since: datetime | None = None, until: datetime | None = None,
     ) -> list[DowntimeOut]:
+        """`since`/`until`: only events that end after / start before these instants."""
         return await all_items(self.t, "/downtime", DowntimeOut,
-                               {"machine_id": machine_id, "site_id": site_id, "needs_reason": needs_reason})
+                               {"machine_id": machine_id, "site_id": site_id, "needs_reason": needs_reason,
+                                "since": since, "until": until})
+
+    async def timeline(self, machine_id: UUID, start: datetime, end: datetime) -> MachineTimeline:
+        """A machine's states and counts per local hour of its site in [start, end) (at most 2 days)."""
+        return await self.t.get("/production/timeline", MachineTimeline,
+                                params={"machine_id": machine_id, "from": start, "to": end})
 
     async def create_downtime(self, body: dict[str, Any]) -> DowntimeOut:
         return await self.t.send("POST", "/downtime", DowntimeOut, json=body)

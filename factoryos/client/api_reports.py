@@ -1,4 +1,4 @@
-"""Report downloads (`/api/v1/reports/{topic}`), streamed to a file with progress.
+"""Report downloads (`/api/v1/reports/{topic}`, `/api/v1/reports/orders`), streamed to a file with progress.
 
 The server renders the whole report before the first byte, then sends its length, so a
 caller can show "generating" until `on_start` and a byte progress bar after it. The file
@@ -87,7 +87,34 @@ async def download_report(
     """
     if request.topic not in TOPICS:
         raise ValueError(f"unknown report topic {request.topic!r}")
-    response = await client.t.call("GET", f"/reports/{request.topic}", params=request.params(), stream=True)
+    return await _download(client, f"/reports/{request.topic}", request.params(), dest, on_start, progress)
+
+
+async def download_order_report(
+    client: FactoryClient,
+    number: str,
+    fmt: str,
+    dest: Path | Callable[[str | None], Path],
+    *,
+    on_start: Callable[[int | None], None] | None = None,
+    progress: Progress | None = None,
+) -> Download:
+    """Fetch one manufacturing order's report (`/reports/orders?number=…`), as `download_report`.
+
+    Raises ClientError (e.g. `order_not_found`) before any file is created.
+    """
+    return await _download(client, "/reports/orders", {"format": fmt, "number": number}, dest, on_start, progress)
+
+
+async def _download(
+    client: FactoryClient,
+    url: str,
+    params: dict[str, Any],
+    dest: Path | Callable[[str | None], Path],
+    on_start: Callable[[int | None], None] | None,
+    progress: Progress | None,
+) -> Download:
+    response = await client.t.call("GET", url, params=params, stream=True)
     try:
         suggested = safe_filename(response.headers.get("content-disposition"))
         path = dest(suggested) if callable(dest) else dest

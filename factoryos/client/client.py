@@ -11,14 +11,18 @@ from factoryos.client.api_auth import AuthApi
 from factoryos.client.api_jobs import JobsApi
 from factoryos.client.api_onboarding import OnboardingApi
 from factoryos.client.api_ops import OpsApi
+from factoryos.client.api_orders import OrdersApi
 from factoryos.client.api_plant import PlantApi
 from factoryos.client.api_production import ProductionApi
+from factoryos.client.api_products import ProductsApi
+from factoryos.client.api_runs import RunsApi
 from factoryos.client.api_system import SystemApi
 from factoryos.client.transport import Transport
 from factoryos.client.trust import Trust
 
 
-class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, JobsApi, OnboardingApi, OpsApi):
+class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, JobsApi, OnboardingApi, OpsApi,
+                    OrdersApi, ProductsApi, RunsApi):
     """One server and at most one signed-in session::
 
         async with FactoryClient("https://factory.lan", trust=Trust(ca_file=...)) as api:

@@ -4,6 +4,7 @@ installer's summary; plain values, no UI."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 
@@ -53,10 +54,23 @@ def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, 
     every = f"every {backup['interval_hours']:g} h" if backup.get("interval_hours") else "not scheduled"
     rows.append(("backup", "Last backup", state(backup.get("ok")),
                  f"{age(backup.get('age_seconds'))}, {every}" + _extra(backup)))
+    if wal := backup.get("wal"):
+        lag = "?" if wal.get("lag_seconds") is None else f"{wal['lag_seconds']} s"
+        rows.append(("wal", "WAL archive", state(wal.get("ok")),
+                     f"{wal.get('state', '?')}, lag {lag} (RPO {wal.get('rpo_seconds')} s), last complete "
+                     f"{age(_seconds_since(wal.get('last_success_at')))}, {wal.get('base_backups', 0)} base backups"
+                     + _extra(wal)))
     licensed = None if lic.get("status") == "evaluation" else lic.get("valid")  # evaluating is no fault
     rows.append(("license", "License", state(licensed),
                  f"{lic.get('status', '?')}, {str(lic.get('edition', '?')).title()}" + _extra(lic)))
     return rows
+
+
+def _seconds_since(at: str | None) -> int | None:
+    if not at:
+        return None
+    moment = dt.datetime.fromisoformat(at)
+    return max(0, int((dt.datetime.now(dt.UTC) - moment).total_seconds()))
 
 
 def _extra(part: dict[str, Any]) -> str:

@@ -28,16 +28,19 @@ from factoryos.plant.models import LineOut, MachineOut, SiteOut
 from factoryos.plant.status import StatusMapping
 from factoryos.production.anomaly_models import AnomalyOut
 from factoryos.production.entry_models import EntryOut, PlanOut
-from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, LiveMachine, LiveView, OeeReport
+from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, LiveMachine, LiveOrder, LiveView, OeeReport
 from factoryos.production.loss_models import DowntimeOut, ReasonOut, RejectionOut
 from factoryos.production.shift_models import ShiftInstanceOut, ShiftPatternOut
+from factoryos.production.timeline_models import HourCounts, MachineTimeline, StateSpan
 from factoryos.system.models import AuditEntry, AuditPage
 
 __all__ = [
     "INVITABLE_ROLES", "PERMISSIONS", "ROLES", "ROLE_TITLES",
     "Account", "AnomalyOut", "AuditEntry", "AuditPage", "CompanyOut", "CompanyRef", "DowntimeOut", "Enrollment",
-    "EntryOut",
-    "Invite", "InvitePage", "KpiTotalsOut", "KpiValues", "LineOut", "LiveMachine", "LiveView", "MachineOut", "Me",
+    "EntryOut", "HourCounts",
+    "Invite", "InvitePage", "KpiTotalsOut", "KpiValues", "LineOut", "LiveMachine", "LiveOrder", "LiveView",
+    "MachineOut", "MachineTimeline", "Me",
     "Member", "MemberPage", "NewInvite", "OeeReport", "Page", "PlanOut", "ReasonOut", "RecoveryCodes",
-    "RejectionOut", "ShiftInstanceOut", "ShiftPatternOut", "SignIn", "SiteOut", "StatusMapping", "TokenPair",
+    "RejectionOut", "ShiftInstanceOut", "ShiftPatternOut", "SignIn", "SiteOut", "StateSpan", "StatusMapping",
+    "TokenPair",
 ]

@@ -11,7 +11,7 @@ whose values changed are validated again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select, text
 
 from factoryos.connectivity.connections import machine_config
 from factoryos.connectivity.counters import StoredCounter
-from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
+from factoryos.connectivity.machine_config import AnyMachine
 from factoryos.connectivity.machine_ref import parse_poll_id, poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import FactoryOSError
@@ -39,6 +39,11 @@ _DIGEST = text(
     where c.tenant_id = :tenant
     """
 )
+# Read on every reload (a run starting does not change the settings' digest): one indexed look-up.
+_RUN_CYCLES = text(
+    "select machine_id, cycle_seconds / parts_per_cycle from operation_runs "
+    "where tenant_id = :tenant and ended_at is null and cycle_seconds is not null"
+)
 _CONFIG_COLUMNS = ("protocol", "poll_interval", "endpoint", "signals", "password_encrypted", "key_password_encrypted")
 _MACHINE_COLUMNS = ("id", "code", "ideal_cycle_seconds", "status_mapping")
 
@@ -47,16 +52,18 @@ _MACHINE_COLUMNS = ("id", "code", "ideal_cycle_seconds", "status_mapping")
 class LoadedMachine:
     tenant_id: UUID
     poll_id: str
-    config: ModbusMachine | OpcUaMachine | None
+    config: AnyMachine | None
     error: FactoryOSError | None = None  # why the stored settings cannot be polled
 
 
 @dataclass(frozen=True)
 class LoadedConfigs:
     machines: list[LoadedMachine]
+    # Poll id → seconds per part of the operation running there, where it runs at a routing's standard.
+    run_cycles: dict[str, float] = field(default_factory=dict)
 
     @property
-    def valid(self) -> list[ModbusMachine | OpcUaMachine]:
+    def valid(self) -> list[AnyMachine]:
         return [m.config for m in self.machines if m.config is not None]
 
     @property
@@ -94,15 +101,18 @@ class ConfigSource:
         with tenant_transaction(self._engine, None) as conn:
             companies = connected_companies(conn)
         known: dict[UUID, _Company] = {}
+        cycles: dict[str, float] = {}
         for tenant_id in companies:
             with tenant_transaction(self._engine, tenant_id) as conn:
                 digest = conn.execute(_DIGEST, {"tenant": tenant_id}).scalar_one()
                 cached = self._companies.get(tenant_id)
                 if cached is None or cached.digest != digest:
                     cached = _Company(digest, self._compare(tenant_id, _rows(conn, tenant_id), cached))
+                running = conn.execute(_RUN_CYCLES, {"tenant": tenant_id}).all() if cached.rows else []
             known[tenant_id] = cached
+            cycles.update({poll_id(tenant_id, mid): float(per_part) for mid, per_part in running})
         self._companies = known
-        return LoadedConfigs([machine for company in known.values() for _, machine in company.rows.values()])
+        return LoadedConfigs([machine for company in known.values() for _, machine in company.rows.values()], cycles)
 
     def baselines(self, poll_ids: list[str]) -> dict[str, dict[str, StoredCounter]]:
         """The stored counter baselines of these machines, by poll id then signal (blocking)."""

@@ -8,7 +8,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
-from factoryos.connectivity.machine_config import ModbusEndpoint, ModbusSignals, OpcUaEndpoint, OpcUaSignals
+from factoryos.connectivity.machine_config import (
+    JsonSignals,
+    ModbusEndpoint,
+    ModbusSignals,
+    MqttEndpoint,
+    OpcUaEndpoint,
+    OpcUaSignals,
+    SparkplugSignals,
+)
+from factoryos.connectivity.states import MachineState
 
 
 class ConnectionIn(BaseModel):
@@ -22,11 +31,11 @@ class ConnectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    protocol: Literal["modbus", "opcua"]
+    protocol: Literal["modbus", "opcua", "mqtt"]
     enabled: bool = Field(True, description="Disabled connections keep their settings but are not polled.")
     poll_interval: float = Field(1.0, ge=0.05, le=3600, description="Seconds between polls.")
-    endpoint: SkipValidation[ModbusEndpoint | OpcUaEndpoint]
-    signals: SkipValidation[ModbusSignals | OpcUaSignals]
+    endpoint: SkipValidation[ModbusEndpoint | OpcUaEndpoint | MqttEndpoint]
+    signals: SkipValidation[ModbusSignals | OpcUaSignals | SparkplugSignals | JsonSignals]
 
 
 class ConnectionHealth(BaseModel):
@@ -41,12 +50,12 @@ class ConnectionHealth(BaseModel):
 
 class ConnectionOut(BaseModel):
     machine_id: UUID
-    protocol: Literal["modbus", "opcua"]
+    protocol: Literal["modbus", "opcua", "mqtt"]
     enabled: bool
     poll_interval: float
     endpoint: dict[str, Any] = Field(description="As validated, without passwords.")
     signals: dict[str, Any]
-    has_password: bool = Field(description="An OPC-UA user password is stored (encrypted).")
+    has_password: bool = Field(description="An OPC-UA or MQTT broker user password is stored (encrypted).")
     has_key_password: bool = Field(description="A private key password is stored (encrypted).")
     health: ConnectionHealth
     created_at: datetime
@@ -56,6 +65,24 @@ class ConnectionOut(BaseModel):
 class LiveConnection(BaseModel):
     """A machine's connection as the live view shows it."""
 
-    protocol: Literal["modbus", "opcua"]
+    protocol: Literal["modbus", "opcua", "mqtt"]
     enabled: bool
     health: ConnectionHealth
+
+
+class ProbeReading(BaseModel):
+    good_raw: int = Field(description="The good-part counter as read (raw, before any scale).")
+    reject_raw: int
+    state_code: int = Field(description="The raw status code as read.")
+    state: MachineState = Field(description="What the machine's status mapping makes of `state_code`.")
+    alarm_code: int | None
+
+
+class ConnectionProbeOut(BaseModel):
+    """*Test connection*: one read with the settings sent (not saved), as the poller would do it."""
+
+    ok: bool
+    reading: ProbeReading | None = Field(description="The values read; null when the read failed.")
+    error: str | None = Field(description="Why the read failed, in the words the connection's health would use.")
+    error_code: str | None = Field(description="Stable code of `error`.")
+    elapsed_ms: int

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from factoryos.connectivity.connection_models import ConnectionHealth, ConnectionIn, ConnectionOut, LiveConnection
 from factoryos.connectivity.credentials import decrypt_password, encrypt_password
 from factoryos.connectivity.events import Health
-from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine, parse_machine_config
+from factoryos.connectivity.machine_config import AnyMachine, MqttMachine, OpcUaMachine, parse_machine_config
 from factoryos.connectivity.machine_ref import poll_id
 from factoryos.connectivity.monitor import counter_source
 from factoryos.errors import NotFound, ValidationFailed
@@ -29,6 +30,7 @@ from factoryos.schema.connectivity import machine_connections as mc
 from factoryos.schema.production import machine_counter_state as counter_state
 
 _SECURITY_FILES = ("client_certificate", "client_private_key", "server_certificate")
+_BROKER_FILES = ("ca_certificate", "client_certificate", "client_private_key")
 
 
 def _not_found(machine_id: UUID) -> NotFound:
@@ -93,7 +95,7 @@ def live_connections(conn: Connection, tenant_id: UUID, machine_ids: Iterable[UU
 
 def machine_config(
     tenant_id: UUID, machine: RowMapping, connection: dict[str, Any], keys: DerivedKeys
-) -> ModbusMachine | OpcUaMachine:
+) -> AnyMachine:
     """A stored (or proposed) connection of `machine` as the poller's validated config.
 
     `connection` has the columns of `machine_connections`; its passwords are decrypted
@@ -130,25 +132,43 @@ def _secret(value: Any, field: str) -> str | None:
     return value
 
 
-def _check_paths(config: ModbusMachine | OpcUaMachine) -> None:
+def _check_paths(config: AnyMachine) -> None:
     """Certificate and key files are read by the poller on the server host: relative paths would
     depend on whichever directory it was started from."""
-    if not isinstance(config, OpcUaMachine):
+    if isinstance(config, OpcUaMachine):
+        files = [(f"endpoint.security.{n}", getattr(config.endpoint.security, n)) for n in _SECURITY_FILES]
+    elif isinstance(config, MqttMachine):
+        files = [(f"endpoint.{n}", getattr(config.endpoint, n)) for n in _BROKER_FILES]
+    else:
         return
-    for name in _SECURITY_FILES:
-        path: PurePath | None = getattr(config.endpoint.security, name)
-        if path is not None and not path.is_absolute():
-            field = f"endpoint.security.{name}"
+    for field, path in files:
+        if path is not None and not PurePath(path).is_absolute():
             raise ValidationFailed(f"{field}: must be an absolute path on the server host",
                                    code="invalid_machine_config", field=field)
 
 
-def put_connection(
-    conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn, keys: DerivedKeys
-) -> tuple[RowMapping | None, RowMapping, bool]:
-    """Create or replace a machine's connection: (before, after, passwords changed)."""
+@dataclass(frozen=True)
+class _Proposal:
+    machine: RowMapping
+    before: RowMapping | None
+    config: AnyMachine
+    password: str | None  # entered now (else the stored one, if kept)
+    key_password: str | None
+    stored_password: str | None
+    stored_key_password: str | None
+
+
+def proposed_config(conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn,
+                    keys: DerivedKeys) -> AnyMachine:
+    """The poller's config of settings not saved (yet): passwords left out are the stored ones,
+    as saving would keep them. For *Test connection*."""
+    return _propose(conn, tenant_id, machine_id, body, keys, for_update=False).config
+
+
+def _propose(conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn, keys: DerivedKeys, *,
+             for_update: bool) -> _Proposal:
     machine = Machines(conn, tenant_id).require(machine_id)
-    before = _row(conn, tenant_id, machine_id, for_update=True)
+    before = _row(conn, tenant_id, machine_id, for_update=for_update)
     endpoint = _object(body.endpoint, "endpoint")
     signals = _object(body.signals, "signals")
     password = _secret(endpoint.pop("password", None), "endpoint.password")
@@ -159,13 +179,13 @@ def put_connection(
 
     # Passwords left out keep the stored ones, as long as what they belong to is still there.
     stored_password = stored_key_password = None
-    if before is not None and before["protocol"] == body.protocol == "opcua":
+    if before is not None and before["protocol"] == body.protocol and body.protocol in ("opcua", "mqtt"):
         if password is None and endpoint.get("username") == before["endpoint"].get("username"):
             stored_password = before["password_encrypted"]
         keeps_key = isinstance(security, dict) and security.get("policy", "None") != "None"
         if key_password is None and keeps_key:
             stored_key_password = before["key_password_encrypted"]
-    proposed = {
+    proposed: dict[str, Any] = {
         "protocol": body.protocol, "poll_interval": body.poll_interval, "endpoint": endpoint, "signals": signals,
         "password_encrypted": stored_password, "key_password_encrypted": stored_key_password,
     }
@@ -176,9 +196,20 @@ def put_connection(
         proposed["endpoint"]["security"]["private_key_password"] = key_password
     config = machine_config(tenant_id, machine, proposed, keys)
     _check_paths(config)
+    return _Proposal(machine, before, config, password, key_password, stored_password, stored_key_password)
 
-    exclude: Any = {"password": True, "security": {"private_key_password"}} if body.protocol == "opcua" else None
-    values = {
+
+def put_connection(
+    conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn, keys: DerivedKeys
+) -> tuple[RowMapping | None, RowMapping, bool]:
+    """Create or replace a machine's connection: (before, after, passwords changed)."""
+    proposal = _propose(conn, tenant_id, machine_id, body, keys, for_update=True)
+    machine, before, config = proposal.machine, proposal.before, proposal.config
+    password, key_password = proposal.password, proposal.key_password
+    stored_password, stored_key_password = proposal.stored_password, proposal.stored_key_password
+    exclude: Any = {"password": True, "security": {"private_key_password"}} if body.protocol == "opcua" else (
+        {"password": True} if body.protocol == "mqtt" else None)
+    values: dict[str, Any] = {
         "protocol": body.protocol,
         "enabled": body.enabled,
         "poll_interval": config.poll_interval,
@@ -205,7 +236,7 @@ def put_connection(
 
 
 def _forget_moved_counters(conn: Connection, tenant_id: UUID, machine: RowMapping, before: RowMapping,
-                           config: ModbusMachine | OpcUaMachine, keys: DerivedKeys) -> None:
+                           config: AnyMachine, keys: DerivedKeys) -> None:
     """A counter now read from elsewhere is another counter: its stored baseline must not be
     counted from if the server restarts before the poller has read the new one."""
     try:

@@ -86,3 +86,22 @@ class CertificateInvalid(ConnectivityError):
     """Our own certificate, key or the pinned server certificate cannot be loaded."""
 
     code = "opcua_certificate_invalid"
+
+
+class BrokerAuthenticationFailed(ConnectivityError):
+    """The MQTT broker refused the configured user name and password (or client certificate)."""
+
+    code = "mqtt_authentication_failed"
+
+
+class BrokerCertificateInvalid(ConnectivityError):
+    """The CA, client certificate or key configured for an mqtts:// broker cannot be loaded."""
+
+    code = "mqtt_certificate_invalid"
+
+
+class NoDataPublished(ConnectivityError):
+    """The broker is reachable, but the machine has published nothing usable: not born yet, dead
+    (Sparkplug NDEATH/DDEATH), or silent for longer than allowed."""
+
+    code = "mqtt_no_data"

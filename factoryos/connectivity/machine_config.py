@@ -1,7 +1,7 @@
 """Per-machine connection settings and signal mapping (validated with pydantic).
 
-A machine is read over OPC-UA (one node per signal) or Modbus TCP (one register range
-per signal). Four signals matter: the good-part counter, the reject counter, the status
+A machine is read over OPC-UA (one node per signal), Modbus TCP (one register range
+per signal) or MQTT (Sparkplug B metrics or fields of a JSON topic, pushed by the machine). Four signals matter: the good-part counter, the reject counter, the status
 code (mapped to a `MachineState`) and, optionally, an alarm code.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -213,6 +214,86 @@ class OpcUaEndpoint(_Model):
         return self.url
 
 
+_TOPIC_PART = r"^[^/+#\s]+$"  # one topic level: no separators or wildcards
+
+
+class MqttEndpoint(_Model):
+    """A broker. `mqtts://` is TLS: the broker's certificate is checked against `ca_certificate`
+    (or the system's CAs); a client certificate and key authenticate us where the broker asks."""
+
+    url: str = Field(pattern=r"^mqtts?://[^/:\s]+(:\d{1,5})?/?$", description="mqtt://host[:port] or mqtts://…")
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certificate: Path | None = Field(default=None, description="CA that signed the broker's certificate (PEM).")
+    client_certificate: Path | None = Field(default=None, description="Client certificate (PEM).")
+    client_private_key: Path | None = Field(default=None, description="Client private key (PEM, unencrypted).")
+    timeout: float = Field(default=4.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MqttEndpoint:
+        if self.password is not None and self.username is None:
+            raise ValueError("a password needs a username")
+        if (self.client_certificate is None) != (self.client_private_key is None):
+            raise ValueError("client_certificate and client_private_key go together")
+        if not self.tls and (self.ca_certificate or self.client_certificate):
+            raise ValueError("certificates need an mqtts:// url")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.url.startswith("mqtts://")
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Machines share one broker session when URL, user and certificates all match."""
+        return ("mqtt", self.url, self.username, self.password, self.ca_certificate, self.client_certificate,
+                self.client_private_key)
+
+    @property
+    def label(self) -> str:
+        return self.url
+
+
+class SparkplugSignals(_Model):
+    """Metrics of one Sparkplug B device (or of the edge node itself when `device_id` is left out),
+    by metric name as declared in its NBIRTH/DBIRTH."""
+
+    format: Literal["sparkplug"]
+    group_id: str = Field(pattern=_TOPIC_PART)
+    edge_node_id: str = Field(pattern=_TOPIC_PART)
+    device_id: str | None = Field(default=None, pattern=_TOPIC_PART)
+    good: str = Field(min_length=1)
+    reject: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    alarm: str | None = None
+    plausibility: Plausibility = Plausibility()
+
+
+class JsonSignals(_Model):
+    """Fields of JSON messages on one topic (`a.b` reaches into nested objects). A topic has no
+    death certificate: `stale_after` seconds without a message count as no data."""
+
+    format: Literal["json"]
+    topic: str = Field(min_length=1, pattern=r"^[^+#]+$", description="No wildcards.")
+    good: str = Field(min_length=1)
+    reject: str = Field(min_length=1)
+    state: str = Field(min_length=1)
+    alarm: str | None = None
+    stale_after: float | None = Field(default=None, gt=0, description="Seconds without a message ⇒ no data.")
+    plausibility: Plausibility = Plausibility()
+
+
+MqttSignals: TypeAlias = Annotated[SparkplugSignals | JsonSignals, Field(discriminator="format")]
+
+
 class StatusMapping(_Model):
     """Raw PLC status code → state. Unmapped codes become `default`."""
 
@@ -253,17 +334,28 @@ class OpcUaMachine(_MachineBase):
     signals: OpcUaSignals
 
 
-MachineConfig: TypeAlias = Annotated[ModbusMachine | OpcUaMachine, Field(discriminator="protocol")]
-_adapter: TypeAdapter[ModbusMachine | OpcUaMachine] = TypeAdapter(MachineConfig)
+class MqttMachine(_MachineBase):
+    protocol: Literal["mqtt"]
+    endpoint: MqttEndpoint
+    signals: MqttSignals
+
+
+AnyMachine: TypeAlias = ModbusMachine | OpcUaMachine | MqttMachine
+MachineConfig: TypeAlias = Annotated[AnyMachine, Field(discriminator="protocol")]
+_adapter: TypeAdapter[AnyMachine] = TypeAdapter(MachineConfig)
+_TAGS = ("modbus", "opcua", "mqtt")
 
 
 def _describe(error: Any, prefix: str) -> tuple[str, str]:
     """(field path, message) of one pydantic error, phrased for the person editing the config."""
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        return prefix + "protocol", "must be 'modbus' or 'opcua'"
-    # Drop the discriminator tag pydantic inserts ("modbus"/"opcua") so paths read like the input.
+        if tuple(error["loc"])[1:2] == ("signals",):
+            return prefix + "signals.format", "must be 'sparkplug' or 'json'"
+        return prefix + "protocol", "must be 'modbus', 'opcua' or 'mqtt'"
+    # Drop the discriminator tags pydantic inserts ("modbus", "sparkplug"…) so paths read like the input.
     loc = tuple(error["loc"])
-    parts = [str(p) for i, p in enumerate(loc) if not (i == 0 and p in ("modbus", "opcua"))]
+    parts = [str(p) for i, p in enumerate(loc)
+             if not (i == 0 and p in _TAGS) and not (i == 2 and loc[1] == "signals" and p in ("sparkplug", "json"))]
     return prefix + (".".join(parts) or "machine"), str(error["msg"]).removeprefix("Value error, ")
 
 
@@ -278,7 +370,7 @@ def _as_validation_failed(exc: ValidationError, prefix: str = "") -> ValidationF
     )
 
 
-def parse_machine_config(data: Mapping[str, Any]) -> ModbusMachine | OpcUaMachine:
+def parse_machine_config(data: Mapping[str, Any]) -> AnyMachine:
     """Validate one machine's settings; errors name the offending field."""
     try:
         return _adapter.validate_python(data)
@@ -286,9 +378,9 @@ def parse_machine_config(data: Mapping[str, Any]) -> ModbusMachine | OpcUaMachin
         raise _as_validation_failed(exc) from None
 
 
-def parse_machine_configs(items: Iterable[Mapping[str, Any]]) -> list[ModbusMachine | OpcUaMachine]:
+def parse_machine_configs(items: Iterable[Mapping[str, Any]]) -> list[AnyMachine]:
     """Validate a list of machines; ids must be unique."""
-    machines: list[ModbusMachine | OpcUaMachine] = []
+    machines: list[AnyMachine] = []
     seen: set[str] = set()
     for index, data in enumerate(items):
         try:

@@ -21,7 +21,7 @@ from factoryos.connectivity.driver import Reading
 from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import CounterAnomaly, CounterBaseline, Event
 from factoryos.connectivity.health import HealthTracker
-from factoryos.connectivity.machine_config import ModbusMachine, ModbusSignal, OpcUaMachine
+from factoryos.connectivity.machine_config import ModbusMachine, ModbusSignal, MqttMachine, OpcUaMachine, SparkplugSignals
 from factoryos.connectivity.schedule import stable_offset
 from factoryos.connectivity.state_tracker import StateTracker
 from factoryos.connectivity.states import MachineState
@@ -35,13 +35,17 @@ def _scale(signal: ModbusSignal | str) -> float:
     return signal.scale if isinstance(signal, ModbusSignal) else 1.0
 
 
-def counter_source(machine: ModbusMachine | OpcUaMachine, signal: Signal) -> tuple[object, ...]:
+def counter_source(machine: ModbusMachine | OpcUaMachine | MqttMachine, signal: Signal) -> tuple[object, ...]:
     """What identifies a counter: where it is read. Same source ⇒ its baseline still holds."""
     where = getattr(machine.signals, signal)
     if isinstance(machine, ModbusMachine):
         ep = machine.endpoint
         return ("modbus", ep.host, ep.port, ep.unit_id, where.register_type, where.address, where.data_type,
                 where.byte_order, where.word_order)
+    if isinstance(machine, MqttMachine):
+        s = machine.signals
+        topic = (s.group_id, s.edge_node_id, s.device_id) if isinstance(s, SparkplugSignals) else (s.topic,)
+        return ("mqtt", machine.endpoint.url, s.format, *topic, where)
     return ("opcua", machine.endpoint.url, where)
 
 
@@ -65,7 +69,7 @@ class MachineStatus:
 
 
 class MachineMonitor:
-    def __init__(self, machine: ModbusMachine | OpcUaMachine, run_id: str, *, health_heartbeat: float = 60.0,
+    def __init__(self, machine: ModbusMachine | OpcUaMachine | MqttMachine, run_id: str, *, health_heartbeat: float = 60.0,
                  count_partial_every: float | None = None,
                  baselines: Mapping[str, StoredCounter] | None = None) -> None:
         """`baselines`: stored counter values (by signal) to count the first reading from."""
@@ -86,6 +90,16 @@ class MachineMonitor:
         self._last_at: datetime | None = None
         self._reading: Reading | None = None
         self._good_total = self._reject_total = self._polls = 0
+        self._run_cycle: float | None = None  # seconds per part of the operation running, when it has a standard
+
+    @property
+    def ideal_cycle_time(self) -> float | None:
+        """Seconds per part that bound the counts: the running operation's standard, else the machine's own."""
+        return self._run_cycle or self.machine.ideal_cycle_time
+
+    def follow_run(self, seconds_per_part: float | None) -> None:
+        """Bound counts by the running operation's standard from the next reading (None: the machine's own)."""
+        self._run_cycle = seconds_per_part
 
     def baselines(self) -> dict[str, StoredCounter]:
         """The counters' current baselines by signal (to carry into a restarted monitor)."""
@@ -109,10 +123,10 @@ class MachineMonitor:
             restored = tracker.baseline if before is None else None  # first reading: nothing, or a stored one
             since = tracker.last_at
             elapsed = (at - since).total_seconds() if since is not None else 0.0
-            max_step = plausible_step(elapsed, self.machine.ideal_cycle_time)
+            max_step = plausible_step(elapsed, self.ideal_cycle_time)
             parts = tracker.update(sample.raw, modulus=sample.modulus, max_step=max_step, at=at)
             factor, fixed_max = self._bounds[signal]
-            allowed = parts_bound(elapsed, self.machine.ideal_cycle_time, factor, fixed_max)
+            allowed = parts_bound(elapsed, self.ideal_cycle_time, factor, fixed_max)
             if allowed is not None and parts > allowed:
                 previous = restored if before is None else StoredCounter(getattr(before, f"{signal}_raw"), before.at)
                 anomalies.append(CounterAnomaly(

@@ -30,15 +30,16 @@ from factoryos.connectivity.driver import Driver
 from factoryos.connectivity.endpoint import EndpointSession
 from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import Event
-from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
+from factoryos.connectivity.machine_config import ModbusMachine, MqttMachine, OpcUaMachine
 from factoryos.connectivity.modbus_driver import ModbusDriver
 from factoryos.connectivity.monitor import SIGNALS, MachineMonitor, MachineStatus, counter_source
+from factoryos.connectivity.mqtt_driver import MqttDriver
 from factoryos.connectivity.opcua_driver import OpcUaDriver
 from factoryos.connectivity.schedule import PollTiming, next_slot, stable_offset
 
 log = logging.getLogger(__name__)
 
-Machine = ModbusMachine | OpcUaMachine
+Machine = ModbusMachine | OpcUaMachine | MqttMachine
 Emit = Callable[[Sequence[Event]], None]
 Baselines = Mapping[str, Mapping[str, StoredCounter]]  # machine id → signal → stored counter
 
@@ -64,6 +65,16 @@ class PollerChanges:
 
     def __bool__(self) -> bool:
         return bool(self.added or self.removed or self.restarted)
+
+
+def make_driver(machine: Machine, settings: PollerSettings) -> Driver[Any]:
+    """A driver for the endpoint `machine` is reached through (shared with the machines on it)."""
+    if isinstance(machine, ModbusMachine):
+        ep = machine.endpoint
+        return ModbusDriver(ep.host, ep.port, timeout=ep.timeout, max_gap=settings.modbus_max_gap)
+    if isinstance(machine, MqttMachine):
+        return MqttDriver(machine.endpoint)
+    return OpcUaDriver(machine.endpoint, max_nodes_per_read=settings.opcua_max_nodes_per_read)
 
 
 def _utcnow() -> datetime:
@@ -98,10 +109,7 @@ class Poller:
             self._add(m)
 
     def _driver(self, machine: Machine) -> Driver[Any]:
-        if isinstance(machine, ModbusMachine):
-            ep = machine.endpoint
-            return ModbusDriver(ep.host, ep.port, timeout=ep.timeout, max_gap=self.settings.modbus_max_gap)
-        return OpcUaDriver(machine.endpoint, max_nodes_per_read=self.settings.opcua_max_nodes_per_read)
+        return make_driver(machine, self.settings)
 
     @property
     def machines(self) -> dict[str, Machine]:
@@ -190,6 +198,15 @@ class Poller:
         events: list[Event] = [d for m in self._monitors.values() for d in m.flush()]
         if events:
             self._emit(events)
+
+    def follow_runs(self, seconds_per_part: Mapping[str, float]) -> None:
+        """Bound each machine's counts by its running operation's standard (machine id → seconds per part;
+        absent: the machine's own). Set in place, not a restart: baselines and open minutes stay."""
+        for mid, monitor in self._monitors.items():
+            monitor.follow_run(seconds_per_part.get(mid))
+
+    def ideal_cycle_time(self, machine_id: str) -> float | None:
+        return self._monitors[machine_id].ideal_cycle_time
 
     def status(self, machine_id: str) -> MachineStatus:
         return self._monitors[machine_id].status()

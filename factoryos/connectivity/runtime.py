@@ -192,6 +192,7 @@ class PollerRuntime:
         self.last_reload_error = None
         self._report_invalid(loaded.machines)
         changes = await self.poller.update(loaded.valid, baselines)
+        self.poller.follow_runs(loaded.run_cycles)
         self._seen.update(fresh)
         self.tenants = loaded.tenants
         return changes

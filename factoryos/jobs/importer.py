@@ -16,12 +16,12 @@ from sqlalchemy import Connection
 
 from factoryos.db.constraints import constraint_errors
 from factoryos.errors import Conflict, ValidationFailed
-from factoryos.jobs.checks import check_rows
+from factoryos.jobs.checks import OperationsFor, check_rows
 from factoryos.jobs.columns import ALIASES, REQUIRED, map_columns
 from factoryos.jobs.limits import MAX_LISTED_ERRORS, MAX_ROWS, human_size, max_file_bytes
 from factoryos.jobs.models import ColumnOut, ImportLimits, JobImportIn, JobImportOut
 from factoryos.jobs.reader import read_sheet
-from factoryos.jobs.store import insert_jobs
+from factoryos.jobs.store import insert_jobs, insert_operations
 
 
 def limits(max_body_bytes: int) -> ImportLimits:
@@ -57,18 +57,18 @@ def _too_large(size: int, largest: int, body: int) -> ValidationFailed:
 
 
 def run_import(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: JobImportIn,
-               max_body_bytes: int) -> JobImportOut:
+               max_body_bytes: int, operations_for: OperationsFor) -> JobImportOut:
     sheet = read_sheet(decode_content(body.content, max_body_bytes), body.file_name)
     mapping = map_columns(sheet.header)
-    checked = check_rows(conn, tenant_id, sheet, mapping)
+    checked = check_rows(conn, tenant_id, sheet, mapping, operations_for)
     invalid = checked.invalid_rows
     out = JobImportOut(
         dry_run=body.dry_run, import_id=None, file_name=body.file_name, format=sheet.format,
         delimiter=sheet.delimiter, header_row=sheet.header_row,
         columns=[ColumnOut(header=h, field=f) for h, f in zip(mapping.headers, mapping.fields, strict=True)],
         total_rows=len(checked.rows), valid_rows=len(checked.values), invalid_rows=invalid, imported=0,
-        skipped=0, rows=checked.rows, errors=checked.errors[:MAX_LISTED_ERRORS], error_count=len(checked.errors),
-        job_numbers=[],
+        skipped=0, products_linked=checked.products_linked, rows=checked.rows,
+        errors=checked.errors[:MAX_LISTED_ERRORS], error_count=len(checked.errors), job_numbers=[],
     )
     if body.dry_run:
         return out
@@ -86,7 +86,10 @@ def run_import(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: Jo
     taken = Conflict("a job number of this file was created meanwhile: preview the file again",
                      code="job_exists", field="job_number")
     with constraint_errors(conn, {"uq_jobs_tenant_job_number": taken}):
-        imported = insert_jobs(conn, tenant_id, checked.values, import_id=import_id, created_by=user_id)
-    out = out.model_copy(update={"import_id": import_id, "imported": imported, "skipped": invalid,
+        ids = insert_jobs(conn, tenant_id, checked.values, import_id=import_id, created_by=user_id)
+    insert_operations(conn, tenant_id, [
+        {**op, "job_id": job_id, "status": value["status"]}
+        for job_id, value, ops in zip(ids, checked.values, checked.operations, strict=True) for op in ops])
+    out = out.model_copy(update={"import_id": import_id, "imported": len(ids), "skipped": invalid,
                                  "job_numbers": [v["job_number"] for v in checked.values]})
     return out

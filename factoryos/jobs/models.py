@@ -17,6 +17,7 @@ class JobOut(BaseModel):
     id: UUID
     job_number: str
     product: str
+    product_id: UUID | None = Field(description="The product record the order makes (its routing gave the operations).")
     quantity: int
     due_date: date
     customer: str | None
@@ -91,6 +92,7 @@ class JobImportOut(BaseModel):
     invalid_rows: int
     imported: int
     skipped: int = Field(description="Invalid rows left out (an import with skip_invalid).")
+    products_linked: int = Field(0, description="Valid rows whose product is a product's number: they get its routing.")
     rows: list[ImportRow]
     errors: list[RowError] = Field(description="At most 1000 are listed; `error_count` has them all.")
     error_count: int

@@ -14,6 +14,7 @@ from factoryos.db.repository import MAX_LIMIT, TenantRepository
 from factoryos.errors import ValidationFailed
 from factoryos.jobs.models import JobOut, JobPage, JobQuery
 from factoryos.schema.jobs import jobs
+from factoryos.schema.orders import order_operations
 from factoryos.schema.plant import machines, sites
 
 
@@ -39,7 +40,8 @@ def _codes(conn: Connection, tenant_id: UUID, rows: list[RowMapping]) -> tuple[d
 
 def jobs_out(conn: Connection, tenant_id: UUID, rows: list[RowMapping]) -> list[JobOut]:
     site_codes, machine_codes = _codes(conn, tenant_id, rows)
-    fields = ("id", "job_number", "product", "quantity", "due_date", "customer", "site_id", "machine_id", "status",
+    fields = ("id", "job_number", "product", "product_id", "quantity", "due_date", "customer", "site_id", "machine_id",
+              "status",
               "notes", "import_id", "created_at", "created_by")
     return [JobOut(**{k: r[k] for k in fields}, site_code=site_codes.get(r["site_id"]),
                    machine_code=machine_codes.get(r["machine_id"])) for r in rows]
@@ -49,12 +51,12 @@ def get_job(conn: Connection, tenant_id: UUID, job_id: UUID) -> JobOut:
     return jobs_out(conn, tenant_id, [Jobs(conn, tenant_id).require(job_id)])[0]
 
 
-def _encode(row: RowMapping) -> str:
+def due_cursor(row: RowMapping) -> str:
     raw = json.dumps([row["due_date"].isoformat(), row["job_number"], str(row["id"])]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[date, str, UUID]:
+def parse_due_cursor(cursor: str) -> tuple[date, str, UUID]:
     try:
         due, number, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         return date.fromisoformat(due), str(number), UUID(row_id)
@@ -72,7 +74,7 @@ def list_jobs(conn: Connection, tenant_id: UUID, query: JobQuery) -> JobPage:
         pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(or_(*(jobs.c[c].ilike(pattern, escape="\\") for c in ("job_number", "product", "customer"))))
     if query.cursor:
-        key = _decode(query.cursor)
+        key = parse_due_cursor(query.cursor)
         where.append(tuple_(jobs.c.due_date, jobs.c.job_number, jobs.c.id) > tuple_(*key))
     limit = max(1, min(query.limit, MAX_LIMIT))
     stmt = select(jobs).where(and_(*where)).order_by(jobs.c.due_date, jobs.c.job_number, jobs.c.id).limit(limit + 1)
@@ -80,14 +82,23 @@ def list_jobs(conn: Connection, tenant_id: UUID, query: JobQuery) -> JobPage:
     cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        cursor = _encode(rows[-1])
+        cursor = due_cursor(rows[-1])
     return JobPage(items=jobs_out(conn, tenant_id, rows), next_cursor=cursor)
 
 
-def insert_jobs(conn: Connection, tenant_id: UUID, values: list[dict[str, Any]], **common: Any) -> int:
-    """One multi-row insert (COPY is not allowed on RLS tables)."""
+def insert_jobs(conn: Connection, tenant_id: UUID, values: list[dict[str, Any]], **common: Any) -> list[UUID]:
+    """One multi-row insert (COPY is not allowed on RLS tables); the new ids in the order given."""
     if not values:
-        return 0
+        return []
     rows = [{**v, **common, "tenant_id": tenant_id} for v in values]
-    conn.execute(insert(jobs), rows)
-    return len(rows)
+    result = conn.execute(insert(jobs).returning(jobs.c.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
+def insert_operations(conn: Connection, tenant_id: UUID, operations: list[dict[str, Any]]) -> None:
+    """One batch of order operations, each as the routing gives it plus its job_id and status."""
+    keys = ("job_id", "status", "seq", "name", "routing_operation_id", "quantity", "setup_seconds", "allowed",
+            "machine_id")
+    if operations:
+        conn.execute(insert(order_operations), [{"tenant_id": tenant_id, **{k: op[k] for k in keys}}
+                                                for op in operations])

@@ -91,7 +91,6 @@ def machine_totals(data: MachineWindow, policy: KpiPolicy | None = None) -> KpiT
             no_data_us += charged
             no_data_count += data.window.contains(gap.start)
 
-    total_count = data.good_count + data.reject_count
     has_target = data.target_quantity is not None
     return KpiTotals(
         calendar_us=micros(data.window.duration),
@@ -105,7 +104,7 @@ def machine_totals(data: MachineWindow, policy: KpiPolicy | None = None) -> KpiT
         good_count=data.good_count,
         reject_count=data.reject_count,
         rework_count=data.rework_count,
-        ideal_us=micros(data.ideal_cycle_time) * total_count,
+        ideal_us=data.ideal_us,
         target_quantity=data.target_quantity,
         target_good_count=data.good_count if has_target else 0,
         no_data_us=no_data_us,

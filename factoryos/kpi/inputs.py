@@ -13,12 +13,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from factoryos.errors import ValidationFailed
-from factoryos.kpi.intervals import Interval
+from factoryos.kpi.intervals import Interval, trusted
 
 if TYPE_CHECKING:
     from factoryos.kpi.shifts import ShiftInstance
 
 DEFAULT_MICRO_STOP_THRESHOLD = timedelta(seconds=120)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class MachineState(StrEnum):
@@ -65,7 +66,7 @@ class StateInterval:
 
     @property
     def interval(self) -> Interval:
-        return Interval(self.start, self.end)
+        return trusted(self.start, self.end)  # checked when made
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class DowntimeEvent:
 
     @property
     def interval(self) -> Interval:
-        return Interval(self.start, self.end)
+        return trusted(self.start, self.end)  # checked when made
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,44 @@ class KpiPolicy:
 
 
 @dataclass(frozen=True)
+class RatedCount:
+    """`count` of the window's parts (good and rejected) made at a standard of their own: the
+    product's cycle time on this machine, one cycle making `parts_per_cycle` parts (a mould's
+    cavities). One per run of an order operation in the window."""
+
+    cycle_time: timedelta
+    parts_per_cycle: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cycle_time, timedelta) or self.cycle_time <= timedelta():
+            raise ValidationFailed(
+                f"a rated count's cycle time must be a positive duration, got {self.cycle_time!r}",
+                code="invalid_cycle_time",
+                field="rated_counts",
+            )
+        _require_count(self.parts_per_cycle, "rated_counts")
+        if self.parts_per_cycle < 1:
+            raise ValidationFailed(
+                "parts per cycle must be at least 1", code="invalid_count", field="rated_counts"
+            )
+        _require_count(self.count, "rated_counts")
+
+    @property
+    def ideal_us(self) -> int:
+        """cycle × count ÷ parts per cycle in µs, rounded half-even once."""
+        return _div_half_even((self.cycle_time // _MICROSECOND) * self.count, self.parts_per_cycle)
+
+
+@dataclass(frozen=True)
 class MachineWindow:
     """Everything measured for one machine over one window (a shift instance or any range).
 
     Counts are those attributed to the window. `rework_count` is how many of the good
     parts needed rework first (it lowers first-pass yield, not quality). `ideal_cycle_time`
-    is the time one unit takes at the machine's ideal rate; see `cycle_time`.
+    is the time one unit takes at the machine's ideal rate; see `cycle_time`. `rated_counts`
+    are the parts of the total count made at a product's own standard (order operations run in
+    the window); the rest are measured against `ideal_cycle_time`.
     """
 
     window: Interval
@@ -134,6 +167,7 @@ class MachineWindow:
     reject_count: int = 0
     rework_count: int = 0
     target_quantity: int | None = None
+    rated_counts: tuple[RatedCount, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.window, Interval):
@@ -161,11 +195,48 @@ class MachineWindow:
                 code="invalid_count",
                 field="rework_count",
             )
+        if not isinstance(self.rated_counts, tuple | list):
+            raise ValidationFailed("rated counts must be a sequence", code="invalid_input", field="rated_counts")
+        rated = tuple(r if isinstance(r, RatedCount) else _rated(r) for r in self.rated_counts)
+        object.__setattr__(self, "rated_counts", rated)
+        if sum(r.count for r in rated) > self.good_count + self.reject_count:
+            raise ValidationFailed(
+                "rated counts cannot exceed the total count (good + reject)",
+                code="invalid_count",
+                field="rated_counts",
+            )
+
+    @property
+    def ideal_us(self) -> int:
+        """Ideal time of the counted parts (µs): each rated group at its own standard, the rest
+        at the machine's ideal cycle time."""
+        rated = sum(r.ideal_us for r in self.rated_counts)
+        unrated = self.good_count + self.reject_count - sum(r.count for r in self.rated_counts)
+        return rated + (self.ideal_cycle_time // _MICROSECOND) * unrated
 
     @classmethod
     def for_shift(cls, instance: ShiftInstance, **fields: object) -> MachineWindow:
         """A window spanning a resolved shift instance, with its breaks."""
         return cls(window=instance.window, breaks=instance.breaks, **fields)  # type: ignore[arg-type]
+
+
+def _rated(item: object) -> RatedCount:
+    """A `(cycle time, parts per cycle, count)` triple as a `RatedCount`."""
+    if not isinstance(item, tuple) or len(item) != 3:
+        raise ValidationFailed(
+            "rated counts must hold RatedCount items or (cycle time, parts per cycle, count) triples",
+            code="invalid_input",
+            field="rated_counts",
+        )
+    return RatedCount(*item)
+
+
+def _div_half_even(numerator: int, denominator: int) -> int:
+    """numerator ÷ denominator (both ≥ 0, denominator > 0) rounded half-even, exactly."""
+    q, r = divmod(numerator, denominator)
+    if 2 * r > denominator or (2 * r == denominator and q % 2):
+        q += 1
+    return q
 
 
 def _require_count(value: object, name: str) -> None:

@@ -61,13 +61,22 @@ class Interval:
         return self.start < other.end and other.start < self.end
 
 
+def trusted(start: datetime, end: datetime) -> Interval:
+    """An interval from the bounds of validated ones (UTC, start <= end), not checked again: the
+    engine builds tens of thousands per site and request, each check costing more than the rest."""
+    iv = object.__new__(Interval)
+    object.__setattr__(iv, "start", start)
+    object.__setattr__(iv, "end", end)
+    return iv
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """Union in normal form; empty intervals vanish."""
     out: list[Interval] = []
     for iv in sorted(i for i in intervals if i.end > i.start):
         if out and iv.start <= out[-1].end:
             if iv.end > out[-1].end:
-                out[-1] = Interval(out[-1].start, iv.end)
+                out[-1] = trusted(out[-1].start, iv.end)
         else:
             out.append(iv)
     return out
@@ -81,7 +90,7 @@ def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
         start = max(a[i].start, b[j].start)
         end = min(a[i].end, b[j].end)
         if start < end:
-            out.append(Interval(start, end))
+            out.append(trusted(start, end))
         if a[i].end <= b[j].end:
             i += 1
         else:
@@ -100,11 +109,11 @@ def subtract(a: list[Interval], b: list[Interval]) -> list[Interval]:
         k = j
         while k < len(b) and b[k].start < iv.end:
             if b[k].start > cursor:
-                out.append(Interval(cursor, b[k].start))
+                out.append(trusted(cursor, b[k].start))
             cursor = max(cursor, b[k].end)
             k += 1
         if cursor < iv.end:
-            out.append(Interval(cursor, iv.end))
+            out.append(trusted(cursor, iv.end))
     return out
 
 

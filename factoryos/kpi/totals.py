@@ -24,7 +24,7 @@ class KpiTotals:
     micro_stop_us      shorter stops: performance loss, still inside run time
     failure_count      stops behind `unplanned_stop_us` that began in the window
     micro_stop_count   stops behind `micro_stop_us` that began in the window
-    ideal_us           Σ ideal cycle time × total count
+    ideal_us           Σ ideal cycle time × total count (per rated group: cycle ÷ parts per cycle)
     target_quantity    Σ targets of the parts that have one (None: no part has one)
     target_good_count  Σ good count of the parts that have a target
     no_data_us         time the machine could not be read (no stop or setup recorded over it),

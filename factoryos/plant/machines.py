@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,7 +47,7 @@ def require_machine(conn: Connection, tenant_id: UUID, machine_id: UUID, *, acti
     return machine
 
 
-def machine_cycle(machine: RowMapping) -> timedelta:
+def machine_cycle(machine: RowMapping | Mapping[str, Any]) -> timedelta:
     return cycle_time(machine["ideal_cycle_seconds"])
 
 

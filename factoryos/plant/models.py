@@ -48,6 +48,10 @@ NO_DATA_POLICY_HELP = (
 )
 
 
+PaperSize = Literal["A4", "Letter"]
+PAPER_HELP = "The reports' paper: A4 or Letter; null (the default) is Letter in US time zones, A4 elsewhere."
+
+
 class SiteIn(_In):
     name: Name
     code: Code
@@ -56,6 +60,7 @@ class SiteIn(_In):
     micro_stop_seconds: int = Field(120, ge=0, le=3600, description="Stops shorter than this are performance loss.")
     setup_is_planned: bool = Field(False, description="Count setup as planned time instead of availability loss.")
     no_data_policy: NoDataPolicy = Field(NoDataPolicy.BUSY, description=NO_DATA_POLICY_HELP)
+    paper_size: PaperSize | None = Field(None, description=PAPER_HELP)
 
 
 class SitePatch(_In):
@@ -66,6 +71,7 @@ class SitePatch(_In):
     micro_stop_seconds: int | None = Field(None, ge=0, le=3600)
     setup_is_planned: bool | None = None
     no_data_policy: NoDataPolicy | None = Field(None, description=NO_DATA_POLICY_HELP)
+    paper_size: PaperSize | None = Field(None, description=PAPER_HELP)
 
 
 class SiteOut(BaseModel):
@@ -77,6 +83,7 @@ class SiteOut(BaseModel):
     micro_stop_seconds: int
     setup_is_planned: bool
     no_data_policy: NoDataPolicy = NoDataPolicy.BUSY
+    paper_size: PaperSize | None = None
     created_at: datetime
 
 

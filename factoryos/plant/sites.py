@@ -51,7 +51,7 @@ def list_sites(conn: Connection, tenant_id: UUID, query: SiteQuery) -> Page:
 def update_site(conn: Connection, tenant_id: UUID, site_id: UUID, patch: SitePatch) -> tuple[RowMapping, RowMapping]:
     repo = Sites(conn, tenant_id)
     before = repo.require(site_id, for_update=True)
-    values = changes(patch, nullable=("address",))
+    values = changes(patch, nullable=("address", "paper_size"))
     if not values:
         return before, before
     with constraint_errors(conn, {"uq_sites_tenant_code": _code_taken(values.get("code", ""))}):

@@ -49,7 +49,11 @@ _ENTRY_FACTS = text(
                   join memberships mb on mb.tenant_id = so.tenant_id and mb.user_id = so.user_id
                   where so.tenant_id = :tenant and so.site_id = :site and so.user_id = :operator) as is_operator,
            c.id as clash_id, c.started_at as clash_start, c.ended_at as clash_end, c.good_quantity as clash_good,
-           k.first_minute, k.last_minute
+           k.first_minute, k.last_minute,
+           coalesce(cast(:operation as uuid), r.operation_id) as operation_id,
+           (cast(:operation as uuid) is null
+            or exists(select 1 from order_operations o where o.tenant_id = :tenant and o.id = cast(:operation as uuid)))
+             as operation_known
     from period p
     left join lateral (
       select e.id, e.started_at, e.ended_at, e.good_quantity from production_entries e
@@ -60,6 +64,11 @@ _ENTRY_FACTS = text(
       select min(b.minute) as first_minute, max(b.minute) as last_minute from machine_count_buckets b
       where b.tenant_id = :tenant and b.machine_id = :machine
         and b.minute > p.started_at - interval '1 minute' and b.minute < cast(:end as timestamptz)) k on true
+    left join lateral (  -- the operation running on the machine when the period starts
+      select r.operation_id from operation_runs r
+      where r.tenant_id = :tenant and r.machine_id = :machine and r.started_at <= p.started_at
+        and (r.ended_at is null or r.ended_at > p.started_at)
+      order by r.started_at desc limit 1) r on true
     """
 )
 _INSERT_ENTRY = insert(pe).returning(pe)
@@ -76,7 +85,11 @@ def create_entry(conn: Connection, tenant_id: UUID, user_id: UUID | None, data: 
     facts = conn.execute(_ENTRY_FACTS, {
         "tenant": tenant_id, "machine": b.machine["id"], "instance": b.instance["id"], "site": b.site["id"],
         "operator": operator, "start": data.started_at, "shift_start": b.instance["starts_at"], "end": end,
+        "operation": data.operation_id,
     }).mappings().one()
+    if not facts["operation_known"]:
+        raise ValidationFailed(f"operation {data.operation_id} not found", code="operation_not_found",
+                               field="operation_id")
     if not facts["is_operator"]:
         raise not_site_operators([operator], "operator_id")
     start = data.started_at or facts["started_at"]
@@ -100,7 +113,8 @@ def create_entry(conn: Connection, tenant_id: UUID, user_id: UUID | None, data: 
     _check_no_overlap(b.machine, facts)
     values = {"tenant_id": tenant_id, "machine_id": b.machine["id"], "shift_instance_id": b.instance["id"],
               "operator_id": operator, "good_quantity": data.good_quantity, "rework_quantity": data.rework_quantity,
-              "started_at": start, "ended_at": end, "job_ref": data.job_ref, "note": data.note, "created_by": user_id}
+              "started_at": start, "ended_at": end, "job_ref": data.job_ref, "note": data.note, "created_by": user_id,
+              "operation_id": facts["operation_id"]}
     try:
         # No savepoint: an error here fails the whole request, whose transaction then rolls back.
         return conn.execute(_INSERT_ENTRY, values).mappings().one()

@@ -64,6 +64,9 @@ class EntryIn(ShiftRef):
     operator_id: UUID | None = Field(None, description="Defaults to you; must be an operator of the site.")
     job_ref: Ref | None = None
     note: str | None = Field(None, max_length=2000)
+    operation_id: UUID | None = Field(
+        None, description="The order operation the parts were made for; defaults to the one running on the machine "
+                          "at started_at.")
 
 
 class EntryOut(BaseModel):
@@ -79,6 +82,7 @@ class EntryOut(BaseModel):
     note: str | None
     created_by: UUID | None
     created_at: datetime
+    operation_id: UUID | None = None
 
 
 class EntryQuery(ListQuery):

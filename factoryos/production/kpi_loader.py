@@ -8,8 +8,10 @@ clock: its window is the range itself. In a window still running, a machine that
 signals (entered by hand) counts only up to the last moment reported for it (entries,
 downtime, rejections): time nobody has reported yet is not run time, or a shift in progress
 would show 100 % availability at 0 % performance. Counts are summed in SQL per window (minute buckets
-by their minute, entries by their start, rejections by when they occurred); state
-intervals and downtime are passed as recorded, the engine clips them and resolves overlaps.
+by their minute, entries by their start, rejections by when they occurred), and per order
+operation run (`kpi_runs`): the parts a run counted are measured against its product's standard,
+its changeover is setup. State intervals and downtime are passed as recorded, the engine clips
+them and resolves overlaps.
 The site's row gives the KPI policy: micro-stop threshold, setup and no-data treatment.
 """
 
@@ -24,10 +26,21 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, and_, or_, select, text
 
-from factoryos.kpi import DowntimeEvent, Interval, KpiTotals, MachineState, MachineWindow, StateInterval, machine_totals
+from factoryos.kpi import (
+    DowntimeEvent,
+    Interval,
+    KpiTotals,
+    MachineState,
+    MachineWindow,
+    RatedCount,
+    StateInterval,
+    cycle_time,
+    machine_totals,
+)
 from factoryos.plant.machines import machine_cycle
 from factoryos.plant.sites import site_policy
 from factoryos.production.downtime import setup_reason_ids
+from factoryos.production.kpi_runs import Run, machine_runs, setup_states
 from factoryos.production.shifts import kpi_instance
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -37,18 +50,31 @@ from factoryos.schema.production import production_plans as pp
 CONTEXT = timedelta(days=1)
 
 _WINDOW_SUMS = """
-select t.machine_id, w.idx, {sums}
+select t.machine_id, w.idx, {run}, {sums}
 from {table} t
 join unnest(cast(:starts as timestamptz[]), cast(:ends as timestamptz[])) with ordinality as w(s, e, idx)
   on t.{time} >= w.s and t.{time} < w.e
+{join}
 where t.tenant_id = :tenant and t.machine_id = any(cast(:machines as uuid[]))
-group by t.machine_id, w.idx
+group by t.machine_id, w.idx{group}
 """
 _SUMS = {
     "machine_count_buckets": ("minute", "sum(t.good), sum(t.reject), 0"),
     "production_entries": ("started_at", "sum(t.good_quantity), 0, sum(t.rework_quantity)"),
     "rejection_entries": ("occurred_at", "0, sum(t.quantity), 0"),
 }
+# A minute bucket belongs to the run on its machine whose span holds the minute's midpoint (the
+# runs loaded for the span, passed as arrays: they never overlap, see `kpi_runs`).
+_BUCKET_RUN = """left join unnest(cast(:run_ids as uuid[]), cast(:run_machines as uuid[]),
+                 cast(:run_starts as timestamptz[]), cast(:run_ends as timestamptz[])) as r(id, m, s, e)
+  on r.m = t.machine_id and t.minute + interval '30 seconds' >= r.s
+     and (r.e is null or t.minute + interval '30 seconds' < r.e)"""
+# An entry or rejection belongs to a run of its operation on its machine: the one holding its time
+# (the latest begun before it), else the first begun after it.
+_ENTRY_RUN = """left join lateral (
+  select x.id, x.cycle_seconds, x.parts_per_cycle from operation_runs x
+  where x.tenant_id = t.tenant_id and x.operation_id = t.operation_id and x.machine_id = t.machine_id
+  order by x.started_at > t.{time}, abs(extract(epoch from t.{time} - x.started_at)) limit 1) r on true"""
 
 
 @dataclass(frozen=True)
@@ -75,21 +101,48 @@ def shift_windows(instances: Sequence[RowMapping | dict[str, Any]], start: datet
     return out
 
 
+@dataclass
+class _Counts:
+    good: int = 0
+    reject: int = 0
+    rework: int = 0
+    # run id → [cycle seconds, parts per cycle, parts counted]: the parts made at a standard of their own
+    rated: dict[UUID, list[Any]] = field(default_factory=dict)
+
+    def rated_counts(self) -> tuple[RatedCount, ...]:
+        return tuple(RatedCount(cycle_time(c), p, n) for c, p, n in self.rated.values() if n)
+
+
 def _counts(
-    conn: Connection, tenant_id: UUID, machine_ids: list[UUID], windows: list[Window]
-) -> dict[tuple[UUID, int], list[int]]:
-    """(machine, window index) → [good, reject, rework]."""
-    out: dict[tuple[UUID, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    params = {"tenant": tenant_id, "machines": machine_ids,
-              "starts": [w.interval.start for w in windows], "ends": [w.interval.end for w in windows]}
+    conn: Connection, tenant_id: UUID, machine_ids: list[UUID], windows: list[Window], runs: dict[UUID, list[Run]]
+) -> dict[tuple[UUID, int], _Counts]:
+    """(machine, window index) → its counts, with those made in runs at their own standard."""
+    out: dict[tuple[UUID, int], _Counts] = defaultdict(_Counts)
+    params: dict[str, Any] = {"tenant": tenant_id, "machines": machine_ids,
+                              "starts": [w.interval.start for w in windows], "ends": [w.interval.end for w in windows]}
+    spans = [r for machine_runs_ in runs.values() for r in machine_runs_]
+    by_id = {r.id: r for r in spans}
+    if spans:
+        params |= {"run_ids": [r.id for r in spans], "run_machines": [r.machine_id for r in spans],
+                   "run_starts": [r.started_at for r in spans], "run_ends": [r.counts_until for r in spans]}
     for table, (column, sums) in _SUMS.items():
-        for machine_id, idx, good, reject, rework in conn.execute(
-            text(_WINDOW_SUMS.format(table=table, time=column, sums=sums)), params
-        ):
+        if table == "machine_count_buckets":
+            # No run in the span: no bucket can be in one, the query stays as it was without orders.
+            run, join, group = ("r.id, null, null", _BUCKET_RUN, ", r.id") if spans else ("null, null, null", "", "")
+        else:
+            run, join, group = ("r.id, r.cycle_seconds, r.parts_per_cycle", _ENTRY_RUN.format(time=column),
+                                ", r.id, r.cycle_seconds, r.parts_per_cycle")
+        sql = _WINDOW_SUMS.format(table=table, time=column, sums=sums, run=run, join=join, group=group)
+        for machine_id, idx, run_id, cycle, per_cycle, good, reject, rework in conn.execute(text(sql), params):
             acc = out[(machine_id, idx - 1)]
-            acc[0] += int(good)
-            acc[1] += int(reject)
-            acc[2] += int(rework)
+            acc.good += int(good)
+            acc.reject += int(reject)
+            acc.rework += int(rework)
+            if run_id is not None and run_id in by_id:
+                cycle, per_cycle = by_id[run_id].cycle_seconds, by_id[run_id].parts_per_cycle
+            if run_id is not None and cycle is not None:
+                rated = acc.rated.setdefault(run_id, [cycle, per_cycle, 0])
+                rated[2] += int(good) + int(reject)
     return out
 
 
@@ -148,7 +201,11 @@ def machine_window_totals(
                 setups[r["machine_id"]].append(StateInterval(r["started_at"], end, MachineState.SETUP))
             else:
                 downtime[r["machine_id"]].append(DowntimeEvent(r["started_at"], end, r["planned"]))
-    counts = _counts(conn, tenant_id, machine_ids, windows)
+    # Each order operation run opens with its changeover: setup, like a setup reason's downtime.
+    runs = machine_runs(conn, tenant_id, machine_ids, span_start, span_end, now)
+    for machine_id, machine_runs_ in runs.items():
+        setups[machine_id].extend(setup_states(machine_runs_))
+    counts = _counts(conn, tenant_id, machine_ids, windows, runs)
     targets = _targets(conn, tenant_id, machine_ids, windows)
     first_window = min(w.interval.start for w in windows)
     in_service = _in_service_from(conn, tenant_id, [m["id"] for m in machine_rows if m["created_at"] > first_window])
@@ -156,6 +213,11 @@ def machine_window_totals(
     running = [w.interval.start for w in windows if w.interval.end >= now]
     reported = last_reported(conn, tenant_id, [m for m in machine_ids if not states[m]], min(running), now) \
         if running else {}
+    for machine_id, machine_runs_ in runs.items():
+        # Starting, setting up and ending a run are reports too (a run still in setup: until now).
+        latest = max(r.reported_at for r in machine_runs_)
+        if running and not states[machine_id] and latest >= min(running):
+            reported[machine_id] = max(reported.get(machine_id, latest), latest)
     for machine in machine_rows:
         cycle = machine_cycle(machine)
         first_signal = states[machine["id"]][0].start if states[machine["id"]] else None
@@ -165,7 +227,7 @@ def machine_window_totals(
             if end >= now and not states[machine["id"]]:
                 end = max(window.interval.start, min(end, reported.get(machine["id"], window.interval.start)))
             near = Interval(window.interval.start - CONTEXT, window.interval.end + CONTEXT)
-            good, reject, rework = counts.get((machine["id"], idx), (0, 0, 0))
+            count = counts.get((machine["id"], idx)) or _Counts()
             start = window.interval.start
             if since is not None and since > start:
                 # Before the machine was registered, and before anything was recorded for it, it
@@ -186,9 +248,10 @@ def machine_window_totals(
                 states=tuple(s for s in states[machine["id"]] + setups[machine["id"]]
                              if s.start < near.end and near.start < s.end),
                 downtime=tuple(d for d in downtime[machine["id"]] if d.start < near.end and near.start < d.end),
-                good_count=good,
-                reject_count=reject,
-                rework_count=min(rework, good),
+                good_count=count.good,
+                reject_count=count.reject,
+                rework_count=min(count.rework, count.good),
+                rated_counts=count.rated_counts(),
                 target_quantity=targets.get((machine["id"], window.instance_id)) if window.whole_instance else None,
             )
             totals[(machine["id"], idx)] = machine_totals(data, policy)
@@ -230,7 +293,8 @@ _IN_SERVICE = text(
       (select min(x.minute) from machine_count_buckets x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
       (select min(x.started_at) from production_entries x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
       (select min(x.occurred_at) from rejection_entries x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
-      (select min(x.started_at) from downtime_events x where x.tenant_id = m.tenant_id and x.machine_id = m.id))
+      (select min(x.started_at) from downtime_events x where x.tenant_id = m.tenant_id and x.machine_id = m.id),
+      (select min(x.started_at) from operation_runs x where x.tenant_id = m.tenant_id and x.machine_id = m.id))
     from machines m where m.tenant_id = :tenant and m.id = any(cast(:machines as uuid[]))
     """
 )

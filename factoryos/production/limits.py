@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -20,7 +22,7 @@ def _duration(window: timedelta) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def check_quantity(quantity: int, window: timedelta, machine: RowMapping, field: str) -> None:
+def check_quantity(quantity: int, window: timedelta, machine: RowMapping | Mapping[str, Any], field: str) -> None:
     """Reject `quantity` above what `machine` can make in `window` at its ideal rate."""
     cycle = machine_cycle(machine)
     limit = max_units(window, cycle)

@@ -123,6 +123,8 @@ class RejectionIn(ShiftRef):
     occurred_at: AwareDatetime | None = Field(None, description="Defaults to now, or the shift's end for a past shift.")
     operator_id: UUID | None = Field(None, description="Defaults to you.")
     note: Note | None = None
+    operation_id: UUID | None = Field(
+        None, description="The order operation scrapped for; defaults to the one running on the machine at occurred_at.")
 
 
 class RejectionOut(BaseModel):
@@ -136,6 +138,7 @@ class RejectionOut(BaseModel):
     note: str | None
     created_by: UUID | None
     created_at: datetime
+    operation_id: UUID | None = None
 
 
 class RejectionQuery(ListQuery):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection, RowMapping, text
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import ValidationFailed
@@ -42,7 +42,29 @@ def create_rejection(conn: Connection, tenant_id: UUID, user_id: UUID | None, da
     return Rejections(conn, tenant_id).insert(
         machine_id=b.machine["id"], shift_instance_id=b.instance["id"], operator_id=operator, quantity=data.quantity,
         reason_id=reason["id"], occurred_at=occurred, note=data.note, created_by=user_id,
+        operation_id=_operation(conn, tenant_id, b.machine["id"], data.operation_id, occurred),
     )
+
+
+# The operation the scrap belongs to: the one named, else the one running on the machine then.
+_OPERATION = text(
+    """
+    select case when cast(:given as uuid) is null then
+             (select r.operation_id from operation_runs r
+              where r.tenant_id = :tenant and r.machine_id = :machine and r.started_at <= :at
+                and (r.ended_at is null or r.ended_at > :at)
+              order by r.started_at desc limit 1)
+           else (select o.id from order_operations o where o.tenant_id = :tenant and o.id = cast(:given as uuid))
+           end
+    """
+)
+
+
+def _operation(conn: Connection, tenant_id: UUID, machine_id: UUID, given: UUID | None, at: datetime) -> UUID | None:
+    found = conn.execute(_OPERATION, {"tenant": tenant_id, "machine": machine_id, "given": given, "at": at}).scalar()
+    if given is not None and found is None:
+        raise ValidationFailed(f"operation {given} not found", code="operation_not_found", field="operation_id")
+    return found
 
 
 def list_rejections(conn: Connection, tenant_id: UUID, query: RejectionQuery) -> Page:

@@ -26,6 +26,7 @@ class ReportKind(StrEnum):
     REJECTIONS_BY_REASON = "rejections_by_reason"
     DOWNTIME_BY_REASON = "downtime_by_reason"
     OEE_SUMMARY = "oee_summary"
+    ORDER = "order"
 
     @property
     def label(self) -> str:
@@ -40,6 +41,7 @@ _KIND_LABELS = {
     ReportKind.REJECTIONS_BY_REASON: "Rejections by reason",
     ReportKind.DOWNTIME_BY_REASON: "Downtime by reason",
     ReportKind.OEE_SUMMARY: "OEE summary",
+    ReportKind.ORDER: "Order report",
 }
 
 
@@ -372,8 +374,11 @@ class ReportDocument:
     sections: tuple[Section, ...] = ()
     raw: RawEntries | None = None
     notes: tuple[str, ...] = field(default=())
+    paper: str = "A4"  # or "Letter": the PDF's page size
 
     def __post_init__(self) -> None:
+        if self.paper not in ("A4", "Letter"):
+            raise _fail("paper", f"unknown paper size {self.paper!r}")
         keys = [s.key for s in self.sections]
         if len(set(keys)) != len(keys):
             raise _fail("sections", "section keys must be unique")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import IO, Any
 
-from reportlab.lib.pagesizes import A4, landscape, portrait
+from reportlab.lib.pagesizes import A4, LETTER, landscape, portrait
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer
 
@@ -51,14 +52,23 @@ class _NumberedCanvas(Canvas):
 
 
 def _page_size(document: ReportDocument) -> tuple[float, float]:
-    """Portrait unless a table needs the width of landscape."""
+    """Portrait unless a table needs the width of landscape, on the site's paper."""
     tz = document.header.tz
-    frame_portrait = portrait(A4)[0] - 2 * _MARGIN
+    paper = LETTER if document.paper == "Letter" else A4
+    frame_portrait = portrait(paper)[0] - 2 * _MARGIN
     widest = max(
         (section_natural_width(s, tz) for s in document.sections if isinstance(s, TableSection)),
         default=0.0,
     )
-    return landscape(A4) if widest > frame_portrait else portrait(A4)
+    return landscape(paper) if widest > frame_portrait else portrait(paper)
+
+
+def _clipped(text: str, font: str, size: float, room: float) -> str:
+    if stringWidth(text, font, size) <= room:
+        return text
+    while text and stringWidth(text + "…", font, size) > room:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _band(document: ReportDocument) -> Any:
@@ -76,8 +86,10 @@ def _band(document: ReportDocument) -> Any:
         canvas.setFillColor(ACCENT)
         canvas.rect(left, top - 3, right - left, 3, stroke=0, fill=1)
         canvas.setFillColor(INK)
+        # A long title (an order's product name) is clipped before the company's name, not drawn over it.
+        room = right - left - stringWidth(header.company, st.bold, 10) - 18
         canvas.setFont(st.bold, 13)
-        canvas.drawString(left, top - 17, header.display_title)
+        canvas.drawString(left, top - 17, _clipped(header.display_title, st.bold, 13, room))
         canvas.setFont(st.bold, 10)
         canvas.drawRightString(right, top - 17, header.company)
         canvas.setFont(st.regular, 8.5)

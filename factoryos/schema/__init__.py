@@ -7,5 +7,6 @@ triggers); these definitions are the query layer and must match them (a test com
 from factoryos.schema.base import metadata
 from factoryos.schema import audit, catalog, connectivity, identity, plant, production, tenancy  # noqa: F401  (register tables)
 from factoryos.schema import jobs, onboarding, orders  # noqa: F401
+from factoryos.schema import handover  # noqa: F401
 
 __all__ = ["metadata"]

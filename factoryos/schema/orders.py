@@ -18,8 +18,7 @@ def _tenant() -> Column:
 
 
 def _ts(name: str, nullable: bool = True, default: bool = False) -> Column:
-    kw = {"server_default": func.now()} if default else {}
-    return Column(name, DateTime(timezone=True), nullable=nullable, **kw)
+    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if default else None)
 
 
 products = Table(

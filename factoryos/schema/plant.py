@@ -48,6 +48,7 @@ sites = Table(
     Column("setup_is_planned", Boolean, nullable=False, server_default=text("false")),
     Column("no_data_policy", Text, nullable=False, server_default=text("'busy'")),
     _created(),
+    Column("paper_size", String(6)),  # A4 or Letter; null: by time zone (0013)
 )
 
 areas = Table(

@@ -49,6 +49,20 @@ class DiskHealth(ComponentHealth):
     total_bytes: int | None = None
 
 
+class WalArchiveHealth(BaseModel):
+    """Continuous WAL archiving for point-in-time recovery (pg_receivewal into the backup folder)."""
+
+    ok: bool = Field(description="Streaming, a base backup exists and the lag is within the RPO.")
+    state: str = Field(description="streaming, starting or stopped")
+    lag_seconds: int | None = Field(None, description="Seconds since the archive last held all the database's WAL.")
+    rpo_seconds: int
+    last_success_at: dt.datetime | None = Field(None, description="When the archive last held all of it.")
+    base_backups: int
+    last_base_at: dt.datetime | None = None
+    free_bytes: int | None = Field(None, description="Free space in the backup folder.")
+    detail: str | None = None
+
+
 class BackupHealth(BaseModel):
     ok: bool | None = Field(None, description="null when nothing is scheduled to judge the age against.")
     scheduled: bool
@@ -56,6 +70,7 @@ class BackupHealth(BaseModel):
     last_at: dt.datetime | None = None
     age_seconds: int | None = None
     detail: str | None = None
+    wal: WalArchiveHealth | None = Field(None, description="null when continuous archiving is off in this server.")
 
 
 class LicenseHealth(BaseModel):

@@ -8,11 +8,16 @@ server; the CPU the server process spends per request does not. This starts
 `--requests` more, one after the other, and divides the server's CPU time (user +
 system from /proc, all its processes) by the count. PostgreSQL's CPU is not included.
 
+`--orders` measures every endpoint a second time after an order operation was started on every
+machine (one product whose routing gives each line its own standard, see `running_orders`), in
+the same server and data, and prints both side by side: entries then belong to the running
+operation and the live view carries the order and its progress.
+
 `--py-spy DIR` samples the server with py-spy (`pip install py-spy` into the venv; it needs
 ptrace rights, e.g. root) while each endpoint's requests run, raw stacks of the threads
 holding the GIL, one file per endpoint.
 
-Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--json out.json]
+Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--orders] [--json out.json]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from scripts.bench.running_orders import start_orders
 from scripts.drills.plant import Plant, join, new_company, seed_plant
 from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
 
@@ -67,7 +73,7 @@ def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Respo
     if spy is not None:
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=30)
-    print(f"  {label:<24} {cpu_ms:>7.2f} ms CPU/request (user {user_ms:.2f}, sys {system_ms:.2f})"
+    print(f"  {label:<32} {cpu_ms:>7.2f} ms CPU/request (user {user_ms:.2f}, sys {system_ms:.2f})"
           f"   {wall_ms:>7.2f} ms wall   load {load}", flush=True)
     return {"cpu_ms": cpu_ms, "user_ms": user_ms, "system_ms": system_ms, "wall_ms": wall_ms, "load": load}
 
@@ -129,6 +135,8 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="extra server env VAR=value (repeatable)")
     parser.add_argument("--py-spy", type=Path, metavar="DIR",
                         help="record each endpoint's measured requests with py-spy (raw stacks) into DIR")
+    parser.add_argument("--orders", action="store_true",
+                        help="then start an order on every machine and measure again (side by side)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -143,19 +151,32 @@ def main() -> None:
                                    cycle_seconds="0.01")
                 viewer = join(client, owner, "read_only", "Wall board")
                 table = endpoints(client, plant, viewer.headers)
-                for r in range(args.rounds):
-                    print(f"round {r + 1}/{args.rounds} ({args.machines} machines)", flush=True)
-                    for label, send in table.items():
-                        if args.only and label not in args.only:
-                            continue
-                        results.setdefault(label, []).append(
-                            measure(server, label, send, args.warmup, args.requests, args.py_spy))
+                modes = ["", " +orders"] if args.orders else [""]
+                for mode in modes:
+                    if mode:
+                        started = start_orders(client, plant)
+                        print(f"orders running on {len(started)} machines", flush=True)
+                    for r in range(args.rounds):
+                        print(f"round {r + 1}/{args.rounds} ({args.machines} machines){mode}", flush=True)
+                        for label, send in table.items():
+                            if args.only and label not in args.only:
+                                continue
+                            results.setdefault(label + mode, []).append(
+                                measure(server, label + mode, send, args.warmup, args.requests, args.py_spy))
         finally:
             server.stop()
     if args.rounds > 1:
         print("\nminimum over rounds (the least disturbed):")
         for label, runs in results.items():
-            print(f"  {label:<24} {min(r['cpu_ms'] for r in runs):>7.2f} ms CPU/request")
+            print(f"  {label:<32} {min(r['cpu_ms'] for r in runs):>7.2f} ms CPU/request")
+    if args.orders:
+        print("\nwithout → with orders running (minimum over rounds):")
+        for label, runs in results.items():
+            with_orders = results.get(label + " +orders")
+            if label.endswith(" +orders") or not with_orders:
+                continue
+            a, b = min(r["cpu_ms"] for r in runs), min(r["cpu_ms"] for r in with_orders)
+            print(f"  {label:<24} {a:>7.2f} → {b:>7.2f} ms CPU/request  ({100 * (b - a) / a:+.1f} %)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

@@ -8,6 +8,10 @@ from server.routes import connections
 from server.routes import reports
 from server.routes import anomalies
 from server.routes import jobs, onboarding
+from server.routes import products
+from server.routes import dispatch
+from server.routes import orders
+from server.routes import handover
 
 ROUTERS: list[Router] = [system.router, license.router, backup.router, restore.router, audit.router]
 ROUTERS += [auth.router, setup.router, invites.router, users.router]
@@ -18,3 +22,7 @@ ROUTERS += [anomalies.router]
 ROUTERS += [reports.router]
 ROUTERS += [connections.router]
 ROUTERS += [onboarding.router, jobs.router]
+ROUTERS += [dispatch.router]
+ROUTERS += [orders.router]
+ROUTERS += [products.router]
+ROUTERS += [handover.router]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from factoryos.connectivity import connections
-from factoryos.connectivity.connection_models import ConnectionIn, ConnectionOut
+from factoryos.connectivity.connection_models import ConnectionIn, ConnectionOut, ConnectionProbeOut
+from factoryos.connectivity.probe import probe_connection
 from factoryos.identity.keys import DerivedKeys
 from factoryos.keys import secret_key
 from server.api import Context, Router
@@ -37,6 +38,17 @@ def put_connection(ctx: Context, machine_id: UUID, body: ConnectionIn) -> Connec
         previous = connections.connection_out(before).model_dump(mode="json", exclude={"health"})
         ctx.audit("update", "machine_connection", machine_id, before=previous, after=audit_after)
     return out
+
+
+@router.post("/{machine_id:uuid}/connection/test", permission=MANAGE, body=ConnectionIn,
+             response=ConnectionProbeOut, long_running=True)
+def test_connection(ctx: Context, machine_id: UUID, body: ConnectionIn) -> ConnectionProbeOut:
+    """Test connection: read the machine once with these settings, without saving them.
+
+    Passwords left out are the stored ones. A failed read is an answer (`ok` false, with the
+    error the connection's health would show), not an error of this request."""
+    config = connections.proposed_config(ctx.conn, ctx.tenant_id, machine_id, body, _keys(ctx))
+    return probe_connection(config)
 
 
 @router.delete("/{machine_id:uuid}/connection", permission=MANAGE, status_code=204)

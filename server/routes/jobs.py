@@ -7,6 +7,7 @@ from uuid import UUID
 from factoryos.jobs.importer import limits, run_import
 from factoryos.jobs.models import ImportLimits, JobImportIn, JobImportOut, JobOut, JobPage, JobQuery
 from factoryos.jobs.store import get_job, list_jobs
+from factoryos.orders.routings import operations_for_order
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/jobs", tags=("jobs",))
@@ -36,7 +37,7 @@ def job_import_limits(ctx: Context) -> ImportLimits:
 @router.post("/import", permission=ACT, body=JobImportIn, response=JobImportOut, long_running=True)
 def import_jobs(ctx: Context, body: JobImportIn) -> JobImportOut:
     """Preview (`dry_run`, the default) or import a CSV/XLSX file of jobs; the import is all or nothing."""
-    out = run_import(ctx.conn, ctx.tenant_id, ctx.user_id, body, ctx.settings.max_body_bytes)
+    out = run_import(ctx.conn, ctx.tenant_id, ctx.user_id, body, ctx.settings.max_body_bytes, operations_for_order)
     if not out.dry_run:
         ctx.audit("create", "job_import", out.import_id, after={
             "file_name": out.file_name, "format": out.format, "imported": out.imported, "skipped": out.skipped,

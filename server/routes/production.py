@@ -9,10 +9,11 @@ from sqlalchemy import RowMapping
 from starlette.responses import Response
 
 from factoryos.plant.listing import Page
-from factoryos.production import entries, live, plans
+from factoryos.production import entries, live, plans, timeline
 from factoryos.production.entry_models import EntryIn, EntryOut, EntryQuery, PlanIn, PlanOut, PlanPatch, PlanQuery
 from factoryos.production.kpi_models import LiveQuery, LiveView
 from factoryos.production.live_snapshots import LiveSnapshots
+from factoryos.production.timeline_models import MachineTimeline, TimelineQuery
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/production", tags=("production",))
@@ -106,3 +107,9 @@ def live_view(ctx: Context, query: LiveQuery) -> LiveView | Response:
         return live.live_view(ctx.conn, ctx.tenant_id, query, datetime.now(UTC))
     snap = snapshots.get(ctx.conn, ctx.tenant_id, query.site_id, lambda: datetime.now(UTC))
     return Response(snap.json(query.line_id), media_type="application/json")
+
+
+@router.get("/timeline", permission=VIEW, query=TimelineQuery, response=MachineTimeline)
+def machine_timeline(ctx: Context, query: TimelineQuery) -> MachineTimeline:
+    """One machine's states and counts per local hour of its site in a period (at most 2 days)."""
+    return timeline.machine_timeline(ctx.conn, ctx.tenant_id, query)

@@ -36,6 +36,7 @@ from factoryos.system.models import (
     MigrationHealth,
     PollerHealth,
     SystemConfig,
+    WalArchiveHealth,
 )
 from server.api import PUBLIC, Context, Router
 from server.maintenance import RETRY_AFTER_SECONDS
@@ -151,10 +152,23 @@ def _backup(service: BackupService | None, now: dt.datetime) -> BackupHealth | N
         # Two intervals of grace: one scheduled run may fail or be running.
         health.ok = latest is not None and now - latest.created_at <= 2 * interval and service.last_error is None
     health.detail = "the last scheduled backup failed (see GET /api/v1/backup)" if service.last_error else None
+    if service.last_copy_error:
+        # The dumps are here but not on the other storage: losing this disk would lose them.
+        health.ok = False
+        health.detail = "; ".join(filter(None, (
+            health.detail, "the last off-host copy failed (see the server log; backups here are fine)")))
     if latest is None:
         health.detail = health.detail or "no backup yet"
     if not service.available:
         health.detail = "this server cannot take backups (no superuser database URL)"
+    if service.archiver is not None:
+        wal = service.archiver.status(now)
+        health.wal = WalArchiveHealth(ok=wal.ok, state=wal.state, lag_seconds=wal.lag_seconds,
+                                      rpo_seconds=wal.rpo_seconds, last_success_at=wal.last_success_at,
+                                      base_backups=wal.base_backups, last_base_at=wal.last_base_at,
+                                      free_bytes=wal.free_bytes, detail=wal.detail)  # fmt: skip
+        if not wal.ok:
+            health.ok = False
     return health
 
 

@@ -32,7 +32,8 @@ from tests.conftest import LiveServer, free_port
 def backup_settings(data_dir: Path, database: str, **over: object) -> Settings:
     """No schedule unless a test asks: backups happen when the test says so."""
     values: dict[str, object] = {"data_dir": data_dir, "secret_key": "backup-test-secret-" + "k" * 32,
-                                 "backup_interval_hours": 0, "database_name": database}  # fmt: skip
+                                 "backup_interval_hours": 0, "database_name": database,
+                                 "wal_archive": False}  # fmt: skip
     return Settings(**(values | over))
 
 

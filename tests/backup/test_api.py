@@ -84,3 +84,19 @@ def test_health_reports_poller_disk_backup_and_license(api: httpx.Client, island
     license_ = body["license"]
     assert license_["status"] == "evaluation" and license_["valid"] is False and license_["edition"] == "core"
     assert license_["limits"] == UNLICENSED_LIMITS.model_dump()
+
+
+def test_a_failing_off_host_copy_shows_in_health(island: Island, tmp_path: Path) -> None:
+    share = tmp_path / "nas"  # a share that went wrong: a file where the folder should be
+    share.write_text("not a folder")
+    server = start_server(island, island_settings(tmp_path / "data", backup_copy_to=share))
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            owner = installation_admin(server, new_company(http))
+            made = http.post("/api/v1/backup/create", json={}, headers=owner.headers)
+            health = http.get("/api/v1/system/health").json()["backup"]
+    finally:
+        server.stop()
+    assert made.status_code == 201, made.text  # the backup itself is kept here
+    assert health["ok"] is False and "off-host copy failed" in health["detail"]
+    assert str(share) not in health["detail"]  # health is for anyone on the network: no paths

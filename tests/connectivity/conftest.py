@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -12,6 +12,7 @@ from factoryos.connectivity.backoff import Backoff
 from factoryos.connectivity.poller import PollerSettings
 from factoryos.connectivity.runtime import PollerRuntime
 from factoryos.identity.keys import DerivedKeys
+from tests.connectivity.mqtt_broker import Broker, running_broker
 
 FAST = PollerSettings(backoff_initial=0.05, backoff_cap=0.3, coalesce_window=0.01)
 
@@ -32,3 +33,10 @@ async def client(live_server) -> AsyncIterator[httpx.AsyncClient]:
     # Async, so the simulators and the poller in this event loop keep running while we wait.
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """A real Mosquitto on loopback (plain and TLS listeners, username/password), one per module."""
+    with running_broker(tmp_path_factory.mktemp("mosquitto")) as running:
+        yield running

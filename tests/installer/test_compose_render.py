@@ -48,9 +48,9 @@ def test_validates_against_the_compose_spec(rendered: str) -> None:
 
 def test_every_service_is_local_healthy_and_restarting(rendered: str) -> None:
     services = yaml.safe_load(rendered)["services"]
-    assert set(services) == set(compose_render.SERVICES)
+    assert set(services) == set(compose_render.STACK_SERVICES)
     for name, service in services.items():
-        assert service["image"] == f"factoryos/{name}:1.2.3"
+        assert service["image"] == f"factoryos/{compose_render.IMAGE_OF.get(name, name)}:1.2.3"
         assert service["pull_policy"] == "never" and service["init"] is True
         assert service["restart"] == "unless-stopped"
         assert service["healthcheck"]["test"][0] == "CMD"
@@ -84,16 +84,28 @@ def test_unknown_placeholder_is_reported(tmp_path: Path) -> None:
         compose_render.render(PARAMS, template)
 
 
-def test_nginx_has_a_fixed_address_that_the_api_alone_trusts(rendered: str) -> None:
+def test_nginx_and_the_web_screens_have_fixed_addresses_that_the_api_alone_trusts(rendered: str) -> None:
     document = yaml.safe_load(rendered)
     nginx_ip = document["services"]["nginx"]["networks"]["frontend"]["ipv4_address"]
+    web_ip = document["services"]["web"]["networks"]["frontend"]["ipv4_address"]
     trusted = json.loads(document["services"]["api"]["environment"]["FACTORYOS_TRUSTED_PROXIES"])
-    assert trusted == [nginx_ip] == ["172.31.255.2"]
+    assert trusted == [nginx_ip, web_ip] == ["172.31.255.2", "172.31.255.3"]
+    # The web process believes nginx alone about the browser's address.
+    assert document["services"]["web"]["environment"]["FACTORYOS_WEB_TRUSTED_PROXIES"] == nginx_ip
     (pool,) = document["networks"]["frontend"]["ipam"]["config"]
     assert pool["subnet"] == "172.31.255.0/24"
-    # Containers without a fixed address draw from ip_range, which never holds nginx's.
-    assert ipaddress.ip_address(nginx_ip) in ipaddress.ip_network(pool["subnet"])
-    assert ipaddress.ip_address(nginx_ip) not in ipaddress.ip_network(pool["ip_range"])
+    # Containers without a fixed address draw from ip_range, which never holds nginx's or the web's.
+    for fixed in (nginx_ip, web_ip):
+        assert ipaddress.ip_address(fixed) in ipaddress.ip_network(pool["subnet"])
+        assert ipaddress.ip_address(fixed) not in ipaddress.ip_network(pool["ip_range"])
+
+
+def test_the_web_screens_are_reached_through_nginx_only(rendered: str) -> None:
+    web = yaml.safe_load(rendered)["services"]["web"]
+    assert "ports" not in web and list(web["networks"]) == ["frontend"]  # not the database's network
+    assert web["entrypoint"] == ["factoryos", "web"]
+    assert web["environment"]["FACTORYOS_SERVER"] == "http://api:8080"
+    assert web["depends_on"] == {"api": {"condition": "service_healthy"}}
 
 
 @pytest.mark.parametrize("subnet", ["172.31.0.0/29", "8.8.8.0/24", "127.0.0.0/24", "172.31.0.1/24", "nope"])

@@ -142,7 +142,7 @@ def test_the_frontend_subnet_avoids_the_engines_networks_and_is_kept(tmp_path: P
     assert envfile.read_env(first.layout.env_file)["FACTORYOS_FRONTEND_SUBNET"] == "172.31.254.0/24"
     compose = yaml.safe_load(first.stack.compose_file.read_text())
     assert compose["services"]["nginx"]["networks"]["frontend"]["ipv4_address"] == "172.31.254.2"
-    assert compose["services"]["api"]["environment"]["FACTORYOS_TRUSTED_PROXIES"] == '["172.31.254.2"]'
+    assert compose["services"]["api"]["environment"]["FACTORYOS_TRUSTED_PROXIES"] == '["172.31.254.2", "172.31.254.3"]'
     first.layout.write_state({"version": first.version})
 
     docker_api.networks.append({"Name": "late", "Labels": {}, "IPAM": {"Config": [{"Subnet": "172.31.254.0/24"}]}})

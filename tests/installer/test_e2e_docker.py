@@ -247,7 +247,11 @@ def test_bundle_install_upgrade_rollback_and_keep_data(engine: docker.DockerClie
         # The audit row names the address nginx saw (the client), not nginx's own address.
         compose = (install_dir / "docker-compose.yml").read_text()
         nginx_ip = re.search(r"ipv4_address: ([0-9.]+)", compose).group(1)
-        assert f'FACTORYOS_TRUSTED_PROXIES: \'["{nginx_ip}"]\'' in compose
+        assert f'FACTORYOS_TRUSTED_PROXIES: \'["{nginx_ip}", ' in compose  # and the web screens' address
+        # The browser screens on the same address and TLS, links following the address used.
+        screens = httpx.get(f"{url}/app/", verify=ssl.create_default_context(cafile=ca), timeout=30)
+        assert screens.status_code == 200 and "default-src 'self'" in screens.headers["content-security-policy"]
+        assert f'data-session-websocket-url="{url.replace("https:", "wss:")}/app/ws"' in screens.text
         audited = _psql(stack, "SELECT client_ip FROM audit_log WHERE action = 'login' ORDER BY ts DESC LIMIT 1")
         access = stack.run("logs", "--no-log-prefix", "nginx").stdout
         seen = [line.split()[0] for line in access.splitlines() if "/api/v1/auth/login" in line]

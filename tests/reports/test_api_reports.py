@@ -209,8 +209,12 @@ def test_xlsx_reads_back_with_sheets_formats_formulas_and_charts(api_client, see
     assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert SAFE_NAME.match(r.headers["content-disposition"])
     wb = load_workbook(io.BytesIO(r.content))
-    assert wb.sheetnames == ["Summary", "Machines per shift", "OEE by machine", "Downtime by reason (Pareto)",
-                             "Not downtime (planned, no data)", "Rejections by reason", "Raw entries"]
+    # One shift: the report a supervisor signs (tests/reports/test_shift_signoff.py).
+    assert wb.sheetnames == ["Summary", "Machines per shift", "Good parts per hour", "Production per hour",
+                             "OEE by machine", "Stops in this shift", "Top stop reasons", "Downtime by reason (Pareto)",
+                             "Not downtime (planned, no data)", "Stops waiting for a reason", "Rejections by reason",
+                             "Rejections by machine", "Operator comments", "Handover notes",
+                             "Compared with other shifts", "Sign-off", "Raw entries"]
     ws = wb["Machines per shift"]
     col = {c.value: c.column_letter for c in ws[1]}
     assert col["Shift start (Europe/Warsaw)"] == "A" and ws.freeze_panes

@@ -10,7 +10,8 @@ from tui.screens.connection_form import ConnectionForm
 from tui.screens.machines import MachinesScreen
 
 
-async def open_connection(pilot, world, machine) -> ConnectionForm:
+async def press_c_on(pilot, world, machine) -> None:
+    """On the Machines screen (signed in first if need be), `c` on the machine's row."""
     app = pilot.app
     if not isinstance(app.screen, MachinesScreen):
         await signed_in(pilot, world.owner.email, world.password)
@@ -21,8 +22,12 @@ async def open_connection(pilot, world, machine) -> ConnectionForm:
     table.focus()
     table.move_cursor(row=table.get_row_index(machine["id"]))
     await pilot.press("c")
-    await until(pilot, lambda: isinstance(app.screen, ConnectionForm), what="connection form")
-    return app.screen
+
+
+async def open_connection(pilot, world, machine) -> ConnectionForm:
+    await press_c_on(pilot, world, machine)
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConnectionForm), what="connection form")
+    return pilot.app.screen
 
 
 def conn_cell(pilot, machine) -> str:
@@ -128,3 +133,19 @@ async def test_operators_see_connection_health_but_cannot_edit_it(app_factory, w
         await pilot.press("c")
         await settle(pilot)
         assert isinstance(app.screen, MachinesScreen)
+
+
+async def test_a_machine_on_a_broker_is_explained_not_edited(app_factory, world, api):
+    machine = world.machines[1]
+    body = {"protocol": "mqtt", "enabled": False, "endpoint": {"url": "mqtt://broker.plant.lan:1883"},
+            "signals": {"format": "json", "topic": "plant/line1/press", "good": "counts.good",
+                        "reject": "counts.scrap", "state": "status"}}
+    r = api.put(f"/api/v1/machines/{machine['id']}/connection", json=body, headers=world.owner.headers)
+    assert r.status_code in (200, 201), r.text
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press_c_on(pilot, world, machine)
+        assert "reports over MQTT" in await noted(pilot, "reports over MQTT")
+        await settle(pilot)
+        assert isinstance(app.screen, MachinesScreen)  # no form that cannot show it
+    api.delete(f"/api/v1/machines/{machine['id']}/connection", headers=world.owner.headers)

@@ -52,3 +52,27 @@ def test_session_command_quotes_what_it_passes():
     assert command.endswith("-m tui.web_session https://factory.lan --fingerprint AB:CD --high-contrast")
     hostile = "https://x'; rm -rf /"
     assert shlex.split(session_command(hostile))[-1] == hostile  # one argument, never shell code
+
+
+def test_a_trusted_proxy_must_be_an_ip_address():
+    result = CliRunner().invoke(cli(), ["web", "--server", "https://factory.lan", "--trusted-proxy", "nginx"])
+    assert result.exit_code == 1
+    assert "'nginx' does not appear to be an IPv4 or IPv6 address" in result.output
+
+
+def test_only_a_trusted_proxy_names_the_browser_and_only_as_an_ip_address():
+    from aiohttp.test_utils import make_mocked_request
+
+    from tui.web import WebServer
+
+    server = WebServer("true", host="127.0.0.1", port=8090, trusted_proxies=["10.0.0.2"])
+
+    def address(peer: str, forwarded: str) -> str | None:
+        request = make_mocked_request("GET", "/ws", headers={"X-Forwarded-For": forwarded})
+        request._transport_peername = (peer, 50000)  # the socket's peer, as aiohttp reads it
+        return server.browser_address(request)
+
+    assert address("10.0.0.2", "198.51.100.7") == "198.51.100.7"  # nginx names the browser
+    assert address("10.0.0.2", "203.0.113.9, 198.51.100.7") == "198.51.100.7"  # the hop nginx saw, not a claim
+    assert address("192.0.2.50", "198.51.100.7") == "192.0.2.50"  # anyone else names only themselves
+    assert address("10.0.0.2", "198.51.100.7; rm -rf /") is None  # never text for the command line

@@ -1,5 +1,6 @@
 """The live dashboard: machine states (coloured, with time in state), the running shift's
-KPIs, output against target, stops waiting for a reason, and scrap.
+KPIs, output against target, each machine's running order and its progress, stops waiting
+for a reason, and scrap. Tiles take the focus (Tab, arrows): Enter opens the machine's detail.
 
 One poll at a time: the worker re-arms a timer when it finishes, so a slow server never
 piles up requests, and input stays responsive because all I/O runs in the worker.
@@ -26,12 +27,14 @@ from textual.worker import get_current_worker
 from factoryos.client import ClientError
 from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
 from tui.screens.base import AppScreen
+from tui.screens.machine_detail import MachineDetailScreen
 from tui.widgets.header import Header
 from tui.widgets.kpi_tile import KpiTile, percent
 from tui.widgets.machine_tile import MachineTile, since_text
 from tui.widgets.status_line import ConnectionStatus
 
 TILE_WIDTH = 20
+TILE_LINES, ORDER_TILE_LINES = 3, 4  # a running order adds a line to every tile of the site
 ALERT_LINES = 5
 SHORT_ALERT_LINES = 2  # at 80×24 the stops and the scrap line must fit below the tiles
 
@@ -55,8 +58,10 @@ class DashboardScreen(AppScreen):
 
 Refreshes every 2 seconds. **s** site, **l** line filter, **r** refresh now.
 Tiles are coloured by machine state and show ✓ good parts (of the target) and ✗ scrap
-in this shift; ⚠ marks stops waiting for a reason. NO DATA: the server cannot read the
-machine (not a stop, no reason needed).
+in this shift, and ▶ the running order with its good parts of the ordered quantity;
+⚠ marks stops waiting for a reason. NO DATA: the server cannot read the machine (not a
+stop, no reason needed). **Tab** or the arrow keys move between tiles; **Enter** opens
+the machine's detail (state through the shift, counts per hour, stops, order, connection).
 """
 
     def __init__(self) -> None:
@@ -231,7 +236,10 @@ machine (not a stop, no reason needed).
             grid.remove_children()
             tiles = [MachineTile(id=f"tile-{i}") for i in range(len(machines))]
             grid.mount_all(tiles)
+        lines = ORDER_TILE_LINES if any(m.order is not None for m in machines) else TILE_LINES
+        grid.styles.grid_rows = (lines,)
         for tile, machine in zip(tiles, machines, strict=True):
+            tile.styles.height = lines
             tile.show(machine, now)
         if not machines:
             grid.mount(Static("No active machines here."))
@@ -272,6 +280,17 @@ machine (not a stop, no reason needed).
     def on_resize(self, event: Resize) -> None:
         columns = max(1, event.size.width // TILE_WIDTH)
         self.query_one("#machine-grid", Grid).styles.grid_size_columns = columns
+
+    # -- drill-down -----------------------------------------------------------------------------
+
+    @on(MachineTile.Chosen)
+    def _open_machine(self, event: MachineTile.Chosen) -> None:
+        snap = self.last
+        machine = next((m for m in snap.live.machines if m.machine_id == event.machine_id), None) if snap else None
+        if snap is None or machine is None:
+            return
+        self.app.push_screen(MachineDetailScreen(machine, site_id=snap.live.site_id,
+                                                 zone=self._zones.get(snap.live.site_id), reasons=self._reasons))
 
     def action_focus_site(self) -> None:
         self.query_one("#site-select", Select).focus()

@@ -59,6 +59,12 @@ def _reports() -> Screen[None]:
     return ReportsScreen()
 
 
+def _orders() -> Screen[None]:
+    from tui.screens.orders import OrdersScreen
+
+    return OrdersScreen()
+
+
 def _admin() -> Screen[None]:
     from tui.screens.admin import AdminScreen
 
@@ -85,6 +91,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("5", "Admin", ("permissions.manage", "invites.send", "audit.view", "admin.system"), _admin),
     MenuItem("6", "Two-factor sign-in", (), _security),
     MenuItem("7", "Reports", ("reports.export",), _reports),
+    MenuItem("8", "Orders", ("orders.view",), _orders),
     MenuItem("0", "Company setup", ("admin.system",), _onboarding),
 )
 

@@ -57,7 +57,8 @@ administrator gave you.
             yield Static("Sign in to FactoryOS", id="login-title")
             with Horizontal(classes="form-row"):
                 yield Label("Server", classes="form-label")
-                yield Input(server, placeholder="https://factory.lan", id="server")
+                # In a browser the web process's server is the only one: shown, not editable.
+                yield Input(server, placeholder="https://factory.lan", id="server", disabled=self.factory.server_fixed)
             with Horizontal(classes="form-row"):
                 yield Label("Email", classes="form-label")
                 yield Input(email, placeholder="you@example.com", id="email")
@@ -129,6 +130,8 @@ administrator gave you.
         label.set_classes(f"message-{kind}")
 
     def _value(self, field: str) -> str:
+        if field == "server" and self.factory.server_fixed:
+            return self.factory.initial_server or ""
         return self.query_one(f"#{field}", Input).value.strip()
 
     # -- the sign-in worker ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,7 +21,7 @@ from factoryos.client.models import LineOut, MachineOut, SiteOut
 from factoryos.connectivity.connection_models import LiveConnection
 from tui.screens.anomalies import AnomaliesScreen
 from tui.screens.base import AppScreen
-from tui.screens.connection_form import ConnectionForm
+from tui.screens.connection_form import ConnectionForm, health_text
 from tui.screens.machine_form import MachineForm
 from tui.status_mapping import format_mapping
 from tui.widgets.header import Header
@@ -38,9 +39,10 @@ def connection_state(link: LiveConnection | None) -> str:
     return "ok" if link.health.last_ok else "waiting"
 
 
-def last_ok(link: LiveConnection | None) -> str:
+def last_ok(link: LiveConnection | None, zone: ZoneInfo) -> str:
+    """In the machine's site time, like the dashboard (never the terminal's own clock)."""
     moment = link.health.last_ok if link else None
-    return f"{moment.astimezone():%m-%d %H:%M:%S}" if moment else ""
+    return f"{moment.astimezone(zone):%m-%d %H:%M:%S}" if moment else ""
 
 
 class MachinesScreen(AppScreen):
@@ -90,6 +92,7 @@ decides; **a** lists them to accept or discard (needs production.plan).
         links = {m.machine_id: m.connection for view in views for m in view.machines}
         jumps = {m.machine_id: m.pending_anomalies for view in views for m in view.machines}
         site_codes = {s.id: s.code for s in self.sites}
+        zones = {s.id: ZoneInfo(s.timezone) for s in self.sites}
         line_codes = {line.id: line.code for line in self.lines}
         table = self.query_one("#machines-table", DataTable)
         cursor = table.cursor_row
@@ -99,7 +102,8 @@ decides; **a** lists them to accept or discard (needs production.plan).
             link = links.get(m.id)
             error = (link.health.last_error or "") if link else ""
             waiting = jumps.get(m.id, 0)
-            table.add_row(m.code, m.name, connection_state(link), str(waiting) if waiting else "", last_ok(link),
+            table.add_row(m.code, m.name, connection_state(link), str(waiting) if waiting else "",
+                          last_ok(link, zones.get(m.site_id, ZoneInfo("UTC"))),
                           error[:60], site_codes.get(m.site_id, ""), line_codes.get(m.line_id, "") if m.line_id else "",
                           f"{m.ideal_cycle_seconds:g}", m.status, format_mapping(m.status_mapping), key=str(m.id))
         if table.row_count:
@@ -152,6 +156,12 @@ decides; **a** lists them to accept or discard (needs production.plan).
     @work(exclusive=True, group="machine-connection", exit_on_error=False)
     async def open_connection(self, machine: MachineOut) -> None:
         current = await self.api.connection(machine.id)
+        if current is not None and current.protocol not in ("modbus", "opcua"):
+            # The form edits PLC connections; a broker connection is set through the API for now.
+            self.app.notify(f"{escape(machine.code)} reports over {current.protocol.upper()}: change its connection "
+                            "through the API (PUT /api/v1/machines/{id}/connection). "
+                            f"{health_text(current.health, current.enabled)}", title="Connection", timeout=12)
+            return
 
         def closed(changed: bool | None) -> None:
             if changed:

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.markup import escape as plain
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent, TabPane
 from textual.widgets.select import InvalidSelectValueError
@@ -42,6 +43,9 @@ class OperatorScreen(AppScreen):
         *AppScreen.BINDINGS,
         Binding("f2", "focus_shift", "Shift", tooltip="Choose the shift.", id="shift"),
         Binding("f3", "focus_machine", "Machine", tooltip="Type a machine code.", id="machine"),
+        # Not in the footer (no room at 80 columns): the line under the machine names it.
+        Binding("f4", "orders", "Orders", tooltip="The machine's running order and queue: start, pause, complete.",
+                show=False, id="orders"),
         Binding("f5", "tab('good')", "Good", tooltip="Report good parts.", id="good"),
         Binding("f6", "tab('scrap')", "Scrap", tooltip="Report scrapped parts with a reason.", id="scrap"),
         Binding("f7", "tab('downtime')", "Downtime", tooltip="Give open downtime its reason.", id="downtime"),
@@ -54,13 +58,15 @@ class OperatorScreen(AppScreen):
 
 1. **F2** shift (the running one is chosen for you).
 2. **F3** machine: type its code and press **Enter**.
-3. **F5** good parts, **F6** scrap, **F7** downtime reasons.
+3. **F4** the machine's orders (start, pause, complete, scan an order), **F5** good parts,
+   **F6** scrap, **F7** downtime reasons.
 
 Without a connection, entries are queued on this terminal and sent in order later, to
 the shift chosen when they were typed. **F8** lists queued entries the server refused.
 """
 
     AUTO_FOCUS = "#machine-code"
+    DEFAULT_CSS = "OperatorScreen #op-run { height: 1; padding: 0 1; color: $text-muted; }"
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,6 +89,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
             yield ScanInput(placeholder="type the machine code", max_length=40, id="machine-code")
             yield Static("", id="machine-info")
         yield FieldError(id="machine-error")
+        yield Static("", id="op-run")
         with TabbedContent(id="op-tabs", initial="good"):
             with TabPane("Good parts F5", id="good"):
                 yield GoodPartsForm(id="good-form")
@@ -102,6 +109,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
         if self.reference is not None:
             self._apply_reference()
         self.load()
+        self.refresh_run()
         self.query_one("#machine-code", Input).focus()
 
     # -- reference data ------------------------------------------------------------------------
@@ -189,6 +197,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
         else:
             self._result(f"Machine {machine.code} selected.", "info")
         self.refresh_downtime()
+        self.refresh_run()
         self._focus_form()
         if after:
             self._type_ahead(after)
@@ -431,6 +440,47 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
         why = operator_reason(item.error)
         self._result(f"Fix, then save: {why}", "error")
         self.notify(why, title="Fixing a refused entry", severity="warning")
+
+    # -- the machine's running order ----------------------------------------------------------------
+
+    @work(exclusive=True, group="run", exit_on_error=False)
+    async def refresh_run(self) -> None:
+        machine, line = self.machine, self.query_one("#op-run", Static)
+        if not self.session.can("orders.view"):
+            line.update("")
+            return
+        if machine is None:
+            line.update("[b]F4[/b] the machine's orders (start, pause, complete, scan): type its code first")
+            return
+        try:
+            run = await self.api.machine_run(machine.id)
+        except ClientError as exc:
+            if exc.transient:
+                self.factory.online = False
+                return
+            if exc.status == 403:  # a member denied orders.view: no line, no complaint
+                line.update("")
+                return
+            raise
+        if run is None:
+            line.update(f"Nothing runs on {machine.code} · [b]F4[/b] orders: start one, or scan its number")
+        else:
+            line.update(f"Running {plain(run.job_number)} · {run.operation_seq} {plain(run.operation_name)} · "
+                        f"{run.good}/{run.quantity} good · [b]F4[/b] orders")
+
+    def on_screen_resume(self) -> None:
+        if self.machine is not None:
+            self.refresh_run()  # back from the orders at the machine: what runs may have changed
+
+    def action_orders(self) -> None:
+        machine, ref = self.machine, self.reference
+        if machine is None:
+            refuse(self, "machine-code", "Type the machine code first: its orders open with F4.")
+            return
+        from tui.screens.machine_run import RunScreen
+
+        site = ref.site(machine.site_id) if ref else None
+        self.app.push_screen(RunScreen(machine, ZoneInfo(site.timezone) if site else None))
 
     def action_focus_shift(self) -> None:
         self.query_one("#shift-select", Select).focus()

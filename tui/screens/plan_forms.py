@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
@@ -140,5 +141,51 @@ class TargetForm(SavingForm):
         job = self.query_one("#t-job", Input).value.strip()
         self.submit({"target_quantity": int(target), "job_ref": job or None})
 
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class OperatorsForm(SavingForm):
+    """Who works a machine in one shift: the site's operators, ticked with Space."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel"), Binding("ctrl+s", "save", "Save", id="save")]
+    HELP = "Tick the operators of this machine and shift with **Space**, then **Ctrl+S** saves."
+    FIELDS = {"operator_ids": "o-list", "target_quantity": "o-list"}
+    DEFAULT_CSS = "SelectionList#o-list { height: auto; max-height: 12; }"
+
+    def __init__(self, title: str, operators: list[tuple[str, str]], chosen: set[str], save: Save | None = None) -> None:
+        super().__init__(save)
+        self.title_text, self.operators, self.chosen = title, operators, chosen
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            if self.operators:
+                yield SelectionList[str](*((Content(name), uid, uid in self.chosen) for name, uid in self.operators),
+                                         id="o-list")
+            else:
+                yield Static("This site has no operators yet: an administrator adds them to the site.", id="o-list")
+            yield FieldError(id="o-list-error")
+            yield FieldError(id="form-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save (Ctrl+S)", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def _refused(self, exc: ClientError) -> None:
+        if exc.code == "not_a_site_operator":  # named, not by their ids
+            names = [name for name, uid in self.operators if uid in exc.detail] or ["Someone ticked"]
+            line = self.query_one("#o-list-error", FieldError)
+            line.show(f"{', '.join(names)}: no longer an operator of this site. Untick, or ask an administrator.")
+            self.query_one("#o-list").focus()
+            return
+        super()._refused(exc)
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        chosen = sorted(self.query_one("#o-list", SelectionList).selected) if self.operators else []
+        self.submit({"operator_ids": chosen})
+
+    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,7 +1,5 @@
-"""Planning: shift patterns of a site, and per machine the target for a chosen shift.
-
-Operator assignment per plan (`operator_ids`) is served by the API; its editor comes next.
-"""
+"""Planning: shift patterns of a site, and per machine the target and the operators for a
+chosen shift (one plan per machine and shift holds both)."""
 
 from __future__ import annotations
 
@@ -11,26 +9,31 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Label, Select, Static
 
+from factoryos.client import ClientError
 from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteOut
 from tui.screens.base import AppScreen
-from tui.screens.plan_forms import WEEKDAYS, ShiftForm, TargetForm
+from tui.screens.plan_forms import WEEKDAYS, OperatorsForm, ShiftForm, TargetForm
 from tui.widgets.header import Header
 
 
 class PlanningScreen(AppScreen):
-    ACTION_PERMISSIONS = {"new_shift": ("production.plan",)}
+    ACTION_PERMISSIONS = {"new_shift": ("production.plan",), "operators": ("production.plan",)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("n", "new_shift", "New shift", tooltip="Add a shift pattern to this site.", id="new-shift"),
+        Binding("o", "operators", "Operators", tooltip="Assign operators to the chosen machine for this shift.",
+                id="operators"),
         Binding("r", "reload", "Reload", id="reload"),
     ]
-    HELP = "**Planning**: choose site and shift; **Enter** on a machine sets its target; **n** adds a shift pattern."
+    HELP = ("**Planning**: choose site and shift; **Enter** on a machine sets its target, **o** assigns its "
+            "operators; **n** adds a shift pattern.")
 
     def __init__(self) -> None:
         super().__init__()
@@ -38,6 +41,7 @@ class PlanningScreen(AppScreen):
         self.instances: list[ShiftInstanceOut] = []
         self.machines: dict[str, MachineOut] = {}
         self.plans: dict[UUID, PlanOut] = {}
+        self.operators: dict[UUID, str] = {}  # the site's operators: user id → name
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,7 +57,7 @@ class PlanningScreen(AppScreen):
         yield Static("Targets for the chosen shift", classes="section-title")
         plans = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
         # Fixed widths: a table refilled while it is drawn would otherwise flash label-wide columns.
-        for label, width in (("Machine", 12), ("Name", 20), ("Target", 8), ("Job", 16)):
+        for label, width in (("Machine", 12), ("Name", 16), ("Target", 8), ("Job", 12), ("Operators", 16)):
             plans.add_column(label, width=width)
         yield plans
         yield Footer()
@@ -92,10 +96,11 @@ class PlanningScreen(AppScreen):
         if site is None:
             return
         today = datetime.now(UTC).date()
-        patterns, self.instances, machines = await asyncio.gather(
+        patterns, self.instances, machines, operators = await asyncio.gather(
             self.api.shift_patterns(site_id=site.id),
             self.api.shift_instances(site.id, today - timedelta(days=1), today + timedelta(days=6)),
-            self.api.machines(site_id=site.id))
+            self.api.machines(site_id=site.id), self._site_operators(site))
+        self.operators = operators
         table = self.query_one("#patterns-table", DataTable)
         table.clear()
         for p in patterns:
@@ -126,7 +131,8 @@ class PlanningScreen(AppScreen):
         if instance is not None and instance.id is not None and site is not None:
             self.plans = {p.machine_id: p for p in await self.api.plans(shift_instance_id=instance.id)}
         rows = [(key, (m.code, m.name, str(self.plans[m.id].target_quantity) if m.id in self.plans else "–",
-                       (self.plans[m.id].job_ref or "") if m.id in self.plans else ""))
+                       (self.plans[m.id].job_ref or "") if m.id in self.plans else "",
+                       self._names(self.plans[m.id].operator_ids) if m.id in self.plans else ""))
                 for key, m in self.machines.items()]
         if rows == getattr(self, "_plan_rows", None):
             return  # the same rows again (a second trigger): leave the table, its widths and cursor alone
@@ -135,6 +141,21 @@ class PlanningScreen(AppScreen):
         table.clear()
         for key, cells in rows:
             table.add_row(*cells, key=key)
+
+    async def _site_operators(self, site: SiteOut) -> dict[UUID, str]:
+        try:
+            found = await self.api.site_operators(site.id)
+        except ClientError as exc:
+            if exc.status != 403:
+                raise
+            return {}  # a role that cannot see the site's people sees no names
+        return {o.user_id: o.display_name or o.email for o in sorted(found, key=lambda o: o.display_name or o.email)}
+
+    def _names(self, user_ids: list[UUID]) -> str:
+        names = [self.operators.get(u, "?") for u in user_ids]
+        if len(names) <= 1:
+            return escape("".join(names))
+        return escape(f"{names[0]} +{len(names) - 1}")
 
     @on(DataTable.RowSelected, "#plans-table")
     def _edit_target(self, event: DataTable.RowSelected) -> None:
@@ -179,4 +200,36 @@ class PlanningScreen(AppScreen):
     def _shift_saved(self, body: dict[str, Any] | None) -> None:
         if body is not None:
             self.notify(f"Shift {body['name']} added.", title="Saved")
+            self.load_site()
+
+    def action_operators(self) -> None:
+        table = self.query_one("#plans-table", DataTable)
+        instance = self.instance
+        if instance is None or not table.row_count:
+            self.notify("Choose a shift first.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        machine = self.machines.get(str(key))
+        if machine is None:
+            return
+        plan = self.plans.get(machine.id)
+        chosen = {str(u) for u in plan.operator_ids} if plan else set()
+        title = f"Operators · {machine.code} · {instance.name} {instance.local_date:%d %b}"
+        people = [(name, str(uid)) for uid, name in self.operators.items()]
+        self.app.push_screen(OperatorsForm(title, people, chosen,
+                                           save=lambda body: self.save_operators(machine, instance, plan, body)),
+                             lambda body: self._operators_saved(machine, body))
+
+    async def save_operators(self, machine: MachineOut, instance: ShiftInstanceOut, plan: PlanOut | None,
+                             body: dict[str, Any]) -> None:
+        """A machine without a plan for the shift gets one with target 0 to hold its operators."""
+        if plan is not None:
+            await self.api.update_plan(plan.id, body)
+        else:
+            await self.save_plan(machine, instance, None, {**body, "target_quantity": 0})
+
+    def _operators_saved(self, machine: MachineOut, body: dict[str, Any] | None) -> None:
+        if body is not None:
+            count = len(body["operator_ids"])
+            self.notify(f"{count} operator{'' if count == 1 else 's'} assigned to {machine.code}.", title="Saved")
             self.load_site()

@@ -21,6 +21,8 @@ class Header(TextualHeader):
         Widget._on_mount(self, event)
         # Ours instead of Textual's watchers: the same updates, skipped once the header is going.
         event.prevent_default()
+        if not self.app.ENABLE_COMMAND_PALETTE:
+            self.icon = ""  # Textual's ⭘ opens the command palette: no icon while there is none
         for node, name in ((self.app, "title"), (self.app, "sub_title"),
                            (self.screen, "title"), (self.screen, "sub_title")):
             self.watch(node, name, self._set_title)

@@ -26,6 +26,19 @@ def progress_line(state: OnboardingOut, showing: str) -> str:
     return "  ".join(parts)
 
 
+def open_steps(state: OnboardingOut) -> int:
+    """Steps before Complete that were neither done nor skipped."""
+    return sum(1 for s in state.steps if s.step != "complete" and s.status == "pending")
+
+
+def finished_words(state: OnboardingOut) -> str:
+    # "Complete" only when it is: a setup finished early still shows its open steps.
+    left = open_steps(state)
+    if not left:
+        return "[$success]setup complete[/]"
+    return f"[$warning]setup finished, {left} step{'s' if left != 1 else ''} still open[/]"
+
+
 class StepBar(Static):
     DEFAULT_CSS = """
     StepBar { height: 2; padding: 0 1; }
@@ -35,6 +48,6 @@ class StepBar(Static):
         names = [s.step for s in state.steps]
         index = names.index(showing) + 1
         title = state.step(showing).title
-        done = "  ·  [$success]setup complete[/]" if state.completed else ""
+        done = f"  ·  {finished_words(state)}" if state.completed else ""
         self.update(f"[b]Company setup · step {index} of {len(names)}: {title}[/]{done}\n"
                     f"{progress_line(state, showing)}")

@@ -10,14 +10,18 @@ equal `/api/v1/kpis/oee` for the same range, shift or day.
 
 from factoryos.reports.builders.documents import BuiltReport, build_report
 from factoryos.reports.builders.naming import report_filename, safe_part
+from factoryos.reports.builders.order_report import BuiltOrderReport, build_order_report
 from factoryos.reports.builders.period import Period, parse_instant, resolve_period
-from factoryos.reports.builders.query import ReportQuery, ReportTopic
+from factoryos.reports.builders.query import OrderReportQuery, ReportQuery, ReportTopic
 
 __all__ = [
+    "BuiltOrderReport",
     "BuiltReport",
+    "OrderReportQuery",
     "Period",
     "ReportQuery",
     "ReportTopic",
+    "build_order_report",
     "build_report",
     "parse_instant",
     "report_filename",

@@ -12,12 +12,14 @@ from sqlalchemy import Connection, select
 from factoryos.kpi import KpiTotals
 from factoryos.reports import sections as s
 from factoryos.reports.builders.figures import PeriodTotals, load_totals, machine_labels, window_label
+from factoryos.reports.builders.machine_orders import orders_table
 from factoryos.reports.builders.naming import report_filename
 from factoryos.reports.builders.operators import UNASSIGNED, operators_of_record, user_names
 from factoryos.reports.builders.period import Period, resolve_period
 from factoryos.reports.builders.query import ReportQuery, ReportTopic
 from factoryos.reports.builders.raw import raw_entries
 from factoryos.reports.builders.reasons import ReasonTree, downtime_reasons, rejection_reasons
+from factoryos.reports.builders.shift_sheet import ShiftSheet, comparison
 from factoryos.reports.model import (
     BarChart,
     Column,
@@ -27,6 +29,7 @@ from factoryos.reports.model import (
     TableSection,
     ValueType,
 )
+from factoryos.reports.paper import site_paper
 from factoryos.reports.render import ReportFormat
 from factoryos.reports.values import format_instant
 from factoryos.schema.plant import lines
@@ -147,12 +150,30 @@ class _Builder:
     def rejections(self) -> list[s.ReasonFigures]:
         return rejection_reasons(self.conn, self.tenant_id, self.period, self.total.reject_count, self.tree)
 
+    def orders(self) -> list[Section]:
+        """The orders that ran on the machines, when any did."""
+        table = orders_table(self.conn, self.tenant_id, self.period, self.now, self.labels)
+        return [table] if table is not None else []
+
+    def sheet(self) -> ShiftSheet:
+        rejects = {k: v.reject_count for k, v in self.totals.by_machine().items()}
+        return ShiftSheet(self.conn, self.tenant_id, self.period, self.now, self.labels, self.tree, rejects)
+
+    def one_shift(self) -> list[Section]:
+        """The report a supervisor signs (the sign-off itself is added once the figures are hashed)."""
+        sheet = self.sheet()
+        return [self.shift_machines(), *sheet.hourly(), *self.orders(), self.oee_chart(), *sheet.stop_sections(),
+                *self.downtime_sections(), sheet.open_stops(), s.rejections_chart(self.rejections()),
+                sheet.rejections_by_machine(), sheet.comments(), sheet.handover()]
+
     def sections(self, topic: ReportTopic) -> Sequence[Section]:
         if topic is ReportTopic.MACHINES:
-            return [self.by_machine(), self.oee_chart(), *self.downtime_sections()]
+            return [self.by_machine(), *self.orders(), self.oee_chart(), *self.downtime_sections()]
         if topic is ReportTopic.SHIFTS:
             several = len(self.period.windows) > 1
-            return [*([self.by_shift()] if several else []), self.shift_machines(), self.oee_chart(),
+            if self.period.shift is not None:
+                return self.one_shift()
+            return [*([self.by_shift()] if several else []), self.shift_machines(), *self.orders(), self.oee_chart(),
                     *self.downtime_sections(), s.rejections_chart(self.rejections())]
         if topic is ReportTopic.OPERATORS:
             return list(self.by_operator())
@@ -189,8 +210,11 @@ class BuiltReport:
 
 
 def build_report(conn: Connection, tenant_id: UUID, topic: ReportTopic, query: ReportQuery, *,
-                 generated_by: str, now: datetime) -> BuiltReport:
-    """The `topic` report of `query`'s site or line and period, in the site's timezone."""
+                 generated_by: str, now: datetime, signoff: bool = True) -> BuiltReport:
+    """The `topic` report of `query`'s site or line and period, in the site's timezone.
+
+    A one-shift `shifts` report ends with the comparison and its sign-off line (`signoff=False`:
+    without either, as hashed for signing)."""
     period = resolve_period(conn, tenant_id, query, now)
     builder = _Builder(conn, tenant_id, period, now)
     company = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant_id)).scalar_one()
@@ -218,5 +242,26 @@ def build_report(conn: Connection, tenant_id: UUID, topic: ReportTopic, query: R
         sections=tuple(builder.sections(topic)),
         raw=raw_entries(conn, tenant_id, period) if query.raw else None,
         notes=tuple(notes),
+        paper=site_paper(period.site),
     )
+    if signoff and topic is ReportTopic.SHIFTS and period.shift is not None:
+        document = _with_signoff(conn, tenant_id, query, builder, document, generated_by, now)
     return BuiltReport(topic, document, period)
+
+
+def _with_signoff(conn: Connection, tenant_id: UUID, query: ReportQuery, builder: _Builder,
+                  document: ReportDocument, generated_by: str, now: datetime) -> ReportDocument:
+    from dataclasses import replace
+
+    from factoryos.reports.handover import figures_hash
+
+    period = builder.period
+    if period.line is None:
+        signed_hash = figures_hash(document)
+    else:  # a signature covers the site's report: compare with that
+        site_query = query.model_copy(update={"site_id": period.site["id"], "line_id": None, "raw": False})
+        signed_hash = figures_hash(build_report(conn, tenant_id, ReportTopic.SHIFTS, site_query,
+                                                generated_by=generated_by, now=now, signoff=False).document)
+    compared = comparison(conn, tenant_id, period, query, now, s.production_figures(builder.total))
+    extra = ([compared] if compared else []) + [builder.sheet().signoff(signed_hash)]
+    return replace(document, sections=document.sections + tuple(extra))

@@ -77,3 +77,25 @@ class ReportQuery(BaseModel):
             raise ValidationFailed("give from and to together", code="period_required",
                                    field="to" if self.to is None else "from")
         return self
+
+
+class OrderReportQuery(BaseModel):
+    """`/api/v1/reports/orders`: one manufacturing order, by id or by number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: ReportFormat = Field(ReportFormat.PDF, description="pdf, xlsx or json.")
+    order_id: UUID | None = Field(None, description="The order (or give `number`).")
+    number: str | None = Field(None, min_length=1, max_length=60, description="The order number, e.g. MO-1001.")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> ReportFormat:
+        return ReportFormat.parse(str(value))
+
+    @model_validator(mode="after")
+    def _one_order(self) -> OrderReportQuery:
+        if (self.order_id is None) == (self.number is None):
+            raise ValidationFailed("give order_id or number (one of them)", code="required",
+                                   field="order_id")
+        return self

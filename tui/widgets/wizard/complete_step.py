@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from factoryos.onboarding.models import OnboardingOut, StepOut
+from tui.widgets.step_bar import open_steps
 from tui.widgets.wizard.base import WizardPane
 
 
@@ -57,8 +58,13 @@ in the start menu (**0**), and each area has its own screen (Machines, Admin).
         if state is None:
             return
         company = self.session.me.company.name
-        self.query_one("#wc-title", Static).update(
-            f"[b]{company} is set up.[/] Everything below can be changed later from the start menu.")
+        left = open_steps(state)
+        if left:
+            title = (f"[b]{company}: {left} step{'s' if left != 1 else ''} still open.[/] Finish now and do "
+                     f"{'them' if left != 1 else 'it'} any time from the start menu.")
+        else:
+            title = f"[b]{company} is set up.[/] Everything below can be changed later from the start menu."
+        self.query_one("#wc-title", Static).update(title)
         self.query_one("#wc-summary", Static).update(summary_lines(state))
 
     @on(Button.Pressed, "#wc-finish")

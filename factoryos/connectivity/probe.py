@@ -1,0 +1,53 @@
+"""*Test connection*: read one machine once with settings that are not saved yet.
+
+The same driver as the poller's, a fresh connection that is closed again, one read. Failures
+are the errors the poller would put in the connection's health, so what the form shows is what
+polling will show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from factoryos.connectivity.connection_models import ConnectionProbeOut, ProbeReading
+from factoryos.connectivity.driver import Reading
+from factoryos.connectivity.errors import ConnectivityError, EndpointUnavailable, SignalReadFailed
+from factoryos.connectivity.machine_config import AnyMachine
+from factoryos.connectivity.poller import PollerSettings, make_driver
+
+
+async def read_once(machine: AnyMachine, settings: PollerSettings | None = None) -> Reading:
+    """One reading of `machine`; raises `ConnectivityError`."""
+    driver = make_driver(machine, settings or PollerSettings())
+    label, limit = machine.endpoint.label, 2 * machine.endpoint.timeout  # connect, then read
+    try:
+        await asyncio.wait_for(driver.connect(), limit)
+        results = await asyncio.wait_for(driver.read([machine]), limit)
+    except TimeoutError:
+        raise EndpointUnavailable(f"{label}: no answer within {limit:g} s") from None
+    except ConnectivityError:
+        raise
+    except Exception as exc:  # a driver bug is a failed test, never a 500
+        raise EndpointUnavailable(f"{label}: {type(exc).__name__}: {exc}") from None
+    finally:
+        await driver.close()
+    result = results.get(machine.machine_id) or SignalReadFailed(f"{label}: no value returned")
+    if isinstance(result, ConnectivityError):
+        raise result
+    return result
+
+
+def probe_connection(machine: AnyMachine) -> ConnectionProbeOut:
+    """Read once from a thread without an event loop (a request's worker thread)."""
+    started = time.monotonic()
+    try:
+        reading = asyncio.run(read_once(machine))
+    except ConnectivityError as exc:
+        return ConnectionProbeOut(ok=False, reading=None, error=exc.detail, error_code=exc.code,
+                                  elapsed_ms=round((time.monotonic() - started) * 1000))
+    return ConnectionProbeOut(
+        ok=True, error=None, error_code=None, elapsed_ms=round((time.monotonic() - started) * 1000),
+        reading=ProbeReading(good_raw=reading.good.raw, reject_raw=reading.reject.raw, state_code=reading.state_code,
+                             state=machine.status_map.state_for(reading.state_code), alarm_code=reading.alarm_code),
+    )

@@ -1,0 +1,1 @@
+"""Execution: products and routings, manufacturing orders, their operations run on machines."""
