@@ -27,7 +27,8 @@ CODES: frozenset[str] = frozenset({
     "catalog_duplicate", "catalog_entry_in_use", "catalog_entry_not_found", "catalog_not_author",
     # factoryos/connectivity
     "connection_not_found", "connection_secret_unreadable", "connectivity_error", "endpoint_unavailable",
-    "invalid_machine_config", "opcua_authentication_failed", "opcua_certificate_invalid",
+    "invalid_machine_config", "mqtt_authentication_failed", "mqtt_certificate_invalid", "mqtt_no_data",
+    "opcua_authentication_failed", "opcua_certificate_invalid",
     "opcua_certificate_rejected", "poller_busy", "signal_read_failed",
     # factoryos/db
     "embedded_db_error", "embedded_db_locked", "unsafe_database_role",

@@ -35,6 +35,11 @@ def libpq_target(url: str) -> tuple[str, dict[str, str]]:
     return target, env
 
 
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for a PostgreSQL tool (PATH, locale), with `extra` set on top."""
+    return dict(os.environ) | extra
+
+
 def _candidates(name: str) -> list[Path]:
     from factoryos.db.embedded import EmbeddedPostgres
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.backup.basebackup import BaseBackup, list_base_backups
-from factoryos.backup.pgtools import find_tool
+from factoryos.backup.pgtools import find_tool, tool_env
 from factoryos.backup.wal import Segment, extract, lsn_to_int, segments, segno_of, wal_dir
 
 RECEIVED = ".received"
@@ -87,7 +87,7 @@ def _last_commit_in(tail: list[Segment]) -> dt.datetime | None:
             extract(segment, Path(scratch) / segment.name)
         command = [str(find_tool("pg_waldump")), "--path", scratch, tail[0].name, tail[-1].name]
         run = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300,
-                             env=dict(os.environ, TZ="UTC"))  # fmt: skip
+                             env=tool_env(TZ="UTC"))  # fmt: skip
     found = _COMMIT.findall(run.stdout)
     return dt.datetime.fromisoformat(found[-1]).replace(tzinfo=dt.UTC) if found else None
 

@@ -230,7 +230,7 @@ Scan or type an **order number** and press **Enter** to start its next operation
     def action_start(self) -> None:
         item = self.chosen
         if item is None:
-            self._refuse("queue-error", "The queue is empty: scan an order number instead.")
+            self._refuse_at("queue-error", "The queue is empty: scan an order number instead.")
             return
         self.start({"operation_id": str(item.operation_id)}, f"{item.job_number} · {item.operation_seq} "
                    f"{item.operation_name}", "queue-error")
@@ -241,7 +241,7 @@ Scan or type an **order number** and press **Enter** to start its next operation
             event.input.take_overflow()  # the field takes keys again (nothing follows an order number)
         number = event.value.strip()
         if not number:
-            self._refuse("order-error", "Scan or type an order number.")
+            self._refuse_at("order-error", "Scan or type an order number.")
             return
         self.start({"order_number": number}, f"order {number}", "order-error")
 
@@ -331,10 +331,10 @@ Scan or type an **order number** and press **Enter** to start its next operation
     def _refused(self, exc: ClientError, where: str) -> None:
         if exc.transient:
             self.factory.online = False
-        self._refuse(where, run_refusal(exc, self.machine.code))
+        self._refuse_at(where, run_refusal(exc, self.machine.code))
         self._result("Not done: see the message above.", "error")
 
-    def _refuse(self, where: str, text: str) -> None:
+    def _refuse_at(self, where: str, text: str) -> None:
         self.query_one(f"#{where}", FieldError).show(text)
         if where == "order-error":
             field = self.query_one("#order-number", ScanInput)
