@@ -26,7 +26,7 @@ from factoryos.client.health_rows import age, gib, health_parts
 from factoryos.licensing import LicenseError
 from factoryos.licensing import store as license_store
 from installer import envfile, tls
-from installer.compose_render import SERVICES
+from installer.compose_render import STACK_SERVICES
 from installer.health import HEALTH_PATH
 from installer.layout import Layout
 from installer.stack import PROJECT
@@ -119,7 +119,7 @@ def _services(report: StatusReport, layout: Layout, client_factory: Callable[[],
     except docker.errors.DockerException as exc:
         report.engine = "unreachable"
         report.services = [{"service": name, "state": "unknown", "health": "", "status": "engine unreachable",
-                            "image": ""} for name in SERVICES]  # fmt: skip
+                            "image": ""} for name in STACK_SERVICES]  # fmt: skip
         report.flag(Verdict.DOWN, f"the Docker engine does not answer ({_short(exc)}): systemctl start docker")
         return
     report.engine = f"Docker {version}"
@@ -132,7 +132,7 @@ def _services(report: StatusReport, layout: Layout, client_factory: Callable[[],
             "healthy" if "(healthy)" in status else "")  # fmt: skip
         found[name] = {"service": name, "state": str(container.get("State", "")), "health": health,
                        "status": status, "image": str(container.get("Image", ""))}  # fmt: skip
-    for name in SERVICES:
+    for name in STACK_SERVICES:
         service = found.get(name) or {"service": name, "state": "missing", "health": "", "status": "", "image": ""}
         report.services.append(service)
         if service["state"] != "running":

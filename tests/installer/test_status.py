@@ -58,14 +58,14 @@ def test_engine_stopped_is_down_with_the_hosts_own_report(tmp_path: Path, monkey
     assert result.exit_code == 2
     body = json.loads(result.output)
     assert body["status"] == "down" and body["exit_code"] == 2 and body["engine"] == "unreachable"
-    assert [s["service"] for s in body["services"]] == ["postgres", "api", "nginx"]  # never an empty list
+    assert [s["service"] for s in body["services"]] == ["postgres", "api", "web", "nginx"]  # never an empty list
     assert {p["key"] for p in body["parts"]} >= {"server", "license", "backup", "host_disk"}
     assert body["backups_dir"] == str(directory / "backups")
 
 
 def test_running_stack_is_healthy(tmp_path: Path, docker_api, live_server, monkeypatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_api.url)
-    docker_api.containers = [_container(s) for s in ("postgres", "api", "nginx")]
+    docker_api.containers = [_container(s) for s in ("postgres", "api", "web", "nginx")]
     directory = _installed(tmp_path, live_server.url)
     result = _status(directory, "--json")
     body = json.loads(result.output)
@@ -80,7 +80,7 @@ def test_running_stack_is_healthy(tmp_path: Path, docker_api, live_server, monke
 
 def test_a_stopped_service_is_degraded(tmp_path: Path, docker_api, live_server, monkeypatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_api.url)
-    docker_api.containers = [_container("postgres"), _container("api", status="Up 1 minute (unhealthy)"),
+    docker_api.containers = [_container("postgres"), _container("web"), _container("api", status="Up 1 minute (unhealthy)"),
                              _container("nginx", state="exited", status="Exited (1) 2 minutes ago")]  # fmt: skip
     result = _status(_installed(tmp_path, live_server.url), "--json")
     body = json.loads(result.output)
