@@ -17,6 +17,12 @@ class ListQuery(BaseModel):
     q: str | None = Field(None, max_length=200, description="Case-insensitive search text.")
 
 
+def like_pattern(q: str) -> str:
+    """Search text as an ILIKE pattern matching it anywhere, its own `%`, `_` and `\\` taken
+    literally (use with `escape="\\"`)."""
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

@@ -11,6 +11,7 @@ from factoryos.catalog.models import CatalogIn, CatalogOut, CatalogPatch, Catalo
 from factoryos.db.constraints import constraint_errors
 from factoryos.db.repository import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from factoryos.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from factoryos.listing import like_pattern
 from factoryos.patching import changes
 from factoryos.schema.catalog import catalog_entries as t
 
@@ -82,7 +83,7 @@ def list_entries(conn: Connection, tenant_id: UUID, kind: Kind, query: CatalogQu
     if query.mine is not None:
         where.append((t.c.author_tenant_id == tenant_id) if query.mine else (t.c.author_tenant_id != tenant_id))
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(query.q)
         where.append(or_(*(c.ilike(pattern, escape="\\") for c in (t.c.name, t.c.manufacturer, t.c.category))))
     if query.cursor:
         created, row_id = decode_cursor(query.cursor)

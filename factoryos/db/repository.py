@@ -18,6 +18,7 @@ from sqlalchemy import Connection, RowMapping, Table, and_, delete, insert, or_,
 from sqlalchemy.sql import ColumnElement
 
 from factoryos.errors import NotFound, ValidationFailed
+from factoryos.listing import like_pattern
 
 MAX_LIMIT = 500
 
@@ -83,7 +84,7 @@ class TenantRepository:
             created, row_id = decode_cursor(cursor)
             where.append(or_(t.c.created_at > created, and_(t.c.created_at == created, t.c.id > row_id)))
         if search and search_columns:
-            pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            pattern = like_pattern(search)
             where.append(or_(*(t.c[c].ilike(pattern, escape="\\") for c in search_columns)))
         stmt = select(t).where(*where).order_by(t.c.created_at, t.c.id).limit(limit + 1)
         rows = list(self.conn.execute(stmt).mappings())

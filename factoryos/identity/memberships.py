@@ -18,6 +18,7 @@ from factoryos.db.repository import MAX_LIMIT, TenantRepository, decode_cursor, 
 from factoryos.errors import Conflict, NotFound, PermissionDenied
 from factoryos.identity.errors import OwnerImmutable
 from factoryos.identity.permissions import OWNER, ROLES, check_permission_names, effective_permissions
+from factoryos.listing import like_pattern
 from factoryos.schema.identity import auth_sessions, memberships, users
 
 
@@ -106,7 +107,7 @@ def list_members(
         created, row_id = decode_cursor(cursor)
         where.append(or_(m.c.created_at > created, and_(m.c.created_at == created, m.c.id > row_id)))
     if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(search)
         where.append(or_(users.c.email.ilike(pattern, escape="\\"), users.c.display_name.ilike(pattern, escape="\\")))
     rows = list(
         conn.execute(

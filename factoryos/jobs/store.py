@@ -13,6 +13,7 @@ from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, tuple_
 from factoryos.db.repository import MAX_LIMIT, TenantRepository
 from factoryos.errors import ValidationFailed
 from factoryos.jobs.models import JobOut, JobPage, JobQuery
+from factoryos.listing import like_pattern
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import order_operations
 from factoryos.schema.plant import machines, sites
@@ -64,6 +65,24 @@ def parse_due_cursor(cursor: str) -> tuple[date, str, UUID]:
         raise ValidationFailed("invalid pagination cursor", code="invalid_cursor", field="cursor") from None
 
 
+def text_match(pattern: str) -> Any:
+    """Job number, product text or customer matches `pattern` (from `factoryos.listing.like_pattern`)."""
+    return or_(*(jobs.c[c].ilike(pattern, escape="\\") for c in ("job_number", "product", "customer")))
+
+
+def due_page(conn: Connection, where: list[Any], cursor: str | None, limit: int) -> tuple[list[RowMapping], str | None]:
+    """One page of the jobs matching `where`, due first (keyset on due date, number, id), and the
+    cursor of the next page (None on the last)."""
+    if cursor:
+        where = [*where, tuple_(jobs.c.due_date, jobs.c.job_number, jobs.c.id) > tuple_(*parse_due_cursor(cursor))]
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt = select(jobs).where(and_(*where)).order_by(jobs.c.due_date, jobs.c.job_number, jobs.c.id).limit(limit + 1)
+    rows = list(conn.execute(stmt).mappings())
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], due_cursor(rows[limit - 1])
+
+
 def list_jobs(conn: Connection, tenant_id: UUID, query: JobQuery) -> JobPage:
     """Jobs due first come first; `q` searches number, product and customer."""
     where: list[Any] = [jobs.c.tenant_id == tenant_id]
@@ -71,18 +90,8 @@ def list_jobs(conn: Connection, tenant_id: UUID, query: JobQuery) -> JobPage:
         if getattr(query, name) is not None:
             where.append(jobs.c[name] == getattr(query, name))
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(or_(*(jobs.c[c].ilike(pattern, escape="\\") for c in ("job_number", "product", "customer"))))
-    if query.cursor:
-        key = parse_due_cursor(query.cursor)
-        where.append(tuple_(jobs.c.due_date, jobs.c.job_number, jobs.c.id) > tuple_(*key))
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    stmt = select(jobs).where(and_(*where)).order_by(jobs.c.due_date, jobs.c.job_number, jobs.c.id).limit(limit + 1)
-    rows = list(conn.execute(stmt).mappings())
-    cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        cursor = due_cursor(rows[-1])
+        where.append(text_match(like_pattern(query.q)))
+    rows, cursor = due_page(conn, where, query.cursor, query.limit)
     return JobPage(items=jobs_out(conn, tenant_id, rows), next_cursor=cursor)
 
 

@@ -12,12 +12,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, and_, delete, exists, func, insert, or_, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, delete, exists, func, insert, or_, select, update
 
 from factoryos.db.constraints import constraint_errors
-from factoryos.db.repository import MAX_LIMIT, TenantRepository
+from factoryos.db.repository import TenantRepository
 from factoryos.errors import Conflict, NotFound, ValidationFailed
-from factoryos.jobs.store import due_cursor, insert_operations, jobs_out, parse_due_cursor
+from factoryos.jobs.store import due_page, insert_operations, jobs_out, text_match
+from factoryos.listing import like_pattern
 from factoryos.orders.order_models import (
     AllowedMachine,
     OperationOut,
@@ -212,21 +213,12 @@ def list_orders(conn: Connection, tenant_id: UUID, query: OrderQuery) -> OrderPa
                                     order_operations.c.machine_id == query.machine_id)
         where.append(or_(jobs.c.machine_id == query.machine_id, on_machine))
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(query.q)
         by_product = exists().where(products.c.tenant_id == jobs.c.tenant_id, products.c.id == jobs.c.product_id,
                                     or_(products.c.number.ilike(pattern, escape="\\"),
                                         products.c.name.ilike(pattern, escape="\\")))
-        where.append(or_(*(jobs.c[c].ilike(pattern, escape="\\") for c in ("job_number", "product", "customer")),
-                         by_product))
-    if query.cursor:
-        where.append(tuple_(jobs.c.due_date, jobs.c.job_number, jobs.c.id) > tuple_(*parse_due_cursor(query.cursor)))
-    limit = max(1, min(query.limit, MAX_LIMIT))
-    stmt = select(jobs).where(and_(*where)).order_by(jobs.c.due_date, jobs.c.job_number, jobs.c.id).limit(limit + 1)
-    rows = list(conn.execute(stmt).mappings())
-    cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        cursor = due_cursor(rows[-1])
+        where.append(or_(text_match(pattern), by_product))
+    rows, cursor = due_page(conn, where, query.cursor, query.limit)
     return OrderPage(items=summaries(conn, tenant_id, rows), next_cursor=cursor)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, RowMapping, and_, func, or_, select, tuple_
 from factoryos.db.constraints import constraint_errors
 from factoryos.db.repository import MAX_LIMIT, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
+from factoryos.listing import like_pattern
 from factoryos.orders.product_models import ProductIn, ProductOut, ProductPage, ProductPatch, ProductQuery
 from factoryos.patching import changes
 from factoryos.schema.jobs import jobs
@@ -68,7 +69,7 @@ def list_products(conn: Connection, tenant_id: UUID, query: ProductQuery) -> Pro
     if query.status is not None:
         where.append(products.c.status == query.status)
     if query.q:
-        pattern = "%" + query.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(query.q)
         where.append(or_(products.c.number.ilike(pattern, escape="\\"), products.c.name.ilike(pattern, escape="\\")))
     if query.cursor:
         where.append(tuple_(products.c.number, products.c.id) > tuple_(*_decode(query.cursor)))
