@@ -79,9 +79,11 @@ class ColumnOut(BaseModel):
     field: str | None = Field(description="The job field the column fills; null when ignored.")
 
 
-class JobImportOut(BaseModel):
+class ImportOutcome(BaseModel):
+    """What every file import answers (jobs, products, routings): the preview or the result."""
+
     dry_run: bool
-    import_id: UUID | None = Field(description="Set when jobs were imported.")
+    import_id: UUID | None = Field(description="Set when the file was imported.")
     file_name: str
     format: Literal["csv", "xlsx"]
     delimiter: str | None
@@ -90,12 +92,15 @@ class JobImportOut(BaseModel):
     total_rows: int
     valid_rows: int
     invalid_rows: int
-    imported: int
     skipped: int = Field(description="Invalid rows left out (an import with skip_invalid).")
-    products_linked: int = Field(0, description="Valid rows whose product is a product's number: they get its routing.")
-    rows: list[ImportRow]
     errors: list[RowError] = Field(description="At most 1000 are listed; `error_count` has them all.")
     error_count: int
+
+
+class JobImportOut(ImportOutcome):
+    imported: int
+    products_linked: int = Field(0, description="Valid rows whose product is a product's number: they get its routing.")
+    rows: list[ImportRow]
     job_numbers: list[str] = Field(description="The imported job numbers.")
 
 

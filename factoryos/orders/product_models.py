@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from factoryos.errors import ValidationFailed
-from factoryos.jobs.models import ColumnOut, RowError
+from factoryos.jobs.models import ImportOutcome
 from factoryos.listing import ListQuery
 
 ProductStatus = Literal["active", "obsolete"]
@@ -184,30 +184,14 @@ class RoutingImportRow(BaseModel):
     setup_seconds: float | None
 
 
-class _ImportOut(BaseModel):
-    dry_run: bool
-    import_id: UUID | None = Field(description="Set when the file was imported.")
-    file_name: str
-    format: Literal["csv", "xlsx"]
-    delimiter: str | None
-    header_row: int
-    columns: list[ColumnOut]
-    total_rows: int
-    valid_rows: int
-    invalid_rows: int
-    skipped: int = Field(description="Rows left out (an import with skip_invalid).")
-    errors: list[RowError] = Field(description="At most 1000 are listed; `error_count` has them all.")
-    error_count: int
-
-
-class ProductImportOut(_ImportOut):
+class ProductImportOut(ImportOutcome):
     created: int
     updated: int
     rows: list[ProductImportRow]
     product_numbers: list[str] = Field(description="The products created or changed.")
 
 
-class RoutingImportOut(_ImportOut):
+class RoutingImportOut(ImportOutcome):
     routings: int = Field(description="Products whose routing the file replaced (or would replace).")
     rows: list[RoutingImportRow]
     product_numbers: list[str] = Field(description="The products whose routing was replaced.")
