@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from cli import jobs, login
-from tests.accounts import PASSWORD, Session
+from tests.cli_support import InProcessCli, one_red_line
 from tests.onboarding.support import csv_bytes
 from tests.orders import order_support as support
 from tests.orders import runs_plant
@@ -23,46 +21,15 @@ login.register(app)
 jobs.register(app)
 
 
-@dataclass
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
-
-
-class Cli:
-    def __init__(self, home: Path, cwd: Path, server: str) -> None:
-        self.cwd = cwd
-        self.server = server
-        self.env = {"FACTORYOS_CLIENT_CONFIG": str(home / "client.json"), "COLUMNS": "200"}
-
-    def __call__(self, *args: str, stdin: str | None = None) -> Outcome:
-        result = CliRunner().invoke(app, list(args), input=stdin, env=self.env)
-        return Outcome(result.exit_code, result.stdout, result.stderr)
-
-    def login(self, who: Session) -> None:
-        done = self("login", "--server", self.server, "--email", who.email, "--password-stdin", stdin=PASSWORD + "\n")
-        assert done.code == 0, done
-
-
 @pytest.fixture()
-def cli(tmp_path: Path, live_server, monkeypatch: pytest.MonkeyPatch) -> Cli:
+def cli(tmp_path: Path, live_server, monkeypatch: pytest.MonkeyPatch) -> InProcessCli:
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    return Cli(tmp_path, work, live_server.url)
+    return InProcessCli(app, tmp_path, work, live_server.url)
 
 
-def one_red_line(done: Outcome, *fragments: str) -> None:
-    assert done.code == 1, done
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("✗"), done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-def test_list_and_show(cli: Cli, api, owner, app_engine) -> None:
+def test_list_and_show(cli: InProcessCli, api, owner, app_engine) -> None:
     shop = runs_plant.shop(api, owner)
     m = shop["machines"][0]
     p = support.product(app_engine, owner.tenant_id, [(10, "Cut", [(m["id"], "12", 1)]),
@@ -73,7 +40,7 @@ def test_list_and_show(cli: Cli, api, owner, app_engine) -> None:
     cli.login(owner)
 
     done = cli("jobs", "list")
-    assert done.code == 0, done
+    assert done.returncode == 0, done
     lines = [line.split() for line in done.stdout.splitlines() if line.strip().startswith("CLI-")]
     assert [line[0] for line in lines] == ["CLI-2", "CLI-1"]  # due first
     assert "planned" in lines[0] and {"released", "Acme", "1,200", "Hinge"} <= set(lines[1])
@@ -84,7 +51,7 @@ def test_list_and_show(cli: Cli, api, owner, app_engine) -> None:
     one_red_line(cli("jobs", "list", "--status", "busy"), "--status", "planned")
 
     shown = cli("jobs", "show", "CLI-1")
-    assert shown.code == 0, shown
+    assert shown.returncode == 0, shown
     assert f"Order CLI-1  {p['number']} Hinge  [released]" in shown.stdout
     assert "quantity 1,200" in shown.stdout and "customer Acme" in shown.stdout
     assert f"{m['code']} 6s/2" in shown.stdout and "0/1,200" in shown.stdout
@@ -93,7 +60,7 @@ def test_list_and_show(cli: Cli, api, owner, app_engine) -> None:
     one_red_line(cli("jobs", "show", "NOPE-9"), "there is no order NOPE-9")
 
 
-def test_import_previews_then_imports(cli: Cli, api, owner, app_engine) -> None:
+def test_import_previews_then_imports(cli: InProcessCli, api, owner, app_engine) -> None:
     runs_plant.shop(api, owner)
     p = support.product(app_engine, owner.tenant_id, [], number="P-CLI")
     good = cli.cwd / "jobs.csv"
@@ -105,26 +72,26 @@ def test_import_previews_then_imports(cli: Cli, api, owner, app_engine) -> None:
     cli.login(owner)
 
     refused = cli("jobs", "import", str(good), stdin="n\n")
-    assert refused.code == 1 and "2 rows, 2 valid, 0 with errors; 1 linked" in refused.stdout
+    assert refused.returncode == 1 and "2 rows, 2 valid, 0 with errors; 1 linked" in refused.stdout
     assert "import cancelled" in refused.stderr
     assert json.loads(cli("jobs", "list", "--json").stdout) == []
 
     done = cli("jobs", "import", str(good), "--yes")
-    assert done.code == 0, done
+    assert done.returncode == 0, done
     assert "Imported 2 jobs" in done.stdout
     listed = {o["job_number"]: o for o in json.loads(cli("jobs", "list", "--json").stdout)}
     assert (listed["I-1"]["product_id"], listed["I-2"]["product_id"]) == (p["id"], None)
 
     errors = cli("jobs", "import", str(bad), "--yes")
-    assert errors.code == 1 and "row 2, quantity (Qty)" in errors.stderr
+    assert errors.returncode == 1 and "row 2, quantity (Qty)" in errors.stderr
     assert errors.stderr.strip().splitlines()[-1].startswith("✗ 1 of 2 rows have errors")
     partial = cli("jobs", "import", str(bad), "--yes", "--skip-invalid", "--json")
-    assert partial.code == 0, partial
+    assert partial.returncode == 0, partial
     assert (json.loads(partial.stdout)["imported"], json.loads(partial.stdout)["skipped"]) == (1, 1)
     one_red_line(cli("jobs", "import", str(cli.cwd / "missing.csv"), "--yes"), "there is no file")
 
 
-def test_export_writes_confirmations_and_the_next_cursor(cli: Cli, api, owner, app_engine) -> None:
+def test_export_writes_confirmations_and_the_next_cursor(cli: InProcessCli, api, owner, app_engine) -> None:
     shop = runs_plant.shop(api, owner)
     m = shop["machines"][0]
     order = support.create(api, owner, job_number="X-1", machine_id=m["id"], status="released")
@@ -135,7 +102,7 @@ def test_export_writes_confirmations_and_the_next_cursor(cli: Cli, api, owner, a
     cli.login(owner)
 
     done = cli("jobs", "export", "-o", "confirmations.csv")
-    assert done.code == 0, done
+    assert done.returncode == 0, done
     rows = list(csv.reader((cli.cwd / "confirmations.csv").open(encoding="utf-8", newline="")))
     assert rows[0] == list(jobs.EXPORT_COLUMNS)
     assert [(r[1], r[2], r[3], r[4], r[5], r[6], r[10], r[11]) for r in rows[1:]] == [

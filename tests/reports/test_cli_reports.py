@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,15 +21,9 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from tests.accounts import PASSWORD, Session
+from tests.cli_support import Outcome, one_red_line
 from tests.reports.cli_entry import app
 from tests.reports.seed import NIGHT_DATE, Plant
-
-
-@dataclass
-class Outcome:
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 class Cli:
@@ -63,15 +56,6 @@ def cli(tmp_path: Path, live_server, monkeypatch: pytest.MonkeyPatch) -> Cli:
     work.mkdir()
     monkeypatch.chdir(work)
     return Cli(tmp_path, work, live_server.url)
-
-
-def one_red_line(done: Outcome, *fragments: str) -> None:
-    assert done.returncode == 1, done
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("✗"), done.stderr
-    assert "Traceback" not in done.stdout + done.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_login_report_print_and_logout(cli: Cli, seeded: Plant, tmp_path: Path) -> None:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from tests.cli_support import one_red_line
 from tests.reports.order_seed import OrderPlant
-from tests.reports.test_cli_reports import Cli, cli, one_red_line  # noqa: F401 (the `cli` fixture)
+from tests.reports.test_cli_reports import Cli, cli  # noqa: F401 (the `cli` fixture)
 from tests.reports.test_order_report import order  # noqa: F401 (the `order` fixture)
 
 
