@@ -20,14 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.events import Resize
-from textual.timer import Timer
 from textual.widgets import Footer, Label, Select, Static
-from textual.worker import get_current_worker
 
 from factoryos.client import ClientError
 from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
-from tui.screens.base import AppScreen
 from tui.screens.machine_detail import MachineDetailScreen
+from tui.screens.polling import PollingScreen
 from tui.widgets.header import Header
 from tui.widgets.kpi_tile import KpiTile, percent
 from tui.widgets.machine_tile import MachineTile, since_text
@@ -46,9 +44,9 @@ class Snapshot:
     rejections: list[RejectionOut]
 
 
-class DashboardScreen(AppScreen):
+class DashboardScreen(PollingScreen):
     BINDINGS = [
-        *AppScreen.BINDINGS,
+        *PollingScreen.BINDINGS,
         Binding("s", "focus_site", "Site", tooltip="Choose the site.", id="site"),
         Binding("l", "focus_line", "Line", tooltip="Filter by line.", id="line"),
         Binding("r", "refresh", "Refresh", tooltip="Refresh now.", id="refresh"),
@@ -68,7 +66,6 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         super().__init__()
         self.site_id: UUID | None = None
         self.line_id: UUID | None = None
-        self._timer: Timer | None = None
         self._reasons: dict[UUID, ReasonOut] = {}
         self._zones: dict[UUID, ZoneInfo] = {}
         self.last: Snapshot | None = None
@@ -140,20 +137,8 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
 
     # -- polling --------------------------------------------------------------------------------
 
-    def action_refresh(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        if self.site_id is not None:
-            self.poll()
-
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self.workers.cancel_group(self, "poll")
-
-    def on_screen_resume(self) -> None:
-        if self.site_id is not None:
-            self.action_refresh()
+    def can_poll(self) -> bool:
+        return self.site_id is not None
 
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def poll(self) -> None:
@@ -173,8 +158,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
                 self.last = snapshot
                 self._draw(snapshot)
         finally:
-            if not get_current_worker().is_cancelled and self.is_attached:
-                self._timer = self.set_timer(self.factory.poll_seconds, self.poll)
+            self.poll_again()
 
     async def _fetch(self, site_id: UUID, line_id: UUID | None) -> Snapshot:
         live = await self.api.live(site_id, line_id=line_id)

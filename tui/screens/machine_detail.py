@@ -20,13 +20,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from factoryos.client import ClientError
 from factoryos.client.models import DowntimeOut, LiveMachine, MachineTimeline, ReasonOut
-from tui.screens.base import AppScreen
+from tui.screens.polling import PollingScreen
 from tui.screens.stop_reason import StopReasonDialog
 from tui.widgets.header import Header
 from tui.widgets.kpi_tile import percent
@@ -47,9 +45,9 @@ class Detail:
     stops: list[DowntimeOut]
 
 
-class MachineDetailScreen(AppScreen):
+class MachineDetailScreen(PollingScreen):
     BINDINGS = [
-        *AppScreen.BINDINGS,
+        *PollingScreen.BINDINGS,
         Binding("g", "give_reason", "Give reason", tooltip="Give a stop waiting for a reason its reason.",
                 id="give-reason"),
         Binding("r", "refresh", "Refresh", tooltip="Refresh now.", id="refresh"),
@@ -81,7 +79,6 @@ goes back to the dashboard. Scroll with the arrow keys or Page Up/Down.
         self.zone = zone
         self.reasons = reasons
         self.last: Detail | None = None
-        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -108,19 +105,6 @@ goes back to the dashboard. Scroll with the arrow keys or Page Up/Down.
 
     # -- polling --------------------------------------------------------------------------------
 
-    def action_refresh(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self.poll()
-
-    def on_screen_suspend(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self.workers.cancel_group(self, "poll")
-
-    def on_screen_resume(self) -> None:
-        self.action_refresh()
-
     @work(exclusive=True, group="poll", exit_on_error=False)
     async def poll(self) -> None:
         try:
@@ -140,8 +124,7 @@ goes back to the dashboard. Scroll with the arrow keys or Page Up/Down.
             self.machine = detail.machine
             self._draw(detail)
         finally:
-            if not get_current_worker().is_cancelled and self.is_attached:
-                self._timer = self.set_timer(self.factory.poll_seconds, self.poll)
+            self.poll_again()
 
     async def _fetch(self) -> Detail | None:
         live = await self.api.live(self.site_id, line_id=self.machine.line_id)
