@@ -160,10 +160,41 @@ class Provisioner:
                 f"machine {code}",
             )
             plant.machines.append(machine)
+        self.orders(plant, lines["LNZ/MOLD"], lines["LNZ/MACH"])
         # Seeded like a company that went through setup: its owner is not offered the wizard.
         _check(self.http.put(f"{API}/onboarding", json={"current_step": "complete"}, headers=self.headers()),
                "completing the company setup")
         return plant
+
+    def orders(self, plant: DemoPlant, moulding: str, machining: str) -> None:
+        """A product moulded two at a time then machined, three orders, the first one running on
+        the first moulder: what the Orders screen, the dashboard tiles and the order report show."""
+        def cycle(line_id: str) -> float:  # the line's fastest machine: no machine beats the standard
+            return min(float(m["ideal_cycle_seconds"]) for m in plant.machines if m["line_id"] == line_id)
+
+        product = _check(self.http.post(f"{API}/products", json={"number": "HSG-100", "name": "Pump housing"},
+                                        headers=self.headers()), "the demo product")
+        routing = {"operations": [
+            {"seq": 10, "name": "Moulding", "setup_seconds": 900,
+             "resources": [{"line_id": moulding, "cycle_seconds": 2 * cycle(moulding), "parts_per_cycle": 2}]},
+            {"seq": 20, "name": "Machining", "setup_seconds": 600,
+             "resources": [{"line_id": machining, "cycle_seconds": cycle(machining)}]},
+        ]}
+        _check(self.http.put(f"{API}/products/{product['id']}/routing", json=routing, headers=self.headers()),
+               "the demo routing")
+        due = date.today() + timedelta(days=7)
+        made = [_check(self.http.post(f"{API}/orders", json={
+            "job_number": number, "product_id": product["id"], "quantity": quantity, "due_date": due.isoformat(),
+            "customer": "Aqua Pumps GmbH", "status": status}, headers=self.headers()), f"order {number}")
+            for number, quantity, status in (("MO-1001", 2000, "released"), ("MO-1002", 800, "released"),
+                                             ("MO-1003", 1200, "planned"))]
+        first = next(m for m in plant.machines if m["line_id"] == moulding)
+        _check(self.http.post(f"{API}/machines/{first['id']}/run",
+                              json={"operation_id": made[0]["operations"][0]["id"]}, headers=self.headers()),
+               "starting MO-1001")
+        # The simulated moulder is already making parts: its changeover is over.
+        _check(self.http.post(f"{API}/machines/{first['id']}/run/setup-done", headers=self.headers()),
+               "MO-1001 set up")
 
     # -- every run -------------------------------------------------------------------------
     def load_plant(self) -> DemoPlant:
