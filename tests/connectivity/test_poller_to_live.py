@@ -164,22 +164,27 @@ async def test_reload_restarts_only_what_changed(http, client, runtime: PollerRu
         sessions = dict(runtime.poller.sessions)
         assert (await runtime.reload()).added == ()  # nothing changed, nothing restarted
 
-        r = await client.put(f"/api/v1/machines/{site.machines[1]['id']}/connection",
-                             json={**(await _stored(client, site, 1)), "poll_interval": 0.5},
-                             headers=site.owner.headers)
-        assert r.status_code == 200, r.text
-        r = await client.delete(f"/api/v1/machines/{site.machines[2]['id']}/connection", headers=site.owner.headers)
-        assert r.status_code == 204
-        changes = await runtime.reload()
+        stored = await _stored(client, site, 1)
+        # Holding the reload lock keeps the periodic reload (every 0.3 s here) from taking these
+        # changes first: this test's own reload must be the one that sees them.
+        async with runtime._reloading:
+            r = await client.put(f"/api/v1/machines/{site.machines[1]['id']}/connection",
+                                 json={**stored, "poll_interval": 0.5}, headers=site.owner.headers)
+            assert r.status_code == 200, r.text
+            r = await client.delete(f"/api/v1/machines/{site.machines[2]['id']}/connection",
+                                    headers=site.owner.headers)
+            assert r.status_code == 204
+            changes = await runtime._reload()
         assert (changes.added, changes.restarted, changes.removed) == ((), (site.poll_id(1),), (site.poll_id(2),))
         assert runtime.poller.machines[site.poll_id(1)].poll_interval == 0.5
         assert runtime.poller.sessions == sessions  # the shared Modbus connection stayed up
 
         # A retired machine is not polled; the connection stays for when it returns.
-        r = await client.patch(f"/api/v1/machines/{site.machines[0]['id']}", json={"status": "retired"},
-                               headers=site.owner.headers)
-        assert r.status_code == 200, r.text
-        assert (await runtime.reload()).removed == (site.poll_id(0),)
+        async with runtime._reloading:
+            r = await client.patch(f"/api/v1/machines/{site.machines[0]['id']}", json={"status": "retired"},
+                                   headers=site.owner.headers)
+            assert r.status_code == 200, r.text
+            assert (await runtime._reload()).removed == (site.poll_id(0),)
         await disconnect(client, site)
 
 
