@@ -54,7 +54,7 @@ CODES: frozenset[str] = frozenset({
     "invalid_interval", "invalid_policy", "invalid_shift", "invalid_state", "naive_datetime",
     "shift_not_scheduled",
     # factoryos/licensing
-    "license_edition", "license_expired", "license_invalid", "license_key_invalid", "license_limit",
+    "license_edition", "license_expired", "license_feature", "license_invalid", "license_key_invalid", "license_limit",
     "license_malformed", "license_signature_invalid", "license_store_failed", "license_unreadable",
     "license_wrong_host",
     # factoryos/onboarding

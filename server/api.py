@@ -33,6 +33,8 @@ from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
+from factoryos.licensing.document import Edition
+from factoryos.licensing.gating import require_module
 from factoryos.schema.tenancy import idempotency_keys
 from server.maintenance import RETRY_AFTER_SECONDS
 from server.middleware import BodyTooLarge
@@ -182,6 +184,9 @@ class Endpoint:
     # May take seconds (reports, large ranges, dumps, imports): runs in its own smaller pool of
     # threads, so a few of them never hold up the terminals' short requests.
     long_running: bool = False
+    # A module of a paid edition (quality, maintenance, …): refused with 403 `license_feature`
+    # when the license in force is of a lower edition. (module name, edition needed)
+    module: tuple[str, Edition] | None = None
 
     @property
     def operation_id(self) -> str:
@@ -222,6 +227,7 @@ class Router:
         uses_db: bool = True,
         response_media_types: tuple[str, ...] = (),
         long_running: bool = False,
+        module: tuple[str, Edition] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if not permission:
             raise ValueError(f"{method} {path}: every endpoint must declare a permission (or PUBLIC)")
@@ -243,6 +249,7 @@ class Router:
                     uses_db=uses_db,
                     response_media_types=response_media_types,
                     long_running=long_running,
+                    module=module,
                 )
             )
             return fn
@@ -532,7 +539,10 @@ def _authorize(endpoint: Endpoint, call: _Call, conn: Connection) -> Principal |
         set_tenant(conn, None, None)
         return None
     set_tenant(conn, call.identity.tenant_id, call.identity.user_id)
-    return call.state.authenticator.authorize(conn, call.identity, endpoint.permission)
+    principal = call.state.authenticator.authorize(conn, call.identity, endpoint.permission)
+    if endpoint.module is not None and call.state.license is not None:
+        require_module(call.state.license.in_force(), endpoint.module[1], endpoint.module[0])
+    return principal
 
 
 def _error_response(endpoint: Endpoint, request: Request, request_id: str, exc: Exception) -> Response:

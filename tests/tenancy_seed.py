@@ -14,10 +14,15 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 
 from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
+from tests.maintenance.tenancy_seed import MAINTENANCE_SEEDERS
+from tests.materials.tenancy_seed import MATERIALS_SEEDERS
+from tests.nonconformances.tenancy_seed import NONCONFORMANCES_SEEDERS
 from tests.onboarding.tenancy_seed import ONBOARDING_SEEDERS
 from tests.orders.tenancy_seed import ORDERS_SEEDERS
 from tests.production.tenancy_seed import PRODUCTION_SEEDERS
+from tests.quality.tenancy_seed import QUALITY_SEEDERS
 from tests.reports.tenancy_seed import REPORTS_SEEDERS
+from tests.sso.tenancy_seed import SSO_SEEDERS
 
 
 def _anchor(conn: Connection, tenant: UUID, tag: str) -> None:
@@ -113,6 +118,11 @@ SEEDERS.update(CONNECTIVITY_SEEDERS)
 SEEDERS.update(ONBOARDING_SEEDERS)
 SEEDERS.update(ORDERS_SEEDERS)
 SEEDERS.update(REPORTS_SEEDERS)
+SEEDERS.update(NONCONFORMANCES_SEEDERS)
+SEEDERS.update(QUALITY_SEEDERS)
+SEEDERS.update(MAINTENANCE_SEEDERS)
+SEEDERS.update(MATERIALS_SEEDERS)
+SEEDERS.update(SSO_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

@@ -37,6 +37,21 @@ def require_edition(document: License | None, needed: Edition, feature: str) -> 
         )
 
 
+def require_module(document: License | None, needed: Edition, feature: str) -> None:
+    """Refuse a module (quality, maintenance, materials, …) unless the license in force is of
+    `needed` edition or higher. The evaluation (no license in force) includes every module, so a
+    plant trying FactoryOS, and the demo, see all of them."""
+    if document is None:
+        return
+    if _ORDER.index(document.edition) < _ORDER.index(needed):
+        raise LicenseError(
+            f"{feature} needs the {needed.value.title()} edition; this installation is licensed for "
+            f"{document.edition.value.title()}",
+            code="license_feature",
+            extra={"edition_needed": needed.value, "feature": feature},
+        )
+
+
 def require_room(document: License | None, kind: LimitKind, current: int, adding: int = 1) -> None:
     """Refuse adding `adding` more `kind` when that would pass the licensed limit."""
     allowed = getattr(limits_of(document), kind)

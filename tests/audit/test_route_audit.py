@@ -42,6 +42,7 @@ from tests.accounts import (
 )
 from tests.backup.support import app_of, backup_server, signed_license, wait_for_restore
 from tests.conftest import LiveServer
+from tests.audit.walk import STEPS, Expect, Step, Walk, step
 from tests.production import plant
 
 DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12:00Z
@@ -51,39 +52,6 @@ DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12
 ACCOUNT_ONLY = {"POST /api/v1/auth/register", "POST /api/v1/setup"}
 # POSTs that change nothing: a connection test reads the machine once with unsaved settings.
 READS_ONLY = {"POST /api/v1/machines/{machine_id:uuid}/connection/test"}
-
-
-@dataclass(frozen=True)
-class Expect:
-    action: str
-    entity_type: str
-    entity_id: str | None
-    shape: str  # create | update | delete | event
-
-
-@dataclass
-class Walk:
-    http: httpx.Client
-    owner: Session
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def call(self, method: str, path: str, who: Session | None = None, **kw: Any) -> httpx.Response:
-        headers = (who or self.owner).headers if who is not False else {}
-        r = self.http.request(method, path, headers=headers, **kw)
-        assert r.status_code < 400, f"{method} {path}: {r.status_code} {r.text}"
-        return r
-
-
-Step = Callable[[Walk], Expect]
-STEPS: dict[str, Step] = {}
-
-
-def step(key: str) -> Callable[[Step], Step]:
-    def register_step(fn: Step) -> Step:
-        STEPS[key] = fn
-        return fn
-
-    return register_step
 
 
 def _id(r: httpx.Response) -> str:
@@ -698,6 +666,15 @@ def _product_delete(w: Walk) -> Expect:
     p = w.call("POST", "/api/v1/products", json={"number": f"P-{uuid.uuid4().hex[:6]}", "name": "Spare"}).json()
     w.call("DELETE", f"/api/v1/products/{p['id']}")
     return Expect("delete", "product", p["id"], "delete")
+
+
+# -- each module's own steps, after the core ones (they may use what those made) ----------
+
+import tests.nonconformances.audit_steps  # noqa: E402,F401
+import tests.quality.audit_steps  # noqa: E402,F401
+import tests.maintenance.audit_steps  # noqa: E402,F401
+import tests.materials.audit_steps  # noqa: E402,F401
+import tests.sso.audit_steps  # noqa: E402,F401
 
 
 # -- the walk -------------------------------------------------------------------------------

@@ -153,6 +153,15 @@ def test_edition_and_limit_gating() -> None:
     with pytest.raises(LicenseError, match="needs the Advanced edition"):
         require_edition(None, Edition.ADVANCED, "Excel export")
 
+    # Modules: the evaluation includes them all; a license below their edition refuses them.
+    from factoryos.licensing.gating import require_module
+
+    require_module(None, Edition.ADVANCED, "Quality")
+    require_module(advanced, Edition.ADVANCED, "Quality")
+    with pytest.raises(LicenseError, match="Quality needs the Advanced edition; .* licensed for Core") as caught:
+        require_module(_document(edition=Edition.CORE), Edition.ADVANCED, "Quality")
+    assert caught.value.code == "license_feature" and caught.value.extra["edition_needed"] == "advanced"
+
     require_room(advanced, "machines", current=49)
     with pytest.raises(LicenseError, match="the license allows 50 machines; 50 exist already") as caught:
         require_room(advanced, "machines", current=50)

@@ -1,0 +1,3 @@
+"""The route audit walk's steps for the materials routes (see tests/audit/walk.py)."""
+
+from __future__ import annotations
