@@ -11,7 +11,10 @@ import httpx
 from factoryos.identity.policy import IdentityPolicy
 
 # Cheap hashing keeps the suite fast; production defaults are asserted in tests/identity.
-FAST = IdentityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1)
+# The whole suite registers from one address: its registration allowance is wide open here and
+# asserted at its default in tests/identity/test_throttle_by_address.py.
+FAST = IdentityPolicy(argon2_time_cost=1, argon2_memory_kib=64, argon2_parallelism=1,
+                      registration_address_threshold=100_000)
 PASSWORD = "correct horse battery"
 
 
@@ -54,8 +57,12 @@ def session_of(body: dict[str, Any], email: str, password: str = PASSWORD) -> Se
 
 
 def register(http: httpx.Client, email: str | None = None, password: str = PASSWORD) -> dict[str, Any]:
-    r = http.post("/api/v1/auth/register", json={"email": email or new_email(), "password": password})
-    assert r.status_code == 201, r.text
+    """Register, then sign in as a client does (registration itself answers only "accepted")."""
+    email = email or new_email()
+    r = http.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 202, r.text
+    r = login(http, email, password)
+    assert r.status_code == 200, r.text
     return r.json()
 
 

@@ -72,10 +72,9 @@ class Provisioner:
     def seed(self, sims: Sequence[ModbusMachine | OpcUaMachine]) -> DemoPlant:
         """Company, people, sites, lines, shifts and 24 machines (one per simulated PLC)."""
         manager = self.logins["manager"]
-        account = _check(
-            self.http.post(f"{API}/auth/register", json={"email": manager.email, "password": manager.password}),
-            "registering the manager",
-        )
+        credentials = {"email": manager.email, "password": manager.password}
+        _check(self.http.post(f"{API}/auth/register", json=credentials), "registering the manager")
+        account = _check(self.http.post(f"{API}/auth/login", json=credentials), "signing the manager in")
         _check(
             self.http.post(
                 f"{API}/setup/owner",

@@ -57,6 +57,21 @@ def create_user(
         raise Conflict("an account with this email already exists", code="email_taken", field="email") from None
 
 
+def register_quietly(
+    conn: Connection, rt: IdentityRuntime, *, email: str, password: str, display_name: str | None = None
+) -> RowMapping | None:
+    """Create an account, or do nothing when the email has one: None then, and the caller
+    answers exactly as for a new account. The password is hashed either way, so the time taken
+    does not tell the two apart; the existing account is left untouched."""
+    try:
+        return create_user(conn, rt, email=email, password=password, display_name=display_name)
+    except Conflict as exc:
+        if exc.code != "email_taken":
+            raise
+        rt.passwords.hash(password)
+        return None
+
+
 def set_password(conn: Connection, rt: IdentityRuntime, user_id: UUID, password: str) -> None:
     user = require_user(conn, user_id, for_update=True)
     rt.passwords.check_rules(password, email=user["email"],

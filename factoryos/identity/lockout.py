@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Connection, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from factoryos.errors import RateLimited
 from factoryos.identity.errors import AccountLocked
 from factoryos.identity.policy import IdentityPolicy
 from factoryos.identity.runtime import IdentityRuntime
@@ -119,16 +120,22 @@ def _sweep(conn: Connection, now: datetime) -> None:
     conn.execute(delete(t).where(t.c.key.in_(stale.scalar_subquery())))
 
 
+def _registration_key(rt: IdentityRuntime, client_ip: str) -> str:
+    return rt.keys.lookup_hash("register-address:" + client_ip)
+
+
 def guard_probe(conn: Connection, policy: IdentityPolicy, rt: IdentityRuntime, client_ip: str) -> None:
-    """Registration tells whether an email is taken (it must, with no mail to send instead): an
-    address probing many taken emails is throttled like one guessing passwords."""
-    keys = ThrottleKeys("", rt.keys.lookup_hash("login-address:" + client_ip))
-    until = conn.execute(select(t.c.locked_until).where(t.c.key == keys.address)).scalar()
+    """Registration answers alike for new and taken emails; what remains to probe with is the
+    volume, so one address may register only so many accounts per lockout window."""
+    until = conn.execute(select(t.c.locked_until).where(t.c.key == _registration_key(rt, client_ip))).scalar()
     now = datetime.now(timezone.utc)
     if until is not None and until > now:
-        raise _locked_error(until, now)
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        raise RateLimited(f"too many registrations from this address; try again in {math.ceil(seconds / 60)} min",
+                          extra={"retry_after": seconds})
 
 
 def count_probe(conn: Connection, policy: IdentityPolicy, rt: IdentityRuntime, client_ip: str) -> None:
-    _count(conn, policy, rt.keys.lookup_hash("login-address:" + client_ip), policy.lockout_address_threshold,
+    """Count every registration from the address (new or taken email alike: the count tells nothing)."""
+    _count(conn, policy, _registration_key(rt, client_ip), policy.registration_address_threshold,
            datetime.now(timezone.utc))

@@ -77,6 +77,16 @@ class RegisterBody(BaseModel):
     display_name: str | None = Field(None, max_length=200)
 
 
+class RegisterAccepted(BaseModel):
+    """The one answer to a registration, whether or not the email had an account already:
+    the caller learns nothing about other people's accounts. Sign in next, with the same
+    email and password; that fails if the email belonged to someone else."""
+
+    status: Literal["accepted"] = "accepted"
+    detail: str = ("If this email can be registered, it now has an account: sign in with the same email "
+                   "and password. If it already had one, sign in with that account's password.")
+
+
 class LoginBody(BaseModel):
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)

@@ -20,6 +20,9 @@ class IdentityPolicy(BaseSettings):
     lockout_minutes: int = Field(15, ge=1, le=1440, description="How long a lockout lasts.")
     lockout_address_threshold: int = Field(
         50, ge=1, le=10_000, description="Failed logins from one client address, any emails, before it locks.")
+    registration_address_threshold: int = Field(
+        20, ge=1, le=100_000,
+        description="Registrations from one client address within the lockout window before it must wait.")
     password_min_length: int = Field(12, ge=8, le=128)
     password_min_score: int = Field(3, ge=0, le=4, description="Least zxcvbn score (0–4) a new password needs.")
     argon2_time_cost: int = Field(3, ge=1)

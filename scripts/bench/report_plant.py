@@ -68,7 +68,8 @@ def _post(http: httpx.Client, path: str, body: dict[str, Any], headers: dict[str
 
 
 def _company(http: httpx.Client, email: str, operators: int) -> tuple[dict[str, str], str, list[str]]:
-    token = _post(http, "/api/v1/auth/register", {"email": email, "password": PASSWORD})["access_token"]
+    _post(http, "/api/v1/auth/register", {"email": email, "password": PASSWORD})
+    token = _post(http, "/api/v1/auth/login", {"email": email, "password": PASSWORD})["access_token"]
     owner = _post(http, "/api/v1/setup/owner", {
         "display_name": "Bench Owner", "company_name": "Benchmark Works", "industry": "Metalworking",
         "company_size": "201-500", "city": "Łódź", "default_currency": "EUR", "timezone": "Europe/Warsaw",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from factoryos.errors import Conflict
 from factoryos.identity import lockout, mfa
-from factoryos.identity.accounts import create_user, require_user, user_companies
+from factoryos.identity.accounts import register_quietly, require_user, user_companies
 from factoryos.identity.companies import company_view
 from factoryos.identity.errors import CredentialError, MfaRequired, RefreshRejected, RefreshReused
 from factoryos.identity.login import check_credentials, choose_company
@@ -22,6 +21,7 @@ from factoryos.identity.models import (
     Me,
     RecoveryCodes,
     RefreshBody,
+    RegisterAccepted,
     RegisterBody,
     SignIn,
     TokenPair,
@@ -31,6 +31,7 @@ from factoryos.identity.sessions import revoke_session, revoke_user_sessions, ro
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
 from server.routes.signin import access_token, problem_response, sign_in
+from server.routes.sso_signin import directory_password_sign_in, refuse_local_sign_in
 
 log = logging.getLogger(__name__)
 
@@ -55,26 +56,31 @@ def audit_failed_login(ctx: Context, exc: CredentialError, email: str) -> None:
         )
 
 
-@router.post("/register", permission=PUBLIC, body=RegisterBody, response=SignIn, status_code=201)
-def register(ctx: Context, body: RegisterBody) -> SignIn:
-    """Create an account; the answer carries a company-less token for onboarding."""
+@router.post("/register", permission=PUBLIC, body=RegisterBody, response=RegisterAccepted, status_code=202)
+def register(ctx: Context, body: RegisterBody) -> RegisterAccepted:
+    """Create an account, then sign in with it. The answer is the same whether or not the email
+    had an account already (no account enumeration): a taken email's sign-in fails instead."""
     rt = runtime_of(ctx)
     lockout.guard_probe(ctx.conn, rt.policy, rt, ctx.client_ip)
-    try:
-        user = create_user(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name)
-    except Conflict as exc:
-        if exc.code != "email_taken":
-            raise
-        lockout.count_probe(ctx.conn, rt.policy, rt, ctx.client_ip)
-        return problem_response(ctx, exc)  # committed with the answer, like a failed sign-in
-    log.info("account %s registered", user["id"])
-    return sign_in(ctx, rt, user, None, [])
+    # Every registration counts towards the address's probe limit, so being throttled tells
+    # nothing either.
+    lockout.count_probe(ctx.conn, rt.policy, rt, ctx.client_ip)
+    user = register_quietly(ctx.conn, rt, email=body.email, password=body.password, display_name=body.display_name)
+    if user is not None:
+        log.info("account %s registered", user["id"])
+    return RegisterAccepted()
 
 
 @router.post("/login", permission=PUBLIC, body=LoginBody, response=SignIn)
 def login(ctx: Context, body: LoginBody):
-    """Sign in with email and password (then a TOTP code when enrolled), into one company."""
+    """Sign in with email and password (then a TOTP code when enrolled), into one company.
+
+    An email of a domain a company routes to its LDAP directory is checked by the directory
+    (except the company's local break-glass owner)."""
     rt = runtime_of(ctx)
+    directory = directory_password_sign_in(ctx, body.email, body.password)
+    if directory is not None:
+        return directory
     try:
         user = check_credentials(
             ctx.conn,
@@ -91,6 +97,9 @@ def login(ctx: Context, body: LoginBody):
         audit_failed_login(ctx, exc, body.email)
         return problem_response(ctx, exc)  # committed: the lockout counter and audit rows stay
     choice, companies = choose_company(ctx.conn, user["id"], body.company_id)
+    refused = refuse_local_sign_in(ctx, user, choice)  # the company's SSO / MFA options
+    if refused is not None:
+        return refused
     method = "password+totp" if body.totp_code else "password+recovery_code" if body.recovery_code else "password"
     return sign_in(ctx, rt, user, choice, companies, method=method)
 

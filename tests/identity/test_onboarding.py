@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.accounts import PASSWORD, bearer, new_company, new_email, owner_body, register
+from factoryos.identity.permissions import PERMISSIONS
+from tests.accounts import PASSWORD, bearer, login, new_company, new_email, owner_body, register
 
 
 def _count(engine, sql: str, **params) -> int:
@@ -27,7 +28,7 @@ def test_owner_setup_creates_company_profile_and_owner_membership(http, superuse
         "timezone": "Europe/Berlin",
     }
     assert me["role"] == "owner" and me["role_title"] == "Owner"
-    assert len(me["permissions"]) == 14
+    assert sorted(me["permissions"]) == sorted(PERMISSIONS)  # the owner holds every one
     with superuser_engine.connect() as conn:
         actions = (
             conn.execute(
@@ -79,11 +80,22 @@ def test_timezone_is_optional(http) -> None:
     assert http.get("/api/v1/auth/me", headers=owner.headers).json()["company"]["timezone"] is None
 
 
-def test_duplicate_email_is_rejected(http) -> None:
-    email = new_email()
-    register(http, email)
-    r = http.post("/api/v1/auth/register", json={"email": email.upper(), "password": PASSWORD})
-    assert (r.status_code, r.json()["code"], r.json()["field"]) == (409, "email_taken", "email")
+def test_registration_does_not_tell_whether_an_email_has_an_account(http, superuser_engine) -> None:
+    owner = new_company(http)
+    with superuser_engine.connect() as conn:
+        chain = conn.execute(text("select count(*) from audit_log where tenant_id = :t"), {"t": owner.tenant_id}).scalar()
+    taken = http.post("/api/v1/auth/register", json={"email": owner.email.upper(), "password": "another long passphrase 7"})
+    fresh = http.post("/api/v1/auth/register", json={"email": new_email(), "password": "another long passphrase 7"})
+    assert taken.status_code == fresh.status_code == 202
+    assert taken.json() == fresh.json() and taken.json()["status"] == "accepted"
+    # The existing account got nothing it did not ask for: same password, nothing in its company's log.
+    assert login(http, owner.email, PASSWORD).status_code == 200
+    r = login(http, owner.email, "another long passphrase 7")
+    assert (r.status_code, r.json()["code"]) == (401, "invalid_credentials")
+    with superuser_engine.connect() as conn:
+        rows = conn.execute(text("select action from audit_log where tenant_id = :t order by seq offset :n"),
+                            {"t": owner.tenant_id, "n": chain}).scalars().all()
+    assert "create" not in rows and all(a in ("login", "login_failed") for a in rows), rows
 
 
 def test_register_validates_email_and_password(http) -> None:

@@ -247,7 +247,8 @@ def test_identity_operations_and_reports_routes_answer_as_documented(checked, li
 
     # setup and auth
     email = new_email("owner")
-    account = call("POST", "/api/v1/auth/register", 201, json={"email": email, "password": PASSWORD})
+    call("POST", "/api/v1/auth/register", 202, json={"email": email, "password": PASSWORD})
+    account = call("POST", "/api/v1/auth/login", 200, who={}, json={"email": email, "password": PASSWORD})
     call("POST", "/api/v1/setup", 200, who=bearer(account["access_token"]), json={"display_name": "Olga Owner"})
     owner = session_of(call("POST", "/api/v1/setup/owner", 201, who=bearer(account["access_token"]),
                             json=owner_body()), email)
