@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.datastructures import State
 
-from factoryos.production.live_snapshots import LiveSnapshots
+from factoryos.live.snapshots import LiveSnapshots
 from server.maintenance import MaintenanceGate
 
 if TYPE_CHECKING:

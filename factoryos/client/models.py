@@ -23,12 +23,13 @@ from factoryos.identity.models import (
 )
 from factoryos.identity.models import InviteOut as Invite
 from factoryos.identity.permissions import INVITABLE_ROLES, PERMISSIONS, ROLE_TITLES, ROLES
+from factoryos.live.models import LiveMachine, LiveOrder, LiveView
 from factoryos.plant.listing import Page
 from factoryos.plant.models import LineOut, MachineOut, SiteOut
 from factoryos.plant.status import StatusMapping
 from factoryos.production.anomaly_models import AnomalyOut
 from factoryos.production.entry_models import EntryOut, PlanOut
-from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, LiveMachine, LiveOrder, LiveView, OeeReport
+from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, OeeReport
 from factoryos.production.loss_models import DowntimeOut, ReasonOut, RejectionOut
 from factoryos.production.shift_models import ShiftInstanceOut, ShiftPatternOut
 from factoryos.production.timeline_models import HourCounts, MachineTimeline, StateSpan

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID
 
+from factoryos.live.snapshots import LiveSnapshots
 from factoryos.plant.listing import Page
 from factoryos.production import anomalies
 from factoryos.production.anomaly_models import AnomalyOut, AnomalyQuery
-from factoryos.production.live_snapshots import LiveSnapshots
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/machines", tags=("production",))

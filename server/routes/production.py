@@ -8,11 +8,12 @@ from uuid import UUID
 from sqlalchemy import RowMapping
 from starlette.responses import Response
 
+from factoryos.live import view as live
+from factoryos.live.models import LiveQuery, LiveView
+from factoryos.live.snapshots import LiveSnapshots
 from factoryos.plant.listing import Page
-from factoryos.production import entries, live, plans, timeline
+from factoryos.production import entries, plans, timeline
 from factoryos.production.entry_models import EntryIn, EntryOut, EntryQuery, PlanIn, PlanOut, PlanPatch, PlanQuery
-from factoryos.production.kpi_models import LiveQuery, LiveView
-from factoryos.production.live_snapshots import LiveSnapshots
 from factoryos.production.timeline_models import MachineTimeline, TimelineQuery
 from server.api import Context, Router
 

@@ -11,8 +11,8 @@ import pytest
 
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
+from factoryos.live.snapshots import LiveSnapshots
 from factoryos.production.anomalies import AnomalyRow, record_anomalies
-from factoryos.production.live_snapshots import LiveSnapshots
 from tests.accounts import Session, join, new_company
 from tests.production import plant
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production.kpi_models import LiveQuery
-from factoryos.production.live import live_view
-from factoryos.production.live_snapshots import LiveSnapshots
+from factoryos.live.models import LiveQuery
+from factoryos.live.snapshots import LiveSnapshots
+from factoryos.live.view import live_view
 from tests.accounts import new_company
 from tests.production import plant
 

@@ -21,8 +21,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
-from factoryos.production.kpi_models import LiveQuery, LiveView
-from factoryos.production.live import live_view
+from factoryos.live.models import LiveQuery, LiveView
+from factoryos.live.view import live_view
 
 _FORGET_AFTER = 60.0  # seconds unread before a site's snapshot is dropped
 

@@ -15,13 +15,14 @@ from sqlalchemy import Connection, RowMapping, select
 
 from factoryos.connectivity.connections import live_connections
 from factoryos.kpi import compute_kpis
+from factoryos.live.models import LiveMachine, LiveOrder, LiveQuery, LiveView
 from factoryos.orders.progress import operation_counts
 from factoryos.orders.runs import running_runs
 from factoryos.plant.sites import Sites
 from factoryos.production.anomalies import pending_counts
 from factoryos.production.downtime import downtime_out
 from factoryos.production.kpi_loader import machine_totals_by_window, shift_windows
-from factoryos.production.kpi_models import KpiValues, LiveMachine, LiveOrder, LiveQuery, LiveView
+from factoryos.production.kpi_models import KpiValues
 from factoryos.production.shifts import instance_out, running_instance
 from factoryos.schema.plant import machines
 from factoryos.schema.production import downtime_events as de
