@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, select, text
@@ -24,6 +24,7 @@ from factoryos.connectivity.machine_ref import parse_poll_id, poll_id
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import FactoryOSError
 from factoryos.identity.keys import DerivedKeys
+from factoryos.plant.records import MachineRecord
 from factoryos.production.counter_state import load_counter_state
 from factoryos.schema.connectivity import machine_connections as mc
 from factoryos.schema.plant import machines
@@ -141,7 +142,8 @@ class ConfigSource:
 
     def _parse(self, tenant_id: UUID, pid: str, row: dict[str, Any]) -> LoadedMachine:
         try:
-            return LoadedMachine(tenant_id, pid, machine_config(tenant_id, row, row, self._keys))
+            # The row joins the machine's columns with its connection's: a machine record and more.
+            return LoadedMachine(tenant_id, pid, machine_config(tenant_id, cast(MachineRecord, row), row, self._keys))
         except FactoryOSError as exc:
             log.error("machine %s (company %s) cannot be polled: %s", row["code"], tenant_id, exc)
             return LoadedMachine(tenant_id, pid, None, exc)

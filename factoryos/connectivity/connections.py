@@ -26,6 +26,7 @@ from factoryos.connectivity.monitor import counter_source
 from factoryos.errors import NotFound, ValidationFailed
 from factoryos.identity.keys import DerivedKeys
 from factoryos.plant.machines import Machines
+from factoryos.plant.records import MachineRecord
 from factoryos.schema.connectivity import machine_connections as mc
 from factoryos.schema.production import machine_counter_state as counter_state
 
@@ -94,7 +95,7 @@ def live_connections(conn: Connection, tenant_id: UUID, machine_ids: Iterable[UU
 
 
 def machine_config(
-    tenant_id: UUID, machine: RowMapping, connection: dict[str, Any], keys: DerivedKeys
+    tenant_id: UUID, machine: MachineRecord, connection: dict[str, Any], keys: DerivedKeys
 ) -> AnyMachine:
     """A stored (or proposed) connection of `machine` as the poller's validated config.
 
@@ -149,7 +150,7 @@ def _check_paths(config: AnyMachine) -> None:
 
 @dataclass(frozen=True)
 class _Proposal:
-    machine: RowMapping
+    machine: MachineRecord
     before: RowMapping | None
     config: AnyMachine
     password: str | None  # entered now (else the stored one, if kept)
@@ -235,7 +236,7 @@ def put_connection(
     return before, after, password is not None or key_password is not None
 
 
-def _forget_moved_counters(conn: Connection, tenant_id: UUID, machine: RowMapping, before: RowMapping,
+def _forget_moved_counters(conn: Connection, tenant_id: UUID, machine: MachineRecord, before: RowMapping,
                            config: AnyMachine, keys: DerivedKeys) -> None:
     """A counter now read from elsewhere is another counter: its stored baseline must not be
     counted from if the server restarts before the poller has read the new one."""

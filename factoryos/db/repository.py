@@ -2,16 +2,21 @@
 
 RLS already hides other tenants' rows; every query here also filters on tenant_id, so
 a leak needs both layers to fail.
+
+A repository names the record type its rows come back as: a TypedDict mirroring the table
+(e.g. `Machines(TenantRepository[MachineRecord])`, checked against the table's columns by
+tests/foundation/test_records.py) where rows cross module boundaries, so a checker knows every
+column's name and type; plain `RowMapping` elsewhere. Records are read-only views of the row.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, Table, and_, delete, insert, or_, select, update
@@ -21,6 +26,7 @@ from factoryos.errors import NotFound, ValidationFailed
 from factoryos.listing import like_pattern
 
 MAX_LIMIT = 500
+R = TypeVar("R", bound=Mapping[Any, Any])
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
         raise ValidationFailed("invalid pagination cursor", code="invalid_cursor", field="cursor") from exc
 
 
-class TenantRepository:
-    """CRUD on one tenant table. Subclasses set `table` and `entity` (used in messages)."""
+class TenantRepository(Generic[R]):
+    """CRUD on one tenant table. Subclasses set `table` and `entity` (used in messages) and name
+    the record type of their rows."""
 
     table: ClassVar[Table]
     entity: ClassVar[str] = "record"
@@ -56,13 +63,17 @@ class TenantRepository:
     def scoped(self, *clauses: ColumnElement[bool]) -> ColumnElement[bool]:
         return and_(self.table.c.tenant_id == self.tenant_id, *clauses)
 
-    def get(self, row_id: UUID, *, for_update: bool = False) -> RowMapping | None:
+    def get(self, row_id: UUID, *, for_update: bool = False) -> R | None:
         stmt = select(self.table).where(self.scoped(self.table.c.id == row_id))
         if for_update:
             stmt = stmt.with_for_update()
-        return self.conn.execute(stmt).mappings().first()
+        return self._record(self.conn.execute(stmt).mappings().first())
 
-    def require(self, row_id: UUID, *, for_update: bool = False) -> RowMapping:
+    @staticmethod
+    def _record(row: RowMapping | None) -> R | None:
+        return cast("R | None", row)
+
+    def require(self, row_id: UUID, *, for_update: bool = False) -> R:
         row = self.get(row_id, for_update=for_update)
         if row is None:
             raise NotFound(f"{self.entity} {row_id} not found", code=f"{self.entity.replace(' ', '_')}_not_found")
@@ -94,14 +105,14 @@ class TenantRepository:
             next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"])
         return Page(rows, next_cursor)
 
-    def insert(self, **values: Any) -> RowMapping:
+    def insert(self, **values: Any) -> R:
         values["tenant_id"] = self.tenant_id
-        return self.conn.execute(insert(self.table).values(**values).returning(self.table)).mappings().one()
+        return cast(R, self.conn.execute(insert(self.table).values(**values).returning(self.table)).mappings().one())
 
-    def update(self, row_id: UUID, **values: Any) -> RowMapping | None:
+    def update(self, row_id: UUID, **values: Any) -> R | None:
         stmt = update(self.table).where(self.scoped(self.table.c.id == row_id)).values(**values)
-        return self.conn.execute(stmt.returning(self.table)).mappings().first()
+        return self._record(self.conn.execute(stmt.returning(self.table)).mappings().first())
 
-    def delete(self, row_id: UUID) -> RowMapping | None:
+    def delete(self, row_id: UUID) -> R | None:
         stmt = delete(self.table).where(self.scoped(self.table.c.id == row_id)).returning(self.table)
-        return self.conn.execute(stmt).mappings().first()
+        return self._record(self.conn.execute(stmt).mappings().first())

@@ -15,6 +15,7 @@ from factoryos.identity import validation
 from factoryos.identity.accounts import require_user, set_display_name, user_companies
 from factoryos.identity.memberships import add_member
 from factoryos.identity.permissions import OWNER
+from factoryos.identity.records import MemberRecord
 from factoryos.schema.identity import company_profiles
 from factoryos.schema.tenancy import companies
 
@@ -53,7 +54,7 @@ class CompanyDetails:
 class NewCompany:
     tenant_id: UUID
     owner: RowMapping
-    membership: RowMapping
+    membership: MemberRecord
     details: CompanyDetails
 
     def audit_view(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from factoryos.db.repository import MAX_LIMIT, TenantRepository, decode_cursor, 
 from factoryos.errors import Conflict, NotFound, PermissionDenied
 from factoryos.identity.errors import OwnerImmutable
 from factoryos.identity.permissions import OWNER, ROLES, check_permission_names, effective_permissions
+from factoryos.identity.records import MemberRecord
 from factoryos.listing import like_pattern
 from factoryos.schema.identity import auth_sessions, memberships, users
 
@@ -31,17 +32,17 @@ class Actor:
     permissions: frozenset[str]
 
 
-class MembershipRepository(TenantRepository):
+class MembershipRepository(TenantRepository[MemberRecord]):
     table = memberships
     entity = "member"
 
-    def by_user(self, user_id: UUID, *, for_update: bool = False) -> RowMapping | None:
+    def by_user(self, user_id: UUID, *, for_update: bool = False) -> MemberRecord | None:
         stmt = select(memberships).where(self.scoped(memberships.c.user_id == user_id))
         if for_update:
             stmt = stmt.with_for_update()
-        return self.conn.execute(stmt).mappings().first()
+        return self._record(self.conn.execute(stmt).mappings().first())
 
-    def require_user(self, user_id: UUID, *, for_update: bool = False) -> RowMapping:
+    def require_user(self, user_id: UUID, *, for_update: bool = False) -> MemberRecord:
         row = self.by_user(user_id, for_update=for_update)
         if row is None:
             raise NotFound(f"user {user_id} not found", code="user_not_found")
@@ -50,7 +51,7 @@ class MembershipRepository(TenantRepository):
 
 def add_member(
     conn: Connection, tenant_id: UUID, user_id: UUID, role: str, *, invited_by: UUID | None = None
-) -> RowMapping:
+) -> MemberRecord:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     repo = MembershipRepository(conn, tenant_id)
@@ -125,7 +126,7 @@ def list_members(
     return [member_view(r, r) for r in rows], next_cursor
 
 
-def _editable_target(repo: MembershipRepository, actor: Actor, user_id: UUID) -> RowMapping:
+def _editable_target(repo: MembershipRepository, actor: Actor, user_id: UUID) -> MemberRecord:
     target = repo.require_user(user_id, for_update=True)
     if target["role"] == OWNER:
         raise OwnerImmutable("the company owner cannot be modified or removed")
@@ -167,7 +168,7 @@ def change_permissions(
     return before, after
 
 
-def _check_denials(conn: Connection, actor: Actor, target: RowMapping, user_id: UUID, added: set[str]) -> None:
+def _check_denials(conn: Connection, actor: Actor, target: MemberRecord, user_id: UUID, added: set[str]) -> None:
     """Denials are capped like grants: only permissions one holds, never on someone whose role
     reaches beyond one's own rights, and never the company's last `admin.system` off oneself."""
     if not added:

@@ -19,7 +19,7 @@ from factoryos.schema.orders import order_operations
 from factoryos.schema.plant import machines, sites
 
 
-class Jobs(TenantRepository):
+class Jobs(TenantRepository[RowMapping]):
     table = jobs
     entity = "job"
 

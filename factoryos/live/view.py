@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, select
@@ -18,6 +19,7 @@ from factoryos.kpi import compute_kpis
 from factoryos.live.models import LiveMachine, LiveOrder, LiveQuery, LiveView
 from factoryos.orders.progress import operation_counts
 from factoryos.orders.runs import running_runs
+from factoryos.plant.records import MachineRecord
 from factoryos.plant.sites import Sites
 from factoryos.production.anomalies import pending_counts
 from factoryos.production.downtime import downtime_out
@@ -38,7 +40,7 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
                                   machines.c.status == "active")
     if query.line_id is not None:
         stmt = stmt.where(machines.c.line_id == query.line_id)
-    rows = list(conn.execute(stmt.order_by(machines.c.code)).mappings())
+    rows = [cast(MachineRecord, r) for r in conn.execute(stmt.order_by(machines.c.code)).mappings()]
     ids = [m["id"] for m in rows]
     states = {
         r["machine_id"]: r
@@ -76,7 +78,7 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
     return LiveView(site_id=site["id"], at=now, machines=out)
 
 
-def _order(machine: RowMapping, run: RowMapping, counts: dict[UUID, tuple[int, int]], now: datetime) -> LiveOrder:
+def _order(machine: MachineRecord, run: RowMapping, counts: dict[UUID, tuple[int, int]], now: datetime) -> LiveOrder:
     good, scrap = counts.get(run["operation_id"], (0, 0))
     cycle = Decimal(run["cycle_seconds"] if run["cycle_seconds"] is not None else machine["ideal_cycle_seconds"])
     per_cycle = run["parts_per_cycle"]

@@ -35,7 +35,9 @@ from factoryos.orders.runs import (
 )
 from factoryos.orders.runs import require_machine as machine_row
 from factoryos.plant.machines import require_machine
+from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.plant.sites import Sites
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import order_operations as ops
 from factoryos.schema.orders import products
@@ -44,7 +46,7 @@ from factoryos.schema.plant import machines
 QUEUED = ("released", "paused")
 # A site's shift instances overlapping [start, end), stored or computed, by start (production.shifts'
 # `instances_overlapping`, handed in by the caller: production reads runs, so orders may not import it).
-ShiftSource = Callable[[Connection, UUID, RowMapping, datetime, datetime], list[dict[str, Any]]]
+ShiftSource = Callable[[Connection, UUID, SiteRecord, datetime, datetime], list[ShiftInstanceRecord]]
 # How far ahead the calendar is read to place a long queue (beyond it planned ends stay null).
 LOOKAHEAD = timedelta(days=62)
 
@@ -101,7 +103,7 @@ class Calendar:
         return begin, None
 
 
-def _calendar(conn: Connection, tenant_id: UUID, site: RowMapping, now: datetime, shifts: int,
+def _calendar(conn: Connection, tenant_id: UUID, site: SiteRecord, now: datetime, shifts: int,
               source: ShiftSource) -> tuple[Calendar, datetime | None]:
     rows = [r for r in source(conn, tenant_id, site, now, now + LOOKAHEAD) if r["ends_at"] > now]
     intervals: list[Interval] = []
@@ -179,7 +181,7 @@ def machine_queue(conn: Connection, tenant_id: UUID, machine_id: UUID, now: date
 # --- planners' changes ---------------------------------------------------------------------
 
 
-def _lock_machine(conn: Connection, tenant_id: UUID, machine_id: UUID, field: str) -> RowMapping:
+def _lock_machine(conn: Connection, tenant_id: UUID, machine_id: UUID, field: str) -> MachineRecord:
     machine = require_machine(conn, tenant_id, machine_id, field=field)
     conn.execute(select(machines.c.id).where(machines.c.tenant_id == tenant_id, machines.c.id == machine_id)
                  .with_for_update())

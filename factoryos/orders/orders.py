@@ -41,7 +41,7 @@ from factoryos.schema.production import production_entries, rejection_entries
 NOT_STARTED = ("planned", "released")
 
 
-class Orders(TenantRepository):
+class Orders(TenantRepository[RowMapping]):
     table = jobs
     entity = "order"
 

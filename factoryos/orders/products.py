@@ -19,7 +19,7 @@ from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import products, routing_operations
 
 
-class Products(TenantRepository):
+class Products(TenantRepository[RowMapping]):
     table = products
     entity = "product"
 

@@ -19,6 +19,7 @@ from factoryos.orders.confirmations import hold_for_write
 from factoryos.orders.order_status import CLOSED, order_status_after_runs, require_open
 from factoryos.orders.progress import operation_counts, run_counts
 from factoryos.orders.run_models import RunStartIn
+from factoryos.plant.records import MachineRecord
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import operation_runs as runs
 from factoryos.schema.orders import order_confirmations as conf
@@ -149,7 +150,8 @@ def machine_codes(conn: Connection, tenant_id: UUID, operation: RowMapping) -> l
     return list(rows.scalars())
 
 
-def check_allowed(conn: Connection, tenant_id: UUID, operation: RowMapping, machine: RowMapping, field: str) -> None:
+def check_allowed(conn: Connection, tenant_id: UUID, operation: RowMapping, machine: MachineRecord | RowMapping,
+                  field: str) -> None:
     if may_run_on(operation, machine["id"]):
         return
     codes = machine_codes(conn, tenant_id, operation)

@@ -15,7 +15,7 @@ from factoryos.plant.sites import require_site
 from factoryos.schema.plant import areas
 
 
-class Areas(TenantRepository):
+class Areas(TenantRepository[RowMapping]):
     table = areas
     entity = "area"
 

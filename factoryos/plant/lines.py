@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
@@ -12,11 +12,12 @@ from factoryos.plant.areas import Areas
 from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.models import LineIn, LinePatch, LineQuery
 from factoryos.plant.patching import changes
+from factoryos.plant.records import LineRecord
 from factoryos.plant.sites import require_site
 from factoryos.schema.plant import lines
 
 
-class Lines(TenantRepository):
+class Lines(TenantRepository[LineRecord]):
     table = lines
     entity = "line"
 
@@ -33,14 +34,14 @@ def _check_area(conn: Connection, tenant_id: UUID, site_id: UUID, area_id: UUID 
         raise ValidationFailed(f"area {area_id} not found on this line's site", code="area_not_found", field="area_id")
 
 
-def require_line(conn: Connection, tenant_id: UUID, line_id: UUID, field: str = "line_id") -> RowMapping:
+def require_line(conn: Connection, tenant_id: UUID, line_id: UUID, field: str = "line_id") -> LineRecord:
     line = Lines(conn, tenant_id).get(line_id)
     if line is None:
         raise ValidationFailed(f"line {line_id} not found", code="line_not_found", field=field)
     return line
 
 
-def create_line(conn: Connection, tenant_id: UUID, data: LineIn) -> RowMapping:
+def create_line(conn: Connection, tenant_id: UUID, data: LineIn) -> LineRecord:
     require_site(conn, tenant_id, data.site_id)
     _check_area(conn, tenant_id, data.site_id, data.area_id)
     with constraint_errors(conn, {"uq_lines_tenant_site_code": _code_taken(data.code)}):
@@ -58,7 +59,7 @@ def list_lines(conn: Connection, tenant_id: UUID, query: LineQuery) -> Page:
     )
 
 
-def update_line(conn: Connection, tenant_id: UUID, line_id: UUID, patch: LinePatch) -> tuple[RowMapping, RowMapping]:
+def update_line(conn: Connection, tenant_id: UUID, line_id: UUID, patch: LinePatch) -> tuple[LineRecord, LineRecord]:
     repo = Lines(conn, tenant_id)
     before = repo.require(line_id, for_update=True)
     values = changes(patch, nullable=("area_id",))
@@ -72,7 +73,7 @@ def update_line(conn: Connection, tenant_id: UUID, line_id: UUID, patch: LinePat
     return before, after
 
 
-def delete_line(conn: Connection, tenant_id: UUID, line_id: UUID) -> RowMapping:
+def delete_line(conn: Connection, tenant_id: UUID, line_id: UUID) -> LineRecord:
     repo = Lines(conn, tenant_id)
     before = repo.require(line_id, for_update=True)
     in_use = Conflict("this line still has machines: move or remove them first", code="line_in_use", field="line_id")

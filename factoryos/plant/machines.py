@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,12 +17,13 @@ from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.lines import require_line
 from factoryos.plant.models import MachineIn, MachineOut, MachinePatch, MachineQuery, ideal_cycle_seconds
 from factoryos.plant.patching import changes
+from factoryos.plant.records import MachineRecord
 from factoryos.plant.sites import require_site
 from factoryos.plant.status import StatusMapping
 from factoryos.schema.plant import machines
 
 
-class Machines(TenantRepository):
+class Machines(TenantRepository[MachineRecord]):
     table = machines
     entity = "machine"
 
@@ -33,7 +33,7 @@ def _code_taken(code: str) -> Conflict:
 
 
 def require_machine(conn: Connection, tenant_id: UUID, machine_id: UUID, *, active: bool = False,
-                    field: str = "machine_id") -> RowMapping:
+                    field: str = "machine_id") -> MachineRecord:
     """The machine a body refers to (422 naming `field` if unknown, or retired when `active`)."""
     machine = Machines(conn, tenant_id).get(machine_id)
     if machine is None:
@@ -47,11 +47,11 @@ def require_machine(conn: Connection, tenant_id: UUID, machine_id: UUID, *, acti
     return machine
 
 
-def machine_cycle(machine: RowMapping | Mapping[str, Any]) -> timedelta:
+def machine_cycle(machine: MachineRecord | RowMapping) -> timedelta:
     return cycle_time(machine["ideal_cycle_seconds"])
 
 
-def machine_out(row: RowMapping) -> MachineOut:
+def machine_out(row: MachineRecord | RowMapping) -> MachineOut:
     cycle = Decimal(row["ideal_cycle_seconds"])
     return MachineOut(
         **{k: row[k] for k in ("id", "site_id", "line_id", "name", "code", "status", "catalog_model_id",
@@ -63,7 +63,7 @@ def machine_out(row: RowMapping) -> MachineOut:
     )
 
 
-def status_mapping(machine: RowMapping) -> StatusMapping:
+def status_mapping(machine: MachineRecord | RowMapping) -> StatusMapping:
     return StatusMapping.model_validate(machine["status_mapping"])
 
 
@@ -76,7 +76,7 @@ def _check_refs(conn: Connection, tenant_id: UUID, site_id: UUID, values: dict[s
         require_entry(conn, values["catalog_model_id"], "machine_model", field="catalog_model_id")
 
 
-def create_machine(conn: Connection, tenant_id: UUID, data: MachineIn) -> RowMapping:
+def create_machine(conn: Connection, tenant_id: UUID, data: MachineIn) -> MachineRecord:
     require_site(conn, tenant_id, data.site_id)
     values = data.model_dump(exclude={"ideal_rate_per_hour", "ideal_cycle_seconds", "status_mapping"})
     _check_refs(conn, tenant_id, data.site_id, values)
@@ -98,7 +98,7 @@ def list_machines(conn: Connection, tenant_id: UUID, query: MachineQuery) -> Pag
 
 def update_machine(
     conn: Connection, tenant_id: UUID, machine_id: UUID, patch: MachinePatch
-) -> tuple[RowMapping, RowMapping]:
+) -> tuple[MachineRecord, MachineRecord]:
     repo = Machines(conn, tenant_id)
     before = repo.require(machine_id, for_update=True)
     values = changes(patch, nullable=("line_id", "capacity_per_hour", "catalog_model_id"))
@@ -117,7 +117,7 @@ def update_machine(
     return before, after
 
 
-def delete_machine(conn: Connection, tenant_id: UUID, machine_id: UUID) -> RowMapping:
+def delete_machine(conn: Connection, tenant_id: UUID, machine_id: UUID) -> MachineRecord:
     repo = Machines(conn, tenant_id)
     before = repo.require(machine_id, for_update=True)
     in_use = Conflict(

@@ -13,10 +13,11 @@ from factoryos.kpi import KpiPolicy, NoDataPolicy
 from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.models import SiteIn, SitePatch, SiteQuery
 from factoryos.plant.patching import changes
+from factoryos.plant.records import SiteRecord
 from factoryos.schema.plant import sites
 
 
-class Sites(TenantRepository):
+class Sites(TenantRepository[SiteRecord]):
     table = sites
     entity = "site"
 
@@ -25,16 +26,16 @@ def _code_taken(code: str) -> Conflict:
     return Conflict(f"a site with code {code!r} already exists", code="site_code_taken", field="code")
 
 
-def create_site(conn: Connection, tenant_id: UUID, data: SiteIn) -> RowMapping:
+def create_site(conn: Connection, tenant_id: UUID, data: SiteIn) -> SiteRecord:
     with constraint_errors(conn, {"uq_sites_tenant_code": _code_taken(data.code)}):
         return Sites(conn, tenant_id).insert(**data.model_dump())
 
 
-def get_site(conn: Connection, tenant_id: UUID, site_id: UUID) -> RowMapping:
+def get_site(conn: Connection, tenant_id: UUID, site_id: UUID) -> SiteRecord:
     return Sites(conn, tenant_id).require(site_id)
 
 
-def require_site(conn: Connection, tenant_id: UUID, site_id: UUID, field: str = "site_id") -> RowMapping:
+def require_site(conn: Connection, tenant_id: UUID, site_id: UUID, field: str = "site_id") -> SiteRecord:
     """The site a body refers to, or a 422 naming the field (not a 404: the URL was fine)."""
     site = Sites(conn, tenant_id).get(site_id)
     if site is None:
@@ -48,7 +49,7 @@ def list_sites(conn: Connection, tenant_id: UUID, query: SiteQuery) -> Page:
     )
 
 
-def update_site(conn: Connection, tenant_id: UUID, site_id: UUID, patch: SitePatch) -> tuple[RowMapping, RowMapping]:
+def update_site(conn: Connection, tenant_id: UUID, site_id: UUID, patch: SitePatch) -> tuple[SiteRecord, SiteRecord]:
     repo = Sites(conn, tenant_id)
     before = repo.require(site_id, for_update=True)
     values = changes(patch, nullable=("address", "paper_size"))
@@ -60,7 +61,7 @@ def update_site(conn: Connection, tenant_id: UUID, site_id: UUID, patch: SitePat
     return before, after
 
 
-def delete_site(conn: Connection, tenant_id: UUID, site_id: UUID) -> RowMapping:
+def delete_site(conn: Connection, tenant_id: UUID, site_id: UUID) -> SiteRecord:
     repo = Sites(conn, tenant_id)
     before = repo.require(site_id, for_update=True)
     in_use = Conflict(
@@ -73,7 +74,7 @@ def delete_site(conn: Connection, tenant_id: UUID, site_id: UUID) -> RowMapping:
     return before
 
 
-def site_policy(site: RowMapping) -> KpiPolicy:
+def site_policy(site: SiteRecord | RowMapping) -> KpiPolicy:
     return KpiPolicy(
         micro_stop_threshold=timedelta(seconds=site["micro_stop_seconds"]),
         setup_is_planned=site["setup_is_planned"],

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from typing import Any
+from typing import cast
 
-from sqlalchemy import Connection, RowMapping, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import ShiftInstance
@@ -16,6 +16,8 @@ from factoryos.plant.operators import require_operators
 from factoryos.production.loss_models import ShiftRef
 from factoryos.production.shifts import kpi_instance, resolve_instance
 from factoryos.schema.plant import machines, sites
+from factoryos.plant.records import MachineRecord, SiteRecord
+from factoryos.production.records import ShiftInstanceRecord
 
 # Machine and its site in one round trip (built once: the hot path of every entry).
 _SITE_PREFIX = "site__"
@@ -29,23 +31,23 @@ _MACHINE_AND_SITE = (
 
 @dataclass(frozen=True)
 class Booking:
-    machine: RowMapping | dict[str, Any]
-    site: RowMapping | dict[str, Any]
-    instance: RowMapping | dict[str, Any]
+    machine: MachineRecord
+    site: SiteRecord
+    instance: ShiftInstanceRecord
     shift: ShiftInstance
 
 
 def machine_and_site(conn: Connection, tenant_id: UUID, machine_id: UUID, *, field: str = "machine_id",
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+                     ) -> tuple[MachineRecord, SiteRecord]:
     """An active machine (422 naming `field` if unknown or retired) and its site."""
     row = conn.execute(_MACHINE_AND_SITE, {"tenant": tenant_id, "machine": machine_id}).mappings().first()
     if row is None:
         raise ValidationFailed(f"machine {machine_id} not found", code="machine_not_found", field=field)
-    machine = {k: v for k, v in row.items() if not k.startswith(_SITE_PREFIX)}
+    machine = cast(MachineRecord, {k: v for k, v in row.items() if not k.startswith(_SITE_PREFIX)})
     if machine["status"] != "active":
         raise ValidationFailed(f"machine {machine['code']} is retired: no new records can be made for it",
                                code="machine_retired", field=field)
-    site = {k[len(_SITE_PREFIX):]: v for k, v in row.items() if k.startswith(_SITE_PREFIX)}
+    site = cast(SiteRecord, {k[len(_SITE_PREFIX):]: v for k, v in row.items() if k.startswith(_SITE_PREFIX)})
     return machine, site
 
 

@@ -27,6 +27,7 @@ from factoryos.production.reasons import require_reason
 from factoryos.schema.plant import machines, sites
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
+from factoryos.plant.records import MachineRecord
 
 
 SETUP_CATEGORY = "SETUP"  # the code of the reason tree's setup category (codes never change)
@@ -48,7 +49,7 @@ def setup_reason_ids(conn: Connection, tenant_id: UUID) -> set[UUID]:
     return set(conn.execute(_SETUP_REASONS, {"tenant": tenant_id, "code": SETUP_CATEGORY}).scalars())
 
 
-def _planned_for(conn: Connection, tenant_id: UUID, machine: RowMapping, reason: RowMapping) -> tuple[bool, str]:
+def _planned_for(conn: Connection, tenant_id: UUID, machine: MachineRecord, reason: RowMapping) -> tuple[bool, str]:
     """Whether downtime with `reason` on `machine` is planned, and why (for error messages)."""
     if reason["id"] in setup_reason_ids(conn, tenant_id):
         site = conn.execute(select(sites.c.code, sites.c.setup_is_planned).where(
@@ -58,7 +59,7 @@ def _planned_for(conn: Connection, tenant_id: UUID, machine: RowMapping, reason:
     return reason["planned"], f"reason {reason['code']} is {'planned' if reason['planned'] else 'unplanned'}"
 
 
-class DowntimeEvents(TenantRepository):
+class DowntimeEvents(TenantRepository[RowMapping]):
     table = de
     entity = "downtime event"
 
@@ -84,7 +85,7 @@ def _span(start: datetime, end: datetime | None) -> str:
     return f"{start.isoformat()} – {end.isoformat() if end else 'open'}"
 
 
-def check_no_overlap(conn: Connection, tenant_id: UUID, machine: RowMapping, start: datetime,
+def check_no_overlap(conn: Connection, tenant_id: UUID, machine: MachineRecord, start: datetime,
                      end: datetime | None, exclude: UUID | None = None) -> None:
     stmt = select(de).where(de.c.tenant_id == tenant_id, de.c.machine_id == machine["id"], _overlaps(de, start, end))
     if exclude is not None:
@@ -109,7 +110,7 @@ def check_no_overlap(conn: Connection, tenant_id: UUID, machine: RowMapping, sta
         )
 
 
-def _overlap_backstop(machine: RowMapping) -> dict[str, Conflict]:
+def _overlap_backstop(machine: MachineRecord) -> dict[str, Conflict]:
     return {"downtime_events_no_overlap": Conflict(
         f"machine {machine['code']} already has downtime overlapping this one", code="downtime_overlap",
         field="started_at")}

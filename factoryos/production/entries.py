@@ -7,7 +7,6 @@ period the machine counted itself through its signals: either would count parts 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, insert, text
@@ -17,6 +16,7 @@ from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
 from factoryos.plant.constraints import constraint_name
 from factoryos.plant.operators import not_site_operators
+from factoryos.plant.records import MachineRecord
 from factoryos.production.booking import book
 from factoryos.production.entry_models import EntryIn, EntryQuery
 from factoryos.production.limits import check_quantity
@@ -26,7 +26,7 @@ from factoryos.schema.production import production_entries as pe
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class ProductionEntries(TenantRepository):
+class ProductionEntries(TenantRepository[RowMapping]):
     table = pe
     entity = "production entry"
 
@@ -125,7 +125,7 @@ def create_entry(conn: Connection, tenant_id: UUID, user_id: UUID | None, data: 
         raise
 
 
-def _check_no_overlap(machine: RowMapping | dict[str, Any], facts: RowMapping) -> None:
+def _check_no_overlap(machine: MachineRecord, facts: RowMapping) -> None:
     if facts["clash_id"] is not None:
         raise Conflict(
             f"machine {machine['code']} already has an entry for {facts['clash_start'].isoformat()} – "

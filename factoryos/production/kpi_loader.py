@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, and_, or_, select, text
+from sqlalchemy import Connection, and_, or_, select, text
 
 from factoryos.kpi import (
     DowntimeEvent,
@@ -38,9 +38,11 @@ from factoryos.kpi import (
     machine_totals,
 )
 from factoryos.plant.machines import machine_cycle
+from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.plant.sites import site_policy
 from factoryos.production.downtime import setup_reason_ids
 from factoryos.production.kpi_runs import Run, machine_runs, setup_states
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shifts import kpi_instance
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -84,10 +86,10 @@ class Window:
     instance_id: UUID | None = None
     whole_instance: bool = False
     # The shift instance (stored or computed) the window was cut from, for labelling reports.
-    instance: RowMapping | dict[str, Any] | None = field(default=None, compare=False)
+    instance: ShiftInstanceRecord | None = field(default=None, compare=False)
 
 
-def shift_windows(instances: Sequence[RowMapping | dict[str, Any]], start: datetime, end: datetime,
+def shift_windows(instances: Sequence[ShiftInstanceRecord], start: datetime, end: datetime,
                   now: datetime) -> list[Window]:
     """Instances clipped to ``[start, min(end, now))``; empty ones dropped."""
     stop = min(end, now)
@@ -156,8 +158,8 @@ def _overlapping(table: Any, machine_ids: list[UUID], tenant_id: UUID, start: da
 def machine_totals_by_window(
     conn: Connection,
     tenant_id: UUID,
-    site: RowMapping,
-    machine_rows: Sequence[RowMapping],
+    site: SiteRecord,
+    machine_rows: Sequence[MachineRecord],
     windows: list[Window],
     now: datetime,
 ) -> dict[UUID, KpiTotals]:
@@ -171,8 +173,8 @@ def machine_totals_by_window(
 def machine_window_totals(
     conn: Connection,
     tenant_id: UUID,
-    site: RowMapping,
-    machine_rows: Sequence[RowMapping],
+    site: SiteRecord,
+    machine_rows: Sequence[MachineRecord],
     windows: list[Window],
     now: datetime,
 ) -> dict[tuple[UUID, int], KpiTotals]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import RowMapping
 
 from factoryos.errors import ValidationFailed
 from factoryos.plant.machines import machine_cycle
+from factoryos.plant.records import MachineRecord
 
 
 def max_units(window: timedelta, cycle: timedelta) -> int:
@@ -22,7 +21,7 @@ def _duration(window: timedelta) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
-def check_quantity(quantity: int, window: timedelta, machine: RowMapping | Mapping[str, Any], field: str) -> None:
+def check_quantity(quantity: int, window: timedelta, machine: MachineRecord | RowMapping, field: str) -> None:
     """Reject `quantity` above what `machine` can make in `window` at its ideal rate."""
     cycle = machine_cycle(machine)
     limit = max_units(window, cycle)

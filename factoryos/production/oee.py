@@ -7,14 +7,16 @@ average of ratios); the figures come from `factoryos.kpi`, nothing is re-compute
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import cast
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, exists, select
+from sqlalchemy import Connection, exists, select
 
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import Interval, KpiTotals, compute_kpis, load_zone, local_to_utc, rollup
 from factoryos.plant.lines import Lines
 from factoryos.plant.machines import Machines
+from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.plant.sites import Sites
 from factoryos.production.kpi_loader import Window, machine_totals_by_window, shift_windows
 from factoryos.production.kpi_models import KpiTotalsOut, KpiValues, MachineKpis, OeeQuery, OeeReport
@@ -23,7 +25,7 @@ from factoryos.schema.plant import machines
 from factoryos.schema.production import shift_patterns
 
 
-def scope_machines(conn: Connection, tenant_id: UUID, query: OeeQuery) -> tuple[RowMapping, list[RowMapping]]:
+def scope_machines(conn: Connection, tenant_id: UUID, query: OeeQuery) -> tuple[SiteRecord, list[MachineRecord]]:
     """The site and the machines a scope covers (retired machines included: they have history)."""
     def not_found(what: str) -> ValidationFailed:
         return ValidationFailed(f"{what} {query.id} not found", code=f"{what}_not_found", field="id")
@@ -39,14 +41,15 @@ def scope_machines(conn: Connection, tenant_id: UUID, query: OeeQuery) -> tuple[
             raise not_found("line")
         site, where = Sites(conn, tenant_id).require(line["site_id"]), machines.c.line_id == line["id"]
     else:
-        site = Sites(conn, tenant_id).get(query.id)
-        if site is None:
+        found = Sites(conn, tenant_id).get(query.id)
+        if found is None:
             raise not_found("site")
+        site = found
         where = machines.c.site_id == site["id"]
     rows = conn.execute(
         select(machines).where(machines.c.tenant_id == tenant_id, where).order_by(machines.c.code)
     ).mappings().all()
-    return site, list(rows)
+    return site, [cast(MachineRecord, r) for r in rows]
 
 
 def _has_shifts(conn: Connection, tenant_id: UUID, site_id: UUID) -> bool:
@@ -54,7 +57,7 @@ def _has_shifts(conn: Connection, tenant_id: UUID, site_id: UUID) -> bool:
         shift_patterns.c.tenant_id == tenant_id, shift_patterns.c.site_id == site_id))).scalar())
 
 
-def period_windows(conn: Connection, tenant_id: UUID, site: RowMapping, query: OeeQuery,
+def period_windows(conn: Connection, tenant_id: UUID, site: SiteRecord, query: OeeQuery,
                    now: datetime) -> tuple[list[Window], datetime, datetime]:
     if query.shift_instance_id is not None:
         instance = require_instance(conn, tenant_id, query.shift_instance_id)
@@ -83,7 +86,7 @@ def period_windows(conn: Connection, tenant_id: UUID, site: RowMapping, query: O
     return windows, start, max(start, stop)
 
 
-def _machine_kpis(machine: RowMapping, totals: KpiTotals) -> MachineKpis:
+def _machine_kpis(machine: MachineRecord, totals: KpiTotals) -> MachineKpis:
     return MachineKpis(machine_id=machine["id"], code=machine["code"], name=machine["name"],
                        totals=KpiTotalsOut.of(totals), kpis=KpiValues.of(compute_kpis(totals)))
 

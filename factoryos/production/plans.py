@@ -21,7 +21,7 @@ from factoryos.schema.plant import machines
 from factoryos.schema.production import production_plans as pp
 
 
-class Plans(TenantRepository):
+class Plans(TenantRepository[RowMapping]):
     table = pp
     entity = "plan"
 

@@ -26,7 +26,7 @@ BUCKETS_FOR: dict[str, frozenset[str]] = {
 }
 
 
-class Reasons(TenantRepository):
+class Reasons(TenantRepository[RowMapping]):
     table = lr
     entity = "reason"
 

@@ -22,7 +22,7 @@ from factoryos.schema.production import rejection_entries as rj
 LAST_INSTANT = timedelta(microseconds=1)
 
 
-class Rejections(TenantRepository):
+class Rejections(TenantRepository[RowMapping]):
     table = rj
     entity = "rejection"
 

@@ -8,7 +8,7 @@ figures of shifts already recorded.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, bindparam, func, select
@@ -19,7 +19,9 @@ from factoryos.errors import Conflict, ValidationFailed
 from factoryos.kpi import Interval, ShiftInstance, ShiftPattern, load_zone, resolve_shift
 from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.patching import changes
+from factoryos.plant.records import SiteRecord
 from factoryos.plant.sites import Sites, require_site
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shift_models import (
     Break,
     ShiftInstanceOut,
@@ -34,12 +36,12 @@ from factoryos.schema.production import shift_instances as si
 from factoryos.schema.production import shift_patterns as sp
 
 
-class ShiftPatterns(TenantRepository):
+class ShiftPatterns(TenantRepository[RowMapping]):
     table = sp
     entity = "shift"
 
 
-class ShiftInstances(TenantRepository):
+class ShiftInstances(TenantRepository[ShiftInstanceRecord]):
     table = si
     entity = "shift instance"
 
@@ -137,14 +139,14 @@ def _breaks_json(instance: ShiftInstance) -> list[list[str]]:
     return [[b.start.isoformat(), b.end.isoformat()] for b in instance.breaks]
 
 
-def kpi_instance(row: RowMapping) -> ShiftInstance:
+def kpi_instance(row: ShiftInstanceRecord) -> ShiftInstance:
     """A stored instance as the KPI engine's value."""
     breaks = tuple(Interval(datetime.fromisoformat(b[0]), datetime.fromisoformat(b[1])) for b in row["breaks"])
     return ShiftInstance(row["name"], row["local_date"], row["starts_at"], row["ends_at"], breaks)
 
 
-def instance_out(row: RowMapping | dict[str, Any]) -> ShiftInstanceOut:
-    inst = kpi_instance(row)  # type: ignore[arg-type]
+def instance_out(row: ShiftInstanceRecord) -> ShiftInstanceOut:
+    inst = kpi_instance(row)
     return ShiftInstanceOut(
         id=row.get("id"), pattern_id=row["pattern_id"], site_id=row["site_id"], name=row["name"],
         local_date=row["local_date"], starts_at=row["starts_at"], ends_at=row["ends_at"],
@@ -153,7 +155,7 @@ def instance_out(row: RowMapping | dict[str, Any]) -> ShiftInstanceOut:
     )
 
 
-def _computed(pattern: RowMapping, instance: ShiftInstance) -> dict[str, Any]:
+def _computed(pattern: RowMapping, instance: ShiftInstance) -> ShiftInstanceRecord:
     return {
         "id": None, "pattern_id": pattern["id"], "site_id": pattern["site_id"], "name": instance.name,
         "local_date": instance.local_date, "starts_at": instance.start, "ends_at": instance.end,
@@ -177,21 +179,21 @@ def _patterns(conn: Connection, tenant_id: UUID, site_id: UUID, *, active_only: 
 
 def list_instances(
     conn: Connection, tenant_id: UUID, site_id: UUID, first: date, last: date, pattern_id: UUID | None = None
-) -> list[dict[str, Any]]:
+) -> list[ShiftInstanceRecord]:
     """Instances starting on local dates first..last: stored ones as recorded, others computed."""
     site = Sites(conn, tenant_id).require(site_id)
     return site_instances(conn, tenant_id, site, first, last, pattern_id)
 
 
 def site_instances(
-    conn: Connection, tenant_id: UUID, site: RowMapping | dict[str, Any], first: date, last: date,
+    conn: Connection, tenant_id: UUID, site: SiteRecord, first: date, last: date,
     pattern_id: UUID | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ShiftInstanceRecord]:
     """`list_instances` for a site row the caller already holds."""
     params = {"tenant": tenant_id, "site": site["id"], "first": first, "last": last, "pattern": pattern_id}
     stored_stmt = _STORED if pattern_id is None else _STORED_OF_PATTERN
-    found: dict[tuple[UUID, date], dict[str, Any]] = {
-        (r["pattern_id"], r["local_date"]): dict(r) for r in conn.execute(stored_stmt, params).mappings()
+    found: dict[tuple[UUID, date], ShiftInstanceRecord] = {
+        (r["pattern_id"], r["local_date"]): cast(ShiftInstanceRecord, dict(r)) for r in conn.execute(stored_stmt, params).mappings()
     }
     for pattern in _patterns(conn, tenant_id, site["id"], active_only=True):
         if pattern_id is not None and pattern["id"] != pattern_id:
@@ -205,7 +207,7 @@ def site_instances(
     return sorted(found.values(), key=lambda r: (r["starts_at"], r["name"]))
 
 
-def ensure_instance(conn: Connection, tenant_id: UUID, pattern: RowMapping, local_date: date) -> RowMapping:
+def ensure_instance(conn: Connection, tenant_id: UUID, pattern: RowMapping, local_date: date) -> ShiftInstanceRecord:
     """The stored instance of `pattern` on `local_date`, storing (freezing) it on first use."""
     existing = _stored(conn, tenant_id, pattern["id"], local_date)
     if existing is not None:
@@ -218,21 +220,20 @@ def ensure_instance(conn: Connection, tenant_id: UUID, pattern: RowMapping, loca
             code="shift_not_scheduled", field="shift_date",
         )
     instance = resolve_shift(shape, local_date, site["timezone"])
-    values = _computed(pattern, instance)
-    del values["id"]
+    values = {k: v for k, v in _computed(pattern, instance).items() if k != "id"}
     conn.execute(pg_insert(si).values(tenant_id=tenant_id, **values).on_conflict_do_nothing())
     stored = _stored(conn, tenant_id, pattern["id"], local_date)
     assert stored is not None
     return stored
 
 
-def _stored(conn: Connection, tenant_id: UUID, pattern_id: UUID, local_date: date) -> RowMapping | None:
-    return conn.execute(
+def _stored(conn: Connection, tenant_id: UUID, pattern_id: UUID, local_date: date) -> ShiftInstanceRecord | None:
+    return ShiftInstances._record(conn.execute(
         select(si).where(si.c.tenant_id == tenant_id, si.c.pattern_id == pattern_id, si.c.local_date == local_date)
-    ).mappings().first()
+    ).mappings().first())
 
 
-def running_instance(conn: Connection, tenant_id: UUID, site: RowMapping, at: datetime) -> dict[str, Any] | None:
+def running_instance(conn: Connection, tenant_id: UUID, site: SiteRecord, at: datetime) -> ShiftInstanceRecord | None:
     """The instance holding instant `at` at the site, stored or computed (nothing is written).
 
     At a handover the shift starting there holds the instant; of overlapping shifts the one
@@ -243,8 +244,7 @@ def running_instance(conn: Connection, tenant_id: UUID, site: RowMapping, at: da
     return holding[-1] if holding else None
 
 
-def instance_at(conn: Connection, tenant_id: UUID, site: RowMapping | dict[str, Any],
-                at: datetime) -> RowMapping | dict[str, Any] | None:
+def instance_at(conn: Connection, tenant_id: UUID, site: SiteRecord, at: datetime) -> ShiftInstanceRecord | None:
     """Like `running_instance`, storing (freezing) the instance when it was only computed."""
     found = running_instance(conn, tenant_id, site, at)
     if found is None:
@@ -257,7 +257,7 @@ def instance_at(conn: Connection, tenant_id: UUID, site: RowMapping | dict[str, 
 
 def require_instance(
     conn: Connection, tenant_id: UUID, instance_id: UUID, field: str = "shift_instance_id"
-) -> RowMapping:
+) -> ShiftInstanceRecord:
     row = ShiftInstances(conn, tenant_id).get(instance_id)
     if row is None:
         raise ValidationFailed(f"shift instance {instance_id} not found", code="shift_instance_not_found", field=field)
@@ -267,13 +267,13 @@ def require_instance(
 def resolve_instance(
     conn: Connection,
     tenant_id: UUID,
-    site: RowMapping,
+    site: SiteRecord,
     *,
     shift_instance_id: UUID | None,
     shift_id: UUID | None,
     shift_date: date | None,
     at: datetime | None,
-) -> RowMapping:
+) -> ShiftInstanceRecord:
     """The shift instance a request names: by id, by pattern + local date, or the one running at `at`."""
     if shift_instance_id is not None:
         row = require_instance(conn, tenant_id, shift_instance_id)
@@ -302,8 +302,8 @@ def resolve_instance(
 
 
 def instances_overlapping(
-    conn: Connection, tenant_id: UUID, site: RowMapping, start: datetime, end: datetime
-) -> list[dict[str, Any]]:
+    conn: Connection, tenant_id: UUID, site: SiteRecord, start: datetime, end: datetime
+) -> list[ShiftInstanceRecord]:
     """Stored-or-computed instances of a site overlapping ``[start, end)``, ordered by start."""
     zone = load_zone(site["timezone"])
     first = start.astimezone(zone).date() - timedelta(days=1)

@@ -22,6 +22,7 @@ from factoryos.errors import Conflict, PermissionDenied, ValidationFailed
 from factoryos.identity.accounts import require_user
 from factoryos.identity.passwords import Passwords
 from factoryos.plant.sites import require_site
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shifts import instance_at, require_instance
 from factoryos.reports.jsonable import report_to_dict
 from factoryos.reports.model import ReportDocument
@@ -108,7 +109,7 @@ def figures_hash(document: ReportDocument) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def resolve_shift(conn: Connection, tenant_id: UUID, body: NoteIn, now: datetime) -> RowMapping | dict[str, Any]:
+def resolve_shift(conn: Connection, tenant_id: UUID, body: NoteIn, now: datetime) -> ShiftInstanceRecord:
     """The stored instance the note names, or the one running now at the site (stored on first use)."""
     if body.shift_instance_id is not None:
         return require_instance(conn, tenant_id, body.shift_instance_id)

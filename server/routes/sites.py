@@ -25,6 +25,7 @@ from factoryos.plant.models import (
     SitePatch,
     SiteQuery,
 )
+from factoryos.plant.records import LineRecord, SiteRecord
 from server.api import Context, Router
 from server.licensing import require_license_room
 
@@ -34,7 +35,7 @@ VIEW = "assets.view"
 MANAGE = "machines.manage"
 
 
-def _site(row: RowMapping) -> SiteOut:
+def _site(row: SiteRecord | RowMapping) -> SiteOut:
     return SiteOut.model_validate(dict(row))
 
 
@@ -152,7 +153,7 @@ def delete_area(ctx: Context, area_id: UUID) -> None:
 # -- lines ------------------------------------------------------------------------------
 
 
-def _line(row: RowMapping) -> LineOut:
+def _line(row: LineRecord | RowMapping) -> LineOut:
     return LineOut.model_validate(dict(row))
 
 

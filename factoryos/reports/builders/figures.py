@@ -8,15 +8,16 @@ The roll-up of all parts equals what `/api/v1/kpis/oee` reports for the same per
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, text
+from sqlalchemy import Connection, text
 
 from factoryos.kpi import KpiTotals, rollup
+from factoryos.plant.records import MachineRecord
 from factoryos.production.kpi_loader import Window, last_reported, machine_window_totals
 from factoryos.reports.builders.period import Period
 
@@ -97,7 +98,7 @@ def window_label(window: Window) -> tuple[datetime, str]:
     return window.instance["starts_at"], name if window.whole_instance else f"{name} (partial)"
 
 
-def machine_labels(machines: list[RowMapping]) -> dict[UUID, str]:
+def machine_labels(machines: Sequence[MachineRecord]) -> dict[UUID, str]:
     """Names as people use them; the code is added where two machines share a name."""
     uses = Counter(m["name"] for m in machines)
     return {m["id"]: m["name"] if uses[m["name"]] == 1 else f"{m['name']} {m['code']}" for m in machines}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, func, select, text
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, RowMapping, func, select, text
 from factoryos.errors import NotFound
 from factoryos.orders.order_models import OrderOut
 from factoryos.orders.orders import get_order
+from factoryos.plant.records import MachineRecord
 from factoryos.schema.identity import users
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import operation_runs as runs
@@ -69,7 +71,7 @@ class OrderData:
     site_id: UUID | None
     created_at: datetime
     operations: tuple[OrderOperation, ...]
-    machines: dict[UUID, RowMapping]  # every machine a run used or an operation is dispatched to
+    machines: dict[UUID, MachineRecord]  # every machine a run used or an operation is dispatched to
 
     @property
     def runs(self) -> list[OrderRun]:
@@ -154,5 +156,5 @@ def load_order(conn: Connection, tenant_id: UUID, order: OrderOut, now: datetime
     return OrderData(
         id=order.id, number=order.job_number, product=product, quantity=order.quantity, due_date=order.due_date,
         customer=order.customer, status=str(order.status), site_id=order.site_id, created_at=order.created_at,
-        operations=operations, machines={m["id"]: m for m in machine_rows},
+        operations=operations, machines={m["id"]: cast(MachineRecord, m) for m in machine_rows},
     )

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, select
 
 from factoryos.kpi import KpiTotals, rollup
+from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.plant.sites import Sites
 from factoryos.reports import sections as s
 from factoryos.reports.builders.naming import safe_part
@@ -81,7 +82,7 @@ class BuiltOrderReport:
         return f"order-{safe_part(self.order.number)}.{fmt.value}"
 
 
-def _site(conn: Connection, tenant_id: UUID, order: OrderData) -> RowMapping | None:
+def _site(conn: Connection, tenant_id: UUID, order: OrderData) -> SiteRecord | None:
     site_id = order.site_id
     if site_id is None and order.runs:
         site_id = order.machines[order.runs[0].machine_id]["site_id"]
@@ -98,7 +99,7 @@ def _period(order: OrderData, now: datetime) -> tuple[datetime, datetime]:
     return start, max(end, start + timedelta(seconds=1))
 
 
-def _machine_label(machine: RowMapping) -> str:
+def _machine_label(machine: MachineRecord) -> str:
     return f"{machine['code']} {machine['name']}"
 
 

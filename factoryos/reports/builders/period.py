@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, func, select
@@ -17,10 +16,12 @@ from sqlalchemy import Connection, RowMapping, func, select
 from factoryos.errors import ValidationFailed
 from factoryos.kpi import load_zone, local_to_utc
 from factoryos.plant.lines import require_line
+from factoryos.plant.records import LineRecord, MachineRecord, SiteRecord
 from factoryos.plant.sites import require_site
 from factoryos.production.kpi_loader import Window, shift_windows
 from factoryos.production.kpi_models import OeeQuery
 from factoryos.production.oee import period_windows, scope_machines
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shifts import list_instances, require_instance
 from factoryos.reports.builders.query import ReportQuery
 from factoryos.schema.production import shift_patterns as sp
@@ -28,14 +29,14 @@ from factoryos.schema.production import shift_patterns as sp
 
 @dataclass(frozen=True)
 class Period:
-    site: RowMapping
-    line: RowMapping | None
-    machines: list[RowMapping]
+    site: SiteRecord
+    line: LineRecord | None
+    machines: list[MachineRecord]
     windows: list[Window]
     start: datetime  # what the figures cover (UTC)
     end: datetime  # never after now
     ongoing: bool  # the period has not ended yet: figures so far
-    shift: dict[str, Any] | None = None  # the one shift instance asked for, if any
+    shift: ShiftInstanceRecord | None = None  # the one shift instance asked for, if any
     oee_query: OeeQuery | None = None  # the `/kpis/oee` query with the same windows
     days: tuple[date, date] | None = None  # the local dates asked for, when shifts were chosen by them
 
@@ -60,7 +61,7 @@ def parse_instant(text: str, zone_name: str, field: str, *, end: bool = False) -
     return moment if moment.utcoffset() is not None else local_to_utc(moment, zone)
 
 
-def _scope(conn: Connection, tenant_id: UUID, query: ReportQuery) -> tuple[RowMapping, RowMapping | None]:
+def _scope(conn: Connection, tenant_id: UUID, query: ReportQuery) -> tuple[SiteRecord, LineRecord | None]:
     line = require_line(conn, tenant_id, query.line_id) if query.line_id is not None else None
     if query.site_id is not None:
         site = require_site(conn, tenant_id, query.site_id)
@@ -71,7 +72,7 @@ def _scope(conn: Connection, tenant_id: UUID, query: ReportQuery) -> tuple[RowMa
     return require_site(conn, tenant_id, line["site_id"], field="line_id"), line
 
 
-def _pattern(conn: Connection, tenant_id: UUID, site: RowMapping, ref: str) -> RowMapping:
+def _pattern(conn: Connection, tenant_id: UUID, site: SiteRecord, ref: str) -> RowMapping:
     stmt = select(sp).where(sp.c.tenant_id == tenant_id, sp.c.site_id == site["id"])
     try:
         row = conn.execute(stmt.where(sp.c.id == UUID(ref))).mappings().first()
@@ -85,8 +86,8 @@ def _pattern(conn: Connection, tenant_id: UUID, site: RowMapping, ref: str) -> R
     return row
 
 
-def _one_shift(conn: Connection, tenant_id: UUID, site: RowMapping, scope: OeeQuery, ref: str, day: date,
-               now: datetime) -> tuple[dict[str, Any], list[Window], datetime, datetime, OeeQuery | None]:
+def _one_shift(conn: Connection, tenant_id: UUID, site: SiteRecord, scope: OeeQuery, ref: str, day: date,
+               now: datetime) -> tuple[ShiftInstanceRecord, list[Window], datetime, datetime, OeeQuery | None]:
     pattern = _pattern(conn, tenant_id, site, ref)
     found = list_instances(conn, tenant_id, site["id"], day, day, pattern["id"])
     if not found:
@@ -96,7 +97,7 @@ def _one_shift(conn: Connection, tenant_id: UUID, site: RowMapping, scope: OeeQu
     if instance["id"] is not None:  # recorded: exactly what /kpis/oee?shift_instance_id= reports
         oee_query = OeeQuery(scope=scope.scope, id=scope.id, shift_instance_id=instance["id"])
         windows, start, end = period_windows(conn, tenant_id, site, oee_query, now)
-        return dict(require_instance(conn, tenant_id, instance["id"])), windows, start, end, oee_query
+        return require_instance(conn, tenant_id, instance["id"]), windows, start, end, oee_query
     # Nothing entered by hand yet (machine signals may still have counted): the computed window.
     start, stop = instance["starts_at"], instance["ends_at"]
     return instance, shift_windows([instance], start, stop, now), start, max(start, min(stop, now)), None
@@ -112,7 +113,7 @@ def _local_date(text: str) -> date | None:
         return None
 
 
-def _whole_shifts(conn: Connection, tenant_id: UUID, site: RowMapping, query: ReportQuery,
+def _whole_shifts(conn: Connection, tenant_id: UUID, site: SiteRecord, query: ReportQuery,
                   now: datetime) -> tuple[list[Window], datetime, datetime] | None:
     """A range of dates means the shifts starting on those dates, whole (a night shift belongs
     to the date it starts on, as on the floor): from the first one's start to the last one's
@@ -134,7 +135,7 @@ def resolve_period(conn: Connection, tenant_id: UUID, query: ReportQuery, now: d
     scope = OeeQuery.model_construct(scope="line", id=line["id"]) if line is not None else \
         OeeQuery.model_construct(scope="site", id=site["id"])
     _, machines = scope_machines(conn, tenant_id, scope)
-    shift: dict[str, Any] | None = None
+    shift: ShiftInstanceRecord | None = None
     oee_query: OeeQuery | None
     days: tuple[date, date] | None = (query.day, query.day) if query.day is not None else None
     if query.shift is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, RowMapping, func, or_, select, text
 from factoryos.errors import FactoryOSError
 from factoryos.kpi import Interval
 from factoryos.kpi.intervals import intersect, total
+from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shifts import site_instances
 from factoryos.reports import sections as s
 from factoryos.reports.builders.figures import load_totals
@@ -335,7 +336,7 @@ def _figures(conn: Connection, tenant_id: UUID, query: ReportQuery, day: date, p
             str(period.shift["name"]) + ("" if all(w.whole_instance for w in period.windows) else " (partial)"))
 
 
-def _working_time(shift: dict[str, Any]) -> timedelta:
+def _working_time(shift: ShiftInstanceRecord) -> timedelta:
     from factoryos.production.shifts import kpi_instance
 
     inst = kpi_instance(shift)  # type: ignore[arg-type]

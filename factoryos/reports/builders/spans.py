@@ -14,18 +14,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Connection
 
 from factoryos.kpi import Interval, KpiTotals
+from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.plant.sites import Sites
 from factoryos.production.kpi_loader import Window, machine_window_totals
 from factoryos.production.kpi_models import OeeQuery
 from factoryos.production.oee import period_windows
 
-Span = tuple[RowMapping, datetime, datetime]  # (machine row, start, end)
+Span = tuple[MachineRecord, datetime, datetime]  # (machine row, start, end)
 
 
-def span_windows(conn: Connection, tenant_id: UUID, site: RowMapping, machine_id: UUID, start: datetime,
+def span_windows(conn: Connection, tenant_id: UUID, site: SiteRecord, machine_id: UUID, start: datetime,
                  end: datetime, now: datetime) -> list[Window]:
     if end <= start or start >= now:
         return []
@@ -52,7 +53,7 @@ def span_totals(conn: Connection, tenant_id: UUID, spans: Sequence[Span], now: d
     (a report period's windows, which hold every span) the spans' windows are cut from them
     rather than looked up in the shift calendar once per span."""
     out = [KpiTotals() for _ in spans]
-    sites: dict[UUID, RowMapping] = {}
+    sites: dict[UUID, SiteRecord] = {}
     per_machine: dict[UUID, list[int]] = defaultdict(list)
     for i, (machine, _, _) in enumerate(spans):
         per_machine[machine["id"]].append(i)
