@@ -10,6 +10,8 @@ its ids and invite code are markers too); company A with plain data. Then, as A'
              no 2xx on a path naming a B object
   foreign    A's create requests naming B's objects in the body: 4xx, nothing echoed
   intact     B's data, read back as B, is unchanged afterwards
+  enumerate  registering B's owner's email answers exactly as a fresh email does, and B's
+             owner keeps their password
   lockout    wrong passwords for one account until it locks: 429 with Retry-After,
              and then the right password is refused too
   elsewhere  (behind a trusted proxy) the locked-out owner still signs in from another address
@@ -289,6 +291,24 @@ def snapshot(client: httpx.Client, who: Company) -> dict[str, Any]:
     return out
 
 
+def enumerate_accounts(client: httpx.Client, victim_email: str, password: str, findings: Findings) -> None:
+    """Registration must not tell a taken email from a fresh one, nor touch the existing account."""
+    attempt = "Attacker chose this 9 word passphrase"
+    answers = []
+    for email in (victim_email, f"fresh-{uuid.uuid4().hex[:10]}@example.com"):
+        r = client.post("/api/v1/auth/register", json={"email": email, "password": attempt})
+        answers.append((r.status_code, r.content))
+        findings.requests += 1
+        findings.statuses[r.status_code] += 1
+    if answers[0] != answers[1]:
+        findings.leaks.append(f"enumerate: a taken email answers {answers[0]!r}, a fresh one {answers[1]!r}")
+    r = client.post("/api/v1/auth/login", json={"email": victim_email, "password": attempt})
+    findings.requests += 1
+    findings.statuses[r.status_code] += 1
+    if r.status_code == 200:
+        findings.leaks.append("enumerate: registering a taken email set the attacker's password on it")
+
+
 def lockout(client: httpx.Client, victim_email: str, password: str, findings: Findings, threshold: int = 5) -> None:
     """Guess passwords until the account locks; then even the right one must be refused."""
     statuses = []
@@ -459,6 +479,7 @@ def run_drill(base_url: str, *, examples: int = 25, log=print, behind_proxy: boo
         tried = traversal(client, attacker, spec, findings, victim)
         log(f"traversal: {len(tried)} attempts")
         body_limits(client, attacker, victim, findings)
+        enumerate_accounts(client, victim.owner.email, PASSWORD, findings)
         lockout(client, victim.owner.email, PASSWORD, findings)
         if behind_proxy:
             lockout_elsewhere(client, victim.owner.email, PASSWORD, findings)

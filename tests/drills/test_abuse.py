@@ -8,6 +8,7 @@ from scripts.drills.abuse import (
     Company,
     Findings,
     body_limits,
+    enumerate_accounts,
     foreign_references,
     fuzz,
     lockout,
@@ -62,6 +63,14 @@ def test_oversized_and_deep_bodies_are_rejected(http, companies) -> None:
     body_limits(http, attacker, victim, findings)
     assert findings.statuses[413] == 6 and findings.statuses[422] == 6
     _clean(findings)
+
+
+def test_registration_tells_no_taken_email_and_keeps_the_account(http, companies) -> None:
+    _, victim = companies
+    findings = Findings()
+    enumerate_accounts(http, victim.owner.email, PASSWORD, findings)
+    _clean(findings)
+    assert findings.statuses[202] == 2 and findings.statuses[401] == 1
 
 
 def test_password_guessing_hits_the_lockout(http, companies) -> None:
