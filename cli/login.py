@@ -15,7 +15,7 @@ from uuid import UUID
 import typer
 from rich.markup import escape
 
-from cli.output import fail, ok
+from cli.output import console, fail, ok
 from cli.session import StoredSession, clear_session, load_session, save_session
 from factoryos.client import (
     ClientError,
@@ -29,6 +29,7 @@ from factoryos.client import (
 )
 from factoryos.client.profile import ServerTrust
 from factoryos.client.trust import Trust
+from tui.widgets.qr import qr_text
 
 SERVER_HELP = "Server address, e.g. https://factory.lan (default: the last one used)."
 
@@ -55,6 +56,10 @@ def login(
     fingerprint: Annotated[
         str | None, typer.Option("--fingerprint", help="Trust the server certificate with this SHA-256 fingerprint.")
     ] = None,
+    sso: Annotated[
+        bool, typer.Option("--sso", help="Sign in through your company's identity provider: enter the code shown "
+                                         "here on your phone or PC (no password typed here).")
+    ] = False,
 ) -> None:
     """Sign in to a FactoryOS server; the session is kept for `factoryos report …`."""
     config = default_config_path()
@@ -71,8 +76,11 @@ def login(
     if pin is not None:
         profile.pin(url, pin)
     address = email or profile.email or typer.prompt("Email")
-    secret = _password(password_stdin)
-    signin = asyncio.run(_sign_in(url, profile.trust_for(url), address, secret, totp, company))
+    if sso:
+        signin = asyncio.run(sso_device_sign_in(url, profile.trust_for(url), address))
+    else:
+        secret = _password(password_stdin)
+        signin = asyncio.run(_sign_in(url, profile.trust_for(url), address, secret, totp, company))
     profile.server, profile.email = url, address
     save_profile(config, profile)
     save_session(signin)
@@ -92,6 +100,44 @@ async def _sign_in(url: str, trust: Trust, email: str, password: str, totp: str 
             server=url, email=email, company=answer.company.name, access_token=tokens.access,
             refresh_token=tokens.refresh, access_expires_at=time.time() + answer.expires_in,
         )
+
+
+async def sso_device_sign_in(url: str, trust: Trust, email: str) -> StoredSession:
+    """The device handoff: show the code, the page and a QR code, then wait for the person."""
+    async with FactoryClient(url, trust=trust) as client:
+        try:
+            start = await client.sso_device_start(email=email)
+        except ClientError as exc:
+            fail(escape(exc.detail))
+        link = start.verification_uri_complete or start.verification_uri
+        console.print(f"Sign in with [bold]{escape(start.provider_name)}[/]: on your phone or PC open\n"
+                      f"  {escape(start.verification_uri)}\nand enter the code  [bold]{escape(start.user_code)}[/]"
+                      "\n(or scan this QR code):", highlight=False, soft_wrap=True)
+        console.print(qr_text(link))
+        console.print("Waiting for you to sign in there… (Ctrl-C to stop)", highlight=False)
+        interval = start.interval
+        deadline = time.monotonic() + start.expires_in + interval
+        try:
+            while time.monotonic() < deadline:
+                await asyncio.sleep(interval)
+                try:
+                    answer = await client.sso_device_poll(start.handle)
+                except ClientError as exc:
+                    fail(escape(exc.detail))
+                interval = max(interval, answer.interval)
+                signin = answer.sign_in
+                if signin is not None:
+                    tokens = client.t.tokens
+                    if signin.company is None or tokens is None:
+                        fail("signed in, but without a company: ask your administrator for access")
+                    return StoredSession(
+                        server=url, email=signin.account.email, company=signin.company.name,
+                        access_token=tokens.access, refresh_token=tokens.refresh,
+                        access_expires_at=time.time() + signin.expires_in,
+                    )
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            fail("sign-in stopped")
+        fail("the sign-in code expired before it was used: run `factoryos login --sso` again")
 
 
 def _login_problem(exc: ClientError) -> str:

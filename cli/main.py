@@ -58,6 +58,8 @@ def _register() -> None:
     __import__("cli.support", fromlist=["register"]).register(app)  # support-bundle
     __import__("cli.web", fromlist=["register"]).register(app)  # web: the screens in a browser
     __import__("cli.jobs", fromlist=["register"]).register(app)  # jobs: orders list, show, import, export
+    __import__("cli.webhooks", fromlist=["register"]).register(app)  # webhooks: list, add, remove, test, deliveries
+    __import__("cli.materials", fromlist=["register"]).register(app)  # lot: labels (PDF, ZPL raw to the printer)
 
 
 def main() -> None:

@@ -276,6 +276,88 @@ def order_report(
              as_json=as_json)
 
 
+@app.command("trace")
+def trace_report(
+    lot: Annotated[str, typer.Option("--lot", help="The lot's number (or id), e.g. S-100.")],
+    forward: Annotated[bool, typer.Option("--forward", help="Where the lot went (default: what went into it).")] = False,
+    fmt: Fmt = Format.pdf,
+    output: Output = None,
+    print_: Print = False,
+    as_json: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """One lot's genealogy: every input lot with suppliers, orders, machines and operators (or, forward, every lot made from it)."""
+    from factoryos.client.api_materials import download_trace_report
+
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    if not lot.strip():
+        fail("give the lot number, e.g. --lot S-100")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    direction = "forward" if forward else "backward"
+
+    async def fetch() -> Download:
+        async with signed_in_client() as (client, _):
+            with _bar() as bar:
+                bar.add_task(f"Tracing lot {escape(lot.strip())} {direction}…", total=None)
+                return await download_trace_report(client, lot.strip(), direction, fmt.value,
+                                                   _destination(output, "trace", fmt, overwrite))
+
+    _deliver(lambda: asyncio.run(fetch()), print_=print_, as_json=as_json)
+
+
+@app.command("quality")
+def quality_report(
+    product: Annotated[str, typer.Option("--product", help="The product's number, e.g. P-100.")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (site time).")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+    fmt: Fmt = Format.pdf,
+    output: Output = None,
+    print_: Print = False,
+    as_json: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """One product: inspections, out-of-spec rate, control charts, Cp/Cpk, rejects by reason and machine."""
+    from cli.report_quality import fetch_quality
+
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    first, last = _check_date(start, "--from"), _check_date(end, "--to")
+    if last < first:
+        fail("--to is before --from")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    dest = _destination(output, "quality", fmt, overwrite)
+    _deliver(lambda: asyncio.run(fetch_quality(product.strip(), first, last, fmt.value, dest, _bar)), print_=print_,
+             as_json=as_json)
+
+
+@app.command("maintenance")
+def maintenance_report(
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (site time).")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (included).")],
+    fmt: Fmt = Format.pdf,
+    output: Output = None,
+    print_: Print = False,
+    as_json: Json = False,
+    overwrite: Overwrite = False,
+) -> None:
+    """Work orders in a period, preventive work on time, MTBF/MTTR per asset, top failure reasons."""
+    from cli.report_maintenance import fetch_maintenance
+
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    first, last = _check_date(start, "--from"), _check_date(end, "--to")
+    if last < first:
+        fail("--to is before --from")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    dest = _destination(output, "maintenance", fmt, overwrite)
+    _deliver(lambda: asyncio.run(fetch_maintenance(first, last, fmt.value, dest, _bar)), print_=print_,
+             as_json=as_json)
+
+
 _TOPICS = {
     "production": "OEE summary: OEE by machine and line, downtime and rejections.",
     "machines": "Production and OEE by machine, with the downtime Pareto.",

@@ -81,6 +81,7 @@ def _run_workers(settings: Settings, app_url: str, backup_url: str | None, optio
         os.environ[name] = str(value)
     if backup_url:
         os.environ[BACKUP_URL_ENV] = backup_url
+    __import__("server.metrics_setup").metrics_setup.prepare_multiprocess_metrics(settings)  # /metrics adds up workers
     console.print(f"{settings.workers} worker processes", soft_wrap=True)
     uvicorn.run("server.workers:worker_app", factory=True, workers=settings.workers, **options)
 

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")
+    metrics_token: SecretStr | None = Field(None, description="Bearer token for GET /metrics; unset ⇒ /metrics is off.")
+    webhook_retry_seconds: float = Field(10.0, gt=0, le=3600, description="First webhook retry wait; doubles to 1 h.")
+    webhook_disable_after: int = Field(50, ge=1, description="Failed attempts in a row that disable a webhook endpoint.")
 
     @field_validator("database_url", "owner_database_url", "admin_database_url")
     @classmethod

@@ -57,6 +57,36 @@ CODES: frozenset[str] = frozenset({
     "license_edition", "license_expired", "license_feature", "license_invalid", "license_key_invalid", "license_limit",
     "license_malformed", "license_signature_invalid", "license_store_failed", "license_unreadable",
     "license_wrong_host",
+    # factoryos/integrations
+    "webhook_delivery_not_failed", "webhook_delivery_not_found", "webhook_limit", "webhook_not_found",
+    "webhook_secret_unreadable", "webhook_url_invalid",
+    # factoryos/maintenance
+    "asset_already_mounted", "asset_code_taken", "asset_machine_name", "asset_movable_parent",
+    "asset_not_found", "asset_not_mounted", "asset_not_movable", "asset_required", "asset_retired",
+    "assignee_not_member", "calendar_conflict", "confirmation_required", "count_below_current",
+    "downtime_already_linked", "downtime_not_found", "downtime_other_machine", "downtime_required",
+    "interval_not_positive", "interval_too_long", "invalid_weekday", "last_done_in_future",
+    "maintenance_plan_not_found", "mount_time_invalid",
+    "plan_needs_trigger", "scheduled_for_required", "work_order_already_started", "work_order_closed",
+    "work_order_not_approved", "work_order_not_found", "work_order_signature_required",
+    "work_order_wrong_status",
+    # factoryos/materials
+    "bom_cycle", "bom_line_duplicate", "bom_missing", "bom_not_draft", "bom_not_found", "insufficient_stock",
+    "item_gtin_taken", "item_not_found", "item_number_taken", "item_product_taken", "location_ambiguous", "location_code_taken",
+    "location_machine_invalid", "location_machine_taken", "location_not_found", "location_parent_invalid",
+    "location_parent_required", "location_required", "location_same", "location_unexpected", "lot_ambiguous",
+    "lot_blocked", "lot_expired", "lot_expiry_not_kept", "lot_not_found", "lot_not_on_bom",
+    "lot_not_serialized", "lot_number_taken", "lot_pattern_invalid", "lot_quarantine", "lot_required",
+    "lot_status_invalid", "lot_wrong_item", "operation_not_run", "operation_unexpected",
+    "output_nothing_made", "quantity_invalid", "reason_required", "scan_empty", "scan_no_lot",
+    "scan_unknown_ai", "scan_unreadable", "serial_duplicate", "serial_taken",
+    "unit_duplicate", "unit_unknown",
+    # factoryos/nonconformances
+    "nonconformance_closed", "nonconformance_not_dispositioned", "nonconformance_not_found",
+    "capa_action_done", "capa_action_not_found", "capa_closed", "capa_not_found", "capa_step_incomplete",
+    "capa_step_order",
+    # factoryos/signatures
+    "signature_invalid", "signature_same_person", "signature_totp_required",
     # factoryos/onboarding
     "cannot_skip_complete", "unknown_step",
     # factoryos/orders
@@ -84,6 +114,25 @@ CODES: frozenset[str] = frozenset({
     "rejection_not_found", "rejection_outside_shift", "shift_in_use", "shift_instance_not_found",
     "shift_name_taken", "shift_not_found", "shift_other_site", "shift_ref_incomplete", "shift_required",
     "starts_in_future",
+    # factoryos/quality
+    "characteristic_not_found", "characteristic_not_in_plan", "duplicate_characteristic",
+    "inspection_not_found", "inspection_plan_not_found", "inspection_plan_version_not_found",
+    "inspection_role_not_allowed", "invalid_defect", "invalid_defects", "invalid_limits",
+    "invalid_physical_limits", "invalid_sample_size", "limits_required", "passed_required",
+    "plan_draft_exists", "plan_not_released", "plan_other_machine", "plan_released", "plan_scope_required",
+    "result_missing", "sample_size_mismatch", "value_outside_physical_limits", "values_required",
+    # factoryos/sso (providers, LDAP, mapping)
+    "mfa_setup_required", "sso_account_disabled", "sso_config_invalid", "sso_directory_error",
+    "sso_directory_unavailable", "sso_domain_invalid", "sso_domain_taken", "sso_email_domain",
+    "sso_email_in_use", "sso_email_invalid",
+    "sso_kind_unsupported", "sso_local_account_only", "sso_no_role", "sso_owner_needs_mfa",
+    "sso_provider_disabled", "sso_provider_name_taken", "sso_provider_not_found", "sso_required",
+    "sso_secret_unreadable",
+    # factoryos/sso (OpenID Connect)
+    "sso_access_denied", "sso_code_rejected", "sso_device_code_used", "sso_device_expired",
+    "sso_device_unsupported", "sso_flow_expired", "sso_flow_invalid", "sso_no_provider", "sso_nonce_mismatch",
+    "sso_provider_error", "sso_provider_unreachable", "sso_state_mismatch", "sso_token_expired",
+    "sso_token_invalid", "sso_wrong_audience", "sso_wrong_issuer",
     # factoryos/reports
     "invalid_datetime", "period_ambiguous", "period_in_future", "report_font_missing",
     "report_format_unsupported", "report_invalid", "scope_required", "shift_needs_date",
@@ -102,6 +151,7 @@ CODES: frozenset[str] = frozenset({
     "tls_cert_expired", "tls_cert_invalid", "tls_cert_not_yet_valid", "tls_key_invalid", "tls_key_mismatch",
     "tls_options", "upgrade_not_newer", "wheelhouse_failed", "wheelhouse_incomplete",
     # server
+    "metrics_disabled",
     "body_too_large", "idempotency_key_reused", "internal_error", "invalid_idempotency_key", "invalid_json",
     "json_too_deep", "maintenance", "method_not_allowed", "migrations_behind", "nul_character",
     "restore_needs_one_worker", "restore_not_confirmed", "restore_not_found", "route_not_found",

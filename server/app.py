@@ -20,9 +20,11 @@ from factoryos.audit.writer import ensure_partitions
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
+from factoryos.integrations.service import webhook_delivery
 from factoryos.process_lock import ProcessLock
 from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
+from server.metrics import MetricsMiddleware, metrics_route, observe_webhook, sampling
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
 from server.operations import operations
@@ -90,6 +92,8 @@ def create_app(
             async with (
                 operations(app, settings, backup_url, schedule=primary),
                 machine_poller(settings, database_url, enabled=poller and primary) as runtime,
+                webhook_delivery(settings, engine, enabled=primary, observe=observe_webhook),
+                sampling(state),
             ):
                 state.poller = runtime
                 state.primary = primary
@@ -125,10 +129,12 @@ def create_app(
               include_in_schema=False),
         Route("/api/v1/docs.js", lambda request: Response(DOCS_JS, media_type="text/javascript"), methods=["GET"],
               include_in_schema=False),
+        metrics_route(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state = ServerState.of(settings, authenticator or TokenAuthenticator.from_settings(settings),
                                endpoints=endpoints, openapi=spec)
+    app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, tls=settings.tls_cert is not None)

@@ -32,6 +32,7 @@ class HealthTracker:
         self.last_ok: datetime | None = None
         self.last_error: str | None = None
         self.error_code: str | None = None
+        self.failures = 0  # failed reads since start (the /metrics read-error counter)
         self._reported: datetime | None = None  # when the last report went out, shifted by the phase
 
     def ok(self, at: datetime) -> Health | None:
@@ -41,6 +42,7 @@ class HealthTracker:
 
     def failed(self, at: datetime, message: str, code: str) -> Health | None:
         changed = message != self.last_error
+        self.failures += 1
         self.last_error, self.error_code = message, code
         return self._report(at, changed, self._heartbeat, self._phase)
 

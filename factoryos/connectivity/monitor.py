@@ -66,6 +66,7 @@ class MachineStatus:
     good_total: int
     reject_total: int
     polls: int
+    read_errors: int = 0
 
 
 class MachineMonitor:
@@ -211,4 +212,5 @@ class MachineMonitor:
             good_total=self._good_total,
             reject_total=self._reject_total,
             polls=self._polls,
+            read_errors=self._health.failures,
         )

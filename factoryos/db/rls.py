@@ -32,6 +32,8 @@ GLOBAL_TABLES: set[str] = {
     "invite_directory",
     "catalog_entries",  # machine models and materials shared by all companies; author-only writes
     "connection_directory",  # connectivity: which companies have connected machines; owner-only
+    "webhook_directory",  # integrations: which companies have webhook endpoints; owner-only
+    "sso_domain_directory",  # sso: which company routes an email domain; owner-only
 }
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -17,6 +17,10 @@ import httpx
 from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine
 from factoryos.demo.credentials import DemoLogin
 from factoryos.demo.dataset import COMPANY, MACHINE_KINDS, SITES, machine_codes
+from factoryos.demo.inspection_records import seed_inspections
+from factoryos.demo.maintenance_records import seed_maintenance
+from factoryos.demo.materials_records import seed_materials
+from factoryos.demo.quality_records import seed_quality
 from factoryos.errors import FactoryOSError
 
 log = logging.getLogger(__name__)
@@ -160,6 +164,10 @@ class Provisioner:
             )
             plant.machines.append(machine)
         self.orders(plant, lines["LNZ/MOLD"], lines["LNZ/MACH"])
+        seed_quality(self)
+        seed_inspections(self)
+        seed_materials(self)
+        seed_maintenance(self)
         # Seeded like a company that went through setup: its owner is not offered the wizard.
         _check(self.http.put(f"{API}/onboarding", json={"current_step": "complete"}, headers=self.headers()),
                "completing the company setup")

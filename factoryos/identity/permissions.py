@@ -25,6 +25,16 @@ PERMISSIONS: tuple[str, ...] = (
     "reports.export",
     "audit.view",
     "admin.system",
+    "inventory.view",
+    "inventory.move",
+    "inventory.adjust",
+    "quality.inspect",
+    "quality.manage",
+    "quality.approve",
+    "maintenance.view",
+    "maintenance.request",
+    "maintenance.workorder.trigger",
+    "maintenance.manage",
 )
 
 # Held by every active member: their own session, profile and MFA. Not grantable or deniable.
@@ -55,14 +65,28 @@ ROLES: dict[str, frozenset[str]] = {
             "machines.manage",
             "reports.export",
             "audit.view",
+            "inventory.view",
+            "inventory.move",
+            "inventory.adjust",
+            "quality.inspect",
+            "quality.manage",
+            "quality.approve",
+            "maintenance.view",
+            "maintenance.request",
+            "maintenance.workorder.trigger",
+            "maintenance.manage",
         }
     ),
     "supervisor": frozenset(
         {"orders.view", "orders.act", "assets.view", "production.entry", "production.plan", "reports.export"}
+        | {"inventory.view", "inventory.move"}
+        | {"quality.inspect", "quality.manage"}
+        | {"maintenance.view", "maintenance.request", "maintenance.workorder.trigger"}
     ),
     "estimator": frozenset({"orders.view", "orders.act", "customers.view", "customers.act", "reports.export"}),
-    "operator": frozenset({"orders.view", "assets.view", "production.entry"}),
-    "read_only": frozenset({"orders.view", "customers.view", "assets.view"}),
+    "operator": frozenset({"orders.view", "assets.view", "production.entry", "inventory.view", "inventory.move",
+                           "quality.inspect"} | {"maintenance.view", "maintenance.request"}),
+    "read_only": frozenset({"orders.view", "customers.view", "assets.view", "inventory.view", "maintenance.view"}),
 }
 
 ROLE_TITLES: dict[str, str] = {

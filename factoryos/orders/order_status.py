@@ -12,6 +12,8 @@ from uuid import UUID
 from sqlalchemy import Connection, RowMapping, and_, func, select, update
 
 from factoryos.errors import Conflict
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import emit
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import operation_runs, order_operations
 from factoryos.schema.plant import machines
@@ -83,10 +85,12 @@ def _operation_statuses(conn: Connection, tenant_id: UUID, job_id: UUID) -> list
     return list(conn.execute(stmt).scalars())
 
 
-def _write_status(conn: Connection, tenant_id: UUID, job_id: UUID, status: str) -> RowMapping:
+def _write_status(conn: Connection, tenant_id: UUID, job_id: UUID, status: str, previous: str) -> RowMapping:
     stmt = (update(jobs).where(jobs.c.tenant_id == tenant_id, jobs.c.id == job_id)
             .values(status=status, updated_at=func.now()).returning(jobs))
-    return conn.execute(stmt).mappings().one()
+    row = conn.execute(stmt).mappings().one()
+    emit(conn, tenant_id, [facts.order_status_changed(job_id, row["job_number"], status, previous, row["updated_at"])])
+    return row
 
 
 def order_status_after_runs(conn: Connection, tenant_id: UUID, job_id: UUID) -> str:
@@ -94,7 +98,7 @@ def order_status_after_runs(conn: Connection, tenant_id: UUID, job_id: UUID) -> 
     order = _lock(conn, tenant_id, job_id)
     status = derived_status(order["status"], _operation_statuses(conn, tenant_id, job_id))
     if status != order["status"]:
-        _write_status(conn, tenant_id, job_id, status)
+        _write_status(conn, tenant_id, job_id, status, order["status"])
     return status
 
 
@@ -132,7 +136,7 @@ def set_order_status(conn: Connection, tenant_id: UUID, order_id: UUID, status: 
                      .where(order_operations.c.tenant_id == tenant_id, order_operations.c.job_id == order_id,
                             order_operations.c.status == before)
                      .values(**values))
-    return order, _write_status(conn, tenant_id, order_id, status)
+    return order, _write_status(conn, tenant_id, order_id, status, current)
 
 
 def _refusal(order: RowMapping, status: str) -> str:

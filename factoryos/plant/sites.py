@@ -78,5 +78,5 @@ def site_policy(site: SiteRecord | RowMapping) -> KpiPolicy:
     return KpiPolicy(
         micro_stop_threshold=timedelta(seconds=site["micro_stop_seconds"]),
         setup_is_planned=site["setup_is_planned"],
-        no_data_policy=site.get("no_data_policy", NoDataPolicy.BUSY),
+        no_data_policy=NoDataPolicy(site.get("no_data_policy", NoDataPolicy.BUSY)),
     )

@@ -25,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from factoryos.audit.writer import AuditEvent, record
 from factoryos.db.repository import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from factoryos.errors import Conflict, NotFound, ValidationFailed
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import emit
 from factoryos.plant.constraints import constraint_name
 from factoryos.plant.machines import Machines
 from factoryos.production.anomaly_models import AnomalyOut, AnomalyQuery
@@ -122,6 +124,8 @@ def record_anomalies(conn: Connection, tenant_id: UUID, rows: Iterable[AnomalyRo
     for stored in sorted(added, key=lambda r: (r["detected_at"], r["key"])):
         record(conn, AuditEvent(tenant_id=tenant_id, action="detect", entity_type=ENTITY, entity_id=str(stored["id"]),
                                 after=anomaly_out(stored).model_dump(mode="json")))
+    emit(conn, tenant_id, [facts.anomaly_recorded(r["id"], r["machine_id"], r["signal"], r["delta"], r["allowed"],
+                                                  r["detected_at"]) for r in added])
     return len(added)
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import Connection, RowMapping, and_, func, or_, select, text
 
 from factoryos.db.repository import Page, TenantRepository
 from factoryos.errors import Conflict, ValidationFailed
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import emit
 from factoryos.kpi import MachineState
 from factoryos.plant.constraints import constraint_errors
 from factoryos.plant.machines import require_machine
@@ -136,11 +138,13 @@ def create_downtime(conn: Connection, tenant_id: UUID, user_id: UUID | None, dat
                                field="planned")
     check_no_overlap(conn, tenant_id, machine, data.started_at, data.ended_at)
     with constraint_errors(conn, _overlap_backstop(machine)):
-        return DowntimeEvents(conn, tenant_id).insert(
+        row = DowntimeEvents(conn, tenant_id).insert(
             machine_id=machine["id"], started_at=data.started_at, ended_at=data.ended_at, planned=planned,
             reason_id=data.reason_id, source="manual", needs_reason=data.reason_id is None, note=data.note,
             created_by=user_id,
         )
+    emit(conn, tenant_id, facts.downtime_opened(row["machine_id"], row["started_at"], row["ended_at"], None, "manual"))
+    return row
 
 
 def update_downtime(
@@ -167,6 +171,9 @@ def update_downtime(
     with constraint_errors(conn, _overlap_backstop(machine)):
         after = repo.update(event_id, **values)
     assert after is not None
+    if before["ended_at"] is None and after["ended_at"] is not None:
+        emit(conn, tenant_id, [facts.downtime_ended(after["machine_id"], after["started_at"], after["ended_at"], None,
+                                                    "manual")])
     return before, after
 
 
@@ -183,6 +190,9 @@ def assign_reason(
         values["note"] = body.note
     after = repo.update(event_id, **values)
     assert after is not None
+    emit(conn, tenant_id, [facts.downtime_reasoned(event_id, after["machine_id"], after["started_at"],
+                                                   after["ended_at"], after["reason_id"], after["planned"],
+                                                   after["updated_at"])])
     return before, after
 
 

@@ -313,7 +313,7 @@ def _in_service_from(conn: Connection, tenant_id: UUID, machine_ids: list[UUID])
 
 def _targets(
     conn: Connection, tenant_id: UUID, machine_ids: list[UUID], windows: list[Window]
-) -> dict[tuple[UUID, UUID], int]:
+) -> dict[tuple[UUID, UUID | None], int]:
     instance_ids = [w.instance_id for w in windows if w.whole_instance and w.instance_id is not None]
     if not instance_ids:
         return {}

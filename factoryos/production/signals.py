@@ -31,6 +31,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from factoryos.errors import ValidationFailed
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import emit
 from factoryos.kpi import MachineState
 from factoryos.plant.constraints import constraint_name
 from factoryos.schema.plant import machines, sites
@@ -204,6 +206,9 @@ def record_state_change(
     # A stop that starts now after a non-stop has lasted 0 s: below any threshold but zero, no need to look.
     if (latest is not None and MachineState(latest["state"]) in STOP_STATES) or machine["micro_stop_seconds"] == 0:
         _flag_run(conn, tenant_id, machine, opened, at)
+    previous = latest["state"] if latest is not None else None
+    if previous != state.value:
+        emit(conn, tenant_id, [facts.state_changed(machine_uuid, machine["code"], state.value, previous, raw_code, at)])
     return StateOutcome.OPENED
 
 
@@ -277,6 +282,8 @@ def _flag_run(conn: Connection, tenant_id: UUID, machine: RowMapping, last: RowM
                 update(de).where(de.c.tenant_id == tenant_id, de.c.id == event["id"])
                 .values(ended_at=interval["ended_at"], updated_at=now)
             )
+            emit(conn, tenant_id, [facts.downtime_ended(interval["machine_id"], interval["started_at"],
+                                                        interval["ended_at"], interval["id"])])
     return opened
 
 
@@ -290,6 +297,8 @@ def _open_machine_event(conn: Connection, tenant_id: UUID, machine: RowMapping, 
                     state_interval_id=interval["id"],
                 )
             )
+        emit(conn, tenant_id, facts.downtime_opened(interval["machine_id"], interval["started_at"],
+                                                    interval["ended_at"], interval["id"]))
         return 1
     except IntegrityError as exc:
         # An operator already recorded downtime over this stop: that record explains it.

@@ -30,6 +30,8 @@ from uuid import UUID
 from sqlalchemy import Connection
 
 from factoryos.errors import ValidationFailed
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import Fact, emit
 from factoryos.kpi import MachineState
 from factoryos.production.signals import (
     _RUN_LOOKBACK,
@@ -342,3 +344,25 @@ def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], li
             if e.interval_id not in made:
                 log.info("machine %s: stop at %s is covered by recorded downtime", machines[e.machine_id].code,
                          e.started_at)
+    else:
+        opened, made = [], set()
+    emit(conn, tenant_id, _webhook_facts(machines, ended, [e for e in opened if e.interval_id in made]))
+
+
+def _webhook_facts(machines: dict[UUID, _Machine], ended: list[_Event], started: list[_Event]) -> list[Fact]:
+    """What webhooks hear of the batch: each new state (not a new code of the same state), and downtime."""
+    out: list[Fact] = []
+    for m in machines.values():
+        previous: _Interval | None = None
+        for interval in m.history:
+            if not interval.stored and (previous is None or previous.state != interval.state):
+                out.append(facts.state_changed(m.id, m.code, interval.state.value,
+                                               previous.state.value if previous else None, interval.raw_code,
+                                               interval.started_at))
+            previous = interval
+    for e in started:
+        out += facts.downtime_opened(e.machine_id, e.started_at, e.ended_at, e.interval_id)
+    for e in ended:
+        if e.ended_at is not None:
+            out.append(facts.downtime_ended(e.machine_id, e.started_at, e.ended_at, e.interval_id))
+    return out

@@ -27,6 +27,8 @@ class ReportKind(StrEnum):
     DOWNTIME_BY_REASON = "downtime_by_reason"
     OEE_SUMMARY = "oee_summary"
     ORDER = "order"
+    QUALITY = "quality"
+    MAINTENANCE = "maintenance"
 
     @property
     def label(self) -> str:
@@ -42,6 +44,8 @@ _KIND_LABELS = {
     ReportKind.DOWNTIME_BY_REASON: "Downtime by reason",
     ReportKind.OEE_SUMMARY: "OEE summary",
     ReportKind.ORDER: "Order report",
+    ReportKind.QUALITY: "Quality report",
+    ReportKind.MAINTENANCE: "Maintenance report",
 }
 
 

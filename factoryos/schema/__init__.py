@@ -8,5 +8,11 @@ from factoryos.schema.base import metadata
 from factoryos.schema import audit, catalog, connectivity, identity, plant, production, tenancy  # noqa: F401  (register tables)
 from factoryos.schema import jobs, onboarding, orders  # noqa: F401
 from factoryos.schema import handover  # noqa: F401
+from factoryos.schema import nonconformances, signatures  # noqa: F401
+from factoryos.schema import materials  # noqa: F401
+from factoryos.schema import sso  # noqa: F401
+from factoryos.schema import quality  # noqa: F401
+from factoryos.schema import maintenance  # noqa: F401
+from factoryos.schema import integrations  # noqa: F401
 
 __all__ = ["metadata"]

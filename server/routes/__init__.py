@@ -12,6 +12,13 @@ from server.routes import products
 from server.routes import dispatch
 from server.routes import orders
 from server.routes import handover
+from server.routes import sso
+from server.routes import maintenance
+from server.routes import nonconformances
+from server.routes import webhooks
+from server.routes import quality
+from server.routes import materials, trace
+from server.routes import sso_oidc
 
 ROUTERS: list[Router] = [system.router, license.router, backup.router, restore.router, audit.router]
 ROUTERS += [auth.router, setup.router, invites.router, users.router]
@@ -26,3 +33,10 @@ ROUTERS += [dispatch.router]
 ROUTERS += [orders.router]
 ROUTERS += [products.router]
 ROUTERS += [handover.router]
+ROUTERS += [nonconformances.router, nonconformances.capa_router]
+ROUTERS += [quality.router]
+ROUTERS += [materials.router, trace.router, trace.files]
+ROUTERS += [webhooks.router]
+ROUTERS += [maintenance.router, maintenance.reports]
+ROUTERS += [sso_oidc.router]
+ROUTERS += [sso.auth_router, sso.router]

@@ -58,6 +58,7 @@ def _figures_hash(ctx: Context, instance: dict[str, Any], now: datetime) -> str:
 def post_handover_note(ctx: Context, body: NoteIn) -> NoteOut:
     """Leave a note for the next shift (on a given shift, or the one running now at a site)."""
     instance = resolve_shift(ctx.conn, ctx.tenant_id, body, datetime.now(UTC))
+    assert instance["id"] is not None  # resolve_shift stores a computed instance on first use
     out = add_note(ctx.conn, ctx.tenant_id, instance["id"], _me(ctx), body.body)
     ctx.audit("create", "shift_handover_note", out.id, after=out.model_dump(mode="json"))
     return out
@@ -84,7 +85,8 @@ def sign_shift(ctx: Context, body: SignIn) -> SignOffOut:
 def list_shift_signoffs(ctx: Context, query: ShiftQuery) -> list[SignOffOut]:
     """A shift's sign-offs, each saying whether the figures changed since it was signed."""
     instance = dict(require_instance(ctx.conn, ctx.tenant_id, query.shift_instance_id))
-    found = list_signoffs(ctx.conn, ctx.tenant_id, instance["id"], None)
+    found = list_signoffs(ctx.conn, ctx.tenant_id, query.shift_instance_id, None)
     if not found:
         return []
-    return list_signoffs(ctx.conn, ctx.tenant_id, instance["id"], _figures_hash(ctx, instance, datetime.now(UTC)))
+    return list_signoffs(ctx.conn, ctx.tenant_id, query.shift_instance_id,
+                         _figures_hash(ctx, instance, datetime.now(UTC)))

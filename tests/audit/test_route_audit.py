@@ -675,6 +675,7 @@ import tests.quality.audit_steps  # noqa: E402,F401
 import tests.maintenance.audit_steps  # noqa: E402,F401
 import tests.materials.audit_steps  # noqa: E402,F401
 import tests.sso.audit_steps  # noqa: E402,F401
+import tests.integrations.audit_steps  # noqa: E402,F401
 
 
 # -- the walk -------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ EXCEPTIONS = {
     "server/workers.py": "a value the parent hands its worker processes",
     "server/slow_clients.py": "uvicorn imports it by path in each worker process",
     "cli/serve.py": "writes what the worker processes read",
+    "server/metrics_setup.py": "prometheus_client reads its multiprocess directory from the environment itself",
+    "server/metrics.py": "whether prometheus_client runs in multiprocess mode (that same variable)",
 }
 
 

@@ -30,6 +30,14 @@ STAFF_FLAGS = {
 }
 
 
+# The modules' own permissions: materials, quality and maintenance.
+MODULE_PERMISSIONS = {
+    "inventory.view", "inventory.move", "inventory.adjust",
+    "quality.inspect", "quality.manage", "quality.approve",
+    "maintenance.view", "maintenance.request", "maintenance.workorder.trigger", "maintenance.manage",
+}
+
+
 def test_roles_are_bundles_and_the_owner_holds_everything() -> None:
     assert set(ROLES) == {"owner", "admin", "plant_manager", "supervisor", "estimator", "operator", "read_only"}
     assert STAFF_FLAGS | {
@@ -39,7 +47,7 @@ def test_roles_are_bundles_and_the_owner_holds_everything() -> None:
         "reports.export",
         "audit.view",
         "admin.system",
-    } == set(PERMISSIONS)
+    } | MODULE_PERMISSIONS == set(PERMISSIONS)
     assert ROLES[OWNER] == set(PERMISSIONS)
     for role, bundle in ROLES.items():
         assert bundle <= set(PERMISSIONS), role

@@ -14,6 +14,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from factoryos.identity.permissions import INSTALLATION_ADMIN
 from tui.screens.base import AppScreen
+from tui.screens.sso_admin import SsoPane
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.audit_pane import AuditPane
 from tui.widgets.backups_pane import BackupsPane
@@ -34,10 +35,12 @@ class AdminScreen(AppScreen):
         Binding("f8", "tab('license')", "License", id="license", show=False),
         Binding("f10", "tab('backups')", "Backups", id="backups", show=False),
         Binding("f12", "tab('system')", "System", id="system", show=False),
+        Binding("f4", "tab('sign-in')", "Sign-in", id="sign-in", show=False),
     ]
     HELP = """\
 **Admin**: **F5** members and permissions, **F6** invites, **F7** audit log, **F8** license,
-**F10** backups and restore, **F12** server health and settings. Tabs your role does not
+**F10** backups and restore, **F12** server health and settings, **F4** sign-in (directories
+and identity providers). Tabs your role does not
 include are not shown.
 """
 
@@ -52,16 +55,18 @@ include are not shown.
                 with TabPane("Invites F6", id="invites"):
                     yield InvitesPane(self.api)
             if s.can("audit.view"):
-                with TabPane("Audit log F7", id="audit"):
+                with TabPane("Audit F7", id="audit"):
                     yield AuditPane(self.api)
             if s.can("admin.system"):
                 with TabPane("License F8", id="license"):
                     yield LicensePane(self.api, can_activate=s.can(INSTALLATION_ADMIN))
                 if s.can(INSTALLATION_ADMIN):  # backups hold every company's data
-                    with TabPane("Backups F10", id="backups"):
+                    with TabPane("Backup F10", id="backups"):
                         yield BackupsPane(self.api)
                 with TabPane("System F12", id="system"):
                     yield SystemPane(self.api)
+                with TabPane("Sign-in F4", id="sign-in"):  # identity providers (SSO)
+                    yield SsoPane(self.api)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -24,6 +24,7 @@ from textual.widgets import Footer, Label, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
+from tui.screens.inspection import OverdueInspectionsLine
 from tui.screens.machine_detail import MachineDetailScreen
 from tui.screens.polling import PollingScreen
 from tui.widgets.header import Header
@@ -88,6 +89,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
             yield Static("", id="dash-shift")
             yield Grid(id="machine-grid")
         # Below the scrolling tiles, so they are never cut off by them.
+        yield OverdueInspectionsLine(id="dash-quality")
         yield Static("", id="alerts")
         yield Static("", id="scrap-reasons")
         with Horizontal(id="dash-status"):

@@ -77,6 +77,24 @@ def _onboarding() -> Screen[None]:
     return OnboardingScreen()
 
 
+def _maintenance() -> Screen[None]:
+    from tui.screens.maintenance import MaintenanceScreen
+
+    return MaintenanceScreen()
+
+
+def _quality() -> Screen[None]:
+    from tui.screens.quality_list import QualityScreen
+
+    return QualityScreen()
+
+
+def _trace() -> Screen[None]:
+    from tui.screens.materials_trace import TraceScreen
+
+    return TraceScreen()
+
+
 def _security() -> Screen[None]:
     from tui.screens.mfa import MfaScreen
 
@@ -92,7 +110,10 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("6", "Two-factor sign-in", (), _security),
     MenuItem("7", "Reports", ("reports.export",), _reports),
     MenuItem("8", "Orders", ("orders.view",), _orders),
+    MenuItem("9", "Maintenance", ("maintenance.view",), _maintenance),
     MenuItem("0", "Company setup", ("admin.system",), _onboarding),
+    MenuItem("q", "Quality", ("quality.inspect",), _quality),
+    MenuItem("t", "Trace lots", ("inventory.view",), _trace),
 )
 
 

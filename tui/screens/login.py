@@ -17,6 +17,7 @@ from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.screens.company_picker import CompanyPicker
 from tui.screens.join import JoinScreen
+from tui.screens.sso_signin import SsoMethods
 from tui.screens.trust import TrustCertificate
 from tui.widgets.header import Header
 
@@ -68,6 +69,8 @@ administrator gave you.
             with Horizontal(classes="form-row", id="totp-row"):
                 yield Label("Code", classes="form-label")
                 yield Input(placeholder="6-digit code or recovery code", max_length=24, id="totp")
+            # The email's company sign-in (directory or identity provider), once the email is known.
+            yield SsoMethods(lambda: self._value("server"), lambda: self._value("email"), self._sso_signed_in)
             yield Button("Sign in", variant="primary", id="sign-in")
             yield Button("I have an invite code", id="join-invite")
             yield Static("", id="login-message")
@@ -76,6 +79,15 @@ administrator gave you.
     def on_mount(self) -> None:
         self.query_one("#totp-row").display = False
         self.query_one(self.AUTO_FOCUS or "#password", Input).focus()
+        self.query_one(SsoMethods).lookup()
+
+    @on(Input.Blurred, "#email")
+    def _company_methods(self) -> None:
+        self.query_one(SsoMethods).lookup()
+
+    @work(exclusive=True, group="sso-signed-in", exit_on_error=False)
+    async def _sso_signed_in(self, api: FactoryClient, signin: object) -> None:
+        self.factory.start_session(api, await api.me())
 
     # -- input flow ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from tui.errors import describe, in_local_time
 from tui.reference import PlantReference, load_reference
 from tui.screens.base import AppScreen
 from tui.screens.failed_entries import FailedEntriesScreen, entry_kind, entry_shift, operator_reason
+from tui.screens.inspection import DueInspectionsLine, InspectionsScreen
 from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm, clear_refusals, refuse
 from tui.widgets.field_error import FieldError
 from tui.widgets.header import Header
@@ -52,7 +53,15 @@ class OperatorScreen(AppScreen):
         Binding("f8", "failed", "Failed", tooltip="Queued entries the server refused: fix, resend or discard.",
                 id="failed"),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load machines, shifts and reasons again.", show=False),
+        Binding("f12", "maintenance_request", "Maintenance", tooltip="Raise a maintenance request for the machine "
+                "(linked to its stop when it is stopped).", show=False, id="maintenance-request"),
+        Binding("f10", "inspect", "Inspect", tooltip="Inspections due on the machine: record values.", show=False,
+                id="inspect"),
+        Binding("f9", "material", "Material", tooltip="Scan the material lots loaded on the machine.", show=False,
+                id="material"),
     ]
+    ACTION_PERMISSIONS = {"maintenance_request": ("maintenance.request",), "inspect": ("quality.inspect",),
+                          "material": ("inventory.move",)}
     HELP = """\
 **Operator input**
 
@@ -63,6 +72,9 @@ class OperatorScreen(AppScreen):
 
 Without a connection, entries are queued on this terminal and sent in order later, to
 the shift chosen when they were typed. **F8** lists queued entries the server refused.
+**F12** raises a maintenance request for the machine (for its stop, when it is stopped).
+**F10** the machine's inspections: what is due, and recording values.
+**F9** the machine's material: scan each lot as it is loaded.
 """
 
     AUTO_FOCUS = "#machine-code"
@@ -90,6 +102,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
             yield Static("", id="machine-info")
         yield FieldError(id="machine-error")
         yield Static("", id="op-run")
+        yield DueInspectionsLine(id="op-quality")
         with TabbedContent(id="op-tabs", initial="good"):
             with TabPane("Good parts F5", id="good"):
                 yield GoodPartsForm(id="good-form")
@@ -446,6 +459,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
     @work(exclusive=True, group="run", exit_on_error=False)
     async def refresh_run(self) -> None:
         machine, line = self.machine, self.query_one("#op-run", Static)
+        self.query_one(DueInspectionsLine).show_for(machine, self._zone(machine))
         if not self.session.can("orders.view"):
             line.update("")
             return
@@ -481,6 +495,26 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
 
         site = ref.site(machine.site_id) if ref else None
         self.app.push_screen(RunScreen(machine, ZoneInfo(site.timezone) if site else None))
+
+    def action_material(self) -> None:
+        from tui.screens.scan_lot import open_from_operator
+
+        open_from_operator(self)
+
+    def action_maintenance_request(self) -> None:
+        from tui.screens.maintenance_request import raise_from_operator
+
+        raise_from_operator(self)
+
+    def _zone(self, machine: MachineOut | None) -> ZoneInfo | None:
+        site = self.reference.site(machine.site_id) if machine and self.reference else None
+        return ZoneInfo(site.timezone) if site else None
+
+    def action_inspect(self) -> None:
+        if self.machine is None:
+            refuse(self, "machine-code", "Type the machine code first: its inspections open with F10.")
+            return
+        self.app.push_screen(InspectionsScreen(self.machine, self._zone(self.machine)))
 
     def action_focus_shift(self) -> None:
         self.query_one("#shift-select", Select).focus()

@@ -1,0 +1,54 @@
+"""Webhook endpoints of the signed-in company: list, add, change, remove, test, delivery log."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from factoryos.client.transport import Transport
+from factoryos.integrations.webhook_models import (
+    DeliveryOut,
+    DeliveryPage,
+    EndpointCreated,
+    EndpointIn,
+    EndpointOut,
+    EndpointPage,
+    EndpointPatch,
+)
+
+
+class IntegrationsApi:
+    t: Transport
+
+    async def webhooks(self) -> EndpointPage:
+        return await self.t.get("/webhooks", EndpointPage)
+
+    async def webhook(self, endpoint_id: UUID) -> EndpointOut:
+        return await self.t.get(f"/webhooks/{endpoint_id}", EndpointOut)
+
+    async def add_webhook(self, body: EndpointIn) -> EndpointCreated:
+        """The answer carries the signing secret, this once."""
+        return await self.t.send("POST", "/webhooks", EndpointCreated, json=body.model_dump(mode="json"))
+
+    async def update_webhook(self, endpoint_id: UUID, patch: EndpointPatch) -> EndpointOut:
+        """Only the fields set on `patch` are sent."""
+        return await self.t.send("PATCH", f"/webhooks/{endpoint_id}", EndpointOut,
+                                 json=patch.model_dump(mode="json", exclude_unset=True))
+
+    async def remove_webhook(self, endpoint_id: UUID) -> None:
+        await self.t.send("DELETE", f"/webhooks/{endpoint_id}")
+
+    async def rotate_webhook_secret(self, endpoint_id: UUID, overlap_hours: float = 24) -> EndpointCreated:
+        """A new secret, shown once; the old one signs too for `overlap_hours`."""
+        return await self.t.send("POST", f"/webhooks/{endpoint_id}/rotate-secret", EndpointCreated,
+                                 json={"overlap_hours": overlap_hours})
+
+    async def test_webhook(self, endpoint_id: UUID) -> DeliveryOut:
+        return await self.t.send("POST", f"/webhooks/{endpoint_id}/test", DeliveryOut)
+
+    async def webhook_deliveries(self, endpoint_id: UUID, *, status: str | None = None, cursor: str | None = None,
+                                 limit: int = 50) -> DeliveryPage:
+        params = {"status": status, "cursor": cursor, "limit": limit}
+        return await self.t.get(f"/webhooks/{endpoint_id}/deliveries", DeliveryPage, params=params)
+
+    async def retry_webhook_delivery(self, endpoint_id: UUID, delivery_id: UUID) -> DeliveryOut:
+        return await self.t.send("POST", f"/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry", DeliveryOut)

@@ -1,0 +1,1 @@
+"""Nonconformances (NC) and corrective and preventive actions (CAPA)."""

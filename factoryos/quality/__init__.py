@@ -1,0 +1,1 @@
+"""Quality at the machine: inspection plans (versioned), due inspections, inspections, SPC."""

@@ -1,0 +1,1 @@
+"""Single sign-on: identity providers per company, LDAP/AD sign-in, group-to-role mapping."""

@@ -1,0 +1,5 @@
+"""The real app over HTTP, every JSON answer checked against the OpenAPI document; the TUI's
+plant (`world`) and app factory for the Pilot tests."""
+
+from tests.onboarding.conftest import api, owner, spec  # noqa: F401  (fixtures, used by name)
+from tests.tui.conftest import app_factory, world  # noqa: F401

@@ -1,0 +1,131 @@
+"""The Quality screen at 80×24 against the real server: an operator opens an NC at the terminal; a plant
+manager closes one with the signature dialog (a wrong password first, shown at the field); CAPAs show
+their steps and approvals."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Select
+
+from tests.nonconformances.support import CAPA, disposition, ok, open_nc, quality_plant
+from tests.tui.pilot import fill, settle, signed_in, text_of, until
+from tui.screens.quality_forms import NcForm
+from tui.screens.quality_list import QualityScreen
+from tui.screens.signature_dialog import SignatureDialog
+
+
+async def quality_screen(pilot, email: str, password: str) -> QualityScreen:
+    await signed_in(pilot, email, password)
+    await pilot.press("q")
+    await until(pilot, lambda: isinstance(pilot.app.screen, QualityScreen), what="quality screen")
+    return pilot.app.screen
+
+
+async def test_an_operator_opens_an_nc_at_the_terminal(app_factory, api) -> None:
+    p = quality_plant(api)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.operator.email, p.operator.password)
+        table = screen.query_one("#q-table", DataTable)
+        await settle(pilot)
+        assert table.row_count == 0 and "Nothing here yet" in text_of(pilot, "#q-detail")
+        # An operator neither decides nor signs: those keys are not theirs.
+        assert screen.check_action("disposition", ()) is False and screen.check_action("sign", ()) is False
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, NcForm), what="NC form")
+        form = app.screen
+        await fill(pilot, "#nc-quantity", "0")
+        await pilot.press("ctrl+s")
+        assert "Choose the machine" in str(form.query_one("#nc-machine-error").render())
+        form.query_one("#nc-machine", Select).value = p.machine["id"]
+        await pilot.press("ctrl+s")
+        assert "more than 0" in str(form.query_one("#nc-quantity-error").render())
+        await fill(pilot, "#nc-quantity", "3")
+        await fill(pilot, "#nc-description", "Kratzer auf der Sichtseite")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, QualityScreen) and table.row_count == 1, what="listed")
+        await until(pilot, lambda: screen.nc is not None, what="detail")
+        row = table.get_row_at(0)
+        assert row[:4] == ["NC-0001", "open", p.machine["code"], "3"]
+        assert "Kratzer auf der Sichtseite" in text_of(pilot, "#q-detail")
+        assert "by Sam Staff" in text_of(pilot, "#q-detail")
+
+
+async def test_a_manager_closes_an_nc_with_the_signature_dialog(app_factory, api) -> None:
+    p = quality_plant(api)
+    nc = open_nc(api, p.operator, p.machine["id"], description="Bohrung zu groß")
+    disposition(api, p.supervisor, nc["id"], "scrap")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.manager.email, p.manager.password)
+        await until(pilot, lambda: screen.nc is not None and screen.nc.status == "dispositioned", what="NC")
+        assert "F6 closes it" in text_of(pilot, "#q-detail")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SignatureDialog), what="signature dialog")
+        dialog = app.screen
+        assert len(dialog.query("#sig-totp")) == 0  # not enrolled: no code asked
+        await fill(pilot, "#sig-password", "not the password")
+        await pilot.press("enter")
+        await until(pilot, lambda: "not right" in str(dialog.query_one("#sig-password-error").render()),
+                    what="refusal at the password")
+        assert dialog.query_one("#sig-password", Input).value == ""
+        await fill(pilot, "#sig-password", p.manager.password)
+        await fill(pilot, "#sig-reason", "Maß geprüft")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, QualityScreen), what="back on the list")
+        await until(pilot, lambda: screen.nc is not None and screen.nc.status == "closed", what="closed")
+        detail = text_of(pilot, "#q-detail")
+        assert "✍ Sam Staff, approved" in detail and "Maß geprüft" in detail and "· valid" in detail
+        assert "CET" in detail  # the site's clock (Europe/Berlin)
+        app.save_screenshot("quality_nc_closed.svg", path=str(pytest_tmp()))
+    shown = ok(api.get(f"/api/v1/nonconformances/{nc['id']}", headers=p.owner.headers))
+    assert shown["status"] == "closed" and shown["signatures"][0]["reason"] == "Maß geprüft"
+
+
+async def test_capas_show_their_steps_and_approvals(app_factory, api) -> None:
+    p = quality_plant(api)
+    nc = open_nc(api, p.operator, p.machine["id"])
+    capa = ok(api.post(CAPA, json={"title": "Scratches", "problem": "Scratches at packing",
+                                   "nonconformance_ids": [nc["id"]], "containment": "Sort the stock"},
+                       headers=p.supervisor.headers), 201)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.manager.email, p.manager.password)
+        await settle(pilot)
+        await pilot.press("f3")
+        await until(pilot, lambda: screen.capa is not None, what="CAPA detail")
+        assert screen.query_one("#q-table", DataTable).get_row_at(0)[0] == capa["code"]
+        assert "[containment] ready to approve" in text_of(pilot, "#q-detail")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SignatureDialog), what="signature dialog")
+        await fill(pilot, "#sig-password", p.manager.password)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.capa is not None and screen.capa.steps[0].approved, what="approved")
+        assert "[containment] ✔ approved" in text_of(pilot, "#q-detail")
+
+
+def pytest_tmp():
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+async def test_two_wrong_passwords_in_the_dialog_end_the_session(app_factory, api) -> None:
+    from tui.screens.login import LoginScreen
+
+    p = quality_plant(api)
+    nc = open_nc(api, p.operator, p.machine["id"])
+    disposition(api, p.supervisor, nc["id"], "rework")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.manager.email, p.manager.password)
+        await until(pilot, lambda: screen.nc is not None, what="NC")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SignatureDialog), what="signature dialog")
+        dialog = app.screen
+        for guess in ("guess one", "guess two"):
+            await fill(pilot, "#sig-password", guess)
+            await pilot.press("enter")
+            await until(pilot, lambda: not dialog.busy, what="answer")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen), what="signed out")
+        await until(pilot, lambda: any("ended this session" in str(n.message) for n in app._notifications),
+                    what="why")
