@@ -22,4 +22,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
 fi
+# The SSO tests' OpenID Provider (the oidc-provider npm package, pinned by its lockfile), from the
+# npm registry this machine is configured with; Node 20+ is needed. Installed once per lockfile.
+harness=tests/sso/oidc_provider
+lock=$(sha256sum "$harness/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$harness/node_modules/.factoryos-lock" 2>/dev/null)" != "$lock" ]; then
+  if command -v npm >/dev/null 2>&1; then
+    npm ci --prefix "$harness" --no-audit --no-fund --loglevel=error && echo "$lock" > "$harness/node_modules/.factoryos-lock"
+  else
+    echo "npm not found: the OpenID Connect tests will fail (install Node 20+ and npm)" >&2
+  fi
+fi
 exec .venv/bin/python -m pytest -q -p no:cacheprovider ${select[@]+"${select[@]}"} ${args[@]+"${args[@]}"}
