@@ -36,5 +36,6 @@ class SignatureOut(BaseModel):
     reason: str | None
     signed_at: datetime = Field(description="When, with its zone (UTC).")
     content_hash: str = Field(description="SHA-256 of the record's canonical JSON content as signed.")
-    method: str = Field(description="How the signer re-authenticated: password or password+totp.")
+    method: str = Field(description="How the signer re-authenticated: password, directory (their LDAP "
+                        "password), each +totp when enrolled.")
     valid: bool = Field(description="False once the record's content changed after signing.")

@@ -28,6 +28,7 @@ from factoryos.schema.signatures import signature_failures, signatures
 from factoryos.signatures.canonical import content_hash, to_canonical
 from factoryos.signatures.errors import SignatureInvalid, same_person, totp_required
 from factoryos.signatures.models import SignatureIn, SignatureOut
+from factoryos.sso.reauth import directory_password_ok
 
 # Wrong signing credentials in a row (per session) that end the session.
 MAX_FAILURES = 2
@@ -74,12 +75,16 @@ def sign(
         raise Unauthorized("this account no longer exists", code="user_not_found")
     password_ok = rt.passwords.verify(user["password_hash"], body.password)
     method = "password"
+    # A person who signs in with the company's directory password signs with it too.
+    if not password_ok and body.password and directory_password_ok(conn, rt.keys, signer.tenant_id, user,
+                                                                   body.password):
+        password_ok, method = True, "directory"
     second_ok = True
     if password_ok and user["totp_enabled"]:
         if not body.totp:
             raise totp_required()
         second_ok = mfa.second_factor_ok(conn, rt, user, code=body.totp.strip(), recovery_code=None)
-        method = "password+totp"
+        method += "+totp"
     if not (password_ok and second_ok):
         field = "signature.password" if not password_ok else "signature.totp"
         ended = _record_failure(conn.engine, signer, record_type, record_id, body, field)

@@ -30,6 +30,7 @@ from tui.screens.polling import PollingScreen
 from tui.widgets.header import Header
 from tui.widgets.kpi_tile import KpiTile, percent
 from tui.widgets.machine_tile import MachineTile, since_text
+from tui.widgets.maintenance_due_line import DueMaintenanceLine
 from tui.widgets.status_line import ConnectionStatus
 
 TILE_WIDTH = 20
@@ -90,6 +91,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
             yield Grid(id="machine-grid")
         # Below the scrolling tiles, so they are never cut off by them.
         yield OverdueInspectionsLine(id="dash-quality")
+        yield DueMaintenanceLine(id="dash-maintenance")
         yield Static("", id="alerts")
         yield Static("", id="scrap-reasons")
         with Horizontal(id="dash-status"):
