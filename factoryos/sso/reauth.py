@@ -16,7 +16,7 @@ from factoryos.sso.ldap_config import LdapConfig
 from factoryos.sso.registry import provider_secret
 
 
-def directory_password_ok(conn: Connection, keys: DerivedKeys, tenant_id: UUID, user: Mapping[str, Any],
+def directory_password_ok(conn: Connection, keys: DerivedKeys, tenant_id: UUID, user: Mapping[Any, Any],
                           password: str) -> bool | None:
     """True when `password` binds as `user` in an LDAP directory the user signs in through
     (the same person: the directory's subject matches their linked identity); False when it
