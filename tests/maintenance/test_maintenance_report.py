@@ -89,3 +89,11 @@ def test_the_report_of_a_period(api, owner, app_engine) -> None:
     plant.problem(api.get("/api/v1/reports/maintenance", headers=owner.headers,
                           params={"from": day.isoformat(), "to": (day - timedelta(days=2)).isoformat()}),
                   422, "invalid_range", "to")
+
+
+def test_days_outside_any_plant_history_are_refused_at_the_field(api, owner) -> None:
+    """Year 1 or 9999 would overflow a day before or after: a 422 naming the field, never a 500."""
+    for params, field in (({"from": "0001-01-01", "to": "0001-01-01"}, "from"),
+                          ({"from": "2026-01-01", "to": "9999-12-31"}, "to")):
+        r = api.get("/api/v1/reports/maintenance", headers=owner.headers, params=params | {"format": "json"})
+        assert (r.status_code, r.json()["field"]) == (422, field), r.text

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from factoryos.reports.days import report_day
 from factoryos.reports.render import ReportFormat
 
 
@@ -18,6 +19,11 @@ class QualityReportQuery(BaseModel):
     from_: date = Field(alias="from", description="First day, YYYY-MM-DD (the site's local days).")
     to: date = Field(description="Last day, included.")
     format: ReportFormat = Field(ReportFormat.PDF, description="pdf, xlsx or json.")
+
+    @field_validator("from_", "to")
+    @classmethod
+    def _day(cls, value: date) -> date:
+        return report_day(value)
 
     @field_validator("format", mode="before")
     @classmethod
