@@ -5,7 +5,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     Integer,
     Numeric,
     SmallInteger,
@@ -13,24 +12,16 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 from factoryos.schema.base import metadata
-
-
-def _id() -> Column:
-    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+from factoryos.schema.columns import id_column, timestamp
 
 
 def _tenant() -> Column:
     return Column("tenant_id", Uuid, nullable=False)
-
-
-def _ts(name: str, nullable: bool = True, default: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if default else None)
 
 
 def _list(name: str) -> Column:
@@ -40,7 +31,7 @@ def _list(name: str) -> Column:
 maintenance_assets = Table(
     "maintenance_assets",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("kind", String(12), nullable=False),
     Column("machine_id", Uuid),
@@ -56,26 +47,26 @@ maintenance_assets = Table(
     Column("run_hours_offset", Numeric(14, 3), nullable=False, server_default=text("0")),
     Column("cycles_offset", BigInteger, nullable=False, server_default=text("0")),
     Column("status", String(12), nullable=False, server_default=text("'active'")),
-    _ts("created_at", nullable=False, default=True),
-    _ts("updated_at", nullable=False, default=True),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 maintenance_mountings = Table(
     "maintenance_mountings",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("asset_id", Uuid, nullable=False),
     Column("machine_id", Uuid, nullable=False),
-    _ts("mounted_at", nullable=False),
-    _ts("unmounted_at"),
+    timestamp("mounted_at", nullable=False),
+    timestamp("unmounted_at"),
     Column("created_by", Uuid),
 )
 
 maintenance_plans = Table(
     "maintenance_plans",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("asset_id", Uuid, nullable=False),
     Column("name", String(200), nullable=False),
@@ -94,16 +85,16 @@ maintenance_plans = Table(
     Column("needs_stop", Boolean, nullable=False, server_default=text("true")),
     Column("requires_signature", Boolean, nullable=False, server_default=text("false")),
     Column("active", Boolean, nullable=False, server_default=text("true")),
-    _ts("anchor_at", nullable=False, default=True),
+    timestamp("anchor_at", nullable=False, default=True),
     Column("created_by", Uuid),
-    _ts("created_at", nullable=False, default=True),
-    _ts("updated_at", nullable=False, default=True),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 maintenance_work_orders = Table(
     "maintenance_work_orders",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("number", Integer, nullable=False),
     Column("kind", String(12), nullable=False),
@@ -116,13 +107,13 @@ maintenance_work_orders = Table(
     Column("title", String(200), nullable=False),
     Column("description", Text),
     Column("trigger", String(12)),
-    _ts("due_at"),
+    timestamp("due_at"),
     Column("assignee_id", Uuid),
     Column("requested_by", Uuid),
     Column("approved_by", Uuid),
-    _ts("scheduled_for"),
-    _ts("started_at"),
-    _ts("finished_at"),
+    timestamp("scheduled_for"),
+    timestamp("started_at"),
+    timestamp("finished_at"),
     _list("checklist"),
     _list("parts"),
     Column("labour_minutes", Integer),
@@ -131,6 +122,6 @@ maintenance_work_orders = Table(
     Column("closed_by", Uuid),
     Column("signature_id", Uuid),
     Column("requires_signature", Boolean, nullable=False, server_default=text("false")),
-    _ts("created_at", nullable=False, default=True),
-    _ts("updated_at", nullable=False, default=True),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )

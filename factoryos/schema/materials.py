@@ -1,20 +1,13 @@
 """Items, units, bills of materials, locations, lots and serials, stock and its ledger, genealogy."""
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, Numeric, String, Table, Uuid, func, text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, Numeric, String, Table, Uuid, text
 
 from factoryos.schema.base import metadata
-
-
-def _id() -> Column:
-    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+from factoryos.schema.columns import id_column, timestamp
 
 
 def _tenant() -> Column:
     return Column("tenant_id", Uuid, nullable=False)
-
-
-def _ts(name: str = "created_at", nullable: bool = False, default: bool = True) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if default else None)
 
 
 inventory_settings = Table(
@@ -28,7 +21,7 @@ inventory_settings = Table(
 items = Table(
     "items",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("number", String(60), nullable=False),
     Column("name", String(200), nullable=False),
@@ -39,13 +32,13 @@ items = Table(
     Column("product_id", Uuid),  # the product this item is, when production makes it
     Column("has_expiry", Boolean, nullable=False, server_default=text("false")),
     Column("serialized", Boolean, nullable=False, server_default=text("false")),
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 item_units = Table(
     "item_units",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("item_id", Uuid, nullable=False),
     Column("unit", String(20), nullable=False),
@@ -55,20 +48,20 @@ item_units = Table(
 boms = Table(
     "boms",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("product_id", Uuid, nullable=False),
     Column("version", Integer, nullable=False),
     Column("status", String(10), nullable=False, server_default=text("'draft'")),
     Column("released_at", DateTime(timezone=True)),
     Column("released_by", Uuid),
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 bom_lines = Table(
     "bom_lines",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("bom_id", Uuid, nullable=False),
     Column("seq", Integer, nullable=False),
@@ -80,7 +73,7 @@ bom_lines = Table(
 locations = Table(
     "locations",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("site_id", Uuid, nullable=False),
     Column("parent_id", Uuid),
@@ -89,13 +82,13 @@ locations = Table(
     Column("name", String(200), nullable=False),
     Column("machine_id", Uuid),
     Column("allow_negative", Boolean, nullable=False, server_default=text("false")),  # read on the site root
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 lots = Table(
     "lots",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("item_id", Uuid, nullable=False),
     Column("number", String(60), nullable=False),
@@ -110,36 +103,36 @@ lots = Table(
     Column("operation_id", Uuid),
     Column("machine_id", Uuid),
     Column("created_by", Uuid),
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 serials = Table(
     "serials",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("lot_id", Uuid, nullable=False),
     Column("item_id", Uuid, nullable=False),
     Column("serial", String(60), nullable=False),
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 stock = Table(
     "stock",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("item_id", Uuid, nullable=False),
     Column("lot_id", Uuid),
     Column("location_id", Uuid, nullable=False),
     Column("quantity", Numeric(18, 6), nullable=False, server_default=text("0")),
-    _ts("updated_at"),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 lot_loads = Table(
     "lot_loads",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("operation_id", Uuid, nullable=False),
     Column("machine_id", Uuid, nullable=False),
@@ -147,7 +140,7 @@ lot_loads = Table(
     Column("item_id", Uuid, nullable=False),
     Column("code", String(200), nullable=False),
     Column("user_id", Uuid),
-    _ts("loaded_at"),
+    timestamp("loaded_at", nullable=False, default=True),
 )
 
 stock_movements = Table(
@@ -169,7 +162,7 @@ stock_movements = Table(
     Column("reason", String(500)),
     Column("went_negative", Boolean, nullable=False, server_default=text("false")),
     Column("user_id", Uuid),
-    _ts("at"),
+    timestamp("at", nullable=False, default=True),
 )
 
 lot_links = Table(
@@ -181,5 +174,5 @@ lot_links = Table(
     Column("input_lot_id", Uuid, nullable=False),
     Column("quantity", Numeric(18, 6), nullable=False),
     Column("operation_id", Uuid),
-    _ts(),
+    timestamp("created_at", nullable=False, default=True),
 )

@@ -4,7 +4,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -12,26 +11,16 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 from factoryos.schema.base import metadata
-
-
-def _id() -> Column:
-    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+from factoryos.schema.columns import id_column, timestamp
 
 
 def _tenant(primary_key: bool = False) -> Column:
     return Column("tenant_id", Uuid, ForeignKey("companies.tenant_id"), nullable=False, primary_key=primary_key)
-
-
-def _ts(name: str, *, default: bool = False) -> Column:
-    if default:
-        return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
-    return Column(name, DateTime(timezone=True))
 
 
 def _user(name: str, nullable: bool = True) -> Column:
@@ -42,7 +31,7 @@ nonconformances = Table(
     "nonconformances",
     metadata,
     _tenant(),
-    _id(),
+    id_column(),
     Column("number", Integer, nullable=False),
     Column("status", String(16), nullable=False, server_default=text("'open'")),
     Column("source", String(16), nullable=False, server_default=text("'manual'")),
@@ -56,33 +45,33 @@ nonconformances = Table(
     Column("disposition", String(24)),
     Column("disposition_note", Text),
     _user("dispositioned_by"),
-    _ts("dispositioned_at"),
+    timestamp("dispositioned_at"),
     _user("closed_by"),
-    _ts("closed_at"),
+    timestamp("closed_at"),
     _user("reported_by"),
-    _ts("created_at", default=True),
-    _ts("updated_at", default=True),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 nonconformance_events = Table(
     "nonconformance_events",
     metadata,
     _tenant(),
-    _id(),
+    id_column(),
     Column("nonconformance_id", Uuid, nullable=False),
     Column("kind", String(20), nullable=False),
     Column("from_status", String(16)),
     Column("to_status", String(16), nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'")),
     _user("actor_id"),
-    _ts("at", default=True),
+    timestamp("at", nullable=False, default=True),
 )
 
 capas = Table(
     "capas",
     metadata,
     _tenant(),
-    _id(),
+    id_column(),
     Column("number", Integer, nullable=False),
     Column("title", String(200), nullable=False),
     Column("status", String(12), nullable=False, server_default=text("'open'")),
@@ -94,9 +83,9 @@ capas = Table(
     Column("effective", Boolean),
     _user("owner_id"),
     _user("created_by"),
-    _ts("created_at", default=True),
-    _ts("updated_at", default=True),
-    _ts("closed_at"),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
+    timestamp("closed_at"),
 )
 
 capa_nonconformances = Table(
@@ -111,14 +100,14 @@ capa_actions = Table(
     "capa_actions",
     metadata,
     _tenant(),
-    _id(),
+    id_column(),
     Column("capa_id", Uuid, nullable=False),
     Column("kind", String(12), nullable=False),
     Column("description", Text, nullable=False),
     _user("owner_id", nullable=False),
     Column("due_date", Date, nullable=False),
-    _ts("done_at"),
+    timestamp("done_at"),
     _user("done_by"),
     Column("done_note", Text),
-    _ts("created_at", default=True),
+    timestamp("created_at", nullable=False, default=True),
 )

@@ -1,21 +1,14 @@
 """Inspection plans and their versions, characteristics, inspections and their results (0016)."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, Numeric, String, Table, Text, Uuid, func, text
+from sqlalchemy import Boolean, Column, Integer, Numeric, String, Table, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from factoryos.schema.base import metadata
-
-
-def _id() -> Column:
-    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+from factoryos.schema.columns import id_column, timestamp
 
 
 def _tenant() -> Column:
     return Column("tenant_id", Uuid, nullable=False)
-
-
-def _ts(name: str, nullable: bool = True, default: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if default else None)
 
 
 def _num(name: str) -> Column:
@@ -26,21 +19,21 @@ def _num(name: str) -> Column:
 inspection_plans = Table(
     "inspection_plans",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("name", String(200), nullable=False),
     Column("product_id", Uuid),
     Column("routing_operation_id", Uuid),
     Column("machine_id", Uuid),
     Column("created_by", Uuid),
-    _ts("created_at", nullable=False, default=True),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 # draft → released (frozen) → superseded; the sampling rule lives on the version.
 inspection_plan_versions = Table(
     "inspection_plan_versions",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("plan_id", Uuid, nullable=False),
     Column("version", Integer, nullable=False),
@@ -54,19 +47,19 @@ inspection_plan_versions = Table(
     Column("record_roles", JSONB, nullable=False, server_default=text("'[]'")),
     Column("notes", Text),
     Column("created_by", Uuid),
-    _ts("created_at", nullable=False, default=True),
-    _ts("updated_at", nullable=False, default=True),
-    _ts("released_at"),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
+    timestamp("released_at"),
     Column("released_by", Uuid),
     Column("signature_id", Uuid),
     Column("content_hash", String(64)),
-    _ts("superseded_at"),
+    timestamp("superseded_at"),
 )
 
 inspection_characteristics = Table(
     "inspection_characteristics",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("version_id", Uuid, nullable=False),
     Column("lineage_id", Uuid, nullable=False),  # the same characteristic across versions (its SPC chart)
@@ -87,7 +80,7 @@ inspection_characteristics = Table(
 inspections = Table(
     "inspections",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("plan_id", Uuid, nullable=False),
     Column("version_id", Uuid, nullable=False),
@@ -96,7 +89,7 @@ inspections = Table(
     Column("job_id", Uuid),
     Column("operation_id", Uuid),
     Column("trigger", String(16), nullable=False),
-    _ts("recorded_at", nullable=False, default=True),
+    timestamp("recorded_at", nullable=False, default=True),
     Column("recorded_by", Uuid),
     Column("result", String(8), nullable=False),
     Column("out_of_spec", Integer, nullable=False, server_default=text("0")),
@@ -106,7 +99,7 @@ inspections = Table(
 inspection_results = Table(
     "inspection_results",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("inspection_id", Uuid, nullable=False),
     Column("characteristic_id", Uuid, nullable=False),

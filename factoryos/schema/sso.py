@@ -4,28 +4,21 @@
 the SECURITY DEFINER function `sso_domain_providers(domain)` (see migration 0019_sso).
 """
 
-from sqlalchemy import ARRAY, Boolean, Column, DateTime, Integer, String, Table, Text, Uuid, func, text
+from sqlalchemy import ARRAY, Boolean, Column, Integer, String, Table, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from factoryos.schema.base import metadata
-
-
-def _id() -> Column:
-    return Column("id", Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+from factoryos.schema.columns import id_column, timestamp
 
 
 def _tenant(primary_key: bool = False) -> Column:
     return Column("tenant_id", Uuid, nullable=False, primary_key=primary_key)
 
 
-def _ts(name: str, nullable: bool = True, default: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if default else None)
-
-
 sso_providers = Table(
     "sso_providers",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("kind", String(8), nullable=False),  # ldap | oidc | saml
     Column("name", String(80), nullable=False),
@@ -34,14 +27,14 @@ sso_providers = Table(
     Column("config", JSONB, nullable=False, server_default=text("'{}'")),
     Column("secret_encrypted", Text),
     Column("default_role", String(32)),  # null: who matches no rule is refused
-    _ts("created_at", nullable=False, default=True),
-    _ts("updated_at", nullable=False, default=True),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 sso_mapping_rules = Table(
     "sso_mapping_rules",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("provider_id", Uuid, nullable=False),
     Column("position", Integer, nullable=False),
@@ -54,15 +47,15 @@ sso_mapping_rules = Table(
 sso_identities = Table(
     "sso_identities",
     metadata,
-    _id(),
+    id_column(),
     _tenant(),
     Column("provider_id", Uuid, nullable=False),
     Column("subject", String(500), nullable=False),
     Column("user_id", Uuid, nullable=False),
     Column("email", String(320), nullable=False),
     Column("groups", ARRAY(Text), nullable=False, server_default=text("'{}'")),
-    _ts("last_sign_in_at"),
-    _ts("created_at", nullable=False, default=True),
+    timestamp("last_sign_in_at"),
+    timestamp("created_at", nullable=False, default=True),
 )
 
 sso_settings = Table(
@@ -71,7 +64,7 @@ sso_settings = Table(
     _tenant(primary_key=True),
     Column("require_sso", Boolean, nullable=False, server_default=text("false")),
     Column("require_mfa_local", Boolean, nullable=False, server_default=text("false")),
-    _ts("updated_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
 )
 
 sso_domain_directory = Table(
