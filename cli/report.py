@@ -307,6 +307,20 @@ def trace_report(
     _deliver(lambda: asyncio.run(fetch()), print_=print_, as_json=as_json)
 
 
+def _period_file(name: str, start: str, end: str, fmt: Format, output: Path | None, print_: bool,
+                 overwrite: bool) -> tuple[date, date, Callable[[str | None], Path]]:
+    """A module report over whole days: the options checked in the order the user reads them
+    (one red line for the first wrong one), and where the file goes."""
+    if print_ and fmt is not Format.pdf:
+        fail("--print needs --format pdf")
+    first, last = _check_date(start, "--from"), _check_date(end, "--to")
+    if last < first:
+        fail("--to is before --from")
+    if output is not None and not output.is_dir() and not output.parent.is_dir():
+        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
+    return first, last, _destination(output, name, fmt, overwrite)
+
+
 @app.command("quality")
 def quality_report(
     product: Annotated[str, typer.Option("--product", help="The product's number, e.g. P-100.")],
@@ -321,14 +335,7 @@ def quality_report(
     """One product: inspections, out-of-spec rate, control charts, Cp/Cpk, rejects by reason and machine."""
     from cli.report_quality import fetch_quality
 
-    if print_ and fmt is not Format.pdf:
-        fail("--print needs --format pdf")
-    first, last = _check_date(start, "--from"), _check_date(end, "--to")
-    if last < first:
-        fail("--to is before --from")
-    if output is not None and not output.is_dir() and not output.parent.is_dir():
-        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
-    dest = _destination(output, "quality", fmt, overwrite)
+    first, last, dest = _period_file("quality", start, end, fmt, output, print_, overwrite)
     _deliver(lambda: asyncio.run(fetch_quality(product.strip(), first, last, fmt.value, dest, _bar)), print_=print_,
              as_json=as_json)
 
@@ -346,14 +353,7 @@ def maintenance_report(
     """Work orders in a period, preventive work on time, MTBF/MTTR per asset, top failure reasons."""
     from cli.report_maintenance import fetch_maintenance
 
-    if print_ and fmt is not Format.pdf:
-        fail("--print needs --format pdf")
-    first, last = _check_date(start, "--from"), _check_date(end, "--to")
-    if last < first:
-        fail("--to is before --from")
-    if output is not None and not output.is_dir() and not output.parent.is_dir():
-        fail(f"--output: the folder {escape(str(output.parent))} does not exist")
-    dest = _destination(output, "maintenance", fmt, overwrite)
+    first, last, dest = _period_file("maintenance", start, end, fmt, output, print_, overwrite)
     _deliver(lambda: asyncio.run(fetch_maintenance(first, last, fmt.value, dest, _bar)), print_=print_,
              as_json=as_json)
 
