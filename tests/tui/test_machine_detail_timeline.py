@@ -70,3 +70,21 @@ def test_hour_lines_say_below_or_on_target_in_words() -> None:
     assert "50 / 64" in lines[1] and "below (-14)" in lines[1]
     assert "10 / 32" in lines[2] and "below (-22)" in lines[2] and "◀ now" in lines[2]  # half an hour so far
     assert "/ 64" in lines[3] and "upcoming" in lines[3]
+
+
+def test_hours_before_monitoring_say_no_data_not_below_target() -> None:
+    # Monitoring began at 07:30: the 06:00 hour has no count and no state of the machine's own, so
+    # it is not judged; the 07:00 hour was observed (running from 07:30) and is below its 64.
+    hours = [HourCounts(start=t(0), end=t(60), good=0, reject=0), HourCounts(start=t(60), end=t(120), good=20,
+                                                                           reject=0),
+             HourCounts(start=t(120), end=t(180), good=0, reject=0)]
+    states = [StateSpan(state="no_data", started_at=t(0), ended_at=t(90)),
+              StateSpan(state="running", started_at=t(90), ended_at=t(130)),
+              StateSpan(state="unplanned_stop", started_at=t(130), ended_at=None)]
+    lines = [plain(line) for line in hour_lines(hours, 480, SHIFT, t(170), UTC, 10, states)]
+    assert "no data" in lines[0] and "below" not in lines[0]
+    assert "20 / 64" in lines[1] and "below (-44)" in lines[1]
+    # Stopped all of the 08:00 hour is observed: zero made is below target, not "no data".
+    assert "below" in lines[2] and "◀ now" in lines[2]
+    # Without states (a caller that has none), the old reading stays.
+    assert "below" in plain(hour_lines(hours[:1], 480, SHIFT, t(170), UTC, 10)[0])

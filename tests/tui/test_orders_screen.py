@@ -134,3 +134,49 @@ async def test_operators_get_no_dispatch_key(app_factory, world, app_engine):
         await pilot.press("f5")
         await settle(pilot)
         assert isinstance(app.screen, OrdersScreen)
+
+
+async def test_a_planner_releases_and_cancels_orders_with_the_keyboard(app_factory, world, api, app_engine):
+    from tests.orders import runs_plant
+    from tui.screens.order_status_form import OrderStatusForm
+
+    planned = runs_plant.order(app_engine, world.owner.tenant_id, [{"name": "Turning"}], status="planned")
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await orders_screen(pilot, world.owner.email, world.password)
+        await until(pilot, lambda: screen.order is not None and str(screen.order.id) == planned["id"],
+                    what="the order")
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, OrderStatusForm), what="release dialog")
+        await pilot.press("enter")  # no reason needed to release
+        await until(pilot, lambda: isinstance(app.screen, OrdersScreen), what="dialog closed")
+        await until(pilot, lambda: screen.order is not None and screen.order.status == "released", what="released")
+        # Cancelling needs a reason: refused at the field, then taken.
+        await pilot.press("f7")
+        await until(pilot, lambda: isinstance(app.screen, OrderStatusForm), what="cancel dialog")
+        form = app.screen
+        await pilot.press("enter")
+        await until(pilot, lambda: "Say why" in text_of(pilot, "#o-reason-error"), what="reason asked")
+        assert order_of(api, world.owner, planned["id"])["status"] == "released"
+        await fill(pilot, "#o-reason", "Customer withdrew the order")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is not form, what="cancelled")
+        await until(pilot, lambda: screen.order is not None and screen.order.status == "cancelled", what="shown")
+        # A cancelled order is not cancelled twice nor released: said under the operations.
+        await pilot.press("f7")
+        await until(pilot, lambda: "already cancelled" in text_of(pilot, "#ops-error"), what="refused")
+        assert isinstance(app.screen, OrdersScreen)
+    assert order_of(api, world.owner, planned["id"])["status"] == "cancelled"
+    r = api.get("/api/v1/audit", params={"entity_id": planned["id"]}, headers=world.owner.headers)
+    assert r.status_code == 200, r.text
+    reasons = [str(e.get("after")) for e in r.json()["items"]]
+    assert any("Customer withdrew the order" in a for a in reasons), reasons
+
+
+async def test_operators_get_no_release_or_cancel_key(app_factory, world, app_engine):
+    queued(app_engine, world.owner.tenant_id, world.machines[0], 1)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await orders_screen(pilot, world.operator.email, world.password)
+        await until(pilot, lambda: screen.order is not None, what="the order")
+        assert screen.check_action("release", ()) is False and screen.check_action("cancel_order", ()) is False

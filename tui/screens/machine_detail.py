@@ -160,7 +160,8 @@ goes back to the dashboard. Scroll with the arrow keys or Page Up/Down.
             f"State · {period} · 1 character = {picture.step_minutes} min")
         self.query_one("#md-gantt", Static).update(f"{picture.bar}\n{picture.axis}\n{picture.legend}")
         bar = max(8, min(40, width - 46))
-        lines = hour_lines(d.timeline.hours, d.machine.target_quantity, d.machine.shift, d.at, self.zone, bar)
+        lines = hour_lines(d.timeline.hours, d.machine.target_quantity, d.machine.shift, d.at, self.zone, bar,
+                           d.timeline.states)
         if not d.machine.target_quantity:
             lines.append("[dim]No target is planned for this shift (Planning sets one).[/dim]")
         self.query_one("#md-hours", Static).update("\n".join(lines) or "No hours in this period.")

@@ -24,7 +24,7 @@ PAGE = 200  # one screenful is far less; searching narrows a long list
 
 
 class OrdersScreen(AppScreen):
-    ACTION_PERMISSIONS = {"dispatch": ("production.plan",)}
+    ACTION_PERMISSIONS = {"dispatch": ("production.plan",), "release": ("orders.act",), "cancel_order": ("orders.act",)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("f2", "focus_search", "Search", tooltip="Search orders by number, product or customer.", id="search"),
@@ -32,6 +32,10 @@ class OrdersScreen(AppScreen):
         Binding("f4", "queue", "Queue", tooltip="The queue of the machine the chosen operation is on.", id="queue"),
         Binding("f5", "dispatch", "Dispatch", tooltip="Put the chosen operation into a machine's queue.",
                 id="dispatch"),
+        Binding("f6", "release", "Release", tooltip="Release the chosen order to the floor, or take it back to planned.",
+                id="release"),
+        Binding("f7", "cancel_order", "Cancel", tooltip="Cancel the chosen order (with a reason).",
+                id="cancel-order"),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load the orders again.", show=False),
     ]
     HELP = """\
@@ -40,7 +44,8 @@ class OrdersScreen(AppScreen):
 **F2** search (number, product, customer; **Enter** applies), **F3** status filter.
 **↑/↓** in the list shows each order's operations below. **Tab** moves to the operations;
 **F4** opens the queue of the highlighted operation's machine; planners put an operation into
-a machine's queue with **F5**.
+a machine's queue with **F5**. **F6** releases a planned order to the floor (or takes a
+released one back to planned); **F7** cancels an order, with a reason for the audit log.
 """
     AUTO_FOCUS = "#orders-table"
     DEFAULT_CSS = """
@@ -183,6 +188,44 @@ a machine's queue with **F5**.
             machine_id = self.order.machine_id
         self.app.push_screen(QueueScreen(machine_id))
 
+    def action_release(self) -> None:
+        order = self.order
+        if order is None:
+            return
+        if order.status not in ("planned", "released"):
+            self.query_one("#ops-error", FieldError).show(
+                f"{order.job_number} is {order.status}: only a planned order is released, and only a released one "
+                "taken back.")
+            return
+        status = "released" if order.status == "planned" else "planned"
+        title = (f"Release {order.job_number} to the floor?" if status == "released"
+                 else f"Take {order.job_number} back to planned?")
+        self._change_status(order, title, status, reason_required=False)
+
+    def action_cancel_order(self) -> None:
+        order = self.order
+        if order is None:
+            return
+        if order.status in ("completed", "cancelled"):
+            self.query_one("#ops-error", FieldError).show(f"{order.job_number} is already {order.status}.")
+            return
+        self._change_status(order, f"Cancel {order.job_number}? Made parts stay counted.", "cancelled",
+                            reason_required=True)
+
+    def _change_status(self, order: OrderOut, title: str, status: str, *, reason_required: bool) -> None:
+        from tui.screens.order_status_form import OrderStatusForm
+
+        self.query_one("#ops-error", FieldError).clear()
+
+        async def save(body: dict[str, str | None]) -> None:
+            await self.api.set_order_status(order.id, status, reason=body.get("reason"))
+
+        def done(body: dict[str, str | None] | None) -> None:
+            if body is not None:
+                self.notify(f"{order.job_number} is now {status}.", title="Order")
+                self.load()
+
+        self.app.push_screen(OrderStatusForm(title, status, reason_required=reason_required, save=save), done)
 
     def action_dispatch(self) -> None:
         self.query_one("#ops-error", FieldError).clear()

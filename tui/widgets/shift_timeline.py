@@ -113,9 +113,12 @@ def hour_target(target: int | None, shift: ShiftInstanceOut | None, lo: datetime
 
 
 def hour_lines(hours: Sequence[HourCounts], target: int | None, shift: ShiftInstanceOut | None, now: datetime,
-               zone: ZoneInfo | None, bar_width: int) -> list[str]:
+               zone: ZoneInfo | None, bar_width: int, states: Sequence[StateSpan] | None = None) -> list[str]:
     """One line per hour: a bar of good parts against the hour's target, with the figures and a
-    word for below/on target (never colour alone). The running hour compares with its part so far."""
+    word for below/on target (never colour alone). The running hour compares with its part so far.
+
+    With the machine's `states`, an hour with no count and no state the machine reported (before
+    monitoring began, or while it sent nothing) says "no data" rather than judging it below target."""
     wanted = [hour_target(target, shift, h.start, min(h.end, now)) for h in hours]
     scale = max([h.good for h in hours] + [round(w) for w in wanted if w] + [1])
     lines = []
@@ -124,6 +127,10 @@ def hour_lines(hours: Sequence[HourCounts], target: int | None, shift: ShiftInst
         if h.start >= now:
             full = hour_target(target, shift, h.start, h.end)
             lines.append(f"{label}  {'':<{bar_width}}  {'':>5} / {_n(full):<5} upcoming")
+            continue
+        if states is not None and not (h.good or h.reject) and not _observed(states, h.start, min(h.end, now), now):
+            lines.append(f"{label}  [$text-muted]{'·' * bar_width}[/]  {'–':>5} / {_n(want):<5} no data"
+                         f"{' ◀ now' if h.end > now else ''}")
             continue
         filled = round(bar_width * h.good / scale)
         mark = round(bar_width * want / scale) if want else None
@@ -140,6 +147,12 @@ def hour_lines(hours: Sequence[HourCounts], target: int | None, shift: ShiftInst
         scrap = f" ✗{h.reject}" if h.reject else ""
         lines.append(f"{label}  [{colour}]{''.join(cells)}[/]  {h.good:>5} / {_n(want):<5} {verdict}{scrap}{now_mark}")
     return lines
+
+
+def _observed(states: Sequence[StateSpan], start: datetime, end: datetime, now: datetime) -> bool:
+    """Whether the machine reported a state of its own (not "no data" or "offline") within [start, end)."""
+    return any(s.state not in ("no_data", "offline") and s.started_at < end and (s.ended_at or now) > start
+               for s in states)
 
 
 def _n(value: float | None) -> str:
