@@ -144,3 +144,32 @@ async def test_run_keys_need_production_entry(app_factory, world, api):
         footer = {b.binding.description for b in screen.active_bindings.values()
                   if b.binding.show and screen.check_action(b.binding.action, ())}
         assert "Back" in footer and not footer & {"Start", "Setup done", "Pause", "Complete"}
+
+
+async def test_pausing_asks_why_and_keeps_the_reason(app_factory, world, api, app_engine):
+    from tui.screens.reason_form import ReasonForm
+
+    press = world.machines[0]
+    (first,) = queued(app_engine, world.owner.tenant_id, press, 1)
+    app = app_factory(poll_seconds=0.3)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await run_screen(pilot, world, press)
+        await until(pilot, lambda: screen.query_one("#queue-table", DataTable).row_count == 1, what="the queue")
+        await pilot.press("f2")
+        await until(pilot, lambda: f"Running {first['number']}" in panel(pilot), what="running")
+        # Esc in the question leaves it running.
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, ReasonForm), what="why pause?")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), what="back")
+        assert order_of(api, world.owner, first["id"])["status"] == "running"
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, ReasonForm), what="why pause? again")
+        await type_text(pilot, "Tool change")
+        await pilot.press("enter")
+        await until(pilot, lambda: "Nothing runs" in panel(pilot), what="paused")
+        assert f"Paused {first['number']}" in text_of(pilot, "#run-result")
+    assert order_of(api, world.owner, first["id"])["status"] == "paused"
+    r = api.get("/api/v1/audit", params={"entity": "operation_run"}, headers=world.owner.headers)
+    assert r.status_code == 200, r.text
+    assert any("Tool change" in str(e.get("after")) for e in r.json()["items"]), r.json()["items"][:3]

@@ -138,7 +138,7 @@ async def test_operators_get_no_dispatch_key(app_factory, world, app_engine):
 
 async def test_a_planner_releases_and_cancels_orders_with_the_keyboard(app_factory, world, api, app_engine):
     from tests.orders import runs_plant
-    from tui.screens.order_status_form import OrderStatusForm
+    from tui.screens.reason_form import ReasonForm
 
     planned = runs_plant.order(app_engine, world.owner.tenant_id, [{"name": "Turning"}], status="planned")
     app = app_factory()
@@ -147,13 +147,13 @@ async def test_a_planner_releases_and_cancels_orders_with_the_keyboard(app_facto
         await until(pilot, lambda: screen.order is not None and str(screen.order.id) == planned["id"],
                     what="the order")
         await pilot.press("f6")
-        await until(pilot, lambda: isinstance(app.screen, OrderStatusForm), what="release dialog")
+        await until(pilot, lambda: isinstance(app.screen, ReasonForm), what="release dialog")
         await pilot.press("enter")  # no reason needed to release
         await until(pilot, lambda: isinstance(app.screen, OrdersScreen), what="dialog closed")
         await until(pilot, lambda: screen.order is not None and screen.order.status == "released", what="released")
         # Cancelling needs a reason: refused at the field, then taken.
         await pilot.press("f7")
-        await until(pilot, lambda: isinstance(app.screen, OrderStatusForm), what="cancel dialog")
+        await until(pilot, lambda: isinstance(app.screen, ReasonForm), what="cancel dialog")
         form = app.screen
         await pilot.press("enter")
         await until(pilot, lambda: "Say why" in text_of(pilot, "#o-reason-error"), what="reason asked")

@@ -291,7 +291,19 @@ Scan or type an **order number** and press **Enter** to start its next operation
         self._command("setup_done", "Setup marked done: parts count from now.")
 
     def action_pause(self) -> None:
-        self._command("pause", "Paused {order}: it stays in the queue.")
+        from tui.screens.reason_form import ReasonForm
+
+        run = self.run
+        if run is None:
+            return
+
+        def answered(values: dict[str, str | None] | None) -> None:
+            if values is not None:
+                self._command("pause", "Paused {order}: it stays in the queue.", values)
+
+        self.app.push_screen(ReasonForm(f"Pause {run.job_number} · {run.operation_seq} {run.operation_name}?",
+                                        placeholder="Why (optional): material, tool change, end of shift…"),
+                             answered)
 
     def action_complete(self) -> None:
         run = self.run
@@ -313,7 +325,7 @@ Scan or type an **order number** and press **Enter** to start its next operation
             if kind == "setup_done":
                 run = await self.api.setup_done(self.machine.id)
             elif kind == "pause":
-                run = await self.api.pause_run(self.machine.id)
+                run = await self.api.pause_run(self.machine.id, (body or {}).get("reason"))
             else:
                 run = await self.api.complete_run(self.machine.id, **(body or {}))
         except SessionEnded:

@@ -200,7 +200,7 @@ released one back to planned); **F7** cancels an order, with a reason for the au
         status = "released" if order.status == "planned" else "planned"
         title = (f"Release {order.job_number} to the floor?" if status == "released"
                  else f"Take {order.job_number} back to planned?")
-        self._change_status(order, title, status, reason_required=False)
+        self._change_status(order, title, status)
 
     def action_cancel_order(self) -> None:
         order = self.order
@@ -210,10 +210,10 @@ released one back to planned); **F7** cancels an order, with a reason for the au
             self.query_one("#ops-error", FieldError).show(f"{order.job_number} is already {order.status}.")
             return
         self._change_status(order, f"Cancel {order.job_number}? Made parts stay counted.", "cancelled",
-                            reason_required=True)
+                            required="Say why the order is cancelled.")
 
-    def _change_status(self, order: OrderOut, title: str, status: str, *, reason_required: bool) -> None:
-        from tui.screens.order_status_form import OrderStatusForm
+    def _change_status(self, order: OrderOut, title: str, status: str, *, required: str | None = None) -> None:
+        from tui.screens.reason_form import ReasonForm
 
         self.query_one("#ops-error", FieldError).clear()
 
@@ -225,7 +225,8 @@ released one back to planned); **F7** cancels an order, with a reason for the au
                 self.notify(f"{order.job_number} is now {status}.", title="Order")
                 self.load()
 
-        self.app.push_screen(OrderStatusForm(title, status, reason_required=reason_required, save=save), done)
+        placeholder = "Why (needed)" if required else "Why (optional)"
+        self.app.push_screen(ReasonForm(title, placeholder=placeholder, required=required, save=save), done)
 
     def action_dispatch(self) -> None:
         self.query_one("#ops-error", FieldError).clear()
