@@ -16,17 +16,24 @@ from factoryos.connectivity.machine_config import DataType, ModbusSignal, Order
 _DATATYPE = ModbusClientMixin.DATATYPE
 _PYMODBUS_TYPE = {
     DataType.UINT16: _DATATYPE.UINT16,
+    DataType.INT16: _DATATYPE.INT16,
     DataType.UINT32: _DATATYPE.UINT32,
     DataType.INT32: _DATATYPE.INT32,
+    DataType.UINT64: _DATATYPE.UINT64,
     DataType.FLOAT32: _DATATYPE.FLOAT32,
+    DataType.FLOAT64: _DATATYPE.FLOAT64,
 }
+_FLOATS = (DataType.FLOAT32, DataType.FLOAT64)
 
-# Counter wrap-around happens at the raw width; signed 32-bit counters wrap like unsigned ones.
+# Counter wrap-around happens at the raw width; signed counters wrap like unsigned ones.
 COUNTER_MODULUS: dict[DataType, int | None] = {
     DataType.UINT16: 1 << 16,
+    DataType.INT16: 1 << 16,
     DataType.UINT32: 1 << 32,
     DataType.INT32: 1 << 32,
+    DataType.UINT64: 1 << 64,
     DataType.FLOAT32: None,
+    DataType.FLOAT64: None,
 }
 
 
@@ -48,7 +55,7 @@ def decode(
 
 def encode(value: int | float, data_type: DataType, byte_order: Order = "big", word_order: Order = "big") -> list[int]:
     """Number → registers; the inverse of `decode` (used by the simulator and tests)."""
-    if data_type is not DataType.FLOAT32:
+    if data_type not in _FLOATS:
         value = int(value)
     regs = ModbusClientMixin.convert_to_registers(value, _PYMODBUS_TYPE[data_type], word_order=word_order)
     return _swap_bytes(regs) if byte_order == "little" else regs
@@ -58,6 +65,9 @@ def decode_signal(raw: Sequence[int] | Sequence[bool], signal: ModbusSignal) -> 
     """A signal's raw registers (or bit) → unscaled number."""
     if signal.register_type.is_bit:
         return int(bool(raw[0]))
+    if signal.bit is not None:  # one flag of a status word, numbered on the register as decoded
+        register = _swap_bytes([int(raw[0])])[0] if signal.byte_order == "little" else int(raw[0])
+        return (register >> signal.bit) & 1
     return decode([int(r) for r in raw], signal.data_type, signal.byte_order, signal.word_order)
 
 

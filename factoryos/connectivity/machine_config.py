@@ -45,13 +45,20 @@ class RegisterType(StrEnum):
 
 class DataType(StrEnum):
     UINT16 = "uint16"
+    INT16 = "int16"
     UINT32 = "uint32"
     INT32 = "int32"
+    UINT64 = "uint64"
     FLOAT32 = "float32"
+    FLOAT64 = "float64"
 
     @property
     def registers(self) -> int:
-        return 1 if self is DataType.UINT16 else 2
+        return _REGISTERS[self]
+
+
+_REGISTERS = {DataType.UINT16: 1, DataType.INT16: 1, DataType.UINT32: 2, DataType.INT32: 2, DataType.FLOAT32: 2,
+              DataType.UINT64: 4, DataType.FLOAT64: 4}
 
 
 Order = Literal["big", "little"]
@@ -64,13 +71,17 @@ class ModbusSignal(_Model):
     address: int = Field(ge=0, le=65535, description="Zero-based register or bit address.")
     data_type: DataType = DataType.UINT16
     byte_order: Order = Field(default="big", description="Byte order inside each 16-bit register.")
-    word_order: Order = Field(default="big", description="Register order of 32-bit values.")
+    word_order: Order = Field(default="big", description="Register order of 32- and 64-bit values.")
     scale: float = Field(default=1.0, gt=0, description="Raw value × scale = engineering value.")
+    bit: int | None = Field(default=None, ge=0, le=15,
+                            description="One bit (0 = least significant) of a 16-bit register: a status flag.")
 
     @model_validator(mode="after")
     def _fits(self) -> ModbusSignal:
         if self.register_type.is_bit and self.data_type is not DataType.UINT16:
             raise ValueError(f"{self.register_type.value} signals are single bits: use data_type 'uint16'")
+        if self.bit is not None and (self.register_type.is_bit or self.data_type is not DataType.UINT16):
+            raise ValueError("bit picks one bit of a 16-bit holding or input register: use data_type 'uint16'")
         if self.address + self.width > 65536:
             raise ValueError(f"address {self.address} + {self.width} registers runs past 65535")
         return self
@@ -114,6 +125,13 @@ class ModbusSignals(_Model):
     alarm: ModbusSignal | None = None
     plausibility: Plausibility = Plausibility()
 
+    @model_validator(mode="after")
+    def _counters_are_numbers(self) -> ModbusSignals:
+        for name in ("good", "reject"):
+            if getattr(self, name).bit is not None:
+                raise ValueError(f"{name} is a counter: a single bit cannot count parts")
+        return self
+
 
 class ModbusEndpoint(_Model):
     host: str = Field(min_length=1)
@@ -132,8 +150,13 @@ class ModbusEndpoint(_Model):
 
 
 class SecurityPolicy(StrEnum):
+    """The OPC-UA security policies a plant's servers offer today (the older Basic128Rsa15 and
+    Basic256 are deprecated by the OPC Foundation and not offered)."""
+
     NONE = "None"
     BASIC256SHA256 = "Basic256Sha256"
+    AES128_SHA256_RSAOAEP = "Aes128_Sha256_RsaOaep"
+    AES256_SHA256_RSAPSS = "Aes256_Sha256_RsaPss"
 
 
 class SecurityMode(StrEnum):
@@ -153,7 +176,7 @@ class OpcUaSecurity(_Model):
     def _complete(self) -> OpcUaSecurity:
         if self.policy is SecurityPolicy.NONE:
             if self.mode is not None:
-                raise ValueError("mode needs policy 'Basic256Sha256'")
+                raise ValueError("mode needs a security policy (e.g. 'Basic256Sha256')")
             return self
         missing = [
             name
@@ -161,7 +184,7 @@ class OpcUaSecurity(_Model):
             if getattr(self, name) is None
         ]
         if missing:
-            raise ValueError(f"policy Basic256Sha256 needs {', '.join(missing)}")
+            raise ValueError(f"policy {self.policy.value} needs {', '.join(missing)}")
         return self
 
 

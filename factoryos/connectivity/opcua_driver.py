@@ -27,6 +27,12 @@ from factoryos.connectivity.machine_config import OpcUaEndpoint, OpcUaMachine, S
 
 log = logging.getLogger(__name__)
 
+_POLICIES: dict[SecurityPolicy, type[security_policies.SecurityPolicy]] = {
+    SecurityPolicy.BASIC256SHA256: security_policies.SecurityPolicyBasic256Sha256,
+    SecurityPolicy.AES128_SHA256_RSAOAEP: security_policies.SecurityPolicyAes128Sha256RsaOaep,
+    SecurityPolicy.AES256_SHA256_RSAPSS: security_policies.SecurityPolicyAes256Sha256RsaPss,
+}
+
 _SIGNALS = ("good", "reject", "state", "alarm")
 _VT = ua.VariantType
 _COUNTER_MODULUS: dict[ua.VariantType, int | None] = {
@@ -166,7 +172,7 @@ class OpcUaDriver:
             if uri:
                 client.application_uri = uri
             await client.set_security(
-                security_policies.SecurityPolicyBasic256Sha256,
+                _POLICIES[security.policy],
                 certificate=str(security.client_certificate),
                 private_key=str(security.client_private_key),
                 private_key_password=(

@@ -1,4 +1,5 @@
-"""OPC-UA Basic256Sha256 with certificates made here: trusted clients read, untrusted ones get a clear error."""
+"""OPC-UA Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss with certificates made here:
+trusted clients read, untrusted ones get a clear error."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from factoryos.connectivity.errors import CertificateInvalid, CertificateRejected
-from factoryos.connectivity.machine_config import OpcUaMachine, SecurityMode
+from factoryos.connectivity.machine_config import OpcUaMachine, SecurityMode, SecurityPolicy
 from factoryos.connectivity.opcua_driver import OpcUaDriver
 from factoryos.connectivity.poller import Poller, PollerSettings
 from factoryos.connectivity.simulator import OpcUaServerSecurity, Simulator, client_security_for
@@ -41,16 +42,23 @@ async def secure(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Secu
     await sim.stop()
 
 
-def configs(setup: SecureSetup, cert: tuple[Path, Path], mode: SecurityMode) -> list[OpcUaMachine]:
-    security = client_security_for(cert[0], cert[1], setup.server_cert, mode)
+def configs(setup: SecureSetup, cert: tuple[Path, Path], mode: SecurityMode,
+            policy: SecurityPolicy = SecurityPolicy.BASIC256SHA256) -> list[OpcUaMachine]:
+    security = client_security_for(cert[0], cert[1], setup.server_cert, mode, policy)
     machines = hand_set(setup.sim.machine_configs(poll_interval=0.1, opcua_client_security=security))
     return [m for m in machines if isinstance(m, OpcUaMachine)]
 
 
-@pytest.mark.parametrize("mode", [SecurityMode.SIGN_AND_ENCRYPT, SecurityMode.SIGN])
-async def test_trusted_client_reads_exact_counts(secure: SecureSetup, mode: SecurityMode) -> None:
+@pytest.mark.parametrize(("policy", "mode"), [
+    (SecurityPolicy.BASIC256SHA256, SecurityMode.SIGN_AND_ENCRYPT), (SecurityPolicy.BASIC256SHA256, SecurityMode.SIGN),
+    (SecurityPolicy.AES128_SHA256_RSAOAEP, SecurityMode.SIGN_AND_ENCRYPT),
+    (SecurityPolicy.AES256_SHA256_RSAPSS, SecurityMode.SIGN_AND_ENCRYPT),
+    (SecurityPolicy.AES256_SHA256_RSAPSS, SecurityMode.SIGN),
+])
+async def test_trusted_client_reads_exact_counts(secure: SecureSetup, policy: SecurityPolicy,
+                                                 mode: SecurityMode) -> None:
     events: list = []
-    poller = Poller(configs(secure, secure.client, mode), events.extend, settings=PollerSettings(coalesce_window=0.01))
+    poller = Poller(configs(secure, secure.client, mode, policy), events.extend, settings=PollerSettings(coalesce_window=0.01))
     await poller.start()
     try:
         machine = secure.sim.machines[0]
@@ -94,3 +102,17 @@ async def test_missing_key_file_is_a_configuration_error(secure: SecureSetup, tm
     with pytest.raises(CertificateInvalid) as info:
         await OpcUaDriver(machine.endpoint).connect()
     assert info.value.code == "opcua_certificate_invalid" and "missing.pem" in str(info.value)
+
+
+@pytest.mark.parametrize("policy", [SecurityPolicy.BASIC256SHA256, SecurityPolicy.AES128_SHA256_RSAOAEP,
+                                    SecurityPolicy.AES256_SHA256_RSAPSS])
+async def test_the_chosen_policy_is_the_one_negotiated(secure: SecureSetup, policy: SecurityPolicy) -> None:
+    (machine, *_) = configs(secure, secure.client, SecurityMode.SIGN_AND_ENCRYPT, policy)
+    driver = OpcUaDriver(machine.endpoint)
+    await driver.connect()
+    try:
+        # The secure channel's policy URI ends with the policy's name, e.g. "…#Aes128_Sha256_RsaOaep".
+        assert driver._client is not None
+        assert driver._client.security_policy.URI.rsplit("#", 1)[1] == policy.value
+    finally:
+        await driver.close()

@@ -43,9 +43,10 @@ async def test_edit_a_modbus_connection_and_see_the_saved_settings(app_factory, 
         form = await open_connection(pilot, world, machine)
         await fill(pilot, "#cf-modbus-endpoint-host", "plc-7.plant.lan")
         await fill(pilot, "#cf-modbus-endpoint-port", "99999")
-        for name, address in (("good", "10"), ("reject", "12"), ("state", "14")):
+        # The state is bit 3 of a status word, written as PLC manuals do.
+        for name, address in (("good", "10"), ("reject", "12"), ("state", "14.3")):
             await fill(pilot, f"#cf-modbus-signals-{name}-address", address)
-        form.query_one("#cf-modbus-signals-good-data_type", Select).value = "uint32"
+        form.query_one("#cf-modbus-signals-good-data_type", Select).value = "uint64"
         form.query_one("#cf-modbus-signals-good-word_order", Select).value = "little"
         await fill(pilot, "#cf-modbus-signals-good-scale", "0.5")
         form.query_one("#cf-enabled", Switch).value = False
@@ -66,13 +67,15 @@ async def test_edit_a_modbus_connection_and_see_the_saved_settings(app_factory, 
         assert saved["protocol"] == "modbus" and saved["enabled"] is False
         assert saved["endpoint"]["host"] == "plc-7.plant.lan" and saved["endpoint"]["port"] == 1502
         good = saved["signals"]["good"]
-        assert (good["address"], good["data_type"], good["word_order"], good["scale"]) == (10, "uint32", "little", 0.5)
-        assert saved["signals"]["state"]["address"] == 14 and saved["signals"]["alarm"] is None
+        assert (good["address"], good["data_type"], good["word_order"], good["scale"]) == (10, "uint64", "little", 0.5)
+        assert (saved["signals"]["state"]["address"], saved["signals"]["state"]["bit"]) == (14, 3)
+        assert saved["signals"]["alarm"] is None
 
         # Opened again, the form shows what is stored.
         form = await open_connection(pilot, world, machine)
         assert form.query_one("#cf-modbus-endpoint-host", Input).value == "plc-7.plant.lan"
-        assert form.query_one("#cf-modbus-signals-good-data_type", Select).value == "uint32"
+        assert form.query_one("#cf-modbus-signals-good-data_type", Select).value == "uint64"
+        assert form.query_one("#cf-modbus-signals-state-address", Input).value == "14.3"
         assert form.query_one("#cf-enabled", Switch).value is False
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="form closed")

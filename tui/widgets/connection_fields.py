@@ -15,9 +15,9 @@ from textual.widgets import Input, Label, Select, Static
 
 SIGNALS = ("good", "reject", "state", "alarm")  # alarm is optional
 REGISTER_TYPES = ("holding", "input", "coil", "discrete")
-DATA_TYPES = ("uint16", "uint32", "int32", "float32")
+DATA_TYPES = ("uint16", "int16", "uint32", "int32", "uint64", "float32", "float64")
 ORDERS = ("big", "little")
-POLICIES = ("None", "Basic256Sha256")
+POLICIES = ("None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss")
 MODES = ("Sign", "SignAndEncrypt")
 SECURITY_FILES = (("client_certificate", "Client cert"), ("client_private_key", "Client key"),
                   ("server_certificate", "Server cert"))  # fmt: skip
@@ -68,7 +68,7 @@ def modbus_fields() -> Vertical:
              _label("Port", True), Input(placeholder="502", id=field_id(p, "endpoint.port"), classes="cf-small")),
         _row(_label("Unit id"), Input(placeholder="1", id=field_id(p, "endpoint.unit_id"), classes="cf-small"),
              _label("Timeout", True), Input(placeholder="2 s", id=field_id(p, "endpoint.timeout"), classes="cf-small")),
-        Static("Signals: register type, zero-based address, data type, byte and word order, scale",
+        Static("Signals: register, address (40.3 = bit 3), data type, byte/word order, scale",
                classes="section-title"),
         *signal_rows,
         id="cf-modbus",
@@ -131,6 +131,15 @@ class FieldReader:
             target[key] = number(value) if numeric else value
 
 
+def register_address(text: str) -> dict[str, Any]:
+    """"40" is register 40; "40.3" is bit 3 of register 40 (a flag in a status word), as PLC
+    manuals write it. Anything else goes to the server as typed, which names the field."""
+    head, dot, tail = text.partition(".")
+    if dot and head.isdigit() and tail.isdigit():
+        return {"address": int(head), "bit": int(tail)}
+    return {"address": number(text)}
+
+
 def modbus_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
     endpoint: dict[str, Any] = {"host": r.text("endpoint.host")}
     for key in ("port", "unit_id", "timeout"):
@@ -140,7 +149,7 @@ def modbus_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
         f = f"signals.{name}"
         if name == "alarm" and not r.text(f"{f}.address"):
             continue
-        signal: dict[str, Any] = {"address": number(r.text(f"{f}.address"))}
+        signal = register_address(r.text(f"{f}.address"))
         for key in ("register_type", "data_type", "byte_order", "word_order"):
             if (choice := r.choice(f"{f}.{key}")) is not None:
                 signal[key] = choice
@@ -182,8 +191,11 @@ def fill(root: Widget, protocol: str, endpoint: dict[str, Any], signals: dict[st
             set_text(f"endpoint.{key}", endpoint.get(key))
         for name in SIGNALS:
             signal = signals.get(name) or {}
-            for key in ("address", "scale"):
-                set_text(f"signals.{name}.{key}", signal.get(key))
+            if signal.get("bit") is not None:  # a flag of a status word, as PLC manuals write it
+                set_text(f"signals.{name}.address", f"{signal.get('address')}.{signal['bit']}")
+            else:
+                set_text(f"signals.{name}.address", signal.get("address"))
+            set_text(f"signals.{name}.scale", signal.get("scale"))
             for key in ("register_type", "data_type", "byte_order", "word_order"):
                 set_choice(f"signals.{name}.{key}", signal.get(key))
         return

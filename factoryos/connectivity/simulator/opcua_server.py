@@ -42,7 +42,8 @@ _DATATYPES = {ua.VariantType.UInt32: ua.ObjectIds.UInt32, ua.VariantType.UInt16:
 
 @dataclass(frozen=True)
 class OpcUaServerSecurity:
-    """Basic256Sha256 (Sign and SignAndEncrypt) only; clients must present a trusted certificate."""
+    """Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss (Sign and SignAndEncrypt);
+    clients must present a trusted certificate."""
 
     certificate: Path
     private_key: Path
@@ -155,9 +156,12 @@ class SimOpcUaServer:
             await server.set_application_uri(uri)
         await server.load_certificate(str(self.security.certificate))
         await server.load_private_key(str(self.security.private_key))
-        server.set_security_policy(
-            [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt, ua.SecurityPolicyType.Basic256Sha256_Sign]
-        )
+        policy = ua.SecurityPolicyType
+        server.set_security_policy([
+            policy.Basic256Sha256_SignAndEncrypt, policy.Basic256Sha256_Sign,
+            policy.Aes128Sha256RsaOaep_SignAndEncrypt, policy.Aes128Sha256RsaOaep_Sign,
+            policy.Aes256Sha256RsaPss_SignAndEncrypt, policy.Aes256Sha256RsaPss_Sign,
+        ])
         trusted = {_load_cert(p).fingerprint(hashes.SHA256()) for p in self.security.trusted_client_certificates}
 
         async def validate(cert: x509.Certificate, _app: ua.ApplicationDescription) -> None:
@@ -226,11 +230,12 @@ class SimOpcUaServer:
 
 
 def client_security_for(
-    certificate: Path, private_key: Path, server_certificate: Path, mode: SecurityMode = SecurityMode.SIGN_AND_ENCRYPT
+    certificate: Path, private_key: Path, server_certificate: Path, mode: SecurityMode = SecurityMode.SIGN_AND_ENCRYPT,
+    policy: SecurityPolicy = SecurityPolicy.BASIC256SHA256,
 ) -> OpcUaSecurity:
     """Client settings that match a secured simulator (convenience for tests and demos)."""
     return OpcUaSecurity(
-        policy=SecurityPolicy.BASIC256SHA256,
+        policy=policy,
         mode=mode,
         client_certificate=certificate,
         client_private_key=private_key,
