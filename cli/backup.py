@@ -29,6 +29,7 @@ from factoryos.config import Settings, normalize_db_url
 from factoryos.db.embedded import EmbeddedLocked
 from factoryos.db.engine import DatabaseUrls, database
 from factoryos.errors import FactoryOSError
+from installer.layout import Layout
 
 app = typer.Typer(help="Database backups: create, list, verify, restore (verified).", no_args_is_help=True)
 
@@ -36,6 +37,10 @@ DirOption = Annotated[
     Path | None, typer.Option("--dir", help="Backup directory (default: $FACTORYOS_BACKUP_DIR or <data dir>/backups).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+InstallDirOption = Annotated[
+    Path | None, typer.Option("--install-dir", help="A Compose install's directory (e.g. /opt/factoryos): "
+                              "run on its host, the restore works on its Docker volumes.")  # fmt: skip
+]
 BackupArg = Annotated[str, typer.Argument(metavar="BACKUP", help="A backup's name (see `backup list`) or its .dump file.")]
 
 
@@ -188,6 +193,7 @@ def restore(
     zone: Annotated[str | None, typer.Option("--zone", help="IANA time zone of --to, e.g. the site's "
                                              "'Europe/Berlin'.")] = None,
     directory: DirOption = None,
+    install_dir: InstallDirOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the database with a dump, or (--to, --to-latest) with its state at a point in time from the base
@@ -195,6 +201,11 @@ def restore(
     settings = Settings()
     if sum((backup is not None, to is not None, to_latest)) != 1:
         fail("name one of: a BACKUP to restore, --to TIME or --to-latest")
+    if backup is None and install_dir is not None:
+        _restore_compose(install_dir, to, zone, yes)
+        return
+    if install_dir is not None:
+        fail("--install-dir goes with --to or --to-latest; restore a dump in the api container (see the README)")
     if backup is None:
         _restore_point_in_time(settings, directory, to, zone, yes)
         return
@@ -220,8 +231,8 @@ def restore(
 def _restore_point_in_time(settings: Settings, directory: Path | None, to: str | None, zone: str | None,
                            yes: bool) -> None:  # fmt: skip
     if not settings.embedded:
-        fail("point-in-time restores run on the embedded PostgreSQL; for a Compose install see the README "
-             "(Backups and recovery)")
+        fail("a point-in-time restore of a Compose install runs on its host: factoryos backup restore --to TIME "
+             "--install-dir DIR (the installation's directory, e.g. /opt/factoryos)")
     where = _dir(settings, directory)
     with _user_errors():
         target = parse_target(to, zone) if to is not None else None
@@ -252,12 +263,44 @@ def _restore_point_in_time(settings: Settings, directory: Path | None, to: str |
         ok(f"audit anchors signed before the restore kept in {kept}")
 
 
+def _restore_compose(install_dir: Path, to: str | None, zone: str | None, yes: bool) -> None:
+    from installer.pitr_compose import current_volume, restore_compose  # the host's side only: Docker
+
+    with _user_errors():
+        target = parse_target(to, zone) if to is not None else None
+        check_target(recovery_window(Layout(install_dir).backups_dir), target)
+    when = f"{target:%Y-%m-%d %H:%M:%S} UTC" if target else "the newest state in the WAL archive"
+    if not yes and not typer.confirm(
+        f"Restore the database of the installation in {install_dir} to its state at {when}, into a new volume, "
+        f"and switch the services to it? The current volume {current_volume(install_dir)} is kept aside.",
+        default=False,
+    ):
+        fail("restore cancelled: nothing was changed")
+    with _user_errors(), console.status("restoring…") as status:
+        report = restore_compose(install_dir, target, progress=lambda message: status.update(escape(message)))
+    restored = f"{report.restored_to:%Y-%m-%d %H:%M:%S} UTC" if report.restored_to else "no transaction replayed"
+    ok(f"restored from base backup {report.base_backup} to {when} (last transaction {restored}): "
+       f"{report.tables} tables, {report.rows} rows, in {report.seconds:.0f} s (of which {report.switch_seconds:.0f} s "
+       "restarting the services)")
+    for chain in report.chains:
+        ok(f"audit chain of {escape(chain.company)}: OK, {chain.rows} rows")
+    ok(f"the services run on volume {report.volume}; the replaced volume {report.kept_volume} is kept "
+       f"(`factoryos backup discard-replaced --install-dir {escape(str(install_dir))}` removes it)")
+    if report.archive_aside is not None:
+        ok(f"its WAL archive and base backups moved to {escape(str(report.archive_aside))}; the server takes a new "
+           "base backup now")
+
+
 @app.command("discard-replaced")
 def discard_replaced_(
     directory: DirOption = None,
+    install_dir: InstallDirOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Delete the clusters and WAL archives point-in-time restores kept aside."""
+    """Delete the clusters (or a Compose install's volumes) and WAL archives point-in-time restores kept aside."""
+    if install_dir is not None:
+        _discard_compose(install_dir, yes)
+        return
     settings = Settings()
     where = _dir(settings, directory)
     found = replaced(settings.data_dir, where)
@@ -270,3 +313,32 @@ def discard_replaced_(
         fail("nothing was deleted")
     discard_replaced(settings.data_dir, where)
     ok(f"deleted {len(found)} folders kept aside by restores")
+
+
+def _discard_compose(install_dir: Path, yes: bool) -> None:
+    import docker
+    import docker.errors
+
+    from installer.pitr_compose import discard_replaced as discard, replaced_volumes
+
+    backups = Layout(install_dir).backups_dir
+    try:
+        client = docker.from_env()
+        found = [f"volume {name}" for name in replaced_volumes(install_dir, client)]
+    except docker.errors.DockerException as exc:
+        fail(f"the Docker engine does not answer: {escape(str(exc))}")
+    found += [str(path) for path in replaced(backups, backups)]
+    if not found:
+        ok("nothing kept aside")
+        return
+    for item in found:
+        console.print(f"  {escape(item)}", highlight=False)
+    if not yes and not typer.confirm(f"Delete these {len(found)} for good?", default=False):
+        fail("nothing was deleted")
+    try:
+        gone = discard(install_dir, client)
+    except docker.errors.DockerException as exc:
+        fail(f"could not remove a volume: {escape(str(exc))}")
+    finally:
+        client.close()
+    ok(f"deleted {len(gone)} kept aside by restores")

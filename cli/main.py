@@ -60,6 +60,7 @@ def _register() -> None:
     __import__("cli.jobs", fromlist=["register"]).register(app)  # jobs: orders list, show, import, export
     __import__("cli.webhooks", fromlist=["register"]).register(app)  # webhooks: list, add, remove, test, deliveries
     __import__("cli.materials", fromlist=["register"]).register(app)  # lot: labels (PDF, ZPL raw to the printer)
+    __import__("cli.standby", fromlist=["register"]).register(app)  # standby: status, promote
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +11,8 @@ import typer
 from factoryos.backup.source import backup_source_url
 from factoryos.config import Settings
 from factoryos.db.engine import database, make_engine
+from factoryos.logs import configure as configure_logs
+from factoryos.logs import uvicorn_log_config
 from cli.output import console, fail
 
 
@@ -31,13 +33,13 @@ def serve(
     settings = Settings(**overrides)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         fail("set both FACTORYOS_TLS_CERT and FACTORYOS_TLS_KEY, or neither")
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("pgserver", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    configure_logs(settings.log_level, settings.log_format)
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit so the
     # embedded PostgreSQL below is stopped cleanly instead of the process dying mid-way.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with database(settings, prepare=settings.embedded) as urls:
+        backup_url = backup_source_url(urls, settings.database_name)
+        _refuse_if_superseded(settings, backup_url)
         engine = make_engine(urls.app, pool_size=1)
         try:
             verify_app_role(engine)
@@ -57,7 +59,8 @@ def serve(
             "server_header": False,
             "http": PROTOCOL,  # headers and bodies sent too slowly are cut off
         }
-        backup_url = backup_source_url(urls, settings.database_name)
+        if (log_config := uvicorn_log_config(settings.log_format)) is not None:
+            options["log_config"] = log_config
         if settings.workers == 1:
             uvicorn.run(create_app(settings, urls.app, poller=settings.poller, backup_url=backup_url), **options)
             return
@@ -84,6 +87,20 @@ def _run_workers(settings: Settings, app_url: str, backup_url: str | None, optio
     __import__("server.metrics_setup").metrics_setup.prepare_multiprocess_metrics(settings)  # /metrics adds up workers
     console.print(f"{settings.workers} worker processes", soft_wrap=True)
     uvicorn.run("server.workers:worker_app", factory=True, workers=settings.workers, **options)
+
+
+def _refuse_if_superseded(settings: Settings, own_url: str | None) -> None:
+    """A primary whose warm standby was promoted must not serve a second, diverging copy."""
+    from factoryos.backup.standby import check_not_superseded
+    from factoryos.errors import Conflict
+
+    peer = settings.standby_peer_url.get_secret_value() if settings.standby_peer_url else None
+    if peer and not own_url:
+        fail("FACTORYOS_STANDBY_PEER_URL needs the superuser URL of this database (FACTORYOS_ADMIN_DATABASE_URL)")
+    try:
+        check_not_superseded(own_url or "", peer, Path(settings.data_dir))
+    except Conflict as exc:
+        fail(exc.detail)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

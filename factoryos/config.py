@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per log line, with the request id and company id.")
     tls_cert: Path | None = None
     tls_key: Path | None = None
     trusted_proxies: list[str] = Field(default_factory=list, description="Proxies whose X-Forwarded-For is believed.")
@@ -81,6 +83,9 @@ class Settings(BaseSettings):
     base_backup_interval_hours: float = Field(24, ge=0, description="Base backups for point-in-time recovery; 0 ⇒ "
                                                                     "none by the server.")
     rpo_seconds: int = Field(300, ge=10, description="Health warns when the WAL archive lags the database by more.")
+    standby_peer_url: SecretStr | None = Field(
+        None, description="The warm standby's superuser URL: `serve` refuses to start this primary once that "
+                          "standby was promoted (and keeps refusing: a marker in the data dir).")
     first_sign_in_file: Path | None = Field(
         None, description="The installer's note of the owner's first password: removed at their first sign-in "
                           "or after 24 hours.")

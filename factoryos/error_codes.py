@@ -23,11 +23,14 @@ CODES: frozenset[str] = frozenset({
     "backup_write_failed", "backups_unavailable", "restore_failed", "restore_in_progress",
     "restore_verify_failed", "pitr_outside_window", "pitr_time_invalid", "wal_segment_corrupt",
     "wal_segment_missing",
+    # factoryos/backup standby
+    "standby_clone_failed", "standby_failed", "standby_not_replica", "standby_promote_failed",
+    "standby_superseded", "standby_target_not_empty",
     # factoryos/catalog
     "catalog_duplicate", "catalog_entry_in_use", "catalog_entry_not_found", "catalog_not_author",
     # factoryos/connectivity
     "connection_not_found", "connection_secret_unreadable", "connectivity_error", "endpoint_unavailable",
-    "invalid_machine_config", "mqtt_authentication_failed", "mqtt_certificate_invalid", "mqtt_no_data",
+    "invalid_machine_config", "invalid_node_id", "mqtt_authentication_failed", "mqtt_certificate_invalid", "mqtt_no_data",
     "opcua_authentication_failed", "opcua_certificate_invalid",
     "opcua_certificate_rejected", "poller_busy", "signal_read_failed",
     # factoryos/db
@@ -44,6 +47,8 @@ CODES: frozenset[str] = frozenset({
     "mfa_not_enrolling", "mfa_required", "missing_token", "owner_exists", "owner_immutable", "refresh_reused",
     "required", "role_exceeds_own", "self_grant_forbidden", "session_expired", "session_revoked",
     "target_outranks_you", "token_expired", "unknown_permission", "user_not_found", "weak_password",
+    # factoryos/identity (site scope)
+    "cannot_scope_self", "site_scope_exceeds_own",
     # factoryos/jobs
     "duplicate_in_file", "empty_file", "file_too_large", "import_has_errors", "invalid_base64", "invalid_csv",
     "invalid_xlsx", "job_exists", "job_not_found", "machine_other_site", "machine_retired", "missing_columns",
@@ -87,6 +92,7 @@ CODES: frozenset[str] = frozenset({
     "capa_step_order",
     # factoryos/signatures
     "signature_invalid", "signature_same_person", "signature_totp_required",
+    "signature_reauth_invalid", "signature_reauth_pending", "signature_reauth_required",
     # factoryos/onboarding
     "cannot_skip_complete", "unknown_step",
     # factoryos/orders
@@ -133,6 +139,15 @@ CODES: frozenset[str] = frozenset({
     "sso_device_unsupported", "sso_flow_expired", "sso_flow_invalid", "sso_no_provider", "sso_nonce_mismatch",
     "sso_provider_error", "sso_provider_unreachable", "sso_state_mismatch", "sso_token_expired",
     "sso_token_invalid", "sso_wrong_audience", "sso_wrong_issuer",
+    # factoryos/sso (SCIM 2.0)
+    "scim_email_domain", "scim_invalid_filter", "scim_invalid_path", "scim_invalid_syntax", "scim_invalid_value",
+    "scim_local_account_only", "scim_member_unknown", "scim_no_target", "scim_not_found", "scim_owner_protected",
+    "scim_provider_required", "scim_unauthorized", "scim_uniqueness", "scim_user_name_immutable",
+    "scim_user_name_invalid", "sso_account_deactivated",
+    # factoryos/sso (SAML 2.0)
+    "saml_assertion_expired", "saml_assertion_replayed", "saml_idp_certificate_expired", "saml_metadata_invalid",
+    "saml_response_invalid", "saml_signature_invalid", "saml_wrong_audience", "saml_wrong_issuer",
+    "saml_wrong_request",
     # factoryos/reports
     "invalid_datetime", "period_ambiguous", "period_in_future", "report_font_missing",
     "report_format_unsupported", "report_invalid", "scope_required", "shift_needs_date",
@@ -152,7 +167,7 @@ CODES: frozenset[str] = frozenset({
     "tls_options", "upgrade_not_newer", "wheelhouse_failed", "wheelhouse_incomplete",
     # server
     "metrics_disabled",
-    "body_too_large", "idempotency_key_reused", "internal_error", "invalid_idempotency_key", "invalid_json",
+    "body_too_large", "idempotency_key_reused", "idempotent_secret_not_kept", "internal_error", "invalid_idempotency_key", "invalid_json",
     "json_too_deep", "maintenance", "method_not_allowed", "migrations_behind", "nul_character",
     "restore_needs_one_worker", "restore_not_confirmed", "restore_not_found", "route_not_found",
 })

@@ -26,6 +26,11 @@ def uninstall(directory: Path, *, keep_data: bool, docker_cli: str = "docker") -
         layout.state_file.unlink(missing_ok=True)
         return removed
     removed.append("volumes")
+    # Database volumes point-in-time restores replaced (no longer in the compose file, so `down` kept them).
+    labels = [f"--filter=label=com.docker.compose.project={stack.project}", "--filter=label=com.docker.compose.volume=pgdata"]
+    aside = subprocess.run([docker_cli, "volume", "ls", "--quiet", *labels], capture_output=True, text=True, check=False)
+    if aside.stdout.split():
+        subprocess.run([docker_cli, "volume", "rm", "--force", *aside.stdout.split()], capture_output=True, check=False)
     # Every version of our images (upgrades and rollbacks leave older ones behind).
     filters = [f"--filter=reference={compose_render.image_tag(service, '*')}" for service in compose_render.SERVICES]
     listed = subprocess.run(

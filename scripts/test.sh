@@ -3,14 +3,24 @@
 # Default: the fast suite (`-m "not slow"`), the inner loop while you work. `--all` runs
 # everything, slow tests included (what CI runs). Other arguments go to pytest, e.g.
 # `scripts/test.sh tests/foundation -x`; a `-m` of your own replaces the default selection.
+# Tests run in FACTORYOS_TEST_WORKERS processes (default 2, pytest-xdist), a test file at a time;
+# each process has its own embedded PostgreSQL and servers (tests/conftest.py). 0 runs them in
+# this one process (e.g. for `--pdb`); a `-n` of your own wins too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 select=(-m "not slow")
+workers=(-n "${FACTORYOS_TEST_WORKERS:-2}" --dist loadgroup)
 args=()
 for arg in "$@"; do
-  if [ "$arg" = "--all" ]; then select=(); else args+=("$arg"); fi
+  case "$arg" in
+    --all) select=() ;;
+    -m|-m*) select=(); args+=("$arg") ;;
+    -n|-n*|--numprocesses|--numprocesses=*|--pdb|--trace) workers=(); args+=("$arg") ;;
+    *) args+=("$arg") ;;
+  esac
 done
+if [ "${FACTORYOS_TEST_WORKERS:-2}" = 0 ]; then workers=(); fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
@@ -33,4 +43,5 @@ if [ "$(cat "$harness/node_modules/.factoryos-lock" 2>/dev/null)" != "$lock" ]; 
     echo "npm not found: the OpenID Connect tests will fail (install Node 20+ and npm)" >&2
   fi
 fi
-exec .venv/bin/python -m pytest -q -p no:cacheprovider ${select[@]+"${select[@]}"} ${args[@]+"${args[@]}"}
+exec .venv/bin/python -m pytest -q -p no:cacheprovider ${workers[@]+"${workers[@]}"} ${select[@]+"${select[@]}"} \
+  ${args[@]+"${args[@]}"}

@@ -32,9 +32,10 @@ from starlette.routing import Route
 from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
-from factoryos.errors import DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
+from factoryos.errors import Conflict, DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
 from factoryos.licensing.document import Edition
 from factoryos.licensing.gating import require_module
+from factoryos.logs import note_company
 from factoryos.schema.tenancy import idempotency_keys
 from server.maintenance import RETRY_AFTER_SECONDS
 from server.middleware import BodyTooLarge
@@ -187,6 +188,10 @@ class Endpoint:
     # A module of a paid edition (quality, maintenance, …): refused with 403 `license_feature`
     # when the license in force is of a lower edition. (module name, edition needed)
     module: tuple[str, Edition] | None = None
+    # The answer shows a secret once (a signing secret, a join code, a token): an Idempotency-Key
+    # replay must not keep it at rest, so only the fact that the request succeeded is stored and
+    # a repeat is answered 409 `idempotent_secret_not_kept`.
+    shows_secret: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -228,6 +233,7 @@ class Router:
         response_media_types: tuple[str, ...] = (),
         long_running: bool = False,
         module: tuple[str, Edition] | None = None,
+        shows_secret: bool = False,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         if not permission:
             raise ValueError(f"{method} {path}: every endpoint must declare a permission (or PUBLIC)")
@@ -250,6 +256,7 @@ class Router:
                     response_media_types=response_media_types,
                     long_running=long_running,
                     module=module,
+                    shows_secret=shows_secret,
                 )
             )
             return fn
@@ -400,9 +407,18 @@ def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_
             code="idempotency_key_reused",
             field="Idempotency-Key",
         )
+    if row["response"] == _SECRET_NOT_KEPT:
+        raise Conflict(
+            "the first request with this Idempotency-Key succeeded; the secret it showed is not kept, so it "
+            "cannot be shown again: rotate or reissue it to get a new one",
+            code="idempotent_secret_not_kept",
+        )
     raise _Replay(
         JSONResponse(row["response"], status_code=row["status_code"], headers={"Idempotent-Replayed": "true"})
     )
+
+
+_SECRET_NOT_KEPT = {"secret_not_kept": True}  # what is stored for an answer that showed a secret
 
 
 def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status: int, payload: Any) -> None:
@@ -527,6 +543,8 @@ def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Respon
     if key is not None and isinstance(response, JSONResponse):
         assert principal is not None
         payload = json.loads(bytes(response.body)) if response.body else None
+        if endpoint.shows_secret:
+            payload = _SECRET_NOT_KEPT
         _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
     # Last: appending holds the company's audit-chain lock until the commit.
     ctx.commit_with_pending_audit()
@@ -539,6 +557,7 @@ def _authorize(endpoint: Endpoint, call: _Call, conn: Connection) -> Principal |
         set_tenant(conn, None, None)
         return None
     set_tenant(conn, call.identity.tenant_id, call.identity.user_id)
+    note_company(call.identity.tenant_id)
     principal = call.state.authenticator.authorize(conn, call.identity, endpoint.permission)
     if endpoint.module is not None and call.state.license is not None:
         require_module(call.state.license.in_force(), endpoint.module[1], endpoint.module[0])

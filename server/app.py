@@ -43,7 +43,9 @@ def all_endpoints() -> list[Endpoint]:
 def verify_app_role(engine: Engine) -> None:
     """Refuse to run as a role that could bypass row-level security."""
     with engine.connect() as conn:
-        check_app_role(conn.connection.driver_connection)
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a checked-out connection has its driver's
+        check_app_role(driver)
 
 
 def _prepare_audit_partitions(engine: Engine) -> None:

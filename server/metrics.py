@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hmac
 import logging
 import os
@@ -75,6 +76,8 @@ WEBHOOKS = Counter("factoryos_webhook_deliveries", "Webhook delivery attempts by
                    ["result"])
 BACKUP_AT = Gauge("factoryos_backup_last_success_timestamp_seconds", "When the newest backup was taken.",
                   multiprocess_mode="max")
+LICENSE_DAYS = Gauge("factoryos_license_days_left", "Days until the license in force expires (absent under evaluation).",
+                     multiprocess_mode="min")
 ANCHOR_AT = Gauge("factoryos_audit_anchor_last_timestamp_seconds",
                   "When audit chain heads were last signed into the anchor file.", multiprocess_mode="max")
 
@@ -147,7 +150,7 @@ class Sampler:
 
     def sample_live(self) -> None:
         """Pool and poller: in the event loop's thread, where the poller changes its machines."""
-        for part in (self._pool, self._poller):
+        for part in (self._pool, self._poller, self._license):
             try:
                 part()
             except Exception as exc:  # a figure that cannot be read now is read next time
@@ -207,6 +210,12 @@ class Sampler:
                 INGEST.inc(forwarder.delivered - self._ingested)
             self._ingested = forwarder.delivered
 
+    def _license(self) -> None:
+        state = self.state.license
+        document = state.in_force() if state is not None else None
+        if document is not None:
+            LICENSE_DAYS.set(document.days_left(dt.datetime.now(dt.UTC)))
+
     def _backup(self) -> None:
         backups = self.state.backups
         if backups is None:
@@ -234,7 +243,7 @@ async def sampling(state: ServerState, interval: float = SAMPLE_SECONDS) -> Asyn
             await asyncio.to_thread(sampler.sample_files)
             await asyncio.sleep(interval)
 
-    state.metrics_sampler = sampler  # type: ignore[attr-defined]
+    state.metrics_sampler = sampler
     task = asyncio.create_task(forever(), name="metrics sampling")
     try:
         yield sampler
@@ -243,7 +252,7 @@ async def sampling(state: ServerState, interval: float = SAMPLE_SECONDS) -> Asyn
         with contextlib.suppress(asyncio.CancelledError):
             await task
         if multiprocess_mode():
-            multiprocess.mark_process_dead(os.getpid())  # drops this worker's live gauges
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drops this worker's live gauges
 
 
 # -- the endpoint ---------------------------------------------------------------------------
@@ -275,10 +284,10 @@ class _Families:
 def render() -> bytes:
     if multiprocess_mode():
         registry: Any = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
-    return generate_latest(_Families(_with_ages(registry.collect(), time.time())))  # type: ignore[arg-type]
+    return generate_latest(_Families(_with_ages(registry.collect(), time.time())))
 
 
 def _authorized(request: Request, token: str) -> str | None:

@@ -7,6 +7,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from factoryos.logs import begin_request, end_request
 from server.problem import problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -32,7 +33,11 @@ class RequestIdMiddleware:
                 message["headers"] = list(message["headers"]) + [(b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = begin_request(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            end_request(token)
 
 
 class BodyTooLarge(Exception):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from server.api import PUBLIC, Endpoint
 
@@ -32,13 +32,13 @@ PROBLEM_SCHEMA = {
 }
 
 
-def _is_model(tp: Any) -> bool:
+def _is_model(tp: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
 def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
-    pairs = []
+    pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for ep in endpoints:
         if ep.body is not None:
             pairs.append((ep.body, "validation"))

@@ -64,7 +64,10 @@ async def operations(
         first_password = asyncio.create_task(_retire_first_password(settings.first_sign_in_file),
                                              name="first password")
     backups.anchorer = anchorer  # every backup's manifest carries its chain heads, signed
-    if backup_url and schedule and settings.embedded and settings.wal_archive:
+    # Archiving needs a replication connection: the embedded cluster allows it; another server only when
+    # FACTORYOS_WAL_ARCHIVE says so (the Compose stack's postgres image has the pg_hba line for it).
+    ours = settings.embedded or "wal_archive" in settings.model_fields_set
+    if backup_url and schedule and ours and settings.wal_archive:
         # Point-in-time recovery: the WAL streamed into the backup folder, base backups on their own interval.
         backups.archiver = ContinuousArchiver(backup_dir(settings), backup_url,
                                               base_interval_hours=settings.base_backup_interval_hours,
@@ -72,7 +75,7 @@ async def operations(
                                               rpo_seconds=settings.rpo_seconds,
                                               copy_to=settings.backup_copy_to,
                                               copy_keep_days=settings.backup_copy_keep_days).start()
-    elif backup_url and schedule and settings.embedded:
+    elif backup_url and schedule and ours:
         with contextlib.suppress(Exception):  # the database may be on its way; the next start tries again
             await asyncio.to_thread(drop_slot, backup_url)
     try:

@@ -9,13 +9,13 @@ a replacement, which takes the lock over.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
 from starlette.applications import Starlette
 
 from factoryos.config import Settings
+from factoryos.logs import configure as configure_logs
 from factoryos.process_lock import ProcessLock
 
 # Set by the parent for its workers only (internal: not settings a user writes).
@@ -32,7 +32,7 @@ def worker_app() -> Starlette:
     from server.app import create_app
 
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logs(settings.log_level, settings.log_format)
     if settings.database_url is None:
         raise RuntimeError("a server worker needs FACTORYOS_DATABASE_URL (set by `factoryos serve`)")
     return create_app(settings, settings.database_url, poller=settings.poller,

@@ -1,4 +1,10 @@
-"""Session fixtures: one real embedded PostgreSQL, migrated to head, and the real app over HTTP."""
+"""Session fixtures: one real embedded PostgreSQL, migrated to head, and the real app over HTTP.
+
+Under pytest-xdist (scripts/test.sh runs two worker processes) every worker is a session of its
+own: its own cluster in its own temp dir (a Unix socket there, no TCP port), its own app server
+on a free port, its own basetemp. Nothing below is shared between workers, so a test sees the
+same world whether it runs serially or in a worker.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,29 @@ TEST_DB = "factoryos_test"
 # Every test signs in from 127.0.0.1, hundreds of failures in a run: the per-address lock (one
 # address guessing across many accounts) would end the suite, so its own tests lower it again.
 os.environ.setdefault("FACTORYOS_LOCKOUT_ADDRESS_THRESHOLD", "10000")
+
+
+# Session fixtures that start something costly of their own (a second cluster migrated to head,
+# slapd, the Node OpenID Provider): the files that use one go to the same worker, so it starts
+# once per run instead of once per worker.
+COSTLY_SESSION_FIXTURES = ("island", "slapd", "oidc_op")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (`--dist loadgroup`)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Hand tests out a file at a time: a module's own fixtures start once and its tests keep their
+    order. A file that needs a costly session fixture joins that fixture's group."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup
+        return
+    by_file: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.path, []).append(item)
+    for path, file_items in by_file.items():
+        needs = {name for item in file_items for name in getattr(item, "fixturenames", ())}
+        group = next((name for name in COSTLY_SESSION_FIXTURES if name in needs), None)
+        mark = pytest.mark.xdist_group(group or path.relative_to(config.rootpath).as_posix())
+        for item in file_items:
+            item.add_marker(mark)
 
 
 def free_port() -> int:

@@ -20,4 +20,11 @@ CONF
     echo "host all all all scram-sha-256" >> "${PGDATA}/pg_hba.conf"
 fi
 
+# Continuous archiving (pg_receivewal) and base backups (pg_basebackup) from the api container
+# connect as the superuser over the replication protocol, which "all" above does not cover.
+# Added at every start too, so a cluster created by an older image gains it.
+if ! grep -q '^host replication postgres all scram-sha-256' "${PGDATA}/pg_hba.conf"; then
+    echo "host replication postgres all scram-sha-256" >> "${PGDATA}/pg_hba.conf"
+fi
+
 exec "${PGBIN}/postgres" -D "${PGDATA}"

@@ -113,7 +113,7 @@ def restore_to_time(data_dir: Path, backup_directory: Path, database: str, targe
             say("replacing the live cluster")
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
             aside = _swap(data_dir, scratch, stamp)
-            archive_aside = _archive_aside(backup_directory, stamp)
+            archive_aside = set_archive_aside(backup_directory, stamp)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return PitrReport(target, base.name, restored_to, len(facts.row_counts), sum(facts.row_counts.values()), aside,
@@ -149,26 +149,30 @@ def _recover(work: Path, backup_directory: Path, base: BaseBackup, database: str
     say("replaying the WAL" + (f" to {stop_at:%Y-%m-%d %H:%M:%S} UTC" if stop_at else " to its end"))
     with _scratch_server(scratch, staging, stop_at, user) as socket_dir:
         say("checking row counts and audit chains")
-        return (scratch, *_check(socket_dir, database))
+        return (scratch, *check_restored(socket_dir, database))
 
 
 def _check_records(staging: Path, staged: list[Segment]) -> None:
-    """pg_waldump reads every record: one that breaks before the last segment names a damaged one
-    (in the last, it is where the WAL ends)."""
+    """pg_waldump reads every staged record."""
     command = [str(find_tool("pg_waldump")), "--quiet", "--path", str(staging), staged[0].name, staged[-1].name]
     run = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
-    if run.returncode == 0:
-        return
+    if run.returncode != 0:
+        check_waldump_errors(run.stderr, staged)
+
+
+def check_waldump_errors(stderr: str, staged: list[Segment]) -> None:
+    """From pg_waldump's errors over `staged`: a record that breaks before the last segment names a
+    damaged one (in the last, it is where the WAL ends)."""
     # "error in WAL record at A: <what> at B": B is where reading broke, A the record before it.
-    places = _ERROR_AT.findall(run.stderr)
+    places = _ERROR_AT.findall(stderr)
     if not places:
-        raise RestoreFailed(f"pg_waldump cannot read the archived WAL: {run.stderr.strip()[-300:]}",
+        raise RestoreFailed(f"pg_waldump cannot read the archived WAL: {stderr.strip()[-300:]}",
                             code="wal_segment_corrupt")  # fmt: skip
     high, low = places[-1].split("/")
     segno = segno_of((int(high, 16) << 32) | int(low, 16))
     if segno < staged[-1].segno:
         name = next((s.name for s in staged if s.segno == segno), staged[0].name)
-        raise RestoreFailed(f"WAL segment {name} in the archive is damaged ({run.stderr.strip().splitlines()[-1]}): "
+        raise RestoreFailed(f"WAL segment {name} in the archive is damaged ({stderr.strip().splitlines()[-1]}): "
                             "the restore stopped; the live database was not touched", code="wal_segment_corrupt")
 
 
@@ -264,7 +268,7 @@ def _fatal(log_path: Path) -> str:
     return fatal[-1] if fatal else (lines[-1] if lines else "no message")
 
 
-def _check(socket_dir: str, database: str):  # type: ignore[no-untyped-def]
+def check_restored(socket_dir: str, database: str):  # type: ignore[no-untyped-def]
     """Like a dump's restore: the database is there at a known schema, counts read, chains verify."""
     url = f"postgresql+psycopg://postgres@/{database}?host={socket_dir}"
     engine = create_engine(url, poolclass=pool.NullPool)
@@ -304,7 +308,8 @@ def _swap(data_dir: Path, scratch: Path, stamp: str) -> Path | None:
     return kept
 
 
-def _archive_aside(backup_directory: Path, stamp: str) -> Path | None:
+def set_archive_aside(backup_directory: Path, stamp: str) -> Path | None:
+    """The replaced history's WAL archive and base backups move aside: the restored cluster is archived anew."""
     aside = backup_directory / f"pitr-replaced-{stamp}"
     moved = False
     for name in (WAL_DIR, BASE_DIR):

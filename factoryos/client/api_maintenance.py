@@ -10,7 +10,7 @@ from uuid import UUID
 
 from factoryos.client.transport import Transport
 from factoryos.listing import Page
-from factoryos.maintenance.models import AssetOut, PlanOut, Reliability, WorkOrderOut
+from factoryos.maintenance.models import AssetOut, PlannedStop, PlanOut, Reliability, WorkOrderOut
 
 if TYPE_CHECKING:
     from factoryos.client.api_reports import Download, Progress
@@ -87,6 +87,12 @@ class MaintenanceApi:
                                       machine_id: UUID | None = None) -> list[Reliability]:
         params = {"from": start.isoformat(), "to": end.isoformat(), "machine_id": machine_id}
         return await self.t.get(f"{BASE}/reliability", list[Reliability], params=params)
+
+
+    async def maintenance_planned_stops(self, start: datetime, end: datetime, *, site_id: UUID | None = None,
+                                        machine_id: UUID | None = None) -> list[PlannedStop]:
+        params = {"from": start.isoformat(), "to": end.isoformat(), "site_id": site_id, "machine_id": machine_id}
+        return await self.t.get(f"{BASE}/planned-stops", list[PlannedStop], params=params)
 
 
 async def download_maintenance_report(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from factoryos.client.errors import ClientError
 from factoryos.client.models import LineOut, MachineOut, Page, ShiftInstanceOut, ShiftPatternOut, SiteOut
-from factoryos.connectivity.connection_models import ConnectionOut
+from factoryos.connectivity.connection_models import BrowseOut, ConnectionOut, ConnectionProbeOut
 from factoryos.plant.models import OperatorOut
 from factoryos.client.transport import Transport
 
@@ -69,6 +69,16 @@ class PlantApi:
     async def put_connection(self, machine_id: UUID, body: dict[str, Any]) -> ConnectionOut:
         """Create or replace; passwords left out keep the stored ones. 422 errors name the field."""
         return await self.t.send("PUT", f"/machines/{machine_id}/connection", ConnectionOut, json=body)
+
+    async def test_connection(self, machine_id: UUID, body: dict[str, Any]) -> ConnectionProbeOut:
+        """Read the machine once with these settings, not saved; a failed read is `ok` false."""
+        return await self.t.send("POST", f"/machines/{machine_id}/connection/test", ConnectionProbeOut, json=body)
+
+    async def browse_connection(self, machine_id: UUID, endpoint: dict[str, Any],
+                                node_id: str | None = None) -> BrowseOut:
+        """The children of an OPC-UA node (the Objects folder when None), with these endpoint settings."""
+        return await self.t.send("POST", f"/machines/{machine_id}/connection/browse", BrowseOut,
+                                 json={"endpoint": endpoint, "node_id": node_id})
 
     async def delete_connection(self, machine_id: UUID) -> None:
         await self.t.send("DELETE", f"/machines/{machine_id}/connection")

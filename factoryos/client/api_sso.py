@@ -17,6 +17,7 @@ from factoryos.sso.models import (
     SsoSettings,
     SsoSettingsPatch,
 )
+from factoryos.sso.scim_models import ScimStatus, ScimTokenIn, ScimTokenOut
 
 
 def _body(model: ProviderIn | ProviderPatch | ProviderTestIn | SsoSettingsPatch) -> dict[str, Any]:
@@ -63,3 +64,14 @@ class SsoApi:
 
     async def update_sso_settings(self, body: SsoSettingsPatch) -> SsoSettings:
         return await self.t.send("PATCH", "/sso/settings", SsoSettings, json=_body(body))
+
+    async def scim_status(self) -> ScimStatus:
+        """Whether SCIM provisioning is on, the current token's last characters and whose rules apply."""
+        return await self.t.get("/sso/scim", ScimStatus)
+
+    async def issue_scim_token(self, body: ScimTokenIn) -> ScimTokenOut:
+        """A new SCIM token, in clear this once; the current one ends at once or after `overlap_minutes`."""
+        return await self.t.send("POST", "/sso/scim/token", ScimTokenOut, json=body.model_dump(mode="json"))
+
+    async def turn_off_scim(self) -> None:
+        await self.t.send("DELETE", "/sso/scim/token")

@@ -21,8 +21,10 @@ from factoryos.client.api_production import ProductionApi
 from factoryos.client.api_products import ProductsApi
 from factoryos.client.api_quality import QualityApi
 from factoryos.client.api_runs import RunsApi
+from factoryos.client.api_site_scope import SiteScopeApi
 from factoryos.client.api_sso import SsoApi
 from factoryos.client.api_sso_oidc import SsoDeviceApi
+from factoryos.client.api_sso_reauth import SsoReauthApi
 from factoryos.client.api_system import SystemApi
 from factoryos.client.transport import Transport
 from factoryos.client.trust import Trust
@@ -30,7 +32,7 @@ from factoryos.client.trust import Trust
 
 class FactoryClient(AuthApi, AdminApi, PlantApi, ProductionApi, SystemApi, JobsApi, OnboardingApi, OpsApi,
                     OrdersApi, ProductsApi, RunsApi, SsoDeviceApi, IntegrationsApi, SsoApi,
-                    MaintenanceApi, QualityApi, NonconformancesApi, MaterialsApi):
+                    MaintenanceApi, QualityApi, NonconformancesApi, MaterialsApi, SiteScopeApi, SsoReauthApi):
     """One server and at most one signed-in session::
 
         async with FactoryClient("https://factory.lan", trust=Trust(ca_file=...)) as api:

@@ -86,3 +86,35 @@ class ConnectionProbeOut(BaseModel):
     error: str | None = Field(description="Why the read failed, in the words the connection's health would use.")
     error_code: str | None = Field(description="Stable code of `error`.")
     elapsed_ms: int
+
+
+NodeClassName = Literal["object", "variable", "method", "other"]
+
+
+class BrowseIn(BaseModel):
+    """Browse an OPC-UA server's address space with these endpoint settings (not saved), to pick
+    the counter and status nodes. Passwords left out are the stored ones, as for *Test connection*."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: dict[str, Any] = Field(description="The OPC-UA endpoint, as in a connection's `endpoint`.")
+    node_id: str | None = Field(None, max_length=500,
+                                description="The node whose children to list; null ⇒ the Objects folder.")
+
+
+class BrowsedNode(BaseModel):
+    node_id: str = Field(description="The node id to put into a signal, e.g. `ns=2;s=Press1.Good`.")
+    name: str = Field(description="The node's display name.")
+    node_class: NodeClassName
+    value_type: str | None = Field(description="A variable's value type (e.g. UInt32); null for other nodes.")
+    value: str | None = Field(description="A variable's current value, shortened to 40 characters.")
+    counter: bool = Field(description="True when the value is a number that can count parts.")
+
+
+class BrowseOut(BaseModel):
+    ok: bool
+    node_id: str | None = Field(description="The node browsed (null: the Objects folder).")
+    nodes: list[BrowsedNode]
+    truncated: bool = Field(description="More children exist than were listed.")
+    error: str | None = Field(description="Why browsing failed, in the words the connection's health would use.")
+    error_code: str | None

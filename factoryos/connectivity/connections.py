@@ -20,7 +20,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from factoryos.connectivity.connection_models import ConnectionHealth, ConnectionIn, ConnectionOut, LiveConnection
 from factoryos.connectivity.credentials import decrypt_password, encrypt_password
 from factoryos.connectivity.events import Health
-from factoryos.connectivity.machine_config import AnyMachine, MqttMachine, OpcUaMachine, parse_machine_config
+from factoryos.connectivity.machine_config import (
+    AnyMachine,
+    MqttMachine,
+    OpcUaEndpoint,
+    OpcUaMachine,
+    parse_machine_config,
+)
 from factoryos.connectivity.machine_ref import poll_id
 from factoryos.connectivity.monitor import counter_source
 from factoryos.errors import NotFound, ValidationFailed
@@ -164,6 +170,20 @@ def proposed_config(conn: Connection, tenant_id: UUID, machine_id: UUID, body: C
     """The poller's config of settings not saved (yet): passwords left out are the stored ones,
     as saving would keep them. For *Test connection*."""
     return _propose(conn, tenant_id, machine_id, body, keys, for_update=False).config
+
+
+# Browsing comes before the signals are chosen: the endpoint is checked alone, with every signal
+# on the Objects folder (a node every OPC-UA server has), and only the endpoint is used.
+_PLACEHOLDER_SIGNALS = {"good": "i=85", "reject": "i=85", "state": "i=85"}
+
+
+def proposed_opcua_endpoint(conn: Connection, tenant_id: UUID, machine_id: UUID, endpoint: dict[str, Any],
+                            keys: DerivedKeys) -> OpcUaEndpoint:
+    """An OPC-UA endpoint not saved (yet), passwords left out being the stored ones. For browsing."""
+    body = ConnectionIn(protocol="opcua", endpoint=endpoint, signals=_PLACEHOLDER_SIGNALS)
+    config = _propose(conn, tenant_id, machine_id, body, keys, for_update=False).config
+    assert isinstance(config.endpoint, OpcUaEndpoint)
+    return config.endpoint
 
 
 def _propose(conn: Connection, tenant_id: UUID, machine_id: UUID, body: ConnectionIn, keys: DerivedKeys, *,

@@ -198,6 +198,14 @@ def _check_node_id(value: str) -> str:
     return value
 
 
+def check_node_id(value: str, *, field: str) -> None:
+    """Refuse a malformed node id with the field named (for requests that take one alone)."""
+    try:
+        _check_node_id(value)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), code="invalid_node_id", field=field) from None
+
+
 NodeIdStr = Annotated[str, Field(min_length=1)]
 
 

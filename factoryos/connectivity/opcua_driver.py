@@ -13,6 +13,7 @@ from asyncua.crypto import security_policies
 from asyncua.ua.uaerrors import UaError, UaStatusCodeError
 from cryptography import x509
 
+from factoryos.connectivity.connection_models import BrowsedNode, NodeClassName
 from factoryos.connectivity.driver import CounterSample, Reading, machine_label, quiet_library_logs
 from factoryos.connectivity.errors import (
     AuthenticationFailed,
@@ -26,6 +27,16 @@ from factoryos.connectivity.errors import (
 from factoryos.connectivity.machine_config import OpcUaEndpoint, OpcUaMachine, SecurityMode, SecurityPolicy
 
 log = logging.getLogger(__name__)
+
+_NODE_CLASSES: dict[ua.NodeClass, NodeClassName] = {
+    ua.NodeClass.Object: "object", ua.NodeClass.Variable: "variable", ua.NodeClass.Method: "method"}
+
+
+def _short(value: object) -> str:
+    """A value as a person reads it in a picker: at most 40 characters."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
 
 _POLICIES: dict[SecurityPolicy, type[security_policies.SecurityPolicy]] = {
     SecurityPolicy.BASIC256SHA256: security_policies.SecurityPolicyBasic256Sha256,
@@ -195,6 +206,43 @@ class OpcUaDriver:
         client, self._client = self._client, None
         if client is not None:
             await self._discard(client)
+
+    async def children(self, node_id: str | None, limit: int) -> tuple[list[BrowsedNode], bool]:
+        """The nodes below `node_id` (the Objects folder when None) by hierarchical references,
+        at most `limit` of them, with each variable's current value; (nodes, truncated)."""
+        client = self._client
+        if client is None:
+            raise EndpointUnavailable(f"{self.label}: not connected")
+        parent = client.get_node(node_id) if node_id else client.nodes.objects
+        try:
+            if node_id is not None:
+                await parent.read_node_class()  # a browse of an unknown node answers nothing, not an error
+            refs = await parent.get_children_descriptions()
+            variables = [client.get_node(r.NodeId) for r in refs[:limit] if r.NodeClass == ua.NodeClass.Variable]
+            values = await client.read_attributes(variables) if variables else []
+        except UaStatusCodeError as exc:
+            name = _status_name(exc)
+            if name in ("BadNodeIdUnknown", "BadNodeIdInvalid"):
+                raise SignalReadFailed(f"{self.label} has no node {node_id}") from None
+            raise EndpointUnavailable(f"{self.label}: browse failed: {_status_words(name)}") from None
+        except (TimeoutError, OSError, UaError, ConnectionError) as exc:
+            raise EndpointUnavailable(f"{self.label}: connection lost: {_failure(exc)}") from None
+        by_node = {n.nodeid.to_string(): v for n, v in zip(variables, values, strict=True)}
+        nodes = []
+        for ref in refs[:limit]:
+            key = ref.NodeId.to_string()
+            value = by_node.get(key)
+            good = value is not None and (value.StatusCode is None or value.StatusCode.is_good())
+            variant = value.Value if good and value is not None and value.Value is not None else None
+            nodes.append(BrowsedNode(
+                node_id=key, name=ref.DisplayName.Text or ref.BrowseName.Name or key,
+                node_class=_NODE_CLASSES.get(ref.NodeClass, "other"),
+                value_type=variant.VariantType.name if variant is not None else None,
+                value=_short(variant.Value) if variant is not None else None,
+                counter=variant is not None and variant.VariantType in _COUNTER_MODULUS
+                and variant.VariantType is not _VT.Boolean,
+            ))
+        return nodes, len(refs) > limit
 
     async def read(self, machines: Sequence[OpcUaMachine]) -> dict[str, Reading | ConnectivityError]:
         client = self._client

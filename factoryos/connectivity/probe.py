@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from factoryos.connectivity.connection_models import ConnectionProbeOut, ProbeReading
+from factoryos.connectivity.connection_models import BrowsedNode, BrowseOut, ConnectionProbeOut, ProbeReading
 from factoryos.connectivity.driver import Reading
 from factoryos.connectivity.errors import ConnectivityError, EndpointUnavailable, SignalReadFailed
-from factoryos.connectivity.machine_config import AnyMachine
+from factoryos.connectivity.machine_config import AnyMachine, OpcUaEndpoint
 from factoryos.connectivity.poller import PollerSettings, make_driver
 
 
@@ -51,3 +51,36 @@ def probe_connection(machine: AnyMachine) -> ConnectionProbeOut:
         reading=ProbeReading(good_raw=reading.good.raw, reject_raw=reading.reject.raw, state_code=reading.state_code,
                              state=machine.status_map.state_for(reading.state_code), alarm_code=reading.alarm_code),
     )
+
+
+BROWSE_LIMIT = 500  # children listed per node: a picker at a terminal, not an export
+
+
+async def browse_children(endpoint: OpcUaEndpoint, node_id: str | None,
+                          limit: int = BROWSE_LIMIT) -> tuple[list[BrowsedNode], bool]:
+    """The children of one node over a fresh connection that is closed again; raises `ConnectivityError`."""
+    from factoryos.connectivity.opcua_driver import OpcUaDriver
+
+    driver = OpcUaDriver(endpoint)
+    limit_s = 2 * endpoint.timeout
+    try:
+        await asyncio.wait_for(driver.connect(), limit_s)
+        return await asyncio.wait_for(driver.children(node_id, limit), limit_s)
+    except TimeoutError:
+        raise EndpointUnavailable(f"{endpoint.url}: no answer within {limit_s:g} s") from None
+    except ConnectivityError:
+        raise
+    except Exception as exc:  # a driver bug is a failed browse, never a 500
+        raise EndpointUnavailable(f"{endpoint.url}: {type(exc).__name__}: {exc}") from None
+    finally:
+        await driver.close()
+
+
+def browse_endpoint(endpoint: OpcUaEndpoint, node_id: str | None) -> BrowseOut:
+    """Browse from a thread without an event loop (a request's worker thread). A server that
+    cannot be reached is an answer (`ok` false, the error as health would word it)."""
+    try:
+        nodes, truncated = asyncio.run(browse_children(endpoint, node_id))
+    except ConnectivityError as exc:
+        return BrowseOut(ok=False, node_id=node_id, nodes=[], truncated=False, error=exc.detail, error_code=exc.code)
+    return BrowseOut(ok=True, node_id=node_id, nodes=nodes, truncated=truncated, error=None, error_code=None)

@@ -1,7 +1,9 @@
 """The caller's access, read live on every request: membership, account, session.
 
 No cache on purpose: a permission change, a removal or a revoked session applies to the
-very next request.
+very next request. The same query scopes the transaction to the membership's sites
+(`app.site_ids`, see factoryos.db.tenant): every site-bound row the request reads or writes
+afterwards passes the database's site policy.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Text, bindparam, cast, func, literal, select
 
+from factoryos.db.tenant import SITE_SETTING, current_site_scope
 from factoryos.errors import PermissionDenied, Unauthorized
 from factoryos.identity.permissions import (
     INSTALLATION_ADMIN,
@@ -27,6 +30,7 @@ from factoryos.schema.identity import auth_sessions, memberships, users
 class LiveAccess:
     role: str
     permissions: frozenset[str]
+    site_ids: tuple[UUID, ...] | None = None  # None: every site
 
 
 # Built once: every authenticated request runs it.
@@ -39,6 +43,10 @@ _LIVE_ACCESS = (
         users.c.installation_admin,
         auth_sessions.c.revoked_at,
         auth_sessions.c.expires_at,
+        memberships.c.site_ids,
+        # Set in the same round trip: '' (every site) or the membership's `{uuid,…}`.
+        func.set_config(literal(SITE_SETTING), func.coalesce(cast(memberships.c.site_ids, Text), ""),
+                        literal(True)).label("scoped"),
     )
     .join(users, users.c.id == memberships.c.user_id)
     .outerjoin(
@@ -63,7 +71,8 @@ def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UU
     if row["expires_at"] <= datetime.now(timezone.utc):
         raise Unauthorized("this session has expired; sign in again", code="session_expired")
     permissions = effective_permissions(row["role"], row["granted"], row["denied"])
-    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]))
+    sites = tuple(row["site_ids"]) if row["site_ids"] is not None else None
+    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]), sites)
 
 
 # Permissions no role bundle explains: what the refusal tells the caller to do.
@@ -72,6 +81,14 @@ _WHY = {
     "admin.system and an installation administrator's account (on the server host: factoryos user "
     "installation-admin --email …)",
 }
+
+
+def require_every_site(conn: Connection) -> None:
+    """Refuse a company-wide action (adding a site) to a member limited to some sites: the
+    database would refuse the row anyway, this says why."""
+    if current_site_scope(conn) is not None:
+        raise PermissionDenied("you see only some sites: adding a site needs an administrator of every site",
+                               code="site_scope_exceeds_own")
 
 
 def require_permission(access: LiveAccess, permission: str) -> None:

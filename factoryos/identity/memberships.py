@@ -15,12 +15,13 @@ from sqlalchemy import Connection, RowMapping, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from factoryos.db.repository import MAX_LIMIT, TenantRepository, decode_cursor, encode_cursor
-from factoryos.errors import Conflict, NotFound, PermissionDenied
+from factoryos.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from factoryos.identity.errors import OwnerImmutable
 from factoryos.identity.permissions import OWNER, ROLES, check_permission_names, effective_permissions
 from factoryos.identity.records import MemberRecord
 from factoryos.listing import like_pattern
 from factoryos.schema.identity import auth_sessions, memberships, users
+from factoryos.schema.plant import sites
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Actor:
     user_id: UUID
     tenant_id: UUID
     permissions: frozenset[str]
+    site_ids: tuple[UUID, ...] | None = None  # the actor's own scope; None: every site
 
 
 class MembershipRepository(TenantRepository[MemberRecord]):
@@ -76,6 +78,7 @@ def member_view(member: RowMapping, user: RowMapping) -> dict[str, Any]:
         "granted": sorted(member["granted"]),
         "denied": sorted(member["denied"]),
         "permissions": sorted(effective_permissions(member["role"], member["granted"], member["denied"])),
+        "site_ids": list(member["site_ids"]) if member["site_ids"] is not None else None,
         "joined_at": member["joined_at"],
         "invited_by": member["invited_by"],
         "mfa_enabled": user["totp_enabled"],
@@ -207,3 +210,48 @@ def remove_member(conn: Connection, actor: Actor, user_id: UUID) -> dict[str, An
         .values(revoked_at=datetime.now(timezone.utc), revoked_reason="member_removed")
     )
     return {"role": target["role"], "granted": sorted(target["granted"]), "denied": sorted(target["denied"])}
+
+
+def known_sites(conn: Connection, tenant_id: UUID, site_ids: list[UUID], field: str = "site_ids") -> list[UUID]:
+    """The ids, deduplicated in order, all of them sites this transaction sees; else 422 naming the first unknown.
+
+    Read under the caller's own site scope: a site outside it is as unknown as another company's.
+    """
+    wanted = list(dict.fromkeys(site_ids))
+    found = set(conn.execute(select(sites.c.id).where(sites.c.tenant_id == tenant_id, sites.c.id.in_(wanted))).scalars())
+    for site_id in wanted:
+        if site_id not in found:
+            raise ValidationFailed(f"there is no site {site_id} in this company", code="unknown_site", field=field)
+    return wanted
+
+
+def change_sites(
+    conn: Connection, actor: Actor, user_id: UUID, site_ids: list[UUID] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Limit a member to some sites (None: every site); returns (before, after) for the audit.
+
+    Nobody changes their own sites, and a member limited to some sites can only hand out
+    those sites: never every site, never one they cannot see.
+    """
+    repo = MembershipRepository(conn, actor.tenant_id)
+    if user_id == actor.user_id:
+        raise PermissionDenied("you cannot change your own sites", code="cannot_scope_self", field="site_ids")
+    target = _editable_target(repo, actor, user_id)
+    if site_ids is None and actor.site_ids is not None:
+        raise PermissionDenied("you see only some sites: you cannot give anyone every site",
+                               code="site_scope_exceeds_own", field="site_ids")
+    if actor.site_ids is not None and (target["site_ids"] is None or set(target["site_ids"]) - set(actor.site_ids)):
+        raise PermissionDenied("this member works at sites you do not see: ask an administrator of every site",
+                               code="target_outranks_you", field="site_ids")
+    new = known_sites(conn, actor.tenant_id, site_ids) if site_ids is not None else None
+    before = {"role": target["role"], "site_ids": _ids(target["site_ids"])}
+    conn.execute(
+        update(memberships)
+        .where(memberships.c.tenant_id == actor.tenant_id, memberships.c.id == target["id"])
+        .values(site_ids=new, updated_at=func.now())
+    )
+    return before, {"role": target["role"], "site_ids": _ids(new)}
+
+
+def _ids(site_ids: list[UUID] | None) -> list[str] | None:
+    return [str(s) for s in site_ids] if site_ids is not None else None

@@ -223,6 +223,8 @@ class Member(BaseModel):
     granted: list[str]
     denied: list[str]
     permissions: list[str] = Field(description="Effective: role + granted − denied.")
+    site_ids: list[UUID] | None = Field(
+        None, description="The only sites this member sees and acts on; null: every site of the company.")
     joined_at: datetime
     invited_by: UUID | None
     mfa_enabled: bool
@@ -237,6 +239,16 @@ class MemberQuery(BaseModel):
     limit: int = Field(50, ge=1, le=500)
     cursor: str | None = Field(None, max_length=200)
     q: str | None = Field(None, max_length=200, description="Filter by name or email.")
+
+
+class SitesBody(BaseModel):
+    """Limit a member to some sites, or (null) give them every site again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    site_ids: list[UUID] | None = Field(
+        ..., min_length=1, max_length=200,
+        description="Ids of this company's sites; null clears the limit (every site).")
 
 
 class PermissionsBody(BaseModel):

@@ -19,6 +19,7 @@ class MemberRecord(TypedDict):
     role: str
     granted: list[str]
     denied: list[str]
+    site_ids: list[UUID] | None  # None: every site (0021)
     invited_by: UUID | None
     joined_at: datetime
     created_at: datetime

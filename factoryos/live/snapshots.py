@@ -8,6 +8,11 @@ transaction, so another company asking for the same site id computes (and fails)
 A reader sees what was true at most `max_age` seconds ago, or while another reader is
 renewing a snapshot, at most twice that (readers do not queue behind the renewal); the
 view's `at` says when.
+
+A snapshot is shared across the company's members, so it is not read through the database's
+site policy: each reader's own site scope is checked here first, and a site outside it is
+not found, as it is to the database. Scopes are whole sites, so a snapshot computed by any
+reader allowed the site holds all of it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from factoryos.db.tenant import current_site_scope
+from factoryos.errors import NotFound
 from factoryos.live.models import LiveQuery, LiveView
 from factoryos.live.view import live_view
 
@@ -57,6 +64,9 @@ class LiveSnapshots:
 
     def get(self, conn: Connection, tenant_id: UUID, site_id: UUID, now: Callable[[], datetime]) -> Snapshot:
         """The site's snapshot, computed in `conn` (the caller's tenant transaction) when stale."""
+        scope = current_site_scope(conn)
+        if scope is not None and site_id not in scope:
+            raise NotFound(f"site {site_id} not found", code="site_not_found")
         key = (tenant_id, site_id)
         snap = self._fresh(key, self.max_age)
         if snap is not None:

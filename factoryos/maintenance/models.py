@@ -285,6 +285,18 @@ class ReliabilityQuery(_In):
     machine_id: UUID | None = None
 
 
+class ReasonReliability(BaseModel):
+    """One asset's failures of one reason (see factoryos/maintenance/reason_reliability.py)."""
+
+    reason_id: UUID | None = Field(description="null: stops still waiting for a reason.")
+    code: str | None
+    name: str
+    failures: int = Field(description="Stops of this reason at least the micro-stop threshold long.")
+    stop_seconds: float = Field(description="Their unplanned stop time, repair work included.")
+    mtbf_seconds: float = Field(description="The asset's run time / these failures.")
+    mttr_seconds: float = Field(description="Their stop time / these failures.")
+
+
 class Reliability(BaseModel):
     asset_id: UUID
     machine_id: UUID
@@ -294,4 +306,27 @@ class Reliability(BaseModel):
     unplanned_stop_seconds: float
     mtbf_seconds: float | None = Field(description="Run time / failures.")
     mttr_seconds: float | None = Field(description="Unplanned stop time / failures.")
+    reasons: list[ReasonReliability] = Field(default_factory=list,
+                                              description="The same failures per reason, most stop time first.")
 
+
+class PlannedStopQuery(_In):
+    from_: AwareDatetime = Field(alias="from", description="Start of the period.")
+    to: AwareDatetime = Field(description="End of the period.")
+    site_id: UUID | None = None
+    machine_id: UUID | None = None
+
+
+class PlannedStop(BaseModel):
+    """Approved or scheduled preventive work that needs its machine stopped, not started yet."""
+
+    work_order_id: UUID
+    number: str
+    status: Literal["approved", "scheduled"]
+    machine_id: UUID
+    machine_code: str
+    title: str
+    starts_at: datetime | None = Field(description="When it is scheduled; null: approved, not scheduled yet.")
+    ends_at: datetime | None = Field(description="starts_at + the plan's estimated duration.")
+    estimated_minutes: int
+    due_at: datetime | None

@@ -131,14 +131,26 @@ def scan_at_machine(conn: Connection, tenant_id: UUID, user_id: UUID | None, mac
                    order_number=order["job_number"], load_id=load, movements=movements, message=message)
 
 
-def _issued(conn: Connection, tenant_id: UUID, operation_id: UUID) -> list[Any]:
-    """Net quantity issued to the operation per (item, lot): issues less returns."""
+def order_operation_ids(conn: Connection, tenant_id: UUID, job_id: UUID) -> list[UUID]:
+    return list(conn.execute(select(order_operations.c.id).where(order_operations.c.tenant_id == tenant_id,
+                                                                 order_operations.c.job_id == job_id)).scalars())
+
+
+def _issued(conn: Connection, tenant_id: UUID, operation_ids: list[UUID]) -> list[Any]:
+    """Net quantity issued to the operations per (item, lot): issues less returns."""
     signed = case((stock_movements.c.kind == "return", -stock_movements.c.quantity), else_=stock_movements.c.quantity)
     return list(conn.execute(
         select(stock_movements.c.item_id, stock_movements.c.lot_id, func.sum(signed).label("quantity"))
-        .where(stock_movements.c.tenant_id == tenant_id, stock_movements.c.operation_id == operation_id,
+        .where(stock_movements.c.tenant_id == tenant_id, stock_movements.c.operation_id.in_(operation_ids),
                stock_movements.c.kind.in_(("issue", "return")))
         .group_by(stock_movements.c.item_id, stock_movements.c.lot_id)).mappings())
+
+
+def made_before(conn: Connection, tenant_id: UUID, job_id: UUID) -> Decimal:
+    """What the order has already put in finished lots."""
+    return Decimal(conn.execute(select(func.coalesce(func.sum(stock_movements.c.quantity), 0)).where(
+        stock_movements.c.tenant_id == tenant_id, stock_movements.c.job_id == job_id,
+        stock_movements.c.kind == "production_receipt")).scalar_one())
 
 
 def produce_output(conn: Connection, tenant_id: UUID, user_id: UUID | None, operation_id: UUID, body: OutputIn,
@@ -156,16 +168,16 @@ def produce_output(conn: Connection, tenant_id: UUID, user_id: UUID | None, oper
     if machine_id is None:
         raise Conflict("the operation has not run on a machine", code="operation_not_run")
     product_item = item_for_product(conn, tenant_id, order["product_id"])
-    made_before = conn.execute(select(func.coalesce(func.sum(stock_movements.c.quantity), 0)).where(
-        stock_movements.c.tenant_id == tenant_id, stock_movements.c.operation_id == operation_id,
-        stock_movements.c.kind == "production_receipt")).scalar_one()
+    made = made_before(conn, tenant_id, order["id"])
     quantity = body.quantity
     if quantity is None:
         good = operation_counts(conn, tenant_id, [operation_id])[operation_id][0]
-        quantity = Decimal(good) - made_before
+        quantity = Decimal(good) - made
         if quantity <= 0:
-            raise Conflict(f"{good} good parts counted, {made_before.normalize():f} already in lots: "
+            raise Conflict(f"{good} good parts counted, {made.normalize():f} already in lots: "
                            "nothing left to put in a lot", code="output_nothing_made", field="quantity")
+    # The order's lot holds what any of its operations consumed (an earlier operation's scans too).
+    operation_ids = order_operation_ids(conn, tenant_id, order["id"])
     where = (location_row(conn, tenant_id, body.location_id) if body.location_id
              else line_side(conn, tenant_id, machine_id))
     # Backflush what the BOM says the lot consumed, from the lots scanned for it.
@@ -173,12 +185,12 @@ def produce_output(conn: Connection, tenant_id: UUID, user_id: UUID | None, oper
     missing: list[str] = []
     bom = released_bom(conn, tenant_id, order["product_id"])
     issued: dict[UUID, Decimal] = {}
-    for r in _issued(conn, tenant_id, operation_id):
+    for r in _issued(conn, tenant_id, operation_ids):
         issued[r["item_id"]] = issued.get(r["item_id"], Decimal(0)) + r["quantity"]
     for line in bom.lines if bom else []:
-        need = line.quantity * (made_before + quantity) * (1 + line.scrap_percent / 100) - issued.get(line.item_id, 0)
+        need = line.quantity * (made + quantity) * (1 + line.scrap_percent / 100) - issued.get(line.item_id, 0)
         loaded = list(conn.execute(select(lot_loads.c.lot_id).where(
-            lot_loads.c.tenant_id == tenant_id, lot_loads.c.operation_id == operation_id,
+            lot_loads.c.tenant_id == tenant_id, lot_loads.c.operation_id.in_(operation_ids),
             lot_loads.c.item_id == line.item_id).group_by(lot_loads.c.lot_id)
             .order_by(func.min(lot_loads.c.loaded_at))).scalars())
         if not loaded:
@@ -204,7 +216,7 @@ def produce_output(conn: Connection, tenant_id: UUID, user_id: UUID | None, oper
     receipt = post(conn, tenant_id, user_id, Posting(
         "production_receipt", product_item, lot_row, quantity, quantity, product_item["unit"], to_location=where,
         operation_id=operation_id, job_id=order["id"], machine_id=machine_id), now)
-    consumed = [r for r in _issued(conn, tenant_id, operation_id) if r["lot_id"] is not None and r["quantity"] > 0]
+    consumed = [r for r in _issued(conn, tenant_id, operation_ids) if r["lot_id"] is not None and r["quantity"] > 0]
     if consumed:
         conn.execute(pg_insert(lot_links).values([
             {"tenant_id": tenant_id, "output_lot_id": lot_row["id"], "input_lot_id": r["lot_id"],

@@ -155,6 +155,8 @@ def list_lots(conn: Connection, tenant_id: UUID, query: LotQuery) -> LotPage:
         stmt = stmt.where(lots.c.status == query.status)
     if query.number:
         stmt = stmt.where(lots.c.number == query.number)
+    if query.job_id:
+        stmt = stmt.where(lots.c.job_id == query.job_id)
     if query.q:
         pattern = like_pattern(query.q)
         stmt = stmt.where(lots.c.number.ilike(pattern, escape="\\") | lots.c.supplier_lot.ilike(pattern, escape="\\"))

@@ -158,6 +158,7 @@ class LotQuery(ListQuery):
     item_id: UUID | None = None
     status: LotStatus | None = None
     number: str | None = Field(None, max_length=60)
+    job_id: UUID | None = Field(None, description="The lots an order made.")
 
 
 class LotPage(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any
 from factoryos.reports.model import (
     BarChart,
     Column,
+    LineChart,
     ParetoChart,
     ReportDocument,
     Row,
@@ -59,6 +60,13 @@ def _section(section: Section, tz: tzinfo) -> dict[str, Any]:
             "totals": None if section.totals is None else _row(section.columns,
                                                                section.totals, tz),
         }
+    if isinstance(section, LineChart):
+        return {"type": "line_chart", "key": section.key, "title": section.title,
+                "value_label": section.value_label, "value_type": section.value_type.value,
+                "categories": list(section.categories),
+                "series": [{"name": s.name, "role": s.role, "values": [json_value(v, tz) for v in s.values]}
+                           for s in section.series],
+                "marked": list(section.marked), "marked_label": section.marked_label}
     base = {
         "key": section.key,
         "title": section.title,

@@ -340,8 +340,58 @@ class ParetoChart:
         return tuple(out)
 
 
-Chart: TypeAlias = BarChart | ParetoChart
-Section: TypeAlias = TableSection | BarChart | ParetoChart
+LINE_ROLES = ("data", "centre", "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class LineSeries:
+    """One line of a LineChart: `data` is drawn with its points; `centre` (solid) and `limit` (dashed) are
+    reference lines, e.g. a control chart's centre line and control limits."""
+
+    name: str
+    values: tuple[Number | None, ...]
+    role: str = "data"
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    """Values in order as lines, e.g. an SPC control chart: the subgroup means with the centre line and the
+    control limits, and the points of the first data series listed in `marked` (out of control) drawn apart."""
+
+    key: str
+    title: str
+    value_label: str
+    value_type: ValueType  # INT or DECIMAL
+    categories: tuple[str, ...]
+    series: tuple[LineSeries, ...]
+    marked: tuple[int, ...] = ()  # indexes into `categories`
+    marked_label: str = "Marked"
+    decimals: int = 2  # of the axis and the spreadsheet's values
+
+    def __post_init__(self) -> None:
+        where = f"chart {self.key!r}"
+        if self.value_type not in (ValueType.INT, ValueType.DECIMAL):
+            raise _fail(where, "line values must be counts or decimals")
+        if not any(s.role == "data" for s in self.series):
+            raise _fail(where, "needs a data series")
+        for s in self.series:
+            if s.role not in LINE_ROLES:
+                raise _fail(f"{where} series {s.name!r}", f"role must be one of {', '.join(LINE_ROLES)}")
+            _check_series(f"{where} series {s.name!r}", self.categories, s.values)
+            for v in s.values:
+                check_value(f"{where} series {s.name!r}", self.value_type, v)
+        if any(not 0 <= i < len(self.categories) for i in self.marked):
+            raise _fail(where, "a marked point is outside the categories")
+        if not 0 <= self.decimals <= 6:
+            raise _fail(where, "decimals must be between 0 and 6")
+
+    @property
+    def data(self) -> LineSeries:
+        return next(s for s in self.series if s.role == "data")
+
+
+Chart: TypeAlias = BarChart | ParetoChart | LineChart
+Section: TypeAlias = TableSection | BarChart | ParetoChart | LineChart
 
 
 @dataclass(frozen=True, slots=True)

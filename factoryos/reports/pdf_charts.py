@@ -13,7 +13,7 @@ from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Paragraph
 
-from factoryos.reports.model import BarChart, Chart, ParetoChart, ValueType, as_float
+from factoryos.reports.model import BarChart, Chart, LineChart, ParetoChart, ValueType, as_float
 from factoryos.reports.pdf_style import (
     ACCENT,
     BELOW_TARGET,
@@ -274,11 +274,140 @@ def _pareto_drawing(model: ParetoChart, width: float) -> Drawing:
     return drawing
 
 
+_LINE_BOTTOM = 34.0
+_LINE_RIGHT = 62.0  # room for the reference lines' labels ("UCL 10.0342")
+_MAX_X_LABELS = 16
+_MARK = 3.2  # half the side of a marked point's square
+
+
+def _line_range(model: LineChart) -> tuple[float, float, float]:
+    """Axis minimum, maximum and step around every value (a control chart never starts at zero)."""
+    values = [float(v) for s in model.series for v in s.values if v is not None]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high - low < 1e-12:
+        low, high = low - 1.0, high + 1.0
+    pad = (high - low) * 0.08
+    _, step = _nice_max(high - low + 2 * pad)
+    bottom = math.floor((low - pad) / step) * step
+    if low >= 0 > bottom:  # ranges and counts never go below zero: neither does their axis
+        bottom = 0.0
+    return bottom, math.ceil((high + pad) / step) * step, step
+
+
+def _polylines(points: Sequence[tuple[float, float] | None]) -> list[list[float]]:
+    """Runs of consecutive known points (a missing value breaks the line)."""
+    runs: list[list[float]] = [[]]
+    for p in points:
+        if p is None:
+            runs.append([])
+        else:
+            runs[-1] += [p[0], p[1]]
+    return [r for r in runs if len(r) >= 4]
+
+
+def _mark(drawing: Drawing, x: float, y: float) -> None:
+    """A marked point: a red square with a white core, told apart from the round points without colour."""
+    drawing.add(Rect(x - _MARK, y - _MARK, 2 * _MARK, 2 * _MARK,
+                     fillColor=LINE, strokeColor=LINE, strokeWidth=0.6))  # type: ignore[arg-type]
+    drawing.add(Rect(x - 1.1, y - 1.1, 2.2, 2.2, fillColor=WHITE, strokeColor=None))  # type: ignore[arg-type]
+
+
+def _line_drawing(model: LineChart, width: float) -> Drawing:
+    """The data series with its points, centre (solid) and limits (dashed) as reference lines labelled at
+    the right, and the marked points as squares; x is the categories' order."""
+    st = styles()
+    drawing = Drawing(width, _HEIGHT)
+    x0, y0 = _LEFT, _LINE_BOTTOM
+    w, h = width - _LEFT - _LINE_RIGHT, _HEIGHT - _LINE_BOTTOM - _TOP
+    vmin, vmax, step = _line_range(model)
+    decimals = model.decimals if model.value_type is ValueType.DECIMAL else 0
+    n = len(model.categories)
+
+    def x_at(i: int) -> float:
+        return x0 + (w * (i + 0.5) / n)
+
+    def y_at(v: float) -> float:
+        return y0 + h * (v - vmin) / (vmax - vmin)
+
+    tick = vmin
+    while tick <= vmax + step / 2:
+        y = y_at(tick)
+        drawing.add(Line(x0, y, x0 + w, y, strokeColor=GRID, strokeWidth=0.4))
+        drawing.add(String(x0 - 3, y - 2.5, _tick_format(model.value_type, step)(tick), fontName=st.regular,
+                           fontSize=7, fillColor=MUTED, textAnchor="end"))
+        tick += step
+    drawing.add(Line(x0, y0, x0 + w, y0, strokeColor=GRID, strokeWidth=0.6))
+    every = max(1, -(-n // _MAX_X_LABELS))
+    for i in range(0, n, every):
+        drawing.add(String(x_at(i), y0 - 10, _short(model.categories[i]), fontName=st.regular,
+                           fontSize=_LABEL_SIZE, fillColor=INK, textAnchor="middle"))
+    for s in model.series:
+        if s.role == "data":
+            continue
+        points = [None if v is None else (x_at(i), y_at(float(v))) for i, v in enumerate(s.values)]
+        for run in _polylines(points):
+            line = PolyLine(run, strokeColor=MUTED if s.role == "limit" else INK, strokeWidth=0.9)
+            if s.role == "limit":
+                line.strokeDashArray = [4, 2]
+            drawing.add(line)
+        last = next((v for v in reversed(s.values) if v is not None), None)
+        if last is not None:
+            drawing.add(String(x0 + w + 3, y_at(float(last)) - 2.5, f"{s.name} {float(last):,.{decimals}f}",
+                               fontName=st.bold if s.role == "centre" else st.regular, fontSize=6.5,
+                               fillColor=INK if s.role == "centre" else MUTED))
+    marked = set(model.marked)
+    for s in model.series:
+        if s.role != "data":
+            continue
+        points = [None if v is None else (x_at(i), y_at(float(v))) for i, v in enumerate(s.values)]
+        for run in _polylines(points):
+            drawing.add(PolyLine(run, strokeColor=ACCENT, strokeWidth=1.1))
+        first = s is model.data
+        for i, p in enumerate(points):
+            if p is None:
+                continue
+            if first and i in marked:
+                _mark(drawing, *p)
+            else:
+                drawing.add(Circle(p[0], p[1], 1.7, fillColor=ACCENT, strokeColor=None))
+    _line_legend(drawing, model, x0 + w, y0 + h + 8)
+    drawing.add(String(4, y0 + h + 8, model.value_label, fontName=st.regular, fontSize=7, fillColor=MUTED))
+    return drawing
+
+
+def _line_legend(drawing: Drawing, model: LineChart, right: float, top: float) -> None:
+    st = styles()
+    items: list[tuple[str, str]] = [(model.data.name, "data")]
+    for role in ("centre", "limit"):
+        names = [s.name for s in model.series if s.role == role]
+        if names:
+            items.append((" / ".join(names), role))
+    if model.marked:
+        items.append((f"{model.marked_label} ({len(model.marked)})", "marked"))
+    x = right - sum(stringWidth(t, st.regular, 7) + 24 for t, _ in items)
+    for text, role in items:
+        if role == "marked":
+            _mark(drawing, x + 5, top + 2.5)
+        elif role == "data":
+            drawing.add(Line(x, top + 2.5, x + 12, top + 2.5, strokeColor=ACCENT, strokeWidth=1.1))
+            drawing.add(Circle(x + 6, top + 2.5, 1.7, fillColor=ACCENT, strokeColor=None))
+        else:
+            sample = Line(x, top + 2.5, x + 12, top + 2.5, strokeColor=MUTED if role == "limit" else INK,
+                          strokeWidth=0.9)
+            if role == "limit":
+                sample.strokeDashArray = [4, 2]
+            drawing.add(sample)
+        drawing.add(String(x + 15, top, text, fontName=st.regular, fontSize=7, fillColor=INK))
+        x += stringWidth(text, st.regular, 7) + 24
+
+
 def chart_flowables(model: Chart, width: float) -> list[Flowable]:
     st = styles()
     title = Paragraph(escape(model.title), st.heading)
     if not model.categories:
         return [title, Paragraph("No data in this range.", st.note)]
+    if isinstance(model, LineChart):
+        return [KeepTogether([title, _line_drawing(model, width)])]
     if isinstance(model, ParetoChart):
         return [KeepTogether([title, _pareto_drawing(model, width)])]
     n = len(model.categories)

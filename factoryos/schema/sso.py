@@ -4,7 +4,7 @@
 the SECURITY DEFINER function `sso_domain_providers(domain)` (see migration 0019_sso).
 """
 
-from sqlalchemy import ARRAY, Boolean, Column, Integer, String, Table, Text, Uuid, text
+from sqlalchemy import ARRAY, CHAR, Boolean, Column, Integer, String, Table, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from factoryos.schema.base import metadata
@@ -42,6 +42,7 @@ sso_mapping_rules = Table(
     Column("role", String(32), nullable=False),
     Column("granted", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("denied", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("site_ids", ARRAY(Uuid)),  # NULL: the rule gives every site (0021)
 )
 
 sso_identities = Table(
@@ -73,4 +74,86 @@ sso_domain_directory = Table(
     Column("domain", Text, primary_key=True),
     Column("provider_id", Uuid, primary_key=True),
     Column("company_id", Uuid, nullable=False),
+)
+
+# SAML 2.0 (migration 0023_saml): accepted assertion ids until they expire (replay refusal), and
+# a terminal's sign-in or a signature's re-authentication that a browser completes.
+saml_assertions_used = Table(
+    "saml_assertions_used",
+    metadata,
+    _tenant(primary_key=True),
+    Column("provider_id", Uuid, primary_key=True),
+    Column("assertion_id", String(256), primary_key=True),
+    timestamp("expires_at", nullable=False),
+    timestamp("used_at", nullable=False, default=True),
+)
+
+sso_handoffs = Table(
+    "sso_handoffs",
+    metadata,
+    id_column(),
+    _tenant(),
+    Column("provider_id", Uuid, nullable=False),
+    Column("purpose", String(16), nullable=False),  # sign_in | reauth
+    Column("channel", String(16), nullable=False),  # device (a terminal polls) | browser
+    Column("user_code", String(16), nullable=False),
+    Column("user_id", Uuid),  # reauth: who must prove themselves
+    Column("binding", String(128)),  # browser: sha256 of its cookie; reauth: the signature's nonce
+    Column("request_id", String(256)),  # the AuthnRequest ID the response must answer
+    Column("status", String(16), nullable=False, server_default=text("'pending'")),
+    Column("identity", JSONB),
+    Column("refusal", JSONB),
+    timestamp("expires_at", nullable=False),
+    timestamp("created_at", nullable=False, default=True),
+)
+
+# SCIM provisioning (migration 0022_scim).
+scim_tokens = Table(
+    "scim_tokens",
+    metadata,
+    id_column(),
+    _tenant(),
+    Column("provider_id", Uuid, nullable=False),
+    Column("token_hash", CHAR(64), nullable=False),
+    Column("token_hint", String(12), nullable=False),
+    Column("created_by", Uuid),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("ends_at"),
+)
+
+scim_users = Table(
+    "scim_users",
+    metadata,
+    id_column(),
+    _tenant(),
+    Column("user_id", Uuid, nullable=False),
+    Column("user_name", String(320), nullable=False),
+    Column("external_id", String(500)),
+    Column("given_name", String(200)),
+    Column("family_name", String(200)),
+    Column("display_name", String(200)),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
+)
+
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    id_column(),
+    _tenant(),
+    Column("display_name", String(256), nullable=False),
+    Column("external_id", String(500)),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    timestamp("created_at", nullable=False, default=True),
+    timestamp("updated_at", nullable=False, default=True),
+)
+
+scim_group_members = Table(
+    "scim_group_members",
+    metadata,
+    _tenant(primary_key=True),
+    Column("group_id", Uuid, primary_key=True),
+    Column("scim_user_id", Uuid, primary_key=True),
 )

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Meaning = Literal["authored", "reviewed", "approved", "verified", "responsible"]
 MEANINGS: tuple[str, ...] = ("authored", "reviewed", "approved", "verified", "responsible")
@@ -17,12 +17,22 @@ class SignatureIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(..., min_length=1, max_length=1024, description="The signer's password, entered again.")
+    password: str | None = Field(None, min_length=1, max_length=1024,
+                                 description="The signer's password, entered again (or `reauth`).")
+    reauth: str | None = Field(None, min_length=20, max_length=4000, description=(
+        "For people who sign in only through OIDC or SAML: the handle of a confirmed re-authentication at "
+        "their identity provider (POST /api/v1/auth/sso/reauth), instead of a password."))
     totp: str | None = Field(None, max_length=20,
                              description="The current code of the signer's authenticator app, when enrolled.")
     meaning: Meaning = Field(..., description="What the signature means: authored, reviewed, approved, verified "
                                               "or responsible.")
     reason: str | None = Field(None, max_length=500, description="Why, when it needs saying.")
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> SignatureIn:
+        if not self.password and not self.reauth:
+            raise ValueError("give your password (or confirm at your identity provider: reauth)")
+        return self
 
 
 class SignatureOut(BaseModel):
@@ -37,5 +47,6 @@ class SignatureOut(BaseModel):
     signed_at: datetime = Field(description="When, with its zone (UTC).")
     content_hash: str = Field(description="SHA-256 of the record's canonical JSON content as signed.")
     method: str = Field(description="How the signer re-authenticated: password, directory (their LDAP "
-                        "password), each +totp when enrolled.")
+                        "password), each +totp when enrolled; sso:oidc or sso:saml (a fresh sign-in at their "
+                        "identity provider).")
     valid: bool = Field(description="False once the record's content changed after signing.")

@@ -28,7 +28,7 @@ from factoryos.schema.signatures import signature_failures, signatures
 from factoryos.signatures.canonical import content_hash, to_canonical
 from factoryos.signatures.errors import SignatureInvalid, same_person, totp_required
 from factoryos.signatures.models import SignatureIn, SignatureOut
-from factoryos.sso.reauth import directory_password_ok
+from factoryos.sso.reauth import ReauthProof, directory_password_ok, needs_provider, reauth_required
 
 # Wrong signing credentials in a row (per session) that end the session.
 MAX_FAILURES = 2
@@ -57,6 +57,7 @@ def sign(
     content: Mapping[str, Any],
     body: SignatureIn,
     forbid_signer: UUID | None = None,
+    proof: ReauthProof | None = None,
 ) -> SignatureOut:
     """Re-authenticate the signer and store their signature of `content` (the record as it is now).
 
@@ -73,12 +74,21 @@ def sign(
                         ).mappings().first()
     if user is None:
         raise Unauthorized("this account no longer exists", code="user_not_found")
+    if proof is not None:
+        # A fresh sign-in at the identity provider (checked by consume_reauth) stands for password and code.
+        return _store(conn, signer, user, record_type, record_id, content, body, f"sso:{proof.kind}")
+    if body.password is None:
+        raise reauth_required(conn, signer.tenant_id, signer.user_id)
     password_ok = rt.passwords.verify(user["password_hash"], body.password)
     method = "password"
-    # A person who signs in with the company's directory password signs with it too.
-    if not password_ok and body.password and directory_password_ok(conn, rt.keys, signer.tenant_id, user,
-                                                                   body.password):
-        password_ok, method = True, "directory"
+    if not password_ok:
+        # A person who signs in with the company's directory password signs with it too.
+        directory = directory_password_ok(conn, rt.keys, signer.tenant_id, user, body.password)
+        if directory:
+            password_ok, method = True, "directory"
+        elif directory is None and needs_provider(user):
+            # No password exists for this account: say how to sign instead of counting a failure.
+            raise reauth_required(conn, signer.tenant_id, signer.user_id)
     second_ok = True
     if password_ok and user["totp_enabled"]:
         if not body.totp:
@@ -93,6 +103,11 @@ def sign(
         if ended:
             detail += "; a second wrong attempt in a row ended this session: sign in again"
         raise SignatureInvalid(detail, field=field, extra={"session_ended": ended})
+    return _store(conn, signer, user, record_type, record_id, content, body, method)
+
+
+def _store(conn: Connection, signer: Signer, user: RowMapping, record_type: str, record_id: UUID,
+           content: Mapping[str, Any], body: SignatureIn, method: str) -> SignatureOut:
     if signer.session_id is not None:
         conn.execute(delete(signature_failures).where(signature_failures.c.tenant_id == signer.tenant_id,
                                                       signature_failures.c.session_id == signer.session_id))

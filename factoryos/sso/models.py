@@ -25,6 +25,10 @@ class MappingRuleIn(BaseModel):
     role: MappedRole
     granted: list[str] = Field(default_factory=list, description="Extra permissions on top of the role.")
     denied: list[str] = Field(default_factory=list, description="Permissions taken away from the role.")
+    site_ids: list[UUID] | None = Field(
+        None, min_length=1, max_length=200,
+        description="Limit the member to these sites (set at each sign-in); null leaves their sites as an "
+                    "administrator set them (every site for a new member).")
 
 
 class MappingRuleOut(MappingRuleIn):

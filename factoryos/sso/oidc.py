@@ -287,13 +287,19 @@ def pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def authorization_url(client: OidcClient, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
+def authorization_url(client: OidcClient, *, redirect_uri: str, state: str, nonce: str, verifier: str,
+                      fresh_login: bool = False) -> str:
+    """`fresh_login`: the person must sign in at the provider now, whatever session they have
+    there (prompt=login, max_age=0; the ID token's auth_time says when they did)."""
     metadata = discover(client)
-    query = urlencode({
+    params = {
         "response_type": "code", "client_id": client.client_id, "redirect_uri": redirect_uri,
         "scope": " ".join(client.scopes), "state": state, "nonce": nonce,
         "code_challenge": pkce_challenge(verifier), "code_challenge_method": "S256",
-    })
+    }
+    if fresh_login:
+        params.update(prompt="login", max_age="0")
+    query = urlencode(params)
     sep = "&" if "?" in metadata.authorization_endpoint else "?"
     return f"{metadata.authorization_endpoint}{sep}{query}"
 

@@ -35,7 +35,7 @@ BROWSER_TTL = 600  # seconds from "start" to the provider's callback
 
 @dataclass(frozen=True)
 class Flow:
-    kind: Literal["device", "browser"]
+    kind: Literal["device", "browser", "reauth"]
     tenant_id: str
     provider_id: str
     expires_at: float
@@ -45,6 +45,7 @@ class Flow:
     verifier: str | None = None
     redirect_uri: str | None = None
     binding: str | None = None  # browser: sha256 of the cookie set at start (login CSRF)
+    handoff_id: str | None = None  # reauth: the signature's hand-off row (sso_handoffs) it completes
 
     @property
     def expired(self) -> bool:
@@ -60,14 +61,14 @@ def seal(keys: DerivedKeys, flow: Flow) -> str:
     return _fernet(keys).encrypt(json.dumps(asdict(flow), separators=(",", ":")).encode()).decode()
 
 
-def unseal(keys: DerivedKeys, token: str, kind: str, *, field: str) -> Flow:
+def unseal(keys: DerivedKeys, token: str, kind: str | tuple[str, ...], *, field: str) -> Flow:
     try:
         data: dict[str, Any] = json.loads(_fernet(keys).decrypt(token.encode()))
         flow = Flow(**data)
     except (InvalidToken, ValueError, TypeError):
         raise ValidationFailed("this sign-in is unknown to the server: start it again", code="sso_flow_invalid",
                                field=field) from None
-    if flow.kind != kind:
+    if flow.kind not in ((kind,) if isinstance(kind, str) else kind):
         raise ValidationFailed("this sign-in is unknown to the server: start it again", code="sso_flow_invalid",
                                field=field)
     return flow

@@ -28,6 +28,7 @@ from factoryos.identity.permissions import check_permission_names
 from factoryos.schema.sso import sso_mapping_rules, sso_providers, sso_settings
 from factoryos.schema.tenancy import companies
 from factoryos.sso.ldap_config import LdapConfig
+from factoryos.sso.mapping import check_rule_sites
 from factoryos.sso.models import (
     MappingRuleIn,
     MappingRuleOut,
@@ -68,9 +69,9 @@ def validate_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
             return LdapConfig.model_validate(config).model_dump(mode="json")
         except ValidationError as exc:
             raise _config_error(exc) from None
-    if kind == "oidc":
+    if kind in ("oidc", "saml"):
         try:
-            module = importlib.import_module("factoryos.sso.oidc_config")
+            module = importlib.import_module(f"factoryos.sso.{kind}_config")
         except ModuleNotFoundError:
             return dict(config)
         try:
@@ -97,7 +98,8 @@ def _rules_in(rules: Sequence[MappingRuleIn]) -> list[dict[str, Any]]:
     return [
         {"position": i + 1, "group_name": r.group.strip(), "role": r.role,
          "granted": check_permission_names(r.granted, f"rules[{i}].granted"),
-         "denied": check_permission_names(r.denied, f"rules[{i}].denied")}
+         "denied": check_permission_names(r.denied, f"rules[{i}].denied"),
+         "site_ids": list(dict.fromkeys(r.site_ids)) if r.site_ids is not None else None}
         for i, r in enumerate(rules)
     ]
 
@@ -109,7 +111,7 @@ def mapping_rules(conn: Connection, tenant_id: UUID, provider_id: UUID) -> list[
         .order_by(sso_mapping_rules.c.position)
     ).mappings()
     return [MappingRuleOut(position=r["position"], group=r["group_name"], role=r["role"], granted=list(r["granted"]),
-                           denied=list(r["denied"])) for r in rows]
+                           denied=list(r["denied"]), site_ids=r["site_ids"]) for r in rows]
 
 
 def provider_out(conn: Connection, row: RowMapping) -> ProviderOut:
@@ -174,6 +176,7 @@ def create_provider(conn: Connection, keys: DerivedKeys, tenant_id: UUID, body: 
     config = validate_config(body.kind, body.config)
     domains = normalize_domains(body.email_domains)
     rules = _rules_in(body.rules)
+    check_rule_sites(conn, tenant_id, body.rules)
     secret = body.secret.get_secret_value() if body.secret else None
     row = _write(conn, insert(sso_providers).values(
         tenant_id=tenant_id, kind=body.kind, name=body.name.strip(), enabled=body.enabled, email_domains=domains,
@@ -207,6 +210,7 @@ def update_provider(
     elif body.default_role is not None:
         values["default_role"] = body.default_role
     rules = _rules_in(body.rules) if body.rules is not None else None
+    check_rule_sites(conn, tenant_id, body.rules or [])
     values = {k: v for k, v in values.items() if v != row[k] or k == "secret_encrypted"}
     if not values and (rules is None or rules == _rules_in(before.rules)):
         return before, before

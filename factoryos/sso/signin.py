@@ -39,8 +39,9 @@ from factoryos.identity.sessions import revoke_user_sessions
 from factoryos.schema.identity import memberships, users
 from factoryos.schema.sso import sso_identities
 from factoryos.schema.tenancy import companies
-from factoryos.sso.mapping import map_groups
+from factoryos.sso.mapping import map_groups, site_scope_after
 from factoryos.sso.registry import email_domain, mapping_rules, provider_row
+from factoryos.sso.scim_standing import scim_standing
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ class SsoRefused(FactoryOSError):
 
 def _member_view(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"user_id": str(row["user_id"]), "role": row["role"], "granted": sorted(row["granted"]),
-            "denied": sorted(row["denied"])}
+            "denied": sorted(row["denied"]),
+            "site_ids": [str(s) for s in row["site_ids"]] if row.get("site_ids") is not None else None}
 
 
 def _create_account(conn: Connection, email: str, display_name: str | None) -> RowMapping:
@@ -161,9 +163,16 @@ def resolve_sign_in(conn: Connection, ext: ExternalIdentity) -> SsoOutcome:
                      "sso_local_account_only", actor)
     if user is not None and user["status"] != "active":
         raise sso_refusal("this account is disabled", "sso_account_disabled", actor)
+    # A company provisioned by SCIM: its directory may have deactivated the person, and the
+    # person's SCIM groups count with the provider's (the same rules map both).
+    standing = scim_standing(conn, tenant, user["id"]) if user is not None else None
+    if standing is not None and not standing.active:
+        raise sso_refusal("your directory has deactivated your account in this company: ask an administrator",
+                          "sso_account_deactivated", actor)
+    groups = tuple(ext.groups) + (standing.groups if standing is not None else ())
 
     member = repo.by_user(user["id"], for_update=True) if user is not None else None
-    mapped = map_groups(mapping_rules(conn, tenant, provider["id"]), provider["default_role"], ext.groups)
+    mapped = map_groups(mapping_rules(conn, tenant, provider["id"]), provider["default_role"], groups)
     company = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant)).scalar_one()
     ended = 0
     if member is not None and member["role"] == OWNER:
@@ -193,20 +202,21 @@ def resolve_sign_in(conn: Connection, ext: ExternalIdentity) -> SsoOutcome:
                                      "provider": provider["name"], "just_in_time": True}))
     if role != OWNER:
         assert mapped is not None
+        sites = site_scope_after(mapped, member["site_ids"] if member is not None else None)
         wanted = {"user_id": str(user["id"]), "role": mapped.role, "granted": list(mapped.granted),
-                  "denied": list(mapped.denied)}
+                  "denied": list(mapped.denied), "site_ids": [str(s) for s in sites] if sites is not None else None}
         if member is None:
             member = add_member(conn, tenant, user["id"], mapped.role)
             conn.execute(update(memberships).where(memberships.c.tenant_id == tenant,
                                                    memberships.c.id == member["id"])
-                         .values(granted=list(mapped.granted), denied=list(mapped.denied)))
+                         .values(granted=list(mapped.granted), denied=list(mapped.denied), site_ids=sites))
             audit.append(AuditRow("create", "membership", member["id"], actor_id=actor,
                                   after={**wanted, "provider": provider["name"], "rule": mapped.rule}))
         elif _member_view(member) != wanted:
             conn.execute(update(memberships).where(memberships.c.tenant_id == tenant,
                                                    memberships.c.id == member["id"])
                          .values(role=mapped.role, granted=list(mapped.granted), denied=list(mapped.denied),
-                                 updated_at=datetime.now(timezone.utc)))
+                                 site_ids=sites, updated_at=datetime.now(timezone.utc)))
             ended = revoke_user_sessions(conn, tenant, user["id"], "sso_role_changed")
             audit.append(AuditRow("update", "membership", member["id"], actor_id=actor,
                                   before=_member_view(member),

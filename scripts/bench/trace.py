@@ -7,10 +7,11 @@ three random lots of the level below, and one "hot" supplier lot (a resin, say) 
 traces run as the app role with the company set (row-level security on, as in the server).
 
 For each question it prints the median and worst of N runs of
-  service  factoryos.materials.trace.trace(): the recursive query with the lots' items, orders,
-           machines and operators joined, turned into the response model
+  service  factoryos.materials.trace.trace(): the recursive walk with each lot's details (item,
+           order, machine, operators) joined once per lot, then the inspections and nonconformances
+           touching the tree, turned into the response model
   raw      the bare recursive CTE over lot_links returning lot ids (what PostgreSQL alone costs)
-  its SQL  the service's query alone (rows fetched, no response model)
+  its SQL  the service's tree query alone (rows fetched, no response model)
 and the nodes and levels found.
 
 Run: python -m scripts.bench.trace [--runs 20]
@@ -26,7 +27,7 @@ import uuid
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.db.tenant import tenant_transaction
-from factoryos.materials.trace import MAX_LEVELS, MAX_NODES, SQL, trace
+from factoryos.materials.trace import MAX_LEVELS, MAX_NODES, SQL, fetch, trace
 from scripts.drills.stack import embedded_database, scratch_dir, superuser_url
 
 LEVELS = [(5, 60_000), (4, 24_000), (3, 10_000), (2, 4_000), (1, 2_000)]  # (level, lots); 1 = finished
@@ -137,8 +138,7 @@ def main() -> None:
                 with tenant_transaction(app, tenant) as conn:
                     root = conn.execute(text("select id from lots where tenant_id = :t and number = :n"),
                                         {"t": tenant, "n": lot}).scalar_one()
-                    return conn.execute(text(SQL[direction]), {"t": tenant, "root": root, "max_levels": MAX_LEVELS,
-                                                               "max_nodes": MAX_NODES + 1}).all()
+                    return fetch(conn, tenant, root, direction)
 
             s_med, s_max, out = timed(service, args.runs)
             q_med, _, _ = timed(query_only, args.runs)

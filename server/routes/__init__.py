@@ -19,6 +19,9 @@ from server.routes import webhooks
 from server.routes import quality
 from server.routes import materials, trace
 from server.routes import sso_oidc
+from server.routes import scim
+from server.routes import sso_saml
+from server.routes import sso_reauth
 
 ROUTERS: list[Router] = [system.router, license.router, backup.router, restore.router, audit.router]
 ROUTERS += [auth.router, setup.router, invites.router, users.router]
@@ -39,4 +42,7 @@ ROUTERS += [materials.router, trace.router, trace.files]
 ROUTERS += [webhooks.router]
 ROUTERS += [maintenance.router, maintenance.reports]
 ROUTERS += [sso_oidc.router]
+ROUTERS += [sso_saml.router]
+ROUTERS += [sso_reauth.router]
 ROUTERS += [sso.auth_router, sso.router]
+ROUTERS += [scim.admin_router, scim.router]

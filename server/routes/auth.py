@@ -30,6 +30,7 @@ from factoryos.identity.permissions import ROLE_TITLES, SIGNED_IN
 from factoryos.identity.sessions import revoke_session, revoke_user_sessions, rotate
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
+from server.problem import ProblemResponse
 from server.routes.signin import access_token, problem_response, sign_in
 from server.routes.sso_signin import directory_password_sign_in, refuse_local_sign_in
 
@@ -72,7 +73,7 @@ def register(ctx: Context, body: RegisterBody) -> RegisterAccepted:
 
 
 @router.post("/login", permission=PUBLIC, body=LoginBody, response=SignIn)
-def login(ctx: Context, body: LoginBody):
+def login(ctx: Context, body: LoginBody) -> SignIn | ProblemResponse:
     """Sign in with email and password (then a TOTP code when enrolled), into one company.
 
     An email of a domain a company routes to its LDAP directory is checked by the directory
@@ -105,7 +106,7 @@ def login(ctx: Context, body: LoginBody):
 
 
 @router.post("/refresh", permission=PUBLIC, body=RefreshBody, response=TokenPair)
-def refresh(ctx: Context, body: RefreshBody):
+def refresh(ctx: Context, body: RefreshBody) -> TokenPair | ProblemResponse:
     """Swap a refresh token for a new pair (the old one stops working)."""
     rt = runtime_of(ctx)
     try:
@@ -142,7 +143,8 @@ def logout(ctx: Context, body: LogoutBody) -> None:
         count = revoke_user_sessions(ctx.conn, principal.tenant_id, principal.user_id, "logout")
         ctx.audit("logout", "session", principal.session_id, after={"sessions": count, "everywhere": True})
     else:
-        revoke_session(ctx.conn, principal.tenant_id, principal.session_id, "logout")
+        if principal.session_id is not None:  # an account token has no session: nothing to end
+            revoke_session(ctx.conn, principal.tenant_id, principal.session_id, "logout")
         ctx.audit("logout", "session", principal.session_id)
 
 
@@ -166,31 +168,37 @@ def me(ctx: Context) -> Me:
     )
 
 
-@router.post("/mfa/enroll", permission=SIGNED_IN, response=Enrollment)
+@router.post("/mfa/enroll", permission=SIGNED_IN, response=Enrollment, shows_secret=True)
 def mfa_enroll(ctx: Context) -> Enrollment:
     """Start two-factor enrollment: a new secret and its otpauth URI (draw it as a QR code)."""
-    enrollment = mfa.begin_enrollment(ctx.conn, runtime_of(ctx), ctx.principal.user_id)
-    ctx.audit("update", "user_mfa", ctx.principal.user_id, after={"state": "enrolling"})
+    principal = ctx.principal
+    assert principal is not None  # SIGNED_IN
+    enrollment = mfa.begin_enrollment(ctx.conn, runtime_of(ctx), principal.user_id)
+    ctx.audit("update", "user_mfa", principal.user_id, after={"state": "enrolling"})
     return Enrollment(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
 
 
-@router.post("/mfa/confirm", permission=SIGNED_IN, body=ConfirmBody, response=RecoveryCodes)
+@router.post("/mfa/confirm", permission=SIGNED_IN, body=ConfirmBody, response=RecoveryCodes, shows_secret=True)
 def mfa_confirm(ctx: Context, body: ConfirmBody) -> RecoveryCodes:
     """Turn two-factor sign-in on with a first code; returns one-time recovery codes."""
-    codes = mfa.confirm_enrollment(ctx.conn, runtime_of(ctx), ctx.principal.user_id, body.code)
-    ctx.audit("update", "user_mfa", ctx.principal.user_id, before={"enabled": False}, after={"enabled": True})
+    principal = ctx.principal
+    assert principal is not None  # SIGNED_IN
+    codes = mfa.confirm_enrollment(ctx.conn, runtime_of(ctx), principal.user_id, body.code)
+    ctx.audit("update", "user_mfa", principal.user_id, before={"enabled": False}, after={"enabled": True})
     return RecoveryCodes(recovery_codes=codes)
 
 
 @router.post("/mfa/disable", permission=SIGNED_IN, body=DisableBody, status_code=204)
 def mfa_disable(ctx: Context, body: DisableBody) -> None:
     """Turn two-factor sign-in off (needs the password and a current code)."""
+    principal = ctx.principal
+    assert principal is not None  # SIGNED_IN
     mfa.disable(
         ctx.conn,
         runtime_of(ctx),
-        ctx.principal.user_id,
+        principal.user_id,
         password=body.password,
         code=body.totp_code,
         recovery_code=body.recovery_code,
     )
-    ctx.audit("update", "user_mfa", ctx.principal.user_id, before={"enabled": True}, after={"enabled": False})
+    ctx.audit("update", "user_mfa", principal.user_id, before={"enabled": True}, after={"enabled": False})

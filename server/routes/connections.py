@@ -5,8 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 from factoryos.connectivity import connections
-from factoryos.connectivity.connection_models import ConnectionIn, ConnectionOut, ConnectionProbeOut
-from factoryos.connectivity.probe import probe_connection
+from factoryos.connectivity.connection_models import (
+    BrowseIn,
+    BrowseOut,
+    ConnectionIn,
+    ConnectionOut,
+    ConnectionProbeOut,
+)
+from factoryos.connectivity.machine_config import check_node_id
+from factoryos.connectivity.probe import browse_endpoint, probe_connection
 from factoryos.identity.keys import DerivedKeys
 from factoryos.keys import secret_key
 from server.api import Context, Router
@@ -49,6 +56,20 @@ def test_connection(ctx: Context, machine_id: UUID, body: ConnectionIn) -> Conne
     error the connection's health would show), not an error of this request."""
     config = connections.proposed_config(ctx.conn, ctx.tenant_id, machine_id, body, _keys(ctx))
     return probe_connection(config)
+
+
+@router.post("/{machine_id:uuid}/connection/browse", permission=MANAGE, body=BrowseIn, response=BrowseOut,
+             long_running=True)
+def browse_connection(ctx: Context, machine_id: UUID, body: BrowseIn) -> BrowseOut:
+    """Browse an OPC-UA server's address space: the children of one node (the Objects folder by
+    default), each variable with its current value, to pick the counter and status nodes.
+
+    Endpoint settings as for *Test connection* (not saved; passwords left out are the stored
+    ones). A server that cannot be reached is an answer (`ok` false), not an error of this request."""
+    if body.node_id is not None:
+        check_node_id(body.node_id, field="node_id")
+    endpoint = connections.proposed_opcua_endpoint(ctx.conn, ctx.tenant_id, machine_id, body.endpoint, _keys(ctx))
+    return browse_endpoint(endpoint, body.node_id)
 
 
 @router.delete("/{machine_id:uuid}/connection", permission=MANAGE, status_code=204)

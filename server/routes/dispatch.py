@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sqlalchemy import RowMapping
+
+from factoryos.materials.completion import lot_at_completion
 from factoryos.orders import dispatch, runs
 from factoryos.orders.run_models import (
     DispatchIn,
@@ -42,6 +45,16 @@ def _change(ctx: Context, c: runs.Change) -> None:
     ctx.audit(c.action, c.entity, c.entity_id, before=c.before, after=c.after)
 
 
+def _finished_lot(ctx: Context, result: runs.RunResult, run: RowMapping | None, now: datetime) -> None:
+    """The order's finished lot when its last operation completes, in this transaction (orders never
+    import materials; see factoryos/materials/completion.py); audited as an effect of the request."""
+    out = lot_at_completion(ctx.conn, ctx.tenant_id, ctx.user_id, run["operation_id"], now) if run else None
+    if out is not None:
+        result.changes.append(runs.Change("create", "lot", out.lot.id, None, {
+            "lot": out.lot.number, "quantity": str(out.lot.quantity), "receipt": out.receipt.id,
+            "inputs": [{"lot_id": str(c.lot_id), "quantity": str(c.quantity)} for c in out.consumed]}))
+
+
 def _out(ctx: Context, run_id: UUID, now: datetime) -> RunOut:
     return RunOut.model_validate(runs.run_view(ctx.conn, ctx.tenant_id, run_id, now))
 
@@ -60,6 +73,7 @@ def start_machine_run(ctx: Context, machine_id: UUID, body: RunStartIn) -> RunSt
     """Start an operation (by id, or its order's number as scanned); `current` pauses or completes the running one."""
     now = datetime.now(UTC)
     result = runs.start_run(ctx.conn, ctx.tenant_id, ctx.user_id, machine_id, body, now)
+    _finished_lot(ctx, result, result.ended, now)
     _audit(ctx, result)
     ended = _out(ctx, result.ended["id"], now) if result.ended is not None else None
     return RunStartOut(run=_out(ctx, result.run["id"], now), ended=ended)
@@ -89,6 +103,7 @@ def complete_machine_run(ctx: Context, machine_id: UUID, body: RunCompleteIn) ->
     now = datetime.now(UTC)
     result = runs.end_run(ctx.conn, ctx.tenant_id, ctx.user_id, machine_id, "completed", now,
                           final_good=body.final_good, final_scrap=body.final_scrap)
+    _finished_lot(ctx, result, result.run, now)
     _audit(ctx, result)
     return _out(ctx, result.run["id"], now)
 

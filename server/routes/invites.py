@@ -14,6 +14,7 @@ from factoryos.schema.tenancy import companies
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
 from server.licensing import require_license_room
+from server.problem import ProblemResponse
 from server.routes.auth import audit_failed_login
 from server.routes.signin import problem_response, sign_in
 
@@ -26,7 +27,8 @@ def _actor(ctx: Context) -> Actor:
     return Actor(p.user_id, p.tenant_id, p.permissions)
 
 
-@router.post("", permission="invites.send", body=InviteBody, response=NewInvite, status_code=201)
+@router.post("", permission="invites.send", body=InviteBody, response=NewInvite, status_code=201,
+             shows_secret=True)
 def create_invite_code(ctx: Context, body: InviteBody) -> NewInvite:
     """Create a single-use invite code for a role (valid 48 hours)."""
     created = create_invite(ctx.conn, runtime_of(ctx), _actor(ctx), body.role)
@@ -50,7 +52,7 @@ def revoke_invite_code(ctx: Context, invite_id: UUID) -> None:
 
 
 @router.post("/accept", permission=PUBLIC, body=AcceptBody, response=SignIn, status_code=201)
-def accept_invite(ctx: Context, body: AcceptBody):
+def accept_invite(ctx: Context, body: AcceptBody) -> SignIn | ProblemResponse:
     """Join a company with an invite code: new account, or sign in with your existing one."""
     rt = runtime_of(ctx)
     invite = claim_invite(ctx.conn, rt, body.code)

@@ -31,6 +31,12 @@ PERMISSION = "admin.system"
 _ACTIVATION = threading.Lock()
 
 
+def _in_force(ctx: Context) -> LicenseState:
+    state = ctx.state.license
+    assert state is not None  # the lifespan loads it before the first request
+    return state
+
+
 def _status(ctx: Context, state: LicenseState) -> LicenseStatus:
     now = dt.datetime.now(dt.UTC)
     document, in_force = state.document, state.in_force(now)
@@ -69,14 +75,14 @@ def _summary(document: License | None) -> dict[str, Any] | None:
 @router.get("/license", permission=PERMISSION, response=LicenseStatus)
 def license_status(ctx: Context) -> LicenseStatus:
     """The license in force (or the evaluation allowance), its limits and this company's use of them."""
-    return _status(ctx, ctx.state.license)
+    return _status(ctx, _in_force(ctx))
 
 
 @router.put("/license", permission=INSTALLATION_ADMIN, body=LicenseKey, response=LicenseStatus)
 def activate(ctx: Context, body: LicenseKey) -> LicenseStatus:
     """Activate a license key: verified offline, stored atomically, in force at once."""
     with _ACTIVATION:
-        current: LicenseState = ctx.state.license
+        current = _in_force(ctx)
         try:
             document = verify_license(body.key)
         except LicenseError as exc:
@@ -85,4 +91,4 @@ def activate(ctx: Context, body: LicenseKey) -> LicenseStatus:
         ctx.audit("activate", "license", document.license_id, before=_summary(current.document),
                   after=_summary(document))
         ctx.state.license = activate_license(current, body.key)
-    return _status(ctx, ctx.state.license)
+    return _status(ctx, _in_force(ctx))

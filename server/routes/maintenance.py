@@ -19,7 +19,7 @@ from starlette.responses import StreamingResponse
 from factoryos.errors import ValidationFailed
 from factoryos.licensing.document import Edition
 from factoryos.listing import Page
-from factoryos.maintenance import assets, plans, reliability, work_orders
+from factoryos.maintenance import assets, planned_stops, plans, reliability, work_orders
 from factoryos.maintenance.models import (
     AssetIn,
     AssetOut,
@@ -28,6 +28,8 @@ from factoryos.maintenance.models import (
     FinishIn,
     MountIn,
     PlanIn,
+    PlannedStop,
+    PlannedStopQuery,
     PlanOut,
     PlanPatch,
     PlanQuery,
@@ -276,6 +278,18 @@ def get_maintenance_reliability(ctx: Context, query: ReliabilityQuery) -> list[R
     if (query.to - query.from_).days > MAX_RANGE_DAYS:
         raise ValidationFailed(f"the period may be at most {MAX_RANGE_DAYS} days", code="range_too_long", field="to")
     return reliability.reliability(ctx.conn, ctx.tenant_id, query.from_, query.to, _now(), query.machine_id)
+
+
+@router.get("/planned-stops", permission=VIEW, query=PlannedStopQuery, response=list[PlannedStop], module=MODULE)
+def get_maintenance_planned_stops(ctx: Context, query: PlannedStopQuery) -> list[PlannedStop]:
+    """Approved or scheduled preventive work that needs its machine stopped, in a period (for the plan)."""
+    if query.to <= query.from_:
+        raise ValidationFailed("to must be after from", code="invalid_range", field="to")
+    if (query.to - query.from_).days > MAX_RANGE_DAYS:
+        raise ValidationFailed(f"the period may be at most {MAX_RANGE_DAYS} days", code="range_too_long", field="to")
+    _generate(ctx)  # plans that fell due have their orders
+    return planned_stops.planned_stops(ctx.conn, ctx.tenant_id, query.from_, query.to, site_id=query.site_id,
+                                       machine_id=query.machine_id)
 
 
 @reports.get("/maintenance", permission=EXPORT, query=MaintenanceReportQuery, response_media_types=MEDIA_TYPES,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from factoryos.materials.completion import lot_at_completion
 from factoryos.orders import orders
 from factoryos.orders.confirmations import confirmations_since
 from factoryos.orders.order_models import (
@@ -80,7 +82,15 @@ def delete_order(ctx: Context, order_id: UUID, query: ReasonQuery) -> None:
 def change_order_status(ctx: Context, order_id: UUID, body: OrderStatusIn) -> OrderOut:
     """Release, take back to planned, cancel, or complete a paused order by hand."""
     before, after = set_order_status(ctx.conn, ctx.tenant_id, order_id, body.status)
+    out = orders.get_order(ctx.conn, ctx.tenant_id, order_id)
+    lot: dict[str, Any] = {}
+    if after["status"] == "completed" and before["status"] != "completed":
+        # Completed by hand: its last operation's finished lot, as at a machine (factoryos.materials.completion).
+        last = max((o for o in out.operations if o.status != "cancelled"), key=lambda o: o.seq, default=None)
+        made = lot_at_completion(ctx.conn, ctx.tenant_id, ctx.user_id, last.id, datetime.now(UTC)) if last else None
+        if made is not None:
+            lot = {"lot": {"id": str(made.lot.id), "number": made.lot.number, "quantity": str(made.lot.quantity)}}
     if before["status"] != after["status"]:
         ctx.audit("update", "job", order_id, before={"status": before["status"]},
-                  after=_why({"status": after["status"]}, body.reason))
-    return orders.get_order(ctx.conn, ctx.tenant_id, order_id)
+                  after=_why({"status": after["status"]} | lot, body.reason))
+    return out

@@ -15,6 +15,7 @@ from uuid import UUID
 from factoryos.errors import Unauthorized
 from factoryos.signatures.models import SignatureIn, SignatureOut
 from factoryos.signatures.service import Signer, sign
+from factoryos.sso.reauth import consume_reauth
 from server.api import Context
 from server.auth import runtime_of
 
@@ -29,8 +30,18 @@ def signer_of(ctx: Context) -> Signer:
 
 def sign_record(ctx: Context, *, record_type: str, record_id: UUID, content: Mapping[str, Any], body: SignatureIn,
                 forbid_signer: UUID | None = None) -> SignatureOut:
-    """Sign `content` (the record's canonical content) as the caller; audited with the request."""
-    out = sign(ctx.conn, signer_of(ctx), runtime_of(ctx), record_type=record_type, record_id=record_id,
-               content=content, body=body, forbid_signer=forbid_signer)
-    ctx.audit("sign", "signature", out.id, after=out.model_dump(mode="json", exclude={"valid"}))
+    """Sign `content` (the record's canonical content) as the caller; audited with the request.
+
+    With `body.reauth` the caller proves themselves by a fresh sign-in at their identity provider;
+    the audit row records that sign-in (provider, subject, when)."""
+    signer = signer_of(ctx)
+    proof = None
+    if body.reauth and (forbid_signer is None or forbid_signer != signer.user_id):
+        proof = consume_reauth(ctx.conn, runtime_of(ctx).keys, signer.tenant_id, signer.user_id, body.reauth)
+    out = sign(ctx.conn, signer, runtime_of(ctx), record_type=record_type, record_id=record_id,
+               content=content, body=body, forbid_signer=forbid_signer, proof=proof)
+    after = out.model_dump(mode="json", exclude={"valid"})
+    if proof is not None:
+        after["reauth"] = proof.audit_view()
+    ctx.audit("sign", "signature", out.id, after=after)
     return out

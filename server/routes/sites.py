@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
 from sqlalchemy import RowMapping
 
+from factoryos.identity.access import require_every_site
 from factoryos.plant import areas, lines, operators, sites
 from factoryos.plant.listing import Page
 from factoryos.plant.models import (
@@ -39,7 +41,7 @@ def _site(row: SiteRecord | RowMapping) -> SiteOut:
     return SiteOut.model_validate(dict(row))
 
 
-def _json(model: Any) -> dict[str, Any]:
+def _json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 
@@ -56,6 +58,7 @@ def list_sites(ctx: Context, query: SiteQuery) -> Page[SiteOut]:
 @router.post("/sites", permission=MANAGE, body=SiteIn, response=SiteOut, status_code=201)
 def create_site(ctx: Context, body: SiteIn) -> SiteOut:
     """Add a site with its IANA timezone and KPI policy."""
+    require_every_site(ctx.conn)
     require_license_room(ctx, "sites")
     out = _site(sites.create_site(ctx.conn, ctx.tenant_id, body))
     ctx.audit("create", "site", out.id, after=_json(out))

@@ -13,11 +13,14 @@ import time
 from datetime import datetime, timezone
 from uuid import UUID
 
+from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
+from factoryos.db.tenant import set_tenant
 from factoryos.errors import ValidationFailed
 from factoryos.identity.models import SignIn
-from factoryos.sso import oidc
+from factoryos.schema.sso import sso_providers
+from factoryos.sso import oidc, saml_flows
 from factoryos.sso.oidc_errors import AccessDenied, DeviceCodeExpired, OidcError, ProviderError
 from factoryos.sso.oidc_flows import BROWSER_TTL, Flow, Resolved, binding_hash, reopen, resolve, seal, unseal
 from factoryos.sso.oidc_models import (
@@ -32,6 +35,7 @@ from factoryos.sso.oidc_models import (
 from factoryos.sso.signin import ExternalIdentity
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
+from server.routes import sso_saml
 from server.routes.signin import problem_response
 from server.routes.sso_signin import finish_sso_sign_in
 
@@ -56,10 +60,25 @@ def _signed_in(ctx: Context, r: Resolved, who: oidc.ExternalIdentity) -> SignIn 
     ))
 
 
+def _is_saml(ctx: Context, body: DeviceStartIn) -> bool:
+    """Whether the terminal's sign-in goes to a SAML provider (same start and poll for both)."""
+    if body.email:
+        return saml_flows.route_email(ctx.conn, body.email, body.provider_id) is not None
+    if body.provider_id is None or body.company_id is None:
+        return False
+    set_tenant(ctx.conn, body.company_id)
+    kind = ctx.conn.execute(select(sso_providers.c.kind).where(sso_providers.c.tenant_id == body.company_id,
+                                                               sso_providers.c.id == body.provider_id)).scalar()
+    return kind == "saml"
+
+
 @router.post("/device", permission=PUBLIC, body=DeviceStartIn, response=DeviceStartOut)
 def sso_device_start(ctx: Context, body: DeviceStartIn) -> DeviceStartOut | Response:
-    """Start signing a terminal in: a code and a page for the person's phone or PC."""
+    """Start signing a terminal in: a code and a page for the person's phone or PC (OIDC device
+    grant, or the SAML hand-off when the email's provider is a SAML one)."""
     rt = runtime_of(ctx)
+    if _is_saml(ctx, body):
+        return sso_saml.device_start(ctx, body)
     r = resolve(ctx.conn, rt.keys, email=body.email, provider_id=body.provider_id, company_id=body.company_id)
     try:
         start = oidc.start_device(r.client)
@@ -82,6 +101,8 @@ def sso_device_start(ctx: Context, body: DeviceStartIn) -> DeviceStartOut | Resp
 def sso_device_poll(ctx: Context, body: DevicePollIn) -> DevicePollOut | Response:
     """Has the person finished at the provider? Pending, or the sign-in (as POST /auth/login answers)."""
     rt = runtime_of(ctx)
+    if body.handle.startswith(saml_flows.HANDLE_PREFIX):
+        return sso_saml.device_poll(ctx, body)
     flow = unseal(rt.keys, body.handle, "device", field="handle")
     r = reopen(ctx.conn, rt.keys, flow)
     try:
@@ -130,9 +151,11 @@ def sso_oidc_callback(ctx: Context, query: CallbackQuery) -> Response:
     if not query.state:
         raise ValidationFailed("the provider sent no state: start the sign-in again", code="sso_flow_invalid",
                                field="state")
-    flow = unseal(rt.keys, query.state, "browser", field="state")
+    flow = unseal(rt.keys, query.state, ("browser", "reauth"), field="state")
     r = reopen(ctx.conn, rt.keys, flow)
     name = r.row["name"]
+    if flow.kind == "reauth":
+        return _reauth_callback(ctx, r, flow, query)
     try:
         if flow.expired:
             raise OidcError(name, "the sign-in took too long: start it again", code="sso_flow_expired", status=410)
@@ -159,3 +182,37 @@ def sso_oidc_callback(ctx: Context, query: CallbackQuery) -> Response:
     response = JSONResponse(result.model_dump(mode="json"))
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
+
+
+def _reauth_callback(ctx: Context, r: Resolved, flow: Flow, query: CallbackQuery) -> Response:
+    """A signature's re-authentication comes back: the fresh ID token (its nonce binds it to the
+    pending signature) completes the hand-off the signing terminal waits on."""
+    name = r.row["name"]
+    handoff = saml_flows.by_id(ctx.conn, r.tenant_id, r.row["id"], flow.handoff_id or "")
+    try:
+        if handoff is None or handoff["purpose"] != "reauth" or handoff["status"] != "pending" \
+                or flow.expired or saml_flows.expired(handoff):
+            raise OidcError(name, "this confirmation is used or expired: start again at the terminal",
+                            code="sso_flow_expired", status=410)
+        if query.error == "access_denied":
+            raise AccessDenied(name)
+        if query.error or not query.code:
+            raise ProviderError(name, f"the provider answered {query.error or 'without a code'}")
+        tokens = oidc.exchange_code(r.client, code=query.code, redirect_uri=flow.redirect_uri or "",
+                                    verifier=flow.verifier or "")
+        claims = oidc.validate_id_token(r.client, oidc.discover(r.client), tokens.id_token, nonce=flow.nonce)
+        if not isinstance(claims.get("auth_time"), int | float):
+            raise ProviderError(name, "the provider did not say when the person signed in (auth_time)",
+                                code="sso_token_invalid", status=401)
+    except OidcError as exc:
+        if handoff is not None and handoff["status"] == "pending":
+            saml_flows.finish(ctx.conn, handoff, refusal={"code": exc.code, "detail": exc.reason,
+                                                          "status": exc.status})
+        return _refused(ctx, r, exc, "reauth")
+    auth_time = datetime.fromtimestamp(float(claims["auth_time"]), timezone.utc)
+    saml_flows.finish(ctx.conn, handoff, identity={"subject": str(claims["sub"]), "email": claims.get("email"),
+                                                   "auth_time": auth_time.isoformat()})
+    ctx.audit("sso_reauth_confirmed", "sso_provider", r.row["id"], tenant_id=r.tenant_id,
+              actor_id=handoff["user_id"], after={"provider": name, "protocol": "oidc", "subject": str(claims["sub"]),
+                                                  "auth_time": auth_time.isoformat()})
+    return sso_saml.html_page("Confirmed", f"{name} confirmed who you are: go back to your terminal to sign.")

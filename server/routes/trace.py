@@ -28,13 +28,13 @@ LABEL_TYPES = {"pdf": "application/pdf", "zpl": "application/vnd.zebra.zpl"}
 
 @router.get("/backward", permission=VIEW, query=TraceQuery, response=TraceOut)
 def trace_backward(ctx: Context, query: TraceQuery) -> TraceOut:
-    """Every lot that went into the lot, with suppliers, orders, machines and operators, to the last level."""
+    """Every lot that went into the lot, with suppliers, orders, machines, operators, inspections and NCs."""
     return trace(ctx.conn, ctx.tenant_id, query.lot, "backward")
 
 
 @router.get("/forward", permission=VIEW, query=TraceQuery, response=TraceOut)
 def trace_forward(ctx: Context, query: TraceQuery) -> TraceOut:
-    """Every lot and order that used the lot, to the last level (a recall's answer)."""
+    """Every lot and order that used the lot, to the last level, with their inspections and NCs (a recall's answer)."""
     return trace(ctx.conn, ctx.tenant_id, query.lot, "forward")
 
 

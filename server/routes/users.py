@@ -1,12 +1,20 @@
-"""Staff management: list members, view one, change single permissions, remove."""
+"""Staff management: list members, view one, change single permissions or sites, remove."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
+from factoryos.db.tenant import current_site_scope
 from factoryos.identity.invites import revoke_invites_of
-from factoryos.identity.memberships import Actor, change_permissions, get_member, list_members, remove_member
-from factoryos.identity.models import Member, MemberPage, MemberQuery, PermissionsBody
+from factoryos.identity.memberships import (
+    Actor,
+    change_permissions,
+    change_sites,
+    get_member,
+    list_members,
+    remove_member,
+)
+from factoryos.identity.models import Member, MemberPage, MemberQuery, PermissionsBody, SitesBody
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/users", tags=("users",))
@@ -17,7 +25,7 @@ MANAGE = "permissions.manage"
 def _actor(ctx: Context) -> Actor:
     p = ctx.principal
     assert p is not None
-    return Actor(p.user_id, p.tenant_id, p.permissions)
+    return Actor(p.user_id, p.tenant_id, p.permissions, current_site_scope(ctx.conn))
 
 
 @router.get("", permission=MANAGE, query=MemberQuery, response=MemberPage)
@@ -41,6 +49,14 @@ def update_user_permissions(ctx: Context, user_id: UUID, body: PermissionsBody) 
     """Replace a member's granted and/or denied permissions (effective on their next request)."""
     before, after = change_permissions(ctx.conn, _actor(ctx), user_id, granted=body.granted, denied=body.denied)
     ctx.audit("permission_change", "user", user_id, before=before, after=after)
+    return Member(**get_member(ctx.conn, ctx.tenant_id, user_id))
+
+
+@router.put("/{user_id:uuid}/sites", permission=MANAGE, body=SitesBody, response=Member)
+def update_user_sites(ctx: Context, user_id: UUID, body: SitesBody) -> Member:
+    """Limit a member to some sites, or (null) give every site back (effective on their next request)."""
+    before, after = change_sites(ctx.conn, _actor(ctx), user_id, body.site_ids)
+    ctx.audit("update", "membership", user_id, before=before, after=after)
     return Member(**get_member(ctx.conn, ctx.tenant_id, user_id))
 
 

@@ -42,7 +42,7 @@ def list_webhooks(ctx: Context) -> EndpointPage:
     return EndpointPage(items=endpoints.list_endpoints(ctx.conn, ctx.tenant_id))
 
 
-@router.post("", permission=ADMIN, body=EndpointIn, response=EndpointCreated, status_code=201)
+@router.post("", permission=ADMIN, body=EndpointIn, response=EndpointCreated, status_code=201, shows_secret=True)
 def create_webhook(ctx: Context, body: EndpointIn) -> EndpointCreated:
     """Register an endpoint; the answer carries its signing secret, this once."""
     made = endpoints.create_endpoint(ctx.conn, ctx.tenant_id, ctx.user_id, _keys(ctx), body)
@@ -71,7 +71,8 @@ def delete_webhook(ctx: Context, endpoint_id: UUID) -> None:
     ctx.audit("delete", ENTITY, endpoint_id, before=endpoints.audit_view(before))
 
 
-@router.post("/{endpoint_id:uuid}/rotate-secret", permission=ADMIN, body=RotateIn, response=EndpointCreated)
+@router.post("/{endpoint_id:uuid}/rotate-secret", permission=ADMIN, body=RotateIn, response=EndpointCreated,
+             shows_secret=True)
 def rotate_webhook_secret(ctx: Context, endpoint_id: UUID, body: RotateIn) -> EndpointCreated:
     """A new signing secret, shown this once; the old one signs too for `overlap_hours` (both signatures sent)."""
     before, after = endpoints.rotate_secret(ctx.conn, ctx.tenant_id, endpoint_id, _keys(ctx),

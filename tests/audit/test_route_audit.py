@@ -50,8 +50,10 @@ DAY = "2026-09-01"  # Berlin UTC+2: the Early shift 06:00–14:00 is 04:00Z–12
 # Routes that act on an account before it belongs to any company: the audit log is per
 # company, so there is no chain to write to. The account's first membership is audited.
 ACCOUNT_ONLY = {"POST /api/v1/auth/register", "POST /api/v1/setup"}
-# POSTs that change nothing: a connection test reads the machine once with unsaved settings.
-READS_ONLY = {"POST /api/v1/machines/{machine_id:uuid}/connection/test"}
+# POSTs that change nothing: a connection test reads the machine once with unsaved settings, a
+# browse lists an OPC-UA server's nodes with them.
+READS_ONLY = {"POST /api/v1/machines/{machine_id:uuid}/connection/test",
+              "POST /api/v1/machines/{machine_id:uuid}/connection/browse"}
 
 
 def _id(r: httpx.Response) -> str:
@@ -676,6 +678,7 @@ import tests.maintenance.audit_steps  # noqa: E402,F401
 import tests.materials.audit_steps  # noqa: E402,F401
 import tests.sso.audit_steps  # noqa: E402,F401
 import tests.integrations.audit_steps  # noqa: E402,F401
+import tests.foundation.audit_steps  # noqa: E402,F401
 
 
 # -- the walk -------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ def _child(data_dir, mode: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", CHILD, str(data_dir), mode], capture_output=True, text=True, timeout=120)
 
 
+# Two or three clusters started in other processes each: slow. The session's own cluster, the
+# same-process lock test and the error tests below keep the fast suite's check of this module.
+@pytest.mark.slow
 def test_data_survives_a_process_restart(pg_tmp) -> None:
     first = _child(pg_tmp, "write")
     assert first.returncode == 0, first.stderr
@@ -44,6 +47,7 @@ def test_data_survives_a_process_restart(pg_tmp) -> None:
     assert second.stdout.strip() == "survives restart"
 
 
+@pytest.mark.slow
 def test_second_process_on_a_locked_data_dir_gets_a_clear_error(pg_tmp) -> None:
     with EmbeddedPostgres(pg_tmp):
         other = _child(pg_tmp, "read")
@@ -65,6 +69,7 @@ def test_unusable_data_dir_gets_a_clear_error(pg_tmp) -> None:
         EmbeddedPostgres(blocker / "data").start()
 
 
+@pytest.mark.slow
 def test_stop_falls_back_to_signalling_the_postmaster(pg_tmp) -> None:
     """When pg_ctl cannot run, stop() still shuts the server down (fast) and a restart works."""
     pg = EmbeddedPostgres(pg_tmp).start()

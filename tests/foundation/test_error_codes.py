@@ -47,37 +47,44 @@ def _pattern(node: ast.JoinedStr) -> str:
     return "".join(parts)
 
 
-def _forwarders(modules: list[tuple[str, ast.Module]]) -> dict[str, int]:
-    """Helpers that take a `code` parameter and pass it on as `code=code`: name -> its position.
+def _forwarders(tree: ast.Module) -> dict[str, int]:
+    """One module's helpers that take a `code` parameter and pass it on as `code=code`: name -> its position.
 
     e.g. `def _refuse(message, code): return ValidationFailed(message, code=code)`, so that
-    `_refuse("...", "file_empty")` counts as a site of `file_empty`.
+    `_refuse("...", "file_empty")` counts as a site of `file_empty`. Per module: two modules'
+    private helpers of the same name (a TUI `_refused(exc, where)`) are not each other's.
     """
     found: dict[str, int] = {}
-    for _, tree in modules:
-        for fn in ast.walk(tree):
-            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
-            if "code" not in params + [a.arg for a in fn.args.kwonlyargs]:
-                continue
-            forwards = any(
-                isinstance(n, ast.keyword) and n.arg == "code" and isinstance(n.value, ast.Name)
-                and n.value.id == "code" for n in ast.walk(fn)
-            )
-            if forwards:
-                index = params.index("code") if "code" in params else -1
-                if params[:1] in (["self"], ["cls"]):
-                    index -= 1
-                found[fn.name] = index
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+        if "code" not in params + [a.arg for a in fn.args.kwonlyargs]:
+            continue
+        forwards = any(
+            isinstance(n, ast.keyword) and n.arg == "code" and isinstance(n.value, ast.Name)
+            and n.value.id == "code" for n in ast.walk(fn)
+        )
+        if forwards:
+            index = params.index("code") if "code" in params else -1
+            if params[:1] in (["self"], ["cls"]):
+                index -= 1
+            found[fn.name] = index
     return found
+
+
+def _visible_forwarders(tree: ast.Module, public: dict[str, int]) -> dict[str, int]:
+    """The module's own forwarders and the public ones it imports by name."""
+    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    return {**{name: i for name, i in public.items() if name in imported}, **_forwarders(tree)}
 
 
 @functools.cache
 def scan() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """Codes found in the source, and f-string code patterns, each with where they occur."""
     modules = list(_sources())
-    forwarders = _forwarders(modules)
+    public = {name: i for _, tree in modules for name, i in _forwarders(tree).items() if not name.startswith("_")}
     codes: dict[str, list[str]] = defaultdict(list)
     patterns: dict[str, list[str]] = defaultdict(list)
 
@@ -92,6 +99,7 @@ def scan() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
                     patterns[_pattern(sub)].append(where)
 
     for rel, tree in modules:
+        forwarders = _visible_forwarders(tree, public)
         for node in ast.walk(tree):
             where = f"{rel}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.ClassDef):

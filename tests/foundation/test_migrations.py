@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, pool, text
 
@@ -30,6 +31,7 @@ def test_up_to_head_down_to_base_and_up_again(fresh_database) -> None:
     assert migrate.current(owner) == migrate.head_revision()
 
 
+@pytest.mark.slow  # every revision down and up again; the fast suite walks all of them down and up once (above)
 def test_each_revision_steps_down_and_up(fresh_database) -> None:
     owner = fresh_database.owner
     script = ScriptDirectory.from_config(migrate.alembic_config())

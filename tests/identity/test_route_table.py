@@ -27,6 +27,22 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/sso/device/poll"),
     ("GET", "/api/v1/auth/sso/oidc/{provider_id:uuid}/start"),
     ("GET", "/api/v1/auth/sso/oidc/callback"),
+    # SCIM 2.0: the caller is a company's SCIM token, which each handler checks itself.
+    *{(m, f"/scim/v2/{p}") for m, p in (("GET", "ServiceProviderConfig"), ("GET", "Schemas"),
+                                        ("GET", "Schemas/{schema_id}"), ("GET", "ResourceTypes"),
+                                        ("GET", "ResourceTypes/{type_id}"))},
+    *{(m, f"/scim/v2/{kind}") for m in ("GET", "POST") for kind in ("Users", "Groups")},
+    *{(m, "/scim/v2/Users/{user_id}") for m in ("GET", "PUT", "PATCH", "DELETE")},
+    *{(m, "/scim/v2/Groups/{group_id}") for m in ("GET", "PUT", "PATCH", "DELETE")},
+    # SAML 2.0: our SP metadata and ACS are for the identity provider and the person's browser.
+    ("GET", "/api/v1/auth/sso/saml/{company_id:uuid}/{provider_id:uuid}/metadata"),
+    ("GET", "/api/v1/auth/sso/saml/{company_id:uuid}/{provider_id:uuid}/start"),
+    ("GET", "/api/v1/auth/sso/saml/{company_id:uuid}/{provider_id:uuid}/device"),
+    ("POST", "/api/v1/auth/sso/saml/{company_id:uuid}/{provider_id:uuid}/acs"),
+    ("POST", "/api/v1/auth/sso/saml/device"),
+    ("POST", "/api/v1/auth/sso/saml/device/poll"),
+    # A signature's re-authentication: the page the person's browser opens (the code binds it).
+    ("GET", "/api/v1/auth/sso/go/{company_id:uuid}"),
 }
 
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")

@@ -44,3 +44,19 @@ def test_backup_and_anchor_ages_come_from_the_newest_backup_and_anchor(http: htt
     assert 0 <= figures["factoryos_backup_last_success_age_seconds"] <= time.time() - before + 1
     assert figures["factoryos_audit_anchor_last_timestamp_seconds"] >= int(before) - 1
     assert 0 <= figures["factoryos_audit_anchor_last_age_seconds"] <= time.time() - before + 1
+
+
+def test_license_days_left_follow_the_license_in_force(settings: Settings, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from factoryos.licensing import Edition, License, Limits
+    from factoryos.licensing.active import LicenseState
+
+    now = dt.datetime.now(dt.UTC)
+    document = License(license_id="L-metrics", customer="Acme", edition=Edition.ADVANCED,
+                       limits=Limits(machines=10, users=10, sites=1), issued_at=now - dt.timedelta(days=1),
+                       expires_at=now + dt.timedelta(days=42, hours=1))
+    state = ServerState.of(settings.model_copy(update={"data_dir": tmp_path}), NoAuthenticator())
+    state.license = LicenseState(tmp_path / "license.lic", document=document)
+    Sampler(state).sample()
+    assert _gauges(render().decode())["factoryos_license_days_left"] == 42

@@ -59,6 +59,9 @@ def test_every_maintenance_route_answers_as_documented(live_server, spec: SpecCh
         call("POST", f"/work-orders/{req['id']}/cancel", 409, json={})
         call("GET", "/reliability", 200, params={"from": s.ago(days=1).isoformat(), "to": s.now().isoformat()})
         call("GET", "/reliability", 422, params={"from": s.now().isoformat(), "to": s.ago(days=1).isoformat()})
+        call("GET", "/planned-stops", 200, params={"from": s.ago(days=1).isoformat(), "to": s.now().isoformat(),
+                                                   "site_id": m["site_id"]})
+        call("GET", "/planned-stops", 422, params={"from": s.now().isoformat(), "to": s.ago(days=1).isoformat()})
         day = s.now().date().isoformat()
         r = api.get("/api/v1/reports/maintenance", headers=owner.headers, params={"from": day, "to": day, "format": "pdf"})
         assert r.status_code == 200 and r.content.startswith(b"%PDF")

@@ -1,5 +1,6 @@
 """The maintenance report (PDF, XLSX, JSON): the work orders of the period, preventive work on
-time, MTBF/MTTR per asset equal to /maintenance/reliability, top failure reasons, parts used."""
+time, MTBF/MTTR per asset and per asset and failure reason equal to /maintenance/reliability,
+top failure reasons (those summed), parts used."""
 
 from __future__ import annotations
 
@@ -71,9 +72,19 @@ def test_the_report_of_a_period(api, owner, app_engine) -> None:
     assert (row["failures"], row["mtbf"], row["mttr"]) == \
         (rel["failures"], pytest.approx(rel["mtbf_seconds"], abs=1e-5), pytest.approx(rel["mttr_seconds"], abs=1e-5))
     assert row["failures"] >= 1
+    # Per asset and failure reason: the API's `reasons`, one row each (the repair the corrective
+    # order booked counts under the failure's Hydraulics or its stop's own reason, not apart).
+    pairs = [x for x in _section(doc, "reliability_reasons")["rows"] if x["asset"] == machine]
+    assert [(x["failures"], x["stop"], x["mttr"]) for x in pairs] == [
+        (r["failures"], pytest.approx(r["stop_seconds"], abs=1e-5), pytest.approx(r["mttr_seconds"], abs=1e-5))
+        for r in rel["reasons"]]
+    assert sum(x["failures"] for x in pairs) == row["failures"]
+    assert not any("BREAKDOWN.REPAIR" in x["reason"] for x in pairs)
     reasons_rows = [x["reason"] for x in _section(doc, "failure_reasons")["rows"]]
     assert any("BREAKDOWN.MECHANICAL.HYDRAULIC" in x for x in reasons_rows), reasons_rows
-    assert any("BREAKDOWN.REPAIR" in x for x in reasons_rows), reasons_rows  # the repair time the order booked
+    # The repair time the corrective order booked is its failure's, not a reason of its own.
+    assert not any("BREAKDOWN.REPAIR" in x for x in reasons_rows), reasons_rows
+    assert sum(x["stops"] for x in _section(doc, "failure_reasons")["rows"]) == row["failures"]
     [part] = _section(doc, "parts")["rows"]
     assert (part["part"], float(part["quantity"]), part["orders"]) == ("Seal kit", 3.0, 2)
 
@@ -85,7 +96,11 @@ def test_the_report_of_a_period(api, owner, app_engine) -> None:
             f.write(pdf.content)
     xlsx = api.get("/api/v1/reports/maintenance", headers=owner.headers, params=period | {"format": "xlsx"})
     book = load_workbook(io.BytesIO(xlsx.content))
-    assert len(book.sheetnames) >= 5, book.sheetnames
+    assert len(book.sheetnames) >= 6, book.sheetnames
+    sheet = book["MTBF and MTTR by failure reason"]  # one row per asset and reason, as in the JSON
+    cells = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    assert any(row[:2] == ["Asset", "Failure reason"] for row in cells), cells
+    assert sum(1 for row in cells if row and row[0] == machine) == len(pairs), cells
     plant.problem(api.get("/api/v1/reports/maintenance", headers=owner.headers,
                           params={"from": day.isoformat(), "to": (day - timedelta(days=2)).isoformat()}),
                   422, "invalid_range", "to")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 
 from textual.widgets import DataTable, Input
 
@@ -16,6 +17,7 @@ from tests.tui.pilot import settle, signed_in, text_of, type_text, until
 from tui.screens.confirm import Confirm
 from tui.screens.maintenance import MaintenanceScreen
 from tui.screens.maintenance_order import WorkOrderScreen
+from tui.screens.maintenance_reliability import ReliabilityScreen
 from tui.screens.operator import OperatorScreen
 
 SHOTS = os.environ.get("MAINTENANCE_SCREENSHOTS")  # a directory: save what the screens look like
@@ -119,3 +121,57 @@ async def test_a_work_order_whose_plan_requires_it_is_closed_by_signature(app_fa
         await until(pilot, lambda: "done, signed" in text_of(pilot, "#wo-result"), what="closed")
     closed = s.ok(api.get(f"{s.BASE}/work-orders/{wo['id']}", headers=world.owner.headers))
     assert closed["status"] == "done" and closed["signatures"][0]["signer_id"] == world.owner.user_id
+
+
+async def test_f8_shows_mtbf_and_mttr_per_asset_and_failure_reason(app_factory, world, api, app_engine) -> None:
+    press = world.machines[0]
+    t0 = s.ago(hours=4).replace(second=0, microsecond=0)
+    minutes = [("running", 0), ("unplanned_stop", 60), ("running", 70), ("unplanned_stop", 130), ("running", 135),
+               ("planned_stop", 180)]
+    s.states(app_engine, world.owner, press["id"], *((state, t0 + timedelta(minutes=m)) for state, m in minutes))
+    stops = sorted(s.ok(api.get("/api/v1/downtime", headers=world.owner.headers,
+                                params={"machine_id": press["id"]}))["items"],
+                   key=lambda d: d["started_at"])
+    reasons = s.ok(api.get("/api/v1/downtime/reasons", headers=world.owner.headers, params={"limit": 200}))["items"]
+    hydraulic = next(r["id"] for r in reasons if r["code"] == "BREAKDOWN.MECHANICAL.HYDRAULIC")
+    s.ok(api.post(f"/api/v1/downtime/{stops[0]['id']}/reason", headers=world.owner.headers,
+                  json={"reason_id": hydraulic}))
+    app = app_factory(poll_seconds=30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, world.owner.email, world.password)
+        await pilot.press("9")
+        await until(pilot, lambda: isinstance(app.screen, MaintenanceScreen), what="maintenance screen")
+        await pilot.press("f8")
+        await until(pilot, lambda: isinstance(app.screen, ReliabilityScreen), what="reliability screen")
+        table = app.screen.query_one("#rel-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3, what="the press and its two reasons")
+        if SHOTS:
+            app.save_screenshot("maintenance-reliability.svg", path=SHOTS)
+        # By hand: run 0–60, 70–130, 135–180 = 165 min = 9900 s (planned stop after 180);
+        # failures 60–70 (Hydraulics, 600 s) and 130–135 (no reason yet, 300 s).
+        # All: MTBF 9900 / 2 = 4950 s = 1h 22m; MTTR 900 / 2 = 450 s = 7m 30s.
+        # Each reason: 1 failure, MTBF 9900 s = 2h 45m; MTTR 10m 00s and 5m 00s.
+        assert [table.get_row_at(i) for i in range(3)] == [
+            [f"{press['code']} Machine {press['code']}", "all reasons", "2", "1h 22m", "7m 30s"],
+            ["", "Hydraulics", "1", "2h 45m", "10m 00s"],
+            ["", "No reason given yet", "1", "2h 45m", "5m 00s"]]
+        assert "last 30 days" in text_of(pilot, "#rel-title")
+        await pilot.press("f5")
+        await until(pilot, lambda: "last 90 days" in text_of(pilot, "#rel-title"), what="another period")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MaintenanceScreen), what="back")
+
+
+def test_the_roles_step_names_every_permission_in_full() -> None:
+    """`maintenance.workorder.trigger` once read as just "workorder" in the onboarding roles step."""
+    from factoryos.client.models import PERMISSIONS, ROLES
+    from tui.widgets.wizard.roles_step import bundle_text
+
+    assert "maintenance view+request+workorder-trigger+manage" in bundle_text("plant_manager")
+    for role, held in ROLES.items():
+        text = bundle_text(role)
+        if role in ("owner", "admin"):
+            continue
+        for p in (p for p in PERMISSIONS if p in held):
+            area, rest = p.split(".", 1)
+            assert rest.replace(".", "-") in text.split(f"{area} ", 1)[1], (role, p, text)

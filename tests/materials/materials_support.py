@@ -60,8 +60,9 @@ def routed_product(api: httpx.Client, who: Session, app_engine: Any, machine: di
 
 def run_order(api: httpx.Client, who: Session, product: dict[str, Any], machine: dict[str, Any], quantity: int,
               scans: list[dict[str, Any]], good: int) -> dict[str, Any]:
-    """Create and release an order over the API, run it on the machine with the scans, complete it with
-    `good` parts and make its finished lot: returns the scan answers and the output."""
+    """Create and release an order over the API, run it on the machine with the scans and complete it
+    with `good` parts: completing makes the finished lot. Returns the scan answers and what the
+    completion made: the lot, the issues it backflushed and its inputs (lot number → quantity)."""
     order = order_support.create(api, who, product_id=product["id"], product=product["name"], quantity=quantity)
     ok(order_support.set_status(api, who, order["id"], "released"))
     op = order["operations"][0]["id"]
@@ -70,8 +71,22 @@ def run_order(api: httpx.Client, who: Session, product: dict[str, Any], machine:
     for a in answers:
         assert a.status_code == 201, a.text
     ok(api.post(f"/api/v1/machines/{machine['id']}/run/complete", json={"final_good": good}, headers=who.headers))
-    output = ok(api.post(f"{M}/operations/{op}/output", json={}, headers=who.headers), 201)
-    return {"order": order, "operation_id": op, "scans": [a.json() for a in answers], "output": output}
+    return {"order": order, "operation_id": op, "scans": [a.json() for a in answers],
+            "output": made_by(api, who, order["id"], op, [a.json() for a in answers])}
+
+
+def made_by(api: httpx.Client, who: Session, order_id: str, operation_id: str,
+            scans: list[dict[str, Any]]) -> dict[str, Any]:
+    """The order's one finished lot, the issues booked at completion (not at a scan), and its inputs."""
+    made = ok(api.get(f"{M}/lots", params={"job_id": order_id}, headers=who.headers))["items"]
+    assert len(made) == 1, made
+    scanned = {m["id"] for a in scans for m in a["movements"]}
+    issues = ok(api.get(f"{M}/movements", params={"operation_id": operation_id, "kind": "issue"},
+                        headers=who.headers))["items"]
+    back = trace(api, who, "backward", made[0]["id"])
+    numbers = {d["lot_id"]: d["lot_number"] for d in back["details"]}
+    return {"lot": made[0], "backflushed": [m for m in issues if m["id"] not in scanned],
+            "consumed": {numbers[n["lot_id"]]: n["quantity"] for n in back["nodes"] if n["level"] == 1}}
 
 
 def scan(api: httpx.Client, who: Session, machine: dict[str, Any], **body: Any) -> httpx.Response:

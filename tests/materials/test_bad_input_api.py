@@ -197,3 +197,32 @@ def body_ok(csv: str) -> dict:
     import base64
 
     return {"file_name": "stock.csv", "content": base64.b64encode(csv.encode()).decode()}
+
+
+def test_more_scans_refused_quarantine_no_bom_no_run_and_unclear_labels(api, owner, app_engine) -> None:
+    p = _running(api, owner, app_engine)
+    m, steel = p["machine"], p["steel"]
+    # An NC that quarantines the lot: the terminal refuses it, naming the NC.
+    nc = ms.ok(api.post("/api/v1/nonconformances", headers=owner.headers, json={
+        "machine_id": m["id"], "lot_id": p["lots"]["good"]["id"], "quantity": 1, "description": "Rust spots",
+        "quarantine_lot": True}), 201)
+    body = problem(ms.scan(api, owner, m, code="S-1"), 409, "lot_quarantine", "code")
+    assert nc["code"] in body["detail"]
+    # A label with a GTIN but no lot number; a lot number two items share (the GS1 label settles it).
+    problem(ms.scan(api, owner, m, code=f"01{GTIN}"), 422, "scan_no_lot", "code")
+    twin = ms.lot(api, owner, p["brass"]["id"], number="S-2")
+    ms.receive(api, owner, twin["item_id"], twin["id"], "5", p["wh"]["id"])
+    ms.receive(api, owner, steel["id"], ms.lot(api, owner, steel["id"], number="S-2", expires_on="2099-01-01")["id"],
+               "5", p["wh"]["id"])
+    problem(ms.scan(api, owner, m, code="S-2"), 422, "lot_ambiguous", "code")
+    assert ms.scan(api, owner, m, code=f"01{GTIN}10S-2").status_code == 201
+    # Nothing running on the machine.
+    ms.ok(api.post(f"/api/v1/machines/{m['id']}/run/complete", json={"final_good": 0}, headers=owner.headers))
+    problem(ms.scan(api, owner, m, code=f"01{GTIN}10S-2"), 409, "no_operation_running", "code")
+    # An order whose product has no released bill of materials.
+    bare = ms.routed_product(api, owner, app_engine, m, "BARE-1", "Bare part")
+    order = order_support.create(api, owner, product_id=bare["id"], product="Bare part", quantity=5)
+    ms.ok(order_support.set_status(api, owner, order["id"], "released"))
+    ms.ok(api.post(f"/api/v1/machines/{m['id']}/run", json={"operation_id": order["operations"][0]["id"]},
+                   headers=owner.headers), 201)
+    problem(ms.scan(api, owner, m, code=f"01{GTIN}10S-2"), 409, "bom_missing", "code")

@@ -56,40 +56,41 @@ def test_three_levels_run_on_machines_and_traced_both_ways(api, owner, app_engin
     assert (sub_lot["item_number"], sub_lot["quantity"], sub_lot["origin"]) == ("SUB-10", "10", "production")
     # Steel: 2 kg per part × 10 × 1.05 scrap allowance, from the warehouse (nothing at the line side).
     assert [(m["kind"], m["quantity"]) for m in out1["backflushed"]] == [("issue", "21")]
-    assert {c["lot_number"]: c["quantity"] for c in out1["consumed"]} == {"S-100": "21",
-                                                                           p["resin_lot"]["number"]: "5"}
-    assert out1["missing"] == []
+    assert out1["consumed"] == {"S-100": "21", p["resin_lot"]["number"]: "5"}
 
     # Level 1: HSG from the SUB lot (plain lot number, as typed) and resin, on the second machine.
     second = ms.run_order(api, owner, p["hsg"], p["m2"], 10, [
         {"code": sub_lot["number"] + "\r\n"}, {"code": p["resin_lot"]["number"]}], good=8)
     hsg_lot = second["output"]["lot"]
     assert hsg_lot["quantity"] == "8"
-    assert {c["lot_number"]: c["quantity"] for c in second["output"]["consumed"]} == {
-        sub_lot["number"]: "8", p["resin_lot"]["number"]: "0.8"}
+    assert second["output"]["consumed"] == {sub_lot["number"]: "8", p["resin_lot"]["number"]: "0.8"}
 
     back = ms.trace(api, owner, "backward", hsg_lot["number"])
     assert (back["levels"], back["lots"], back["truncated"]) == (2, 4, False)
+    number = {d["lot_id"]: d["lot_number"] for d in back["details"]}
     by_level = {}
     for n in back["nodes"]:
-        by_level.setdefault(n["level"], set()).add(n["lot_number"])
+        by_level.setdefault(n["level"], set()).add(number[n["lot_id"]])
     assert by_level == {0: {hsg_lot["number"]}, 1: {sub_lot["number"], p["resin_lot"]["number"]},
                         2: {"S-100", p["resin_lot"]["number"]}}
-    steel_node = next(n for n in back["nodes"] if n["lot_number"] == "S-100")
-    assert (steel_node["via_lot_id"], steel_node["supplier"], steel_node["supplier_lot"]) == (
-        sub_lot["id"], "Acme Steel", "A-77")
+    steel = next(d for d in back["details"] if d["lot_number"] == "S-100")
+    assert [n["via_lot_id"] for n in back["nodes"] if n["lot_id"] == steel["lot_id"]] == [sub_lot["id"]]
+    assert (steel["supplier"], steel["supplier_lot"]) == ("Acme Steel", "A-77")
+    assert len(back["details"]) == back["lots"] == 4  # each lot's details once
     assert back["suppliers"] == ["Acme Steel", "Polymer GmbH"]
     assert back["orders"] == sorted([first["order"]["job_number"], second["order"]["job_number"]])
     assert back["machines"] == sorted([p["m1"]["code"], p["m2"]["code"]])
     assert back["operators"] and all(back["operators"])
 
     fwd = ms.trace(api, owner, "forward", "S-100")
-    assert [(n["level"], n["lot_number"]) for n in fwd["nodes"]] == [
+    number = {d["lot_id"]: d["lot_number"] for d in fwd["details"]}
+    assert [(n["level"], number[n["lot_id"]]) for n in fwd["nodes"]] == [
         (0, "S-100"), (1, sub_lot["number"]), (2, hsg_lot["number"])]
     # The resin lot went into both levels: forward it reaches SUB and HSG directly, and HSG again via SUB.
     resin_fwd = ms.trace(api, owner, "forward", p["resin_lot"]["id"])
-    assert {n["lot_number"] for n in resin_fwd["nodes"]} == {p["resin_lot"]["number"], sub_lot["number"],
-                                                             hsg_lot["number"]}
+    assert {d["lot_number"] for d in resin_fwd["details"]} == {p["resin_lot"]["number"], sub_lot["number"],
+                                                               hsg_lot["number"]}
+    assert len(resin_fwd["nodes"]) == 4  # HSG under resin and under SUB: two nodes, one set of details
 
     stock = ms.ok(api.get(f"{ms.M}/stock", params={"lot_id": p["steel_lot"]["id"]}, headers=owner.headers))
     assert [(s["location_code"], s["quantity"]) for s in stock["items"]] == [("WH1", "479")]
@@ -100,7 +101,8 @@ def test_three_levels_run_on_machines_and_traced_both_ways(api, owner, app_engin
             {"t": owner.tenant_id}).all())
         ledger = conn.execute(text("select kind, count(*) from stock_movements where tenant_id = :t group by 1 "
                                    "order by 1"), {"t": owner.tenant_id}).all()
-    # 4 scans; 2 lots entered + 2 made; 2 receipts by hand; 2 drafts + 2 releases; 3 items; 1 warehouse.
-    assert audited == {"lot_load": 4, "lot": 4, "stock_movement": 2, "bom": 4, "item": 3, "location": 1}
+    # 4 scans; 2 lots entered (the 2 made are effects of their completion's row); 2 receipts by hand;
+    # 2 drafts + 2 releases; 3 items; 1 warehouse.
+    assert audited == {"lot_load": 4, "lot": 2, "stock_movement": 2, "bom": 4, "item": 3, "location": 1}
     assert ledger == [("issue", 4), ("production_receipt", 2), ("receipt", 2)]
-    assert Decimal(back["nodes"][0]["lot_quantity"]) == 8
+    assert Decimal(next(d for d in back["details"] if d["lot_id"] == hsg_lot["id"])["lot_quantity"]) == 8

@@ -63,7 +63,8 @@ def test_every_materials_route_answers_as_documented(live_server, spec: SpecChec
         call("POST", f"/materials/machines/{m['id']}/scan", 201, json={"code": f"01{GTIN}10S-1"})
         call("POST", f"/materials/machines/{m['id']}/scan", 422, json={"code": "0112345678901231" + "99X"})
         call("POST", f"/machines/{m['id']}/run/complete", 200, json={"final_good": 10})
-        out = call("POST", f"/materials/operations/{op}/output", 201, json={})
+        call("POST", f"/materials/operations/{op}/output", 409, json={})  # completion made the lot already
+        out = call("POST", f"/materials/operations/{op}/output", 201, json={"quantity": "1"})
         call("POST", f"/materials/lots/{lot['id']}/status", 200, json={"status": "blocked", "reason": "NC"})
         call("GET", "/trace/backward", 200, params={"lot": out["lot"]["number"]})
         call("GET", "/trace/forward", 200, params={"lot": "S-1"})

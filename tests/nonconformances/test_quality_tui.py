@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input, Select
 
-from tests.nonconformances.support import CAPA, disposition, ok, open_nc, quality_plant
+from tests.nonconformances.support import CAPA, disposition, ok, open_nc, quality_plant, signature
 from tests.tui.pilot import fill, settle, signed_in, text_of, until
 from tui.screens.quality_forms import NcForm
 from tui.screens.quality_list import QualityScreen
@@ -95,6 +95,7 @@ async def test_capas_show_their_steps_and_approvals(app_factory, api) -> None:
         await until(pilot, lambda: screen.capa is not None, what="CAPA detail")
         assert screen.query_one("#q-table", DataTable).get_row_at(0)[0] == capa["code"]
         assert "[containment] ready to approve" in text_of(pilot, "#q-detail")
+        assert "Next: F6 approves containment with your signature." in text_of(pilot, "#q-detail")
         await pilot.press("f6")
         await until(pilot, lambda: isinstance(app.screen, SignatureDialog), what="signature dialog")
         await fill(pilot, "#sig-password", p.manager.password)
@@ -129,3 +130,52 @@ async def test_two_wrong_passwords_in_the_dialog_end_the_session(app_factory, ap
         await until(pilot, lambda: isinstance(app.screen, LoginScreen), what="signed out")
         await until(pilot, lambda: any("ended this session" in str(n.message) for n in app._notifications),
                     what="why")
+
+
+async def test_an_approval_voided_by_a_later_change_shows_as_no_longer_valid(app_factory, api) -> None:
+    p = quality_plant(api)
+    nc = open_nc(api, p.operator, p.machine["id"])
+    capa = ok(api.post(CAPA, json={"title": "Scratches", "problem": "Scratches at packing",
+                                   "nonconformance_ids": [nc["id"]], "containment": "Sort the stock"},
+                       headers=p.supervisor.headers), 201)
+    ok(api.post(f"{CAPA}/{capa['id']}/approve", headers=p.manager.headers,
+                json={"step": "containment", "signature": signature(p.manager, reason="Stock sorted")}))
+    # The containment is rewritten after its approval: the signature no longer covers what is there.
+    ok(api.patch(f"{CAPA}/{capa['id']}", json={"containment": "Sort the stock and the parts at the customer"},
+                 headers=p.supervisor.headers))
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.manager.email, p.manager.password)
+        await settle(pilot)
+        await pilot.press("f3")
+        await until(pilot, lambda: screen.capa is not None, what="CAPA detail")
+        detail = " ".join(text_of(pilot, "#q-detail").split())
+        assert "[containment] ready to approve" in detail  # approved no more
+        assert "Stock sorted · NO LONGER VALID: changed since signed" in detail
+        assert "· valid" not in detail
+
+
+async def test_the_owner_of_a_capa_cannot_approve_it_a_second_person_signs(app_factory, api) -> None:
+    p = quality_plant(api)
+    nc = open_nc(api, p.operator, p.machine["id"])
+    capa = ok(api.post(CAPA, json={"title": "Scratches", "problem": "Scratches at packing", "owner_id": p.manager.user_id,
+                                   "nonconformance_ids": [nc["id"]], "containment": "Sort the stock"},
+                       headers=p.supervisor.headers), 201)
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.manager.email, p.manager.password)
+        await settle(pilot)
+        await pilot.press("f3")
+        await until(pilot, lambda: screen.capa is not None, what="CAPA detail")
+        assert "Next: containment needs a second person's approval: you own this CAPA." in " ".join(
+            text_of(pilot, "#q-detail").split())
+        await pilot.press("f6")  # the server has the last word: the dialog says why nothing was signed
+        await until(pilot, lambda: isinstance(app.screen, SignatureDialog), what="signature dialog")
+        dialog = app.screen
+        await fill(pilot, "#sig-password", p.manager.password)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "second person" in str(dialog.query_one("#sig-error").render()),
+                    what="refusal in the dialog")
+        assert isinstance(app.screen, SignatureDialog)  # nothing signed: the dialog stays for another signer
+    shown = ok(api.get(f"{CAPA}/{capa['id']}", headers=p.owner.headers))
+    assert shown["steps"][0]["approved"] is False and shown["steps"][0]["signatures"] == []

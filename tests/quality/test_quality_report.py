@@ -60,7 +60,7 @@ def test_quality_report_json_pdf_xlsx(api, owner, app_engine) -> None:
     assert (surface["spec"], surface["out"]) == ("pass / fail", 1)
     rejects = sections["rejects"]["rows"]
     assert [(r["machine"], r["quantity"]) for r in rejects] == [(world["machine"]["code"], 5)]
-    assert [c["key"] for c in doc["sections"] if c["type"] != "table"][:1] == ["spc_bore_r"]
+    assert [c["key"] for c in doc["sections"] if c["type"] != "table"][:2] == ["spc_bore_x", "spc_bore_r"]
     xbar = sections["spc_bore"]
     assert [row["mean"] for row in xbar["rows"]] == pytest.approx([p["value"] for p in spc["points"]])
     assert xbar["rows"][0]["ucl"] == pytest.approx(spc["location"]["upper"])

@@ -60,3 +60,9 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name != "tests.sso.oidc_audit_steps":
         raise
+
+# SAML's steps (server/routes/sso_saml.py) live in their own module.
+import tests.sso.saml_audit_steps  # noqa: E402,F401
+
+# SCIM's steps (the company's token, then the SCIM calls made with it) live in their own module.
+import tests.sso.scim_audit_steps  # noqa: E402,F401

@@ -22,7 +22,7 @@ def test_a_provider_round_trips_without_its_secret(
     p = plant.provider
     assert p["has_secret"] is True and "secret" not in p
     assert p["rules"][0] == {"position": 1, "group": plant.people.group("supervisors"), "role": "supervisor",
-                             "granted": [], "denied": []}
+                             "granted": [], "denied": [], "site_ids": None}
     assert p["config"]["urls"] == [slapd.ldaps_url] and p["default_role"] is None
     listed = http.get("/api/v1/sso/providers", headers=plant.owner.headers)
     assert [x["id"] for x in listed.json()["items"]] == [p["id"]]
@@ -79,7 +79,8 @@ def test_bad_settings_name_the_field(http: httpx.Client, slapd: Slapd) -> None:
         ({"email_domains": [plant.people.domain]}, 409, "sso_domain_taken", "email_domains"),
         ({"rules": [{"group": "x", "role": "operator", "granted": ["fly.planes"]}]}, 422, "unknown_permission",
          "rules[0].granted"),
-        ({"kind": "saml"}, 422, "sso_kind_unsupported", "kind"),
+        ({"kind": "saml", "config": {"idp_metadata_xml": "<not-metadata/>"}}, 422, "saml_metadata_invalid",
+         "config.idp_metadata_xml"),
     ]
     for over, status, code, field in cases:
         body = provider_body(slapd, plant.people, email_domains=[f"x{len(over)}-{owner.tenant_id[:8]}.example.com"])

@@ -101,7 +101,7 @@ async def test_admin_adds_a_directory_tests_it_and_edits_its_rules(app_factory, 
     saved = [p for p in api.get("/api/v1/sso/providers", headers=plant.owner.headers).json()["items"]
              if p["name"] == "Second AD"][0]
     assert saved["rules"] == [{"position": 1, "group": people.group("operators"), "role": "operator",
-                               "granted": ["reports.export"], "denied": []}]
+                               "granted": ["reports.export"], "denied": [], "site_ids": None}]
     assert saved["config"]["ca_bundle"] == slapd.ca_pem and saved["has_secret"] is True
 
 

@@ -44,7 +44,7 @@ async def test_grant_a_permission_flag(app_factory, world, api):
         await pilot.press("space")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="dialog closed")
-        await until(pilot, lambda: "+reports.export" in str(table.get_row(world.operator.user_id)[4]),
+        await until(pilot, lambda: "+reports.export" in str(table.get_row(world.operator.user_id)[5]),
                     what="table updated")
     member = api.get(f"/api/v1/users/{world.operator.user_id}", headers=world.owner.headers).json()
     assert member["granted"] == ["reports.export"] and "reports.export" in member["permissions"]

@@ -3,6 +3,7 @@ take a backup and restore it (typing its name), and read the server's health."""
 
 from __future__ import annotations
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from textual.widgets import Button, DataTable, Static, TabbedContent
 
@@ -54,6 +55,9 @@ async def test_activate_a_license_from_a_file_and_refuse_a_forged_key(app_factor
     assert (ops_server.data_dir / "license.lic").read_text().splitlines()[-1] == lic.read_text().splitlines()[-1]
 
 
+# A real restore of the island's database: slow. The fast suite keeps the restore over the API
+# (tests/backup/test_restore_api.py) and this dialog's typed-name check (cancel, below).
+@pytest.mark.slow
 async def test_take_a_backup_and_restore_it_with_the_typed_name(app_factory, ops_server):
     world = build_plant(ops_server.api)
     installation_admin(ops_server.server, world.owner)

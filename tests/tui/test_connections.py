@@ -152,3 +152,51 @@ async def test_a_machine_on_a_broker_is_explained_not_edited(app_factory, world,
         await settle(pilot)
         assert isinstance(app.screen, MachinesScreen)  # no form that cannot show it
     api.delete(f"/api/v1/machines/{machine['id']}/connection", headers=world.owner.headers)
+
+
+async def test_browse_an_opcua_server_for_a_node_and_test_before_saving(app_factory, world, api):
+    from factoryos.connectivity.simulator import Simulator
+    from tests.connectivity.support import free_port
+    from tui.screens.opcua_browse import BrowseNodes
+
+    machine = world.machines[0]
+    app = app_factory()
+    async with Simulator(1, protocol="opcua", seed=3, opcua_port=free_port(), tick=None) as sim:
+        plc = sim.machines[0]
+        url = sim.machine_configs()[0].endpoint.url
+        async with app.run_test(size=(80, 24)) as pilot:
+            form = await open_connection(pilot, world, machine)
+            form.query_one("#cf-protocol", Select).value = "opcua"
+            await settle(pilot)
+            await fill(pilot, "#cf-opcua-endpoint-url", url)
+
+            async def open_row(name: str) -> None:
+                browser = app.screen
+                await until(pilot, lambda: any(n.name == name for n in browser.nodes), what=name)
+                browser.query_one("#b-nodes").highlighted = next(
+                    i for i, n in enumerate(browser.nodes) if n.name == name)
+                await pilot.press("enter")
+
+            form.query_one("#cf-opcua-signals-good", Input).focus()
+            await pilot.press("ctrl+b")
+            await until(pilot, lambda: isinstance(app.screen, BrowseNodes), what="browser")
+            await open_row("Machines")
+            await open_row(plc.machine_id)
+            await until(pilot, lambda: "GoodCount" in [n.name for n in app.screen.nodes], what="variables")
+            assert f"= {plc.good_counter} (UInt32)" in str(app.screen.query_one("#b-nodes").get_option_at_index(
+                [n.name for n in app.screen.nodes].index("GoodCount")).prompt)
+            await pilot.press("backspace")  # up one level, then down again
+            await open_row(plc.machine_id)
+            await open_row("GoodCount")
+            await until(pilot, lambda: isinstance(app.screen, type(form)), what="back in the form")
+            good = form.query_one("#cf-opcua-signals-good", Input)
+            assert good.value == sim.opcua.node_id(plc.machine_id, "GoodCount") and app.focused is good
+
+            await fill(pilot, "#cf-opcua-signals-reject", sim.opcua.node_id(plc.machine_id, "RejectCount"))
+            await fill(pilot, "#cf-opcua-signals-state", sim.opcua.node_id(plc.machine_id, "StateCode"))
+            await pilot.press("ctrl+t")
+            health = form.query_one("#cf-health")
+            await until(pilot, lambda: "Test ok" in str(health.render()), what="test read")
+            assert f"good {plc.good_counter}, reject {plc.reject_counter}" in str(health.render())
+        # Nothing was saved by browsing or testing.
+        assert api.get(f"/api/v1/machines/{machine['id']}/connection", headers=world.owner.headers).status_code == 404

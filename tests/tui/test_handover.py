@@ -51,7 +51,8 @@ async def test_a_read_only_member_is_not_offered_the_handover_note(app_factory, 
         assert "handover" not in {b.binding.action for b in pilot.app.screen.active_bindings.values() if b.enabled}
 
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+# The floor's 80×24 in the fast suite; the larger terminal too in the full run (`slow`).
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40", marks=pytest.mark.slow)]
 
 
 @pytest.fixture(scope="module")

@@ -182,7 +182,8 @@ async def test_the_running_order_shows_on_its_tile_and_in_the_detail(app_factory
 
 # -- snapshots -------------------------------------------------------------------------------------
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+# The floor's 80×24 in the fast suite; the larger terminal too in the full run (`slow`).
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40", marks=pytest.mark.slow)]
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 
 

@@ -22,7 +22,8 @@ from tui.screens.machine_run import RunScreen
 from tui.screens.operator import OperatorScreen
 from tui.screens.orders import OrdersScreen
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+# The floor's 80×24 in the fast suite; the larger terminal too in the full run (`slow`).
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40", marks=pytest.mark.slow)]
 
 
 @dataclass(frozen=True)

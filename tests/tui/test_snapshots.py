@@ -33,7 +33,8 @@ from tui.screens.planning import PlanningScreen
 from tui.screens.reports import ReportsScreen
 from tui.widgets.machine_tile import MachineTile
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+# The floor's 80×24 in the fast suite; the large terminal too in the full run (`slow`).
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48", marks=pytest.mark.slow)]
 
 
 @dataclass(frozen=True)
@@ -308,6 +309,8 @@ def test_planning(snap_compare, snap_app, snapshot_plant, size):
         # The plans arrive after the sites: wait for that table, then measure it.
         table = pilot.app.screen.query_one("#plans-table", DataTable)
         await until(pilot, lambda: table.row_count == 5, what="plans")
+        stops = pilot.app.screen.query_one("#plan-stops-title", Static)
+        await until(pilot, lambda: "next 7 days" in str(stops.render()), what="maintenance stops")
         await settle(pilot)
         await pilot.pause(0.2)
         await still(pilot)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,6 +24,7 @@ from factoryos.client.models import MachineOut
 from factoryos.connectivity.connection_models import ConnectionHealth, ConnectionOut
 from tui.screens.confirm import Confirm
 from tui.widgets.connection_fields import (
+    SIGNALS,
     FieldReader,
     field_id,
     fill,
@@ -63,12 +65,18 @@ class ConnectionForm(ShowsWorkerErrors, ModalScreen[bool]):
         Binding("ctrl+s", "save", "Save", id="save"),
         Binding("ctrl+d", "remove", "Remove", tooltip="Delete these settings: the poller stops reading it.",
                 id="remove"),
+        Binding("ctrl+t", "test", "Test", tooltip="Read the machine once with these settings, without saving.",
+                id="test"),
+        Binding("ctrl+b", "browse", "Browse", tooltip="OPC-UA: pick the focused signal's node from the server.",
+                id="browse"),
     ]
     HELP = """\
 **Connection**: how the poller reads this machine. Choose the protocol, fill the endpoint
 and where the good, reject and state signals live (alarm is optional), then **Ctrl+S**.
 Switch **Polling** off to pause without losing the settings. Passwords are never shown:
 leave them empty to keep the stored ones. **Ctrl+D** removes the settings.
+**Ctrl+T** reads the machine once with what is typed, before saving. For OPC-UA, **Ctrl+B** in a
+signal's field browses the server and puts the chosen node there.
 """
 
     def __init__(self, api: FactoryClient, machine: MachineOut, current: ConnectionOut | None) -> None:
@@ -165,6 +173,53 @@ leave them empty to keep the stored ones. **Ctrl+D** removes the settings.
             widget.focus()
             widget.scroll_visible()
         self.notify(error.detail, title="Check the settings", severity="error", timeout=15)  # starts with the field
+
+    def action_test(self) -> None:
+        self.test(self.body())
+
+    @work(exclusive=True, group="connection-test", exit_on_error=False)
+    async def test(self, body: dict[str, Any]) -> None:
+        line = self.query_one("#cf-health", Static)
+        line.update("Testing: reading the machine once…")
+        try:
+            answer = await self.api.test_connection(self.machine.id, body)
+        except ClientError as exc:
+            if exc.status != 422:
+                raise
+            line.update("Test not run: check the settings.")
+            self._mark(exc)
+            return
+        if answer.ok and answer.reading is not None:
+            r = answer.reading
+            alarm = f", alarm {r.alarm_code}" if r.alarm_code is not None else ""
+            line.update(f"[b]Test ok[/b] in {answer.elapsed_ms} ms: good {r.good_raw}, reject {r.reject_raw}, "
+                        f"state {r.state_code} ({r.state.replace('_', ' ')}){alarm}. Not saved yet.")
+        else:
+            line.update(f"[b]Test failed[/b]: {escape(answer.error or 'no answer')}")
+
+    def action_browse(self) -> None:
+        from tui.screens.opcua_browse import BrowseNodes
+
+        if self.protocol != "opcua":
+            self.notify("Browsing is for OPC-UA servers; Modbus has no address space to browse.",
+                        title="Browse", severity="warning")
+            return
+        focused = self.focused
+        signal = next((name for name in SIGNALS if focused is not None
+                       and focused.id == field_id("opcua", f"signals.{name}")), None)
+        if signal is None:
+            self.notify("Put the cursor in the good, reject, state or alarm field first.", title="Browse",
+                        severity="warning")
+            return
+        endpoint, _ = opcua_body(FieldReader(self, "opcua"))
+
+        def chosen(node_id: str | None) -> None:
+            if node_id is not None:
+                field = self.query_one(f"#{field_id('opcua', f'signals.{signal}')}", Input)
+                field.value = node_id
+                field.focus()
+
+        self.app.push_screen(BrowseNodes(self.api, self.machine.id, endpoint, signal), chosen)
 
     def action_remove(self) -> None:
         if self.current is None:

@@ -27,6 +27,7 @@ from factoryos.client.models import LiveView, OeeReport, ReasonOut, RejectionOut
 from tui.screens.inspection import OverdueInspectionsLine
 from tui.screens.machine_detail import MachineDetailScreen
 from tui.screens.polling import PollingScreen
+from tui.widgets.capa_due_line import CapaDueLine
 from tui.widgets.header import Header
 from tui.widgets.kpi_tile import KpiTile, percent
 from tui.widgets.machine_tile import MachineTile, since_text
@@ -92,6 +93,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         # Below the scrolling tiles, so they are never cut off by them.
         yield OverdueInspectionsLine(id="dash-quality")
         yield DueMaintenanceLine(id="dash-maintenance")
+        yield CapaDueLine(id="dash-capa")
         yield Static("", id="alerts")
         yield Static("", id="scrap-reasons")
         with Horizontal(id="dash-status"):

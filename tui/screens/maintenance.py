@@ -1,5 +1,6 @@
 """Maintenance: the plans due (or soon) and the open work orders, read again every poll interval.
-**Enter** on a work order opens it (checklist, start, finish); **F5** shows closed ones too."""
+**Enter** on a work order opens it (checklist, start, finish); **F5** shows closed ones too;
+**F8** MTBF and MTTR per asset and failure reason."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from factoryos.maintenance.models import PlanOut, TriggerState, WorkOrderOut
+from tui.screens.maintenance_reliability import ReliabilityScreen
 from tui.screens.polling import PollingScreen
 from tui.widgets.header import Header
 
@@ -36,6 +38,8 @@ class MaintenanceScreen(PollingScreen):
         Binding("enter", "open", "Open", tooltip="Open the highlighted work order.", id="open", show=False),
         Binding("f5", "toggle_closed", "All/open", tooltip="Show closed work orders too, or only open ones.",
                 id="closed"),
+        Binding("f8", "reliability", "MTBF/MTTR", tooltip="MTBF and MTTR per asset and failure reason.",
+                id="reliability"),
         Binding("ctrl+r", "refresh", "Reload", tooltip="Read the due list and work orders again.", show=False),
     ]
     HELP = """\
@@ -44,7 +48,7 @@ class MaintenanceScreen(PollingScreen):
 Top: plans due or within their lead, most urgent first (what is left: days, run hours or
 cycles; negative is past due). Reading this list makes the work orders of plans that fell due.
 Bottom: work orders. **Tab** moves between the lists, **Enter** opens a work order,
-**F5** shows closed ones too.
+**F5** shows closed ones too, **F8** shows MTBF and MTTR per asset and failure reason.
 """
     AUTO_FOCUS = "#mt-orders"
     DEFAULT_CSS = """
@@ -123,6 +127,9 @@ Bottom: work orders. **Tab** moves between the lists, **Enter** opens a work ord
         table = self.query_one("#mt-orders", DataTable)
         if self.orders and table.cursor_row < len(self.orders):
             self._open(self.orders[table.cursor_row].id)
+
+    def action_reliability(self) -> None:
+        self.app.push_screen(ReliabilityScreen())
 
     def _open(self, wo_id: UUID) -> None:
         from tui.screens.maintenance_order import WorkOrderScreen

@@ -2,10 +2,13 @@
 
 Type or scan the lot number and press Enter; F2 traces backward, F3 forward. Each node shows
 the lot, its item, the quantity used on that link, and where it came from (supplier lot, or
-the order and machine that made it); a blocked or quarantined lot is marked.
+the order and machine that made it); a blocked or quarantined lot is marked. Under a lot hang
+the inspections of the order that made it and the nonconformances naming it or that order.
 """
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,7 +17,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Label, Static, Tree
 
 from factoryos.client import ClientError, SessionEnded
-from factoryos.materials.trace_models import TraceNode, TraceOut
+from factoryos.materials.trace_models import TraceInspection, TraceLot, TraceNode, TraceNonconformance, TraceOut
 from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.widgets.field_error import FieldError
@@ -24,12 +27,25 @@ from tui.widgets.scan_input import ScanInput
 MAX_SHOWN = 2_000  # nodes drawn in the tree; the summary still counts them all
 
 
-def node_label(n: TraceNode) -> str:
+def node_label(n: TraceNode, d: TraceLot) -> str:
     used = f" · {n.quantity:f} used" if n.quantity is not None and n.level else ""
-    source = (f" · {n.supplier} {n.supplier_lot or ''}".rstrip() if n.supplier
-              else f" · {n.order_number} on {n.machine_code}" if n.order_number else "")
-    status = "" if n.status == "available" else f" [{n.status.upper()}]"
-    return f"{n.lot_number} {n.item_number}{used}{source}{status}"
+    source = (f" · {d.supplier} {d.supplier_lot or ''}".rstrip() if d.supplier
+              else f" · {d.order_number} on {d.machine_code}" if d.order_number else "")
+    status = "" if d.status == "available" else f" [{d.status.upper()}]"
+    return f"{d.lot_number} {d.item_number}{used}{source}{status}"
+
+
+def inspection_label(i: TraceInspection, zone: ZoneInfo | None) -> str:
+    """Recorded at, in the machine's site time (UTC, said so, when the plant is not loaded)."""
+    when = (i.recorded_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if zone
+            else i.recorded_at.strftime("%Y-%m-%d %H:%M UTC"))
+    spec = f", {i.out_of_spec} out of spec" if i.out_of_spec else ""
+    return f"Inspection {i.plan_name}: {i.result.upper()}{spec} · {i.machine_code} {when}"
+
+
+def nc_label(n: TraceNonconformance) -> str:
+    decided = f" → {n.disposition}" if n.disposition else ""
+    return f"{n.code} [{n.status.upper()}{decided}] {n.quantity:f} · {n.description[:60]}"
 
 
 class TraceScreen(AppScreen):
@@ -106,6 +122,12 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
             return
         self.show(result)
 
+    def _zone(self, machine_code: str) -> ZoneInfo | None:
+        ref = self.session.reference
+        machine = ref.machine_by_code(machine_code) if ref else None
+        site = ref.site(machine.site_id) if ref and machine else None
+        return ZoneInfo(site.timezone) if site else None
+
     def show(self, result: TraceOut) -> None:
         self.result = result
         way = "went into" if result.direction == "backward" else "made from"
@@ -113,11 +135,21 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
         self.query_one("#trace-summary", Static).update(
             f"{result.lots - 1} lot(s) {way} {result.lot_number}, {result.levels} level(s) · "
             f"{len(result.suppliers)} supplier(s) · {len(result.orders)} order(s) · "
-            f"{len(result.machines)} machine(s)\n"
+            f"{len(result.machines)} machine(s) · {len(result.inspections)} inspection(s) · "
+            f"{len(result.nonconformances)} NC(s)\n"
             + (f"Showing the first {shown:,} of {len(result.nodes):,} entries." if shown < len(result.nodes)
                else ", ".join(result.orders[:6])))
         tree = self.query_one("#trace-tree", Tree)
         tree.clear()
+        details = result.by_lot()
+        # Inspections and NCs hang under each lot they touch (an order's under every lot it made).
+        quality: dict[object, list[str]] = {}
+        for i in result.inspections:
+            for lot_id in i.lot_ids:
+                quality.setdefault(lot_id, []).append(inspection_label(i, self._zone(i.machine_code)))
+        for nc in result.nonconformances:
+            for lot_id in nc.lot_ids:
+                quality.setdefault(lot_id, []).append(nc_label(nc))
         children: dict[object, list[TraceNode]] = {}
         for n in result.nodes[:MAX_SHOWN]:
             children.setdefault(n.via_lot_id if n.level else None, []).append(n)
@@ -125,6 +157,10 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
         while stack:
             parent, node = stack.pop()
             kids = [c for c in children.get(node.lot_id, []) if c.level == node.level + 1]
-            added = parent.add(node_label(node), data=node.lot_id, expand=True, allow_expand=bool(kids))
+            notes = quality.get(node.lot_id, [])
+            added = parent.add(node_label(node, details[node.lot_id]), data=node.lot_id, expand=True,
+                               allow_expand=bool(kids or notes))
+            for note in notes:
+                added.add_leaf(note)
             stack.extend((added, c) for c in reversed(kids))
         tree.root.expand()

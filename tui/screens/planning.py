@@ -1,5 +1,7 @@
 """Planning: shift patterns of a site, and per machine the target and the operators for a
-chosen shift (one plan per machine and shift holds both)."""
+chosen shift (one plan per machine and shift holds both). Below them, the preventive maintenance
+that will stop a machine in that shift (approved or scheduled, not started; with its window in
+site time), so the plan can leave room for it."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteOut
+from factoryos.maintenance.models import PlannedStop
 from tui.screens.base import AppScreen
 from tui.screens.plan_forms import WEEKDAYS, OperatorsForm, ShiftForm, TargetForm
 from tui.widgets.header import Header
@@ -33,7 +36,13 @@ class PlanningScreen(AppScreen):
         Binding("r", "reload", "Reload", id="reload"),
     ]
     HELP = ("**Planning**: choose site and shift; **Enter** on a machine sets its target, **o** assigns its "
-            "operators; **n** adds a shift pattern.")
+            "operators; **n** adds a shift pattern. Maintenance stops: preventive work that needs a machine "
+            "stopped during the shift (or, without shifts, the next 7 days), from its scheduled start for its "
+            "estimated time; *not scheduled yet* is approved work a planner still has to place.")
+    DEFAULT_CSS = """
+    PlanningScreen #plan-stops { height: auto; max-height: 6; }
+    """
+    STOPS_AHEAD = timedelta(days=7)
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,15 +60,20 @@ class PlanningScreen(AppScreen):
             yield Label("Shift", classes="form-label short")
             yield Select[int]([], prompt="no shifts", id="plan-shift")
         yield Static("Shift patterns", classes="section-title")
-        patterns = DataTable(id="patterns-table", cursor_type="row")
+        patterns: DataTable[str] = DataTable(id="patterns-table", cursor_type="row")
         patterns.add_columns("Name", "Start", "End", "Days", "Active")
         yield patterns
         yield Static("Targets for the chosen shift", classes="section-title")
-        plans = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
+        plans: DataTable[str] = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
         # Fixed widths: a table refilled while it is drawn would otherwise flash label-wide columns.
         for label, width in (("Machine", 12), ("Name", 16), ("Target", 8), ("Job", 12), ("Operators", 16)):
             plans.add_column(label, width=width)
         yield plans
+        yield Static("Maintenance stops", classes="section-title", id="plan-stops-title")
+        stops: DataTable[str] = DataTable(id="plan-stops", cursor_type="row")
+        for label, width in (("Machine", 12), ("Order", 8), ("Stopped", 21), ("Work", 24)):
+            stops.add_column(label, width=width)
+        yield stops
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,6 +141,7 @@ class PlanningScreen(AppScreen):
     @work(exclusive=True, group="plans", exit_on_error=False)
     async def load_plans(self) -> None:
         instance, site = self.instance, self.site
+        self.load_stops()
         self.plans = {}
         if instance is not None and instance.id is not None and site is not None:
             self.plans = {p.machine_id: p for p in await self.api.plans(shift_instance_id=instance.id)}
@@ -141,6 +156,38 @@ class PlanningScreen(AppScreen):
         table.clear()
         for key, cells in rows:
             table.add_row(*cells, key=key)
+
+    @work(exclusive=True, group="stops", exit_on_error=False)
+    async def load_stops(self) -> None:
+        instance, site = self.instance, self.site
+        if site is None:
+            return
+        now = datetime.now(UTC)
+        start, end = (instance.starts_at, instance.ends_at) if instance is not None else (now, now + self.STOPS_AHEAD)
+        stops: list[PlannedStop] = []
+        if self.session.can("maintenance.view"):
+            try:
+                stops = await self.api.maintenance_planned_stops(max(start, now), max(end, now + timedelta(minutes=1)),
+                                                                 site_id=site.id)
+            except ClientError as exc:
+                if exc.status != 403:  # the licence has no maintenance module: nothing to show
+                    raise
+        zone = ZoneInfo(site.timezone)
+        table = self.query_one("#plan-stops", DataTable)
+        table.clear()
+        for p in stops:
+            table.add_row(p.machine_code, p.number, self._window(p, zone), escape(p.title), key=str(p.work_order_id))
+        table.display = bool(stops)
+        where = "in this shift" if instance is not None else "in the next 7 days"
+        self.query_one("#plan-stops-title", Static).update(
+            f"Maintenance stops {where} ({len(stops)})" if stops else f"Maintenance stops {where}: none")
+
+    @staticmethod
+    def _window(stop: PlannedStop, zone: ZoneInfo) -> str:
+        if stop.starts_at is None or stop.ends_at is None:
+            return "not scheduled yet"
+        a, b = stop.starts_at.astimezone(zone), stop.ends_at.astimezone(zone)
+        return f"{a:%a %d %H:%M}–{b:%H:%M}" if a.date() == b.date() else f"{a:%d %H:%M}–{b:%a %d %H:%M}"
 
     async def _site_operators(self, site: SiteOut) -> dict[UUID, str]:
         try:

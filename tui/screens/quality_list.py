@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from factoryos.client import ClientError
+from factoryos.client.models import ROLE_TITLES, ROLES
 from factoryos.nonconformances.capa_models import CapaOut, CapaSummary
 from factoryos.nonconformances.nc_models import NcOut, NcSummary
 from factoryos.signatures.models import SignatureOut
@@ -33,11 +34,19 @@ DISPOSITION = {"scrap": "scrap", "rework": "rework", "use_as_is": "use as is", "
 STEP = {"containment": "containment", "root_cause": "root cause", "actions": "actions",
         "effectiveness": "effectiveness"}
 PAGE = 200
+APPROVE = "quality.approve"
 
 
 def qty(value: Any) -> str:
     text = f"{value:f}".rstrip("0").rstrip(".") if "." in f"{value:f}" else f"{value:f}"
     return text or "0"
+
+
+def approvers() -> str:
+    """The roles that carry `quality.approve` by default, e.g. "Plant Manager, Admin or Owner"."""
+    titles = [ROLE_TITLES[r] for r in ROLES if APPROVE in ROLES[r]]
+    ordered = sorted(titles, key=lambda t: t in ("Admin", "Owner"))  # the floor's role first
+    return ", ".join(ordered[:-1]) + f" or {ordered[-1]}" if len(ordered) > 1 else "".join(ordered)
 
 
 def signature_line(s: SignatureOut, zone: ZoneInfo) -> str:
@@ -48,7 +57,7 @@ def signature_line(s: SignatureOut, zone: ZoneInfo) -> str:
 
 class QualityScreen(AppScreen):
     ACTION_PERMISSIONS = {"new_nc": ("quality.inspect",), "disposition": ("quality.manage",),
-                          "sign": ("quality.approve",)}
+                          "sign": (APPROVE,)}
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("f2", "status", "Status", tooltip="Show one status, or all.", id="q-status"),
@@ -192,8 +201,14 @@ class QualityScreen(AppScreen):
         if nc.status == "open":
             lines.append("Next: F5 decides the disposition.")
         elif nc.status == "dispositioned":
-            lines.append("Next: F6 closes it with your signature.")
+            lines.append(self.close_hint())
         self.query_one("#q-detail", Static).update("\n".join(lines))
+
+    def close_hint(self) -> str:
+        """What comes next for a dispositioned NC: the key when the user may sign, else who signs."""
+        if self.session.can(APPROVE):
+            return "Next: F6 closes it with your signature."
+        return f"Next: closing needs the signature of someone who may approve quality ({approvers()})."
 
     def show_capa(self, capa: CapaOut) -> None:
         self.capa = capa
@@ -215,7 +230,22 @@ class QualityScreen(AppScreen):
             mark = "✔ approved" if step.approved else ("ready to approve" if step.ready else "not ready")
             lines.append(f"[{STEP[step.step]}] {mark}")
             lines += [f"   {signature_line(s, zone)}" for s in step.signatures]
+        hint = self.approve_hint(capa)
+        if hint:
+            lines.append(hint)
         self.query_one("#q-detail", Static).update("\n".join(lines))
+
+    def approve_hint(self, capa: CapaOut) -> str | None:
+        """The next step ready to approve, and whether this user may sign it (never the CAPA's owner)."""
+        step = next((s for s in capa.steps if not s.approved), None)
+        if capa.status == "closed" or step is None or not step.ready:
+            return None
+        name = STEP[step.step]
+        if not self.session.can(APPROVE):
+            return f"Next: {name} needs the approval of someone who may approve quality ({approvers()})."
+        if capa.owner_id is not None and capa.owner_id == self.session.me.account.id:
+            return f"Next: {name} needs a second person's approval: you own this CAPA."
+        return f"Next: F6 approves {name} with your signature."
 
     # -- actions ----------------------------------------------------------------------------------
 

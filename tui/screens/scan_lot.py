@@ -4,8 +4,9 @@ The lot field takes what a barcode scanner sends (a burst of keys and Enter): a 
 DataMatrix label or a plain lot number. The server checks the lot against the running order's
 bill of materials, its status and expiry; a refusal is shown under the field in operator words,
 and the field is selected so that the next scan replaces it. A quantity typed before the scan
-is consumed at once; without one the lot is loaded and consumed by the BOM when the finished
-lot is made (F6, once the operation is completed).
+is consumed at once; without one the lot is loaded and consumed by the BOM when the order's
+finished lot is made: by itself when the order's last operation completes. F6 puts the good
+parts counted so far (not yet in a lot) in a lot at once, for a partial lot or a correction.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class ScanLotScreen(AppScreen):
         *AppScreen.BINDINGS,
         Binding("f2", "focus_quantity", "Quantity", tooltip="Type a quantity to consume with the next scan.",
                 id="scan-quantity"),
-        Binding("f6", "finish_lot", "Finished lot", tooltip="Put the completed operation's good parts in a lot "
-                "linked to every lot loaded.", id="scan-finish"),
+        Binding("f6", "finish_lot", "Finished lot", tooltip="Put the good parts not yet in a lot in a lot now, "
+                "linked to every lot loaded (completing the order does it by itself).", id="scan-finish"),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load the running order again.", show=False),
     ]
     HELP = """\
@@ -88,7 +89,8 @@ class ScanLotScreen(AppScreen):
 Scan the label of each lot as you load it on the machine. The lot must be on the running
 order's bill of materials, available and not expired. Type a **quantity** first (F2) to book
 that much at once; otherwise the lot is used by the bill of materials per good part.
-**F6** makes the finished lot of the completed operation, linked to every lot loaded.
+Completing the order's last operation makes its finished lot, linked to every lot loaded.
+**F6** makes a lot at once of the good parts not yet in one (a partial lot).
 """
     AUTO_FOCUS = "#lot-code"
     DEFAULT_CSS = """
@@ -149,7 +151,8 @@ that much at once; otherwise the lot is used by the bill of materials per good p
         line.set_class(run is None, "-idle")
         if run is None:
             line.update(f"Nothing runs on {self.machine.code}: start the order, then scan its material."
-                        + (f"\nLast: {self.order_number} (F6 makes its finished lot)." if self.order_number else ""))
+                        + (f"\nLast: {self.order_number}: its finished lot is made when it completes."
+                           if self.order_number else ""))
             return
         self.operation_id, self.order_number = run.operation_id, run.job_number
         line.update(f"Running {run.job_number} · {run.product_name} · {run.operation_seq} {run.operation_name}\n"

@@ -3,7 +3,8 @@
 The tab lists the providers; **A** adds an LDAP / Active Directory one, **Enter** edits,
 **T** tests (finds a person with their groups and says which role they would get), **Delete**
 removes. Two switches require SSO for everyone but the owner, and two-factor sign-in for local
-accounts. The form saves itself: a refusal from the server is shown at the field it names.
+accounts. A line says whether SCIM provisioning is on; **R** issues or rotates its token (shown
+once). The form saves itself: a refusal from the server is shown at the field it names.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from factoryos.sso.models import (
     ProviderTestIn,
     SsoSettingsPatch,
 )
+from factoryos.sso.scim_models import ScimStatus, ScimTokenIn
 from tui.errors import describe
 from tui.screens.confirm import Confirm
 from tui.widgets.admin_tab import AdminTab
@@ -82,9 +84,11 @@ class SsoPane(AdminTab):
         Binding("enter", "edit", "Edit", tooltip="Edit the selected provider and its rules.", id="sso-edit"),
         Binding("t", "test", "Test", tooltip="Try the selected provider with a person's account.", id="sso-test"),
         Binding("delete", "remove", "Remove", tooltip="Remove the selected provider.", id="sso-remove"),
+        Binding("r", "scim", "SCIM token", tooltip="Issue or rotate the SCIM provisioning token.", id="sso-scim"),
     ]
     DEFAULT_CSS = """
     SsoPane #sso-options { height: 3; }
+    SsoPane #sso-scim-line { height: 1; padding: 0 1 0 1; }
     SsoPane #sso-options Label { height: 3; content-align: left middle; padding: 0 1 0 1; }
     SsoPane #sso-table { height: 1fr; }
     """
@@ -93,6 +97,7 @@ class SsoPane(AdminTab):
         super().__init__(id=id)
         self.api = api
         self.providers: dict[str, ProviderOut] = {}
+        self.scim: ScimStatus | None = None
         self._settling = False
 
     def compose(self) -> ComposeResult:
@@ -101,6 +106,7 @@ class SsoPane(AdminTab):
             yield Switch(id="sso-require-sso", tooltip="Everyone but the owner signs in through a provider.")
             yield Label("Require 2FA for local")
             yield Switch(id="sso-require-mfa", tooltip="Password sign-ins need an authenticator code.")
+        yield Static("SCIM provisioning: …", id="sso-scim-line")
         table = DataTable(id="sso-table", cursor_type="row", zebra_stripes=True)
         table.add_columns("Provider", "Kind", "Email domains", "On", "Rules")
         yield table
@@ -108,6 +114,8 @@ class SsoPane(AdminTab):
     @work(exclusive=True, group="sso", exit_on_error=False)
     async def load(self) -> None:
         providers, options = await self.api.sso_providers(), await self.api.sso_settings()
+        self.scim = await self.api.scim_status()
+        self.query_one("#sso-scim-line", Static).update(scim_line(self.scim))
         self._settling = True
         self.query_one("#sso-require-sso", Switch).value = options.require_sso
         self.query_one("#sso-require-mfa", Switch).value = options.require_mfa_local
@@ -162,6 +170,13 @@ class SsoPane(AdminTab):
     def _saved(self, saved: bool | None) -> None:
         if saved:
             self.load()
+
+    def action_scim(self) -> None:
+        if not self.providers:
+            self.app.notify("Add the identity provider whose group rules SCIM groups follow first.",
+                            title="SCIM", severity="warning")
+            return
+        self.app.push_screen(ScimTokenDialog(self.api, list(self.providers.values()), self.scim), self._saved)
 
     def action_test(self) -> None:
         provider = self._selected()
@@ -413,3 +428,87 @@ class SsoTestDialog(ShowsWorkerErrors, ModalScreen[None]):
         lines = [f"[b]{'✓' if out.ok else '✗'} {escape(out.summary)}[/b]", ""]
         lines += [f"{'✓' if s.ok else '✗'} {s.step}: {escape(s.message)}" for s in out.steps]
         self.query_one("#sso-test-result", Static).update("\n".join(lines))
+
+
+def scim_line(status: ScimStatus) -> str:
+    if not status.enabled:
+        return "SCIM provisioning: off · R issues a token for Entra ID, Okta…"
+    return (f"SCIM: on · token {status.token_hint} · rules of {escape(status.provider_name or '?')} · "
+            f"{status.users} people, {status.groups} groups · R rotates")
+
+
+OVERLAPS = [("Old token stops at once", 0), ("Old token works 1 more hour", 60),
+            ("Old token works 1 more day", 24 * 60)]
+
+
+class ScimTokenDialog(ShowsWorkerErrors, ModalScreen[bool]):
+    """Issue or rotate the SCIM token: which provider's rules apply, how long the old token keeps
+    working; the new token is shown here once, with the address to give the identity provider."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="close"),
+        Binding("ctrl+s", "issue", "Issue token", tooltip="Issue a new token (rotates the current one).",
+                id="issue"),
+        Binding("ctrl+d", "turn_off", "Turn off", tooltip="End every SCIM token now.", id="turn-off"),
+    ]
+    DEFAULT_CSS = """
+    ScimTokenDialog #scim-token { height: 4; width: 1fr; }
+    ScimTokenDialog #scim-result { height: auto; margin-top: 1; }
+    """
+
+    def __init__(self, api: FactoryClient, providers: list[ProviderOut], status: ScimStatus | None) -> None:
+        super().__init__()
+        self.api, self.providers, self.status = api, providers, status
+        self.issued = False
+
+    def compose(self) -> ComposeResult:
+        current = self.status.provider_id if self.status and self.status.provider_id else self.providers[0].id
+        on = bool(self.status and self.status.enabled)
+        with Vertical(classes="dialog wide", id="scim-dialog"):
+            yield Static("Rotate the SCIM token" if on else "Turn on SCIM provisioning", classes="dialog-title")
+            with Horizontal(classes="form-row"):
+                yield Label("Rules of", classes="form-label")
+                yield Select([(p.name, str(p.id)) for p in self.providers], value=str(current), allow_blank=False,
+                             id="scim-provider")
+            if on:
+                with Horizontal(classes="form-row"):
+                    yield Label("Old token", classes="form-label")
+                    yield Select(OVERLAPS, value=0, allow_blank=False, id="scim-overlap")
+            yield Static(f"Tenant URL: {escape(self.api.server.rstrip('/'))}/scim/v2", id="scim-url")
+            yield TextArea("", read_only=True, id="scim-token")
+            yield Static("Ctrl+S issues a token; it is shown here once.", id="scim-result")
+        yield Footer()
+
+    def action_close(self) -> None:
+        self.dismiss(self.issued)
+
+    def action_issue(self) -> None:
+        self.issue()
+
+    def action_turn_off(self) -> None:
+        self.turn_off()
+
+    @work(exclusive=True, group="scim-token", exit_on_error=False)
+    async def issue(self) -> None:
+        provider = self.query_one("#scim-provider", Select).value
+        overlaps = self.query("#scim-overlap")
+        overlap = overlaps.first(Select).value if overlaps else 0
+        out = await self.api.issue_scim_token(ScimTokenIn(provider_id=UUID(str(provider)),
+                                                          overlap_minutes=int(str(overlap or 0))))
+        self.issued = True
+        self.query_one("#scim-token", TextArea).text = out.token
+        minutes = int(str(overlap))
+        ends = ""
+        if self.status is not None and self.status.enabled:
+            ends = (" The old token has stopped working." if not minutes else
+                    f" The old token keeps working for {'1 hour' if minutes == 60 else '1 day'}.")
+        self.query_one("#scim-result", Static).update(
+            "[b]Copy this token into the identity provider's provisioning settings now: it is not shown again."
+            f"[/b]{ends}")
+
+    @work(exclusive=True, group="scim-token", exit_on_error=False)
+    async def turn_off(self) -> None:
+        await self.api.turn_off_scim()
+        self.issued = True
+        self.query_one("#scim-token", TextArea).text = ""
+        self.query_one("#scim-result", Static).update("SCIM provisioning is off: every token has ended.")

@@ -1,4 +1,4 @@
-"""Company members with their roles and permission flags; Enter edits a member's flags."""
+"""Company members with their roles, sites and permission flags; Enter edits a member's flags, S their sites."""
 
 from __future__ import annotations
 
@@ -6,26 +6,31 @@ from uuid import UUID
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
 from factoryos.client import FactoryClient
-from factoryos.client.models import ROLE_TITLES, Member
+from factoryos.client.models import ROLE_TITLES, Member, SiteOut
 from tui.screens.permissions import PermissionsDialog
 from tui.widgets.admin_tab import AdminTab
+from tui.widgets.member_sites import MemberSitesDialog, sites_text
 
 
 class UsersPane(AdminTab):
-    HELP = "Type to search by name or email. **Enter** on a member edits their permission flags."
+    BINDINGS = [Binding("s", "sites", "Sites", id="member-sites", tooltip="Limit the member to some sites")]
+    HELP = ("Type to search by name or email. **Enter** on a member edits their permission flags; "
+            "**S** the sites they work at.")
 
     def __init__(self, api: FactoryClient, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.api = api
         self.members: dict[str, Member] = {}
+        self.sites: dict[str, SiteOut] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="search name or email, Enter", id="user-search")
         table = DataTable(id="users-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Name", "Email", "Role", "2FA", "Extra / removed")
+        table.add_columns("Name", "Email", "Role", "2FA", "Sites", "Extra / removed")
         yield table
 
     @on(Input.Submitted, "#user-search")
@@ -33,13 +38,21 @@ class UsersPane(AdminTab):
     async def load(self) -> None:
         query = self.query_one("#user-search", Input).value.strip() or None
         page = await self.api.users(q=query)
+        self.sites = {str(s.id): s for s in await self.api.sites()}
         table = self.query_one("#users-table", DataTable)
         table.clear()
         self.members = {str(m.id): m for m in page.items}
         for m in page.items:
             flags = " ".join([f"+{p}" for p in m.granted] + [f"-{p}" for p in m.denied])
             table.add_row(m.display_name or "", m.email, ROLE_TITLES.get(m.role, m.role),
-                          "on" if m.mfa_enabled else "", flags, key=str(m.id))
+                          "on" if m.mfa_enabled else "", sites_text(m, self.sites), flags, key=str(m.id))
+
+    def _selected(self) -> Member | None:
+        table = self.query_one("#users-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return self.members.get(str(key.value))
 
     @on(DataTable.RowSelected, "#users-table")
     def _edit(self, event: DataTable.RowSelected) -> None:
@@ -55,6 +68,22 @@ class UsersPane(AdminTab):
                 self.save(member.id, *result)
 
         self.app.push_screen(PermissionsDialog(member), save)
+
+    def action_sites(self) -> None:
+        member = self._selected()
+        if member is None:
+            return
+        if member.role == "owner":
+            self.app.notify("The owner always sees every site.", title="Owner", severity="warning")
+            return
+
+        def saved(result: Member | None) -> None:
+            if result is not None:
+                self.app.notify(f"Saved the sites of {result.display_name or result.email}: "
+                                f"{sites_text(result, self.sites)}.", title="Saved")
+                self.load()
+
+        self.app.push_screen(MemberSitesDialog(self.api, member, list(self.sites.values())), saved)
 
     @work(group="users-save", exit_on_error=False)
     async def save(self, user_id: UUID, granted: list[str], denied: list[str]) -> None:

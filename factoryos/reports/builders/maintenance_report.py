@@ -1,5 +1,6 @@
 """The maintenance report over a period: work orders, on-time compliance of preventive work,
-MTBF/MTTR per machine asset, top failure reasons and the spare parts used.
+MTBF/MTTR per machine asset and per asset and failure reason, top failure reasons and the spare
+parts used.
 
     report = build_maintenance_report(conn, tenant_id, start=date(2026, 11, 1), end=date(2026, 11, 30),
                                       generated_by="Ann", now=now)
@@ -7,8 +8,8 @@ MTBF/MTTR per machine asset, top failure reasons and the spare parts used.
 
 The period is whole local days of the company's first site (UTC without a site). MTBF and
 MTTR are those of /api/v1/maintenance/reliability for the same period (the OEE engine's run
-time, failures and unplanned stop time); failure reasons are the unplanned downtime begun in
-the period, by reason.
+time, failures and unplanned stop time), per asset and per failure reason (see
+factoryos/maintenance/reason_reliability.py); the top failure reasons are those summed over assets.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sqlalchemy import Connection, and_, or_, select
 
 from factoryos.errors import ValidationFailed
 from factoryos.maintenance.assets import display_name
-from factoryos.maintenance.reliability import reliability, top_failure_reasons
+from factoryos.maintenance.models import Reliability
+from factoryos.maintenance.reliability import reliability
 from factoryos.maintenance.work_orders import number_label
 from factoryos.reports.model import (
     Column,
@@ -53,9 +55,9 @@ STATUS = {"in_progress": "in progress"}
 ORDER_COLUMNS = (
     Column("number", "Order"), Column("kind", "Kind"), Column("asset", "Asset"), Column("title", "Title"),
     Column("status", "Status"), Column("created", "Raised", T.DATETIME), Column("finished", "Closed", T.DATETIME),
+    Column("on_time", "On time"),
     Column("labour", "Labour", T.DURATION, total=TotalRule.SUM),
     Column("downtime", "Downtime", T.DURATION, total=TotalRule.SUM),
-    Column("on_time", "On time"),
 )
 COMPLIANCE_COLUMNS = (
     Column("plan", "Plan"), Column("asset", "Asset"),
@@ -72,8 +74,15 @@ RELIABILITY_COLUMNS = (
     Column("mtbf", "MTBF", T.DURATION, total=TotalRule.VALUE),
     Column("mttr", "MTTR", T.DURATION, total=TotalRule.VALUE),
 )
+ASSET_REASON_COLUMNS = (
+    Column("asset", "Asset"), Column("reason", "Failure reason"),
+    Column("failures", "Failures", T.INT, total=TotalRule.SUM),
+    Column("stop", "Stop time", T.DURATION, total=TotalRule.SUM),
+    Column("mtbf", "MTBF", T.DURATION, total=TotalRule.NONE),
+    Column("mttr", "MTTR", T.DURATION, total=TotalRule.NONE),
+)
 REASON_COLUMNS = (
-    Column("reason", "Reason"), Column("stops", "Stops", T.INT, total=TotalRule.SUM),
+    Column("reason", "Reason"), Column("stops", "Failures", T.INT, total=TotalRule.SUM),
     Column("time", "Time", T.DURATION, total=TotalRule.SUM), Column("mttr", "MTTR", T.DURATION, total=TotalRule.NONE),
 )
 PART_COLUMNS = (
@@ -85,6 +94,10 @@ COMPLIANCE_NOTE = ("Preventive work closed in the period. On time: done by the d
 RELIABILITY_NOTE = ("MTBF = run time / failures, MTTR = unplanned stop time / failures, as OEE counts them: a failure "
                     "is an unplanned stop at least the site's micro-stop threshold long; time outside the shifts is "
                     "not counted. Totals: all machines' time over all their failures.")
+ASSET_REASON_NOTE = ("The failures above by their reason: a stop split by maintenance work is one failure under "
+                     "its first part's reason (a corrective order's repair under the reason of the downtime it "
+                     "was raised from), its repair time included. MTBF = the asset's run time / the reason's "
+                     "failures; MTTR = the reason's stop time / its failures.")
 ORDER_NOTE = ("Work orders raised or open in the period. Downtime: the maintenance downtime their work booked on a "
               "stopped machine (planned for preventive work, unplanned otherwise).")
 
@@ -125,10 +138,10 @@ def _order_table(conn: Connection, tenant_id: UUID, rows: list[Any], names: dict
         labour = timedelta(minutes=r["labour_minutes"]) if r["labour_minutes"] is not None else None
         on_time = {True: "yes", False: "late", None: ""}[r["on_time"]]
         out.append((number_label(r["number"]), r["kind"], names[r["asset_id"]], r["title"],
-                    STATUS.get(r["status"], r["status"]), r["created_at"], r["finished_at"], labour, booked, on_time))
-    labour_total = sum((x[7] for x in out if x[7] is not None), timedelta())
-    down_total = sum((x[8] for x in out if x[8] is not None), timedelta())
-    totals = (f"{len(out)} orders", None, None, None, None, None, None, labour_total, down_total, None)
+                    STATUS.get(r["status"], r["status"]), r["created_at"], r["finished_at"], on_time, labour, booked))
+    labour_total = sum((x[8] for x in out if x[8] is not None), timedelta())
+    down_total = sum((x[9] for x in out if x[9] is not None), timedelta())
+    totals = (f"{len(out)} orders", None, None, None, None, None, None, None, labour_total, down_total)
     return TableSection("work_orders", "Work orders", ORDER_COLUMNS, tuple(out), totals, ORDER_NOTE)
 
 
@@ -155,12 +168,12 @@ def _compliance(conn: Connection, tenant_id: UUID, rows: list[Any], names: dict[
                         COMPLIANCE_NOTE)
 
 
-def _reliability(conn: Connection, tenant_id: UUID, t0: datetime, t1: datetime, now: datetime) -> TableSection:
-    rel = reliability(conn, tenant_id, t0, t1, now)
-    out = []
+def secs(v: float | None) -> timedelta | None:
+    return None if v is None else timedelta(seconds=v)
 
-    def secs(v: float | None) -> timedelta | None:
-        return None if v is None else timedelta(seconds=v)
+
+def _reliability(rel: list[Reliability]) -> tuple[TableSection, TableSection]:
+    out = []
 
     for r in rel:
         out.append((r.asset_name, secs(r.run_seconds), r.failures, secs(r.unplanned_stop_seconds),
@@ -170,23 +183,35 @@ def _reliability(conn: Connection, tenant_id: UUID, t0: datetime, t1: datetime, 
     failures = sum(r.failures for r in rel)
     totals = ("All machines", secs(run), failures, secs(stop), secs(run / failures) if failures else None,
               secs(stop / failures) if failures else None)
-    return TableSection("reliability", "MTBF and MTTR per asset", RELIABILITY_COLUMNS, tuple(out), totals,
-                        RELIABILITY_NOTE)
+    per_asset = TableSection("reliability", "MTBF and MTTR per asset", RELIABILITY_COLUMNS, tuple(out), totals,
+                             RELIABILITY_NOTE)
+    pairs = tuple((r.asset_name, f"{x.name} ({x.code})" if x.code else x.name, x.failures, secs(x.stop_seconds),
+                   secs(x.mtbf_seconds), secs(x.mttr_seconds)) for r in rel for x in r.reasons)
+    reason_totals = ("All assets", None, sum(p[2] for p in pairs),
+                     sum((p[3] for p in pairs if p[3] is not None), timedelta()), None, None)
+    per_reason = TableSection("reliability_reasons", "MTBF and MTTR by failure reason",
+                              ASSET_REASON_COLUMNS, pairs, reason_totals, ASSET_REASON_NOTE)
+    return per_asset, per_reason
 
 
-def _reasons(conn: Connection, tenant_id: UUID, t0: datetime, t1: datetime, now: datetime) -> list[Section]:
-    reasons = top_failure_reasons(conn, tenant_id, t0, t1, now)
-    rows = tuple((f"{r.name} ({r.code})" if r.code != "—" else r.name, r.stops, timedelta(seconds=round(r.seconds)),
-                  None if r.mttr_seconds is None else timedelta(seconds=round(r.mttr_seconds))) for r in reasons)
+def _reasons(rel: list[Reliability], limit: int = 10) -> list[Section]:
+    """The failures of all assets by reason (the per-asset reasons summed), most stop time first."""
+    per: dict[tuple[str | None, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    for r in rel:
+        for x in r.reasons:
+            per[(x.code, x.name)][0] += x.failures
+            per[(x.code, x.name)][1] += x.stop_seconds
+    top = sorted(per.items(), key=lambda kv: (-kv[1][1], kv[0][0] or "~"))[:limit]
+    rows = tuple((f"{name} ({code})" if code else name, int(n), timedelta(seconds=round(t)),
+                  timedelta(seconds=round(t / n))) for (code, name), (n, t) in top)
     totals = ("Total", sum(r[1] for r in rows), sum((r[2] for r in rows), timedelta()), None)
     out: list[Section] = []
-    if rows and any(r[2] > timedelta() for r in rows):
+    if any(r[2] > timedelta() for r in rows):
         out.append(ParetoChart("failure_pareto", "Top failure reasons", "Downtime", T.DURATION,
-                               tuple(r.name[:40] for r in reasons), tuple(r[2] for r in rows)))
+                               tuple(name[:40] for (_, name), _ in top), tuple(r[2] for r in rows)))
     out.append(TableSection("failure_reasons", "Failure reasons", REASON_COLUMNS, rows, totals,
-                            "Unplanned downtime begun in the period, by its reason, longest first. A stop split "
-                            "where maintenance work began counts once, under its first part's reason; MTTR is "
-                            "the reason's time over its stops."))
+                            "All assets' failures by reason, most stop time first (the table per asset and "
+                            "reason summed); MTTR is the reason's time over its failures."))
     return out
 
 
@@ -211,6 +236,7 @@ def build_maintenance_report(conn: Connection, tenant_id: UUID, *, start: date, 
     t0 = datetime.combine(start, time(), zone)
     t1 = datetime.combine(end + timedelta(days=1), time(), zone)
     rows = _orders(conn, tenant_id, t0, t1)
+    rel = reliability(conn, tenant_id, t0, t1, now)
     assets = conn.execute(select(ma).where(ma.c.tenant_id == tenant_id)).mappings().all()
     names = {a["id"]: display_name(conn, tenant_id, a) for a in assets}
     company = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant_id)).scalar_one()
@@ -218,8 +244,8 @@ def build_maintenance_report(conn: Connection, tenant_id: UUID, *, start: date, 
                           end=min(t1, max(now, t0 + timedelta(seconds=1))), kind=ReportKind.MAINTENANCE,
                           generated_by=generated_by, generated_at=now)
     sections: list[Section] = [_order_table(conn, tenant_id, rows, names, now), _compliance(conn, tenant_id, rows, names),
-                               _reliability(conn, tenant_id, t0, t1, now)]
-    sections += _reasons(conn, tenant_id, t0, t1, now)
+                               *_reliability(rel)]
+    sections += _reasons(rel)
     sections.append(_parts(rows))
     notes = () if rows else ("No work order was raised or open in the period.",)
     return BuiltMaintenanceReport(start, end, ReportDocument(header=header, sections=tuple(sections), notes=notes),

@@ -22,11 +22,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, func, select
 
 from factoryos.errors import NotFound, ValidationFailed
+from factoryos.nonconformances import service as ncs
+from factoryos.quality import plans as plan_versions
 from factoryos.quality.spc_data import spc_for
 from factoryos.reports.builders.naming import safe_part
 from factoryos.reports.model import (
-    BarChart,
     Column,
+    LineChart,
+    LineSeries,
     ParetoChart,
     ReportDocument,
     ReportHeader,
@@ -38,14 +41,18 @@ from factoryos.reports.model import (
 )
 from factoryos.reports.render import ReportFormat
 from factoryos.schema.jobs import jobs
+from factoryos.schema.nonconformances import nonconformances
 from factoryos.schema.orders import order_operations, products
 from factoryos.schema.plant import machines, sites
 from factoryos.schema.production import loss_reasons, rejection_entries
 from factoryos.schema.quality import inspection_characteristics as chars
 from factoryos.schema.quality import inspection_plan_versions as versions
+from factoryos.schema.quality import inspection_plans as plans
 from factoryos.schema.quality import inspection_results as results
 from factoryos.schema.quality import inspections
 from factoryos.schema.tenancy import companies
+from factoryos.signatures.models import SignatureOut
+from factoryos.signatures.service import signatures_for
 
 T = ValueType
 MAX_DAYS = 366
@@ -82,6 +89,13 @@ REJECT_COLUMNS = (
     Column("machine", "Machine"), Column("reason", "Reason"),
     Column("quantity", "Rejected", T.INT, total=TotalRule.SUM),
 )
+SIGNED_COLUMNS = (
+    Column("record", "Record"), Column("what", "What"), Column("status", "Status"),
+    Column("signer", "Signed by"), Column("meaning", "Meaning"), Column("signed", "Signed", T.DATETIME),
+    Column("signature", "Signature"),
+)
+NO_LONGER_VALID = "NO LONGER VALID: changed since signed"
+MAX_SIGNED_NCS = 200
 RULES = {"beyond_limits": "beyond 3σ", "run_one_side": "8 on one side", "trend": "6 trending"}
 CAPABILITY_NOTE = ("Cp and Cpk use the within-subgroup σ = R̄/d2 (MR̄/1.128 for single values); Pp and Ppk the "
                    "overall sample standard deviation of all n values. Control limits from the data: X̄ ± A2·R̄ "
@@ -202,24 +216,94 @@ def _reject_sections(rows: list[Any]) -> list[Section]:
     return [table, pareto]
 
 
+def _signals(spc: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Out-of-control points of the X̄ / I chart (beyond its limits, 8 on one side, 6 trending) and of the
+    R / MR chart (beyond its limits): a point's rules name both charts' signals together."""
+    loc, spread = spc.location, spc.spread
+    on_location = tuple(i for i, p in enumerate(spc.points)
+                        if not loc.lower <= p.value <= loc.upper or any(r != "beyond_limits" for r in p.rules))
+    on_spread = tuple(i for i, p in enumerate(spc.points)
+                      if p.spread is not None and not spread.lower <= p.spread <= spread.upper)
+    return on_location, on_spread
+
+
+def _control_chart(key: str, title: str, label: str, values: tuple[float | None, ...], limits: Any,
+                   marked: tuple[int, ...], decimals: int) -> LineChart:
+    n = len(values)
+    return LineChart(key, title, label, T.DECIMAL, tuple(str(i + 1) for i in range(n)), (
+        LineSeries(label, values, "data"),
+        LineSeries("UCL", (limits.upper,) * n, "limit"),
+        LineSeries("CL", (limits.centre,) * n, "centre"),
+        LineSeries("LCL", (limits.lower,) * n, "limit"),
+    ), marked=marked, marked_label="Out of control", decimals=decimals)
+
+
 def _chart_sections(spc: Any) -> list[Section]:
+    """Per characteristic: the X̄ (or I) chart and the R (or MR) chart as lines with their centre line and
+    control limits, out-of-control points marked; then the subgroups against their limits as a table."""
     if spc.location is None or spc.spread is None:
         return []
-    loc, spread = spc.location, spc.spread
+    loc = spc.location
     key = f"spc_{safe_part(spc.name).lower()[:20]}"
     rows = tuple((p.recorded_at, p.value, p.spread, loc.lower, loc.centre, loc.upper,
                   ", ".join(RULES.get(r, r) for r in p.rules)) for p in spc.points)
-    kind = "X̄-R" if spc.kind == "xbar_r" else "I-MR"
+    xbar = spc.kind == "xbar_r"
+    kind = "X̄-R" if xbar else "I-MR"
     table = TableSection(key, f"{spc.name}: {kind} chart (n = {spc.n})", SUBGROUP_COLUMNS, rows, None,
                          f"{len(spc.points)} subgroups; {spc.violations} with a rule signal.")
-    labels = tuple(f"{i + 1}" for i in range(len(spc.points)))
-    spreads = tuple(p.spread if p.spread is not None else 0.0 for p in spc.points)
-    r_chart = BarChart(f"{key}_r"[:31], f"{spc.name}: {'ranges' if spc.kind == 'xbar_r' else 'moving ranges'} "
-                       f"(line: UCL {spread.upper:.4f})", "R" if spc.kind == "xbar_r" else "MR", T.DECIMAL, labels,
-                       spreads, target=spread.upper)
-    # The means are listed against their limits in the table: the renderers draw bars from zero, which
-    # shows ranges (R, MR) faithfully but would flatten means around a nominal of e.g. 10.00 mm.
-    return [r_chart, table]
+    unit = f" ({spc.unit})" if spc.unit else ""
+    decimals = min(6, (2 if spc.decimals is None else spc.decimals) + 1)  # limits carry one decimal more than the readings
+    on_location, on_spread = _signals(spc)
+    location = _control_chart(f"{key}_x"[:31], f"{spc.name}: {'X̄ (subgroup means)' if xbar else 'I (values)'}",
+                              ("X̄" if xbar else "I") + unit, tuple(p.value for p in spc.points), loc,
+                              on_location, decimals)
+    spread = _control_chart(f"{key}_r"[:31], f"{spc.name}: {'R (ranges)' if xbar else 'MR (moving ranges)'}",
+                            ("R" if xbar else "MR") + unit, tuple(p.spread for p in spc.points), spc.spread,
+                            on_spread, decimals)
+    return [location, spread, table]
+
+
+def _signed_rows(record: str, what: str, status: str, signed: list[SignatureOut],
+                 unsigned: str) -> list[tuple[Any, ...]]:
+    """One row per signature, each saying whether the record still matches what was signed."""
+    if not signed:
+        return [(record, what, status, None, None, None, unsigned)]
+    return [(record, what, status, s.signer_name, s.meaning, s.signed_at, "valid" if s.valid else NO_LONGER_VALID)
+            for s in signed]
+
+
+def _signatures_section(conn: Connection, tenant_id: UUID, product_id: UUID, start: datetime,
+                        end: datetime) -> TableSection:
+    """The signed records behind the figures: the plan versions inspected against, the NCs opened."""
+    rows: list[tuple[Any, ...]] = []
+    used = conn.execute(
+        select(versions.c.id, versions.c.version, versions.c.status, plans.c.name).distinct()
+        .select_from(inspections.join(versions, and_(versions.c.tenant_id == inspections.c.tenant_id,
+                                                     versions.c.id == inspections.c.version_id))
+                     .join(plans, and_(plans.c.tenant_id == versions.c.tenant_id, plans.c.id == versions.c.plan_id)))
+        .where(inspections.c.tenant_id == tenant_id, inspections.c.product_id == product_id,
+               inspections.c.recorded_at >= start, inspections.c.recorded_at < end)
+        .order_by(plans.c.name, versions.c.version)).all()
+    for v in used:
+        signed = signatures_for(conn, tenant_id, plan_versions.RECORD_TYPE, v.id,
+                                    plan_versions.version_content(conn, tenant_id, v.id))
+        rows += _signed_rows(f"Plan v{v.version}", v.name, v.status, signed, "not signed")
+    opened = conn.execute(
+        select(nonconformances, machines.c.code.label("machine"))
+        .select_from(nonconformances.join(machines, and_(machines.c.tenant_id == nonconformances.c.tenant_id,
+                                                         machines.c.id == nonconformances.c.machine_id)))
+        .where(nonconformances.c.tenant_id == tenant_id, nonconformances.c.product_id == product_id,
+               nonconformances.c.created_at >= start, nonconformances.c.created_at < end)
+        .order_by(nonconformances.c.number).limit(MAX_SIGNED_NCS)).mappings().all()
+    for nc in opened:
+        signed = signatures_for(conn, tenant_id, ncs.RECORD_TYPE, nc["id"], ncs.nc_content(nc))
+        quantity = format(nc["quantity"].normalize(), "f")
+        what = f"{quantity} at {nc['machine']}" + (f", {nc['disposition'].replace('_', ' ')}" if nc["disposition"]
+                                                   else "")
+        rows += _signed_rows(ncs.nc_code(nc["number"]), what, nc["status"], signed, "not closed yet")
+    note = ("Electronic signatures (21 CFR Part 11): who, when and with what meaning. A signature no longer "
+            "valid means the record changed after it was signed.")
+    return TableSection("signatures", "Signed records", SIGNED_COLUMNS, tuple(rows), None, note)
 
 
 def build_quality_report(conn: Connection, tenant_id: UUID, *, product: str, start: date, end: date,
@@ -254,12 +338,13 @@ def build_quality_report(conn: Connection, tenant_id: UUID, *, product: str, sta
         capability.append((c["name"], _spec(c), len(spc.points), cap.values if cap else None,
                            cap.mean if cap else None, cap.cp if cap else None, cap.cpk if cap else None,
                            cap.pp if cap else None, cap.ppk if cap else None, spc.violations, out))
-        if len(charts) < 2 * MAX_CHARTS:
+        if len(charts) < 3 * MAX_CHARTS:
             charts += _chart_sections(spc)
     sections.append(TableSection("capability", "Characteristics and capability", CAPABILITY_COLUMNS,
                                  tuple(capability), None, CAPABILITY_NOTE))
     sections += charts
     sections += _reject_sections(_rejects(conn, tenant_id, p["id"], t0, t1))
+    sections.append(_signatures_section(conn, tenant_id, p["id"], t0, t1))
     notes = () if rows else (f"No inspection of {p['number']} in the period.",)
     document = ReportDocument(header=header, sections=tuple(sections), notes=notes)
     return BuiltQualityReport(p["number"], start, end, document)

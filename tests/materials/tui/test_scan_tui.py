@@ -87,12 +87,16 @@ async def test_scan_burst_loads_the_lot_refuses_the_wrong_one_and_makes_the_fini
         assert screen.query_one("#lot-code", Input).has_class("-invalid")
         pilot.app.save_screenshot("scan_lot.svg", path=str(tmp_path))
 
-        # The machine completes; F6 makes the finished lot, linked to the loaded steel (backflushed by BOM).
+        # The machine completes: that made the finished lot, linked to the loaded steel (backflushed by BOM);
+        # F6 then finds no good part left to put in a lot.
         ms.ok(api.post(f"/api/v1/machines/{press['id']}/run/complete", json={"final_good": 20},
                        headers=world.owner.headers))
+        made = ms.made_by(api, world.owner, order["id"], order["operations"][0]["id"], [])
+        assert (made["lot"]["quantity"], made["consumed"]) == ("20", {"S-100": "40"})
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "made when it completes" in text_of(pilot, "#scan-order"), what="idle line")
         await pilot.press("f6")
-        await until(pilot, lambda: "Finished lot" in text_of(pilot, "#scan-result"), what="finished lot")
-        assert "20 HSG-100 from S-100" in text_of(pilot, "#scan-result")
+        await until(pilot, lambda: "No good parts yet" in text_of(pilot, "#lot-error"), what="nothing left")
     fwd = ms.trace(api, world.owner, "forward", "S-100")
     assert [n["level"] for n in fwd["nodes"]] == [0, 1] and fwd["orders"] == [order["job_number"]]
 
@@ -107,8 +111,10 @@ async def test_trace_tree_both_ways(app_factory, world, api, app_engine, tmp_pat
     ms.ok(ms.scan(api, world.owner, press, code="S-100"), 201)
     ms.ok(api.post(f"/api/v1/machines/{press['id']}/run/complete", json={"final_good": 20},
                    headers=world.owner.headers))
-    made = ms.ok(api.post(f"{ms.M}/operations/{order['operations'][0]['id']}/output", json={},
-                          headers=world.owner.headers), 201)["lot"]["number"]
+    made = ms.made_by(api, world.owner, order["id"], order["operations"][0]["id"], [])["lot"]["number"]
+    steel = ms.ok(api.get(f"{ms.M}/lots", params={"number": "S-100"}, headers=world.owner.headers))["items"][0]
+    nc = ms.ok(api.post("/api/v1/nonconformances", headers=world.owner.headers, json={
+        "machine_id": press["id"], "lot_id": steel["id"], "quantity": 3, "description": "Scale on the sheet"}), 201)
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
         await signed_in(pilot, world.owner.email, world.password)
@@ -120,11 +126,16 @@ async def test_trace_tree_both_ways(app_factory, world, api, app_engine, tmp_pat
         top = tree.root.children[0]
         assert str(top.label).startswith(f"{made} HSG-100") and order["job_number"] in str(top.label)
         assert [str(c.label) for c in top.children] == ["S-100 RM-STEEL · 40 used · Acme"]
+        # The NC naming the steel lot hangs under it, in the operator's words.
+        assert [str(c.label) for c in top.children[0].children] == [
+            f"{nc['code']} [OPEN] 3 · Scale on the sheet"]
         assert "1 lot(s) went into" in text_of(pilot, "#trace-summary")
+        assert "1 NC(s)" in text_of(pilot, "#trace-summary")
         await pilot.press("f3")  # forward from the finished lot: nothing made from it yet
         await until(pilot, lambda: "made from" in text_of(pilot, "#trace-summary"), what="forward")
         pilot.app.save_screenshot("trace.svg", path=str(tmp_path))
         pilot.app.screen.query_one("#trace-lot", Input).value = "S-100"
         await pilot.press("f3")
         await until(pilot, lambda: "1 lot(s) made from S-100" in text_of(pilot, "#trace-summary"), what="fwd")
-        assert str(tree.root.children[0].children[0].label).startswith(made)
+        under = [str(c.label) for c in tree.root.children[0].children]  # the lot's NC first, then what was made
+        assert under[0].startswith(nc["code"]) and under[1].startswith(made) and len(under) == 2

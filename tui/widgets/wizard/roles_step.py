@@ -25,7 +25,8 @@ def bundle_text(role: str) -> str:
         return "everything, like the owner (and can be changed)"
     parts = []
     for area, perms in groupby(held, key=lambda p: p.split(".")[0]):
-        parts.append(f"{area} {'+'.join(p.split('.')[1] for p in perms)}")
+        # Everything after the area, so `maintenance.workorder.trigger` reads `workorder-trigger`.
+        parts.append(f"{area} {'+'.join(p.split('.', 1)[1].replace('.', '-') for p in perms)}")
     return " · ".join(parts)
 
 

@@ -1,0 +1,112 @@
+"""Warm standby on two real clusters of this host: clone with its own replication role, streaming
+(rows written on the primary appear on the standby; lag measured), promotion to a new timeline, and
+the old primary fenced: it refuses to serve once its standby was promoted, and keeps refusing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import create_engine, make_url, pool, text
+from typer.testing import CliRunner
+
+from cli.standby import app as standby_cli
+from factoryos.backup.standby import (
+    FENCE_FILE,
+    REPLICATION_ROLE,
+    StandbyError,
+    check_not_superseded,
+    clone,
+    create_replication_role,
+    promote,
+    replica_state,
+)  # fmt: skip
+from factoryos.db.embedded import EmbeddedPostgres
+from factoryos.errors import Conflict
+from tests.cli_support import Outcome, one_red_line
+from tests.conftest import pg_data_dir
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def _cli(*args: str) -> Outcome:
+    done = CliRunner().invoke(standby_cli, list(args), env={"COLUMNS": "300"})
+    return Outcome(done.exit_code, done.stdout, done.stderr)
+
+
+def _sql(url: str, statement: str) -> object:
+    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+def _serve(data_dir, own_url: str, peer_url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FACTORYOS_DATA_DIR": str(data_dir), "FACTORYOS_DATABASE_URL": own_url,
+           "FACTORYOS_ADMIN_DATABASE_URL": own_url, "FACTORYOS_STANDBY_PEER_URL": peer_url, "NO_COLOR": "1",
+           "COLUMNS": "300"}
+    return subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", "1"],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_stream_promote_and_fence_the_old_primary() -> None:
+    with pg_data_dir() as root:
+        primary = EmbeddedPostgres(root / "a").start()
+        standby: EmbeddedPostgres | None = None
+        try:
+            p_url = primary.url()
+            _sql(p_url, "create table standby_probe (n int primary key)")
+            _sql(p_url, "insert into standby_probe select generate_series(1, 3)")
+            create_replication_role(p_url, "not-the-superusers")
+            as_role = make_url(p_url).set(username=REPLICATION_ROLE).render_as_string(hide_password=False)
+            clone(as_role, root / "b" / "pg")
+            with pytest.raises(StandbyError) as refused:
+                clone(as_role, root / "b" / "pg")
+            assert refused.value.code == "standby_target_not_empty"
+            standby = EmbeddedPostgres(root / "b").start()
+            s_url = standby.url()
+
+            written = time.monotonic()
+            _sql(p_url, "insert into standby_probe values (4)")
+            while _sql(s_url, "select count(*) from standby_probe") != 4:
+                assert time.monotonic() - written < 30, "the row never reached the standby"
+                time.sleep(0.05)
+            print(f"[standby] a committed row visible on the standby after {time.monotonic() - written:.2f} s")
+            state = replica_state(s_url)
+            assert state.in_recovery and state.streaming and state.timeline == 1 and state.lag_seconds == 0.0
+            assert _sql(p_url, "select usename from pg_stat_replication") == REPLICATION_ROLE
+            check_not_superseded(p_url, s_url, root / "a")  # its standby still follows: serve
+
+            shown = _cli("status", "--url", s_url)
+            assert shown.returncode == 0 and "standby, streaming from" in shown.stdout, shown
+
+            promoted = _cli("promote", "--url", s_url, "--yes")
+            assert promoted.returncode == 0 and "promoted: primary (timeline 2)" in promoted.stdout, promoted
+            assert not replica_state(s_url).in_recovery
+            _sql(s_url, "insert into standby_probe values (5)")  # writable now
+            one_red_line(_cli("promote", "--url", s_url, "--yes"), "already a primary")
+            with pytest.raises(Conflict) as again:
+                promote(s_url)
+            assert again.value.code == "standby_not_replica"
+
+            with pytest.raises(Conflict) as fenced:
+                check_not_superseded(p_url, s_url, root / "a")
+            assert fenced.value.code == "standby_superseded" and "timeline 2" in str(fenced.value)
+            # The peer away (or forgotten): the marker still refuses.
+            with pytest.raises(Conflict):
+                check_not_superseded(p_url, None, root / "a")
+            assert (root / "a" / FENCE_FILE).is_file()
+            # `factoryos serve` on the old primary refuses with one red line, before serving anything.
+            served = _serve(root / "a", p_url, s_url)
+            assert served.returncode == 1 and "superseded by its promoted standby" in served.stderr, served
+            assert len([line for line in served.stderr.splitlines() if line.strip()]) == 1, served.stderr
+        finally:
+            if standby is not None:
+                standby.stop()
+            primary.stop()
