@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from factoryos.connectivity.connection_models import BrowsedNode, BrowseOut, ConnectionProbeOut, ProbeReading
 from factoryos.connectivity.driver import Reading
@@ -16,14 +18,19 @@ from factoryos.connectivity.errors import ConnectivityError, EndpointUnavailable
 from factoryos.connectivity.machine_config import AnyMachine, OpcUaEndpoint
 from factoryos.connectivity.poller import PollerSettings, make_driver
 
+T = TypeVar("T")
 
-async def read_once(machine: AnyMachine, settings: PollerSettings | None = None) -> Reading:
-    """One reading of `machine`; raises `ConnectivityError`."""
-    driver = make_driver(machine, settings or PollerSettings())
-    label, limit = machine.endpoint.label, 2 * machine.endpoint.timeout  # connect, then read
+
+class _Connectable(Protocol):
+    async def connect(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+async def _once(driver: _Connectable, label: str, limit: float, work: Callable[[], Awaitable[T]]) -> T:
+    """Connect, do one thing, close: each step within `limit` s; every failure a `ConnectivityError`."""
     try:
         await asyncio.wait_for(driver.connect(), limit)
-        results = await asyncio.wait_for(driver.read([machine]), limit)
+        return await asyncio.wait_for(work(), limit)
     except TimeoutError:
         raise EndpointUnavailable(f"{label}: no answer within {limit:g} s") from None
     except ConnectivityError:
@@ -32,6 +39,13 @@ async def read_once(machine: AnyMachine, settings: PollerSettings | None = None)
         raise EndpointUnavailable(f"{label}: {type(exc).__name__}: {exc}") from None
     finally:
         await driver.close()
+
+
+async def read_once(machine: AnyMachine, settings: PollerSettings | None = None) -> Reading:
+    """One reading of `machine`; raises `ConnectivityError`."""
+    driver = make_driver(machine, settings or PollerSettings())
+    label = machine.endpoint.label
+    results = await _once(driver, label, 2 * machine.endpoint.timeout, lambda: driver.read([machine]))
     result = results.get(machine.machine_id) or SignalReadFailed(f"{label}: no value returned")
     if isinstance(result, ConnectivityError):
         raise result
@@ -62,18 +76,7 @@ async def browse_children(endpoint: OpcUaEndpoint, node_id: str | None,
     from factoryos.connectivity.opcua_driver import OpcUaDriver
 
     driver = OpcUaDriver(endpoint)
-    limit_s = 2 * endpoint.timeout
-    try:
-        await asyncio.wait_for(driver.connect(), limit_s)
-        return await asyncio.wait_for(driver.children(node_id, limit), limit_s)
-    except TimeoutError:
-        raise EndpointUnavailable(f"{endpoint.url}: no answer within {limit_s:g} s") from None
-    except ConnectivityError:
-        raise
-    except Exception as exc:  # a driver bug is a failed browse, never a 500
-        raise EndpointUnavailable(f"{endpoint.url}: {type(exc).__name__}: {exc}") from None
-    finally:
-        await driver.close()
+    return await _once(driver, endpoint.url, 2 * endpoint.timeout, lambda: driver.children(node_id, limit))
 
 
 def browse_endpoint(endpoint: OpcUaEndpoint, node_id: str | None) -> BrowseOut:

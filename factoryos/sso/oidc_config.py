@@ -3,11 +3,11 @@ provider's encrypted `secret`)."""
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from factoryos.sso.config_checks import http_url, pem_bundle
 from factoryos.sso.oidc import OidcClient
 
 
@@ -35,20 +35,12 @@ class OidcConfig(BaseModel):
     @field_validator("issuer", "redirect_uri")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith(("https://", "http://")):
-            raise ValueError("must be an https:// URL")
-        return value
+        return http_url(value)
 
     @field_validator("ca_bundle")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            ssl.create_default_context(cadata=value)
-        except (ssl.SSLError, ValueError):
-            raise ValueError("not PEM certificates (-----BEGIN CERTIFICATE----- …)") from None
-        return value
+        return pem_bundle(value)
 
     @field_validator("scopes")
     @classmethod

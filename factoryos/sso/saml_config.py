@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from factoryos.errors import ValidationFailed
+from factoryos.sso.config_checks import http_url, pem_bundle
 from factoryos.sso.saml_metadata import IdpMetadata, MetadataInvalid, parse
 
 MAX_METADATA = 1_000_000
@@ -48,20 +49,13 @@ class SamlConfig(BaseModel):
     @field_validator("idp_metadata_url", "sp_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith(("https://", "http://")):
-            raise ValueError("must be an https:// URL")
+        value = http_url(value)
         return value.rstrip("/") if value else value
 
     @field_validator("ca_bundle")
     @classmethod
     def _pem(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        try:
-            ssl.create_default_context(cadata=value)
-        except (ssl.SSLError, ValueError):
-            raise ValueError("not PEM certificates (-----BEGIN CERTIFICATE----- …)") from None
-        return value
+        return pem_bundle(value)
 
     @model_validator(mode="after")
     def _some_metadata(self) -> SamlConfig:
