@@ -56,7 +56,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for path, file_items in by_file.items():
         needs = {name for item in file_items for name in getattr(item, "fixturenames", ())}
         group = next((name for name in COSTLY_SESSION_FIXTURES if name in needs), None)
-        mark = pytest.mark.xdist_group(group or path.relative_to(config.rootpath).as_posix())
+        relative = path.relative_to(config.rootpath).as_posix()
+        if relative.startswith("tests/installer/"):
+            group = "installer"  # one worker: the Docker stack, nginx and TLS reloads are one per host
+        mark = pytest.mark.xdist_group(group or relative)
         for item in file_items:
             item.add_marker(mark)
 

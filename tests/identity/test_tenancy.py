@@ -22,7 +22,15 @@ from tests.accounts import invite, join, make_installation_admin, new_company
 _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 # Valid bodies, so a 404 is about the id and not about input validation.
-BODIES = {("PATCH", "/api/v1/users/{user_id:uuid}/permissions"): {"granted": []}}
+BODIES = {("PATCH", "/api/v1/users/{user_id:uuid}/permissions"): {"granted": []},
+          ("PUT", "/api/v1/users/{user_id:uuid}/sites"): {"site_ids": None}}
+
+
+def _own_format(ep) -> bool:
+    """Browser pages and SAML metadata (a company's public sign-in documents) and SCIM (its own error
+    bodies and token): their isolation is tested in tests/sso, not by a problem+json 404 here."""
+    return bool({"text/html", "application/samlmetadata+xml"} & set(ep.response_media_types)) or (
+        ep.path.startswith("/scim/"))
 
 
 def test_every_id_taking_route_answers_404_for_another_companys_ids(http, app_engine) -> None:
@@ -37,7 +45,7 @@ def test_every_id_taking_route_answers_404_for_another_companys_ids(http, app_en
     strict = []
     for ep in all_endpoints():
         names = _PARAM.findall(ep.path)
-        if not names:
+        if not names or _own_format(ep):
             continue
         path = _PARAM.sub(lambda m: ids.get(m.group(1), str(uuid.uuid4())), ep.path)
         r = http.request(ep.method, path, headers=b.headers, json=BODIES.get((ep.method, ep.path), {}))
