@@ -266,6 +266,12 @@ def test_admin_system(snap_compare, snap_app, snapshot_plant, size):
                           ("license_file", "/var/lib/factoryos/license.lic")):  # fmt: skip
             table.update_cell(row, "detail", text)
         table.update_cell("disk", "state", "OK")
+        # A column keeps the width of its widest text so far (a worker's longer temporary path, under
+        # xdist): size it to what is shown now.
+        detail = next(c for k, c in table.columns.items() if k.value == "detail")
+        detail.auto_width = False
+        detail.width = max(len(str(v)) for v in table.get_column("detail"))
+        table.refresh()
         screen.query_one("#system-summary", Static).update("[b]All parts OK[/b] · http://factory.lan:8080")
         await still(pilot)
 
