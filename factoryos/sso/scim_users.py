@@ -16,13 +16,13 @@ email of the provider's domains.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -303,19 +303,26 @@ def get_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str) -> di
 
 
 def list_users(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page) -> dict[str, Any]:
-    where = [scim_users.c.tenant_id == caller.tenant_id]
+    return _listing(conn, caller, scim_users, scim_users.c.user_name, "username", flt, page,
+                    lambda r: user_doc(conn, base, r).document())
+
+
+def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnElement[str], name_attribute: str,
+             flt: Filter | None, page: Page, document: Callable[[RowMapping], dict[str, Any]]) -> dict[str, Any]:
+    """One page of a resource type, filtered by `<name> eq`, `externalId eq` or `id eq` (RFC 7644 §3.4.2)."""
+    where = [table.c.tenant_id == caller.tenant_id]
     if flt is not None:
-        if flt.attribute == "username":
-            where.append(func.lower(scim_users.c.user_name) == flt.value.lower())
+        if flt.attribute == name_attribute:
+            where.append(func.lower(name) == flt.value.lower())
         elif flt.attribute == "externalid":
-            where.append(scim_users.c.external_id == flt.value)
+            where.append(table.c.external_id == flt.value)
         else:
-            sid = _uuid(flt.value)
-            where.append(scim_users.c.id == sid if sid else scim_users.c.id.is_(None))
-    total = conn.execute(select(func.count()).select_from(scim_users).where(*where)).scalar_one()
-    rows = conn.execute(select(scim_users).where(*where).order_by(scim_users.c.created_at, scim_users.c.id)
+            key = _uuid(flt.value)
+            where.append(table.c.id == key if key else table.c.id.is_(None))
+    total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+    rows = conn.execute(select(table).where(*where).order_by(table.c.created_at, table.c.id)
                         .offset(page.start_index - 1).limit(page.count)).mappings().all()
-    resources = [user_doc(conn, base, r).document() for r in rows]
+    resources = [document(r) for r in rows]
     return ScimListResponse(total_results=total, start_index=page.start_index, items_per_page=len(resources),
                             resources=resources).document()
 
@@ -546,21 +553,8 @@ def get_group(conn: Connection, caller: ScimCaller, base: str, raw_id: str, *, m
 
 def list_groups(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page, *,
                 members: bool = True) -> dict[str, Any]:
-    where = [scim_groups.c.tenant_id == caller.tenant_id]
-    if flt is not None:
-        if flt.attribute == "displayname":
-            where.append(func.lower(scim_groups.c.display_name) == flt.value.lower())
-        elif flt.attribute == "externalid":
-            where.append(scim_groups.c.external_id == flt.value)
-        else:
-            gid = _uuid(flt.value)
-            where.append(scim_groups.c.id == gid if gid else scim_groups.c.id.is_(None))
-    total = conn.execute(select(func.count()).select_from(scim_groups).where(*where)).scalar_one()
-    rows = conn.execute(select(scim_groups).where(*where).order_by(scim_groups.c.created_at, scim_groups.c.id)
-                        .offset(page.start_index - 1).limit(page.count)).mappings().all()
-    resources = [group_doc(conn, base, r, members=members).document() for r in rows]
-    return ScimListResponse(total_results=total, start_index=page.start_index, items_per_page=len(resources),
-                            resources=resources).document()
+    return _listing(conn, caller, scim_groups, scim_groups.c.display_name, "displayname", flt, page,
+                    lambda r: group_doc(conn, base, r, members=members).document())
 
 
 def _save_group(conn: Connection, caller: ScimCaller, base: str, before: RowMapping, name: str,
