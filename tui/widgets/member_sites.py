@@ -5,18 +5,14 @@ Saved from the dialog itself, so a refusal shows under the list, in words.
 
 from __future__ import annotations
 
-from uuid import UUID
-
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, SelectionList, Static
 
-from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import ROLE_TITLES, Member, SiteOut
-from tui.errors import describe
+from tui.screens.plan_forms import Save, SavingForm
 from tui.widgets.field_error import FieldError
 
 
@@ -27,16 +23,18 @@ def sites_text(member: Member, sites: dict[str, SiteOut]) -> str:
     return ", ".join(sorted(sites[str(s)].code if str(s) in sites else "(hidden)" for s in member.site_ids))
 
 
-class MemberSitesDialog(ModalScreen[Member | None]):
+class MemberSitesDialog(SavingForm):
+    """Dismisses with `{"site_ids": …}` once the server took it (refusals stay at the list)."""
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="cancel"),
         Binding("ctrl+s", "save", "Save", id="save"),
     ]
     HELP = "**Space** ticks a site; none ticked gives all sites. **Ctrl+S** saves; **Escape** cancels."
+    FIELDS = {"site_ids": "member-sites"}
 
-    def __init__(self, api: FactoryClient, member: Member, sites: list[SiteOut]) -> None:
-        super().__init__()
-        self.api = api
+    def __init__(self, member: Member, sites: list[SiteOut], save: Save) -> None:
+        super().__init__(save)
         self.member = member
         self.sites = sites
 
@@ -49,6 +47,7 @@ class MemberSitesDialog(ModalScreen[Member | None]):
             yield SelectionList[str](
                 *((f"{s.code}  {s.name}", str(s.id), str(s.id) in mine) for s in self.sites), id="member-sites")
             yield FieldError(id="member-sites-error")
+            yield FieldError(id="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -57,18 +56,7 @@ class MemberSitesDialog(ModalScreen[Member | None]):
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         ticked = list(self.query_one("#member-sites", SelectionList).selected)
-        self.save([s.id for s in self.sites if str(s.id) in ticked] or None)
-
-    @work(exclusive=True, group="member-sites", exit_on_error=False)
-    async def save(self, site_ids: list[UUID] | None) -> None:
-        error = self.query_one("#member-sites-error", FieldError)
-        error.clear()
-        try:
-            member = await self.api.set_member_sites(self.member.id, site_ids)
-        except ClientError as exc:
-            error.show(describe(exc).message)
-            return
-        self.dismiss(member)
+        self.submit({"site_ids": [s.id for s in self.sites if str(s.id) in ticked] or None})
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from textual import on, work
@@ -77,13 +78,19 @@ class UsersPane(AdminTab):
             self.app.notify("The owner always sees every site.", title="Owner", severity="warning")
             return
 
-        def saved(result: Member | None) -> None:
-            if result is not None:
+        kept: list[Member] = []
+
+        async def save(body: dict[str, Any]) -> None:
+            kept.append(await self.api.set_member_sites(member.id, body["site_ids"]))
+
+        def saved(body: dict[str, Any] | None) -> None:
+            if body is not None and kept:
+                result = kept[-1]
                 self.app.notify(f"Saved the sites of {result.display_name or result.email}: "
                                 f"{sites_text(result, self.sites)}.", title="Saved")
                 self.load()
 
-        self.app.push_screen(MemberSitesDialog(self.api, member, list(self.sites.values())), saved)
+        self.app.push_screen(MemberSitesDialog(member, list(self.sites.values()), save), saved)
 
     @work(group="users-save", exit_on_error=False)
     async def save(self, user_id: UUID, granted: list[str], denied: list[str]) -> None:
