@@ -5,8 +5,9 @@ production data written through the ingest path the poller uses (`record_state_c
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -20,6 +21,11 @@ BASE = "/api/v1/maintenance"
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def site_today(timezone: str = "Europe/Berlin") -> date:
+    """Today where the plant is (report days are site days: near midnight UTC they differ)."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 def machine(api: httpx.Client, who: Session, **over: Any) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def test_the_report_of_a_period(api, owner, app_engine) -> None:
     s.ok(api.post(f"{WO}/{pm['id']}/finish", headers=owner.headers, json={
         "confirm": True, "labour_minutes": 90, "parts": [{"name": "Seal kit", "quantity": 1}]}))
 
-    day = s.now().date()
+    day = s.site_today()
     period = {"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
     r = api.get("/api/v1/reports/maintenance", headers=owner.headers, params=period | {"format": "json"})
     assert r.status_code == 200, r.text

@@ -14,7 +14,7 @@ def test_maintenance_report_cli(cli: Cli, api, owner) -> None:  # noqa: F811
     m = s.machine(api, owner)
     s.ok(api.post(f"{s.BASE}/work-orders", headers=owner.headers, json={"machine_id": m["id"], "title": "Belt noise"}),
          201)
-    day = s.now().date().isoformat()
+    day = s.site_today().isoformat()
     assert cli.login(owner).returncode == 0
     done = cli.invoke("report", "maintenance", "--from", day, "--to", day)
     assert done.returncode == 0, done.stderr

@@ -111,7 +111,7 @@ def test_machine_run(snap_compare, snap_app, orders_plant, size):
         run.on_screen_suspend()  # no further polls: they would rewrite the pinned times
         await settle(pilot)
         panel = run.query_one("#run-panel", Static)
-        panel.update(re.sub(r"\d\d:\d\d", "hh:mm", run.panel_text))
+        panel.update(re.sub(r"(?:[A-Z][a-z]{2} )?\d\d:\d\d", "hh:mm", run.panel_text))
         run.query_one("#order-number", Input).focus()
         await still(pilot)
 
