@@ -59,8 +59,11 @@ def _register() -> None:
     __import__("cli.web", fromlist=["register"]).register(app)  # web: the screens in a browser
     __import__("cli.jobs", fromlist=["register"]).register(app)  # jobs: orders list, show, import, export
     __import__("cli.webhooks", fromlist=["register"]).register(app)  # webhooks: list, add, remove, test, deliveries
+    __import__("cli.mqtt_publish", fromlist=["register"]).register(app)  # integrations mqtt: show, set, test, remove
     __import__("cli.materials", fromlist=["register"]).register(app)  # lot: labels (PDF, ZPL raw to the printer)
     __import__("cli.standby", fromlist=["register"]).register(app)  # standby: status, promote
+    __import__("cli.edge", fromlist=["register"]).register(app)  # edge: run a site edge, broker-acl
+    __import__("cli.ingest", fromlist=["register"]).register(app)  # ingest: store what the edges publish
 
 
 def main() -> None:

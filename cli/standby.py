@@ -7,6 +7,7 @@ DNS name or bind address they use); the old primary refuses to serve once it see
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -16,7 +17,16 @@ from rich.markup import escape
 from sqlalchemy.exc import DBAPIError
 
 from cli.output import console, fail, ok
-from factoryos.backup.standby import ReplicaState, replica_state
+from factoryos.backup.standby import (
+    REPLICATION_ROLE,
+    ReplicaState,
+    ReplicationStatus,
+    clone,
+    create_replication_role,
+    database_identity,
+    replica_state,
+    replication_status,
+)
 from factoryos.backup.standby import promote as promote_standby
 from factoryos.config import Settings
 from factoryos.errors import FactoryOSError
@@ -61,15 +71,71 @@ def _describe(state: ReplicaState) -> str:
 @app.command()
 def status(url: UrlOption = None, as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
            ) -> None:  # fmt: skip
-    """Primary or standby; for a standby: streaming or not, and how far it lags."""
+    """Primary or standby; for a standby: streaming or not, and how far it lags; for a primary: each
+    of its standbys and its lag (a warning past FACTORYOS_RPO_SECONDS)."""
+    target = _url(url)
     with _errors():
-        state = replica_state(_url(url))
+        state = replica_state(target)
+        replication = None if state.in_recovery else replication_status(target, Settings().rpo_seconds)
+    standbys = replication.standbys if replication is not None else ()
     if as_json:
-        console.print_json(json.dumps(state.to_json()))
+        body = state.to_json() | ({} if state.in_recovery else {"standbys": [
+            {"name": s.name, "state": s.state, "lag_bytes": s.lag_bytes, "lag_seconds": s.lag_seconds}
+            for s in standbys]})  # fmt: skip
+        console.print_json(json.dumps(body))
         return
     console.print(_describe(state), highlight=False)
+    for line in _standby_lines(replication):
+        console.print(line, highlight=False)
     if state.in_recovery and not state.streaming:
         raise typer.Exit(2)
+
+
+def _standby_lines(replication: ReplicationStatus | None) -> list[str]:
+    if replication is None:
+        return []
+    lines = []
+    for s in replication.standbys:
+        lag = "?" if s.lag_seconds is None else f"{s.lag_seconds:.1f} s"
+        lines.append(f"  standby {escape(s.name)}: {s.state}, replay lag {lag}, {s.lag_bytes or 0} bytes behind")
+    if replication.detail:
+        lines.append(f"[yellow]! {escape(replication.detail)}[/]")
+    return lines
+
+
+@app.command("create-role")
+def create_role(url: UrlOption = None) -> None:
+    """On the primary: the standby's own replication login, with a new password (printed once; run again
+    to change it). It may stream WAL and nothing else: no table rights."""
+    password = secrets.token_urlsafe(24)
+    with _errors():
+        create_replication_role(_url(url), password)
+    ok(f"replication role {REPLICATION_ROLE} ready; its password (shown once, for `standby clone --from`):")
+    console.print(password, highlight=False)
+
+
+@app.command()
+def identity(url: UrlOption = None) -> None:
+    """On the primary: its database's identity, which `standby clone --identity` checks on the standby."""
+    with _errors():
+        found = database_identity(_url(url))
+    console.print(found, highlight=False)
+
+
+@app.command("clone")
+def clone_command(
+    primary: Annotated[str, typer.Option("--from", help="The primary as the standby's replication role: "
+                                         "postgresql://factoryos_standby:PASSWORD@HOST/postgres?sslmode=verify-full"
+                                         "&sslrootcert=CA (password also from $PGPASSWORD).", show_default=False)],
+    expect: Annotated[str, typer.Option("--identity", help="What `factoryos standby identity` printed on the "
+                                        "primary: a primary of another installation is refused.", show_default=False)],
+) -> None:  # fmt: skip
+    """On the standby's host, nothing running: clone the primary into this host's empty data directory
+    (`<data dir>/pg`, embedded database); it streams from the primary once its PostgreSQL starts."""
+    pgdata = Settings().data_dir / "pg"
+    with _errors():
+        clone(primary, pgdata, expect_identity=expect)
+    ok(f"cloned the primary into {escape(str(pgdata))}: it streams once its PostgreSQL starts")
 
 
 @app.command()

@@ -25,12 +25,12 @@ CODES: frozenset[str] = frozenset({
     "wal_segment_missing",
     # factoryos/backup standby
     "standby_clone_failed", "standby_failed", "standby_not_replica", "standby_promote_failed",
-    "standby_superseded", "standby_target_not_empty",
+    "standby_other_installation", "standby_superseded", "standby_target_not_empty",
     # factoryos/catalog
     "catalog_duplicate", "catalog_entry_in_use", "catalog_entry_not_found", "catalog_not_author",
     # factoryos/connectivity
     "connection_not_found", "connection_secret_unreadable", "connectivity_error", "endpoint_unavailable",
-    "invalid_machine_config", "invalid_node_id", "mqtt_authentication_failed", "mqtt_certificate_invalid", "mqtt_no_data",
+    "invalid_machine_config", "invalid_node_id", "edge_busy", "edge_name_taken", "edge_not_found", "edge_revoked", "edge_unauthorized", "mqtt_authentication_failed", "mqtt_certificate_invalid", "mqtt_no_data",
     "opcua_authentication_failed", "opcua_certificate_invalid",
     "opcua_certificate_rejected", "poller_busy", "signal_read_failed",
     # factoryos/db
@@ -48,7 +48,7 @@ CODES: frozenset[str] = frozenset({
     "required", "role_exceeds_own", "self_grant_forbidden", "session_expired", "session_revoked",
     "target_outranks_you", "token_expired", "unknown_permission", "user_not_found", "weak_password",
     # factoryos/identity (site scope)
-    "cannot_scope_self", "site_scope_exceeds_own",
+    "cannot_scope_self", "site_scope_exceeds_own", "machine_scope_exceeds_own",
     # factoryos/jobs
     "duplicate_in_file", "empty_file", "file_too_large", "import_has_errors", "invalid_base64", "invalid_csv",
     "invalid_xlsx", "job_exists", "job_not_found", "machine_other_site", "machine_retired", "missing_columns",
@@ -65,6 +65,7 @@ CODES: frozenset[str] = frozenset({
     # factoryos/integrations
     "webhook_delivery_not_failed", "webhook_delivery_not_found", "webhook_limit", "webhook_not_found",
     "webhook_secret_unreadable", "webhook_url_invalid",
+    "mqtt_publish_not_configured", "mqtt_publish_secret_unreadable",
     # factoryos/maintenance
     "asset_already_mounted", "asset_code_taken", "asset_machine_name", "asset_movable_parent",
     "asset_not_found", "asset_not_mounted", "asset_not_movable", "asset_required", "asset_retired",

@@ -25,12 +25,18 @@ from pathlib import Path
 
 import docker
 import docker.errors
-import psycopg
 from docker.models.containers import Container
 
 from factoryos.backup.basebackup import BaseBackup
 from factoryos.backup.errors import RestoreFailed
-from factoryos.backup.pitr import check_restored, check_target, check_waldump_errors, replaced, set_archive_aside
+from factoryos.backup.pitr import (
+    check_restored,
+    check_target,
+    check_waldump_errors,
+    replaced,
+    set_archive_aside,
+    wait_promoted,
+)
 from factoryos.backup.restore import ChainCheck
 from factoryos.backup.wal import Segment, stage, wal_dir
 from factoryos.backup.window import recovery_window
@@ -48,7 +54,6 @@ DEFAULT_VOLUME = f"{PROJECT}_pgdata"
 PGDATA = "/var/lib/postgresql/data"
 # The labels Compose puts on the volumes it creates: the new one is the project's pgdata volume.
 VOLUME_LABELS = {"com.docker.compose.project": PROJECT, "com.docker.compose.volume": "pgdata"}
-RECOVERY_TIMEOUT_SECONDS = 3600.0
 _COMMIT = re.compile(r"desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC")
 _EXIT = re.compile(r"^waldump-exit (\d+)$", re.MULTILINE)
 
@@ -148,12 +153,17 @@ def restore_compose(root: Path, target: dt.datetime | None, *, progress: Progres
 
 @contextmanager
 def _workspace(root: Path) -> Iterator[Path]:
-    """Beside the installation (the staged WAL can be large); 0700, so only root reaches the trusted socket."""
+    """Beside the installation (the staged WAL can be large); 0700, so only root reaches the trusted
+    socket. The socket itself lives in a short folder of the system's temp dir, linked as `socket`:
+    a Unix socket's path may not exceed 107 bytes, and beside a deep install dir it did (libpq then
+    refused every connection, and the restore waited for a promotion it could not see)."""
     work = Path(tempfile.mkdtemp(prefix=".pitr-", dir=root))
+    sockets = Path(tempfile.mkdtemp(prefix="fos-pitr-"))  # 0700: only root reaches what is inside
     try:
         (work / "wal").mkdir(mode=0o755)
-        (work / "socket").mkdir()
-        (work / "socket").chmod(0o777)  # the container's postgres user creates its socket here
+        (sockets / "s").mkdir()
+        (sockets / "s").chmod(0o777)  # the container's postgres user creates its socket here
+        (work / "socket").symlink_to(sockets / "s")
         (work / "conf").mkdir(mode=0o755)
         hba = work / "conf" / "pg_hba.conf"
         hba.write_text("local all postgres trust\n")
@@ -161,6 +171,7 @@ def _workspace(root: Path) -> Iterator[Path]:
         yield work
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 def _prepare(client: docker.DockerClient, image: str, volume: str, base: BaseBackup, work: Path,
@@ -192,36 +203,28 @@ def _recover_and_check(client: docker.DockerClient, image: str, volume: str, wor
         image, entrypoint=["/bin/sh", "-c", _RECOVER], user="postgres", network_mode="none", detach=True,
         environment=environment,
         volumes={volume: {"bind": PGDATA, "mode": "rw"}, str(work / "wal"): {"bind": "/pitr/wal", "mode": "ro"},
-                 str(work / "socket"): {"bind": "/pitr/socket", "mode": "rw"},
+                 str(_socket_dir(work)): {"bind": "/pitr/socket", "mode": "rw"},
                  str(work / "conf"): {"bind": "/pitr/conf", "mode": "ro"}},
     )  # fmt: skip
     try:
-        _wait_promoted(container, str(work / "socket"))
-        return check_restored(str(work / "socket"), DATABASE)
+        _wait_promoted(container, str(_socket_dir(work)))
+        return check_restored(str(_socket_dir(work)), DATABASE)
     finally:
         with suppress(docker.errors.DockerException):
             container.stop(timeout=120)  # the image's stop signal is SIGINT: a clean checkpoint
             container.remove(force=True)
 
 
+def _socket_dir(work: Path) -> Path:
+    return (work / "socket").resolve()
+
+
 def _wait_promoted(container: Container, socket_dir: str) -> None:
-    deadline = time.monotonic() + RECOVERY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+    def running() -> bool:
         container.reload()
-        if container.status in ("exited", "dead"):
-            logs = container.logs().decode(errors="replace").splitlines()
-            fatal = [line.split("FATAL:", 1)[1].strip() for line in logs if "FATAL:" in line]
-            why = fatal[-1] if fatal else (logs[-1] if logs else "no message")
-            raise RestoreFailed(f"recovery stopped: {why}; the live database was not touched", code="restore_failed")
-        try:
-            with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", connect_timeout=5) as conn:
-                row = conn.execute("select pg_is_in_recovery()").fetchone()
-                if row is not None and not row[0]:
-                    return
-        except psycopg.OperationalError:
-            pass  # still starting or replaying
-        time.sleep(0.3)
-    raise RestoreFailed("recovery did not finish within the time allowed; the live database was not touched")
+        return container.status not in ("exited", "dead")
+
+    wait_promoted(running, socket_dir, lambda: container.logs().decode(errors="replace").splitlines())
 
 
 def _switch(layout: Layout, old_volume: str, new_volume: str, stamp: str, wait_timeout: int) -> Path | None:

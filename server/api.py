@@ -525,11 +525,19 @@ def _run_handler(endpoint: Endpoint, call: _Call) -> Response:
     if not endpoint.uses_db:
         return _respond(endpoint, endpoint.handler(call.context(None, None), **call.kwargs))
     engine, gate = call.state.engine, call.state.maintenance
-    try:
-        with gate.admit(), engine.begin() as conn:
-            return _in_transaction(endpoint, call, conn)
-    except _Replay as replay:
-        return replay.response
+    for attempt in range(2):
+        try:
+            with gate.admit(), engine.begin() as conn:
+                return _in_transaction(endpoint, call, conn)
+        except _Replay as replay:
+            return replay.response
+        except _StaleConnection as stale:
+            # The pool is not pinged per checkout (a round trip per request); a connection the database
+            # dropped (restart, restore) fails its first statement instead, with nothing done yet, and
+            # the pool discards it and its older siblings: once more on a fresh one.
+            if attempt:
+                raise stale.error from None
+    raise AssertionError("unreachable")
 
 
 def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Response:
@@ -551,14 +559,24 @@ def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Respon
     return response
 
 
+class _StaleConnection(Exception):
+    def __init__(self, error: DBAPIError) -> None:
+        self.error = error
+
+
 def _authorize(endpoint: Endpoint, call: _Call, conn: Connection) -> Principal | None:
     """Scope the transaction to the caller's company and check the permission on the live membership."""
-    if call.identity is None:
-        set_tenant(conn, None, None)
+    identity = call.identity
+    try:  # the transaction's first statement
+        set_tenant(conn, identity.tenant_id if identity else None, identity.user_id if identity else None)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise _StaleConnection(exc) from exc
+        raise
+    if identity is None:
         return None
-    set_tenant(conn, call.identity.tenant_id, call.identity.user_id)
-    note_company(call.identity.tenant_id)
-    principal = call.state.authenticator.authorize(conn, call.identity, endpoint.permission)
+    note_company(identity.tenant_id)
+    principal = call.state.authenticator.authorize(conn, identity, endpoint.permission)
     if endpoint.module is not None and call.state.license is not None:
         require_module(call.state.license.in_force(), endpoint.module[1], endpoint.module[0])
     return principal

@@ -26,6 +26,7 @@ from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
 from server.metrics import MetricsMiddleware, metrics_route, observe_webhook, sampling
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from server.mqtt_publishing import mqtt_publishing
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
 from server.operations import operations
 from server.poller import machine_poller
@@ -79,7 +80,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = make_engine(database_url, pool_size=settings.db_pool_size, application_name="factoryos-server")
+        engine = make_engine(database_url, pool_size=settings.db_pool_size, application_name="factoryos-server",
+                             pre_ping=False)  # requests retry a dropped connection themselves (server.api)
         if check_role:
             verify_app_role(engine)
         _prepare_audit_partitions(engine)
@@ -95,12 +97,15 @@ def create_app(
                 operations(app, settings, backup_url, schedule=primary),
                 machine_poller(settings, database_url, enabled=poller and primary) as runtime,
                 webhook_delivery(settings, engine, enabled=primary, observe=observe_webhook),
+                mqtt_publishing(settings, engine, enabled=primary),
                 sampling(state),
             ):
                 state.poller = runtime
                 state.primary = primary
+                state.live_snapshots.start(engine)
                 yield
         finally:
+            state.live_snapshots.stop()
             engine.dispose()
             if duties is not None:
                 duties.release()

@@ -78,6 +78,11 @@ BACKUP_AT = Gauge("factoryos_backup_last_success_timestamp_seconds", "When the n
                   multiprocess_mode="max")
 LICENSE_DAYS = Gauge("factoryos_license_days_left", "Days until the license in force expires (absent under evaluation).",
                      multiprocess_mode="min")
+REPLICATION_LAG = Gauge("factoryos_replication_lag_seconds",
+                        "Replay lag of each standby of this server's database (on a standby: standby=\"self\").",
+                        ["standby"], multiprocess_mode="livemax")
+REPLICATION_LAG_BYTES = Gauge("factoryos_replication_lag_bytes", "WAL not yet replayed by each standby.",
+                              ["standby"], multiprocess_mode="livemax")
 ANCHOR_AT = Gauge("factoryos_audit_anchor_last_timestamp_seconds",
                   "When audit chain heads were last signed into the anchor file.", multiprocess_mode="max")
 
@@ -143,6 +148,7 @@ class Sampler:
         self._ingested = 0
         self._polls = (0, 0)  # (on time, late) counted so far
         self._machines: set[tuple[str, str, str]] = set()
+        self._standbys: set[str] = set()
 
     def sample(self) -> None:
         self.sample_live()
@@ -157,8 +163,8 @@ class Sampler:
                 log.debug("metrics: %s failed: %s", part.__name__, exc)
 
     def sample_files(self) -> None:
-        """Backups and anchors: files on disk, read in a worker thread."""
-        for part in (self._backup, self._anchor):
+        """Backups, anchors and replication: files on disk and a superuser query, in a worker thread."""
+        for part in (self._backup, self._anchor, self._replication):
             try:
                 part()
             except Exception as exc:
@@ -223,6 +229,28 @@ class Sampler:
         latest = backups.latest()  # an unreadable folder raises: health reports it, the last figure stays
         if latest is not None:
             BACKUP_AT.set(latest.created_at.timestamp())
+
+    def _replication(self) -> None:
+        backups = self.state.backups
+        status = backups.replication(self.state.settings.rpo_seconds) if backups is not None else None
+        lags: dict[str, tuple[float | None, int | None]] = {}
+        if status is not None and status.role == "standby":
+            lags["self"] = (status.lag_seconds, status.lag_bytes)
+        elif status is not None:
+            lags = {s.name: (s.lag_seconds, s.lag_bytes) for s in status.standbys}
+        for name, (seconds, size) in lags.items():
+            # Unknown (a standby away) is absent, not 0: an alert on absence or on the value both work.
+            for gauge, value in ((REPLICATION_LAG, seconds), (REPLICATION_LAG_BYTES, size)):
+                if value is None:
+                    with contextlib.suppress(KeyError):
+                        gauge.remove(name)
+                else:
+                    gauge.labels(name).set(value)
+        for gone in self._standbys - set(lags):
+            for gauge in (REPLICATION_LAG, REPLICATION_LAG_BYTES):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(gone)
+        self._standbys = set(lags)
 
     def _anchor(self) -> None:
         if self.state.anchorer is None:

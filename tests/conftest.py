@@ -44,10 +44,42 @@ os.environ.setdefault("FACTORYOS_LOCKOUT_ADDRESS_THRESHOLD", "10000")
 COSTLY_SESSION_FIXTURES = ("island", "slapd", "oidc_op")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (`--dist loadgroup`)
+SLOW_LIST = Path(__file__).parent / "slow_tests.txt"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from tests.tui.pilot import wait_for_the_app_only
+
+    wait_for_the_app_only()  # Pilot waits for the app's thread, not the in-process test server
+
+
+def mark_listed_slow(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `slow` the tests tests/slow_tests.txt names (a node ID, or one parameter of it), so
+    the fast suite's selection lives in one list instead of in other areas' files."""
+    listed = [line.strip() for line in SLOW_LIST.read_text().splitlines()
+              if line.strip() and not line.startswith("#")]  # fmt: skip
+    used: set[str] = set()
+    for item in items:
+        nodeid = item.nodeid  # before xdist appends "@group" (its hook runs after this one)
+        bare = nodeid.split("[", 1)[0]
+        entry = nodeid if nodeid in listed else bare if bare in listed else None
+        if entry is not None:
+            item.add_marker(pytest.mark.slow)
+            used.add(entry)
+    if any("::" in arg for arg in config.args):
+        return  # a run of chosen tests: the other entries of a file are not collected, not stale
+    files = {item.nodeid.split("::", 1)[0] for item in items}
+    stale = [entry for entry in listed if entry not in used and entry.split("::", 1)[0] in files]
+    if stale:
+        raise pytest.UsageError(f"{SLOW_LIST.name} names tests that do not exist: {', '.join(stale)}")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (`--dist loadgroup`) and `-m` selects
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Hand tests out a file at a time: a module's own fixtures start once and its tests keep their
-    order. A file that needs a costly session fixture joins that fixture's group."""
+    """Mark the listed slow tests; then hand tests out a file at a time: a module's own fixtures
+    start once and its tests keep their order. A file that needs a costly session fixture joins
+    that fixture's group."""
+    mark_listed_slow(config, items)
     if not getattr(config.option, "loadgroup", False):  # set in xdist's workers under --dist loadgroup
         return
     by_file: dict[Path, list[pytest.Item]] = {}

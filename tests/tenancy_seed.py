@@ -14,6 +14,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 
 from tests.connectivity.tenancy_seed import CONNECTIVITY_SEEDERS
+from tests.edge.tenancy_seed import EDGE_SEEDERS
 from tests.integrations.tenancy_seed import INTEGRATIONS_SEEDERS
 from tests.maintenance.tenancy_seed import MAINTENANCE_SEEDERS
 from tests.materials.tenancy_seed import MATERIALS_SEEDERS
@@ -125,6 +126,7 @@ SEEDERS.update(MAINTENANCE_SEEDERS)
 SEEDERS.update(MATERIALS_SEEDERS)
 SEEDERS.update(SSO_SEEDERS)
 SEEDERS.update(INTEGRATIONS_SEEDERS)
+SEEDERS.update(EDGE_SEEDERS)
 
 
 def seed_tenant(conn: Connection, tenant: UUID, tag: str) -> None:

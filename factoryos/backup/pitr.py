@@ -44,7 +44,11 @@ from factoryos.errors import ValidationFailed
 
 Progress = Callable[[str], None]
 
-RECOVERY_TIMEOUT_SECONDS = 3600.0
+# A recovery that replays nothing new (no WAL position moved, no segment restored) for STALL_SECONDS
+# is stuck, whatever the size of the archive; RECOVERY_LIMIT_SECONDS caps even a progressing one.
+STALL_SECONDS = 120.0
+RECOVERY_LIMIT_SECONDS = 1800.0
+_POLL_SECONDS = 0.5
 _ERROR_AT = re.compile(r"at ([0-9A-F]+/[0-9A-F]+)")
 _SYSTEM_USER = "pgserver"  # the user pgserver runs PostgreSQL as when started by root
 
@@ -247,23 +251,51 @@ def _scratch_server(scratch: Path, staging: Path, stop_at: dt.datetime | None,
 
 
 def _wait_promoted(process: subprocess.Popen[bytes], socket_dir: str, log_path: Path) -> None:
-    deadline = time.monotonic() + RECOVERY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RestoreFailed(f"recovery stopped: {_fatal(log_path)}; the live database was not touched",
+    wait_promoted(lambda: process.poll() is None, socket_dir,
+                  lambda: log_path.read_text(errors="replace").splitlines())  # fmt: skip
+
+
+def wait_promoted(running: Callable[[], bool], socket_dir: str, log_lines: Callable[[], list[str]], *,
+                  stall_seconds: float = STALL_SECONDS, limit_seconds: float = RECOVERY_LIMIT_SECONDS) -> None:  # fmt: skip
+    """Until the recovering server (reached over `socket_dir`) has promoted. Fails with the reason
+    (its FATAL line, or its last log lines) when it exits, makes no progress for `stall_seconds` or
+    is not done after `limit_seconds`. Progress: the replay position moves or a segment is restored
+    (before the cluster is consistent it accepts no connections, so the log is the only sign)."""
+    started = last_progress = time.monotonic()
+    seen: tuple[str | None, int] | None = None
+    connect_error = ""
+    while True:
+        alive = running()
+        lines = log_lines()
+        if not alive:
+            raise RestoreFailed(f"recovery stopped: {fatal_line(lines)}; the live database was not touched",
                                 code="restore_failed")  # fmt: skip
+        replayed: str | None = None
         try:
             with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", connect_timeout=5) as conn:
-                if not conn.execute("select pg_is_in_recovery()").fetchone()[0]:  # type: ignore[index]
+                row = conn.execute("select pg_is_in_recovery(), pg_last_wal_replay_lsn()::text").fetchone()
+                if row is not None and not row[0]:
                     return
-        except psycopg.OperationalError:
-            pass  # still starting or replaying
-        time.sleep(0.3)
-    raise RestoreFailed("recovery did not finish within the time allowed; the live database was not touched")
+                replayed = row[1] if row is not None else None
+        except psycopg.OperationalError as exc:
+            connect_error = (str(exc).strip().splitlines() or [""])[-1]  # starting, or not yet consistent
+        marker = (replayed, sum("restored log file" in line for line in lines))
+        now = time.monotonic()
+        if marker != seen:
+            seen, last_progress = marker, now
+        stalled, too_long = now - last_progress > stall_seconds, now - started > limit_seconds
+        if stalled or too_long:
+            tail = " | ".join(line.strip() for line in lines[-3:] if line.strip()) or "no log"
+            if replayed is None and connect_error:
+                tail += f"; connecting to it: {connect_error}"
+            what = (f"made no progress for {stall_seconds:.0f} s" if stalled
+                    else f"did not finish within {limit_seconds:.0f} s")  # fmt: skip
+            raise RestoreFailed(f"recovery {what} (last at {replayed or 'an unknown position'}: {tail}); "
+                                "the live database was not touched", code="restore_failed")  # fmt: skip
+        time.sleep(_POLL_SECONDS)
 
 
-def _fatal(log_path: Path) -> str:
-    lines = log_path.read_text(errors="replace").splitlines()
+def fatal_line(lines: list[str]) -> str:
     fatal = [line.split("FATAL:", 1)[1].strip() for line in lines if "FATAL:" in line]
     return fatal[-1] if fatal else (lines[-1] if lines else "no message")
 

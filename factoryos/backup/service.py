@@ -18,6 +18,7 @@ from factoryos.backup.create import create_backup
 from factoryos.backup.errors import BackupError
 from factoryos.backup.manifest import Backup
 from factoryos.backup.restore_job import Requester, RestoreHooks, RestoreJob, run_restore
+from factoryos.backup.standby import ReplicationMonitor, ReplicationStatus
 from factoryos.errors import Conflict, FactoryOSError
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,16 @@ class BackupService:
         self._lock = threading.Lock()
         self._running: str | None = None
         self._jobs: dict[UUID, RestoreJob] = {}
+        self._replication: ReplicationMonitor | None = None
+
+    def replication(self, rpo_seconds: int) -> ReplicationStatus | None:
+        """Standbys of this server's database and their lag (or its own, on a standby); read as the
+        superuser, cached a few seconds. None without a superuser URL or any replication."""
+        if self._source_url is None:
+            return None
+        if self._replication is None or self._replication.rpo_seconds != rpo_seconds:
+            self._replication = ReplicationMonitor(self._source_url, rpo_seconds)
+        return self._replication.status()
 
     @property
     def available(self) -> bool:

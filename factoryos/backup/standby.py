@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,13 @@ _STATE = text(
     "(select sender_host from pg_stat_wal_receiver) as upstream, "
     "pg_last_wal_receive_lsn()::text as received, pg_last_wal_replay_lsn()::text as replayed, "
     "pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint as behind, "
-    "pg_last_xact_replay_timestamp() as replayed_at, now() as now"
+    "pg_last_xact_replay_timestamp() as replayed_at, now() as now, "
+    "case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() <> 'not paused' else false end as paused"
 )
+# The primary sends WAL as far as it has flushed it, which may end inside a record that straddles a page
+# boundary (an idle primary can leave it so for minutes): up to a page of received WAL the standby
+# cannot replay yet, with nothing behind it.
+_WAL_PAGE = 8192
 
 
 class StandbyError(BackupError):
@@ -64,13 +70,14 @@ class ReplicaState:
     behind_bytes: int | None  # received, not yet replayed
     last_replayed_at: dt.datetime | None  # commit time of the last transaction replayed
     lag_seconds: float | None  # 0 when all received WAL is replayed; else the age of the last replayed commit
+    replay_paused: bool = False  # `pg_wal_replay_pause()` was called on it
 
     def to_json(self) -> dict[str, object]:
         return {"role": "standby" if self.in_recovery else "primary", "timeline": self.timeline,
                 "streaming": self.streaming, "upstream": self.upstream, "received_lsn": self.received_lsn,
                 "replayed_lsn": self.replayed_lsn, "behind_bytes": self.behind_bytes,
                 "last_replayed_at": self.last_replayed_at.isoformat() if self.last_replayed_at else None,
-                "lag_seconds": self.lag_seconds}  # fmt: skip
+                "lag_seconds": self.lag_seconds, "replay_paused": self.replay_paused}  # fmt: skip
 
 
 def create_replication_role(admin_url: str, password: str, role: str = REPLICATION_ROLE) -> None:
@@ -84,12 +91,43 @@ def create_replication_role(admin_url: str, password: str, role: str = REPLICATI
             verb, sql.Identifier(role), sql.Literal(password)))  # fmt: skip
 
 
-def clone(primary_url: str, pgdata: Path, *, timeout: float = 6 * 3600) -> None:
+def database_identity(url: str) -> str:
+    """The cluster's system identifier: made by initdb, kept by every copy (base backups, standbys), so
+    it names the installation's database. Read over an ordinary login (the primary's administrator)."""
+    target, env = libpq_target(url)
+    with psycopg.connect(target, password=env.get("PGPASSWORD"), connect_timeout=10) as conn:
+        row = conn.execute("select system_identifier::text from pg_control_system()").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def primary_identity(primary_url: str) -> str:
+    """The system identifier as the standby's replication role sees it (IDENTIFY_SYSTEM: all such a
+    role may ask, over the replication protocol, which takes simple queries only)."""
+    target, env = libpq_target(primary_url)
+    with psycopg.connect(target, password=env.get("PGPASSWORD"), replication="true", autocommit=True,
+                         connect_timeout=10) as conn:  # fmt: skip
+        result = conn.pgconn.exec_(b"IDENTIFY_SYSTEM")
+        value = result.get_value(0, 0) if result.ntuples else None
+    if value is None:
+        raise StandbyError("the primary did not say which database it is (IDENTIFY_SYSTEM)", code="standby_clone_failed")
+    return value.decode()
+
+
+def clone(primary_url: str, pgdata: Path, *, expect_identity: str | None = None, timeout: float = 6 * 3600) -> None:
     """`pgdata` (absent or empty) becomes a standby of the primary at `primary_url` (a replication-capable
-    login; its TLS settings, e.g. `sslmode=verify-full&sslrootcert=…`, go into the standby's conninfo)."""
+    login; its TLS settings, e.g. `sslmode=verify-full&sslrootcert=…`, go into the standby's conninfo).
+    With `expect_identity` (`database_identity` of the intended primary), a primary of another
+    installation is refused before anything is copied."""
     if pgdata.exists() and any(pgdata.iterdir()):
         raise StandbyError(f"{pgdata} is not empty: a standby is cloned into a new data directory",
                            code="standby_target_not_empty", status=409)  # fmt: skip
+    if expect_identity is not None:
+        found = primary_identity(primary_url)
+        if found != expect_identity.strip():
+            raise StandbyError(f"that primary belongs to another installation (database {found}, expected "
+                               f"{expect_identity.strip()}): a standby is cloned only from its own primary",
+                               code="standby_other_installation", status=409)  # fmt: skip
     target, env = libpq_target(primary_url)
     command = [str(find_tool("pg_basebackup")), f"--dbname={target}", "--no-password", "-D", str(pgdata),
                "--write-recovery-conf", "--wal-method=stream", "--checkpoint=fast", "--create-slot",
@@ -114,12 +152,12 @@ def replica_state(url: str) -> ReplicaState:
         engine.dispose()
     lag: float | None = None
     if row.in_recovery:
-        if row.behind == 0:
+        if row.behind == 0 or (row.behind is not None and row.behind < _WAL_PAGE and not row.paused):
             lag = 0.0
         elif row.replayed_at is not None:
             lag = max(0.0, (row.now - row.replayed_at).total_seconds())
     return ReplicaState(bool(row.in_recovery), int(row.timeline), row.receiver == "streaming", row.upstream,
-                        row.received, row.replayed, row.behind, row.replayed_at, lag)  # fmt: skip
+                        row.received, row.replayed, row.behind, row.replayed_at, lag, bool(row.paused))  # fmt: skip
 
 
 def promote(url: str, *, wait_seconds: int = 60) -> ReplicaState:
@@ -167,3 +205,124 @@ def check_not_superseded(own_url: str, peer_url: str | None, data_dir: Path) -> 
     os.chmod(marker, 0o600)
     raise Conflict(f"this database was superseded by its promoted standby ({note}): it must not run as a second "
                    f"primary; rebuild it as a standby, then remove {marker}", code="standby_superseded")
+
+
+# -- replication lag, as the primary sees its standbys (health, status, metrics) ----------------
+
+# The archiver's pg_receivewal and a base backup's WAL stream are walsenders too, but not standbys.
+_NOT_STANDBYS = ("factoryos-wal", "pg_basebackup")
+_STANDBYS = text(
+    "select coalesce(s.slot_name, nullif(r.application_name, ''), 'standby') as name, r.state, r.sync_state, "
+    "pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn)::bigint as lag_bytes, "
+    "extract(epoch from r.replay_lag)::float8 as replay_lag "
+    "from pg_stat_replication r left join pg_replication_slots s on s.active_pid = r.pid "
+    "where not (r.application_name = any(:skip)) "
+    "union all "
+    # A standby's slot without its walsender: the standby is away (the primary keeps its WAL meanwhile).
+    "select s.slot_name, 'disconnected', null, pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint, null "
+    "from pg_replication_slots s where s.slot_name = :slot and not s.active "
+    "order by 1"
+)
+
+
+@dataclass(frozen=True)
+class StandbyLag:
+    name: str  # its replication slot (a standby without one: its application name)
+    state: str  # streaming, catchup, startup, backup or disconnected
+    lag_bytes: int | None  # WAL the primary wrote that the standby has not replayed
+    lag_seconds: float | None  # replay_lag: how long a commit here took to be visible there
+
+
+@dataclass(frozen=True)
+class ReplicationStatus:
+    role: str  # primary or standby
+    rpo_seconds: int
+    standbys: tuple[StandbyLag, ...] = ()
+    # On a standby: its own state
+    streaming: bool | None = None
+    lag_bytes: int | None = None
+    lag_seconds: float | None = None
+    replay_paused: bool = False
+
+    @property
+    def detail(self) -> str | None:
+        if self.role == "standby":
+            if not self.streaming:
+                return "this server's database is a standby that is not streaming from its primary"
+            if self.lag_seconds is not None and self.lag_seconds > self.rpo_seconds:
+                return f"this standby is {self.lag_seconds:.0f} s behind its primary, more than the RPO of " \
+                       f"{self.rpo_seconds} s"  # fmt: skip
+            if self.replay_paused:
+                return "replay is paused on this standby (`select pg_wal_replay_resume()` resumes it)"
+            return "this server's database is a standby (read-only until `factoryos standby promote`)"
+        for standby in self.standbys:
+            if standby.state != "streaming":
+                return f"standby {standby.name} is {standby.state}"
+            if standby.lag_seconds is not None and standby.lag_seconds > self.rpo_seconds:
+                return f"standby {standby.name} is {standby.lag_seconds:.0f} s behind, more than the RPO of " \
+                       f"{self.rpo_seconds} s"  # fmt: skip
+        return None
+
+    @property
+    def ok(self) -> bool:
+        if self.role == "standby":
+            return bool(self.streaming) and (self.lag_seconds or 0) <= self.rpo_seconds
+        return all(s.state == "streaming" and (s.lag_seconds or 0) <= self.rpo_seconds for s in self.standbys)
+
+
+def replication_status(url: str, rpo_seconds: int) -> ReplicationStatus | None:
+    """The replication seen from the database at `url` (a superuser: pg_stat_replication's lags are
+    hidden from other roles). None for a primary without standbys."""
+    engine = create_engine(normalize_db_url(url), poolclass=pool.NullPool,
+                           connect_args={"connect_timeout": 2, "options": "-c statement_timeout=2000"})  # fmt: skip
+    try:
+        with engine.connect() as conn:
+            in_recovery = conn.execute(text("select pg_is_in_recovery()")).scalar_one()
+            rows = [] if in_recovery else conn.execute(_STANDBYS, {"skip": list(_NOT_STANDBYS), "slot": SLOT}).all()
+    finally:
+        engine.dispose()
+    if in_recovery:
+        own = replica_state(url)
+        return ReplicationStatus("standby", rpo_seconds, streaming=own.streaming, lag_bytes=own.behind_bytes,
+                                 lag_seconds=own.lag_seconds, replay_paused=own.replay_paused)  # fmt: skip
+    if not rows:
+        return None
+    standbys = tuple(
+        StandbyLag(row.name, row.state or "unknown", row.lag_bytes,
+                   # replay_lag is null once an idle standby has replayed everything
+                   row.replay_lag if row.replay_lag is not None
+                   else (0.0 if row.lag_bytes == 0 and row.state == "streaming" else None))
+        for row in rows
+    )  # fmt: skip
+    return ReplicationStatus("primary", rpo_seconds, standbys)
+
+
+class ReplicationMonitor:
+    """`replication_status` read in the background at most every `ttl` s: health is public, polled
+    often and promised within 2 s, and a frozen database must not hold it (nor the metrics) up."""
+
+    def __init__(self, url: str, rpo_seconds: int, ttl: float = 5.0) -> None:
+        self.url, self.rpo_seconds, self.ttl = url, rpo_seconds, ttl
+        self._read_at: float | None = None
+        self._last: ReplicationStatus | None = None
+        self._reading: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def status(self, first_wait: float = 0.5) -> ReplicationStatus | None:
+        with self._lock:
+            first = self._read_at is None
+            stale = self._read_at is None or time.monotonic() - self._read_at >= self.ttl
+            if stale and (self._reading is None or not self._reading.is_alive()):
+                self._read_at = time.monotonic()
+                self._reading = threading.Thread(target=self._read, name="replication status", daemon=True)
+                self._reading.start()
+            reading = self._reading
+        if first and reading is not None:
+            reading.join(first_wait)  # the first answer usually has it; later ones show the last reading
+        return self._last
+
+    def _read(self) -> None:
+        try:
+            self._last = replication_status(self.url, self.rpo_seconds)
+        except Exception as exc:  # the database's own health says why; this part stays as last read
+            log.debug("replication status unreadable: %s", type(exc).__name__)

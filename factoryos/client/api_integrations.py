@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from factoryos.client.transport import Transport
+from factoryos.integrations.mqtt_publish_models import MqttPublishIn, MqttPublishOut, MqttPublishTestOut
 from factoryos.integrations.webhook_models import (
     DeliveryOut,
     DeliveryPage,
@@ -52,3 +53,19 @@ class IntegrationsApi:
 
     async def retry_webhook_delivery(self, endpoint_id: UUID, delivery_id: UUID) -> DeliveryOut:
         return await self.t.send("POST", f"/webhooks/{endpoint_id}/deliveries/{delivery_id}/retry", DeliveryOut)
+
+    async def mqtt_publish(self) -> MqttPublishOut:
+        """Publishing to the company's MQTT broker, with the publisher's health (404 when not set up)."""
+        return await self.t.get("/integrations/mqtt-publish", MqttPublishOut)
+
+    async def set_mqtt_publish(self, body: MqttPublishIn) -> MqttPublishOut:
+        """A password left out keeps the stored one."""
+        return await self.t.send("PUT", "/integrations/mqtt-publish", MqttPublishOut,
+                                 json=body.model_dump(mode="json", exclude_none=True) | (
+                                     {"password": body.password.get_secret_value()} if body.password else {}))
+
+    async def test_mqtt_publish(self) -> MqttPublishTestOut:
+        return await self.t.send("POST", "/integrations/mqtt-publish/test", MqttPublishTestOut)
+
+    async def remove_mqtt_publish(self) -> None:
+        await self.t.send("DELETE", "/integrations/mqtt-publish")

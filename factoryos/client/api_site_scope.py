@@ -15,3 +15,9 @@ class SiteScopeApi:
         """`None`: every site of the company (no limit)."""
         body = {"site_ids": [str(s) for s in site_ids] if site_ids is not None else None}
         return await self.t.send("PUT", f"/users/{user_id}/sites", Member, json=body)
+
+    async def set_member_machines(self, user_id: UUID, machine_ids: list[UUID] | None) -> Member:
+        """Limit a member to the machines they are certified for; `None`: no limit. Raises ClientError
+        `unknown_machine` (field `machine_ids[i]`), `cannot_scope_self`, `machine_scope_exceeds_own`…"""
+        body = {"machine_ids": [str(m) for m in machine_ids] if machine_ids is not None else None}
+        return await self.t.send("PUT", f"/users/{user_id}/machines", Member, json=body)

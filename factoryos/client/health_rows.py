@@ -60,10 +60,25 @@ def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, 
                      f"{wal.get('state', '?')}, lag {lag} (RPO {wal.get('rpo_seconds')} s), last complete "
                      f"{age(_seconds_since(wal.get('last_success_at')))}, {wal.get('base_backups', 0)} base backups"
                      + _extra(wal)))
+    if replication := h.get("replication"):
+        rows.append(("replication", "Replication", state(replication.get("ok")), _replication(replication)))
     licensed = None if lic.get("status") == "evaluation" else lic.get("valid")  # evaluating is no fault
     rows.append(("license", "License", state(licensed),
                  f"{lic.get('status', '?')}, {str(lic.get('edition', '?')).title()}" + _extra(lic)))
     return rows
+
+
+def _replication(part: dict[str, Any]) -> str:
+    def lag(seconds: float | None, size: int | None) -> str:
+        return f"lag {'?' if seconds is None else f'{seconds:.1f} s'}, {'?' if size is None else size} bytes"
+
+    rpo = f" (RPO {part.get('rpo_seconds')} s)"
+    if part.get("role") == "standby":
+        streaming = "streaming" if part.get("streaming") else "not streaming"
+        return f"standby, {streaming}, {lag(part.get('lag_seconds'), part.get('lag_bytes'))}{rpo}" + _extra(part)
+    standbys = "; ".join(f"{s['name']} {s['state']}, {lag(s.get('lag_seconds'), s.get('lag_bytes'))}"
+                         for s in part.get("standbys") or [])  # fmt: skip
+    return f"primary, standby {standbys}{rpo}" + _extra(part)
 
 
 def _seconds_since(at: str | None) -> int | None:

@@ -27,6 +27,7 @@ from factoryos.identity.keys import DerivedKeys
 from factoryos.plant.records import MachineRecord
 from factoryos.production.counter_state import load_counter_state
 from factoryos.schema.connectivity import machine_connections as mc
+from factoryos.schema.edges import edges
 from factoryos.schema.plant import machines
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,10 @@ log = logging.getLogger(__name__)
 _DIGEST = text(
     """
     select md5(coalesce(string_agg(concat_ws('|', c.machine_id, c.updated_at, m.updated_at), ','
-                                   order by c.machine_id), ''))
+                                   order by c.machine_id), '')
+               -- Registering or revoking a site edge moves that site's machines between it and this poller.
+               || coalesce((select string_agg(concat_ws('|', e.id, e.revoked_at), ',' order by e.id)
+                            from edges e where e.tenant_id = :tenant), ''))
     from machine_connections c join machines m on m.tenant_id = c.tenant_id and m.id = c.machine_id
     where c.tenant_id = :tenant
     """
@@ -80,7 +84,10 @@ def _rows(conn: Connection, tenant_id: UUID) -> list[dict[str, Any]]:
     stmt = (
         select(*(mc.c[c] for c in _CONFIG_COLUMNS), *(machines.c[c] for c in _MACHINE_COLUMNS))
         .join(machines, (machines.c.tenant_id == mc.c.tenant_id) & (machines.c.id == mc.c.machine_id))
-        .where(mc.c.tenant_id == tenant_id, mc.c.enabled, machines.c.status == "active")
+        .where(mc.c.tenant_id == tenant_id, mc.c.enabled, machines.c.status == "active",
+               # A site with a site edge in force is polled by that edge (`factoryos edge`), not here.
+               machines.c.site_id.not_in(select(edges.c.site_id).where(edges.c.tenant_id == tenant_id,
+                                                                      edges.c.revoked_at.is_(None))))
     )
     return [dict(r) for r in conn.execute(stmt).mappings()]
 

@@ -30,13 +30,15 @@ HEALTH_STATEMENT_TIMEOUT_MS = 1000
 
 
 def make_engine(url: str, *, pool_size: int = 5, application_name: str = "factoryos",
-                pool_timeout: float = POOL_TIMEOUT) -> Engine:
+                pool_timeout: float = POOL_TIMEOUT, pre_ping: bool = True) -> Engine:
+    """An engine with a pool. `pre_ping=False` (the server's request engine) saves a round trip per
+    checkout: its caller must instead retry a first statement that finds its connection dropped."""
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         connect_args={"application_name": application_name, "connect_timeout": CONNECT_TIMEOUT},
     )

@@ -33,6 +33,7 @@ GLOBAL_TABLES: set[str] = {
     "catalog_entries",  # machine models and materials shared by all companies; author-only writes
     "connection_directory",  # connectivity: which companies have connected machines; owner-only
     "webhook_directory",  # integrations: which companies have webhook endpoints; owner-only
+    "mqtt_publish_directory",  # integrations: which companies publish to an MQTT broker; owner-only
     "sso_domain_directory",  # sso: which company routes an email domain; owner-only
 }
 

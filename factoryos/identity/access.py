@@ -2,8 +2,9 @@
 
 No cache on purpose: a permission change, a removal or a revoked session applies to the
 very next request. The same query scopes the transaction to the membership's sites
-(`app.site_ids`, see factoryos.db.tenant): every site-bound row the request reads or writes
-afterwards passes the database's site policy.
+(`app.site_ids`, see factoryos.db.tenant) and to the machines the person is certified for
+(`app.machine_ids`, see factoryos.identity.certifications): every site- or machine-bound row the
+request reads or writes afterwards passes the database's site and machine policies.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, func, literal, select
 
 from factoryos.db.tenant import SITE_SETTING, current_site_scope
 from factoryos.errors import PermissionDenied, Unauthorized
+from factoryos.identity.certifications import MACHINE_SETTING
 from factoryos.identity.permissions import (
     INSTALLATION_ADMIN,
     KNOWN_PERMISSIONS,
@@ -31,6 +33,7 @@ class LiveAccess:
     role: str
     permissions: frozenset[str]
     site_ids: tuple[UUID, ...] | None = None  # None: every site
+    machine_ids: tuple[UUID, ...] | None = None  # None: every machine of those sites
 
 
 # Built once: every authenticated request runs it.
@@ -47,6 +50,10 @@ _LIVE_ACCESS = (
         # Set in the same round trip: '' (every site) or the membership's `{uuid,…}`.
         func.set_config(literal(SITE_SETTING), func.coalesce(cast(memberships.c.site_ids, Text), ""),
                         literal(True)).label("scoped"),
+        memberships.c.machine_ids,
+        # Likewise '' (no limit) or the machines the person is certified for (0025).
+        func.set_config(literal(MACHINE_SETTING), func.coalesce(cast(memberships.c.machine_ids, Text), ""),
+                        literal(True)).label("certified"),
     )
     .join(users, users.c.id == memberships.c.user_id)
     .outerjoin(
@@ -72,7 +79,8 @@ def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UU
         raise Unauthorized("this session has expired; sign in again", code="session_expired")
     permissions = effective_permissions(row["role"], row["granted"], row["denied"])
     sites = tuple(row["site_ids"]) if row["site_ids"] is not None else None
-    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]), sites)
+    machines = tuple(row["machine_ids"]) if row["machine_ids"] is not None else None
+    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]), sites, machines)
 
 
 # Permissions no role bundle explains: what the refusal tells the caller to do.

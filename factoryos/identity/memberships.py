@@ -79,6 +79,7 @@ def member_view(member: RowMapping, user: RowMapping) -> dict[str, Any]:
         "denied": sorted(member["denied"]),
         "permissions": sorted(effective_permissions(member["role"], member["granted"], member["denied"])),
         "site_ids": list(member["site_ids"]) if member["site_ids"] is not None else None,
+        "machine_ids": list(member["machine_ids"]) if member["machine_ids"] is not None else None,
         "joined_at": member["joined_at"],
         "invited_by": member["invited_by"],
         "mfa_enabled": user["totp_enabled"],

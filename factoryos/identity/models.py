@@ -225,6 +225,9 @@ class Member(BaseModel):
     permissions: list[str] = Field(description="Effective: role + granted − denied.")
     site_ids: list[UUID] | None = Field(
         None, description="The only sites this member sees and acts on; null: every site of the company.")
+    machine_ids: list[UUID] | None = Field(
+        None, description="The only machines this member is certified for, sees and records on (within their "
+                          "sites); null: every machine of their sites.")
     joined_at: datetime
     invited_by: UUID | None
     mfa_enabled: bool

@@ -20,6 +20,7 @@ class MemberRecord(TypedDict):
     granted: list[str]
     denied: list[str]
     site_ids: list[UUID] | None  # None: every site (0021)
+    machine_ids: list[UUID] | None  # None: every machine of those sites (0025)
     invited_by: UUID | None
     joined_at: datetime
     created_at: datetime

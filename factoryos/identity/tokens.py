@@ -8,7 +8,10 @@ the hash must still match inside that tenant.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
@@ -52,7 +55,63 @@ def issue_token(
     return jwt.encode(claims, key, algorithm="HS256"), expires
 
 
+class _DecodedTokens:
+    """Claims of tokens already verified in this process, until they expire.
+
+    A terminal sends the same token with every request for its whole lifetime, and
+    verifying it (base64, JSON, HMAC, claim checks) is a fixed cost per request. Keyed by
+    a hash of signing key and token, so a token is never trusted under another key and the
+    token itself is not kept; an entry is used only while its token has not expired, and a
+    bounded LRU keeps memory flat. Only the signature check is skipped: revocation, the
+    session and the membership are still read live by every request.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, AccessClaims] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(key: bytes, token: str) -> bytes:
+        return hashlib.blake2b(token.encode(), key=hashlib.sha256(key).digest(), digest_size=20).digest()
+
+    def get(self, digest: bytes) -> AccessClaims | None:
+        with self._lock:
+            claims = self._entries.get(digest)
+            if claims is None:
+                return None
+            if claims.expires_at + timedelta(seconds=_LEEWAY_SECONDS) <= datetime.now(timezone.utc):
+                del self._entries[digest]  # decode again: it raises token_expired
+                return None
+            self._entries.move_to_end(digest)
+            return claims
+
+    def put(self, digest: bytes, claims: AccessClaims) -> None:
+        with self._lock:
+            self._entries[digest] = claims
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+decoded_tokens = _DecodedTokens()
+
+
 def decode_token(key: bytes, token: str) -> AccessClaims:
+    """Verify an access token; a token this process verified before is not verified again until it expires."""
+    digest = decoded_tokens.digest(key, token)
+    claims = decoded_tokens.get(digest)
+    if claims is None:
+        claims = _verify(key, token)
+        decoded_tokens.put(digest, claims)
+    return claims
+
+
+def _verify(key: bytes, token: str) -> AccessClaims:
     try:
         claims = jwt.decode(
             token,

@@ -5,33 +5,46 @@ costs as much as an entry. One snapshot per (company, site) holds the whole site
 a line's view is its machines filtered out of it, and each is rendered to JSON once per
 snapshot. Keys include the company: a snapshot is computed inside that company's tenant
 transaction, so another company asking for the same site id computes (and fails) its own.
-A reader sees what was true at most `max_age` seconds ago, or while another reader is
-renewing a snapshot, at most twice that (readers do not queue behind the renewal); the
-view's `at` says when.
+A reader sees what was true at most `max_age` seconds ago, or while a snapshot is being
+renewed, at most twice that (readers do not queue behind the renewal); the view's `at` says
+when.
+
+In a server (`start`), a background thread per process renews the snapshots that are being
+read, so a request never pays for a rebuild: readers take the last snapshot, and only the
+first read of a cold site (or one the renewer has fallen behind on) computes it. Without
+`start` (tests, scripts), a reader that finds its snapshot stale renews it in its own
+transaction, as before.
 
 A snapshot is shared across the company's members, so it is not read through the database's
 site policy: each reader's own site scope is checked here first, and a site outside it is
 not found, as it is to the database. Scopes are whole sites, so a snapshot computed by any
-reader allowed the site holds all of it.
+reader allowed the site holds all of it. A reader limited to the machines they are certified
+for (machine scope, 0025) gets the shared snapshot filtered to those machines, and never
+computes one for others (under their limit it would hold only their machines).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from factoryos.db.tenant import current_site_scope
+from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import NotFound
+from factoryos.identity.certifications import current_scopes
 from factoryos.live.models import LiveQuery, LiveView
 from factoryos.live.view import live_view
 
 _FORGET_AFTER = 60.0  # seconds unread before a site's snapshot is dropped
+_RENEW_WHILE_READ = 10.0  # seconds unread after which the background renewer leaves a site alone
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,6 +58,13 @@ class Snapshot:
             return self.view
         return LiveView.model_construct(site_id=self.view.site_id, at=self.view.at,
                                         machines=[m for m in self.view.machines if m.line_id == line_id])
+
+    def only(self, machine_ids: tuple[UUID, ...]) -> Snapshot:
+        """This snapshot as a reader limited to these machines sees it (rendered for them alone)."""
+        keep = set(machine_ids)
+        return Snapshot(LiveView.model_construct(site_id=self.view.site_id, at=self.view.at,
+                                                 machines=[m for m in self.view.machines if m.machine_id in keep]),
+                        self.made)
 
     def json(self, line_id: UUID | None) -> bytes:
         body = self._rendered.get(line_id)
@@ -60,19 +80,46 @@ class LiveSnapshots:
         self._snapshots: dict[tuple[UUID, UUID], Snapshot] = {}
         self._locks: dict[tuple[UUID, UUID], threading.Lock] = {}
         self._guard = threading.Lock()
+        self._read: dict[tuple[UUID, UUID], float] = {}  # when each site was last read (clock)
+        self._renewer: threading.Thread | None = None
+        self._stop = threading.Event()
         self.computed = 0  # snapshots made so far (tests and benchmarks read it)
+        self.renewed = 0  # of those, made by the background renewer
+
+    def start(self, engine: Engine) -> None:
+        """Renew the snapshots being read in a background thread of this process, in transactions
+        of its own on `engine` (company set, no user and no site scope: a snapshot holds the whole
+        site, and each reader's scope is applied here on the way out)."""
+        if self.max_age <= 0 or self._renewer is not None:
+            return
+        self._stop.clear()
+        self._renewer = threading.Thread(target=self._renew_loop, args=(engine,), name="live-snapshots",
+                                         daemon=True)
+        self._renewer.start()
+
+    def stop(self) -> None:
+        if self._renewer is not None:
+            self._stop.set()
+            self._renewer.join(timeout=10)
+            self._renewer = None
 
     def get(self, conn: Connection, tenant_id: UUID, site_id: UUID, now: Callable[[], datetime]) -> Snapshot:
         """The site's snapshot, computed in `conn` (the caller's tenant transaction) when stale."""
-        scope = current_site_scope(conn)
+        scope, certified = current_scopes(conn)
         if scope is not None and site_id not in scope:
             raise NotFound(f"site {site_id} not found", code="site_not_found")
         key = (tenant_id, site_id)
-        snap = self._fresh(key, self.max_age)
+        self._read[key] = self._clock()  # keeps the background renewer on this site
+        if certified is not None:  # limited to the machines they are certified for (0025)
+            shared = self._fresh(key, 2 * self.max_age)
+            if shared is None:  # computed under their limit it would hold only their machines: not shared
+                return Snapshot(live_view(conn, tenant_id, LiveQuery(site_id=site_id), now()), self._clock())
+            return shared.only(certified)
+        # With the renewer running, the last snapshot serves while it is renewed off the request path.
+        snap = self._fresh(key, 2 * self.max_age if self._renewer is not None else self.max_age)
         if snap is not None:
             return snap
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
+        lock = self._lock(key)
         if not lock.acquire(blocking=False):
             # Another reader is renewing it: the previous snapshot will do if not too old.
             snap = self._fresh(key, 2 * self.max_age)
@@ -84,13 +131,48 @@ class LiveSnapshots:
             if snap is None:
                 view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), now())
                 snap = Snapshot(view, self._clock())
-                self.computed += 1
-                with self._guard:
-                    self._snapshots[key] = snap
-                    self._forget_old(snap.made)
+                self._store(key, snap)
             return snap
         finally:
             lock.release()
+
+    def _renew_loop(self, engine: Engine) -> None:
+        # Renewed when three quarters old, checked four times per period: a snapshot is served at
+        # most about `max_age` (plus one renewal's duration) after it was made.
+        while not self._stop.wait(self.max_age / 4):
+            now = self._clock()
+            for key, read in list(self._read.items()):
+                if now - read > _RENEW_WHILE_READ:
+                    self._read.pop(key, None)
+                elif self._fresh(key, 0.75 * self.max_age) is None and key in self._snapshots:
+                    self._renew(engine, key)
+
+    def _renew(self, engine: Engine, key: tuple[UUID, UUID]) -> None:
+        lock = self._lock(key)
+        if not lock.acquire(blocking=False):
+            return  # a reader is computing it (cold or forgotten): that will do
+        try:
+            tenant_id, site_id = key
+            with tenant_transaction(engine, tenant_id) as conn:
+                view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), datetime.now(UTC))
+            self._store(key, Snapshot(view, self._clock()))
+            self.renewed += 1
+        except NotFound:  # the site is gone: stop renewing it
+            self._read.pop(key, None)
+        except Exception:  # the database away for a moment: readers compute it, the next round retries
+            log.warning("renewing the live snapshot of site %s failed", key[1], exc_info=True)
+        finally:
+            lock.release()
+
+    def _lock(self, key: tuple[UUID, UUID]) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _store(self, key: tuple[UUID, UUID], snap: Snapshot) -> None:
+        self.computed += 1
+        with self._guard:
+            self._snapshots[key] = snap
+            self._forget_old(snap.made)
 
     def forget(self, tenant_id: UUID) -> None:
         """Drop a company's snapshots after a change readers must see at once (a counter anomaly
@@ -110,3 +192,5 @@ class LiveSnapshots:
         for k in old:
             del self._snapshots[k]
             self._locks.pop(k, None)
+        for k in [k for k, read in list(self._read.items()) if now - read > _FORGET_AFTER]:  # readers add meanwhile
+            self._read.pop(k, None)

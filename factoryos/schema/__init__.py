@@ -14,5 +14,6 @@ from factoryos.schema import sso  # noqa: F401
 from factoryos.schema import quality  # noqa: F401
 from factoryos.schema import maintenance  # noqa: F401
 from factoryos.schema import integrations  # noqa: F401
+from factoryos.schema import edges  # noqa: F401
 
 __all__ = ["metadata"]

@@ -96,6 +96,7 @@ memberships = Table(
     Column("denied", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("invited_by", Uuid, ForeignKey("users.id")),
     Column("site_ids", ARRAY(Uuid)),  # NULL: every site; else only these (0021)
+    Column("machine_ids", ARRAY(Uuid)),  # NULL: every machine of those sites; else only these (0025)
     Column("joined_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

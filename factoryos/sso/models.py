@@ -12,6 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from factoryos.sso.saml_models import SamlSpOut
+
 Kind = Literal["ldap", "oidc", "saml"]
 # What a rule may give: every role but owner (the owner is the company's local break-glass account).
 MappedRole = Literal["admin", "plant_manager", "supervisor", "estimator", "operator", "read_only"]
@@ -77,6 +79,8 @@ class ProviderOut(BaseModel):
     has_secret: bool
     default_role: MappedRole | None
     rules: list[MappingRuleOut]
+    sp: SamlSpOut | None = Field(None, description="SAML: our entity id and metadata address, for the identity "
+                                                   "provider.")
     created_at: datetime
     updated_at: datetime
 

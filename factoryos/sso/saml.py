@@ -29,10 +29,11 @@ from saml2.validate import ResponseLifetimeExceed, ToEarly  # type: ignore[impor
 from factoryos.sso.oidc_errors import OidcError
 from factoryos.sso.saml_config import SamlConfig
 from factoryos.sso.saml_metadata import IdpMetadata, MetadataInvalid, with_certificates
+from factoryos.sso.saml_models import PREFIX as PREFIX  # the routes mount here
+from factoryos.sso.saml_models import sp_urls
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/api/v1/auth/sso/saml"
 REPLAY_FLOOR = timedelta(days=1)  # an assertion without an end time is remembered this long
 
 
@@ -61,8 +62,8 @@ class ServiceProvider:
     def of(cls, name: str, config: dict[str, Any], *, base_url: str, company_id: Any,
            provider_id: Any) -> ServiceProvider:
         cfg = SamlConfig.model_validate(config)
-        base = (cfg.sp_base_url or base_url).rstrip("/") + f"{PREFIX}/{company_id}/{provider_id}"
-        return cls(name=name, config=cfg, entity_id=f"{base}/metadata", acs_url=f"{base}/acs")
+        urls = sp_urls(cfg.sp_base_url or base_url, company_id, provider_id)
+        return cls(name=name, config=cfg, entity_id=urls.entity_id, acs_url=urls.acs_url)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,27 @@
-"""Query shapes of the SAML browser pages (the sign-in start and the page a terminal's code is typed in)."""
+"""Query shapes of the SAML browser pages (the sign-in start and the page a terminal's code is typed in),
+and the addresses the identity provider knows us by (shown to the admin who sets the provider up)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
+
+PREFIX = "/api/v1/auth/sso/saml"
+
+
+class SamlSpOut(BaseModel):
+    """What the admin gives the identity provider: our entity id and where our metadata is."""
+
+    entity_id: str = Field(description="Our SP entity id (it is also our metadata's address).")
+    metadata_url: str = Field(description="Our SP metadata: import it at the identity provider.")
+    acs_url: str = Field(description="Where the identity provider posts its answer (HTTP-POST).")
+
+
+def sp_urls(base_url: str, company_id: Any, provider_id: Any) -> SamlSpOut:
+    """`base_url`: the provider's `sp_base_url`, else this server's URL as the request reached it."""
+    base = base_url.rstrip("/") + f"{PREFIX}/{company_id}/{provider_id}"
+    return SamlSpOut(entity_id=f"{base}/metadata", metadata_url=f"{base}/metadata", acs_url=f"{base}/acs")
 
 
 class DevicePageQuery(BaseModel):

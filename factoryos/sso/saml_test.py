@@ -17,12 +17,13 @@ WARN_DAYS = 30
 
 def _dates(not_before: datetime, not_after: datetime, now: datetime) -> tuple[bool, str]:
     if now < not_before:
-        return False, f"not valid before {not_before:%Y-%m-%d}"
+        return False, f"certificate not valid before {not_before:%Y-%m-%d}"
     if now > not_after:
-        return False, f"EXPIRED on {not_after:%Y-%m-%d}: sign-ins are refused until new metadata is imported"
+        return False, (f"certificate expired on {not_after:%Y-%m-%d}: sign-ins are refused until new metadata is "
+                       "imported")
     days = (not_after - now).days
     soon = f" — only {days} day(s) left: ask for the new certificate" if days < WARN_DAYS else ""
-    return True, f"valid until {not_after:%Y-%m-%d} ({days} days){soon}"
+    return True, f"certificate valid until {not_after:%Y-%m-%d} ({days} days){soon}"
 
 
 def test_provider(config: dict[str, Any], secret: str | None, name: str = "provider") -> ProviderTestOut:

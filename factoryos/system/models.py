@@ -82,6 +82,26 @@ class LicenseHealth(BaseModel):
     detail: str | None = None
 
 
+class StandbyHealth(BaseModel):
+    name: str = Field(description="The standby's replication slot (without one: its application name).")
+    state: str = Field(description="streaming, catchup, startup, backup or disconnected")
+    lag_bytes: int | None = Field(None, description="WAL written here that the standby has not replayed.")
+    lag_seconds: float | None = Field(None, description="replay_lag: how long a commit took to be visible there.")
+
+
+class ReplicationHealth(BaseModel):
+    """Streaming replication: on a primary, each standby; on a standby, its own state (absent without either)."""
+
+    ok: bool = Field(description="Every standby streams within the RPO (on a standby: it streams within the RPO).")
+    role: str = Field(description="primary or standby: what this server's database is")
+    rpo_seconds: int
+    standbys: list[StandbyHealth] = Field(default_factory=list)
+    streaming: bool | None = Field(None, description="On a standby: receiving WAL from its primary now.")
+    lag_bytes: int | None = Field(None, description="On a standby: WAL received, not yet replayed.")
+    lag_seconds: float | None = Field(None, description="On a standby: age of the last replayed commit (0: caught up).")
+    detail: str | None = None
+
+
 class Health(BaseModel):
     status: str
     version: str
@@ -91,6 +111,7 @@ class Health(BaseModel):
     disk: DiskHealth | None = None
     backup: BackupHealth | None = None
     license: LicenseHealth | None = None
+    replication: ReplicationHealth | None = None
 
 
 # --- configuration ----------------------------------------------------------------------

@@ -16,11 +16,20 @@ from factoryos.connectivity.machine_config import check_node_id
 from factoryos.connectivity.probe import browse_endpoint, probe_connection
 from factoryos.identity.keys import DerivedKeys
 from factoryos.keys import secret_key
+from factoryos.live.snapshots import LiveSnapshots
 from server.api import Context, Router
 
 router = Router(prefix="/api/v1/machines", tags=("connectivity",))
 
 MANAGE = "machines.manage"
+
+
+def _renew_live(ctx: Context) -> None:
+    # The live view shows each machine's connection: the next read (the form's list) computes afresh
+    # instead of serving the snapshot the background renewer keeps.
+    snapshots: LiveSnapshots | None = ctx.state.live_snapshots
+    if snapshots is not None:
+        snapshots.forget(ctx.tenant_id)
 
 
 def _keys(ctx: Context) -> DerivedKeys:
@@ -44,6 +53,7 @@ def put_connection(ctx: Context, machine_id: UUID, body: ConnectionIn) -> Connec
     else:
         previous = connections.connection_out(before).model_dump(mode="json", exclude={"health"})
         ctx.audit("update", "machine_connection", machine_id, before=previous, after=audit_after)
+    _renew_live(ctx)
     return out
 
 
@@ -78,3 +88,4 @@ def delete_connection(ctx: Context, machine_id: UUID) -> None:
     before = connections.delete_connection(ctx.conn, ctx.tenant_id, machine_id)
     ctx.audit("delete", "machine_connection", machine_id,
               before=connections.connection_out(before).model_dump(mode="json", exclude={"health"}))
+    _renew_live(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from factoryos.identity.certifications import require_every_machine
 from factoryos.plant import machines
 from factoryos.plant.listing import Page
 from factoryos.plant.models import MachineIn, MachineOut, MachinePatch, MachineQuery
@@ -26,6 +27,7 @@ def list_machines(ctx: Context, query: MachineQuery) -> Page[MachineOut]:
 @router.post("", permission=MANAGE, body=MachineIn, response=MachineOut, status_code=201)
 def create_machine(ctx: Context, body: MachineIn) -> MachineOut:
     """Register a machine with its ideal cycle time (or rate) and status mapping."""
+    require_every_machine(ctx.conn)
     require_license_room(ctx, "machines")
     out = machines.machine_out(machines.create_machine(ctx.conn, ctx.tenant_id, body))
     ctx.audit("create", "machine", out.id, after=out.model_dump(mode="json"))

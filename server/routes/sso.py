@@ -23,6 +23,7 @@ from factoryos.sso.models import (
     SsoSettingsPatch,
 )
 from factoryos.sso.probe import probe_ldap, probe_other
+from factoryos.sso.saml_models import sp_urls
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
 
@@ -62,10 +63,18 @@ def auth_config(ctx: Context, query: AuthConfigQuery) -> AuthConfig:
 
 # ---- providers (admin) ---------------------------------------------------------------------------
 
+def _with_sp(ctx: Context, out: ProviderOut) -> ProviderOut:
+    """A SAML provider answers with the addresses its identity provider must be given."""
+    if out.kind != "saml":
+        return out
+    base = out.config.get("sp_base_url") or str(ctx.request.base_url)
+    return out.model_copy(update={"sp": sp_urls(str(base), ctx.tenant_id, out.id)})
+
+
 @router.get("/providers", permission=ADMIN, response=ProviderList)
 def list_providers(ctx: Context) -> ProviderList:
     """The company's identity providers, by name; secrets are never returned."""
-    return ProviderList(items=registry.list_providers(ctx.conn, ctx.tenant_id))
+    return ProviderList(items=[_with_sp(ctx, p) for p in registry.list_providers(ctx.conn, ctx.tenant_id)])
 
 
 @router.post("/providers", permission=ADMIN, body=ProviderIn, response=ProviderOut, status_code=201)
@@ -73,13 +82,13 @@ def create_provider(ctx: Context, body: ProviderIn) -> ProviderOut:
     """Add an identity provider with its group → role rules."""
     out = registry.create_provider(ctx.conn, runtime_of(ctx).keys, ctx.tenant_id, body)
     ctx.audit("create", "sso_provider", out.id, after=registry.audit_view(out))
-    return out
+    return _with_sp(ctx, out)
 
 
 @router.get("/providers/{provider_id:uuid}", permission=ADMIN, response=ProviderOut)
 def get_provider(ctx: Context, provider_id: UUID) -> ProviderOut:
     """One identity provider."""
-    return registry.get_provider(ctx.conn, ctx.tenant_id, provider_id)
+    return _with_sp(ctx, registry.get_provider(ctx.conn, ctx.tenant_id, provider_id))
 
 
 @router.patch("/providers/{provider_id:uuid}", permission=ADMIN, body=ProviderPatch, response=ProviderOut)
@@ -91,7 +100,7 @@ def update_provider(ctx: Context, provider_id: UUID, body: ProviderPatch) -> Pro
         if body.secret is not None:
             audit_after["secret_changed"] = True
         ctx.audit("update", "sso_provider", provider_id, before=registry.audit_view(before), after=audit_after)
-    return after
+    return _with_sp(ctx, after)
 
 
 @router.delete("/providers/{provider_id:uuid}", permission=ADMIN, status_code=204)

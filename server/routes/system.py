@@ -35,6 +35,8 @@ from factoryos.system.models import (
     LicenseLimits,
     MigrationHealth,
     PollerHealth,
+    ReplicationHealth,
+    StandbyHealth,
     SystemConfig,
     WalArchiveHealth,
 )
@@ -79,6 +81,7 @@ def health(ctx: Context) -> Response:
         disk=_disk(ctx.settings),
         backup=_backup(ctx.state.backups, now),
         license=_license(ctx.state.license, now),
+        replication=_replication(ctx.state.backups, ctx.settings.rpo_seconds) if db.ok else None,
     )
     if healthy:
         return JSONResponse(body.model_dump(mode="json"))
@@ -170,6 +173,17 @@ def _backup(service: BackupService | None, now: dt.datetime) -> BackupHealth | N
         if not wal.ok:
             health.ok = False
     return health
+
+
+def _replication(service: BackupService | None, rpo_seconds: int) -> ReplicationHealth | None:
+    status = service.replication(rpo_seconds) if service is not None else None
+    if status is None:
+        return None
+    standbys = [StandbyHealth(name=s.name, state=s.state, lag_bytes=s.lag_bytes, lag_seconds=s.lag_seconds)
+                for s in status.standbys]  # fmt: skip
+    return ReplicationHealth(ok=status.ok, role=status.role, rpo_seconds=status.rpo_seconds, standbys=standbys,
+                             streaming=status.streaming, lag_bytes=status.lag_bytes, lag_seconds=status.lag_seconds,
+                             detail=status.detail)  # fmt: skip
 
 
 def _license(state: LicenseState | None, now: dt.datetime) -> LicenseHealth | None:

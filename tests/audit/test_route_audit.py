@@ -679,6 +679,7 @@ import tests.materials.audit_steps  # noqa: E402,F401
 import tests.sso.audit_steps  # noqa: E402,F401
 import tests.integrations.audit_steps  # noqa: E402,F401
 import tests.foundation.audit_steps  # noqa: E402,F401
+import tests.edge.audit_steps  # noqa: E402,F401
 
 
 # -- the walk -------------------------------------------------------------------------------

@@ -82,6 +82,9 @@ def test_stream_promote_and_fence_the_old_primary() -> None:
             assert state.in_recovery and state.streaming and state.timeline == 1 and state.lag_seconds == 0.0
             assert _sql(p_url, "select usename from pg_stat_replication") == REPLICATION_ROLE
             check_not_superseded(p_url, s_url, root / "a")  # its standby still follows: serve
+            on_primary = _cli("status", "--url", p_url)
+            assert on_primary.returncode == 0 and "primary (timeline 1)" in on_primary.stdout, on_primary
+            assert "standby factoryos_standby: streaming, replay lag " in on_primary.stdout, on_primary
 
             shown = _cli("status", "--url", s_url)
             assert shown.returncode == 0 and "standby, streaming from" in shown.stdout, shown
@@ -110,3 +113,46 @@ def test_stream_promote_and_fence_the_old_primary() -> None:
             if standby is not None:
                 standby.stop()
             primary.stop()
+
+
+def _cli_env(*args: str, env: dict[str, str]) -> Outcome:
+    done = CliRunner().invoke(standby_cli, list(args), env={"COLUMNS": "300", **env})
+    return Outcome(done.exit_code, done.stdout, done.stderr)
+
+
+def test_a_standby_is_cloned_only_from_its_own_installations_primary() -> None:
+    """`standby identity` on the primary, `standby clone --identity` on the standby's host: another
+    installation's database (another cluster, same role and password) is refused before anything is copied."""
+    with pg_data_dir() as root:
+        ours, other = EmbeddedPostgres(root / "ours").start(), EmbeddedPostgres(root / "other").start()
+        standby: EmbeddedPostgres | None = None
+        try:
+            shown = _cli("identity", "--url", ours.url())
+            assert shown.returncode == 0, shown
+            identity = shown.stdout.strip()
+            assert identity.isdigit() and identity != _cli("identity", "--url", other.url()).stdout.strip()
+            _sql(ours.url(), "create table standby_probe (n int primary key)")
+            _sql(ours.url(), "insert into standby_probe values (1)")
+            made = _cli("create-role", "--url", ours.url())
+            assert made.returncode == 0 and f"replication role {REPLICATION_ROLE} ready" in made.stdout, made
+            password = made.stdout.strip().splitlines()[-1]
+            assert len(password) >= 32
+            create_replication_role(other.url(), password)  # the same login on another installation
+            urls = {name: make_url(cluster.url()).set(username=REPLICATION_ROLE, password=password)
+                    .render_as_string(hide_password=False) for name, cluster in (("ours", ours), ("other", other))}
+            env = {"FACTORYOS_DATA_DIR": str(root / "standby")}
+
+            refused = _cli_env("clone", "--from", urls["other"], "--identity", identity, env=env)
+            one_red_line(refused, "that primary belongs to another installation")
+            assert not (root / "standby" / "pg").exists()  # nothing copied
+
+            cloned = _cli_env("clone", "--from", urls["ours"], "--identity", identity, env=env)
+            assert cloned.returncode == 0 and "cloned the primary into" in cloned.stdout, cloned
+            standby = EmbeddedPostgres(root / "standby").start()
+            assert _sql(standby.url(), "select count(*) from standby_probe") == 1
+            assert replica_state(standby.url()).in_recovery
+        finally:
+            if standby is not None:
+                standby.stop()
+            ours.stop()
+            other.stop()

@@ -43,6 +43,8 @@ PUBLIC_ROUTES = {
     ("POST", "/api/v1/auth/sso/saml/device/poll"),
     # A signature's re-authentication: the page the person's browser opens (the code binds it).
     ("GET", "/api/v1/auth/sso/go/{company_id:uuid}"),
+    # A site edge's own call: the edge's bearer token, which the handler checks itself.
+    ("GET", "/api/v1/edge/config"),
 }
 
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?}")

@@ -23,7 +23,8 @@ _PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 # Valid bodies, so a 404 is about the id and not about input validation.
 BODIES = {("PATCH", "/api/v1/users/{user_id:uuid}/permissions"): {"granted": []},
-          ("PUT", "/api/v1/users/{user_id:uuid}/sites"): {"site_ids": None}}
+          ("PUT", "/api/v1/users/{user_id:uuid}/sites"): {"site_ids": None},
+          ("PUT", "/api/v1/users/{user_id:uuid}/machines"): {"machine_ids": None}}
 
 
 def _own_format(ep) -> bool:

@@ -60,3 +60,26 @@ def _webhook_delete(w: Walk) -> Expect:
     doomed = _endpoint(w)
     w.call("DELETE", f"/api/v1/webhooks/{doomed['id']}")
     return Expect("delete", "webhook_endpoint", doomed["id"], "delete")
+
+
+# -- MQTT publishing: a broker nobody runs (the discard port); saving and testing need none. --
+MQTT_URL = "/api/v1/integrations/mqtt-publish"
+
+
+@step("PUT /api/v1/integrations/mqtt-publish")
+def _mqtt_publish_put(w: Walk) -> Expect:
+    w.call("PUT", MQTT_URL, json={"url": "mqtt://127.0.0.1:9", "username": "factory", "password": "pw-secret",
+                                  "topic_prefix": "walk"})
+    return Expect("create", "mqtt_publish_settings", w.owner.tenant_id, "create")
+
+
+@step("POST /api/v1/integrations/mqtt-publish/test")
+def _mqtt_publish_test(w: Walk) -> Expect:
+    w.call("POST", f"{MQTT_URL}/test")
+    return Expect("test", "mqtt_publish_settings", w.owner.tenant_id, "event")
+
+
+@step("DELETE /api/v1/integrations/mqtt-publish")
+def _mqtt_publish_delete(w: Walk) -> Expect:
+    w.call("DELETE", MQTT_URL)
+    return Expect("delete", "mqtt_publish_settings", w.owner.tenant_id, "delete")

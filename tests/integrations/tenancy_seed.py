@@ -33,8 +33,17 @@ def _delivery(conn: Connection, tenant: UUID, tag: str) -> None:
     )
 
 
+def _mqtt_publish(conn: Connection, tenant: UUID, tag: str) -> None:
+    conn.execute(
+        text("insert into mqtt_publish_settings (tenant_id, url, group_id, edge_node_id, topic_prefix, enabled) "
+             "values (:t, 'mqtt://broker.invalid:1883', :g, 'FactoryOS', :g, false)"),
+        {"t": tenant, "g": f"co-{tag}"},
+    )
+
+
 INTEGRATIONS_SEEDERS: dict[str, Callable[[Connection, UUID, str], None]] = {
     "webhook_endpoints": _endpoint,
     "webhook_events": _event,
     "webhook_deliveries": _delivery,
+    "mqtt_publish_settings": _mqtt_publish,
 }

@@ -34,7 +34,9 @@ WALKED_ELSEWHERE = {"products": "tests/orders/test_products_contract.py",
                     "maintenance": "tests/maintenance/test_maintenance_contract.py",
                     "nonconformances": "tests/nonconformances/test_nonconformances_contract.py",
                     "sso": "tests/sso/test_sso_contract.py + tests/sso/test_oidc_contract.py",
-                    "scim": "tests/sso/test_scim_conformance.py + tests/sso/test_scim_contract.py"}
+                    "scim": "tests/sso/test_scim_conformance.py + tests/sso/test_scim_contract.py",
+                    "edges": "tests/edge/test_edge_contract.py",
+                    "integrations": "tests/integrations/test_mqtt_publish_contract.py"}
 REF = "#/components/schemas/{model}"
 DAY = "2026-09-01"
 
@@ -283,6 +285,8 @@ def test_identity_operations_and_reports_routes_answer_as_documented(checked, li
     call("GET", f"/api/v1/users/{staff.user_id}", 200)
     call("PATCH", f"/api/v1/users/{staff.user_id}/permissions", 200, json={"granted": ["reports.export"]})
     call("PUT", f"/api/v1/users/{staff.user_id}/sites", 200, json={"site_ids": None})
+    call("PUT", f"/api/v1/users/{staff.user_id}/machines", 200, json={"machine_ids": None})
+    call("PUT", f"/api/v1/users/{staff.user_id}/machines", 422, json={"machine_ids": [str(uuid.uuid4())]})
     enrollment = call("POST", "/api/v1/auth/mfa/enroll", 200, who=staff.headers)
     codes = call("POST", "/api/v1/auth/mfa/confirm", 200, who=staff.headers,
                  json={"code": pyotp.TOTP(enrollment["secret"]).now()})

@@ -61,6 +61,9 @@ except ModuleNotFoundError as exc:
     if exc.name != "tests.sso.oidc_audit_steps":
         raise
 
+# Per-machine certification's step (PUT /users/{id}/machines) lives in its own module.
+import tests.sso.certification_audit_steps  # noqa: E402,F401
+
 # SAML's steps (server/routes/sso_saml.py) live in their own module.
 import tests.sso.saml_audit_steps  # noqa: E402,F401
 

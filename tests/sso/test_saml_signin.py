@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.accounts import bearer, new_company
+from tests.accounts import bearer, join, login, new_company
 from tests.sso.saml_idp import USERS, Browser, Misbehaviour, SamlIdp, add_saml_provider, sp_path, start_idp
 
 pytestmark = pytest.mark.slow
@@ -229,7 +229,7 @@ def test_admin_test_reads_metadata_and_certificate_dates(http, plant):
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["ok"] is True and "valid today" in out["summary"]
-    assert any("valid until" in s["message"] for s in out["steps"])
+    assert any("certificate valid until" in s["message"] for s in out["steps"])
 
 
 def test_expired_idp_certificate_is_refused_and_said_by_test(http, live_server, superuser_engine):
@@ -238,7 +238,7 @@ def test_expired_idp_certificate_is_refused_and_said_by_test(http, live_server, 
         owner = new_company(http)
         p = add_saml_provider(http, owner, old, name="Old IdP")
         test = http.post(f"/api/v1/sso/providers/{p['id']}/test", json={}, headers=owner.headers).json()
-        assert test["ok"] is False and "EXPIRED" in " ".join(s["message"] for s in test["steps"])
+        assert test["ok"] is False and "certificate expired on" in " ".join(s["message"] for s in test["steps"])
         s = http.post("/api/v1/auth/sso/device", json={"company_id": owner.tenant_id, "provider_id": p["id"]}).json()
         page = http.get(s["verification_uri_complete"])
         assert page.status_code == 401 and page.json()["code"] == "saml_idp_certificate_expired"
@@ -247,3 +247,30 @@ def test_expired_idp_certificate_is_refused_and_said_by_test(http, live_server, 
     finally:
         old.stop()
 
+
+
+def test_an_unreachable_idp_is_named_and_the_break_glass_owner_still_signs_in(http, live_server, superuser_engine):
+    """The IdP is down: Test names it and says it cannot be reached (audited); saving again is
+    refused at the URL field; with SSO required, the owner's local password still works and
+    other local accounts are still refused."""
+    gone = start_idp()
+    domain = f"down-{uuid.uuid4().hex[:8]}.example.com"
+    owner = new_company(http, email=f"owner@{domain}")
+    local = join(http, owner, "operator")
+    p = add_saml_provider(http, owner, gone, name="Plant AD FS down", domains=[domain])
+    assert http.patch("/api/v1/sso/settings", json={"require_sso": True}, headers=owner.headers).status_code == 200
+    gone.stop()
+
+    test = http.post(f"/api/v1/sso/providers/{p['id']}/test", json={}, headers=owner.headers)
+    assert test.status_code == 200 and test.json()["ok"] is False, test.text
+    assert "Plant AD FS down" in test.json()["summary"] and "cannot be reached" in test.json()["summary"]
+    audited = audit_rows(superuser_engine, owner.tenant_id, "test")
+    assert audited[-1]["after"]["ok"] is False and "cannot be reached" in audited[-1]["after"]["summary"]
+    again = http.patch(f"/api/v1/sso/providers/{p['id']}", json={"config": {"idp_metadata_url": gone.metadata_url}},
+                       headers=owner.headers)
+    assert again.status_code == 422 and again.json()["code"] == "saml_metadata_invalid", again.text
+    assert again.json()["field"] == "config.idp_metadata_url"
+
+    assert login(http, owner.email).status_code == 200  # break-glass: password (+ TOTP when enrolled)
+    refused = login(http, local.email)
+    assert refused.status_code == 403 and refused.json()["code"] == "sso_required", refused.text

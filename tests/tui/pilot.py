@@ -11,6 +11,36 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 
+async def _app_thread_idle(min_sleep: float = 1 / 50, max_sleep: float = 1) -> None:
+    """Textual's `wait_for_idle`, measuring the app's thread instead of the whole process.
+
+    Pilot waits after every key (twice) and in `pause()` until the process's CPU time stops
+    advancing, for up to a second. In these tests the real server runs in the same process on a
+    thread: while it answers the app's polls or runs its own workers the process is never idle,
+    and each key waited up to that second for work that is not the app's. Whatever the test needs
+    from the server it waits for with `until`."""
+    from textual import _wait
+
+    start = time.monotonic()
+    while True:
+        cpu = time.thread_time()
+        await asyncio.sleep(_wait.SLEEP_GRANULARITY)
+        elapsed = time.monotonic() - start
+        if elapsed >= max_sleep or (elapsed > min_sleep and time.thread_time() - cpu < _wait.SLEEP_IDLE):
+            return
+
+
+def wait_for_the_app_only() -> None:
+    """Install `_app_thread_idle` where Textual's app and pilot look it up (tests/conftest.py calls
+    this once per session); a Textual without that function is left as it is."""
+    import textual.app
+    import textual.pilot
+
+    for module in (textual.app, textual.pilot):
+        if hasattr(module, "wait_for_idle"):
+            module.wait_for_idle = _app_thread_idle
+
+
 async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
     """Let queued messages run and every worker finish."""
     await pilot.pause()
@@ -26,6 +56,9 @@ async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
         await asyncio.sleep(0)
+    # A screen just pushed may not have mounted its widgets yet: let the queued messages run so
+    # the caller can query them.
+    await pilot.pause()
 
 
 async def fill(pilot: Pilot, selector: str, text: str) -> None:

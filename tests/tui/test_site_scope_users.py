@@ -72,3 +72,52 @@ async def test_a_refused_change_is_shown_under_the_list(app_factory, world, api)
         error = dialog.query_one("#member-sites-error", FieldError)
         await until(pilot, lambda: error.has_class("-shown"), what="error shown")
         assert "no site" in str(error.render()) and isinstance(app.screen, MemberSitesDialog)
+
+
+async def test_certify_a_member_for_one_machine_and_lift_it(app_factory, world, api):
+    """K on a member: tick the machines they are certified for; they then see only those."""
+    from tui.widgets.member_machines import MemberMachinesDialog
+
+    first, second = world.machines[0], world.machines[1]
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await signed_in(pilot, world.owner.email, world.password)
+        await pilot.press("5")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin screen")
+        table = app.screen.query_one("#users-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2, what="members listed")
+        user = world.operator.user_id
+
+        async def open_dialog() -> MemberMachinesDialog:
+            table.focus()
+            table.move_cursor(row=table.get_row_index(user))
+            await pilot.press("k")
+            await until(pilot, lambda: isinstance(app.screen, MemberMachinesDialog), what="machines dialog")
+            return app.screen
+
+        dialog = await open_dialog()
+        machines = dialog.query_one("#member-machines", SelectionList)
+        values = [machines.get_option_at_index(i).value for i in range(machines.option_count)]
+        assert set(values) == {first["id"], second["id"]}
+        assert machines.region.bottom <= 24 and dialog.query_one("#save").region.bottom <= 24
+        machines.focus()
+        machines.highlighted = values.index(first["id"])
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="dialog closed")
+        await until(pilot, lambda: "1 machine" in str(table.get_row(user)[4]), what="table updated")
+        assert api.get(f"/api/v1/users/{user}", headers=world.owner.headers).json()["machine_ids"] == [first["id"]]
+        seen = api.get("/api/v1/machines", headers=world.operator.headers).json()["items"]
+        assert [m["id"] for m in seen] == [first["id"]]
+
+        # Untick it: none ticked lifts the limit.
+        dialog = await open_dialog()
+        machines = dialog.query_one("#member-machines", SelectionList)
+        assert list(machines.selected) == [first["id"]]
+        machines.focus()
+        machines.highlighted = values.index(first["id"])
+        await pilot.press("space")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "machine" not in str(table.get_row(user)[4]), what="limit lifted")
+    assert api.get(f"/api/v1/users/{user}", headers=world.owner.headers).json()["machine_ids"] is None
+    assert len(api.get("/api/v1/machines", headers=world.operator.headers).json()["items"]) == 2

@@ -1,8 +1,9 @@
 """Admin › Sign-in: the company's identity providers and sign-in options.
 
-The tab lists the providers; **A** adds an LDAP / Active Directory one, **Enter** edits,
-**T** tests (finds a person with their groups and says which role they would get), **Delete**
-removes. Two switches require SSO for everyone but the owner, and two-factor sign-in for local
+The tab lists the providers; **A** adds an LDAP / Active Directory one, **O** an OpenID Connect
+one, **S** a SAML 2.0 one, **Enter** edits, **T** tests (LDAP: finds a person with their groups and
+says which role they would get; OIDC: discovery and keys; SAML: the metadata and its certificates'
+dates), **Delete** removes. A SAML provider's form shows our SP metadata address for the IdP. Two switches require SSO for everyone but the owner, and two-factor sign-in for local
 accounts. A line says whether SCIM provisioning is on; **R** issues or rotates its token (shown
 once). The form saves itself: a refusal from the server is shown at the field it names.
 """
@@ -34,6 +35,8 @@ from factoryos.sso.models import (
     ProviderTestIn,
     SsoSettingsPatch,
 )
+from factoryos.sso.saml_metadata import MetadataInvalid
+from factoryos.sso.saml_metadata import parse as parse_metadata
 from factoryos.sso.scim_models import ScimStatus, ScimTokenIn
 from tui.errors import describe
 from tui.screens.confirm import Confirm
@@ -45,6 +48,9 @@ MAPPED_ROLES = [r for r in ROLE_TITLES if r != "owner"]
 REFUSE = "refuse"
 # What an OpenID Connect provider needs at least; the Help lists the other settings.
 OIDC_TEMPLATE = {"issuer": "https://", "client_id": "", "scopes": ["openid", "email", "profile", "groups"]}
+# A SAML provider's attribute mapping: form field → config key (with the server's defaults).
+SAML_ATTRIBUTES = (("email-attr", "email_attribute", "email"), ("name-attr", "name_attribute", "name"),
+                   ("groups-attr", "groups_attribute", "groups"), ("subject-attr", "subject_attribute", ""))
 _RULE = re.compile(r"^(?P<group>[^=]+?)\s*=\s*(?P<role>[a-z_]+)(?P<extra>(\s+[+-][a-z_.]+)*)\s*$")
 
 
@@ -81,6 +87,8 @@ class SsoPane(AdminTab):
         Binding("a", "add", "Add directory", tooltip="Add an LDAP or Active Directory provider.", id="sso-add"),
         Binding("o", "add_oidc", "Add OpenID", tooltip="Add an OpenID Connect provider (Entra ID, Okta, Keycloak…).",
                 id="sso-add-oidc"),
+        Binding("s", "add_saml", "Add SAML", tooltip="Add a SAML 2.0 identity provider (AD FS, Entra ID, Okta…).",
+                id="sso-add-saml"),
         Binding("enter", "edit", "Edit", tooltip="Edit the selected provider and its rules.", id="sso-edit"),
         Binding("t", "test", "Test", tooltip="Try the selected provider with a person's account.", id="sso-test"),
         Binding("delete", "remove", "Remove", tooltip="Remove the selected provider.", id="sso-remove"),
@@ -161,6 +169,9 @@ class SsoPane(AdminTab):
     def action_add_oidc(self) -> None:
         self.app.push_screen(SsoProviderForm(self.api, None, kind="oidc"), self._saved)
 
+    def action_add_saml(self) -> None:
+        self.app.push_screen(SsoProviderForm(self.api, None, kind="saml"), self._saved)
+
     @on(DataTable.RowSelected, "#sso-table")
     def action_edit(self) -> None:
         provider = self._selected()
@@ -205,7 +216,12 @@ class SsoPane(AdminTab):
 # Server field → the form field that shows its refusal.
 _FIELDS = {"name": "name", "email_domains": "domains", "config.urls": "urls", "config.bind_dn": "bind-dn",
            "config.user_base": "user-base", "config.user_filter": "user-filter", "config.group_base": "group-base",
-           "config.ca_bundle": "ca-file", "config": "urls", "rules": "rules", "secret": "secret"}
+           "config.ca_bundle": "ca-file", "config": "urls", "rules": "rules", "secret": "secret",
+           "default_role": "default"}
+# A SAML provider's settings are fields of their own (an LDAP one's are above, an OIDC one's one JSON).
+_SAML_FIELDS = {"config": "md-url", "config.idp_metadata_url": "md-url", "config.idp_metadata_xml": "md-xml",
+                "config.sp_base_url": "sp-base", "config.ca_bundle": "ca-file",
+                **{f"config.{key}": field for field, key, _ in SAML_ATTRIBUTES}}
 
 
 class SsoProviderForm(ShowsWorkerErrors, ModalScreen[bool]):
@@ -223,6 +239,14 @@ service account finds people; their password is checked by signing in as them.
 **OpenID Connect**: *Settings* is JSON: `issuer` (the provider's URL), `client_id`, `scopes`,
 and optionally `groups_claim`, `email_claim`, `name_claim`, `ca_bundle`. *Secret* is the client
 secret. Terminals sign in with a code shown on screen (device sign-in).
+
+**SAML 2.0**: give the identity provider's metadata by URL under *Metadata* (fetched again at every
+save), by *File* (an XML file on this computer) or paste it under *XML*; leave all three empty to
+keep the imported one. Give the identity provider our *SP metadata* address shown at the top (it
+holds our entity id and where assertions are posted). Assertions must be signed: there is no
+setting to turn that off. *Email*, *Name*, *Groups* name the attributes the provider sends;
+*Subject* the one that identifies a person for good (empty: the persistent NameID). *Public URL*
+is this server's address as browsers reach it, when it differs from the one shown.
 
 **Rules**, one a line, first match wins: `group = role [+permission] [-permission]`, e.g.
 `Plant Supervisors = supervisor +reports.export`. People in no group get the default role, or
@@ -250,7 +274,7 @@ are refused. Rules apply at each person's next sign-in.
         if p is None and self.kind == "oidc":
             c = dict(OIDC_TEMPLATE)
         title = (f"Edit {p.name}" if p else "Add a directory (LDAP / Active Directory)" if self.kind == "ldap"
-                 else "Add an OpenID Connect provider")
+                 else "Add a SAML 2.0 identity provider" if self.kind == "saml" else "Add an OpenID Connect provider")
         with Vertical(classes="dialog tall wide", id="sso-dialog"):
             yield Static(title, classes="dialog-title")
             with VerticalScroll(id="sso-form"):
@@ -261,6 +285,8 @@ are refused. Rules apply at each person's next sign-in.
                 yield from self._row("On", Switch(p.enabled if p else True, id="f-enabled"), "enabled")
                 if self.kind == "ldap":
                     yield from self._ldap_fields(c)
+                elif self.kind == "saml":
+                    yield from self._saml_fields(c)
                 else:
                     yield from self._row("Settings", TextArea(json.dumps(c, indent=1), id="f-config"), "urls")
                     yield from self._row("Secret", Input(password=True, placeholder="empty: keep the stored one",
@@ -296,10 +322,64 @@ are refused. Rules apply at each person's next sign-in.
         yield from self._row("Group base", Input(c.get("group_base") or "", placeholder="for a group search",
                                                  id="f-group-base"), "group-base")
 
+    def _saml_fields(self, c: dict[str, Any]) -> ComposeResult:
+        yield Static(saml_sp_text(self.provider), id="sso-sp")
+        yield Static(idp_text(c.get("idp_metadata_xml")), id="sso-idp")
+        yield from self._row("Metadata", Input(c.get("idp_metadata_url") or "", placeholder=(
+            "URL, e.g. https://idp.plant.lan/…/metadata"), id="f-md-url"), "md-url")
+        yield from self._row("File", Input("", placeholder="metadata XML file; empty: keep", id="f-md-file"),
+                             "md-file")
+        yield from self._row("XML", TextArea("", id="f-md-xml"), "md-xml")
+        yield from self._row("Signed", Switch(True, disabled=True, id="f-signed",
+                                              tooltip="Signed assertions are always required."), "signed")
+        for field, key, default in SAML_ATTRIBUTES:
+            yield from self._row(field.removesuffix("-attr").capitalize(),
+                                 Input(c.get(key) or default, placeholder="attribute name or friendly name" if
+                                       default else "empty: the persistent NameID", id=f"f-{field}"), field)
+        yield from self._row("Public URL", Input(c.get("sp_base_url") or "", placeholder="empty: as shown above",
+                                                 id="f-sp-base"), "sp-base")
+        yield from self._row("CA file", Input("", placeholder="PEM for an https metadata URL; empty: keep" + (
+            " (one is stored)" if c.get("ca_bundle") else ""), id="f-ca-file"), "ca-file")
+
+    def _saml_config(self) -> dict[str, Any]:
+        old = dict(self.provider.config) if self.provider else {}
+        config: dict[str, Any] = {k: v for k, v in old.items() if k not in ("idp_metadata_url", "idp_metadata_xml")}
+        url, path = self._value("md-url"), self._value("md-file")
+        pasted = self.query_one("#f-md-xml", TextArea).text.strip()
+        if path:
+            try:
+                pasted = Path(path).expanduser().read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _Invalid("md-file", f"cannot read {path}: {exc.strerror or exc}") from None
+        if pasted:
+            try:
+                parse_metadata(pasted)  # said here, at the field, before anything is sent
+            except MetadataInvalid as exc:
+                raise _Invalid("md-file" if path else "md-xml", str(exc)) from None
+            config["idp_metadata_xml"] = pasted
+        elif url:
+            config["idp_metadata_url"] = url  # the server fetches it at this save
+        elif old.get("idp_metadata_url"):
+            raise _Invalid("md-url", "give the metadata URL, a file or the pasted XML")
+        elif old.get("idp_metadata_xml"):
+            config["idp_metadata_xml"] = old["idp_metadata_xml"]
+        for field, key, default in SAML_ATTRIBUTES:
+            config[key] = self._value(field) or default or None  # an empty subject: the NameID
+        config["sp_base_url"] = self._value("sp-base") or None
+        ca_file = self._value("ca-file")
+        if ca_file:
+            try:
+                config["ca_bundle"] = Path(ca_file).expanduser().read_text()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise _Invalid("ca-file", f"cannot read {ca_file}: {exc.strerror or exc}") from None
+        return config
+
     def _value(self, key: str) -> str:
         return self.query_one(f"#f-{key}", Input).value.strip()
 
     def _config(self) -> dict[str, Any]:
+        if self.kind == "saml":
+            return self._saml_config()
         if self.kind != "ldap":
             try:
                 return json.loads(self.query_one("#f-config", TextArea).text or "{}")
@@ -345,7 +425,7 @@ are refused. Rules apply at each person's next sign-in.
         except _Invalid as exc:
             self._at(exc.key, exc.message)
             return
-        secret_text = self._value("secret")
+        secret_text = self._value("secret") if self.kind != "saml" else ""
         default = self.query_one("#f-default", Select).value
         fields: dict[str, Any] = {
             "name": self._value("name"), "email_domains": _split(self._value("domains")),
@@ -363,7 +443,9 @@ are refused. Rules apply at each person's next sign-in.
         except ClientError as exc:
             field = exc.field or ""
             key = _FIELDS.get(field) or _FIELDS.get(field.split("[")[0].split(".")[0], "name")
-            if self.kind != "ldap" and field.startswith("config"):
+            if self.kind == "saml" and field.startswith("config"):
+                key = _SAML_FIELDS.get(field, "md-url")
+            elif self.kind != "ldap" and field.startswith("config"):
                 key = "urls"  # the settings JSON
             self._at(key, describe(exc).message)
             return
@@ -374,10 +456,11 @@ are refused. Rules apply at each person's next sign-in.
         self.dismiss(True)
 
     def _at(self, key: str, message: str) -> None:
-        self.query_one(f"#err-{key}", FieldError).show(message)
+        error = self.query_one(f"#err-{key}", FieldError)
+        error.show(message)
         for widget in self.query(f"#f-{key}"):
             widget.focus()
-            widget.scroll_visible()
+        self.call_after_refresh(error.scroll_visible)  # the message under the field, not only the field
 
 
 class _Invalid(Exception):
@@ -402,14 +485,19 @@ class SsoTestDialog(ShowsWorkerErrors, ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="sso-test-dialog"):
             yield Static(f"Test {self.provider.name}", classes="dialog-title")
-            with Horizontal(classes="form-row"):
-                yield Label("Person", classes="form-label")
-                yield Input(placeholder="email or account name (empty: connection only)", id="t-user")
-            with Horizontal(classes="form-row"):
-                yield Label("Password", classes="form-label")
-                yield Input(password=True, placeholder="optional: also check it", id="t-password")
+            if self.provider.kind == "ldap":
+                with Horizontal(classes="form-row"):
+                    yield Label("Person", classes="form-label")
+                    yield Input(placeholder="email or account name (empty: connection only)", id="t-user")
+                with Horizontal(classes="form-row"):
+                    yield Label("Password", classes="form-label")
+                    yield Input(password=True, placeholder="optional: also check it", id="t-password")
             yield VerticalScroll(Static("", id="sso-test-result"))
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.provider.kind != "ldap":  # nothing to ask: the metadata or discovery is tried at once
+            self.action_run()
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -421,13 +509,33 @@ class SsoTestDialog(ShowsWorkerErrors, ModalScreen[None]):
 
     @work(exclusive=True, group="sso-test", exit_on_error=False)
     async def probe(self) -> None:
-        user = self.query_one("#t-user", Input).value.strip() or None
-        password = self.query_one("#t-password", Input).value
+        asks = self.provider.kind == "ldap"
+        user = (self.query_one("#t-user", Input).value.strip() or None) if asks else None
+        password = self.query_one("#t-password", Input).value if asks else ""
         out = await self.api.test_sso_provider(self.provider.id, ProviderTestIn(
             username=user, password=SecretStr(password) if password else None))
         lines = [f"[b]{'✓' if out.ok else '✗'} {escape(out.summary)}[/b]", ""]
         lines += [f"{'✓' if s.ok else '✗'} {s.step}: {escape(s.message)}" for s in out.steps]
         self.query_one("#sso-test-result", Static).update("\n".join(lines))
+
+
+def saml_sp_text(provider: ProviderOut | None) -> str:
+    if provider is None or provider.sp is None:
+        return "Our SP metadata address is shown here once the provider is saved: give it to the identity provider."
+    return (f"[b]Give the identity provider our SP metadata:[/b]\n{escape(provider.sp.metadata_url)}\n"
+            f"(entity id: the same address; assertions are posted to …/acs)")
+
+
+def idp_text(xml: str | None) -> str:
+    """The imported metadata in words: whose it is and until when its certificates hold."""
+    if not xml:
+        return "Identity provider: no metadata imported yet."
+    try:
+        meta = parse_metadata(xml)
+    except MetadataInvalid as exc:
+        return f"Identity provider: the imported metadata is not usable ({escape(str(exc))})."
+    ends = ", ".join(f"{c.not_after:%Y-%m-%d}" for c in meta.signing_certs) or "none"
+    return f"Identity provider: {escape(meta.entity_id)} · certificate(s) until {ends}"
 
 
 def scim_line(status: ScimStatus) -> str:
