@@ -71,7 +71,7 @@ def read_company(engine: Engine, tenant_id: UUID, now: datetime | None = None) -
         sites = conn.execute(text("select id, code from sites where tenant_id = :t order by code"),
                              {"t": tenant_id}).all()
         lines: dict[UUID, str] = dict(conn.execute(text("select id, code from lines where tenant_id = :t"),
-                                                   {"t": tenant_id}).tuples().all())
+                                                   {"t": tenant_id}).all())
         for site_id, site_code in sites:
             view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), at)
             site = topic_safe(site_code)

@@ -6,6 +6,7 @@ server's reason under the field it names, so nothing typed is lost.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -62,7 +63,8 @@ class SavingForm(ShowsWorkerErrors, ModalScreen[dict[str, Any] | None]):
         self.dismiss(body)
 
     def _refused(self, exc: ClientError) -> None:
-        field_id = self.FIELDS.get((exc.field or "").split(".")[0])
+        # A field inside a list (`machine_ids[2]`, `items[0].name`) is said at the list.
+        field_id = self.FIELDS.get(re.split(r"[.\[]", exc.field or "")[0])
         text = describe(exc).message
         if field_id is None:
             self.query_one("#form-error", FieldError).show(text)

@@ -51,7 +51,7 @@ class UsersPane(AdminTab):
         for m in page.items:
             flags = " ".join([f"+{p}" for p in m.granted] + [f"-{p}" for p in m.denied])
             table.add_row(m.display_name or "", m.email, ROLE_TITLES.get(m.role, m.role),
-                          "on" if m.mfa_enabled else "", sites_text(m, self.sites) + machines_text(m), flags,
+                          "on" if m.mfa_enabled else "", machines_text(m) + sites_text(m, self.sites), flags,
                           key=str(m.id))
 
     def _selected(self) -> Member | None:
