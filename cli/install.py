@@ -90,18 +90,36 @@ def install(
         typer.Option("--backup-copy-to", help="Also copy every backup to this folder on other storage "
                      "(an NFS/SMB mount); `off` stops it [default: as installed].", envvar="FACTORYOS_BACKUP_COPY_TO"),
     ] = None,
+    standby_of: Annotated[
+        str | None,
+        typer.Option("--standby-of", help="Install a warm standby of the primary at HOST[:PORT] (default: the "
+                     "address in --pair-file); only its database runs until `factoryos standby promote`."),
+    ] = None,
+    pair_file: Annotated[
+        Path | None,
+        typer.Option("--pair-file", help="With --standby-of: the file `factoryos standby pair` wrote on the "
+                     "primary (it holds the installation's secrets: delete it once the standby runs).",
+                     exists=True, dir_okay=False),
+    ] = None,
+    project_name: Annotated[
+        str | None,
+        typer.Option("--project-name", help="Compose project name, for a second installation on one Docker "
+                     "engine [default: factoryos, or the installed one].", hidden=True),
+    ] = None,
 ) -> None:
     """Install or update FactoryOS on this host (safe to re-run: secrets and data are kept)."""
     if check:
         _preflight(directory, bind, https_port)
         return
+    if standby_of is not None and pair_file is None:
+        fail("--standby-of needs --pair-file: the file `factoryos standby pair` wrote on the primary")
     try:
         layout = Layout(directory.resolve())
         state = layout.read_state()
         first = state is None and not layout.has_owner(state)
     except OSError as exc:
         fail(escape(step_error(exc)))
-    if first and not yes:
+    if first and not yes and pair_file is None:
         admin_email = admin_email or typer.prompt("Owner's email (sign-in name)")
         company = company or typer.prompt("Company name")
         city = city or typer.prompt("City of the main site")
@@ -113,7 +131,7 @@ def install(
     options = InstallOptions(
         directory=directory, bundle=bundle, bind=bind, https_port=https_port, cert=cert, key=key,
         license=license_, wait_timeout=wait_timeout, admin=admin, allow_unsigned=allow_unsigned,
-        backup_copy_to=backup_copy_to,
+        backup_copy_to=backup_copy_to, pair_file=pair_file, standby_of=standby_of, project=project_name,
     )  # fmt: skip
     try:
         installer = Installer(options)
@@ -122,6 +140,15 @@ def install(
     if bind is None and not yes and not installer.rerun:
         if not typer.confirm(f"Listen on {installer.bind_ip}:{installer.https_port}?", default=True):
             fail("Choose the address with --bind IP")
+    if installer.pair is not None:
+        _run_steps(installer, "standby installer")
+        host, port = installer.primary
+        ok(f"Warm standby of {escape(host)}:{port} installed in {escape(str(installer.layout.root))}: its database "
+           "streams, the api starts when it is promoted")  # fmt: skip
+        console.print(f"   Lag: factoryos standby status --install-dir {installer.layout.root}\n"
+                      f"   Take over: factoryos standby promote --install-dir {installer.layout.root}, then point the "
+                      f"terminals and the poller at {installer.summary.url}", highlight=False, soft_wrap=True)  # fmt: skip
+        return
     _run_steps(installer, "installer")
     _print_summary(installer)
 

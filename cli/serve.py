@@ -62,7 +62,10 @@ def serve(
         if (log_config := uvicorn_log_config(settings.log_format)) is not None:
             options["log_config"] = log_config
         if settings.workers == 1:
-            uvicorn.run(create_app(settings, urls.app, poller=settings.poller, backup_url=backup_url), **options)
+            from server.workers import duty_claim  # one process among hosts: the claim is held in PostgreSQL
+
+            uvicorn.run(create_app(settings, urls.app, poller=settings.poller, backup_url=backup_url,
+                                   duties=duty_claim(settings, urls.app)), **options)
             return
         _run_workers(settings, urls.app, backup_url, options)
 

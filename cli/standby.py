@@ -1,4 +1,5 @@
-"""`factoryos standby status|promote`: the warm standby's replication state, and making it the primary.
+"""`factoryos standby status|promote`: the warm standby's replication state, and making it the primary;
+`factoryos standby pair --install-dir DIR` readies a Compose primary for one (`install --standby-of`).
 
 Run on the standby's host. After a promotion, point the terminals and the poller at this host (the
 DNS name or bind address they use); the old primary refuses to serve once it sees the promotion.
@@ -10,6 +11,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,6 +35,10 @@ from factoryos.errors import FactoryOSError
 
 app = typer.Typer(help="Warm standby: replication state and promotion to primary.", no_args_is_help=True)
 
+InstallDirOption = Annotated[
+    Path | None, typer.Option("--install-dir", help="A Compose installation (`factoryos install`) instead of a "
+                              "database URL.", show_default=False)  # fmt: skip
+]
 UrlOption = Annotated[
     str | None, typer.Option("--url", help="The standby's superuser database URL (default: "
                              "$FACTORYOS_ADMIN_DATABASE_URL).", show_default=False)  # fmt: skip
@@ -70,13 +76,21 @@ def _describe(state: ReplicaState) -> str:
 
 @app.command()
 def status(url: UrlOption = None, as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-           ) -> None:  # fmt: skip
+           install_dir: InstallDirOption = None) -> None:  # fmt: skip
     """Primary or standby; for a standby: streaming or not, and how far it lags; for a primary: each
     of its standbys and its lag (a warning past FACTORYOS_RPO_SECONDS)."""
-    target = _url(url)
-    with _errors():
-        state = replica_state(target)
-        replication = None if state.in_recovery else replication_status(target, Settings().rpo_seconds)
+    if install_dir is not None:
+        from installer.stack import Stack
+        from installer.standby_compose import compose_state
+
+        with _errors():
+            state = compose_state(Stack(install_dir.resolve()))
+        replication = None
+    else:
+        target = _url(url)
+        with _errors():
+            state = replica_state(target)
+            replication = None if state.in_recovery else replication_status(target, Settings().rpo_seconds)
     standbys = replication.standbys if replication is not None else ()
     if as_json:
         body = state.to_json() | ({} if state.in_recovery else {"standbys": [
@@ -140,12 +154,53 @@ def clone_command(
 
 @app.command()
 def promote(url: UrlOption = None,
-            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False) -> None:  # fmt: skip
-    """Make the standby the primary (for good: the old primary must be rebuilt as a standby)."""
-    target = _url(url)
-    if not yes and not typer.confirm("Promote this standby to primary? The old primary will refuse to serve.",
-                                     default=False):  # fmt: skip
+            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+            install_dir: InstallDirOption = None) -> None:  # fmt: skip
+    """Make the standby the primary (for good: the old primary must be rebuilt as a standby); with
+    --install-dir, its api, web screens and nginx start too."""
+    after = ("Stop the old primary for good: it must not run again as one." if install_dir is not None
+             else "The old primary will refuse to serve.")  # fmt: skip
+    if not yes and not typer.confirm(f"Promote this standby to primary? {after}", default=False):
         fail("nothing was changed")
+    if install_dir is not None:
+        from installer.standby_compose import promote_compose
+
+        with _errors():
+            done = promote_compose(install_dir)
+        ok(f"promoted: {_describe(done.state)}; {escape(done.url)} healthy {done.seconds:.1f} s after the command "
+           f"(database {done.promote_seconds:.1f} s); now point the terminals and the poller at this host")  # fmt: skip
+        return
+    target = _url(url)
     with _errors():
         state = promote_standby(target)
     ok(f"promoted: {_describe(state)}; now point the terminals and the poller at this host")
+
+
+@app.command()
+def pair(
+    standby_host: Annotated[str, typer.Option("--standby-host", help="The standby's address as this host sees it "
+                                              "(or several, comma-separated; networks too): only its replication "
+                                              "role may connect from there.",
+                                              show_default=False)],
+    install_dir: Annotated[Path, typer.Option("--install-dir", help="This Compose installation.",
+                                              envvar="FACTORYOS_INSTALL_DIR")] = Path("/opt/factoryos"),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to publish the database on.")] = 5432,
+    bind: Annotated[str | None, typer.Option("--bind", help="Address to publish it on [default: the "
+                                             "installation's bind address].")] = None,
+    advertise: Annotated[str | None, typer.Option("--advertise", help="The address the standby reaches this host "
+                                                  "by, written into the pair file [default: --bind].")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the pair file [default: "
+                                             "INSTALL_DIR/standby-pair.json].", dir_okay=False)] = None,
+) -> None:  # fmt: skip
+    """On a Compose primary: TLS and the standby's own replication role for its database, which is then
+    published on --bind:--port (it restarts); writes the pair file (0600, holds the installation's
+    secrets) to carry to the second host for `factoryos install --standby-of HOST --pair-file FILE`."""
+    from installer.standby_compose import pair_primary
+
+    with _errors():
+        done = pair_primary(install_dir, standby_host, bind=bind, port=port, advertise=advertise, out=out,
+                            progress=lambda message: console.print(f"   {escape(message)}", highlight=False))  # fmt: skip
+    ok(f"paired: the database takes its standby's role from {escape(', '.join(done.standby))} over TLS at "
+       f"{escape(done.pair.host)}:{done.pair.port}")  # fmt: skip
+    console.print(f"   Pair file (0600, the installation's secrets: carry it, then delete it): {escape(str(done.path))}",
+                  highlight=False, soft_wrap=True)  # fmt: skip

@@ -285,12 +285,12 @@ _WORKDIR_LABEL = "com.docker.compose.project.working_dir"
 
 
 def check_other_install(
-    install_dir: Path, *, fresh: bool, client_factory: Callable[[], docker.DockerClient]
+    install_dir: Path, *, fresh: bool, client_factory: Callable[[], docker.DockerClient], project: str = PROJECT
 ) -> CheckResult:
     """One FactoryOS per engine: another directory's stack, or a database volume left by an
     earlier install, would be taken over (or, on a rollback, removed) by this one."""
     name = "Other installs"
-    label = f"{_PROJECT_LABEL}={PROJECT}"
+    label = f"{_PROJECT_LABEL}={project}"
     try:
         client = client_factory()
         try:
@@ -429,6 +429,7 @@ def run_checks(
     client_factory: Callable[[], docker.DockerClient] = docker.from_env,
     docker_cli: str = "docker",
     fresh: bool = True,
+    project: str = PROJECT,
 ) -> list[CheckResult]:
     """`fresh`: the directory holds no .env yet, so no volume on the engine can be its own."""
     os_info = read_os_release()
@@ -449,5 +450,6 @@ def run_checks(
     ]
     if not engine.failed:
         results.insert(results.index(engine) + 1, check_docker_disk(req, client_factory))
-        results.append(check_other_install(install_dir, fresh=fresh, client_factory=client_factory))
+        results.append(check_other_install(install_dir, fresh=fresh, client_factory=client_factory,
+                                           project=project))
     return results

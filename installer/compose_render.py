@@ -46,6 +46,12 @@ class ComposeParams:
     backups_dir: str = "/opt/factoryos/backups"
     first_sign_in_dir: str = "/opt/factoryos/first-sign-in"
     backup_copy_to: str = ""  # host folder for off-host copies; "" ⇒ none
+    # Warm standby (`factoryos standby pair`, `install --standby-of`): the database joins a network that
+    # leaves the host (a standby streams from it, or the primary streams to it) ...
+    replication_network: bool = False
+    # ... and, on a paired primary, its port is published here ("" ⇒ not published).
+    replication_bind: str = ""
+    replication_port: int = 0
 
 
 # Where the api sees the off-host copies folder.
@@ -107,7 +113,7 @@ def render(params: ComposeParams, template: Path | None = None) -> str:
     values = {key: str(value) for key, value in asdict(params).items()}
     frontend = frontend_addresses(params.frontend_subnet)
     values.update(frontend_ip_range=frontend.ip_range, proxy_ip=frontend.proxy_ip, web_ip=frontend.web_ip,
-                  backup_copy_env="", backup_copy_volume="")  # fmt: skip
+                  backup_copy_env="", backup_copy_volume="", **_replication_lines(params))  # fmt: skip
     if params.backup_copy_to:  # optional lines, appended to the ones they follow in the template
         values["backup_copy_env"] = f"\n      FACTORYOS_BACKUP_COPY_TO: {BACKUP_COPIES_MOUNT}"
         values["backup_copy_volume"] = f"\n      - {params.backup_copy_to}:{BACKUP_COPIES_MOUNT}"
@@ -117,6 +123,26 @@ def render(params: ComposeParams, template: Path | None = None) -> str:
         raise InstallError(f"the compose template has an unknown placeholder: {exc}", code="template_invalid") from None
     yaml.safe_load(text)  # fail here, not inside `docker compose`
     return text
+
+
+def _replication_lines(params: ComposeParams) -> dict[str, str]:
+    """Optional lines of a paired database: none at all for an installation without a standby."""
+    lines = {"replication_network_ref": "", "replication_ports": "", "replication_network": ""}
+    if not (params.replication_network or params.replication_port):
+        return lines
+    lines["replication_network_ref"] = "\n      - replication"
+    lines["replication_network"] = ("\n  # Warm standby only: the database streams its WAL to (or from) the other host."
+                                    "\n  replication: {}")  # fmt: skip
+    if params.replication_port:
+        try:
+            ipaddress.IPv4Address(params.replication_bind)
+        except ValueError:
+            raise InstallError(f"replication address {params.replication_bind!r} is not an IPv4 address",
+                               code="bind_invalid") from None  # fmt: skip
+        lines["replication_ports"] = (f"\n    # TLS and the standby's own role only (pg_hba.conf); every other login is "
+                                      f"refused from there.\n    ports:\n      - \"{params.replication_bind}:"
+                                      f"{params.replication_port}:5432\"")  # fmt: skip
+    return lines
 
 
 def write(params: ComposeParams, destination: Path) -> Path:

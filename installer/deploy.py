@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,13 @@ from factoryos.licensing import store as license_store
 from factoryos.licensing.hostid import host_id
 from factoryos.licensing.keys import load_public_key
 from installer import bundle as bundle_mod
-from installer import compose_render, envfile, images, network, tls
+from installer import compose_render, envfile, images, network, standby_compose, tls
 from installer.checks import CheckResult, Requirements, run_checks
 from installer.errors import BundleError, InstallError
 from installer.health import base_url, wait_healthy
 from installer.layout import DEFAULT_DIR, Layout
-from installer.stack import Stack
+from installer.stack import PROJECT, PROJECT_ENV, Stack, project_of
+from installer.standby_pair import PairFile
 from installer.undo import UndoStack
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,11 @@ class InstallOptions:
     check_only: bool = False  # `install --check`: the system check alone, nothing written
     backup_copy_to: str | None = None  # a folder on other storage; "off" stops copying; None keeps
     force: bool = False  # upgrade: accept a bundle of the installed (or an older) version
+    # A warm standby of the primary whose `factoryos standby pair` wrote `pair_file`; at HOST[:PORT] when
+    # given, else at the address in the file.
+    pair_file: Path | None = None
+    standby_of: str | None = None
+    project: str | None = None  # the Compose project; None: as installed, else "factoryos"
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,9 @@ class Installer:
     ) -> None:
         self.options = options
         self.layout = Layout(options.directory.resolve())
-        self.stack = Stack(self.layout.root, docker_cli=docker_cli)
+        self.project = options.project or project_of(self.layout.root)
+        self.stack = Stack(self.layout.root, docker_cli=docker_cli, project=self.project)
+        self.pair = PairFile.read(options.pair_file) if options.pair_file is not None else None
         self.client_factory = client_factory
         self.docker_cli = docker_cli
         self.undo = UndoStack()
@@ -145,7 +154,14 @@ class Installer:
         self.manifest: bundle_mod.Manifest | None = None
         self._restart_recorded = False
         self.has_owner = has_owner
-        if options.admin is None and not options.check_only and not has_owner and not self.rerun:
+        if stored.get(standby_compose.STANDBY_OF) and self.pair is None and not options.check_only:
+            # Its database is read-only: the api would fail to start, and the rollback stop the standby.
+            raise InstallError(f"{self.layout.root} holds a warm standby of {stored[standby_compose.STANDBY_OF]}: "
+                               "promote it first (`factoryos standby promote --install-dir`), or re-run with "
+                               "--pair-file", code="standby_failed")  # fmt: skip
+        if self.pair is not None:
+            self.has_owner = True  # the primary's database, owner included, is what the standby copies
+        elif options.admin is None and not options.check_only and not has_owner and not self.rerun:
             raise InstallError(
                 "the first install creates the owner account: pass --admin-email, --company and --city",
                 code="admin_required",
@@ -160,6 +176,17 @@ class Installer:
         return network.detect_lan_ip() if self.bind_ip == "0.0.0.0" else self.bind_ip
 
     def steps(self) -> list[Step]:
+        if self.pair is not None:
+            return [
+                Step("System check", self.check_system),
+                Step("Primary", self.check_primary),
+                *([Step("Bundle", self.verify_bundle)] if self.options.bundle is not None else []),
+                Step("Images", self.provide_images),
+                Step("Configuration", self.configure),
+                Step("License", self.activate_license),
+                Step("Copy of the primary", self.clone_primary),
+                Step("Standby database", self.start_standby),
+            ]
         return [
             Step("System check", self.check_system),
             *([Step("Bundle", self.verify_bundle)] if self.options.bundle is not None else []),
@@ -183,6 +210,7 @@ class Installer:
             client_factory=self.client_factory,
             docker_cli=self.docker_cli,
             fresh=not self.kept_data,
+            project=self.project,
         )
         failed = [r for r in self.check_results if r.failed]
         if failed:
@@ -248,8 +276,16 @@ class Installer:
         layout.root.mkdir(parents=True, exist_ok=True)
         layout.root.chmod(0o755)
         self.undo.restore_file(layout.env_file)
+        if self.pair is not None:  # the standby's database is the primary's: its roles' passwords, its keys
+            envfile.adopt_secrets(layout.env_file, self.pair.secrets)
         stored = envfile.read_env(layout.env_file) if layout.env_file.exists() else {}
         subnet = stored.get(envfile.FRONTEND_SUBNET) or self.free_frontend_subnet()
+        if self.project != PROJECT:  # a second installation on this engine: its own names
+            envfile.set_values(layout.env_file, {PROJECT_ENV: self.project,
+                                                 standby_compose.VOLUME_ENV: f"{self.project}_pgdata"})  # fmt: skip
+        if self.pair is not None and not self.rerun:
+            host, port = self.primary
+            envfile.set_values(layout.env_file, {standby_compose.STANDBY_OF: f"{host}:{port}"})
         copy_to = self.backup_copy_folder(stored)
         env = envfile.ensure_env(
             layout.env_file,
@@ -327,6 +363,61 @@ class Installer:
         finally:
             client.close()
         return network.choose_frontend_subnet(taken)
+
+    # standby: the primary checked before anything is written, copied, started as a hot standby -------
+    @property
+    def primary(self) -> tuple[str, int]:
+        assert self.pair is not None
+        return standby_compose.primary_address(self.pair, self.options.standby_of)
+
+    def check_primary(self, progress: Progress) -> str:
+        assert self.pair is not None
+        host, port = self.primary
+        if self.rerun:
+            return f"standby of {host}:{port} (installed)"
+        progress(f"connecting to {host}:{port} as {self.pair.role} (TLS, the pair's certificate)")
+        identity = standby_compose.check_primary(self.pair, host, port)
+        return f"{host}:{port}, database {identity} (the pair file's)"
+
+    def clone_primary(self, progress: Progress) -> str:
+        assert self.pair is not None
+        if self.rerun:
+            return "kept (copied by an earlier install)"
+        host, port = self.primary
+        if self.pair.version and self.pair.version != self.version:
+            raise InstallError(f"the primary runs FactoryOS {self.pair.version}, this install {self.version}: install the "
+                               "standby from the primary's bundle (--bundle)", code="standby_clone_failed")  # fmt: skip
+        volume = standby_compose.volume_name(self.layout, self.project)
+        self.undo.push("remove containers and volumes", lambda: self.stack.down(volumes=True))
+        progress(f"pg_basebackup from {host}:{port} into volume {volume}")
+        started = time.monotonic()
+        standby_compose.clone_into_volume(self.pair, host, port, image=compose_render.image_tag("postgres", self.version),
+                                          volume=volume, project=self.project, client_factory=self.client_factory)  # fmt: skip
+        seconds = time.monotonic() - started
+        if self.pair.audit_key:
+            progress("the primary's audit signing key into the api's data volume")
+            standby_compose.install_audit_key(self.stack, self.pair.audit_key, API_UID)
+        key = "; the primary's audit signing key" if self.pair.audit_key else ""
+        return f"volume {volume} in {seconds:.0f} s{key}"
+
+    def start_standby(self, progress: Progress) -> str:
+        progress("docker compose up --wait postgres (the api, web screens and nginx start at the promotion)")
+        self.stack.up(self.options.wait_timeout, ("postgres",))
+        state = standby_compose.wait_streaming(self.stack)
+        if not state.in_recovery:
+            raise InstallError("the copy started as a primary, not as a standby", code="standby_failed")
+        if not state.streaming:
+            raise InstallError("the standby does not stream from its primary (`factoryos logs postgres` says why)",
+                               code="standby_failed")  # fmt: skip
+        self.summary.url = base_url(self.url_host, self.https_port)
+        self.summary.backups_dir = self.layout.backups_dir
+        host, port = self.primary
+        state_file = self.new_state() | {"standby_of": {"host": host, "port": port, "identity": self.pair.identity
+                                                        if self.pair else None}}  # fmt: skip
+        self.layout.write_state(state_file)
+        self.undo.clear()
+        lag = "?" if state.lag_seconds is None else f"{state.lag_seconds:.1f} s"
+        return f"streaming from {state.upstream or host}, replay lag {lag}"
 
     # 6. license (before boot: the API reads it at start) -----------------------------------
     def activate_license(self, progress: Progress) -> str:
@@ -453,7 +544,14 @@ def write_compose(
     layout: Layout, *, version: str, bind_ip: str, https_port: int, log_level: str, frontend_subnet: str,
     backup_copy_to: str = "",
 ) -> Path:
+    """The compose file; a paired primary's or a standby's replication lines come from its .env, so a
+    re-run or an upgrade keeps them."""
+    stored = envfile.read_env(layout.env_file) if layout.env_file.exists() else {}
+    port = int(stored.get(standby_compose.REPLICATION_PORT) or 0)
     params = compose_render.ComposeParams(
+        replication_network=bool(port or stored.get(standby_compose.STANDBY_OF)),
+        replication_bind=stored.get(standby_compose.REPLICATION_BIND, "") if port else "",
+        replication_port=port,
         frontend_subnet=frontend_subnet,
         backup_copy_to=backup_copy_to,
         version=version,
@@ -467,6 +565,15 @@ def write_compose(
         log_level=log_level,
     )
     return compose_render.write(params, layout.root)
+
+
+def rewrite_compose(layout: Layout) -> Path:
+    """The compose file again from the installation's .env (after a change to it)."""
+    env = envfile.read_env(layout.env_file)
+    return write_compose(layout, version=env[envfile.VERSION], bind_ip=env["FACTORYOS_BIND_IP"],
+                         https_port=int(env["FACTORYOS_HTTPS_PORT"]), log_level=env.get("FACTORYOS_LOG_LEVEL", "info"),
+                         frontend_subnet=env[envfile.FRONTEND_SUBNET],
+                         backup_copy_to=env.get(envfile.BACKUP_COPY_TO, ""))  # fmt: skip
 
 
 def give_to_api(folder: Path) -> None:

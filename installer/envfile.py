@@ -72,6 +72,13 @@ def set_values(path: Path, settings: Mapping[str, str]) -> None:
     _write(path, values)
 
 
+def adopt_secrets(path: Path, values: Mapping[str, str]) -> None:
+    """A warm standby takes its primary's secrets (the same database, roles and keys) before ensure_env
+    would generate its own."""
+    current = read_env(path) if path.exists() else {}
+    _write(path, current | {name: values[name] for name in SECRET_NAMES})
+
+
 def _write(path: Path, values: Mapping[str, str]) -> None:
     for key, value in values.items():
         if "\n" in value or "'" in value:

@@ -7,17 +7,34 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from dotenv import dotenv_values
+
 from installer.compose_render import COMPOSE_FILE_NAME
 from installer.errors import InstallError
 
 PROJECT = "factoryos"
+# Set only by `install --project-name` (a second installation on one engine: a warm standby beside its
+# primary in a test); every other install keeps PROJECT, so upgrades find their containers.
+PROJECT_ENV = "FACTORYOS_COMPOSE_PROJECT"
+
+
+def project_of(directory: Path) -> str:
+    """The Compose project of the installation in `directory` (its .env says, else the default)."""
+    try:
+        return str(dotenv_values(directory / ".env").get(PROJECT_ENV) or PROJECT)
+    except OSError:
+        return PROJECT
 
 
 @dataclass(frozen=True)
 class Stack:
     directory: Path
     docker_cli: str = "docker"
-    project: str = PROJECT
+    project: str = ""  # "": the installation's own (project_of)
+
+    def __post_init__(self) -> None:
+        if not self.project:
+            object.__setattr__(self, "project", project_of(self.directory))
 
     @property
     def compose_file(self) -> Path:
@@ -40,10 +57,15 @@ class Stack:
     def run(self, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=timeout, check=False)
 
-    def up(self, wait_timeout: int) -> None:
-        """Start or update every service and wait until all health checks pass."""
+    def run_input(self, data: bytes, *args: str, timeout: float | None = 120) -> subprocess.CompletedProcess[bytes]:
+        """`run` with `data` on stdin (a file or a script for a container; never in argv)."""
+        return subprocess.run(self.command(*args), input=data, capture_output=True, timeout=timeout, check=False)
+
+    def up(self, wait_timeout: int, services: tuple[str, ...] = ()) -> None:
+        """Start or update every service (or just `services`) and wait until their health checks pass."""
         run = self.run(
-            "up", "--detach", "--no-build", "--remove-orphans", "--wait", "--wait-timeout", str(wait_timeout)
+            "up", "--detach", "--no-build", "--remove-orphans", "--wait", "--wait-timeout", str(wait_timeout),
+            *services,
         )
         if run.returncode != 0:
             raise InstallError(

@@ -29,7 +29,7 @@ from installer import envfile, tls
 from installer.compose_render import STACK_SERVICES
 from installer.health import HEALTH_PATH
 from installer.layout import Layout
-from installer.stack import PROJECT
+from installer.stack import project_of
 
 # Below this, the host's disk is a problem (images, database growth and backups need room).
 DISK_LOW_BYTES = 5 * 1024**3
@@ -112,7 +112,7 @@ def _services(report: StatusReport, layout: Layout, client_factory: Callable[[],
         try:
             version = client.version().get("Version", "?")
             containers = client.api.containers(
-                all=True, filters={"label": f"com.docker.compose.project={PROJECT}"}
+                all=True, filters={"label": f"com.docker.compose.project={project_of(layout.root)}"}
             )
         finally:
             client.close()

@@ -13,16 +13,19 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 from uuid import UUID
 
 import anyio
 import anyio.to_thread
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,6 +34,7 @@ from starlette.routing import Route
 
 from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
+from factoryos.db.driver import psycopg_connection
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import Conflict, DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
 from factoryos.licensing.document import Edition
@@ -74,7 +78,11 @@ class Principal:
 class Authenticator(Protocol):
     def identify(self, request: Request) -> Identity: ...
 
-    def authorize(self, conn: Connection, identity: Identity, permission: str) -> Principal: ...
+    # The live-access lookup (membership, account, session, site scope), for the request's first
+    # round trip: the statement, then the verdict on its row.
+    def access_statement(self, identity: Identity) -> tuple[str, dict[str, Any]]: ...
+
+    def admit(self, row: Mapping[str, Any] | None, identity: Identity, permission: str) -> Principal: ...
 
 
 class NoAuthenticator:
@@ -83,7 +91,10 @@ class NoAuthenticator:
     def identify(self, request: Request) -> Identity:
         raise Unauthorized("authentication is not configured on this server")
 
-    def authorize(self, conn: Connection, identity: Identity, permission: str) -> Principal:
+    def access_statement(self, identity: Identity) -> tuple[str, dict[str, Any]]:
+        raise Unauthorized("authentication is not configured on this server")
+
+    def admit(self, row: Mapping[str, Any] | None, identity: Identity, permission: str) -> Principal:
         raise Unauthorized("authentication is not configured on this server")
 
 
@@ -101,6 +112,8 @@ class Context:
     state: ServerState
     # The caller's own audit rows wait here until the handler returns (see `audit`).
     pending_audit: list[AuditEvent] = field(default_factory=list)
+    # Writes left to the commit (see `write_at_commit`).
+    pending_writes: list[PendingWrite] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> UUID:
@@ -162,10 +175,43 @@ class Context:
         return {"tenant_id": event.tenant_id, "action": action, "entity_type": entity_type,
                 "entity_id": event.entity_id, "actor_id": actor}
 
-    def commit_with_pending_audit(self) -> None:
-        """Append the rows `audit` held back and commit, in one round trip (the framework's last step)."""
+    def write_at_commit(self, sql: str, params: Mapping[str, Any],
+                        refusal: Callable[[Exception], Exception | None] | None = None) -> None:
+        """Send this write (psycopg `%(name)s` parameters) with the commit, in the request's last
+        round trip, instead of now: for a write the handler has checked and reads nothing back
+        from. Its database error (a constraint, a trigger) comes from the commit then, and
+        `refusal` may turn it into the domain's error; the request fails as if it had been raised
+        here."""
+        self.pending_writes.append(PendingWrite(sql, params, refusal))
+
+    def commit_with_pending_audit(self, last: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> None:
+        """Run the pending writes and `last`, append the rows `audit` held back and commit, in one
+        round trip (the framework's last step)."""
         events, self.pending_audit = self.pending_audit, []
-        append_and_commit(self.conn, events)
+        writes, self.pending_writes = self.pending_writes, []
+        try:
+            append_and_commit(self.conn, events, [(w.sql, w.params) for w in writes] + list(last))
+        except psycopg.Error as exc:
+            for write in writes:
+                refused = write.refusal(exc) if write.refusal is not None else None
+                if refused is not None:
+                    raise refused from None
+            raise _database_error(self.conn, exc) from exc
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    sql: str
+    params: Mapping[str, Any]
+    refusal: Callable[[Exception], Exception | None] | None
+
+
+def _database_error(conn: Connection, exc: psycopg.Error) -> DBAPIError:
+    """A psycopg error of a statement sent past SQLAlchemy, as SQLAlchemy would have raised it."""
+    broken = psycopg_connection(conn).broken
+    error = DBAPIError.instance(None, None, exc, psycopg.Error, connection_invalidated=broken)
+    assert isinstance(error, DBAPIError)  # for a DB-API error, always
+    return error
 
 
 @dataclass(frozen=True)
@@ -374,33 +420,26 @@ class _Replay(Exception):
         self.response = response
 
 
-# Built once: every retried-safe mutation runs them.
-_CLAIM_KEY = (
-    pg_insert(idempotency_keys)
-    .values(tenant_id=bindparam("b_tenant"), key=bindparam("b_key"), request_hash=bindparam("b_hash"), status_code=0)
-    .on_conflict_do_nothing()
-    .returning(idempotency_keys.c.key)
-)
+# Built once: every retried-safe mutation runs them. Claiming rides in the request's first round
+# trip and storing the answer in its last (with the audit rows and the COMMIT), so both go to
+# psycopg as they are.
+_CLAIM_KEY = ("insert into idempotency_keys (tenant_id, key, request_hash, status_code) "
+              "values (%(tenant)s, %(key)s, %(hash)s, 0) on conflict do nothing returning key")
+_STORE_KEY = ("update idempotency_keys set status_code = %(status)s, response = %(payload)s "
+              "where tenant_id = %(tenant)s and key = %(key)s")
 _READ_KEY = select(idempotency_keys).where(
     idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key")
 )
-_STORE_KEY = (
-    update(idempotency_keys)
-    .where(idempotency_keys.c.tenant_id == bindparam("b_tenant"), idempotency_keys.c.key == bindparam("b_key"))
-    .values(status_code=bindparam("b_status"), response=bindparam("b_payload", type_=idempotency_keys.c.response.type))
-)
+_SET_TENANT = "select set_config('app.tenant_id', %(tenant)s, true), set_config('app.user_id', %(user)s, true)"
 
 
-def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_hash: str) -> None:
-    """Insert the key or replay what its first request answered.
+def _replay_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_hash: str) -> NoReturn:
+    """The key was claimed by an earlier request (the claim waited for it to commit): replay its answer.
 
-    The insert takes the row lock, so a concurrent retry waits for the first attempt to
+    The claim's insert takes the row lock, so a concurrent retry waits for the first attempt to
     commit (then replays it) or roll back (then runs itself).
     """
-    params = {"b_tenant": tenant_id, "b_key": key, "b_hash": request_hash}
-    if conn.execute(_CLAIM_KEY, params).first() is not None:
-        return
-    row = conn.execute(_READ_KEY, params).mappings().one()
+    row = conn.execute(_READ_KEY, {"b_tenant": tenant_id, "b_key": key}).mappings().one()
     if row["request_hash"] != request_hash:
         raise ValidationFailed(
             "this Idempotency-Key was already used for a different request",
@@ -421,8 +460,10 @@ def _claim_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request_
 _SECRET_NOT_KEPT = {"secret_not_kept": True}  # what is stored for an answer that showed a secret
 
 
-def _store_idempotent_result(conn: Connection, tenant_id: UUID, key: str, status: int, payload: Any) -> None:
-    conn.execute(_STORE_KEY, {"b_tenant": tenant_id, "b_key": key, "b_status": status, "b_payload": payload})
+def _store_idempotent_result(tenant_id: UUID, key: str, status: int, payload: Any) -> tuple[str, dict[str, Any]]:
+    """The statement storing the answer (for the last round trip)."""
+    # Jsonb(None) is JSON null, as the column's SQLAlchemy type stored None.
+    return _STORE_KEY, {"tenant": tenant_id, "key": key, "status": status, "payload": Jsonb(payload)}
 
 
 @dataclass(frozen=True)
@@ -446,9 +487,10 @@ class _Call:
 
 def make_route(endpoint: Endpoint) -> Route:
     """The request's steps, in order: authenticate, read the input, check the idempotency key,
-    then in a worker thread (within the limiter's share): pass the maintenance gate, open the
-    transaction, authorize, claim the key, run the handler, store the result, append the audit
-    rows and commit. Any error becomes problem+json."""
+    then in a worker thread (within the limiter's share): pass the maintenance gate; open the
+    transaction, read the live membership and claim the key (one round trip); authorize; run the
+    handler; store the result with its deferred writes, the audit rows and the commit (one round
+    trip). Any error becomes problem+json."""
 
     async def endpoint_app(request: Request) -> Response:
         state: ServerState = request.app.state
@@ -527,35 +569,57 @@ def _run_handler(endpoint: Endpoint, call: _Call) -> Response:
     engine, gate = call.state.engine, call.state.maintenance
     for attempt in range(2):
         try:
-            with gate.admit(), engine.begin() as conn:
-                return _in_transaction(endpoint, call, conn)
+            with gate.admit(), engine.connect() as conn:
+                return _in_own_transaction(endpoint, call, conn)
         except _Replay as replay:
             return replay.response
         except _StaleConnection as stale:
             # The pool is not pinged per checkout (a round trip per request); a connection the database
-            # dropped (restart, restore) fails its first statement instead, with nothing done yet, and
-            # the pool discards it and its older siblings: once more on a fresh one.
+            # dropped (restart, restore) fails its first statement instead, with nothing done yet: the
+            # pool starts afresh (its other connections are as dead) and the request runs once more.
+            engine.dispose(close=False)
             if attempt:
                 raise stale.error from None
     raise AssertionError("unreachable")
 
 
+def _in_own_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Response:
+    """The transaction, begun by the request's first round trip rather than by a BEGIN of its own.
+
+    psycopg sends the BEGIN of a transaction it opens as a round trip by itself, so the driver
+    connection runs in autocommit for this request and the pipeline of `_open` starts the
+    transaction; to SQLAlchemy it is an ordinary one (its commit or rollback ends it). The
+    connection goes back to the pool as it came, or not at all.
+    """
+    raw = psycopg_connection(conn)
+    raw.autocommit = True
+    try:
+        with conn.begin():
+            return _in_transaction(endpoint, call, conn)
+    finally:
+        if not raw.closed and raw.info.transaction_status == TransactionStatus.IDLE:
+            raw.autocommit = False
+        elif not conn.invalidated:
+            conn.invalidate()
+
+
 def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Response:
-    principal = _authorize(endpoint, call, conn)
+    principal, claimed = _open(endpoint, call, conn)
     key = call.idempotency_key if principal is not None else None
-    if key is not None:
+    if key is not None and not claimed:
         assert principal is not None
-        _claim_idempotency_key(conn, principal.tenant_id, key, _request_hash(call.request, call.raw_body))
+        _replay_idempotency_key(conn, principal.tenant_id, key, _request_hash(call.request, call.raw_body))
     ctx = call.context(conn, principal)
     response = _respond(endpoint, endpoint.handler(ctx, **call.kwargs))
+    last: list[tuple[str, dict[str, Any]]] = []
     if key is not None and isinstance(response, JSONResponse):
         assert principal is not None
         payload = json.loads(bytes(response.body)) if response.body else None
         if endpoint.shows_secret:
             payload = _SECRET_NOT_KEPT
-        _store_idempotent_result(conn, principal.tenant_id, key, response.status_code, payload)
+        last.append(_store_idempotent_result(principal.tenant_id, key, response.status_code, payload))
     # Last: appending holds the company's audit-chain lock until the commit.
-    ctx.commit_with_pending_audit()
+    ctx.commit_with_pending_audit(last)
     return response
 
 
@@ -564,22 +628,42 @@ class _StaleConnection(Exception):
         self.error = error
 
 
-def _authorize(endpoint: Endpoint, call: _Call, conn: Connection) -> Principal | None:
-    """Scope the transaction to the caller's company and check the permission on the live membership."""
+def _open(endpoint: Endpoint, call: _Call, conn: Connection) -> tuple[Principal | None, bool]:
+    """The request's first round trip: begin, scope the transaction to the caller's company, read the
+    live membership and claim the idempotency key, in one pipeline; then check the permission.
+
+    Returns the caller and whether the key (if any) was claimed now. The claim runs before the
+    verdict on the caller is known; a refused caller's claim rolls back with the transaction.
+    """
     identity = call.identity
-    try:  # the transaction's first statement
-        set_tenant(conn, identity.tenant_id if identity else None, identity.user_id if identity else None)
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise _StaleConnection(exc) from exc
-        raise
+    raw = psycopg_connection(conn)
+    access = claim = None
+    try:
+        with raw.pipeline(), raw.cursor() as cur:
+            cur.execute("begin")
+            cur.execute(_SET_TENANT, {"tenant": str(identity.tenant_id) if identity else "",
+                                      "user": str(identity.user_id) if identity else ""})
+            if identity is not None:
+                access = raw.cursor(row_factory=dict_row)
+                access.execute(*call.state.authenticator.access_statement(identity))
+                if call.idempotency_key is not None:
+                    claim = raw.cursor()
+                    claim.execute(_CLAIM_KEY, {"tenant": identity.tenant_id, "key": call.idempotency_key,
+                                               "hash": _request_hash(call.request, call.raw_body)})
+    except psycopg.Error as exc:
+        error = _database_error(conn, exc)
+        if raw.broken:
+            conn.invalidate()  # so that ending the transaction does not talk to it
+            raise _StaleConnection(error) from exc
+        raise error from exc
     if identity is None:
-        return None
+        return None, False
+    assert access is not None
     note_company(identity.tenant_id)
-    principal = call.state.authenticator.authorize(conn, identity, endpoint.permission)
+    principal = call.state.authenticator.admit(access.fetchone(), identity, endpoint.permission)
     if endpoint.module is not None and call.state.license is not None:
         require_module(call.state.license.in_force(), endpoint.module[1], endpoint.module[0])
-    return principal
+    return principal, claim is not None and claim.fetchone() is not None
 
 
 def _error_response(endpoint: Endpoint, request: Request, request_id: str, exc: Exception) -> Response:

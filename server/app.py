@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,16 +19,12 @@ from factoryos.audit.writer import ensure_partitions
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
-from factoryos.integrations.service import webhook_delivery
-from factoryos.process_lock import ProcessLock
 from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
-from server.metrics import MetricsMiddleware, metrics_route, observe_webhook, sampling
+from server.duties import DutyClaim, server_duties
+from server.metrics import MetricsMiddleware, metrics_route, sampling
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
-from server.mqtt_publishing import mqtt_publishing
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
-from server.operations import operations
-from server.poller import machine_poller
 from server.problem import problem
 from server.routes import ROUTERS
 from server.state import ServerState, server_state
@@ -68,13 +63,14 @@ def create_app(
     check_role: bool = True,
     poller: bool = False,
     backup_url: str | None = None,
-    duties: ProcessLock | None = None,
+    duties: DutyClaim | None = None,
 ) -> Starlette:
     """The app; `poller` also runs the machine poller as a lifespan task (`factoryos serve` passes
     `settings.poller`; tests leave it off unless they test polling). `backup_url` (superuser, on
     this database) lets the server take backups, on demand and on schedule; the app role never can.
-    With `duties` (several server processes), only the process that takes that lock polls and
-    runs the backup schedule."""
+    With `duties` (several server processes, on one host or several), only the process holding the
+    installation's duty lock in PostgreSQL polls, runs the backup schedule, delivers webhooks and
+    publishes to MQTT (`server.duties`)."""
     endpoints = all_endpoints()
     spec = build_openapi(endpoints, title="FactoryOS API", version=__version__)
 
@@ -88,27 +84,16 @@ def create_app(
         state = server_state(app)
         state.engine = engine
         state.limiters = RequestLimiters.of(settings)
-        primary = duties.try_acquire() if duties is not None else True
-        if duties is not None:
-            log.info("process %d %s", os.getpid(),
-                     "polls machines and runs scheduled backups" if primary else "serves requests only")
         try:
             async with (
-                operations(app, settings, backup_url, schedule=primary),
-                machine_poller(settings, database_url, enabled=poller and primary) as runtime,
-                webhook_delivery(settings, engine, enabled=primary, observe=observe_webhook),
-                mqtt_publishing(settings, engine, enabled=primary),
+                server_duties(app, settings, database_url, engine, backup_url, poller=poller, claim=duties),
                 sampling(state),
             ):
-                state.poller = runtime
-                state.primary = primary
                 state.live_snapshots.start(engine)
                 yield
         finally:
             state.live_snapshots.stop()
             engine.dispose()
-            if duties is not None:
-                duties.release()
 
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(spec)

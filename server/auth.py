@@ -1,27 +1,54 @@
 """The server's Authenticator: verified Bearer JWTs plus live access checks.
 
-`identify` only verifies the token (signature, expiry, kind). `authorize` runs inside the
-request transaction with the token's tenant set and reads the live membership, account
-and session on every request.
+`identify` only verifies the token (signature, expiry, kind). The live membership, account
+and session are read on every request, inside its transaction with the token's tenant set:
+`access_statement` is the query (server.api sends it in the request's first round trip) and
+`admit` the verdict on its row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from starlette.requests import Request
 
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import ConfigError, Unauthorized
-from factoryos.identity.access import live_access, require_permission
+from factoryos.identity.access import _LIVE_ACCESS, LiveAccess, live_access, require_permission
 from factoryos.identity.accounts import get_user
+from factoryos.identity.permissions import effective_permissions, with_installation
 from factoryos.identity.policy import IdentityPolicy
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.tokens import ACCESS, bearer_token, decode_token
 from server.api import Context, Identity, Principal
+
+# The live-access query as psycopg runs it, for the request's first round trip (server.api sends it
+# in one pipeline with the transaction's BEGIN and tenant, and the idempotency claim).
+_ACCESS = _LIVE_ACCESS.compile(dialect=pg_psycopg.dialect())  # type: ignore[no-untyped-call]
+_ACCESS_SQL, _ACCESS_PARAMS = str(_ACCESS), dict(_ACCESS.params)
+
+
+def access_of(row: Mapping[str, Any] | None) -> LiveAccess:
+    """`live_access`'s verdict on a row of its query, fetched by the caller. (The same checks as
+    factoryos.identity.access.live_access: keep them alike.)"""
+    if row is None:
+        raise Unauthorized("you are no longer a member of this company", code="membership_revoked")
+    if row["status"] != "active":
+        raise Unauthorized("this account is disabled", code="account_disabled")
+    if row["expires_at"] is None or row["revoked_at"] is not None:
+        raise Unauthorized("this session has ended; sign in again", code="session_revoked")
+    if row["expires_at"] <= datetime.now(timezone.utc):
+        raise Unauthorized("this session has expired; sign in again", code="session_expired")
+    permissions = effective_permissions(row["role"], row["granted"], row["denied"])
+    sites = tuple(row["site_ids"]) if row["site_ids"] is not None else None
+    machines = tuple(row["machine_ids"]) if row["machine_ids"] is not None else None
+    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]), sites, machines)
 
 
 class TokenAuthenticator:
@@ -42,8 +69,12 @@ class TokenAuthenticator:
             )
         return Identity(user_id=claims.user_id, tenant_id=claims.tenant_id, session_id=claims.session_id)
 
-    def authorize(self, conn: Connection, identity: Identity, permission: str) -> Principal:
-        access = live_access(conn, identity.tenant_id, identity.user_id, identity.session_id)
+    def access_statement(self, identity: Identity) -> tuple[str, dict[str, Any]]:
+        return _ACCESS_SQL, {**_ACCESS_PARAMS, "tenant": identity.tenant_id, "user": identity.user_id,
+                             "session": identity.session_id}
+
+    def admit(self, row: Mapping[str, Any] | None, identity: Identity, permission: str) -> Principal:
+        access = access_of(row)
         require_permission(access, permission)
         return Principal(
             user_id=identity.user_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from factoryos.audit.chain import GENESIS_HASH, canonical_parts, row_hash, to_json_value
+from factoryos.db.driver import psycopg_connection
 from factoryos.schema.audit import audit_chain_heads, audit_log
 
 # Second key of the two-int advisory lock space, so audit locks never collide with others.
@@ -101,6 +103,7 @@ _PIPELINED_APPEND = """
     update public.audit_chain_heads h set seq = a.seq, row_hash = a.row_hash from appended a
     where h.tenant_id = %(tenant_id)b
 """
+_COMMIT = "commit"
 
 
 @dataclass(frozen=True)
@@ -160,18 +163,22 @@ def record(conn: Connection, event: AuditEvent, *, at: datetime | None = None) -
     return row
 
 
-def append_and_commit(conn: Connection, events: list[AuditEvent]) -> None:
-    """Append `events` (all of the transaction's tenant) and commit, in one round trip.
+def append_and_commit(conn: Connection, events: list[AuditEvent],
+                      first: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> None:
+    """Run `first` (statements of the caller's own), append `events` (all of the transaction's
+    tenant) and commit, in one round trip.
 
     Everything is prepared first; then the statements go through psycopg's pipeline on the
     connection under `conn`: the head's lock is taken by the append itself and the COMMIT
     follows right behind it, so the company's chain lock is held only while the server runs
-    them. An error aborts the pipeline, the commit with it, and is raised here; the caller's
-    transaction then rolls back as usual. `conn`'s own commit after this is a no-op.
+    them. The COMMIT is sent as a statement (psycopg's `commit()` would wait for its answer
+    before the pipeline's own closing sync: a second round trip). An error aborts the pipeline,
+    the commit with it, and is raised here; the caller's transaction then rolls back as usual.
+    `conn`'s own commit after this is a no-op.
     """
-    if not events:
+    if not events and not first:
         return
-    tenant = events[0].tenant_id
+    tenant = events[0].tenant_id if events else None
     statements = []
     for event in events:
         if event.tenant_id != tenant:
@@ -181,12 +188,15 @@ def append_and_commit(conn: Connection, events: list[AuditEvent]) -> None:
         # Jsonb(None) is JSON null, as the column's SQLAlchemy type stores None elsewhere.
         statements.append({**row, "before": Jsonb(row["before"]), "after": Jsonb(row["after"]),
                            "c_head": c_head, "c_mid": c_mid, "c_tail": c_tail})
-    raw = conn.connection.driver_connection
+    raw = psycopg_connection(conn)
     with raw.pipeline(), raw.cursor() as cur:
-        cur.execute(_ENSURE_HEAD, {"tenant_id": tenant, "genesis": GENESIS_HASH})
+        for sql, params in first:
+            cur.execute(sql, params)
+        if statements:
+            cur.execute(_ENSURE_HEAD, {"tenant_id": tenant, "genesis": GENESIS_HASH})
         for params in statements:
             cur.execute(_PIPELINED_APPEND, params)
-        raw.commit()
+        cur.execute(_COMMIT)
 
 
 def ensure_partitions(conn: Connection, months_ahead: int = 12) -> int:

@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -150,14 +151,32 @@ def replica_state(url: str) -> ReplicaState:
             row = conn.execute(_STATE).one()
     finally:
         engine.dispose()
+    return state_of(dict(row._mapping))
+
+
+# The same question as one JSON row, for a database only `psql` in its container reaches (Compose).
+STATE_AS_JSON = f"select row_to_json(s) from ({_STATE.text}) s"
+
+
+def state_of(row: dict[str, Any]) -> ReplicaState:
+    """A ReplicaState from the columns of _STATE (timestamps as datetimes or ISO strings)."""
+    replayed_at, now = (_instant(row.get(name)) for name in ("replayed_at", "now"))
+    behind = row.get("behind")
     lag: float | None = None
-    if row.in_recovery:
-        if row.behind == 0 or (row.behind is not None and row.behind < _WAL_PAGE and not row.paused):
+    if row["in_recovery"]:
+        if behind == 0 or (behind is not None and behind < _WAL_PAGE and not row.get("paused")):
             lag = 0.0
-        elif row.replayed_at is not None:
-            lag = max(0.0, (row.now - row.replayed_at).total_seconds())
-    return ReplicaState(bool(row.in_recovery), int(row.timeline), row.receiver == "streaming", row.upstream,
-                        row.received, row.replayed, row.behind, row.replayed_at, lag, bool(row.paused))  # fmt: skip
+        elif replayed_at is not None and now is not None:
+            lag = max(0.0, (now - replayed_at).total_seconds())
+    return ReplicaState(bool(row["in_recovery"]), int(row["timeline"]), row.get("receiver") == "streaming",
+                        row.get("upstream"), row.get("received"), row.get("replayed"), behind, replayed_at, lag,
+                        bool(row.get("paused")))  # fmt: skip
+
+
+def _instant(value: object) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
 
 
 def promote(url: str, *, wait_seconds: int = 60) -> ReplicaState:

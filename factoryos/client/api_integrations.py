@@ -1,10 +1,12 @@
-"""Webhook endpoints of the signed-in company: list, add, change, remove, test, delivery log."""
+"""Webhook endpoints of the signed-in company: list, add, change, remove, test, delivery log; MQTT
+publishing; the company's site edges: list, register, rotate, revoke."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 from factoryos.client.transport import Transport
+from factoryos.edge.edge_models import EdgeCreated, EdgeIn, EdgeOut, EdgePage
 from factoryos.integrations.mqtt_publish_models import MqttPublishIn, MqttPublishOut, MqttPublishTestOut
 from factoryos.integrations.webhook_models import (
     DeliveryOut,
@@ -69,3 +71,18 @@ class IntegrationsApi:
 
     async def remove_mqtt_publish(self) -> None:
         await self.t.send("DELETE", "/integrations/mqtt-publish")
+
+    async def edges(self) -> EdgePage:
+        """The company's site edges, revoked ones included."""
+        return await self.t.get("/edges", EdgePage)
+
+    async def register_edge(self, body: EdgeIn) -> EdgeCreated:
+        """The answer carries the broker password and the edge's API token, this once."""
+        return await self.t.send("POST", "/edges", EdgeCreated, json=body.model_dump(mode="json"))
+
+    async def rotate_edge(self, edge_id: UUID) -> EdgeCreated:
+        """New credentials, shown once; the old ones stop working at once."""
+        return await self.t.send("POST", f"/edges/{edge_id}/rotate", EdgeCreated)
+
+    async def revoke_edge(self, edge_id: UUID) -> EdgeOut:
+        return await self.t.send("POST", f"/edges/{edge_id}/revoke", EdgeOut)

@@ -51,9 +51,10 @@ class ProductionApi:
         end: datetime | None = None,
         shift_instance_id: UUID | None = None,
         day: date | None = None,
+        shift: str | None = None,
     ) -> OeeReport:
         params = {"scope": scope, "id": scope_id, "from": start, "to": end, "shift_instance_id": shift_instance_id,
-                  "date": day}
+                  "date": day, "shift": shift}
         return await self.t.get("/kpis/oee", OeeReport, params=params)
 
     async def reasons(self, *, loss_bucket: str | None = None, active: bool | None = True) -> list[ReasonOut]:

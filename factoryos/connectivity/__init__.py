@@ -1,5 +1,5 @@
-"""Machine connectivity: OPC-UA and Modbus TCP polling, and MQTT ingest (Sparkplug B or JSON
-topics), into count, state and health events.
+"""Machine connectivity: OPC-UA (polled or by subscription) and Modbus TCP polling, and MQTT
+ingest (Sparkplug B or JSON topics), into count, state and health events.
 
 Light, dependency-free names are re-exported here; the poller, drivers and simulator
 live in their modules (they import asyncua, pymodbus and aiomqtt):
@@ -10,6 +10,8 @@ live in their modules (they import asyncua, pymodbus and aiomqtt):
 - `factoryos.connectivity.service.ConnectivityService` — poller + spool + any sink, fixed machines
 - `factoryos.connectivity.poller.Poller` — polling only, events to a callback
 - `factoryos.connectivity.mqtt_driver.MqttDriver` — a broker's pushed values, read like a PLC's
+- `factoryos.connectivity.opcua_subscription` — OPC-UA subscription mode: pushed changes with
+  their source timestamps
 - `factoryos.connectivity.probe` — *Test connection*: one read with unsaved settings
 - `factoryos.connectivity.simulator.Simulator` — simulated machines on real servers
 """

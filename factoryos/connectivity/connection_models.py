@@ -33,7 +33,9 @@ class ConnectionIn(BaseModel):
 
     protocol: Literal["modbus", "opcua", "mqtt"]
     enabled: bool = Field(True, description="Disabled connections keep their settings but are not polled.")
-    poll_interval: float = Field(1.0, ge=0.05, le=3600, description="Seconds between polls.")
+    poll_interval: float = Field(1.0, ge=0.05, le=3600, description=(
+        "Seconds between polls. With an OPC-UA subscription: how often the values pushed meanwhile are "
+        "taken over (each keeps its source time)."))
     endpoint: SkipValidation[ModbusEndpoint | OpcUaEndpoint | MqttEndpoint]
     signals: SkipValidation[ModbusSignals | OpcUaSignals | SparkplugSignals | JsonSignals]
 

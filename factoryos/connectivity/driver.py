@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from factoryos.connectivity.errors import ConnectivityError
@@ -58,12 +59,18 @@ class CounterSample:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """One machine's signals from one poll."""
+    """One machine's signals from one poll.
+
+    `at`: when the values held, from the source (an OPC-UA subscription's SourceTimestamp);
+    None ⇒ the poll's time. `earlier`: the values pushed since the previous poll, oldest first,
+    each with its `at`, so that every change is counted at its own time."""
 
     good: CounterSample
     reject: CounterSample
     state_code: int
     alarm_code: int | None = None
+    at: datetime | None = None
+    earlier: tuple[Reading, ...] = ()
 
 
 M = TypeVar("M", contravariant=True)

@@ -1,8 +1,10 @@
 """Per-machine connection settings and signal mapping (validated with pydantic).
 
-A machine is read over OPC-UA (one node per signal), Modbus TCP (one register range
-per signal) or MQTT (Sparkplug B metrics or fields of a JSON topic, pushed by the machine). Four signals matter: the good-part counter, the reject counter, the status
-code (mapped to a `MachineState`) and, optionally, an alarm code.
+A machine is read over OPC-UA (one node per signal, polled or by subscription), Modbus TCP
+(one register range per signal) or MQTT (Sparkplug B metrics or fields of a JSON topic,
+pushed by the machine). Four signals matter: the good-part counter, the reject counter, the
+status code (mapped to a `MachineState`) and, optionally, an alarm code. The status and alarm
+may take an absolute deadband; the counters never do (they are totals).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -64,6 +67,12 @@ _REGISTERS = {DataType.UINT16: 1, DataType.INT16: 1, DataType.UINT32: 2, DataTyp
 Order = Literal["big", "little"]
 
 
+# Counters are totals: a deadband would hold the last parts of a run back until the next part came
+# (into a later minute, or shift), so it is refused rather than applied.
+_COUNTER_DEADBAND = ("{name} is a counter: counters are totals and take no deadband "
+                     "(it would hold parts back); use it on state or alarm")
+
+
 class ModbusSignal(_Model):
     """Where one value lives in a Modbus device and how its registers are decoded."""
 
@@ -75,6 +84,9 @@ class ModbusSignal(_Model):
     scale: float = Field(default=1.0, gt=0, description="Raw value × scale = engineering value.")
     bit: int | None = Field(default=None, ge=0, le=15,
                             description="One bit (0 = least significant) of a 16-bit register: a status flag.")
+    deadband: float | None = Field(
+        default=None, gt=0, le=1e9,
+        description="Status and alarm signals only: a change of the scaled value up to this size is ignored.")
 
     @model_validator(mode="after")
     def _fits(self) -> ModbusSignal:
@@ -131,6 +143,17 @@ class ModbusSignals(_Model):
             if getattr(self, name).bit is not None:
                 raise ValueError(f"{name} is a counter: a single bit cannot count parts")
         return self
+
+    @field_validator("good", "reject")
+    @classmethod
+    def _counters_take_no_deadband(cls, signal: ModbusSignal, info: ValidationInfo) -> ModbusSignal:
+        if signal.deadband is not None:  # a field validator, so the refusal names the counter
+            raise ValueError(_COUNTER_DEADBAND.format(name=info.field_name))
+        return signal
+
+    def deadband_of(self, signal: Literal["state", "alarm"]) -> float | None:
+        where = getattr(self, signal)
+        return where.deadband if where is not None else None
 
 
 class ModbusEndpoint(_Model):
@@ -209,17 +232,46 @@ def check_node_id(value: str, *, field: str) -> None:
 NodeIdStr = Annotated[str, Field(min_length=1)]
 
 
+class OpcUaDeadbands(_Model):
+    """Absolute deadbands of the status and alarm values: a change up to this size is ignored (for
+    status values that jitter, e.g. an analog signal). In subscription mode the server filters
+    (DataChangeFilter); when polling, FactoryOS does. Counters take none: they are totals."""
+
+    state: float | None = Field(default=None, gt=0, le=1e9)
+    alarm: float | None = Field(default=None, gt=0, le=1e9)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_counters(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("good", "reject"):
+                if data.get(name) is not None:
+                    raise ValueError(_COUNTER_DEADBAND.format(name=name))
+        return data
+
+
 class OpcUaSignals(_Model):
     good: NodeIdStr
     reject: NodeIdStr
     state: NodeIdStr
     alarm: NodeIdStr | None = None
     plausibility: Plausibility = Plausibility()
+    deadband: OpcUaDeadbands = OpcUaDeadbands()
+
+    def deadband_of(self, signal: Literal["state", "alarm"]) -> float | None:
+        return getattr(self.deadband, signal)
 
     @field_validator("good", "reject", "state", "alarm")
     @classmethod
     def _node_id(cls, value: str | None) -> str | None:
         return None if value is None else _check_node_id(value)
+
+
+class Acquisition(StrEnum):
+    """How an OPC-UA connection gets its values."""
+
+    POLLING = "polling"  # one Read every poll interval, stamped with the poll's time
+    SUBSCRIPTION = "subscription"  # the server pushes changes, stamped with their source time
 
 
 class OpcUaEndpoint(_Model):
@@ -228,6 +280,14 @@ class OpcUaEndpoint(_Model):
     username: str | None = None
     password: SecretStr | None = None
     timeout: float = Field(default=4.0, gt=0, le=60)
+    acquisition: Acquisition = Field(
+        default=Acquisition.POLLING,
+        description="polling: read every poll interval, stamped with the poll's time; subscription: the "
+                    "server pushes each change with its source timestamp (counts land in the minute they "
+                    "were made even when a poll is late).")
+    publishing_interval: float | None = Field(
+        default=None, ge=0.05, le=60,
+        description="Subscription only: seconds between the server's change messages (default 0.5).")
 
     @model_validator(mode="after")
     def _credentials(self) -> OpcUaEndpoint:
@@ -235,10 +295,24 @@ class OpcUaEndpoint(_Model):
             raise ValueError("username and password go together")
         return self
 
+    @field_validator("publishing_interval")
+    @classmethod
+    def _subscription_only(cls, value: float | None, info: ValidationInfo) -> float | None:
+        # A field validator (not the model's) so that the refusal names this field.
+        if value is not None and info.data.get("acquisition") is not Acquisition.SUBSCRIPTION:
+            raise ValueError("applies to acquisition 'subscription' only")
+        return value
+
+    @property
+    def publishing_seconds(self) -> float:
+        """The publishing interval asked of the server (subscription mode)."""
+        return self.publishing_interval if self.publishing_interval is not None else 0.5
+
     @property
     def key(self) -> tuple[Any, ...]:
-        """Machines share a session only when URL, security and user all match."""
-        return ("opcua", self.url, self.security, self.username, self.password)
+        """Machines share a session only when URL, security, user and acquisition all match."""
+        return ("opcua", self.url, self.security, self.username, self.password, self.acquisition,
+                self.publishing_interval)
 
     @property
     def label(self) -> str:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from factoryos.connectivity.buckets import MinuteBuckets, Snapshot, spread
 from factoryos.connectivity.counters import CounterTracker, StoredCounter, parts_bound, plausible_step
+from factoryos.connectivity.deadband import Deadband
 from factoryos.connectivity.driver import Reading
 from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import CounterAnomaly, CounterBaseline, Event
@@ -33,6 +34,11 @@ SIGNALS: tuple[Signal, Signal] = ("good", "reject")
 
 def _scale(signal: ModbusSignal | str) -> float:
     return signal.scale if isinstance(signal, ModbusSignal) else 1.0
+
+
+def _deadband(machine: ModbusMachine | OpcUaMachine | MqttMachine, signal: Literal["state", "alarm"]) -> float | None:
+    deadband_of = getattr(machine.signals, "deadband_of", None)  # MQTT signals have none
+    return deadband_of(signal) if deadband_of is not None else None
 
 
 def counter_source(machine: ModbusMachine | OpcUaMachine | MqttMachine, signal: Signal) -> tuple[object, ...]:
@@ -83,6 +89,7 @@ class MachineMonitor:
         self._latest: Snapshot | None = None  # both baselines as of the last reading
         self._bounds = {s: machine.signals.plausibility.bound_of(s) for s in SIGNALS}
         self._states = StateTracker(mid, machine.status_map)
+        self._state_band, self._alarm_band = (Deadband(_deadband(machine, s)) for s in ("state", "alarm"))
         self._buckets = MinuteBuckets(mid, run_id, partial_every=count_partial_every,
                                       phase=stable_offset(mid, count_partial_every or 0.0))
         # Machines started together would all send their heartbeats in the same poll round: a
@@ -111,9 +118,22 @@ class MachineMonitor:
         return out
 
     def on_reading(self, reading: Reading, at: datetime) -> list[Event]:
+        """One poll's reading at `at` (the poll's time); values pushed since the previous poll
+        (`reading.earlier`) are observed first, each at its source time."""
         self._polls += 1
+        events: list[Event] = []
+        for earlier in reading.earlier:
+            events.extend(self._observe(earlier, min(earlier.at or at, at), pushed=True))
+        pushed = reading.at is not None
+        events.extend(self._observe(reading, min(reading.at, at) if reading.at is not None else at, pushed=pushed))
+        return events
+
+    def _observe(self, reading: Reading, at: datetime, *, pushed: bool) -> list[Event]:
+        if self._last_at is not None and at < self._last_at:
+            at = self._last_at  # time never runs backwards for one machine (a late message)
         before = self._latest
-        gap = self._gap or (self._last_at is not None
+        # A pushed value is stamped when it changed: a long wait since the last one is no gap.
+        gap = self._gap or (not pushed and self._last_at is not None
                             and (at - self._last_at).total_seconds() >= 2 * self.machine.poll_interval)
         self._gap = False
         self._last_at = at
@@ -154,7 +174,9 @@ class MachineMonitor:
         self._latest = self._snapshot()
         if self._latest is not None:
             self._buckets.note(self._latest)
-        if change := self._states.observe(reading.state_code, reading.alarm_code, at):
+        state_code = self._state_band.apply(reading.state_code)
+        alarm_code = None if reading.alarm_code is None else self._alarm_band.apply(reading.alarm_code)
+        if change := self._states.observe(state_code, alarm_code, at):
             events.append(change)
         if health := self._health.ok(at):
             events.append(health)

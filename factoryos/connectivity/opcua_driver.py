@@ -1,4 +1,5 @@
-"""OPC-UA driver: one session per endpoint, one batched Read for every node of every machine."""
+"""OPC-UA driver: one session per endpoint, one batched Read for every node of every machine, or (in
+subscription mode) the values the server pushed (`opcua_subscription`)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ from factoryos.connectivity.errors import (
     SignalReadFailed,
     os_reason,
 )
-from factoryos.connectivity.machine_config import OpcUaEndpoint, OpcUaMachine, SecurityMode, SecurityPolicy
+from factoryos.connectivity.machine_config import (
+    Acquisition,
+    OpcUaEndpoint,
+    OpcUaMachine,
+    SecurityMode,
+    SecurityPolicy,
+)
+from factoryos.connectivity.opcua_subscription import PushedValues
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +118,16 @@ def _application_uri(certificate: Path) -> str | None:
     return uris[0] if uris else None
 
 
+def _signal_nodes(machine: OpcUaMachine) -> list[tuple[str, float | None]]:
+    """(node id, absolute deadband) of each signal the machine has; counters never take one."""
+    signals = machine.signals
+    out: list[tuple[str, float | None]] = [(signals.good, None), (signals.reject, None),
+                                           (signals.state, signals.deadband_of("state"))]
+    if signals.alarm is not None:
+        out.append((signals.alarm, signals.deadband_of("alarm")))
+    return out
+
+
 def _counter(value: Any, variant: ua.VariantType, node: str) -> CounterSample:
     if variant not in _COUNTER_MODULUS:
         raise ValueError(f"{node}: {variant.name} is not a number")
@@ -137,6 +155,9 @@ class OpcUaDriver:
         self._max_nodes = max_nodes_per_read
         self._client: Client | None = None
         self._nodes: dict[str, Any] = {}
+        self.pushed: PushedValues | None = None
+        if endpoint.acquisition is Acquisition.SUBSCRIPTION:
+            self.pushed = PushedValues(endpoint.url, endpoint.publishing_seconds, endpoint.timeout, _signal_nodes)
 
     async def connect(self) -> None:
         await self.close()
@@ -167,6 +188,8 @@ class OpcUaDriver:
             raise EndpointUnavailable(f"{self.label}: cannot connect: {_failure(exc)}") from None
         self._client = client
         self._nodes = {}
+        if self.pushed is not None:
+            self.pushed.attach(client)
 
     async def _configure_security(self, client: Client) -> None:
         security = self._endpoint.security
@@ -204,6 +227,8 @@ class OpcUaDriver:
 
     async def close(self) -> None:
         client, self._client = self._client, None
+        if self.pushed is not None:
+            self.pushed.detach()
         if client is not None:
             await self._discard(client)
 
@@ -248,6 +273,10 @@ class OpcUaDriver:
         client = self._client
         if client is None:
             raise EndpointUnavailable(f"{self.label}: not connected")
+        if self.pushed is not None:
+            self.pushed.check_alive()
+            await self.pushed.watch(machines)
+            return {m.machine_id: self.pushed.reading(m, self._reading) for m in machines}
         node_ids: list[str] = []
         for machine in machines:
             node_ids.extend(n for n in (getattr(machine.signals, s) for s in _SIGNALS) if n is not None)

@@ -9,6 +9,12 @@ anomalies and state changes by key; baselines and health keep the newest). Event
 poller's own database sink, so counts, baselines, anomalies, states and downtime follow the
 rules of every protocol.
 
+A process that stops cleanly leaves the group for good: it says "offline" (the edges stop sending
+to it), unsubscribes, stores and acknowledges what it still received, and disconnects with a
+session expiry of 0, so the broker drops its session instead of queuing a share of the messages
+for it. A crashed process's session is retired the same way by `retire` (`factoryos ingest
+--retire CLIENT_ID`): it resumes the session, stores what was queued for it, and ends it.
+
 Nothing in a message is trusted but its topic's edge node id, which the broker's ACL binds to the
 authenticated user (`factoryos edge broker-acl`). Each message is checked against the
 registration: the edge must be in force and the machine of the edge's site, and each event must
@@ -23,14 +29,18 @@ import contextlib
 import logging
 import ssl
 import time
+import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 import aiomqtt
+import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 
 from factoryos.audit.writer import AuditEvent, record
@@ -39,6 +49,7 @@ from factoryos.connectivity.db_sink import DbSink
 from factoryos.connectivity.events import Event, RejectedEvents
 from factoryos.connectivity.machine_ref import poll_id
 from factoryos.connectivity.sparkplug.events import decode_events, host_state
+from factoryos.connectivity.sparkplug.events import host_online as host_state_online
 from factoryos.connectivity.sparkplug.host import NAMESPACE
 from factoryos.db.tenant import tenant_transaction
 from factoryos.edge.publisher import BrokerSettings
@@ -47,8 +58,15 @@ from factoryos.edge.registry import EdgeDirectory
 log = logging.getLogger(__name__)
 
 SHARE = "factoryos-ingest"
+SESSION_EXPIRY = 600  # s a crashed process's session (and its share of messages) waits for it to come back
+LEAVE_GRACE = 0.5  # s between saying "offline" and unsubscribing: what edges sent meanwhile still arrives
+DRAIN_IDLE = 0.5  # s without a message after which a leaving process has received all it will
 AUDIT_EVERY = 60.0  # s between audit rows of the same refusal
 STATE_EVERY = 1.0  # s between the ingest's "online" heartbeats (edges publish only while they hear one)
+
+
+class StillRunning(Exception):
+    """`retire` was asked for the session of a process that is running (its heartbeat was heard)."""
 
 
 @dataclass
@@ -70,7 +88,7 @@ class _Message:
 
 class IngestService:
     def __init__(self, engine: Engine, broker: BrokerSettings, *, client_id: str, share: str = SHARE,
-                 batch_max: int = 1000, batch_wait: float = 0.05, session_expiry: int = 3600,
+                 batch_max: int = 1000, batch_wait: float = 0.05, session_expiry: int = SESSION_EXPIRY,
                  directory_ttl: float = 5.0) -> None:
         self.broker = broker
         self.client_id = client_id
@@ -110,7 +128,7 @@ class IngestService:
         return client
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; reconnects after a lost broker."""
+        """Consume until `stop` is set, then leave the group for good; reconnects after a lost broker."""
         while not stop.is_set():
             client = self._client()
             try:
@@ -120,13 +138,21 @@ class IngestService:
                     self.connected.set()
                     log.info("ingest %s subscribed to %s", self.client_id, self.topic)
                     beat = asyncio.create_task(self._heartbeat(client), name="ingest state")
+
+                    async def leave(client: aiomqtt.Client = client, beat: asyncio.Task[None] = beat) -> None:
+                        beat.cancel()
+                        await asyncio.gather(beat, return_exceptions=True)
+                        await client.publish(self.state_topic, host_state(False), qos=1)
+                        await asyncio.sleep(LEAVE_GRACE)
+                        await client.unsubscribe(self.topic)
+
                     try:
-                        await self._consume(client, stop)
+                        await self._consume(client, stop, leave)
                     finally:
                         beat.cancel()
                         await asyncio.gather(beat, return_exceptions=True)
-                    with contextlib.suppress(aiomqtt.MqttError):
-                        await client.publish(self.state_topic, host_state(False), qos=1)
+                    await self._end_session(client)
+                    log.info("ingest %s left the shared subscription; its session is ended", self.client_id)
             except aiomqtt.MqttError as exc:
                 self.connected.clear()
                 delay = self._backoff.next_delay()
@@ -141,6 +167,59 @@ class IngestService:
                 await asyncio.wait_for(stop.wait(), delay)
         self.connected.clear()
 
+    async def retire(self) -> int:
+        """End the session of a process that will not come back (crashed, host gone) without losing its
+        share: resume the session, stop new messages (unsubscribe), store and acknowledge what was
+        queued for it, and disconnect with a session expiry of 0. Returns the messages stored. Refused
+        (`StillRunning`) while that process says it is online: taking its session over would only
+        have the two throw each other off the broker."""
+        if await self._heard_online():
+            raise StillRunning(f"ingest {self.client_id} is running (its heartbeat is on the broker): stop it "
+                               "first; a clean stop ends its session by itself")
+        client = self._client()
+        stop = asyncio.Event()
+        before = self.stats.messages
+        async with client:
+            await client.unsubscribe(self.topic)  # queued messages still come; new ones go to the others
+            queue: asyncio.Queue[_Message] = asyncio.Queue()
+            receiver = asyncio.create_task(self._receive(client, queue), name="ingest receive")
+            try:
+                await self._drain(client, queue, stop)
+            finally:
+                receiver.cancel()
+                await asyncio.gather(receiver, return_exceptions=True)
+            await self._end_session(client)
+        log.info("ingest session %s retired (%d messages stored)", self.client_id, self.stats.messages - before)
+        return self.stats.messages - before
+
+    async def _heard_online(self) -> bool:
+        """Whether the process with this client id says "online" within a few heartbeats (not retained:
+        only a running process sends them)."""
+        b = self.broker
+        probe = aiomqtt.Client(b.host, b.port, username=b.username, password=b.password,
+                               identifier=f"{self.client_id}-probe-{uuid.uuid4().hex[:8]}",
+                               protocol=aiomqtt.ProtocolVersion.V5, timeout=b.timeout, tls_context=b.tls_context())
+        async with probe:
+            await probe.subscribe(self.state_topic, qos=0)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATE_EVERY * 3):
+                    async for m in probe.messages:
+                        payload = m.payload if isinstance(m.payload, bytes | bytearray) else str(m.payload).encode()
+                        if host_state_online(bytes(payload)):
+                            return True
+        return False
+
+    async def _end_session(self, client: aiomqtt.Client) -> None:
+        """DISCONNECT with a session expiry of 0 (MQTT 5): the broker forgets the session and its
+        subscription at once. aiomqtt's own exit sends a plain DISCONNECT, which keeps the session."""
+        props = Properties(PacketTypes.DISCONNECT)
+        props.SessionExpiryInterval = 0
+        rc = client._client.disconnect(reasoncode=ReasonCode(PacketTypes.DISCONNECT, "Normal disconnection"),
+                                       properties=props)
+        if rc == paho.MQTT_ERR_SUCCESS:
+            with contextlib.suppress(TimeoutError, aiomqtt.MqttError):
+                await asyncio.wait_for(asyncio.shield(client._disconnected), self.broker.timeout)
+
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         """Say "online" now and every `STATE_EVERY` s. Not retained, on purpose: a broker restarted
         from its persistence forgets shared subscriptions, and a retained "online" would let the
@@ -151,15 +230,16 @@ class IngestService:
                 await client.publish(self.state_topic, host_state(True), qos=1)
             await asyncio.sleep(STATE_EVERY)
 
-    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+    @staticmethod
+    async def _receive(client: aiomqtt.Client, queue: asyncio.Queue[_Message]) -> None:
+        async for m in client.messages:
+            payload = m.payload if isinstance(m.payload, bytes | bytearray) else str(m.payload).encode()
+            queue.put_nowait(_Message(m.mid, m.qos, str(m.topic), bytes(payload)))
+
+    async def _consume(self, client: aiomqtt.Client, stop: asyncio.Event,
+                       leave: Callable[[], Awaitable[None]]) -> None:
         queue: asyncio.Queue[_Message] = asyncio.Queue()
-
-        async def receive() -> None:
-            async for m in client.messages:
-                payload = m.payload if isinstance(m.payload, bytes | bytearray) else str(m.payload).encode()
-                queue.put_nowait(_Message(m.mid, m.qos, str(m.topic), bytes(payload)))
-
-        receiver = asyncio.create_task(receive(), name="ingest receive")
+        receiver = asyncio.create_task(self._receive(client, queue), name="ingest receive")
         stopping = asyncio.create_task(stop.wait())
         try:
             while True:
@@ -169,6 +249,8 @@ class IngestService:
                     getter.cancel()
                     if receiver in done:
                         receiver.result()  # raises the MqttError that ended the session
+                    await leave()
+                    await self._drain(client, queue, stop)
                     return
                 batch = [getter.result()]
                 deadline = time.monotonic() + self._batch_wait
@@ -181,14 +263,28 @@ class IngestService:
                             batch.append(await asyncio.wait_for(queue.get(), wait))
                         continue
                     batch.append(queue.get_nowait())
-                await self._store(batch, stop)
-                for m in batch:  # in arrival order, as MQTT requires
-                    if m.qos > 0:
-                        client._client.ack(m.mid, m.qos)
+                await self._store_and_ack(client, batch, stop)
         finally:
             receiver.cancel()
             stopping.cancel()
             await asyncio.gather(receiver, stopping, return_exceptions=True)
+
+    async def _drain(self, client: aiomqtt.Client, queue: asyncio.Queue[_Message], stop: asyncio.Event) -> None:
+        """Store what is still arriving, until nothing has come for `DRAIN_IDLE` s."""
+        while True:
+            try:
+                batch = [await asyncio.wait_for(queue.get(), DRAIN_IDLE)]
+            except TimeoutError:
+                return
+            while len(batch) < self._batch_max and not queue.empty():
+                batch.append(queue.get_nowait())
+            await self._store_and_ack(client, batch, stop)
+
+    async def _store_and_ack(self, client: aiomqtt.Client, batch: list[_Message], stop: asyncio.Event) -> None:
+        await self._store(batch, stop)
+        for m in batch:  # in arrival order, as MQTT requires
+            if m.qos > 0:
+                client._client.ack(m.mid, m.qos)
 
     # -- one batch ----------------------------------------------------------------------------
     async def _store(self, batch: list[_Message], stop: asyncio.Event) -> None:

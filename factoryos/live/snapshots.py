@@ -21,6 +21,11 @@ not found, as it is to the database. Scopes are whole sites, so a snapshot compu
 reader allowed the site holds all of it. A reader limited to the machines they are certified
 for (machine scope, 0025) gets the shared snapshot filtered to those machines, and never
 computes one for others (under their limit it would hold only their machines).
+
+A snapshot also holds the running shift's OEE of every machine of the site (`ShiftOee`), from
+the same rows: dashboards asking `/kpis/oee?shift=running` share it (`for_oee`). They accept
+it older, up to `oee_max_age` (at least 2 s): a site read only by dashboards is renewed that
+often rather than every `max_age`, and one whose live view is read costs them nothing more.
 """
 
 from __future__ import annotations
@@ -38,11 +43,14 @@ from sqlalchemy import Connection, Engine
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import NotFound
 from factoryos.identity.certifications import current_scopes
-from factoryos.live.models import LiveQuery, LiveView
-from factoryos.live.view import live_view
+from factoryos.live.models import LiveView
+from factoryos.live.shift_oee import ShiftOee
+from factoryos.live.view import site_live
+from factoryos.production.kpi_models import Scope
 
 _FORGET_AFTER = 60.0  # seconds unread before a site's snapshot is dropped
 _RENEW_WHILE_READ = 10.0  # seconds unread after which the background renewer leaves a site alone
+OEE_MAX_AGE = 2.0  # seconds: the least `oee_max_age`; dashboards poll every few seconds
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +59,9 @@ log = logging.getLogger(__name__)
 class Snapshot:
     view: LiveView
     made: float
+    oee: ShiftOee
     _rendered: dict[UUID | None, bytes] = field(default_factory=dict)
+    _oee_rendered: dict[tuple[Scope, UUID], bytes] = field(default_factory=dict)
 
     def of_line(self, line_id: UUID | None) -> LiveView:
         if line_id is None:
@@ -64,7 +74,7 @@ class Snapshot:
         keep = set(machine_ids)
         return Snapshot(LiveView.model_construct(site_id=self.view.site_id, at=self.view.at,
                                                  machines=[m for m in self.view.machines if m.machine_id in keep]),
-                        self.made)
+                        self.made, self.oee.only(machine_ids))
 
     def json(self, line_id: UUID | None) -> bytes:
         body = self._rendered.get(line_id)
@@ -72,15 +82,25 @@ class Snapshot:
             body = self._rendered[line_id] = self.of_line(line_id).model_dump_json().encode()
         return body
 
+    def oee_json(self, scope: Scope, scope_id: UUID) -> bytes:
+        """The running shift's OEE report of the site, a line or a machine of it, rendered once."""
+        body = self._oee_rendered.get((scope, scope_id))
+        if body is None:
+            body = self._oee_rendered[(scope, scope_id)] = self.oee.report(scope, scope_id).model_dump_json().encode()
+        return body
+
 
 class LiveSnapshots:
-    def __init__(self, max_age: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, max_age: float = 0.5, clock: Callable[[], float] = time.monotonic,
+                 oee_max_age: float | None = None) -> None:
         self.max_age = max_age
+        self.oee_max_age = max(max_age, OEE_MAX_AGE) if oee_max_age is None else max(max_age, oee_max_age)
         self._clock = clock
         self._snapshots: dict[tuple[UUID, UUID], Snapshot] = {}
         self._locks: dict[tuple[UUID, UUID], threading.Lock] = {}
         self._guard = threading.Lock()
-        self._read: dict[tuple[UUID, UUID], float] = {}  # when each site was last read (clock)
+        self._read: dict[tuple[UUID, UUID], float] = {}  # when each site's live view was last read (clock)
+        self._read_oee: dict[tuple[UUID, UUID], float] = {}  # when its running shift's OEE was last read
         self._renewer: threading.Thread | None = None
         self._stop = threading.Event()
         self.computed = 0  # snapshots made so far (tests and benchmarks read it)
@@ -105,32 +125,49 @@ class LiveSnapshots:
 
     def get(self, conn: Connection, tenant_id: UUID, site_id: UUID, now: Callable[[], datetime]) -> Snapshot:
         """The site's snapshot, computed in `conn` (the caller's tenant transaction) when stale."""
+        snap = self._get(conn, tenant_id, site_id, now, self.max_age, self._read, unshared=True)
+        assert snap is not None
+        return snap
+
+    def for_oee(self, conn: Connection, tenant_id: UUID, site_id: UUID,
+                now: Callable[[], datetime]) -> Snapshot | None:
+        """The site's snapshot for its running shift's OEE: at most `oee_max_age` old (twice that
+        while the renewer renews it). None for a reader limited to some machines when no shared
+        one is fresh: computing the OEE alone costs them less than a snapshot of their own."""
+        return self._get(conn, tenant_id, site_id, now, self.oee_max_age, self._read_oee, unshared=False)
+
+    def _get(self, conn: Connection, tenant_id: UUID, site_id: UUID, now: Callable[[], datetime], max_age: float,
+             reads: dict[tuple[UUID, UUID], float], unshared: bool) -> Snapshot | None:
         scope, certified = current_scopes(conn)
         if scope is not None and site_id not in scope:
             raise NotFound(f"site {site_id} not found", code="site_not_found")
         key = (tenant_id, site_id)
-        self._read[key] = self._clock()  # keeps the background renewer on this site
+        reads[key] = self._clock()  # keeps the background renewer on this site
         if certified is not None:  # limited to the machines they are certified for (0025)
-            shared = self._fresh(key, 2 * self.max_age)
-            if shared is None:  # computed under their limit it would hold only their machines: not shared
-                return Snapshot(live_view(conn, tenant_id, LiveQuery(site_id=site_id), now()), self._clock())
-            return shared.only(certified)
+            shared = self._fresh(key, 2 * max_age)
+            if shared is not None:
+                return shared.only(certified)
+            if not unshared:
+                return None
+            # Computed under their limit it would hold only their machines: not shared.
+            view, oee = site_live(conn, tenant_id, site_id, now())
+            return Snapshot(view, self._clock(), oee)
         # With the renewer running, the last snapshot serves while it is renewed off the request path.
-        snap = self._fresh(key, 2 * self.max_age if self._renewer is not None else self.max_age)
+        snap = self._fresh(key, 2 * max_age if self._renewer is not None else max_age)
         if snap is not None:
             return snap
         lock = self._lock(key)
         if not lock.acquire(blocking=False):
             # Another reader is renewing it: the previous snapshot will do if not too old.
-            snap = self._fresh(key, 2 * self.max_age)
+            snap = self._fresh(key, 2 * max_age)
             if snap is not None:
                 return snap
             lock.acquire()  # none fit to serve: wait for the renewal
         try:
-            snap = self._fresh(key, self.max_age)
+            snap = self._fresh(key, max_age)
             if snap is None:
-                view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), now())
-                snap = Snapshot(view, self._clock())
+                view, oee = site_live(conn, tenant_id, site_id, now())
+                snap = Snapshot(view, self._clock(), oee)
                 self._store(key, snap)
             return snap
         finally:
@@ -138,13 +175,23 @@ class LiveSnapshots:
 
     def _renew_loop(self, engine: Engine) -> None:
         # Renewed when three quarters old, checked four times per period: a snapshot is served at
-        # most about `max_age` (plus one renewal's duration) after it was made.
+        # most about `max_age` (`oee_max_age` when only its OEE is read) plus one renewal's
+        # duration after it was made.
         while not self._stop.wait(self.max_age / 4):
             now = self._clock()
-            for key, read in list(self._read.items()):
-                if now - read > _RENEW_WHILE_READ:
-                    self._read.pop(key, None)
-                elif self._fresh(key, 0.75 * self.max_age) is None and key in self._snapshots:
+            live, oee = list(self._read.items()), list(self._read_oee.items())
+            wanted: dict[tuple[UUID, UUID], float] = {}  # site → the age its readers want it renewed at
+            for reads, max_age in ((oee, self.oee_max_age), (live, self.max_age)):
+                for key, read in reads:
+                    if now - read <= _RENEW_WHILE_READ:
+                        wanted[key] = max_age
+            for key in {k for k, _ in live + oee} - wanted.keys():
+                self._read.pop(key, None)
+                self._read_oee.pop(key, None)
+            for key, max_age in wanted.items():
+                if self._stop.is_set():
+                    return
+                if self._fresh(key, 0.75 * max_age) is None and key in self._snapshots:
                     self._renew(engine, key)
 
     def _renew(self, engine: Engine, key: tuple[UUID, UUID]) -> None:
@@ -154,11 +201,12 @@ class LiveSnapshots:
         try:
             tenant_id, site_id = key
             with tenant_transaction(engine, tenant_id) as conn:
-                view = live_view(conn, tenant_id, LiveQuery(site_id=site_id), datetime.now(UTC))
-            self._store(key, Snapshot(view, self._clock()))
+                view, oee = site_live(conn, tenant_id, site_id, datetime.now(UTC))
+            self._store(key, Snapshot(view, self._clock(), oee))
             self.renewed += 1
         except NotFound:  # the site is gone: stop renewing it
             self._read.pop(key, None)
+            self._read_oee.pop(key, None)
         except Exception:  # the database away for a moment: readers compute it, the next round retries
             log.warning("renewing the live snapshot of site %s failed", key[1], exc_info=True)
         finally:
@@ -192,5 +240,6 @@ class LiveSnapshots:
         for k in old:
             del self._snapshots[k]
             self._locks.pop(k, None)
-        for k in [k for k, read in list(self._read.items()) if now - read > _FORGET_AFTER]:  # readers add meanwhile
-            self._read.pop(k, None)
+        for reads in (self._read, self._read_oee):
+            for k in [k for k, read in list(reads.items()) if now - read > _FORGET_AFTER]:  # readers add meanwhile
+                reads.pop(k, None)

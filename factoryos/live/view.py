@@ -3,6 +3,8 @@ counts against the plan, OEE so far, downtime still waiting for a reason, counte
 waiting for a supervisor's decision, and the order operation it runs with its progress.
 
 Read-only: the running shift is computed, not stored, until something is recorded in it.
+A site's snapshot (`site_live`) also keeps the running shift's OEE of every machine, from the
+same rows: `/kpis/oee?shift=running` is cut from it.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ from sqlalchemy import Connection, RowMapping, select
 from factoryos.connectivity.connections import live_connections
 from factoryos.kpi import compute_kpis
 from factoryos.live.models import LiveMachine, LiveOrder, LiveQuery, LiveView
+from factoryos.live.shift_oee import ShiftOee
 from factoryos.orders.progress import operation_counts
 from factoryos.orders.runs import running_runs
 from factoryos.plant.records import MachineRecord
 from factoryos.plant.sites import Sites
 from factoryos.production.anomalies import pending_counts
 from factoryos.production.downtime import downtime_out
-from factoryos.production.kpi_loader import machine_totals_by_window, shift_windows
+from factoryos.production.kpi_loader import machine_totals_by_window
 from factoryos.production.kpi_models import KpiValues
-from factoryos.production.shifts import instance_out, running_instance
+from factoryos.production.oee import running_shift
+from factoryos.production.shifts import instance_out
 from factoryos.schema.plant import machines
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -35,12 +39,25 @@ PENDING_LIMIT = 20
 
 
 def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime) -> LiveView:
+    return _live(conn, tenant_id, query, now, every_machine=False)[0]
+
+
+def site_live(conn: Connection, tenant_id: UUID, site_id: UUID, now: datetime) -> tuple[LiveView, ShiftOee]:
+    """The whole site's live view and its running shift's OEE (every machine's, retired ones too),
+    from the same rows at the same instant."""
+    return _live(conn, tenant_id, LiveQuery(site_id=site_id), now, every_machine=True)
+
+
+def _live(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime,
+          every_machine: bool) -> tuple[LiveView, ShiftOee]:
     site = Sites(conn, tenant_id).require(query.site_id)
-    stmt = select(machines).where(machines.c.tenant_id == tenant_id, machines.c.site_id == site["id"],
-                                  machines.c.status == "active")
+    stmt = select(machines).where(machines.c.tenant_id == tenant_id, machines.c.site_id == site["id"])
+    if not every_machine:
+        stmt = stmt.where(machines.c.status == "active")
     if query.line_id is not None:
         stmt = stmt.where(machines.c.line_id == query.line_id)
-    rows = [cast(MachineRecord, r) for r in conn.execute(stmt.order_by(machines.c.code)).mappings()]
+    every = [cast(MachineRecord, r) for r in conn.execute(stmt.order_by(machines.c.code)).mappings()]
+    rows = [m for m in every if m["status"] == "active"]
     ids = [m["id"] for m in rows]
     states = {
         r["machine_id"]: r
@@ -52,9 +69,8 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
                           .order_by(de.c.started_at.desc())).mappings():
         if len(pending[r["machine_id"]]) < PENDING_LIMIT:
             pending[r["machine_id"]].append(downtime_out(r))
-    shift = running_instance(conn, tenant_id, site, now)
-    windows = shift_windows([shift], shift["starts_at"], now, now) if shift else []
-    totals = machine_totals_by_window(conn, tenant_id, site, rows, windows, now)
+    shift, windows, start, end = running_shift(conn, tenant_id, site, now)
+    totals = machine_totals_by_window(conn, tenant_id, site, every, windows, now)
     targets = _targets(conn, tenant_id, ids, shift["id"] if shift else None)
     links = live_connections(conn, tenant_id, ids)
     anomalies = pending_counts(conn, tenant_id, ids)
@@ -75,7 +91,8 @@ def live_view(conn: Connection, tenant_id: UUID, query: LiveQuery, now: datetime
             connection=links.get(m["id"]),
             order=_order(m, runs[m["id"]], counts, now) if m["id"] in runs else None,
         ))
-    return LiveView(site_id=site["id"], at=now, machines=out)
+    return (LiveView(site_id=site["id"], at=now, machines=out),
+            ShiftOee(start, end, len(windows), tuple(every), totals))
 
 
 def _order(machine: MachineRecord, run: RowMapping, counts: dict[UUID, tuple[int, int]], now: datetime) -> LiveOrder:

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 from uuid import UUID
-
-from typing import cast
 
 from sqlalchemy import Connection, bindparam, select
 
 from factoryos.errors import ValidationFailed
-from factoryos.kpi import ShiftInstance
+from factoryos.kpi import ShiftInstance, load_zone, resolve_shift
 from factoryos.plant.operators import require_operators
-from factoryos.production.loss_models import ShiftRef
-from factoryos.production.shifts import kpi_instance, resolve_instance
-from factoryos.schema.plant import machines, sites
 from factoryos.plant.records import MachineRecord, SiteRecord
+from factoryos.production.loss_models import ShiftRef
 from factoryos.production.records import ShiftInstanceRecord
+from factoryos.production.shifts import kpi_instance, kpi_pattern, resolve_instance
+from factoryos.schema.plant import machines, sites
+from factoryos.schema.production import shift_instances
 
-# Machine and its site in one round trip (built once: the hot path of every entry).
+# Machine and its site in one round trip (built once: every booking that `book` makes reads it).
 _SITE_PREFIX = "site__"
 _MACHINE_AND_SITE = (
     select(machines, *(c.label(_SITE_PREFIX + c.name) for c in sites.c))
@@ -71,3 +72,93 @@ def operator_for(conn: Connection, tenant_id: UUID, booking: Booking, operator_i
         raise ValidationFailed("give operator_id", code="operator_required", field="operator_id")
     require_operators(conn, tenant_id, booking.site["id"], [operator], "operator_id")
     return operator
+
+
+# -- the booking folded into a caller's statement ---------------------------------------------
+#
+# The entry path reads its booking and its checks in one round trip: these CTEs find the machine
+# with its site (`m`) and the stored shift instance the request names (`i`), and `booked` turns
+# the row back into a Booking. Only a stored instance can be found this way: a shift's first
+# record stores (freezes) its instance, which `book` does; and the running shift is taken from
+# here only when no shift that is merely computed from an active pattern would win over it (the
+# patterns come along as `i_patterns`). Otherwise `booked` answers None and the caller uses
+# `book`, which also says what is wrong with a request that names something unknown.
+_M, _S, _I = "m__", "s__", "i__"
+_COLUMNS = ", ".join([f"mc.{c.name} as {_M}{c.name}" for c in machines.c]
+                     + [f"st.{c.name} as {_S}{c.name}" for c in sites.c])
+_INSTANCE_COLUMNS = ", ".join(f"si.{c.name} as {_I}{c.name}" for c in shift_instances.c)
+_MACHINE_CTE = f"""m as materialized (
+      select {_COLUMNS} from machines mc
+      join sites st on st.tenant_id = mc.tenant_id and st.id = mc.site_id
+      where mc.tenant_id = %(tenant)s and mc.id = %(machine)s and st.tenant_id = %(tenant)s)"""
+_BY_ID = "si.tenant_id = %(tenant)s and si.id = %(shift_instance_id)s::uuid"
+_BY_PATTERN = ("si.tenant_id = %(tenant)s and si.pattern_id = %(shift_id)s::uuid "
+               "and si.local_date = %(shift_date)s::date")
+# A shift lasts at most a day (25 hours on a DST day): the index on (tenant, site, starts_at)
+# is read over two days back from `at`, however long the site's history.
+_RUNNING = ("si.tenant_id = %(tenant)s and si.site_id = m.s__id and si.starts_at <= %(at)s::timestamptz "
+            "and si.starts_at > %(at)s::timestamptz - interval '2 days' and si.ends_at > %(at)s::timestamptz")
+_PATTERNS = """(select coalesce(json_agg(sp order by sp.start_time, sp.name), '[]') from shift_patterns sp
+                where sp.tenant_id = %(tenant)s and sp.site_id = m.s__id and sp.active)"""
+
+
+def _instance_cte(where: str, patterns: str) -> str:
+    return f"""i as materialized (
+      select {_INSTANCE_COLUMNS}, {patterns} as i_patterns, count(*) over (partition by si.starts_at) as i_ties
+      from shift_instances si, m
+      where {where}
+      order by si.starts_at desc limit 1)"""
+
+
+BOOKING_BY_ID = f"{_MACHINE_CTE}, {_instance_cte(_BY_ID, 'null::json')}"
+BOOKING_BY_PATTERN = f"{_MACHINE_CTE}, {_instance_cte(_BY_PATTERN, 'null::json')}"
+BOOKING_RUNNING = f"{_MACHINE_CTE}, {_instance_cte(_RUNNING, _PATTERNS)}"
+
+
+def booking_ctes(ref: ShiftRef) -> str | None:
+    """The CTEs `m` and `i` for this reference, or None for one only `book` can judge (incomplete)."""
+    if ref.shift_instance_id is not None:
+        return BOOKING_BY_ID
+    if ref.shift_id is not None and ref.shift_date is not None:
+        return BOOKING_BY_PATTERN
+    if ref.shift_id is None and ref.shift_date is None:
+        return BOOKING_RUNNING
+    return None
+
+
+def booking_params(ref: ShiftRef, at: datetime) -> dict[str, Any]:
+    return {"shift_instance_id": ref.shift_instance_id, "shift_id": ref.shift_id, "shift_date": ref.shift_date,
+            "at": at}
+
+
+def booked(row: Mapping[str, Any], at: datetime) -> Booking | None:
+    """The Booking a row of `m` and `i` holds, or None when `book` must decide (see above)."""
+    machine = cast(MachineRecord, {k[len(_M):]: v for k, v in row.items() if k.startswith(_M)})
+    site = cast(SiteRecord, {k[len(_S):]: v for k, v in row.items() if k.startswith(_S)})
+    instance = cast(ShiftInstanceRecord, {k[len(_I):]: v for k, v in row.items() if k.startswith(_I)})
+    if machine["status"] != "active" or instance["site_id"] != site["id"]:
+        return None  # `book` says why
+    if row["i_ties"] > 1:
+        return None  # shifts that started together: `book` takes the one its order names
+    patterns = row["i_patterns"]
+    if patterns is not None and _computed_shift_wins(patterns, instance, site["timezone"], at):
+        return None
+    return Booking(machine, site, instance, kpi_instance(instance))
+
+
+def _computed_shift_wins(patterns: list[dict[str, Any]], stored: ShiftInstanceRecord, timezone: str,
+                         at: datetime) -> bool:
+    """Whether a shift of an active pattern, not stored, holds `at` and started after `stored` (or
+    as late, later by name): `running_instance`'s choice over the same days, which then is not
+    `stored`. (Its own stored instance, if frozen with another window, may be that shift: then
+    `book` decides, rightly.)"""
+    local = at.astimezone(load_zone(timezone)).date()
+    for pattern in patterns:
+        shape = kpi_pattern(pattern)  # type: ignore[arg-type]  # a JSON row: pydantic parses its text
+        for day in (local - timedelta(days=1), local):
+            if (UUID(pattern["id"]), day) == (stored["pattern_id"], stored["local_date"]) or not shape.runs_on(day):
+                continue
+            shift = resolve_shift(shape, day, timezone)
+            if shift.start <= at < shift.end and (shift.start, shift.name) > (stored["starts_at"], stored["name"]):
+                return True
+    return False

@@ -108,13 +108,17 @@ class OeeQuery(BaseModel):
     shift_instance_id: UUID | None = Field(None, description="One recorded shift instance instead of a range.")
     day: date | None = Field(None, alias="date",
                              description="The site's shifts starting on this local date instead of a range.")
+    shift: Literal["running"] | None = Field(
+        None, description="`running`: the shift running now at the site, from its start to now (no shift running: "
+        "no windows), instead of a range. Served from a computation shared by every reader of the site: at most "
+        "2 × max(FACTORYOS_LIVE_SNAPSHOT_SECONDS, 2) seconds old (`end` is the instant it was computed at).")
 
     @model_validator(mode="after")
     def _one_period(self) -> OeeQuery:
         given = [self.from_ is not None or self.to is not None, self.shift_instance_id is not None,
-                 self.day is not None]
+                 self.day is not None, self.shift is not None]
         if sum(given) != 1:
-            raise ValidationFailed("give either from and to, or shift_instance_id, or date",
+            raise ValidationFailed("give either from and to, or shift_instance_id, or date, or shift=running",
                                    code="period_required", field="from")
         if given[0]:
             if self.from_ is None or self.to is None:

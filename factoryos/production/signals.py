@@ -3,8 +3,11 @@
 Both writers are idempotent under the at-least-once delivery of the connectivity spool:
 - counts arrive as deltas with a unique key; a bucket remembers the keys it has added, so
   a replayed delta is not added twice. One row per machine and UTC minute.
-- a state change closes the machine's open interval and opens the next; a replayed or
-  older change is ignored.
+- a state change closes the machine's open interval and opens the next; the same state and
+  raw code again is remembered in the open interval's `seen_at`; a replayed change is a
+  duplicate. A change older than the machine's latest known instant (two ingest processes
+  share a broker stream) is fitted into the stored intervals by `state_late`, so the stored
+  intervals are the same whatever order a set of changes arrives in.
 
 An unplanned stop (unplanned_stop, idle or offline, as the KPI engine counts them) that
 lasts at least the site's micro-stop threshold opens a machine downtime event that waits
@@ -26,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +38,7 @@ from factoryos.integrations import facts
 from factoryos.integrations.outbox import emit
 from factoryos.kpi import MachineState
 from factoryos.plant.constraints import constraint_name
+from factoryos.production import state_late
 from factoryos.schema.plant import machines, sites
 from factoryos.schema.production import downtime_events as de
 from factoryos.schema.production import machine_state_intervals as msi
@@ -81,7 +85,7 @@ class StateOutcome(StrEnum):
     OPENED = "opened"          # a new interval started
     UNCHANGED = "unchanged"    # same state and raw code as the open interval
     DUPLICATE = "duplicate"    # this change was stored before
-    STALE = "stale"            # older than the machine's latest interval: ignored
+    STALE = "stale"            # no longer given: older changes are fitted in (`state_late`)
 
 
 def _aware(value: datetime, field: str) -> datetime:
@@ -152,7 +156,9 @@ def _machine_with_site(conn: Connection, tenant_id: UUID, machine_id: UUID) -> R
         select(machines.c.id, machines.c.code, sites.c.micro_stop_seconds)
         .join(sites, (sites.c.tenant_id == machines.c.tenant_id) & (sites.c.id == machines.c.site_id))
         .where(machines.c.tenant_id == tenant_id, machines.c.id == machine_id)
-        .with_for_update(of=machines, key_share=True)  # serialise state changes per machine
+        # `for no key update`: serialises state writers per machine (two ingest processes may hold
+        # changes of one machine) without blocking the `key share` of foreign-key checks.
+        .with_for_update(of=machines, key_share=True)
     ).mappings().first()
     if row is None:
         raise ValidationFailed(f"machine {machine_id} not found", code="machine_not_found", field="machine_id")
@@ -184,15 +190,13 @@ def record_state_change(
         .order_by(msi.c.started_at.desc()).limit(1)
     ).mappings().first()
     if latest is not None:
-        if at < latest["started_at"] or (latest["ended_at"] is not None and at < latest["ended_at"]):
-            if _starts_at(conn, tenant_id, machine_uuid, at):
-                return StateOutcome.DUPLICATE
-            log.warning("ignoring out-of-order state change of machine %s at %s", machine["code"], at.isoformat())
-            return StateOutcome.STALE
-        if at == latest["started_at"]:
-            return StateOutcome.DUPLICATE
+        if at <= last_known(latest["started_at"], latest["seen_at"]) or (
+                latest["ended_at"] is not None and at < latest["ended_at"]):
+            return state_late.fit_late_change(conn, tenant_id, machine, state, raw_code, at)
         if latest["ended_at"] is None:
             if latest["state"] == state and latest["raw_code"] == raw_code:
+                conn.execute(update(msi).where(msi.c.tenant_id == tenant_id, msi.c.id == latest["id"])
+                             .values(seen_at=func.array_append(msi.c.seen_at, at)))
                 return StateOutcome.UNCHANGED
             closed = conn.execute(
                 update(msi).where(msi.c.tenant_id == tenant_id, msi.c.id == latest["id"])
@@ -221,6 +225,7 @@ def flag_overdue_stops(conn: Connection, tenant_id: UUID, now: datetime) -> int:
     open_stops = conn.execute(
         select(msi).where(msi.c.tenant_id == tenant_id, msi.c.ended_at.is_(None),
                           msi.c.state.in_([s.value for s in STOP_STATES]), msi.c.started_at <= now)
+        .order_by(msi.c.machine_id)  # machines locked in id order, as the batch writer locks them
     ).mappings().all()
     opened = 0
     for interval in open_stops:
@@ -229,10 +234,9 @@ def flag_overdue_stops(conn: Connection, tenant_id: UUID, now: datetime) -> int:
     return opened
 
 
-def _starts_at(conn: Connection, tenant_id: UUID, machine_id: UUID, at: datetime) -> bool:
-    return conn.execute(
-        select(msi.c.id).where(msi.c.tenant_id == tenant_id, msi.c.machine_id == machine_id, msi.c.started_at == at)
-    ).first() is not None
+def last_known(started_at: datetime, seen_at: Iterable[datetime]) -> datetime:
+    """The latest change an interval holds: its start or its last reassertion."""
+    return max([started_at, *seen_at])
 
 
 def _stop_run(conn: Connection, tenant_id: UUID, last: RowMapping) -> list[RowMapping]:

@@ -7,12 +7,16 @@ runs those end with and their downtime in one query each, replay the events in P
 then close, insert and flag with one `… from unnest` each. Events of one machine are
 applied in batch order; machines do not affect each other.
 
-The replay keeps the per-event rules: a change older than the machine's latest interval is
-ignored (a replay of a stored one is a duplicate), the same state and code is unchanged, a
-stop run reaching the site's micro-stop threshold gets one downtime event per interval
-(`no_data` is no stop: it gets none and ends a run), and a stop covered by an operator's downtime gets none. An interval opened and closed in
-the same batch is inserted closed, and an event is inserted with the extent it ends the
-batch with: what the per-event path reaches through its later updates.
+The replay keeps the per-event rules: a replay of a stored change is a duplicate, the same
+state and code is unchanged (remembered in the interval's `seen_at`), a stop run reaching the
+site's micro-stop threshold gets one downtime event per interval (`no_data` is no stop: it
+gets none and ends a run), and a stop covered by an operator's downtime gets none. An interval
+opened and closed in the same batch is inserted closed, and an event is inserted with the
+extent it ends the batch with: what the per-event path reaches through its later updates.
+
+A machine with a late change in the batch (older than its latest known instant, and not a
+replay) is rare; its changes all go through `record_state_change`, event by event, which fits
+them into the stored intervals (`state_late`).
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ from factoryos.production.signals import (
     StateOutcome,
     _aware,
     _machine_uuid,
+    last_known,
+    record_state_change,
 )
 
 log = logging.getLogger(__name__)
@@ -65,6 +71,8 @@ class _Interval:
     ended_at: datetime | None
     stored: bool  # in the database before this batch
     closed_now: bool = False  # a stored open interval this batch closes
+    seen: list[datetime] = field(default_factory=list)  # reassertions stored (of the latest interval only)
+    seen_now: list[datetime] = field(default_factory=list)  # reassertions this batch adds
 
 
 @dataclass
@@ -83,7 +91,8 @@ class _Machine:
     code: str
     threshold: timedelta
     history: list[_Interval] = field(default_factory=list)  # oldest first: stored stop run, then new
-    starts: set[datetime] = field(default_factory=set)  # starts known to exist (stored probed, and new)
+    starts: set[datetime] = field(default_factory=set)  # changes known to be stored (probed, and new)
+    clock: datetime | None = None  # the latest change stored or applied
 
     @property
     def latest(self) -> _Interval | None:
@@ -104,14 +113,15 @@ _LOCK_MACHINES = _sql("""
     from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id
     where m.tenant_id = :tenant and m.id = any(cast(:ids as uuid[]))
     order by m.id
-    for key share of m
+    for no key update of m  -- as `record_state_change`: one state writer per machine at a time
 """)
 # One backward index step per machine (a `distinct on` would read every interval of them).
 _LATEST = _sql("""
-    select l.id, l.machine_id, l.state, l.raw_code, l.started_at, l.ended_at
+    select l.id, l.machine_id, l.state, l.raw_code, l.started_at, l.ended_at, l.seen_at
     from unnest(cast(:ids as uuid[])) as m(id)
     cross join lateral (
-      select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at from machine_state_intervals i
+      select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at, i.seen_at
+      from machine_state_intervals i
       where i.tenant_id = :tenant and i.machine_id = m.id
       order by i.started_at desc limit 1) l
 """)
@@ -123,12 +133,14 @@ _STARTS = _sql("""
       on i.tenant_id = :tenant and i.machine_id = u.machine_id and i.started_at = u.started_at
 """)
 # The contiguous stop intervals before each given latest stop, newest first, as `_stop_run` walks them.
+# `limit 1` (ids are unique) keeps each lateral a lookup by id: flattened into a join, the planner
+# (stale statistics, RLS quals) scanned the company's every interval once per batch.
 _STOP_RUNS = _sql("""
     with recursive run as (
       select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at, 1 as depth
       from unnest(cast(:ids as uuid[])) as x(id)
       cross join lateral (select * from machine_state_intervals i
-                          where i.tenant_id = :tenant and i.id = x.id) i
+                          where i.tenant_id = :tenant and i.id = x.id limit 1) i
       union all
       select p.id, p.machine_id, p.state, p.raw_code, p.started_at, p.ended_at, r.depth + 1
       from run r
@@ -141,11 +153,19 @@ _STOP_RUNS = _sql("""
     )
     select id, machine_id, state, raw_code, started_at, ended_at from run where depth > 1
 """)
+# Reassertions of the same state, appended in time order (all later than what the interval holds).
+_ADD_SEEN = _sql("""
+    update machine_state_intervals i set seen_at = i.seen_at || g.ats
+    from (select u.id, array_agg(u.at order by u.at) as ats
+          from unnest(cast(:ids as uuid[]), cast(:ats as timestamptz[])) as u(id, at) group by u.id) g
+    where i.tenant_id = :tenant and i.id = g.id
+""")
+# `limit 1` as in `_STOP_RUNS`: one index lookup per interval (an interval has at most one event).
 _LINKED = _sql("""
     select d.id, d.state_interval_id, d.ended_at
     from unnest(cast(:ids as uuid[])) as x(id)
     cross join lateral (select * from downtime_events d
-                        where d.tenant_id = :tenant and d.state_interval_id = x.id) d
+                        where d.tenant_id = :tenant and d.state_interval_id = x.id limit 1) d
 """)
 # By machine among the open intervals: their partial index holds one row per machine, so the
 # plan stays an index lookup however stale the table's statistics are.
@@ -208,13 +228,36 @@ def record_state_changes(conn: Connection, tenant_id: UUID, changes: Iterable[St
         return []
     machines = _lock_machines(conn, tenant_id, events)
     _load_history(conn, tenant_id, machines, events)
+    late = _late_machines(machines, events)
+    for machine_id in late:
+        del machines[machine_id]
     links = _load_links(conn, tenant_id, machines)
-    outcomes: list[StateOutcome] = []
+    outcomes: list[StateOutcome | None] = []
     new_events: dict[UUID, _Event] = {}
     for machine_id, state, raw_code, at in events:
-        outcomes.append(_apply(machines[machine_id], links, new_events, state, raw_code, at))
+        m = machines.get(machine_id)
+        outcomes.append(None if m is None else _apply(m, links, new_events, state, raw_code, at))
     _write(conn, tenant_id, machines, links, new_events)
-    return outcomes
+    for n, (machine_id, state, raw_code, at) in enumerate(events):
+        if machine_id in late:
+            outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
+    return [o for o in outcomes if o is not None]
+
+
+def _late_machines(machines: dict[UUID, _Machine], events: Sequence[tuple]) -> set[UUID]:
+    """Machines with a change in the batch that is neither after all they know nor a replay."""
+    late: set[UUID] = set()
+    clocks = {m.id: m.clock for m in machines.values()}
+    ends = {m.id: m.latest.ended_at for m in machines.values() if m.latest is not None}
+    applied: dict[UUID, set[datetime]] = defaultdict(set)
+    for machine_id, _state, _code, at in events:
+        clock, end = clocks[machine_id], ends.get(machine_id)
+        if clock is None or (at > clock and (end is None or at >= end)):
+            clocks[machine_id], ends[machine_id] = at, None
+            applied[machine_id].add(at)
+        elif at not in machines[machine_id].starts and at not in applied[machine_id]:
+            late.add(machine_id)
+    return late
 
 
 def _lock_machines(conn: Connection, tenant_id: UUID, events: Sequence[tuple]) -> dict[UUID, _Machine]:
@@ -230,7 +273,8 @@ def _lock_machines(conn: Connection, tenant_id: UUID, events: Sequence[tuple]) -
 
 
 def _interval(r: Any) -> _Interval:
-    return _Interval(r.id, MachineState(r.state), r.raw_code, r.started_at, r.ended_at, stored=True)
+    return _Interval(r.id, MachineState(r.state), r.raw_code, r.started_at, r.ended_at, stored=True,
+                     seen=list(getattr(r, "seen_at", None) or []))
 
 
 def _load_history(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], events: Sequence[tuple]) -> None:
@@ -248,6 +292,8 @@ def _load_history(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machi
         m = machines[machine_id]
         m.history = sorted(earlier[machine_id], key=lambda i: i.started_at) + [last]
         m.starts.update(i.started_at for i in m.history)
+        m.starts.update(last.seen)
+        m.clock = last_known(last.started_at, last.seen)
     probe = [(m, at) for m, _s, _c, at in events if m in latest and at < latest[m].started_at]
     if probe:
         for r in conn.exec_driver_sql(_STARTS, {"tenant": tenant_id, "machines": [p[0] for p in probe],
@@ -272,21 +318,19 @@ def _apply(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event
            raw_code: int | None, at: datetime) -> StateOutcome:
     latest = m.latest
     if latest is not None:
-        if at < latest.started_at or (latest.ended_at is not None and at < latest.ended_at):
-            if at in m.starts:
-                return StateOutcome.DUPLICATE
-            log.warning("ignoring out-of-order state change of machine %s at %s", m.code, at.isoformat())
-            return StateOutcome.STALE
-        if at == latest.started_at:
-            return StateOutcome.DUPLICATE
+        assert m.clock is not None
+        if at <= m.clock or (latest.ended_at is not None and at < latest.ended_at):
+            return StateOutcome.DUPLICATE  # late changes that are not replays went event by event
+        m.clock = at
         if latest.ended_at is None:
             if latest.state == state and latest.raw_code == raw_code:
+                latest.seen_now.append(at)
                 return StateOutcome.UNCHANGED
             latest.ended_at = at
             latest.closed_now = latest.stored
             _flag_run(m, links, new_events, len(m.history) - 1, at)
     m.history.append(_Interval(uuid.uuid4(), state, raw_code, at, None, stored=False))
-    m.starts.add(at)
+    m.clock = at
     if (latest is not None and latest.state in STOP_STATES) or m.threshold == timedelta(0):
         _flag_run(m, links, new_events, len(m.history) - 1, at)
     return StateOutcome.OPENED
@@ -328,6 +372,10 @@ def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], li
             "tenant": tenant_id, "ids": [i.id for _, i in fresh], "machines": [m for m, _ in fresh],
             "states": [i.state.value for _, i in fresh], "codes": [i.raw_code for _, i in fresh],
             "starts": [i.started_at for _, i in fresh], "ends": [i.ended_at for _, i in fresh]})
+    seen = [(i.id, at) for m in machines.values() for i in m.history for at in i.seen_now]
+    if seen:
+        conn.exec_driver_sql(_ADD_SEEN, {"tenant": tenant_id, "ids": [i for i, _ in seen],
+                                         "ats": [at for _, at in seen]})
     ended = [e for e in links.values() if e.closed_at is not None]
     if ended:
         conn.exec_driver_sql(_CLOSE_EVENTS, {"tenant": tenant_id, "machines": [e.machine_id for e in ended],

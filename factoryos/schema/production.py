@@ -147,6 +147,8 @@ machine_state_intervals = Table(
     Column("raw_code", BigInteger),
     _ts("started_at"),
     _ts("ended_at", nullable=True),
+    # Later reports of the same state and code inside the interval: a late change splits at them.
+    Column("seen_at", ARRAY(DateTime(timezone=True)), nullable=False, server_default=text("'{}'")),
 )
 
 machine_count_buckets = Table(

@@ -12,6 +12,9 @@ sink does with a forwarder batch):
            it (close the open intervals, open the next, open downtime for long stops);
            cycle per machine: running 4 min, idle 30 s, running 4 min, unplanned stop 5 min
    single  the same through record_state_change, event by event (the path before)
+     late  the same through record_state_changes with `--late-share` of the changes a machine
+           makes delivered after its next one (two ingest processes sharing a stream): those
+           machines' changes of a batch go event by event and the late one splits an interval
      raw   the same intervals, closed, as a plain `insert … select from unnest`
 
 Write path and raw alternate for `--rounds` rounds on fresh time ranges (the machine is
@@ -27,6 +30,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import random
 import statistics
 import time
 import uuid
@@ -92,6 +96,22 @@ def state_events(machines: list[UUID], events: int, start: datetime) -> list[tup
             if len(out) == events:
                 break
         step += 1
+    return out
+
+
+def with_late(events: list[tuple[UUID, str, int, datetime]], share: float,
+              seed: int = 7) -> list[tuple[UUID, str, int, datetime]]:
+    """`events` with `share` of them swapped with their machine's next change."""
+    rng = random.Random(seed)
+    out = list(events)
+    following: dict[UUID, int] = {}
+    for i in range(len(out) - 1, -1, -1):
+        machine = out[i][0]
+        j = following.get(machine)
+        following[machine] = i
+        if j is not None and rng.random() < share:
+            out[i], out[j] = out[j], out[i]
+            del following[machine]  # the pair stays as it is: the change before it is not swapped in
     return out
 
 
@@ -162,6 +182,8 @@ def main() -> None:
     parser.add_argument("--state-events", type=int, default=100_000, help="state changes per round and path")
     parser.add_argument("--single-events", type=int, default=2_000,
                         help="state changes per round through the event-by-event path (0: skip it)")
+    parser.add_argument("--late-share", type=float, default=0.01,
+                        help="share of state changes delivered after their machine's next one (0: skip)")
     parser.add_argument("--batch", type=int, default=500, help="events per transaction (the forwarder's batch)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile the write path's first round")
@@ -175,7 +197,7 @@ def main() -> None:
         machines = [UUID(m) for m in plant.machine_ids]
         engine = make_engine(urls.app, pool_size=2, application_name="factoryos-ingest-bench")
         rates: dict[str, list[float]] = {"counts": [], "counts raw": [], "states": [], "states raw": [],
-                                         "states single": []}
+                                         "states single": [], "states late": []}
         span_minutes = args.count_events // args.machines + 1
         state_span = timedelta(seconds=sum(c[2] for c in CYCLE) * (args.state_events // args.machines // 4 + 2))
         for r in range(args.rounds):
@@ -196,6 +218,11 @@ def main() -> None:
                 rates["states single"].append(timed("states: record_state_change", len(later),
                                                     lambda: run_single_states(engine, tenant, later, args.batch),
                                                     False))
+            if args.late_share:
+                late = with_late(state_events(machines, args.state_events, base + timedelta(days=30)),
+                                 args.late_share)
+                rates["states late"].append(timed(f"states: {args.late_share:.0%} late", len(late),
+                                                  lambda: run_states(engine, tenant, late, args.batch), False))
             # Raw intervals go before everything the write path wrote: its open intervals stay last.
             raw_events = state_events(machines, args.state_events, EPOCH - state_span * (r + 1))
             rates["states raw"].append(timed("states: raw insert … unnest", len(raw_events),
@@ -206,6 +233,10 @@ def main() -> None:
     for kind in ("counts", "states"):
         print(f"  {kind:<7} write path {med[kind]:>10,.0f} events/s   raw {med[kind + ' raw']:>10,.0f} events/s   "
               f"ratio {med[kind] / med[kind + ' raw']:.2f}")
+    if rates["states late"]:
+        late_rate = statistics.median(rates["states late"])
+        print(f"  states with {args.late_share:.0%} late  {late_rate:>10,.0f} events/s   "
+              f"ratio to raw {late_rate / med['states raw']:.2f}")
     if rates["states single"]:
         print(f"  states event by event (record_state_change) {statistics.median(rates['states single']):,.0f} "
               "events/s")

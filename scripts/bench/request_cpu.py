@@ -13,11 +13,16 @@ machine (one product whose routing gives each line its own standard, see `runnin
 the same server and data, and prints both side by side: entries then belong to the running
 operation and the live view carries the order and its progress.
 
+`--baseline DIR` also starts FactoryOS from another source tree (say `git archive` of the last
+release, unpacked) on the same database and measures every endpoint on both, alternating, and
+prints both side by side (before/after in one run).
+
 `--py-spy DIR` samples the server with py-spy (`pip install py-spy` into the venv; it needs
 ptrace rights, e.g. root) while each endpoint's requests run, raw stacks of the threads
 holding the GIL, one file per endpoint.
 
-Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--orders] [--json out.json]
+Run: python -m scripts.bench.request_cpu [--machines 200] [--requests 300] [--rounds 2] [--orders]
+     [--baseline DIR] [--json out.json]
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 
 import httpx
 
+from scripts.bench.floor import Baseline
 from scripts.bench.running_orders import start_orders
 from scripts.drills.plant import Plant, join, new_company, seed_plant
 from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
@@ -137,6 +143,7 @@ def main() -> None:
                         help="record each endpoint's measured requests with py-spy (raw stacks) into DIR")
     parser.add_argument("--orders", action="store_true",
                         help="then start an order on every machine and measure again (side by side)")
+    parser.add_argument("--baseline", type=Path, help="also measure FactoryOS from this source tree (before/after)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -144,13 +151,18 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     with scratch_dir("factoryos-cpu-") as data, embedded_database(data) as urls:
         server = ServerProcess(urls.app, data, env=env, workers=args.workers).start()
+        servers: list[tuple[str, ServerProcess]] = [("", server)]
         try:
+            if args.baseline is not None:
+                baseline = Baseline(args.baseline, urls.app, data / "baseline", env=env, workers=args.workers)
+                servers.insert(0, (" (baseline)", baseline.start(300)))
             with httpx.Client(base_url=server.url, timeout=60) as client:
                 owner = new_company(client, "CPU Works")
                 plant = seed_plant(client, owner, machines=args.machines, terminals=args.terminals,
                                    cycle_seconds="0.01")
                 viewer = join(client, owner, "read_only", "Wall board")
-                table = endpoints(client, plant, viewer.headers)
+                clients = [(tag, srv, httpx.Client(base_url=srv.url, timeout=60)) for tag, srv in servers]
+                tables = [(tag, srv, endpoints(c, plant, viewer.headers)) for tag, srv, c in clients]
                 modes = ["", " +orders"] if args.orders else [""]
                 for mode in modes:
                     if mode:
@@ -158,17 +170,30 @@ def main() -> None:
                         print(f"orders running on {len(started)} machines", flush=True)
                     for r in range(args.rounds):
                         print(f"round {r + 1}/{args.rounds} ({args.machines} machines){mode}", flush=True)
-                        for label, send in table.items():
+                        for label in tables[0][2]:
                             if args.only and label not in args.only:
                                 continue
-                            results.setdefault(label + mode, []).append(
-                                measure(server, label + mode, send, args.warmup, args.requests, args.py_spy))
+                            for tag, srv, table in tables:  # side by side: the same neighbours for both
+                                results.setdefault(label + mode + tag, []).append(
+                                    measure(srv, label + mode + tag, table[label], args.warmup, args.requests,
+                                            args.py_spy))
+                for _tag, _srv, c in clients:
+                    c.close()
         finally:
-            server.stop()
+            for _tag, srv in servers:
+                srv.stop()
     if args.rounds > 1:
         print("\nminimum over rounds (the least disturbed):")
         for label, runs in results.items():
             print(f"  {label:<32} {min(r['cpu_ms'] for r in runs):>7.2f} ms CPU/request")
+    if args.baseline is not None:
+        print("\nbaseline → this tree, same run (minimum over rounds):")
+        for label, runs in results.items():
+            before = results.get(label + " (baseline)")
+            if before is None:
+                continue
+            a, b = min(r["cpu_ms"] for r in before), min(r["cpu_ms"] for r in runs)
+            print(f"  {label:<32} {a:>7.2f} → {b:>7.2f} ms CPU/request  ({100 * (b - a) / a:+.1f} %)")
     if args.orders:
         print("\nwithout → with orders running (minimum over rounds):")
         for label, runs in results.items():

@@ -7,7 +7,9 @@ ingest` processes sharing one subscription. While the PLCs count for `--seconds`
 process gets SIGKILL and stays down `--down` s (then comes back with its client id: its session
 kept its share), later the broker is stopped for `--down` s (the edges spool). At the end the
 PLCs are frozen and the stored totals (minute buckets, read behind the app's back) must equal
-what every PLC made since its first reading: nothing lost, nothing doubled.
+what every PLC made since its first reading: nothing lost, nothing doubled. Each machine's stored
+state intervals must be the timeline its edge published (the two ingest processes may store one
+machine's changes out of order, and a killed one's unacknowledged changes come again later).
 
 Run: python -m scripts.drills.edge_ingest [--machines 200] [--seconds 120] [--down 30] [--short]
 """
@@ -23,6 +25,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,8 @@ import httpx
 from sqlalchemy import create_engine, pool, text
 
 from factoryos.connectivity.backoff import Backoff
+from factoryos.connectivity.events import StateChange
+from factoryos.connectivity.machine_ref import parse_poll_id
 from factoryos.connectivity.poller import PollerSettings
 from factoryos.connectivity.simulator import SIM_STATUS_MAP, Simulator
 from factoryos.db.engine import DatabaseUrls, make_engine
@@ -57,6 +62,8 @@ class Outcome:
     counting_seconds: float = 0.0
     settle_seconds: float = 0.0
     spooled_peak: int = 0
+    published: dict[str, set[Change]] = field(default_factory=dict)  # state changes the edges sent
+    timelines: dict[str, list[Span]] = field(default_factory=dict)  # stored state intervals
 
     @property
     def mismatches(self) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
@@ -64,8 +71,22 @@ class Outcome:
                 if self.stored.get(m, (0, 0)) != made}
 
     @property
+    def state_mismatches(self) -> dict[str, tuple[list[Span], list[Span]]]:
+        """Machines whose stored intervals are not the timeline their published changes make."""
+        out = {}
+        for m in set(self.published) | set(self.timelines):
+            expected = timeline(self.published.get(m, set()))
+            if self.timelines.get(m, []) != expected:
+                out[m] = (expected, self.timelines.get(m, []))
+        return out
+
+    @property
+    def state_changes(self) -> int:
+        return sum(map(len, self.published.values()))
+
+    @property
     def exact(self) -> bool:
-        return bool(self.made) and not self.mismatches
+        return bool(self.made) and not self.mismatches and self.state_changes > 0 and not self.state_mismatches
 
     def summary(self) -> str:
         made = sum(g for g, _ in self.made.values()), sum(r for _, r in self.made.values())
@@ -73,8 +94,39 @@ class Outcome:
         return (f"{self.machines} machines, 2 edges, 2 ingest processes, {self.counting_seconds:.0f} s counting; "
                 f"one ingest killed and the broker stopped for {self.down_seconds:.0f} s each "
                 f"(edge spool peak {self.spooled_peak} events): PLCs made {made[0]} good + {made[1]} reject, "
-                f"stored {stored[0]} + {stored[1]}; {len(self.mismatches)} machines differ; settled in "
-                f"{self.settle_seconds:.1f} s → {'EXACT' if self.exact else 'FAILED'}")
+                f"stored {stored[0]} + {stored[1]}; {len(self.mismatches)} machines differ; "
+                f"{self.state_changes} state changes published, "
+                f"{sum(len(timeline(c)) for c in self.published.values())} intervals expected, "
+                f"{sum(map(len, self.timelines.values()))} stored, {len(self.state_mismatches)} machines' timelines "
+                f"differ; settled in {self.settle_seconds:.1f} s → {'EXACT' if self.exact else 'FAILED'}")
+
+
+Change = tuple[str, int | None, datetime]  # state, raw code, at
+Span = tuple[str, int | None, datetime, datetime | None]  # state, raw code, start, end
+
+
+def timeline(changes: set[Change]) -> list[Span]:
+    """The intervals a machine's changes make in time order: a stretch of one state and code each."""
+    out: list[Span] = []
+    for state, code, at in sorted(changes, key=lambda c: c[2]):
+        if out and out[-1][:2] == (state, code):
+            continue
+        if out:
+            out[-1] = (*out[-1][:3], at)
+        out.append((state, code, at, None))
+    return out
+
+
+def _recording(write: Any, published: dict[str, set[Change]]) -> Any:
+    """The edge publisher's `write`, noting each state change it is given (a retry notes it again: a set)."""
+    async def write_and_note(events: Any) -> None:
+        for e in events:
+            ref = parse_poll_id(e.machine_id) if isinstance(e, StateChange) else None
+            if ref is not None:
+                published.setdefault(str(ref[1]), set()).add((e.state.value, e.raw_code, e.at.astimezone(UTC)))
+        await write(events)
+
+    return write_and_note
 
 
 class IngestProcess:
@@ -116,6 +168,21 @@ def _stored(urls: DatabaseUrls, database: str, tenant_id: str) -> dict[str, tupl
     finally:
         engine.dispose()
     return {m: (int(g), int(r)) for m, g, r in rows}
+
+
+def _timelines(urls: DatabaseUrls, database: str, tenant_id: str) -> dict[str, list[Span]]:
+    engine = create_engine(superuser_url(urls, database), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("select machine_id::text, state, raw_code, started_at, ended_at "
+                                     "from machine_state_intervals where tenant_id = :t "
+                                     "order by machine_id, started_at"), {"t": tenant_id}).all()
+    finally:
+        engine.dispose()
+    out: dict[str, list[Span]] = {}
+    for m, state, code, start, end in rows:
+        out.setdefault(m, []).append((state, code, start, end))
+    return out
 
 
 def _edge(server_url: str, broker: EdgeBroker, token: str, data_dir: Path) -> EdgeRuntime:
@@ -180,6 +247,7 @@ async def run_drill(urls: DatabaseUrls, data_dir: Path, *, machines: int = 200, 
             ingest.start()
         edges = [_edge(server.url, broker, token, data_dir / f"edge-{n}") for n, token in enumerate(tokens)]
         for edge in edges:
+            edge.publisher.write = _recording(edge.publisher.write, outcome.published)  # type: ignore[method-assign]
             await edge.start()
         deadline = time.monotonic() + 120
         while not all(s.good_raw is not None for e in edges if e.poller for s in e.poller.statuses()):
@@ -223,9 +291,10 @@ async def run_drill(urls: DatabaseUrls, data_dir: Path, *, machines: int = 200, 
         while time.monotonic() - settle < 90:
             await asyncio.sleep(1.0)
             stored = await asyncio.to_thread(_stored, urls, database, owner.tenant_id)
+            outcome.timelines = await asyncio.to_thread(_timelines, urls, database, owner.tenant_id)
             if stored != last:
                 last, stable_since = stored, time.monotonic()
-            if stored == outcome.made or time.monotonic() - stable_since > 20:
+            if stored == outcome.made and not outcome.state_mismatches or time.monotonic() - stable_since > 20:
                 break
         outcome.stored = last or {}
         outcome.settle_seconds = time.monotonic() - settle
@@ -256,6 +325,8 @@ def main() -> None:
         print(f"drill took {time.perf_counter() - began:.0f} s")
         for mid, (made, stored) in list(outcome.mismatches.items())[:10]:
             print(f"  machine {mid}: PLCs made {made}, stored {stored}")
+        for mid, (expected, intervals) in list(outcome.state_mismatches.items())[:5]:
+            print(f"  machine {mid}: published timeline {expected}\n    stored {intervals}")
     raise SystemExit(0 if outcome.exact else 1)
 
 

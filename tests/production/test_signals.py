@@ -105,8 +105,12 @@ def test_state_changes_make_intervals_and_ignore_replays(app_engine, fresh_machi
     assert change(app_engine, tenant, m, "idle", 2, at(10)) == StateOutcome.OPENED
     assert change(app_engine, tenant, m, "idle", 2, at(10)) == StateOutcome.DUPLICATE
     assert change(app_engine, tenant, m, "running", 1, at(0)) == StateOutcome.DUPLICATE
-    assert change(app_engine, tenant, m, "setup", 5, at(5)) == StateOutcome.STALE
-    assert intervals(app_engine, tenant, m) == [("running", 1, at(0), at(10)), ("idle", 2, at(10), None)]
+    assert change(app_engine, tenant, m, "running", 1, at(3)) == StateOutcome.DUPLICATE
+    # Late (another ingest process stored the later ones first): fitted in, not ignored.
+    assert change(app_engine, tenant, m, "setup", 5, at(5)) == StateOutcome.OPENED
+    assert change(app_engine, tenant, m, "setup", 5, at(5)) == StateOutcome.DUPLICATE
+    assert intervals(app_engine, tenant, m) == [("running", 1, at(0), at(5)), ("setup", 5, at(5), at(10)),
+                                                ("idle", 2, at(10), None)]
     with pytest.raises(ValidationFailed) as err:
         change(app_engine, tenant, m, "exploded", 9, at(20))
     assert err.value.field == "state"

@@ -43,7 +43,7 @@ def _stream(rng: random.Random, n: int) -> list[tuple[int, str, int | None, date
         if roll < 0.08 and out:
             out.append(rng.choice(out))  # a replay of an earlier change
             continue
-        if roll < 0.16:  # older than the machine's clock: stale, or a duplicate when it hits a start
+        if roll < 0.16:  # older than the machine's clock: fitted in late, or a duplicate when it hits a change
             out.append((k, rng.choice(STATES), rng.choice(CODES), clocks[k] - timedelta(seconds=rng.choice(STEPS))))
             continue
         clocks[k] += timedelta(seconds=rng.choice(STEPS))

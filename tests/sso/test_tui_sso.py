@@ -49,6 +49,7 @@ async def test_admin_adds_a_directory_tests_it_and_edits_its_rules(app_factory, 
         ca = slapd_ca_file(slapd)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, SsoProviderForm), what="provider form")
+        await until(pilot, lambda: app.focused is app.screen.query_one("#f-name"), what="cursor in Name")
         config = ldap_config(slapd)
         for key, value in (("name", "Second AD"), ("domains", people.domain), ("urls", slapd.ldaps_url),
                            ("ca-file", str(ca)), ("bind-dn", config["bind_dn"]), ("secret", SERVICE_PW),

@@ -200,3 +200,44 @@ async def test_browse_an_opcua_server_for_a_node_and_test_before_saving(app_fact
             assert f"good {plc.good_counter}, reject {plc.reject_counter}" in str(health.render())
         # Nothing was saved by browsing or testing.
         assert api.get(f"/api/v1/machines/{machine['id']}/connection", headers=world.owner.headers).status_code == 404
+
+
+async def test_opcua_subscription_and_deadband_at_80_by_24(app_factory, world, api):
+    machine = world.machines[1]
+    url = f"/api/v1/machines/{machine['id']}/connection"
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_connection(pilot, world, machine)
+        form.query_one("#cf-protocol", Select).value = "opcua"
+        await settle(pilot)
+        publish = form.query_one("#cf-opcua-endpoint-publishing_interval", Input)
+        assert publish.disabled  # polling, the default, has no publishing interval
+        await fill(pilot, "#cf-opcua-endpoint-url", "opc.tcp://mill.plant.lan:4840")
+        for name in ("good", "reject", "state"):
+            await fill(pilot, f"#cf-opcua-signals-{name}", f"ns=2;s=Mill.{name}")
+        form.query_one("#cf-opcua-endpoint-acquisition", Select).value = "subscription"
+        await settle(pilot)
+        assert not publish.disabled
+        await fill(pilot, "#cf-opcua-endpoint-publishing_interval", "0.01")
+        await fill(pilot, "#cf-opcua-signals-deadband-state", "0.5")
+        await pilot.press("ctrl+s")
+
+        # Too short for the server: the form stays open with the cursor in the field, shown at 80×24.
+        assert "endpoint.publishing_interval" in await noted(pilot, "Check the settings")
+        assert publish.has_class("-invalid") and app.focused is publish
+        assert publish.region.height and publish.region.bottom <= 24 and publish.region.right <= 80
+        await fill(pilot, "#cf-opcua-endpoint-publishing_interval", "0.25")
+        await pilot.press("ctrl+s")
+        await noted(pilot, "Saved the connection")
+        await until(pilot, lambda: isinstance(app.screen, MachinesScreen), what="form closed")
+        stored = api.get(url, headers=world.owner.headers).json()
+        assert stored["endpoint"]["acquisition"] == "subscription"
+        assert stored["endpoint"]["publishing_interval"] == 0.25
+        assert stored["signals"]["deadband"]["state"] == 0.5
+
+        form = await open_connection(pilot, world, machine)  # shown as stored
+        assert form.query_one("#cf-opcua-endpoint-acquisition", Select).value == "subscription"
+        assert form.query_one("#cf-opcua-endpoint-publishing_interval", Input).value == "0.25"
+        assert form.query_one("#cf-opcua-signals-deadband-state", Input).value == "0.5"
+        await pilot.press("escape")
+    api.delete(url, headers=world.owner.headers)

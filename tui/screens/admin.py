@@ -1,5 +1,6 @@
 """Administration: members and permission flags, invites, the audit log, and for members
-with `admin.system` the license and the server's health; backups (with restore) and license
+with `admin.system` the license, the server's health, the company's site edges and MQTT
+publishing; backups (with restore) and license
 activation for installation administrators only, as they span every company.
 
 Tabs appear for what the member may do; each loads when first shown.
@@ -18,9 +19,11 @@ from tui.screens.sso_admin import SsoPane
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.audit_pane import AuditPane
 from tui.widgets.backups_pane import BackupsPane
+from tui.widgets.edges_pane import EdgesPane
 from tui.widgets.header import Header
 from tui.widgets.invites_pane import InvitesPane
 from tui.widgets.license_pane import LicensePane
+from tui.widgets.mqtt_publish_pane import MqttPublishPane
 from tui.widgets.system_pane import SystemPane
 from tui.widgets.users_pane import UsersPane
 
@@ -36,11 +39,13 @@ class AdminScreen(AppScreen):
         Binding("f10", "tab('backups')", "Backups", id="backups", show=False),
         Binding("f12", "tab('system')", "System", id="system", show=False),
         Binding("f4", "tab('sign-in')", "Sign-in", id="sign-in", show=False),
+        Binding("f11", "tab('edges')", "Edges", id="edges", show=False),
+        Binding("f3", "tab('mqtt')", "MQTT", id="mqtt", show=False),
     ]
     HELP = """\
 **Admin**: **F5** members and permissions, **F6** invites, **F7** audit log, **F8** license,
 **F10** backups and restore, **F12** server health and settings, **F4** sign-in (directories
-and identity providers). Tabs your role does not
+and identity providers), **F11** site edges, **F3** MQTT publishing. Tabs your role does not
 include are not shown.
 """
 
@@ -67,6 +72,10 @@ include are not shown.
                     yield SystemPane(self.api)
                 with TabPane("Sign-in F4", id="sign-in"):  # identity providers (SSO)
                     yield SsoPane(self.api)
+                with TabPane("Edges F11", id="edges"):
+                    yield EdgesPane(self.api)
+                with TabPane("MQTT F3", id="mqtt"):
+                    yield MqttPublishPane(self.api)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -77,6 +77,10 @@ Switch **Polling** off to pause without losing the settings. Passwords are never
 leave them empty to keep the stored ones. **Ctrl+D** removes the settings.
 **Ctrl+T** reads the machine once with what is typed, before saving. For OPC-UA, **Ctrl+B** in a
 signal's field browses the server and puts the chosen node there.
+OPC-UA **Values** by *subscription*: the server pushes each change with the PLC's own time stamp
+(every **Publish s** seconds), so parts land in the minute they were made even when a poll is late.
+**Deadband**: a change of the state or alarm value up to this size is ignored (for values that
+jitter); counters take none, they are totals.
 """
 
     def __init__(self, api: FactoryClient, machine: MachineOut, current: ConnectionOut | None) -> None:
@@ -125,6 +129,13 @@ signal's field browses the server and puts the chosen node there.
     def _show(self, protocol: str) -> None:
         self.query_one("#cf-modbus").display = protocol == "modbus"
         self.query_one("#cf-opcua").display = protocol == "opcua"
+        self._acquisition_changed()
+
+    @on(Select.Changed, "#cf-opcua-endpoint-acquisition")
+    def _acquisition_changed(self) -> None:
+        # Polling has no publishing interval: the field only applies to a subscription.
+        acquisition = self.query_one("#cf-opcua-endpoint-acquisition", Select).value
+        self.query_one("#cf-opcua-endpoint-publishing_interval", Input).disabled = acquisition != "subscription"
 
     def body(self) -> dict[str, Any]:
         reader = FieldReader(self, self.protocol)

@@ -173,7 +173,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         rejections: list[RejectionOut] = []
         if shift is not None and live.at > shift.starts_at:
             scope, scope_id = ("line", line_id) if line_id else ("site", site_id)
-            oee_task = self.api.oee(scope, scope_id, start=shift.starts_at, end=live.at)
+            oee_task = self.api.oee(scope, scope_id, shift="running")  # the server's shared computation
             if shift.id is not None:
                 oee, rejections = await asyncio.gather(oee_task, self.api.rejections(shift_instance_id=shift.id))
             else:

@@ -262,6 +262,9 @@ are refused. Rules apply at each person's next sign-in.
         self.api, self.provider = api, provider
         self.kind = provider.kind if provider else kind
 
+    def on_mount(self) -> None:
+        self.query_one("#f-name", Input).focus()  # the first field, as in every other form
+
     def _row(self, label: str, widget: Any, key: str) -> ComposeResult:
         with Horizontal(classes="form-row"):
             yield Label(label, classes="form-label")

@@ -7,6 +7,7 @@ the common ones), so a validation error from the server, which names the field (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual.containers import Horizontal, Vertical
@@ -19,6 +20,8 @@ DATA_TYPES = ("uint16", "int16", "uint32", "int32", "uint64", "float32", "float6
 ORDERS = ("big", "little")
 POLICIES = ("None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss")
 MODES = ("Sign", "SignAndEncrypt")
+ACQUISITIONS = ("polling", "subscription")
+BANDED = ("state", "alarm")  # signals that may take a deadband; counters never do (they are totals)
 SECURITY_FILES = (("client_certificate", "Client cert"), ("client_private_key", "Client key"),
                   ("server_certificate", "Server cert"))  # fmt: skip
 
@@ -71,8 +74,17 @@ def modbus_fields() -> Vertical:
         Static("Signals: register, address (40.3 = bit 3), data type, byte/word order, scale",
                classes="section-title"),
         *signal_rows,
+        _deadband_row(p, lambda name: f"signals.{name}.deadband"),
         id="cf-modbus",
     )
+
+
+def _deadband_row(protocol: str, path: Callable[[str], str]) -> Horizontal:
+    """Deadband of the state and alarm values: changes up to it are ignored."""
+    parts: list[Widget] = [_label("Deadband")]
+    for name in BANDED:
+        parts += [_label(name, True), Input(placeholder="none", id=field_id(protocol, path(name)), classes="cf-small")]
+    return _row(*parts)
 
 
 def opcua_fields() -> Vertical:
@@ -83,6 +95,9 @@ def opcua_fields() -> Vertical:
              _label("Timeout", True), Input(placeholder="4 s", id=field_id(p, "endpoint.timeout"), classes="cf-small")),
         _row(_label("User"), Input(placeholder="anonymous", id=field_id(p, "endpoint.username")),
              _label("Pass", True), Input(password=True, id=field_id(p, "endpoint.password"))),
+        _row(_label("Values"), _select(ACQUISITIONS, field_id(p, "endpoint.acquisition")),
+             _label("Publish s", True),
+             Input(placeholder="0.5", id=field_id(p, "endpoint.publishing_interval"), classes="cf-small")),
         _row(_label("Security"), _select(POLICIES, field_id(p, "endpoint.security.policy")),
              _label("Mode", True), _select(MODES, field_id(p, "endpoint.security.mode"), blank=True)),
     ]
@@ -96,6 +111,7 @@ def opcua_fields() -> Vertical:
         rows.append(_row(_label(name + ("" if name != "alarm" else "?")),
                          Input(placeholder="ns=2;s=…" if name != "alarm" else "none",
                                id=field_id(p, f"signals.{name}"))))
+    rows.append(_deadband_row(p, lambda name: f"signals.deadband.{name}"))
     return Vertical(*rows, id="cf-opcua")
 
 
@@ -154,6 +170,8 @@ def modbus_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
             if (choice := r.choice(f"{f}.{key}")) is not None:
                 signal[key] = choice
         r.put(signal, "scale", f"{f}.scale", numeric=True)
+        if name in BANDED:
+            r.put(signal, "deadband", f"{f}.deadband", numeric=True)
         signals[name] = signal
     return endpoint, signals
 
@@ -161,6 +179,9 @@ def modbus_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
 def opcua_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
     endpoint: dict[str, Any] = {"url": r.text("endpoint.url")}
     r.put(endpoint, "timeout", "endpoint.timeout", numeric=True)
+    endpoint["acquisition"] = r.choice("endpoint.acquisition") or "polling"
+    if endpoint["acquisition"] == "subscription":  # polling has no publishing interval
+        r.put(endpoint, "publishing_interval", "endpoint.publishing_interval", numeric=True)
     r.put(endpoint, "username", "endpoint.username")
     r.put(endpoint, "password", "endpoint.password")  # left out: the stored one is kept
     security: dict[str, Any] = {"policy": r.choice("endpoint.security.policy") or "None"}
@@ -170,7 +191,13 @@ def opcua_body(r: FieldReader) -> tuple[dict[str, Any], dict[str, Any]]:
             r.put(security, name, f"endpoint.security.{name}")
         r.put(security, "private_key_password", "endpoint.security.private_key_password")
     endpoint["security"] = security
-    signals = {name: r.text(f"signals.{name}") for name in SIGNALS if name != "alarm" or r.text(f"signals.{name}")}
+    signals: dict[str, Any] = {name: r.text(f"signals.{name}") for name in SIGNALS
+                               if name != "alarm" or r.text(f"signals.{name}")}
+    deadband: dict[str, Any] = {}
+    for name in BANDED:
+        r.put(deadband, name, f"signals.deadband.{name}", numeric=True)
+    if deadband:
+        signals["deadband"] = deadband
     return endpoint, signals
 
 
@@ -196,11 +223,14 @@ def fill(root: Widget, protocol: str, endpoint: dict[str, Any], signals: dict[st
             else:
                 set_text(f"signals.{name}.address", signal.get("address"))
             set_text(f"signals.{name}.scale", signal.get("scale"))
+            if name in BANDED:
+                set_text(f"signals.{name}.deadband", signal.get("deadband"))
             for key in ("register_type", "data_type", "byte_order", "word_order"):
                 set_choice(f"signals.{name}.{key}", signal.get(key))
         return
-    for key in ("url", "timeout", "username"):
+    for key in ("url", "timeout", "username", "publishing_interval"):
         set_text(f"endpoint.{key}", endpoint.get(key))
+    set_choice("endpoint.acquisition", endpoint.get("acquisition"))
     security = endpoint.get("security") or {}
     set_choice("endpoint.security.policy", security.get("policy"))
     set_choice("endpoint.security.mode", security.get("mode"))
@@ -208,3 +238,5 @@ def fill(root: Widget, protocol: str, endpoint: dict[str, Any], signals: dict[st
         set_text(f"endpoint.security.{name}", security.get(name))
     for name in SIGNALS:
         set_text(f"signals.{name}", signals.get(name))
+    for name in BANDED:
+        set_text(f"signals.deadband.{name}", (signals.get("deadband") or {}).get(name))

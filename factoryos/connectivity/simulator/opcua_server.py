@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from asyncua import Server, ua
 from asyncua.common.utils import ServiceError
@@ -188,7 +190,8 @@ class SimOpcUaServer:
         if server is not None:
             await server.stop()
 
-    async def publish(self, machine: SimMachine) -> None:
+    async def publish(self, machine: SimMachine, at: datetime | None = None) -> None:
+        """Write the machine's changed values, stamped `at` (default now) as their SourceTimestamp."""
         server = self._server
         if server is None:
             return
@@ -197,11 +200,15 @@ class SimOpcUaServer:
         if previous == (values, machine.reachable):
             return
         status = ua.StatusCode(ua.StatusCodes.Good if machine.reachable else ua.StatusCodes.BadNoCommunication)
+        # asyncua types its timestamps as its own datetime subclass; it stores plain datetimes itself.
+        now = cast(ua.DateTime, datetime.now(UTC))
+        stamp = cast(ua.DateTime, at) if at is not None else now
         for index, ((name, variant), value) in enumerate(zip(_VARIABLES, values, strict=True)):
             if previous is not None and previous[0][index] == value and previous[1] == machine.reachable:
                 continue
             node = ua.NodeId(f"{machine.machine_id}.{name}", self._ns)
-            await server.write_attribute_value(node, ua.DataValue(ua.Variant(value, variant), StatusCode=status))
+            await server.write_attribute_value(node, ua.DataValue(
+                ua.Variant(value, variant), StatusCode=status, SourceTimestamp=stamp, ServerTimestamp=now))
         self._published[machine.machine_id] = (values, machine.reachable)
 
     def machine_config(

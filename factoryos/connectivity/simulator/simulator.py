@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from datetime import datetime
 from types import TracebackType
 from typing import Literal
 
@@ -107,19 +108,21 @@ class Simulator:
             machine.step(seconds)
             await self._publish(machine)
 
-    async def set_counters(self, machine_id: str, *, good: int | None = None, reject: int | None = None) -> None:
-        """Overwrite the PLC counters (a reset is `good=0, reject=0`)."""
+    async def set_counters(self, machine_id: str, *, good: int | None = None, reject: int | None = None,
+                           at: datetime | None = None) -> None:
+        """Overwrite the PLC counters (a reset is `good=0, reject=0`). `at`: the OPC-UA
+        SourceTimestamp of the change (default now), as a PLC stamps what it counted."""
         machine = self._by_id[machine_id]
         if good is not None:
             machine.good = good
         if reject is not None:
             machine.reject = reject
-        await self._publish(machine)
+        await self._publish(machine, at)
 
-    async def force_state(self, machine_id: str, code: int, alarm: int = 0) -> None:
+    async def force_state(self, machine_id: str, code: int, alarm: int = 0, *, at: datetime | None = None) -> None:
         machine = self._by_id[machine_id]
         machine.force(code, alarm)
-        await self._publish(machine)
+        await self._publish(machine, at)
 
     async def release_state(self, machine_id: str) -> None:
         self._by_id[machine_id].release()
@@ -130,10 +133,12 @@ class Simulator:
         machine.reachable = reachable
         await self._publish(machine)
 
-    async def _publish(self, machine: SimMachine) -> None:
-        server = self.opcua if machine.protocol == "opcua" else self.modbus
-        if server is not None:
-            await server.publish(machine)
+    async def _publish(self, machine: SimMachine, at: datetime | None = None) -> None:
+        if machine.protocol == "opcua":
+            if self.opcua is not None:
+                await self.opcua.publish(machine, at)
+        elif self.modbus is not None:
+            await self.modbus.publish(machine)
 
     def machine_configs(
         self, *, poll_interval: float = 1.0, opcua_client_security: OpcUaSecurity | None = None
