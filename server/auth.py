@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
@@ -20,9 +19,8 @@ from starlette.requests import Request
 from factoryos.config import Settings
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import ConfigError, Unauthorized
-from factoryos.identity.access import _LIVE_ACCESS, LiveAccess, live_access, require_permission
+from factoryos.identity.access import LIVE_ACCESS, access_of, live_access, require_permission
 from factoryos.identity.accounts import get_user
-from factoryos.identity.permissions import effective_permissions, with_installation
 from factoryos.identity.policy import IdentityPolicy
 from factoryos.identity.runtime import IdentityRuntime
 from factoryos.identity.tokens import ACCESS, bearer_token, decode_token
@@ -30,25 +28,8 @@ from server.api import Context, Identity, Principal
 
 # The live-access query as psycopg runs it, for the request's first round trip (server.api sends it
 # in one pipeline with the transaction's BEGIN and tenant, and the idempotency claim).
-_ACCESS = _LIVE_ACCESS.compile(dialect=pg_psycopg.dialect())  # type: ignore[no-untyped-call]
+_ACCESS = LIVE_ACCESS.compile(dialect=pg_psycopg.dialect())  # type: ignore[no-untyped-call]
 _ACCESS_SQL, _ACCESS_PARAMS = str(_ACCESS), dict(_ACCESS.params)
-
-
-def access_of(row: Mapping[str, Any] | None) -> LiveAccess:
-    """`live_access`'s verdict on a row of its query, fetched by the caller. (The same checks as
-    factoryos.identity.access.live_access: keep them alike.)"""
-    if row is None:
-        raise Unauthorized("you are no longer a member of this company", code="membership_revoked")
-    if row["status"] != "active":
-        raise Unauthorized("this account is disabled", code="account_disabled")
-    if row["expires_at"] is None or row["revoked_at"] is not None:
-        raise Unauthorized("this session has ended; sign in again", code="session_revoked")
-    if row["expires_at"] <= datetime.now(timezone.utc):
-        raise Unauthorized("this session has expired; sign in again", code="session_expired")
-    permissions = effective_permissions(row["role"], row["granted"], row["denied"])
-    sites = tuple(row["site_ids"]) if row["site_ids"] is not None else None
-    machines = tuple(row["machine_ids"]) if row["machine_ids"] is not None else None
-    return LiveAccess(row["role"], with_installation(permissions, row["installation_admin"]), sites, machines)
 
 
 class TokenAuthenticator:

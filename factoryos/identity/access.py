@@ -9,11 +9,13 @@ request reads or writes afterwards passes the database's site and machine polici
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, literal, select
+from sqlalchemy import Connection, RowMapping, Text, bindparam, cast, func, literal, select
 
 from factoryos.db.tenant import SITE_SETTING, current_site_scope
 from factoryos.errors import PermissionDenied, Unauthorized
@@ -37,7 +39,7 @@ class LiveAccess:
 
 
 # Built once: every authenticated request runs it.
-_LIVE_ACCESS = (
+LIVE_ACCESS = (
     select(
         memberships.c.role,
         memberships.c.granted,
@@ -68,7 +70,13 @@ _LIVE_ACCESS = (
 
 def live_access(conn: Connection, tenant_id: UUID, user_id: UUID, session_id: UUID | None) -> LiveAccess:
     """Raise Unauthorized unless the session, the account and the membership are all live."""
-    row = conn.execute(_LIVE_ACCESS, {"tenant": tenant_id, "user": user_id, "session": session_id}).mappings().first()
+    row = conn.execute(LIVE_ACCESS, {"tenant": tenant_id, "user": user_id, "session": session_id}).mappings().first()
+    return access_of(row)
+
+
+def access_of(row: RowMapping | Mapping[str, Any] | None) -> LiveAccess:
+    """The verdict on a row of the live-access query (`LIVE_ACCESS`), for callers that fetch it
+    themselves, e.g. in a pipeline with other statements."""
     if row is None:
         raise Unauthorized("you are no longer a member of this company", code="membership_revoked")
     if row["status"] != "active":

@@ -71,12 +71,12 @@ def floor_app() -> Any:
     from factoryos.audit.chain import GENESIS_HASH, canonical_parts
     from factoryos.audit.writer import _ENSURE_HEAD, _PIPELINED_APPEND, AuditEvent, _fields
     from factoryos.db.tenant import tenant_transaction
-    from factoryos.identity.access import _LIVE_ACCESS
+    from factoryos.identity.access import LIVE_ACCESS
     from factoryos.live.models import LiveQuery
     from factoryos.live.view import live_view
 
     url = os.environ[FLOOR_URL_ENV]
-    compiled = _LIVE_ACCESS.compile(dialect=pg_psycopg.dialect())
+    compiled = LIVE_ACCESS.compile(dialect=pg_psycopg.dialect())
     access_sql, access_defaults = str(compiled), dict(compiled.params)
     pool = AsyncConnectionPool(url.replace("postgresql+psycopg://", "postgresql://"), min_size=10, max_size=10,
                                open=False, kwargs={"application_name": "factoryos-floor"})
