@@ -232,11 +232,16 @@ class Provisioner:
             signals = sim.signals.model_dump(mode="json")
             if speed > 1:
                 signals["plausibility"] = {"factor": round(1.5 * speed, 3)}
+            endpoint = sim.endpoint.model_dump(mode="json")
+            if sim.protocol == "opcua":
+                # Pushed changes stamped by the PLC: a poll made late on a busy host cannot move parts
+                # into the wrong minute or make a restart look shorter than it was.
+                endpoint["acquisition"] = "subscription"
             body = {
                 "protocol": sim.protocol,
                 "enabled": True,
                 "poll_interval": sim.poll_interval,
-                "endpoint": sim.endpoint.model_dump(mode="json"),
+                "endpoint": endpoint,
                 "signals": signals,
             }
             _check(
