@@ -1,5 +1,5 @@
 """Server health as rows a person reads: one part each (server, database, migrations, poller,
-disk, last backup, license), its state and what it says. Shared by the TUI's System tab and the
+duties, disk, last backup, license), its state and what it says. Shared by the TUI's System tab and the
 installer's summary; plain values, no UI."""
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, 
                      f"{poller.get('failing', 0)} failing" + _extra(poller)))
     else:
         rows.append(("poller", "Poller", state(None), "off in this server" + _extra(poller)))
+    if duties := h.get("duties"):
+        rows.append(("duties", "Duties", state(duties.get("ok")), _duties(duties)))
     rows.append(("disk", "Disk", state(disk.get("ok")),
                  f"{gib(disk.get('free_bytes'))} free of {gib(disk.get('total_bytes'))}" + _extra(disk)))
     every = f"every {backup['interval_hours']:g} h" if backup.get("interval_hours") else "not scheduled"
@@ -66,6 +68,15 @@ def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, 
     rows.append(("license", "License", state(licensed),
                  f"{lic.get('status', '?')}, {str(lic.get('edition', '?')).title()}" + _extra(lic)))
     return rows
+
+
+def _duties(part: dict[str, Any]) -> str:
+    if not part.get("ok"):
+        return "no server process holds them: polling, backups, webhooks and publishing wait"
+    since = part.get("since")
+    if since is None:
+        return "run by this server"
+    return f"held since {dt.datetime.fromisoformat(since):%Y-%m-%d %H:%M} UTC"
 
 
 def _replication(part: dict[str, Any]) -> str:

@@ -14,10 +14,12 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from factoryos.db.migrate import current_revision
+from factoryos.duties import DutyHolder, holder
 
 DEADLINE = 1.5  # s: leaves room for the rest of a health answer within 2 s
 
@@ -28,6 +30,7 @@ class ProbeResult:
     revision: str | None = None
     detail: str | None = None  # the kind of failure (an exception class name), never its text
     timed_out: bool = False
+    duty_holder: DutyHolder | None = None  # who runs the duties (read in the same round trip's connection)
 
 
 class DatabaseProbe:
@@ -52,7 +55,10 @@ class DatabaseProbe:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("select 1"))
-                result = ProbeResult(True, current_revision(conn))
+                revision = current_revision(conn)
+                raw = conn.connection.driver_connection
+                assert isinstance(raw, psycopg.Connection)  # the engines here are psycopg's
+                result = ProbeResult(True, revision, duty_holder=holder(raw))
         except SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None)
             result = ProbeResult(False, detail=type(orig).__name__ if orig is not None else type(exc).__name__)

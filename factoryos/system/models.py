@@ -82,6 +82,14 @@ class LicenseHealth(BaseModel):
     detail: str | None = None
 
 
+class DutiesHealth(BaseModel):
+    """The installation's duties (polling, scheduled backups, webhooks, MQTT publishing) run in one server
+    process, whichever holds the duty lock: none holding it means none of them runs."""
+
+    ok: bool = Field(description="A server process holds the duties.")
+    since: dt.datetime | None = Field(None, description="When the holder took them (UTC).")
+
+
 class StandbyHealth(BaseModel):
     name: str = Field(description="The standby's replication slot (without one: its application name).")
     state: str = Field(description="streaming, catchup, startup, backup or disconnected")
@@ -112,6 +120,7 @@ class Health(BaseModel):
     backup: BackupHealth | None = None
     license: LicenseHealth | None = None
     replication: ReplicationHealth | None = None
+    duties: DutiesHealth | None = Field(None, description="Absent when the database could not be asked.")
 
 
 # --- configuration ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from factoryos.config import Settings
 from factoryos.db.engine import health_engine
 from factoryos.db.migrate import head_revision
 from factoryos.db.probe import DatabaseProbe
+from factoryos.duties import DutyHolder
 from factoryos.licensing.active import LicenseState
 from factoryos.licensing.gating import edition_of, limits_of
 from factoryos.licensing.store import default_license_path
@@ -30,6 +31,7 @@ from factoryos.system.models import (
     ComponentHealth,
     DatabaseConfig,
     DiskHealth,
+    DutiesHealth,
     Health,
     LicenseHealth,
     LicenseLimits,
@@ -52,7 +54,8 @@ DISK_LOW_BYTES = 2 * 1024**3
 
 @router.get("/health", permission=PUBLIC, response=Health, uses_db=False)
 def health(ctx: Context) -> Response:
-    """Database reachable and migrations at head (200), plus poller, disk, backups and license.
+    """Database reachable and migrations at head (200), plus poller, disk, backups, license, replication
+    and whether a server process holds the duties (polling, scheduled backups, webhooks).
 
     Answers within 2 s whatever the database does. When the database cannot be reached or does
     not answer in time (1.5 s), or the migrations are behind, the answer is 503
@@ -82,6 +85,7 @@ def health(ctx: Context) -> Response:
         backup=_backup(ctx.state.backups, now),
         license=_license(ctx.state.license, now),
         replication=_replication(ctx.state.backups, ctx.settings.rpo_seconds) if db.ok else None,
+        duties=_duties(ctx.state, probe.duty_holder) if db.ok else None,
     )
     if healthy:
         return JSONResponse(body.model_dump(mode="json"))
@@ -106,6 +110,13 @@ def _probe(state: ServerState) -> DatabaseProbe:
         if probe is None or probe.engine.url != state.engine.url:
             probe = state.db_probe = DatabaseProbe(health_engine(state.engine.url))
         return probe
+
+
+def _duties(state: ServerState, held_by: DutyHolder | None) -> DutiesHealth:
+    if held_by is not None:
+        return DutiesHealth(ok=True, since=held_by.since)
+    # A server started without a claim on the lock (the demo, a test) runs every duty itself.
+    return DutiesHealth(ok=state.primary)
 
 
 def _poller(runtime: Any) -> PollerHealth:

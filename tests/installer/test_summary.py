@@ -13,7 +13,8 @@ from installer.deploy import Summary
 def test_summary_reads_the_health_as_one_line_per_part(http) -> None:
     health = http.get("/api/v1/system/health").json()
     rows = health_parts(health)
-    assert [key for key, *_ in rows] == ["server", "database", "migrations", "poller", "disk", "backup", "license"]
+    assert [key for key, *_ in rows] == ["server", "database", "migrations", "poller", "duties", "disk", "backup",
+                                       "license"]
     assert dict((k, st) for k, _, st, _ in rows)["database"] == "OK"
     summary = Summary(url="https://10.0.0.5", license="none", health=health, admin_email="o@x.example",
                       admin_password="once-only-secret")
@@ -25,4 +26,5 @@ def test_summary_reads_the_health_as_one_line_per_part(http) -> None:
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "OK" in lines["Database"] and f"at {health['migrations']['current']}" in lines["Migrations"]
     assert "evaluation, Core" in lines["License"]
+    assert "OK" in lines["Duties"] and "run by this server" in lines["Duties"]  # the test server holds no claim
     assert "{" not in text, "no raw JSON in front of the admin"
