@@ -8,6 +8,10 @@ as problem+json *without* rolling back, so the audit rows and a lost membership 
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping
+
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import FactoryOSError
 from factoryos.identity import lockout
@@ -26,7 +30,7 @@ from server.problem import ProblemResponse
 from server.routes.signin import problem_response, sign_in
 
 
-def write_audit(ctx: Context, tenant_id, rows: list[AuditRow]) -> None:  # noqa: ANN001
+def write_audit(ctx: Context, tenant_id: UUID, rows: list[AuditRow]) -> None:
     for row in rows:
         ctx.audit(row.action, row.entity_type, row.entity_id, before=row.before, after=row.after,
                   tenant_id=tenant_id, actor_id=row.actor_id)
@@ -49,7 +53,7 @@ def finish_sso_sign_in(ctx: Context, ext: ExternalIdentity) -> SignIn | ProblemR
 
 # ---- passwords: a directory's people, and the company's rules for local accounts ---------------
 
-def _break_glass(conn, user, tenant_id) -> bool:  # noqa: ANN001
+def _break_glass(conn: Connection, user: RowMapping | None, tenant_id: UUID) -> bool:
     """A local account that always signs in with its own password: the company's owner, or an
     installation administrator (neither can be signed in by a directory)."""
     if user is None or user["password_hash"] == NO_PASSWORD:
@@ -118,7 +122,7 @@ def ldap_sign_in(ctx: Context, email: str, password: str, routed: list[RoutedPro
     return problem_response(ctx, InvalidCredentials("email or password is not correct", user_id=known_id))
 
 
-def refuse_local_sign_in(ctx: Context, user, choice: CompanyChoice | None) -> ProblemResponse | None:  # noqa: ANN001
+def refuse_local_sign_in(ctx: Context, user: RowMapping, choice: CompanyChoice | None) -> ProblemResponse | None:
     """The company's options for password sign-ins: SSO required for all but the owner, and
     two-factor sign-in required for local accounts. None: the sign-in may go on."""
     if choice is None or user["installation_admin"]:
