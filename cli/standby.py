@@ -155,18 +155,26 @@ def clone_command(
 @app.command()
 def promote(url: UrlOption = None,
             yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-            install_dir: InstallDirOption = None) -> None:  # fmt: skip
+            install_dir: InstallDirOption = None,
+            db_bind: Annotated[str | None, typer.Option("--db-bind", help="With --install-dir: the address to "
+                                                        "publish the database on, where the old primary sees the "
+                                                        "promotion [default: this installation's address].",
+                                                        show_default=False)] = None,
+            db_port: Annotated[int | None, typer.Option("--db-port", min=1, max=65535, help="With --install-dir: "
+                                                        "its port [default: the old primary's].",
+                                                        show_default=False)] = None) -> None:  # fmt: skip
     """Make the standby the primary (for good: the old primary must be rebuilt as a standby); with
-    --install-dir, its api, web screens and nginx start too."""
-    after = ("Stop the old primary for good: it must not run again as one." if install_dir is not None
-             else "The old primary will refuse to serve.")  # fmt: skip
+    --install-dir, its database is published for the old primary to see the promotion, and its api, web
+    screens and nginx start."""
+    after = "The old primary will refuse to serve writes." if install_dir is not None else \
+        "The old primary will refuse to serve."  # fmt: skip
     if not yes and not typer.confirm(f"Promote this standby to primary? {after}", default=False):
         fail("nothing was changed")
     if install_dir is not None:
         from installer.standby_compose import promote_compose
 
         with _errors():
-            done = promote_compose(install_dir)
+            done = promote_compose(install_dir, db_bind=db_bind, db_port=db_port)
         ok(f"promoted: {_describe(done.state)}; {escape(done.url)} healthy {done.seconds:.1f} s after the command "
            f"(database {done.promote_seconds:.1f} s); now point the terminals and the poller at this host")  # fmt: skip
         return
@@ -189,6 +197,10 @@ def pair(
                                              "installation's bind address].")] = None,
     advertise: Annotated[str | None, typer.Option("--advertise", help="The address the standby reaches this host "
                                                   "by, written into the pair file [default: --bind].")] = None,
+    standby_db: Annotated[str | None, typer.Option("--standby-db", help="HOST[:PORT] where the standby publishes "
+                                                   "its database once promoted: this primary looks there and "
+                                                   "stops taking writes [default: --standby-host, --port].",
+                                                   show_default=False)] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the pair file [default: "
                                              "INSTALL_DIR/standby-pair.json].", dir_okay=False)] = None,
 ) -> None:  # fmt: skip
@@ -198,9 +210,28 @@ def pair(
     from installer.standby_compose import pair_primary
 
     with _errors():
-        done = pair_primary(install_dir, standby_host, bind=bind, port=port, advertise=advertise, out=out,
+        done = pair_primary(install_dir, standby_host, bind=bind, port=port, advertise=advertise,
+                            standby_db=standby_db, out=out,
                             progress=lambda message: console.print(f"   {escape(message)}", highlight=False))  # fmt: skip
     ok(f"paired: the database takes its standby's role from {escape(', '.join(done.standby))} over TLS at "
-       f"{escape(done.pair.host)}:{done.pair.port}")  # fmt: skip
+       f"{escape(done.pair.host)}:{done.pair.port}; it stops taking writes once the standby at "
+       f"{escape(done.peer[0])}:{done.peer[1]} is promoted")  # fmt: skip
     console.print(f"   Pair file (0600, the installation's secrets: carry it, then delete it): {escape(str(done.path))}",
                   highlight=False, soft_wrap=True)  # fmt: skip
+
+
+SUPERSEDED_EXIT = 3
+
+
+@app.command("fence-check", hidden=True)
+def fence_check() -> None:
+    """In a paired Compose primary's api container, before roles and migrations are written: exit 3 (and
+    say why) when its standby was promoted, else 0. The server checks again as it starts."""
+    from factoryos.backup.standby_fence import SupersededWatch
+
+    settings = Settings()
+    watch = SupersededWatch.of(settings.data_dir, settings.admin_database_url)
+    reason = watch.check() if watch is not None else None
+    if reason is not None:
+        console.print(escape(reason), highlight=False, soft_wrap=True)
+        raise typer.Exit(SUPERSEDED_EXIT)

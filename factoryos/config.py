@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port (`factoryos serve --workers`).")
     poller: bool = Field(True, description="Poll machines inside `factoryos serve` (off when `factoryos poller` runs).")
     poller_reload_seconds: float = Field(10.0, ge=0.1, le=3600, description="How often the poller re-reads settings.")
+    mqtt_publish_reload_seconds: float = Field(
+        5.0, ge=0.1, le=3600, description="How often MQTT publishing re-reads the companies' broker settings.")
     ingest_password: SecretStr | None = Field(
         None, description="The ingest processes' broker password (`factoryos ingest`, `factoryos edge broker-acl`).")
     metrics_token: SecretStr | None = Field(None, description="Bearer token for GET /metrics; unset ⇒ /metrics is off.")

@@ -44,16 +44,14 @@ from installer.compose_render import image_tag
 from installer.envfile import VERSION, read_env, set_values
 from installer.errors import InstallError
 from installer.layout import Layout
-from installer.stack import PROJECT, Stack
+from installer.stack import PROJECT, Stack, project_of
 
 Progress = Callable[[str], None]
 
 DATABASE = "factoryos"  # the compose file's database
 VOLUME_ENV = "FACTORYOS_PGDATA_VOLUME"
-DEFAULT_VOLUME = f"{PROJECT}_pgdata"
+DEFAULT_VOLUME = f"{PROJECT}_pgdata"  # of an installation under the default project name
 PGDATA = "/var/lib/postgresql/data"
-# The labels Compose puts on the volumes it creates: the new one is the project's pgdata volume.
-VOLUME_LABELS = {"com.docker.compose.project": PROJECT, "com.docker.compose.volume": "pgdata"}
 _COMMIT = re.compile(r"desc: COMMIT (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC")
 _EXIT = re.compile(r"^waldump-exit (\d+)$", re.MULTILINE)
 
@@ -97,8 +95,19 @@ class ComposePitrReport:
     chains: list[ChainCheck] = field(default_factory=list)
 
 
+def default_volume(root: Path) -> str:
+    """The database volume Compose names for the installation's project (a second installation on one
+    engine has a project, and volumes, of its own)."""
+    return f"{project_of(Layout(root).root)}_pgdata"
+
+
+def volume_labels(root: Path) -> dict[str, str]:
+    """The labels Compose puts on the volumes it creates: the new one is the project's pgdata volume."""
+    return {"com.docker.compose.project": project_of(Layout(root).root), "com.docker.compose.volume": "pgdata"}
+
+
 def current_volume(root: Path) -> str:
-    return read_env(Layout(root).env_file).get(VOLUME_ENV) or DEFAULT_VOLUME
+    return read_env(Layout(root).env_file).get(VOLUME_ENV) or default_volume(root)
 
 
 def restore_compose(root: Path, target: dt.datetime | None, *, progress: Progress | None = None,
@@ -112,11 +121,11 @@ def restore_compose(root: Path, target: dt.datetime | None, *, progress: Progres
     env = read_env(layout.env_file) if layout.env_file.exists() else {}
     if not env.get(VERSION):
         raise InstallError(f"no FactoryOS installation in {layout.root}", code="not_installed")
-    image, old_volume = image_tag("postgres", env[VERSION]), env.get(VOLUME_ENV) or DEFAULT_VOLUME
+    image, old_volume = image_tag("postgres", env[VERSION]), env.get(VOLUME_ENV) or default_volume(layout.root)
     window = recovery_window(layout.backups_dir)
     base = check_target(window, target)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    new_volume = f"{DEFAULT_VOLUME}_{stamp.lower()}"
+    new_volume = f"{default_volume(layout.root)}_{stamp.lower()}"
     client = client_factory()
     try:
         try:
@@ -128,7 +137,7 @@ def restore_compose(root: Path, target: dt.datetime | None, *, progress: Progres
             staged = stage(wal_dir(layout.backups_dir), base.timeline, base.first_segment, work / "wal")
             for path in (work / "wal").iterdir():
                 path.chmod(0o644)  # read by the container's postgres user
-            volume = client.volumes.create(new_volume, labels=VOLUME_LABELS)
+            volume = client.volumes.create(new_volume, labels=volume_labels(layout.root))
             try:
                 say(f"unpacking base backup {base.name} into volume {new_volume}")
                 last_commit = _prepare(client, image, new_volume, base, work, staged)
@@ -256,8 +265,8 @@ def _switch(layout: Layout, old_volume: str, new_volume: str, stamp: str, wait_t
 def replaced_volumes(root: Path, client: docker.DockerClient) -> list[str]:
     """The project's database volumes restores replaced (every pgdata volume but the one in use)."""
     in_use = current_volume(root)
-    listed = client.volumes.list(filters={"label": f"com.docker.compose.project={PROJECT}"})
-    return sorted(v.name for v in listed if v.name.startswith(DEFAULT_VOLUME) and v.name != in_use)
+    listed = client.volumes.list(filters={"label": f"com.docker.compose.project={project_of(root)}"})
+    return sorted(v.name for v in listed if v.name.startswith(default_volume(root)) and v.name != in_use)
 
 
 def discard_replaced(root: Path, client: docker.DockerClient) -> list[str]:

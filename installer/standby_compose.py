@@ -35,6 +35,7 @@ from factoryos.backup.standby import (
     StandbyError,
     state_of,
 )
+from factoryos.backup.standby_fence import FENCE_DIR, PEER_FILE, PeerFile
 from factoryos.errors import Conflict
 from installer import envfile
 from installer.errors import InstallError
@@ -85,13 +86,16 @@ class PairResult:
     pair: PairFile
     path: Path
     standby: list[str]  # the networks pg_hba admits the standby's role from
+    peer: tuple[str, int]  # where this primary looks for the standby's database, to see a promotion
 
 
 def pair_primary(root: Path, standby_host: str, *, bind: str | None = None, port: int = 5432,
-                 advertise: str | None = None, out: Path | None = None, wait_timeout: int = 300,
-                 progress: Progress = lambda message: None) -> PairResult:  # fmt: skip
+                 advertise: str | None = None, standby_db: str | None = None, out: Path | None = None,
+                 wait_timeout: int = 300, progress: Progress = lambda message: None) -> PairResult:  # fmt: skip
     """Make the installation in `root` ready to stream to a standby at `standby_host` and write the
-    pair file. Run again to change the address or to hand out a new password (the old one stops)."""
+    pair file; give this primary's api what it needs to see the standby promoted (`standby_db`: HOST[:PORT]
+    the promoted standby publishes its database on; default: the standby's address, this port). Run again
+    to change the addresses or to hand out a new password (the old one stops)."""
     layout = _installed(root)
     state = layout.read_state() or {}
     env = envfile.read_env(layout.env_file)
@@ -103,13 +107,15 @@ def pair_primary(root: Path, standby_host: str, *, bind: str | None = None, port
     host = advertise or listen
     if not listen or (listen == "0.0.0.0" and not advertise):
         raise InstallError("name the address the standby reaches this database at: --bind IP", code="bind_invalid")
+    peer = peer_address(standby_host, standby_db, port)
     stack = Stack(layout.root)
     progress("the database's TLS certificate and access rules")
     cert, key = _certificate(layout)
     _put(stack, CERT_NAME, cert)
     _put(stack, KEY_NAME, key)
     hba = _psql_file(stack, "pg_hba.conf")
-    _put(stack, "pg_hba.conf", paired_hba(hba, standby).encode())
+    # The standby's copy of these rules must let this primary's check in too (its role, over TLS).
+    _put(stack, "pg_hba.conf", paired_hba(hba, [*standby, *_own_network(host)]).encode())
     password = secrets.token_urlsafe(24)
     identity = _configure_primary(stack, password)
     progress(f"publishing the database on {listen}:{port} (the database restarts)")
@@ -124,7 +130,40 @@ def pair_primary(root: Path, standby_host: str, *, bind: str | None = None, port
                     version=env.get(envfile.VERSION, ""),
                     created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))  # fmt: skip
     path = pair.write(out or layout.root / PAIR_FILE_NAME)
-    return PairResult(pair, path, standby)
+    progress(f"the api looks for a promoted standby at {peer[0]}:{peer[1]}")
+    install_peer_file(stack, PeerFile(peer[0], peer[1], password, cert.decode()))
+    return PairResult(pair, path, standby, peer)
+
+
+def peer_address(standby_host: str, standby_db: str | None, port: int) -> tuple[str, int]:
+    """`--standby-db HOST[:PORT]`, else the first single address of `--standby-host` at `port`."""
+    if standby_db:
+        host, _, given = standby_db.rpartition(":") if standby_db.count(":") == 1 else (standby_db, "", "")
+        try:
+            return host, int(given) if given else port
+        except ValueError:
+            raise StandbyError(f"--standby-db {standby_db}: HOST or HOST:PORT", code="standby_failed") from None
+    single = [n.split("/")[0] for n in standby_networks(standby_host) if n.endswith(("/32", "/128"))]
+    if not single:
+        raise StandbyError("name where the standby's database is reached once it is promoted: --standby-db "
+                           "HOST[:PORT] (--standby-host names only networks)", code="standby_failed")  # fmt: skip
+    return single[0], port
+
+
+def _own_network(host: str) -> list[str]:
+    try:
+        return standby_networks(host)
+    except StandbyError:  # a DNS name: the standby-host networks must cover this host's address
+        return []
+
+
+def install_peer_file(stack: Stack, peer: PeerFile) -> None:
+    """Into the running api's data directory, as its user, 0600 (the replication role's password)."""
+    script = (f'umask 077 && mkdir -p "$1/{FENCE_DIR}" && cat > "$1/{FENCE_DIR}/.{PEER_FILE}.new" '
+              f'&& mv "$1/{FENCE_DIR}/.{PEER_FILE}.new" "$1/{FENCE_DIR}/{PEER_FILE}"')  # fmt: skip
+    run = stack.run_input(peer.dump().encode(), "exec", "-T", "api", "sh", "-c", script, "sh", APP_DATA, timeout=120)
+    if run.returncode != 0:
+        raise StandbyError(f"giving the api the standby's address failed: {_last(run.stderr)}", code="standby_failed")
 
 
 def _audit_key(stack: Stack) -> str:
@@ -135,9 +174,10 @@ def _audit_key(stack: Stack) -> str:
 
 def install_audit_key(stack: Stack, key_pem: str, uid: int) -> None:
     """The primary's audit signing key into the standby's api data volume, before its api ever starts (it
-    would make a key of its own). A one-off api container creates the volume as the api would."""
-    script = (f'umask 077 && cat > "$1/.{KEY_FILE}.new" && chown {uid}:{uid} "$1/.{KEY_FILE}.new" '
-              f'&& mv "$1/.{KEY_FILE}.new" "$1/{KEY_FILE}"')  # fmt: skip
+    would make a key of its own). A one-off api container creates the volume as the api would. A fence
+    left in a kept volume by this host's life as a superseded primary goes: this is a new standby."""
+    script = (f'umask 077 && rm -rf "$1/{FENCE_DIR}" && cat > "$1/.{KEY_FILE}.new" '
+              f'&& chown {uid}:{uid} "$1/.{KEY_FILE}.new" && mv "$1/.{KEY_FILE}.new" "$1/{KEY_FILE}"')  # fmt: skip
     run = stack.run_input(key_pem.encode(), "run", "--rm", "--no-deps", "-T", "--user", "0:0", "--entrypoint", "sh",
                           "api", "-c", script, "sh", APP_DATA, timeout=300)  # fmt: skip
     if run.returncode != 0:
@@ -316,11 +356,19 @@ class Promotion:
     promote_seconds: float  # of which: the database out of recovery
 
 
-def promote_compose(root: Path, *, wait_timeout: int = 600) -> Promotion:
-    """The standby's database becomes the primary, then its api, web screens and nginx start."""
+def promote_compose(root: Path, *, db_bind: str | None = None, db_port: int | None = None,
+                    wait_timeout: int = 600) -> Promotion:  # fmt: skip
+    """The standby's database becomes the primary and is published on `db_bind`:`db_port` (default: the
+    installation's address, the port the old primary published), where the old primary's api finds it
+    promoted and stops taking writes; then its api, web screens and nginx start."""
     started = time.monotonic()
     layout = _installed(root)
     stack = Stack(layout.root)
+    previous = layout.read_state() or {}
+    env = envfile.read_env(layout.env_file)
+    of = previous.get("standby_of")
+    bind = db_bind or env.get(REPLICATION_BIND) or str(previous.get("bind_ip") or "")
+    port = db_port or int(env.get(REPLICATION_PORT) or 0) or int((of.get("port") if isinstance(of, dict) else 0) or 5432)
     if not compose_state(stack).in_recovery:
         raise Conflict("this database is already a primary: nothing to promote", code="standby_not_replica")
     run = stack.run("exec", "-T", "postgres", "psql", "-U", "postgres", "-d", "postgres", "-qtAc",
@@ -330,10 +378,12 @@ def promote_compose(root: Path, *, wait_timeout: int = 600) -> Promotion:
                            code="standby_promote_failed")  # fmt: skip
     state = compose_state(stack)
     promoted = time.monotonic()
-    envfile.set_values(layout.env_file, {STANDBY_OF: ""})
-    previous = layout.read_state() or {}
+    envfile.set_values(layout.env_file, {STANDBY_OF: "", REPLICATION_BIND: bind, REPLICATION_PORT: str(port)})
     layout.write_state({**previous, "standby_of": None, "promoted_at": dt.datetime.now(dt.UTC).isoformat(
         timespec="seconds")})  # fmt: skip
+    from installer.deploy import rewrite_compose  # deploy imports this module's names
+
+    rewrite_compose(layout)
     stack.up(wait_timeout)
     url = str(previous.get("url") or base_url(str(previous.get("bind_ip")), int(previous.get("https_port") or 443)))
     wait_healthy(url, trust_anchor(layout.tls), timeout=float(wait_timeout))

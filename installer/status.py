@@ -163,6 +163,8 @@ def _health(report: StatusReport, layout: Layout, url: str) -> None:
         return
     report.health = body
     report.parts = [Part(*row) for row in health_parts(body)]
+    if body.get("code") == "standby_superseded":  # it answers, but must not be used: down
+        report.flag(Verdict.DOWN, f"superseded: {body.get('detail')}")
     for part in report.parts:
         if part.state != "PROBLEM":
             continue

@@ -9,6 +9,7 @@ a request without its permission check, and the route-table tests walk `Endpoint
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -22,7 +23,6 @@ import anyio
 import anyio.to_thread
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Connection, bindparam, select
@@ -30,11 +30,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
-from factoryos.db.driver import psycopg_connection
+from factoryos.db.driver import psycopg_connection, run_batch
 from factoryos.db.tenant import set_tenant
 from factoryos.errors import Conflict, DatabaseUnavailable, FactoryOSError, Unauthorized, ValidationFailed
 from factoryos.licensing.document import Edition
@@ -114,6 +115,8 @@ class Context:
     pending_audit: list[AuditEvent] = field(default_factory=list)
     # Writes left to the commit (see `write_at_commit`).
     pending_writes: list[PendingWrite] = field(default_factory=list)
+    # Run once the request's transaction has committed (see `after_commit`).
+    committed_hooks: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> UUID:
@@ -184,6 +187,11 @@ class Context:
         here."""
         self.pending_writes.append(PendingWrite(sql, params, refusal))
 
+    def after_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once this request's changes are committed (never if they roll back): e.g. drop a
+        cached view, so that the next reader, whose transaction begins after it, sees the change."""
+        self.committed_hooks.append(hook)
+
     def commit_with_pending_audit(self, last: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> None:
         """Run the pending writes and `last`, append the rows `audit` held back and commit, in one
         round trip (the framework's last step)."""
@@ -197,6 +205,9 @@ class Context:
                 if refused is not None:
                     raise refused from None
             raise _database_error(self.conn, exc) from exc
+        hooks, self.committed_hooks = self.committed_hooks, []
+        for hook in hooks:
+            hook()
 
 
 @dataclass(frozen=True)
@@ -403,16 +414,32 @@ def serialize(result: Any, response_type: Any) -> Any:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     if response_type is not None and result is not None:
-        return TypeAdapter(response_type).dump_python(result, mode="json")
+        return _adapter(response_type).dump_python(result, mode="json")
     return result
+
+
+@functools.lru_cache(maxsize=512)
+def _adapter(response_type: Any) -> TypeAdapter[Any]:
+    """Built once per response type (building one costs far more than using it)."""
+    return TypeAdapter(response_type)
 
 
 def _request_hash(request: Request, body: bytes) -> str:
     h = hashlib.sha256()
     h.update(request.method.encode())
-    h.update(request.url.path.encode())
+    h.update(_url_path(request).encode())
     h.update(body)
     return h.hexdigest()
+
+
+def _url_path(request: Request) -> str:
+    """`request.url.path` without building the whole URL: the scope's path with what Starlette
+    escapes escaped (a path with spaces or control characters, which URL parsing trims or drops,
+    takes Starlette's own way)."""
+    path: str = request.scope["path"]
+    if " " in path or not path.isprintable():
+        return request.url.path
+    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 class _Replay(Exception):
@@ -460,10 +487,23 @@ def _replay_idempotency_key(conn: Connection, tenant_id: UUID, key: str, request
 _SECRET_NOT_KEPT = {"secret_not_kept": True}  # what is stored for an answer that showed a secret
 
 
-def _store_idempotent_result(tenant_id: UUID, key: str, status: int, payload: Any) -> tuple[str, dict[str, Any]]:
+def _store_idempotent_result(tenant_id: UUID, key: str, status: int, payload: Jsonb) -> tuple[str, dict[str, Any]]:
     """The statement storing the answer (for the last round trip)."""
-    # Jsonb(None) is JSON null, as the column's SQLAlchemy type stored None.
-    return _STORE_KEY, {"tenant": tenant_id, "key": key, "status": status, "payload": Jsonb(payload)}
+    return _STORE_KEY, {"tenant": tenant_id, "key": key, "status": status, "payload": payload}
+
+
+def _stored_payload(response: JSONResponse, shows_secret: bool) -> Jsonb:
+    """What is kept of an answer: its body as sent (already JSON text: not decoded and encoded
+    again), JSON null for an empty one, or the mark that a secret was not kept."""
+    if shows_secret:
+        return Jsonb(_SECRET_NOT_KEPT)
+    if not response.body:
+        return Jsonb(None)  # JSON null, as the column's SQLAlchemy type stored None
+    return Jsonb(bytes(response.body), dumps=_as_is)
+
+
+def _as_is(body: bytes) -> bytes:
+    return body
 
 
 @dataclass(frozen=True)
@@ -504,7 +544,22 @@ def make_route(endpoint: Endpoint) -> Route:
             return _error_response(endpoint, request, request_id, exc)
 
     endpoint_app.__name__ = endpoint.operation_id
-    return Route(endpoint.path, endpoint_app, methods=[endpoint.method], name=endpoint.operation_id)
+    return _Route(endpoint.path, endpoint_app, methods=[endpoint.method], name=endpoint.operation_id)
+
+
+class _Route(Route):
+    """A route that rules a path out by its literal start before trying its pattern: the router
+    tries the routes one by one, and with hundreds of them the patterns cost more than the request's
+    own parsing. (A path its pattern matches always starts with that literal part.)"""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kw: Any) -> None:
+        super().__init__(path, endpoint, **kw)
+        self.literal = path.split("{", 1)[0]
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and not scope.get("root_path") and not scope["path"].startswith(self.literal):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 async def _read_call(endpoint: Endpoint, request: Request, state: ServerState, request_id: str) -> _Call:
@@ -614,10 +669,8 @@ def _in_transaction(endpoint: Endpoint, call: _Call, conn: Connection) -> Respon
     last: list[tuple[str, dict[str, Any]]] = []
     if key is not None and isinstance(response, JSONResponse):
         assert principal is not None
-        payload = json.loads(bytes(response.body)) if response.body else None
-        if endpoint.shows_secret:
-            payload = _SECRET_NOT_KEPT
-        last.append(_store_idempotent_result(principal.tenant_id, key, response.status_code, payload))
+        last.append(_store_idempotent_result(principal.tenant_id, key, response.status_code,
+                                             _stored_payload(response, endpoint.shows_secret)))
     # Last: appending holds the company's audit-chain lock until the commit.
     ctx.commit_with_pending_audit(last)
     return response
@@ -636,34 +689,31 @@ def _open(endpoint: Endpoint, call: _Call, conn: Connection) -> tuple[Principal 
     verdict on the caller is known; a refused caller's claim rolls back with the transaction.
     """
     identity = call.identity
-    raw = psycopg_connection(conn)
-    access = claim = None
+    statements: list[tuple[str, Mapping[str, Any] | None]] = [
+        ("begin", None),
+        (_SET_TENANT, {"tenant": str(identity.tenant_id) if identity else "",
+                       "user": str(identity.user_id) if identity else ""})]
+    if identity is not None:
+        statements.append(call.state.authenticator.access_statement(identity))
+        if call.idempotency_key is not None:
+            statements.append((_CLAIM_KEY, {"tenant": identity.tenant_id, "key": call.idempotency_key,
+                                            "hash": _request_hash(call.request, call.raw_body)}))
     try:
-        with raw.pipeline(), raw.cursor() as cur:
-            cur.execute("begin")
-            cur.execute(_SET_TENANT, {"tenant": str(identity.tenant_id) if identity else "",
-                                      "user": str(identity.user_id) if identity else ""})
-            if identity is not None:
-                access = raw.cursor(row_factory=dict_row)
-                access.execute(*call.state.authenticator.access_statement(identity))
-                if call.idempotency_key is not None:
-                    claim = raw.cursor()
-                    claim.execute(_CLAIM_KEY, {"tenant": identity.tenant_id, "key": call.idempotency_key,
-                                               "hash": _request_hash(call.request, call.raw_body)})
+        answers = run_batch(conn, statements, restartable=True)
     except psycopg.Error as exc:
         error = _database_error(conn, exc)
-        if raw.broken:
+        if psycopg_connection(conn).broken:
             conn.invalidate()  # so that ending the transaction does not talk to it
             raise _StaleConnection(error) from exc
         raise error from exc
     if identity is None:
         return None, False
-    assert access is not None
     note_company(identity.tenant_id)
-    principal = call.state.authenticator.admit(access.fetchone(), identity, endpoint.permission)
+    access = answers[2]
+    principal = call.state.authenticator.admit(access[0] if access else None, identity, endpoint.permission)
     if endpoint.module is not None and call.state.license is not None:
         require_module(call.state.license.in_force(), endpoint.module[1], endpoint.module[0])
-    return principal, claim is not None and claim.fetchone() is not None
+    return principal, len(answers) > 3 and bool(answers[3])
 
 
 def _error_response(endpoint: Endpoint, request: Request, request_id: str, exc: Exception) -> Response:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
+import anyio
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from factoryos import __version__
 from factoryos.audit.writer import ensure_partitions
+from factoryos.backup.standby_fence import SupersededWatch
 from factoryos.config import Settings
 from factoryos.db.engine import make_engine
 from factoryos.db.roles import check_app_role
@@ -25,8 +27,10 @@ from server.duties import DutyClaim, server_duties
 from server.metrics import MetricsMiddleware, metrics_route, sampling
 from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
+from server.operations import operations
 from server.problem import problem
 from server.routes import ROUTERS
+from server.standby_fence import SupersededGuard, restart_fenced
 from server.state import ServerState, server_state
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,8 @@ def create_app(
     publishes to MQTT (`server.duties`)."""
     endpoints = all_endpoints()
     spec = build_openapi(endpoints, title="FactoryOS API", version=__version__)
+    # A paired Compose primary (`standby pair`): superseded once its standby is promoted.
+    fence = SupersededWatch.of(settings.data_dir, backup_url or settings.admin_database_url, on_fenced=restart_fenced)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,18 +86,27 @@ def create_app(
                              pre_ping=False)  # requests retry a dropped connection themselves (server.api)
         if check_role:
             verify_app_role(engine)
-        _prepare_audit_partitions(engine)
+        fenced = fence is not None and await anyio.to_thread.run_sync(fence.check) is not None
+        if not fenced:
+            _prepare_audit_partitions(engine)
         state = server_state(app)
         state.engine = engine
         state.limiters = RequestLimiters.of(settings)
+        if fenced:
+            state.primary = False  # health: no process here holds the duties
+        # Superseded: the licence and backup service for reads and health, no duty (nothing written).
+        run: AbstractAsyncContextManager[None] = (
+            operations(app, settings, backup_url, schedule=False) if fenced
+            else server_duties(app, settings, database_url, engine, backup_url, poller=poller, claim=duties))  # fmt: skip
         try:
-            async with (
-                server_duties(app, settings, database_url, engine, backup_url, poller=poller, claim=duties),
-                sampling(state),
-            ):
+            async with run, sampling(state):
                 state.live_snapshots.start(engine)
+                if fence is not None and not fenced:
+                    fence.start()
                 yield
         finally:
+            if fence is not None:
+                fence.stop()
             state.live_snapshots.stop()
             engine.dispose()
 
@@ -126,6 +141,8 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state = ServerState.of(settings, authenticator or TokenAuthenticator.from_settings(settings),
                                endpoints=endpoints, openapi=spec)
+    if fence is not None:
+        app.add_middleware(SupersededGuard, watch=fence)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

@@ -1,11 +1,12 @@
 """The server's duties as part of its lifespan: who runs them, and starting and stopping them.
 
 The duties are what must happen once per installation: polling machines, the backup schedule (with
-audit anchoring and WAL archiving), webhook deliveries and MQTT publishing. Without a claim (tests,
-a lone process) this process runs them from start to stop. With a `DutyClaim` it runs them only while
-it holds the installation's duty lock in PostgreSQL (`factoryos.duties`): a loop takes the lock when
-it is free, starts the duties after the takeover delay, checks the lock every few seconds and stops
-the duties when the lock is lost, then competes again.
+audit anchoring and WAL archiving), webhook deliveries, MQTT publishing and the preventive work
+orders of maintenance plans that fell due. Without a claim (tests, a lone process) this process runs
+them from start to stop. With a `DutyClaim` it runs them only while it holds the installation's duty
+lock in PostgreSQL (`factoryos.duties`): a loop takes the lock when it is free, starts the duties
+after the takeover delay, checks the lock every few seconds and stops the duties when the lock is
+lost, then competes again.
 
 A claim may also name a file lock in the data directory: of several worker processes on one host
 (`factoryos serve --workers N`), only the one holding that file competes in the database, so a host
@@ -28,6 +29,7 @@ from starlette.applications import Starlette
 from factoryos.config import Settings
 from factoryos.duties import DutyLock
 from factoryos.integrations.service import webhook_delivery
+from factoryos.maintenance.due_duty import due_orders, licensed
 from factoryos.process_lock import ProcessLock
 from server.metrics import observe_webhook
 from server.mqtt_publishing import mqtt_publishing
@@ -61,14 +63,21 @@ class _Run:
         archiving with `schedule`."""
         return operations(self.app, self.settings, self.backup_url, schedule=schedule)
 
+    def maintenance_licensed(self) -> bool:
+        """The license in force includes the maintenance module (the evaluation does)."""
+        license_state = server_state(self.app).license
+        return licensed(license_state.in_force() if license_state else None)
+
     @asynccontextmanager
     async def tasks(self) -> AsyncIterator[None]:
-        """The poller, webhook deliveries and MQTT publishing (stopped in that reverse order)."""
+        """The poller, webhook deliveries, MQTT publishing and due maintenance orders (stopped in that
+        reverse order)."""
         state = server_state(self.app)
         async with (
             machine_poller(self.settings, self.database_url, enabled=self.poller) as runtime,
             webhook_delivery(self.settings, self.engine, enabled=True, observe=observe_webhook),
             mqtt_publishing(self.settings, self.engine, enabled=True),
+            due_orders(self.engine, enabled=True, allowed=self.maintenance_licensed),
         ):
             state.poller = runtime
             state.primary = True

@@ -88,7 +88,8 @@ async def mqtt_publishing(settings: Settings, engine: Engine, *, enabled: bool) 
     if not enabled:
         yield None
         return
-    publisher = MqttPublisher(engine, DerivedKeys.from_secret(secret_key(settings)), read_company)
+    publisher = MqttPublisher(engine, DerivedKeys.from_secret(secret_key(settings)), read_company,
+                              reload_interval=settings.mqtt_publish_reload_seconds)
     task = asyncio.create_task(publisher.run_forever(), name="mqtt publishing")
     try:
         yield publisher

@@ -169,7 +169,10 @@ def app_engine(db_urls: DatabaseUrls) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("data"), secret_key="test-secret-key-" + "x" * 32)
+    # MQTT publishing picks up a company's broker settings within half a second, not five: the
+    # publishing tests wait for it after every change.
+    return Settings(data_dir=tmp_path_factory.mktemp("data"), secret_key="test-secret-key-" + "x" * 32,
+                    mqtt_publish_reload_seconds=0.5)
 
 
 class LiveServer:

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import Connection, bindparam, func, select, text
 
 from factoryos.audit.chain import GENESIS_HASH, canonical_parts, row_hash, to_json_value
-from factoryos.db.driver import psycopg_connection
+from factoryos.db.driver import run_batch
 from factoryos.schema.audit import audit_chain_heads, audit_log
 
 # Second key of the two-int advisory lock space, so audit locks never collide with others.
@@ -77,7 +77,7 @@ _APPEND_AFTER_HEAD = text(
     """
 ).bindparams(*(bindparam(c.name, type_=c.type) for c in audit_log.c if c.name not in ("seq", "prev_hash", "row_hash")))
 
-# `append_and_commit`: the same append for psycopg's pipeline, so that locking the head, the
+# `append_and_commit`: the same append for one batch with the commit, so that locking the head, the
 # append and the commit reach the server together and the chain lock is never held while the
 # server waits for this process (which, with many threads and busy cores, can take a while).
 # A company without a head yet gets one first (seq 0, the genesis hash: what `verify` expects
@@ -168,12 +168,12 @@ def append_and_commit(conn: Connection, events: list[AuditEvent],
     """Run `first` (statements of the caller's own), append `events` (all of the transaction's
     tenant) and commit, in one round trip.
 
-    Everything is prepared first; then the statements go through psycopg's pipeline on the
+    Everything is prepared first; then the statements go in one batch (`run_batch`) on the
     connection under `conn`: the head's lock is taken by the append itself and the COMMIT
     follows right behind it, so the company's chain lock is held only while the server runs
     them. The COMMIT is sent as a statement (psycopg's `commit()` would wait for its answer
-    before the pipeline's own closing sync: a second round trip). An error aborts the pipeline,
-    the commit with it, and is raised here; the caller's transaction then rolls back as usual.
+    before the batch's closing sync: a second round trip). An error aborts the batch, the
+    commit with it, and is raised here; the caller's transaction then rolls back as usual.
     `conn`'s own commit after this is a no-op.
     """
     if not events and not first:
@@ -188,15 +188,12 @@ def append_and_commit(conn: Connection, events: list[AuditEvent],
         # Jsonb(None) is JSON null, as the column's SQLAlchemy type stores None elsewhere.
         statements.append({**row, "before": Jsonb(row["before"]), "after": Jsonb(row["after"]),
                            "c_head": c_head, "c_mid": c_mid, "c_tail": c_tail})
-    raw = psycopg_connection(conn)
-    with raw.pipeline(), raw.cursor() as cur:
-        for sql, params in first:
-            cur.execute(sql, params)
-        if statements:
-            cur.execute(_ENSURE_HEAD, {"tenant_id": tenant, "genesis": GENESIS_HASH})
-        for params in statements:
-            cur.execute(_PIPELINED_APPEND, params)
-        cur.execute(_COMMIT)
+    batch: list[tuple[str, Mapping[str, Any] | None]] = list(first)
+    if statements:
+        batch.append((_ENSURE_HEAD, {"tenant_id": tenant, "genesis": GENESIS_HASH}))
+    batch += [(_PIPELINED_APPEND, params) for params in statements]
+    batch.append((_COMMIT, None))
+    run_batch(conn, batch)
 
 
 def ensure_partitions(conn: Connection, months_ahead: int = 12) -> int:

@@ -200,28 +200,80 @@ def promote(url: str, *, wait_seconds: int = 60) -> ReplicaState:
     return state
 
 
-def check_not_superseded(own_url: str, peer_url: str | None, data_dir: Path) -> None:
-    """Run by a primary before it serves: refuse when its standby (`peer_url`) was promoted since (out
-    of recovery, on a later timeline). Remembered in `data_dir`, so a later start refuses even with the
-    peer away; the administrator removes the marker once this host is rebuilt as the new standby."""
+@dataclass(frozen=True)
+class PeerLink:
+    """How a paired primary reaches its standby's database to ask whether it was promoted: as the
+    standby's replication role (the standby is a copy of the primary: the same role and password), over
+    TLS checked against the installation's replication certificate. That role may ask nothing but which
+    database and timeline the peer is on and whether it is in recovery (no table rights)."""
+
+    host: str
+    port: int
+    password: str
+    ca_file: Path | None  # None: TLS not required (a test's clusters on one host)
+    role: str = REPLICATION_ROLE
+
+    def conninfo(self) -> str:
+        tls = f"sslmode=verify-ca sslrootcert={self.ca_file}" if self.ca_file else "sslmode=prefer"
+        return f"host={self.host} port={self.port} user={self.role} {tls} " \
+               f"application_name=factoryos-fence connect_timeout=5"  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PeerState:
+    identity: str  # system identifier: the peer is a copy of this installation's database, or not
+    timeline: int
+    in_recovery: bool
+
+
+def peer_state(link: PeerLink) -> PeerState:
+    """IDENTIFY_SYSTEM and `SHOW in_hot_standby` over a replication connection: all the standby's role may ask."""
+    with psycopg.connect(link.conninfo(), password=link.password, replication="true", autocommit=True) as conn:
+        found = conn.pgconn.exec_(b"IDENTIFY_SYSTEM")
+        hot = conn.pgconn.exec_(b"SHOW in_hot_standby")
+        if not found.ntuples or not hot.ntuples:
+            raise StandbyError("the standby did not say which database it is", code="standby_failed")
+        identity, timeline, standby = found.get_value(0, 0), found.get_value(0, 1), hot.get_value(0, 0)
+    assert identity is not None and timeline is not None
+    return PeerState(identity.decode(), int(timeline), standby == b"on")
+
+
+def check_not_superseded(own_url: str, peer: str | PeerLink | None, data_dir: Path, *, quiet: bool = False) -> bool:
+    """Run by a primary before it serves (and, paired in Compose, while it serves): refuse when its
+    standby (`peer`: its superuser URL, or a `PeerLink`) was promoted since (out of recovery, on a later
+    timeline). Remembered in `data_dir`, so a later start refuses even with the peer away; the
+    administrator removes the marker once this host is rebuilt as the new standby. Returns False when the
+    peer could not be asked (logged unless `quiet`: a watch asking every few seconds logs it itself)."""
     marker = data_dir / FENCE_FILE
     if marker.exists():
         raise Conflict(f"this database was superseded by its promoted standby ({marker.read_text().strip()}): it "
                        f"must not run as a second primary; rebuild it as a standby, then remove {marker}",
                        code="standby_superseded")  # fmt: skip
-    if not peer_url:
-        return
+    if not peer:
+        return True
     own = replica_state(own_url)
     try:
-        peer = replica_state(peer_url)
+        if isinstance(peer, PeerLink):
+            found = peer_state(peer)
+            if found.identity != database_identity(own_url):  # not a copy of this database: not ours to heed
+                log.warning("the standby at %s:%d is a copy of another database: not checked", peer.host, peer.port)
+                return True
+            in_recovery, timeline = found.in_recovery, found.timeline
+        else:
+            state = replica_state(peer)
+            in_recovery, timeline = state.in_recovery, state.timeline
     except Exception as exc:  # the peer away: nothing to learn from it (the marker covers what was learnt)
-        log.warning("could not reach the standby to check for a promotion: %s", type(exc).__name__)
-        return
-    if own.in_recovery or peer.in_recovery or peer.timeline <= own.timeline:
-        return
-    note = f"the standby became primary on timeline {peer.timeline}, seen {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
-    marker.write_text(note + "\n")
-    os.chmod(marker, 0o600)
+        (log.debug if quiet else log.warning)("could not reach the standby to check for a promotion: %s",
+                                              type(exc).__name__)  # fmt: skip
+        return False
+    if own.in_recovery or in_recovery or timeline <= own.timeline:
+        return True
+    note = f"the standby became primary on timeline {timeline}, seen {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_name(f".{FENCE_FILE}.new")
+    tmp.write_text(note + "\n")
+    os.chmod(tmp, 0o600)
+    tmp.replace(marker)
     raise Conflict(f"this database was superseded by its promoted standby ({note}): it must not run as a second "
                    f"primary; rebuild it as a standby, then remove {marker}", code="standby_superseded")
 

@@ -32,7 +32,8 @@ class NonconformancesApi:
         return await self.t.get(f"{NC_PATH}/{nc_id}", NcOut)
 
     async def open_nonconformance(self, body: dict[str, Any], *, idempotency_key: str | None = None) -> NcOut:
-        """`body` as NcIn: machine_id, quantity, description; product_id, order_id, lot_id when known."""
+        """`body` as NcIn: machine_id, quantity, description (or source "inspection"/"rejection" with
+        source_id, which fills them); product_id, order_id, lot_id when known."""
         return await self.t.send("POST", NC_PATH, NcOut, json=body, idempotency_key=idempotency_key)
 
     async def update_nonconformance(self, nc_id: UUID, changes: dict[str, Any], *,

@@ -43,6 +43,8 @@ def health_parts(h: dict[str, Any], config: Any = None) -> list[tuple[str, str, 
         ("migrations", "Migrations", state(mig.get("ok")),
          f"at {mig.get('current') or 'none'} (head {mig.get('head')})" + _extra(mig)),
     ]
+    if h.get("code") == "standby_superseded":  # its standby was promoted: this server must not be used
+        rows.insert(1, ("standby", "Standby", "PROBLEM", str(h.get("detail") or "")))
     if poller.get("state") == "running":
         rows.append(("poller", "Poller", state(poller.get("ok")),
                      f"{poller.get('machines', 0)} machines, {poller.get('connected', 0)} connected, "

@@ -101,6 +101,9 @@ class LiveSnapshots:
         self._guard = threading.Lock()
         self._read: dict[tuple[UUID, UUID], float] = {}  # when each site's live view was last read (clock)
         self._read_oee: dict[tuple[UUID, UUID], float] = {}  # when its running shift's OEE was last read
+        # Bumped by `forget`: a snapshot computed from data read before a forget is served to the one
+        # reader that asked for it but never stored, so no later reader gets what the change replaced.
+        self._generation: dict[UUID, int] = {}
         self._renewer: threading.Thread | None = None
         self._stop = threading.Event()
         self.computed = 0  # snapshots made so far (tests and benchmarks read it)
@@ -166,9 +169,10 @@ class LiveSnapshots:
         try:
             snap = self._fresh(key, max_age)
             if snap is None:
+                generation = self._generation.get(tenant_id, 0)
                 view, oee = site_live(conn, tenant_id, site_id, now())
                 snap = Snapshot(view, self._clock(), oee)
-                self._store(key, snap)
+                self._store(key, snap, generation)
             return snap
         finally:
             lock.release()
@@ -200,10 +204,11 @@ class LiveSnapshots:
             return  # a reader is computing it (cold or forgotten): that will do
         try:
             tenant_id, site_id = key
+            generation = self._generation.get(tenant_id, 0)
             with tenant_transaction(engine, tenant_id) as conn:
                 view, oee = site_live(conn, tenant_id, site_id, datetime.now(UTC))
-            self._store(key, Snapshot(view, self._clock(), oee))
-            self.renewed += 1
+            if self._store(key, Snapshot(view, self._clock(), oee), generation):
+                self.renewed += 1
         except NotFound:  # the site is gone: stop renewing it
             self._read.pop(key, None)
             self._read_oee.pop(key, None)
@@ -216,16 +221,22 @@ class LiveSnapshots:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _store(self, key: tuple[UUID, UUID], snap: Snapshot) -> None:
+    def _store(self, key: tuple[UUID, UUID], snap: Snapshot, generation: int) -> bool:
+        """Keep `snap` unless its company was forgotten since its computation began (False)."""
         self.computed += 1
         with self._guard:
+            if self._generation.get(key[0], 0) != generation:
+                return False
             self._snapshots[key] = snap
             self._forget_old(snap.made)
+            return True
 
     def forget(self, tenant_id: UUID) -> None:
-        """Drop a company's snapshots after a change readers must see at once (a counter anomaly
-        decided); the next reader computes afresh. One renewed meanwhile is at most `max_age` old."""
+        """Drop a company's snapshots after a committed change readers must see at once (a connection
+        saved, a counter anomaly decided); the next reader computes afresh, and a computation already
+        under way (it may have read the data before the change) is not kept."""
         with self._guard:
+            self._generation[tenant_id] = self._generation.get(tenant_id, 0) + 1
             for key in [k for k in self._snapshots if k[0] == tenant_id]:
                 del self._snapshots[key]
 

@@ -226,6 +226,19 @@ def list_plans(conn: Connection, tenant_id: UUID, query: PlanQuery) -> Page:
                                        search_columns=("name",))
 
 
+def in_service(conn: Connection, tenant_id: UUID, asset: RowMapping) -> bool:
+    """An active asset on an active machine, or on none (a mould on the shelf): only its plans fall
+    due; a retired machine's plans make no orders and stay off the due list."""
+    if asset["status"] != "active":
+        return False
+    machine_id = usage.machine_of(conn, tenant_id, asset)
+    if machine_id is None:
+        return True
+    status = conn.execute(select(machines.c.status).where(machines.c.tenant_id == tenant_id,
+                                                          machines.c.id == machine_id)).scalar()
+    return status == "active"
+
+
 def active_plans(conn: Connection, tenant_id: UUID) -> list[RowMapping]:
     return list(conn.execute(select(mp).where(mp.c.tenant_id == tenant_id, mp.c.active)
                              .order_by(mp.c.created_at)).mappings())

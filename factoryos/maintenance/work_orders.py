@@ -4,11 +4,11 @@ Statuses: requested → approved → scheduled → in_progress → done, and can
 one. A request waits for a planner's approval; a corrective or request raised by someone who
 may trigger work orders starts approved. A closed order (done, cancelled) is never edited.
 
-Preventive orders are generated *on read*: reading the due list or the work orders makes the
-order of every active plan found due, in that transaction (see `generate_due`). The partial
-unique index on (plan, open) makes a second reader's insert a no-op, so no background job is
-needed, a plan's state is always judged on the freshest production data, and a server that
-nobody looks at does no work; what is due is seen the moment anyone looks.
+Preventive orders are made by `generate_due`: every minute by the server's duty for every
+company (`due_duty`), so an order exists (and the dashboard shows it) without anyone looking,
+and also when the due list or the work orders are read, so what is shown is judged on the
+freshest production data. The partial unique index on (plan, open) makes a second insert a
+no-op, so the duty and readers never make two orders of one plan.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from factoryos.maintenance.models import (
     WorkOrderPatch,
     WorkOrderQuery,
 )
-from factoryos.maintenance.plans import active_plans, plan_due
+from factoryos.maintenance.plans import active_plans, in_service, plan_due
 from factoryos.plant.machines import require_machine
 from factoryos.production.downtime import DowntimeEvents
 from factoryos.schema.maintenance import maintenance_assets as ma
@@ -127,7 +127,7 @@ def generate_due(conn: Connection, tenant_id: UUID, now: datetime) -> list[RowMa
         if busy is not None:
             continue
         asset = require_asset(conn, tenant_id, plan["asset_id"], field=None)
-        if asset["status"] != "active":
+        if not in_service(conn, tenant_id, asset):
             continue
         due = plan_due(conn, tenant_id, plan, asset, now)
         fired = due.fired

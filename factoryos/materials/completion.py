@@ -8,7 +8,8 @@ A lot is made when the order's last operation completes (an earlier operation's 
 the same lot: the order makes one product), the order names a product, and there is something to
 trace — material issued or loaded for the order, or a released BOM to backflush — and good parts
 not yet in a lot. Otherwise nothing happens and nothing is refused: an order without material
-completes as before. `POST …/operations/{id}/output` stays for partial lots and corrections.
+completes as before. A serialized product's lot gets one serial per good part, numbered within
+the lot. `POST …/operations/{id}/output` stays for partial lots and corrections.
 """
 
 from __future__ import annotations

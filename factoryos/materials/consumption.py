@@ -21,7 +21,7 @@ from factoryos.materials.boms import released_bom
 from factoryos.materials.gs1 import ScanRead, parse_scan
 from factoryos.materials.items import item_for_product, to_base
 from factoryos.materials.locations import allows_negative, line_side, location_row
-from factoryos.materials.lots import create_lot, get_lot
+from factoryos.materials.lots import create_lot, get_lot, lots_of_serial, number_serials
 from factoryos.materials.models import LotIn, MovementOut
 from factoryos.materials.quantities import plain
 from factoryos.materials.scan_models import ConsumedOut, OutputIn, OutputOut, ScanIn, ScanOut
@@ -34,6 +34,15 @@ from factoryos.schema.orders import order_operations
 
 
 def _lot_from_scan(conn: Connection, tenant_id: UUID, read: ScanRead) -> Any:
+    if not read.lot and read.serial:
+        # A serialized part's label (01 GTIN, 21 serial) names no lot: the serial says which.
+        found = lots_of_serial(conn, tenant_id, read.serial, read.gtin)
+        if not found:
+            raise NotFound(f"serial {read.serial} was never made or received", code="lot_not_found", field="code")
+        if len(found) > 1:
+            raise ValidationFailed(f"serial {read.serial} exists for several items: scan the GS1 label",
+                                   code="lot_ambiguous", field="code")
+        return found[0]
     if not read.lot:
         raise ValidationFailed(f"no lot number in {read.read}", code="scan_no_lot", field="code")
     rows = list(conn.execute(select(lots, items.c.gtin, items.c.number.label("item_number"))
@@ -209,10 +218,16 @@ def produce_output(conn: Connection, tenant_id: UUID, user_id: UUID | None, oper
                 backflushed += _issue_from(conn, tenant_id, user_id, item, lot, take, (take, item["unit"]),
                                            operation, machine_id, now)
                 need -= take
+    if body.serials and product_item["serialized"] and len(body.serials) != quantity:
+        raise ValidationFailed(f"{len(body.serials)} serial number(s) for {plain(quantity)} made: one per unit",
+                               code="quantity_invalid", field="serials")
     lot_row = create_lot(conn, tenant_id, user_id, LotIn(item_id=product_item["id"], number=body.number,
                                                          serials=body.serials), now,
                          origin="production", quantity=quantity,
                          production={"job_id": order["id"], "operation_id": operation_id, "machine_id": machine_id})
+    if product_item["serialized"] and not body.serials and quantity == quantity.to_integral_value():
+        # A serialized product: one serial per unit made, numbered within its lot.
+        number_serials(conn, tenant_id, product_item, lot_row, int(quantity))
     receipt = post(conn, tenant_id, user_id, Posting(
         "production_receipt", product_item, lot_row, quantity, quantity, product_item["unit"], to_location=where,
         operation_id=operation_id, job_id=order["id"], machine_id=machine_id), now)

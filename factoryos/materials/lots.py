@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, String, Uuid, and_, cast, column, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from factoryos.errors import Conflict, NotFound, ValidationFailed
@@ -94,17 +94,50 @@ def create_lot(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: Lo
         tenant_id=tenant_id, item_id=item["id"], number=number, origin=origin or kind, supplier=body.supplier,
         supplier_lot=body.supplier_lot, expires_on=body.expires_on, quantity=quantity, created_by=user_id,
         **(production or {})).returning(lots)).mappings().one()
-    if body.serials:
-        if len(set(body.serials)) != len(body.serials):
-            raise ValidationFailed("a serial number is given twice", code="serial_duplicate", field="serials")
-        taken = conn.execute(select(serials.c.serial).where(serials.c.tenant_id == tenant_id,
-                                                            serials.c.item_id == item["id"],
-                                                            serials.c.serial.in_(body.serials))).scalars().first()
-        if taken:
-            raise Conflict(f"serial {taken} of {item['number']} exists", code="serial_taken", field="serials")
-        conn.execute(insert(serials), [{"tenant_id": tenant_id, "lot_id": row["id"], "item_id": item["id"],
-                                        "serial": s} for s in body.serials])
+    add_serials(conn, tenant_id, item, row["id"], body.serials)
     return row
+
+
+def add_serials(conn: Connection, tenant_id: UUID, item: Any, lot_id: UUID, numbers: list[str]) -> None:
+    """The lot's serial numbers, each unique for the item."""
+    if not numbers:
+        return
+    if len(set(numbers)) != len(numbers):
+        raise ValidationFailed("a serial number is given twice", code="serial_duplicate", field="serials")
+    taken = conn.execute(select(serials.c.serial).where(serials.c.tenant_id == tenant_id,
+                                                        serials.c.item_id == item["id"],
+                                                        serials.c.serial.in_(numbers))).scalars().first()
+    if taken:
+        raise Conflict(f"serial {taken} of {item['number']} exists", code="serial_taken", field="serials")
+    conn.execute(insert(serials), [{"tenant_id": tenant_id, "lot_id": lot_id, "item_id": item["id"],
+                                    "serial": s} for s in numbers])
+
+
+def number_serials(conn: Connection, tenant_id: UUID, item: Any, lot: Any, count: int) -> None:
+    """One serial per unit made, numbered within the lot (HSG-0007-0001 …), in one statement
+    however many. Unique for the item because the lot number is, unless someone entered such a
+    serial by hand: then refused (the caller's transaction undoes the lot)."""
+    width = max(4, len(str(count)))
+    made = conn.execute(pg_insert(serials).from_select(
+        ["tenant_id", "lot_id", "item_id", "serial"],
+        select(literal(tenant_id, Uuid), literal(lot["id"], Uuid), literal(item["id"], Uuid),
+               func.concat(lot["number"][:59 - width], "-", func.lpad(cast(column("g"), String), width, "0")))
+        .select_from(func.generate_series(1, count).alias("g"))).on_conflict_do_nothing().returning(serials.c.id))
+    if len(made.all()) != count:
+        raise Conflict(f"a serial numbered from lot {lot['number']} of {item['number']} exists already",
+                       code="serial_taken", field="serials")
+
+
+def lots_of_serial(conn: Connection, tenant_id: UUID, serial: str, gtin: str | None) -> list[Any]:
+    """The lot holding a scanned serial (of the GTIN's item when the label names one); two when
+    two items share the serial and no GTIN says which."""
+    stmt = (select(lots, items.c.gtin, items.c.number.label("item_number"))
+            .join(serials, and_(serials.c.tenant_id == lots.c.tenant_id, serials.c.lot_id == lots.c.id))
+            .join(items, and_(items.c.tenant_id == lots.c.tenant_id, items.c.id == lots.c.item_id))
+            .where(lots.c.tenant_id == tenant_id, serials.c.serial == serial))
+    if gtin:
+        stmt = stmt.where(items.c.gtin == gtin)
+    return list(conn.execute(stmt.limit(2)).mappings())
 
 
 def _select(tenant_id: UUID) -> Any:

@@ -188,7 +188,7 @@ def record_movement(conn: Connection, tenant_id: UUID, user_id: UUID | None, bod
     return post(conn, tenant_id, user_id, Posting(
         body.kind, item, lot, base, body.quantity, body.unit or item["unit"], from_location=frm, to_location=to,
         operation_id=operation["id"] if operation else None, job_id=operation["job_id"] if operation else None,
-        reason=body.reason))
+        machine_id=operation["machine_id"] if operation else None, reason=body.reason))
 
 
 def list_movements(conn: Connection, tenant_id: UUID, query: MovementQuery) -> MovementPage:

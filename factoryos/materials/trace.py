@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Connection, Row, Uuid, and_, any_, cast, or_, select, text
+from sqlalchemy import ARRAY, Connection, Row, Text, Uuid, and_, any_, cast, literal, or_, select, text
 
 from factoryos.materials.lots import find_lot
 from factoryos.materials.quantities import plain
@@ -95,8 +95,11 @@ def fetch(conn: Connection, tenant_id: UUID, root_id: UUID, direction: Direction
                                                "max_nodes": MAX_NODES + 1}).all()
 
 
-def _uuids(values: list[UUID]) -> Any:
-    return cast(values, ARRAY(Uuid))
+def _uuids(values: Iterable[UUID]) -> Any:
+    """An array parameter sent as one text literal: psycopg's list dumper checks each element
+    with a regular expression (~150 ms for the 8,700 lots of a recall), the server parses it in
+    a few."""
+    return cast(literal("{" + ",".join(map(str, values)) + "}", Text), ARRAY(Uuid))
 
 
 def _inspections(conn: Connection, tenant_id: UUID, by_job: dict[UUID, list[UUID]],
@@ -112,8 +115,8 @@ def _inspections(conn: Connection, tenant_id: UUID, by_job: dict[UUID, list[UUID
         .join(machines, and_(machines.c.tenant_id == inspections.c.tenant_id, machines.c.id == inspections.c.machine_id))
         .outerjoin(jobs, and_(jobs.c.tenant_id == inspections.c.tenant_id, jobs.c.id == inspections.c.job_id))
         .where(inspections.c.tenant_id == tenant_id,
-               or_(inspections.c.job_id == any_(_uuids(list(by_job))),
-                   inspections.c.operation_id == any_(_uuids(list(by_operation)))))
+               or_(inspections.c.job_id == any_(_uuids(by_job)),
+                   inspections.c.operation_id == any_(_uuids(by_operation))))
         .order_by(inspections.c.recorded_at, inspections.c.id).limit(MAX_QUALITY)).mappings()
     out = []
     for r in rows:
@@ -135,7 +138,7 @@ def _nonconformances(conn: Connection, tenant_id: UUID, lot_ids: set[UUID], by_j
         .outerjoin(lots, and_(lots.c.tenant_id == ncs.c.tenant_id, lots.c.id == ncs.c.lot_id))
         .outerjoin(jobs, and_(jobs.c.tenant_id == ncs.c.tenant_id, jobs.c.id == ncs.c.order_id))
         .where(ncs.c.tenant_id == tenant_id,
-               or_(ncs.c.lot_id == any_(_uuids(list(lot_ids))), ncs.c.order_id == any_(_uuids(list(by_job)))))
+               or_(ncs.c.lot_id == any_(_uuids(lot_ids)), ncs.c.order_id == any_(_uuids(by_job))))
         .order_by(ncs.c.created_at, ncs.c.id).limit(MAX_QUALITY)).mappings()
     out = []
     for r in rows:

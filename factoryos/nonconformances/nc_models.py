@@ -20,17 +20,23 @@ MAX_QUANTITY = Decimal("99999999999")
 
 
 class NcIn(BaseModel):
+    """By hand: machine, quantity and description are required. From an out-of-spec inspection or a
+    rejection (`source` and `source_id`): what is not sent is taken from there."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    machine_id: UUID = Field(description="Where the nonconformance was found.")
+    machine_id: UUID | None = Field(None, description="Where the nonconformance was found (required by hand).")
     product_id: UUID | None = None
     order_id: UUID | None = Field(None, description="The manufacturing order, when known.")
     lot_id: UUID | None = Field(None, description="The material lot, when known.")
     quarantine_lot: bool = Field(False, description="Put the lot in quarantine (no further use) until decided.")
-    quantity: Decimal = Field(gt=0, le=MAX_QUANTITY, decimal_places=3, description="How many parts (or how much).")
-    description: str = Field(min_length=1, max_length=TEXT_MAX, description="What is wrong (the defect).")
+    quantity: Decimal | None = Field(None, gt=0, le=MAX_QUANTITY, decimal_places=3,
+                                     description="How many parts (or how much); required by hand.")
+    description: str | None = Field(None, min_length=1, max_length=TEXT_MAX,
+                                    description="What is wrong (the defect); required by hand.")
     source: NcSource = Field("manual", description="manual, or opened from an inspection or a rejection.")
-    source_id: UUID | None = Field(None, description="The inspection or rejection entry it came from.")
+    source_id: UUID | None = Field(None, description="The out-of-spec inspection or the rejection entry it comes "
+                                                     "from (required with those sources).")
 
 
 class NcPatch(BaseModel):

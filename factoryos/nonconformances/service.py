@@ -1,4 +1,4 @@
-"""Nonconformances: open (by hand, from an inspection or a rejection), edit, disposition, close.
+"""Nonconformances: open (by hand, from an out-of-spec inspection or a rejection), edit, disposition, close.
 
 An NC moves open → dispositioned → closed; every step leaves a row in its history. Closing the
 disposition is signed (factoryos/signatures): the signature covers `nc_content`, the NC's
@@ -29,6 +29,7 @@ from factoryos.nonconformances.nc_models import (
     NcQuery,
     NcSummary,
 )
+from factoryos.nonconformances.sources import completed
 from factoryos.plant.machines import require_machine
 from factoryos.schema.jobs import jobs
 from factoryos.schema.nonconformances import capa_nonconformances, nonconformance_events, nonconformances
@@ -87,7 +88,9 @@ def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, (UUID, Decimal, datetime)) else v for k, v in details.items()}
 
 
-def open_nc(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: NcIn) -> UUID:
+def open_nc(conn: Connection, tenant_id: UUID, user_id: UUID | None, sent: NcIn) -> UUID:
+    body = completed(conn, tenant_id, sent)
+    assert body.machine_id is not None and body.quantity is not None and body.description is not None
     require_machine(conn, tenant_id, body.machine_id)
     _check_refs(conn, tenant_id, body.model_dump())
     number = next_number(conn, t, tenant_id)
@@ -106,14 +109,9 @@ def open_nc(conn: Connection, tenant_id: UUID, user_id: UUID | None, body: NcIn)
     return nc_id
 
 
-def open_from_inspection(conn: Connection, tenant_id: UUID, *, inspection_id: UUID, machine_id: UUID,
-                         product_id: UUID | None, description: str, user_id: UUID | None,
-                         quantity: Decimal = Decimal(1)) -> UUID:
-    """An NC for an out-of-specification inspection (called by the quality module in its transaction)."""
-    body = NcIn(machine_id=machine_id, product_id=product_id, quantity=quantity,
-                description=description.strip()[:4000] or "out of specification", source="inspection",
-                source_id=inspection_id)
-    return open_nc(conn, tenant_id, user_id, body)
+def open_from_inspection(conn: Connection, tenant_id: UUID, *, inspection_id: UUID, user_id: UUID | None) -> UUID:
+    """An NC for an out-of-specification inspection: machine, product, order, parts and what is wrong from it."""
+    return open_nc(conn, tenant_id, user_id, NcIn(source="inspection", source_id=inspection_id))
 
 
 def update_nc(conn: Connection, tenant_id: UUID, nc_id: UUID, user_id: UUID | None,

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, select
 
 from factoryos.errors import ValidationFailed
-from factoryos.kpi import ShiftInstance, load_zone, resolve_shift
+from factoryos.kpi import ShiftInstance, ShiftPattern, load_zone, resolve_shift
 from factoryos.plant.operators import require_operators
 from factoryos.plant.records import MachineRecord, SiteRecord
 from factoryos.production.loss_models import ShiftRef
@@ -87,6 +89,10 @@ _M, _S, _I = "m__", "s__", "i__"
 _COLUMNS = ", ".join([f"mc.{c.name} as {_M}{c.name}" for c in machines.c]
                      + [f"st.{c.name} as {_S}{c.name}" for c in sites.c])
 _INSTANCE_COLUMNS = ", ".join(f"si.{c.name} as {_I}{c.name}" for c in shift_instances.c)
+# (row key, record key) of each record, for `booked` (every entry turns a row into three records).
+_MACHINE_KEYS = tuple((_M + c.name, c.name) for c in machines.c)
+_SITE_KEYS = tuple((_S + c.name, c.name) for c in sites.c)
+_INSTANCE_KEYS = tuple((_I + c.name, c.name) for c in shift_instances.c)
 _MACHINE_CTE = f"""m as materialized (
       select {_COLUMNS} from machines mc
       join sites st on st.tenant_id = mc.tenant_id and st.id = mc.site_id
@@ -98,7 +104,8 @@ _BY_PATTERN = ("si.tenant_id = %(tenant)s and si.pattern_id = %(shift_id)s::uuid
 # is read over two days back from `at`, however long the site's history.
 _RUNNING = ("si.tenant_id = %(tenant)s and si.site_id = m.s__id and si.starts_at <= %(at)s::timestamptz "
             "and si.starts_at > %(at)s::timestamptz - interval '2 days' and si.ends_at > %(at)s::timestamptz")
-_PATTERNS = """(select coalesce(json_agg(sp order by sp.start_time, sp.name), '[]') from shift_patterns sp
+# As JSON text: a site's patterns rarely change, so `_pattern_shifts` parses each text once.
+_PATTERNS = """(select coalesce(json_agg(sp order by sp.start_time, sp.name), '[]')::text from shift_patterns sp
                 where sp.tenant_id = %(tenant)s and sp.site_id = m.s__id and sp.active)"""
 
 
@@ -110,8 +117,8 @@ def _instance_cte(where: str, patterns: str) -> str:
       order by si.starts_at desc limit 1)"""
 
 
-BOOKING_BY_ID = f"{_MACHINE_CTE}, {_instance_cte(_BY_ID, 'null::json')}"
-BOOKING_BY_PATTERN = f"{_MACHINE_CTE}, {_instance_cte(_BY_PATTERN, 'null::json')}"
+BOOKING_BY_ID = f"{_MACHINE_CTE}, {_instance_cte(_BY_ID, 'null::text')}"
+BOOKING_BY_PATTERN = f"{_MACHINE_CTE}, {_instance_cte(_BY_PATTERN, 'null::text')}"
 BOOKING_RUNNING = f"{_MACHINE_CTE}, {_instance_cte(_RUNNING, _PATTERNS)}"
 
 
@@ -133,9 +140,9 @@ def booking_params(ref: ShiftRef, at: datetime) -> dict[str, Any]:
 
 def booked(row: Mapping[str, Any], at: datetime) -> Booking | None:
     """The Booking a row of `m` and `i` holds, or None when `book` must decide (see above)."""
-    machine = cast(MachineRecord, {k[len(_M):]: v for k, v in row.items() if k.startswith(_M)})
-    site = cast(SiteRecord, {k[len(_S):]: v for k, v in row.items() if k.startswith(_S)})
-    instance = cast(ShiftInstanceRecord, {k[len(_I):]: v for k, v in row.items() if k.startswith(_I)})
+    machine = cast(MachineRecord, {name: row[key] for key, name in _MACHINE_KEYS})
+    site = cast(SiteRecord, {name: row[key] for key, name in _SITE_KEYS})
+    instance = cast(ShiftInstanceRecord, {name: row[key] for key, name in _INSTANCE_KEYS})
     if machine["status"] != "active" or instance["site_id"] != site["id"]:
         return None  # `book` says why
     if row["i_ties"] > 1:
@@ -146,19 +153,30 @@ def booked(row: Mapping[str, Any], at: datetime) -> Booking | None:
     return Booking(machine, site, instance, kpi_instance(instance))
 
 
-def _computed_shift_wins(patterns: list[dict[str, Any]], stored: ShiftInstanceRecord, timezone: str,
-                         at: datetime) -> bool:
-    """Whether a shift of an active pattern, not stored, holds `at` and started after `stored` (or
-    as late, later by name): `running_instance`'s choice over the same days, which then is not
-    `stored`. (Its own stored instance, if frozen with another window, may be that shift: then
-    `book` decides, rightly.)"""
+def _computed_shift_wins(patterns: str, stored: ShiftInstanceRecord, timezone: str, at: datetime) -> bool:
+    """Whether a shift of an active pattern (`patterns`: their rows as JSON text), not stored, holds
+    `at` and started after `stored` (or as late, later by name): `running_instance`'s choice over the
+    same days, which then is not `stored`. (Its own stored instance, if frozen with another window,
+    may be that shift: then `book` decides, rightly.)"""
     local = at.astimezone(load_zone(timezone)).date()
-    for pattern in patterns:
-        shape = kpi_pattern(pattern)  # type: ignore[arg-type]  # a JSON row: pydantic parses its text
-        for day in (local - timedelta(days=1), local):
-            if (UUID(pattern["id"]), day) == (stored["pattern_id"], stored["local_date"]) or not shape.runs_on(day):
-                continue
-            shift = resolve_shift(shape, day, timezone)
-            if shift.start <= at < shift.end and (shift.start, shift.name) > (stored["starts_at"], stored["name"]):
-                return True
+    for pattern_id, day, shift in _pattern_shifts(patterns, timezone, local):
+        if (pattern_id, day) == (stored["pattern_id"], stored["local_date"]):
+            continue
+        if shift.start <= at < shift.end and (shift.start, shift.name) > (stored["starts_at"], stored["name"]):
+            return True
     return False
+
+
+@lru_cache(maxsize=256)
+def _pattern_shifts(patterns: str, timezone: str, local: date) -> tuple[tuple[UUID, date, ShiftInstance], ...]:
+    """The shifts the patterns run on the local day before `local` and on `local` (pattern, day, shift).
+
+    Cached: every entry of a site asks again with the same patterns, zone and day; a changed
+    pattern is other text, and a new day another key."""
+    shifts = []
+    for pattern in json.loads(patterns):
+        shape: ShiftPattern = kpi_pattern(pattern)  # type: ignore[arg-type]  # a JSON row: pydantic parses it
+        for day in (local - timedelta(days=1), local):
+            if shape.runs_on(day):
+                shifts.append((UUID(pattern["id"]), day, resolve_shift(shape, day, timezone)))
+    return tuple(shifts)

@@ -1,11 +1,13 @@
-"""A batch of machine state changes in a handful of statements, whatever its size.
+"""A batch of machine state changes in three round trips, whatever its size.
 
 `record_state_changes` gives what `record_state_change` gives event by event (the same
 intervals, downtime events and outcomes) but reads and writes set-wise: lock the batch's
-machines in one statement, read their latest intervals in one (a lateral step per machine), the stop
-runs those end with and their downtime in one query each, replay the events in Python,
-then close, insert and flag with one `… from unnest` each. Events of one machine are
-applied in batch order; machines do not affect each other.
+machines and read their latest intervals (a lateral step per machine) in one round trip, the
+stop runs those end with (each interval with its downtime event) and the older starts the batch
+names in a second, replay the events in Python, then close, insert and flag with one `… from
+unnest` each, all in a third (`run_batch`: statements queued and sent together). Events of one
+machine are applied in batch order; machines do not affect each other. Webhook facts are built
+only for the event types some enabled endpoint subscribes to (read with the lock).
 
 The replay keeps the per-event rules: a replay of a stored change is a duplicate, the same
 state and code is unchanged (remembered in the interval's `seen_at`), a stop run reaching the
@@ -22,8 +24,8 @@ them into the stored intervals (`state_late`).
 from __future__ import annotations
 
 import logging
+import os
 import re
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,9 +35,10 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from factoryos.db.driver import run_batch
 from factoryos.errors import ValidationFailed
 from factoryos.integrations import facts
-from factoryos.integrations.outbox import Fact, emit
+from factoryos.integrations.outbox import SUBSCRIBED_TYPES, Fact, emit
 from factoryos.kpi import MachineState
 from factoryos.production.signals import (
     _RUN_LOOKBACK,
@@ -62,7 +65,7 @@ class StateRow:
     at: datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class _Interval:
     id: UUID
     state: MachineState
@@ -75,7 +78,7 @@ class _Interval:
     seen_now: list[datetime] = field(default_factory=list)  # reassertions this batch adds
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     interval_id: UUID
     machine_id: UUID
@@ -85,7 +88,7 @@ class _Event:
     closed_at: datetime | None = None  # the change that closed it (its updated_at)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Machine:
     id: UUID
     code: str
@@ -109,7 +112,7 @@ def _sql(statement: str) -> str:
 
 
 _LOCK_MACHINES = _sql("""
-    select m.id, m.code, s.micro_stop_seconds
+    select m.id, m.code, s.micro_stop_seconds, """ + SUBSCRIBED_TYPES + """ as subscribed
     from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id
     where m.tenant_id = :tenant and m.id = any(cast(:ids as uuid[]))
     order by m.id
@@ -132,9 +135,10 @@ _STARTS = _sql("""
     join machine_state_intervals i
       on i.tenant_id = :tenant and i.machine_id = u.machine_id and i.started_at = u.started_at
 """)
-# The contiguous stop intervals before each given latest stop, newest first, as `_stop_run` walks them.
-# `limit 1` (ids are unique) keeps each lateral a lookup by id: flattened into a join, the planner
-# (stale statistics, RLS quals) scanned the company's every interval once per batch.
+# Each given latest stop (depth 1) and the contiguous stop intervals before it, newest first, as
+# `_stop_run` walks them, each with its downtime event if it has one. `limit 1` (ids are unique, an
+# interval has at most one event) keeps each lateral a lookup by id: flattened into a join, the
+# planner (stale statistics, RLS quals) scanned the company's every interval once per batch.
 _STOP_RUNS = _sql("""
     with recursive run as (
       select i.id, i.machine_id, i.state, i.raw_code, i.started_at, i.ended_at, 1 as depth
@@ -151,7 +155,11 @@ _STOP_RUNS = _sql("""
         order by e.started_at desc limit 1) p
       where r.depth <= :lookback and p.ended_at = r.started_at and p.state = any(cast(:stops as text[]))
     )
-    select id, machine_id, state, raw_code, started_at, ended_at from run where depth > 1
+    select r.id, r.machine_id, r.state, r.raw_code, r.started_at, r.ended_at, r.depth,
+           d.id as event_id, d.ended_at as event_ended_at
+    from run r
+    left join lateral (select d.id, d.ended_at from downtime_events d
+                       where d.tenant_id = :tenant and d.state_interval_id = r.id limit 1) d on true
 """)
 # Reassertions of the same state, appended in time order (all later than what the interval holds).
 _ADD_SEEN = _sql("""
@@ -159,13 +167,6 @@ _ADD_SEEN = _sql("""
     from (select u.id, array_agg(u.at order by u.at) as ats
           from unnest(cast(:ids as uuid[]), cast(:ats as timestamptz[])) as u(id, at) group by u.id) g
     where i.tenant_id = :tenant and i.id = g.id
-""")
-# `limit 1` as in `_STOP_RUNS`: one index lookup per interval (an interval has at most one event).
-_LINKED = _sql("""
-    select d.id, d.state_interval_id, d.ended_at
-    from unnest(cast(:ids as uuid[])) as x(id)
-    cross join lateral (select * from downtime_events d
-                        where d.tenant_id = :tenant and d.state_interval_id = x.id limit 1) d
 """)
 # By machine among the open intervals: their partial index holds one row per machine, so the
 # plan stays an index lookup however stale the table's statistics are.
@@ -226,18 +227,17 @@ def record_state_changes(conn: Connection, tenant_id: UUID, changes: Iterable[St
     events = [_parse(c) for c in changes]
     if not events:
         return []
-    machines = _lock_machines(conn, tenant_id, events)
-    _load_history(conn, tenant_id, machines, events)
+    machines, subscribed = _lock_machines(conn, tenant_id, events)
+    links = _load_history(conn, tenant_id, machines, events)
     late = _late_machines(machines, events)
     for machine_id in late:
         del machines[machine_id]
-    links = _load_links(conn, tenant_id, machines)
     outcomes: list[StateOutcome | None] = []
     new_events: dict[UUID, _Event] = {}
     for machine_id, state, raw_code, at in events:
         m = machines.get(machine_id)
         outcomes.append(None if m is None else _apply(m, links, new_events, state, raw_code, at))
-    _write(conn, tenant_id, machines, links, new_events)
+    _write(conn, tenant_id, machines, links, new_events, subscribed)
     for n, (machine_id, state, raw_code, at) in enumerate(events):
         if machine_id in late:
             outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
@@ -260,58 +260,80 @@ def _late_machines(machines: dict[UUID, _Machine], events: Sequence[tuple]) -> s
     return late
 
 
-def _lock_machines(conn: Connection, tenant_id: UUID, events: Sequence[tuple]) -> dict[UUID, _Machine]:
+def _lock_machines(conn: Connection, tenant_id: UUID,
+                   events: Sequence[tuple]) -> tuple[dict[UUID, _Machine], frozenset[str]]:
+    """The batch's machines, locked, with their latest intervals (`history` of one; in the same round
+    trip, read once the lock is held), and the webhook event types the company's endpoints subscribe to."""
     ids = sorted({e[0] for e in events})
-    found = {
-        r.id: _Machine(r.id, r.code, timedelta(seconds=r.micro_stop_seconds))
-        for r in conn.exec_driver_sql(_LOCK_MACHINES, {"tenant": tenant_id, "ids": ids})
-    }
-    for machine_id, *_ in events:
-        if machine_id not in found:
-            raise ValidationFailed(f"machine {machine_id} not found", code="machine_not_found", field="machine_id")
-    return found
+    params = {"tenant": tenant_id, "ids": ids}
+    rows, latest = run_batch(conn, [(_LOCK_MACHINES, params), (_LATEST, params)])
+    found = {r["id"]: _Machine(r["id"], r["code"], timedelta(seconds=r["micro_stop_seconds"])) for r in rows}
+    subscribed = frozenset(rows[0]["subscribed"]) if rows else frozenset()
+    if len(found) < len(ids):
+        missing = next(e[0] for e in events if e[0] not in found)
+        raise ValidationFailed(f"machine {missing} not found", code="machine_not_found", field="machine_id")
+    for r in latest:
+        found[r["machine_id"]].history.append(_interval(r))
+    return found, subscribed
 
 
-def _interval(r: Any) -> _Interval:
-    return _Interval(r.id, MachineState(r.state), r.raw_code, r.started_at, r.ended_at, stored=True,
-                     seen=list(getattr(r, "seen_at", None) or []))
+def _interval(r: dict[str, Any]) -> _Interval:
+    return _Interval(r["id"], MachineState(r["state"]), r["raw_code"], r["started_at"], r["ended_at"], stored=True,
+                     seen=list(r.get("seen_at") or []))
 
 
-def _load_history(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], events: Sequence[tuple]) -> None:
-    """Each machine's latest stored interval, the stored stop run it ends, and which older
-    stored starts the batch's events name."""
-    found = conn.exec_driver_sql(_LATEST, {"tenant": tenant_id, "ids": list(machines)})
-    latest = {r.machine_id: _interval(r) for r in found}
+def _load_history(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine],
+                  events: Sequence[tuple]) -> dict[UUID, _Event]:
+    """Before each machine's latest stored interval, the stored stop run it ends, and which older
+    stored starts the batch's events name (one round trip); returns the stored downtime events of
+    those stop runs, by interval."""
+    latest = {m.id: m.history[-1] for m in machines.values() if m.history}
     stops = [i.id for i in latest.values() if i.state in STOP_STATES]
-    earlier: dict[UUID, list[_Interval]] = defaultdict(list)
+    probe = [(m, at) for m, _s, _c, at in events if m in latest and at < latest[m].started_at]
+    statements: list[tuple[str, dict[str, Any]]] = []
     if stops:
-        for r in conn.exec_driver_sql(_STOP_RUNS, {"tenant": tenant_id, "ids": stops, "stops": _STOPS,
-                                           "lookback": _RUN_LOOKBACK}):
-            earlier[r.machine_id].append(_interval(r))
+        statements.append((_STOP_RUNS, {"tenant": tenant_id, "ids": stops, "stops": _STOPS,
+                                        "lookback": _RUN_LOOKBACK}))
+    if probe:
+        statements.append((_STARTS, {"tenant": tenant_id, "machines": [p[0] for p in probe],
+                                     "ats": [p[1] for p in probe]}))
+    answers = run_batch(conn, statements) if statements else []
+    runs = answers[0] if stops else []
+    earlier: dict[UUID, list[_Interval]] = defaultdict(list)
+    links: dict[UUID, _Event] = {}
+    for r in runs:
+        if r["depth"] > 1:
+            earlier[r["machine_id"]].append(_interval(r))
+        if r["event_id"] is not None:
+            links[r["id"]] = _Event(r["id"], r["machine_id"], r["started_at"], r["event_ended_at"],
+                                    stored_id=r["event_id"])
     for machine_id, last in latest.items():
         m = machines[machine_id]
-        m.history = sorted(earlier[machine_id], key=lambda i: i.started_at) + [last]
-        m.starts.update(i.started_at for i in m.history)
+        if earlier[machine_id]:
+            m.history = sorted(earlier[machine_id], key=lambda i: i.started_at) + [last]
+            m.starts.update(i.started_at for i in m.history)
+        else:
+            m.starts.add(last.started_at)
         m.starts.update(last.seen)
         m.clock = last_known(last.started_at, last.seen)
-    probe = [(m, at) for m, _s, _c, at in events if m in latest and at < latest[m].started_at]
-    if probe:
-        for r in conn.exec_driver_sql(_STARTS, {"tenant": tenant_id, "machines": [p[0] for p in probe],
-                                        "ats": [p[1] for p in probe]}):
-            machines[r.machine_id].starts.add(r.started_at)
-
-
-def _load_links(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine]) -> dict[UUID, _Event]:
-    """Stored downtime events of the stored intervals a stop run may reach, by interval."""
-    ids = [i.id for m in machines.values() for i in m.history if i.state in STOP_STATES]
-    if not ids:
-        return {}
-    by_id = {i.id: (m, i) for m in machines.values() for i in m.history}
-    links = {}
-    for r in conn.exec_driver_sql(_LINKED, {"tenant": tenant_id, "ids": ids}):
-        m, interval = by_id[r.state_interval_id]
-        links[r.state_interval_id] = _Event(r.state_interval_id, m.id, interval.started_at, r.ended_at, stored_id=r.id)
+    for r in answers[-1] if probe else []:
+        machines[r["machine_id"]].starts.add(r["started_at"])
     return links
+
+
+def _new_id() -> UUID:
+    """A random (version 4) id, as `uuid.uuid4` makes it, from a pool read in one system call
+    (a batch makes hundreds). Pops are atomic; a process forked with a pool starts without it."""
+    while True:
+        try:
+            return UUID(bytes=_ID_POOL.pop(), version=4)
+        except IndexError:
+            pool = os.urandom(16 * 512)
+            _ID_POOL.extend(pool[i:i + 16] for i in range(0, len(pool), 16))
+
+
+_ID_POOL: list[bytes] = []
+os.register_at_fork(after_in_child=_ID_POOL.clear)
 
 
 def _apply(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event], state: MachineState,
@@ -329,7 +351,7 @@ def _apply(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event
             latest.ended_at = at
             latest.closed_now = latest.stored
             _flag_run(m, links, new_events, len(m.history) - 1, at)
-    m.history.append(_Interval(uuid.uuid4(), state, raw_code, at, None, stored=False))
+    m.history.append(_Interval(_new_id(), state, raw_code, at, None, stored=False))
     m.clock = at
     if (latest is not None and latest.state in STOP_STATES) or m.threshold == timedelta(0):
         _flag_run(m, links, new_events, len(m.history) - 1, at)
@@ -360,47 +382,53 @@ def _flag_run(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Ev
 
 
 def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], links: dict[UUID, _Event],
-           new_events: dict[UUID, _Event]) -> None:
+           new_events: dict[UUID, _Event], subscribed: frozenset[str]) -> None:
+    """Every write of the batch in one round trip, in this order."""
+    statements: list[tuple[str, dict[str, Any]]] = []
     closes = [(m.id, i) for m in machines.values() for i in m.history if i.closed_now]
     if closes:  # first: a machine's next interval may only open once its open one is closed
-        conn.exec_driver_sql(_CLOSE_INTERVALS, {"tenant": tenant_id, "machines": [m for m, _ in closes],
-                                                "ids": [i.id for _, i in closes],
-                                                "ends": [i.ended_at for _, i in closes]})
+        statements.append((_CLOSE_INTERVALS, {"tenant": tenant_id, "machines": [m for m, _ in closes],
+                                              "ids": [i.id for _, i in closes],
+                                              "ends": [i.ended_at for _, i in closes]}))
     fresh = [(m.id, i) for m in machines.values() for i in m.history if not i.stored]
     if fresh:
-        conn.exec_driver_sql(_INSERT_INTERVALS, {
+        statements.append((_INSERT_INTERVALS, {
             "tenant": tenant_id, "ids": [i.id for _, i in fresh], "machines": [m for m, _ in fresh],
             "states": [i.state.value for _, i in fresh], "codes": [i.raw_code for _, i in fresh],
-            "starts": [i.started_at for _, i in fresh], "ends": [i.ended_at for _, i in fresh]})
+            "starts": [i.started_at for _, i in fresh], "ends": [i.ended_at for _, i in fresh]}))
     seen = [(i.id, at) for m in machines.values() for i in m.history for at in i.seen_now]
     if seen:
-        conn.exec_driver_sql(_ADD_SEEN, {"tenant": tenant_id, "ids": [i for i, _ in seen],
-                                         "ats": [at for _, at in seen]})
+        statements.append((_ADD_SEEN, {"tenant": tenant_id, "ids": [i for i, _ in seen],
+                                       "ats": [at for _, at in seen]}))
     ended = [e for e in links.values() if e.closed_at is not None]
     if ended:
-        conn.exec_driver_sql(_CLOSE_EVENTS, {"tenant": tenant_id, "machines": [e.machine_id for e in ended],
-                                             "starts": [e.started_at for e in ended],
-                                             "ids": [e.stored_id for e in ended],
-                                     "ends": [e.ended_at for e in ended], "updated": [e.closed_at for e in ended]})
-    if new_events:
-        opened = list(new_events.values())
-        made = set(conn.exec_driver_sql(_INSERT_EVENTS, {
+        statements.append((_CLOSE_EVENTS, {"tenant": tenant_id, "machines": [e.machine_id for e in ended],
+                                           "starts": [e.started_at for e in ended],
+                                           "ids": [e.stored_id for e in ended],
+                                           "ends": [e.ended_at for e in ended],
+                                           "updated": [e.closed_at for e in ended]}))
+    opened = list(new_events.values())
+    if opened:
+        statements.append((_INSERT_EVENTS, {
             "tenant": tenant_id, "machines": [e.machine_id for e in opened], "starts": [e.started_at for e in opened],
             "ends": [e.ended_at for e in opened], "intervals": [e.interval_id for e in opened],
-            "updated": [e.closed_at for e in opened]}).scalars())
-        for e in opened:
-            if e.interval_id not in made:
-                log.info("machine %s: stop at %s is covered by recorded downtime", machines[e.machine_id].code,
-                         e.started_at)
-    else:
-        opened, made = [], set()
-    emit(conn, tenant_id, _webhook_facts(machines, ended, [e for e in opened if e.interval_id in made]))
+            "updated": [e.closed_at for e in opened]}))
+    answers = run_batch(conn, statements) if statements else []
+    made = {r["state_interval_id"] for r in answers[-1]} if opened else set()
+    for e in opened:
+        if e.interval_id not in made:
+            log.info("machine %s: stop at %s is covered by recorded downtime", machines[e.machine_id].code,
+                     e.started_at)
+    if subscribed:  # no endpoint listens: no facts to build (most batches of most companies)
+        emit(conn, tenant_id, _webhook_facts(machines, ended, [e for e in opened if e.interval_id in made], subscribed))
 
 
-def _webhook_facts(machines: dict[UUID, _Machine], ended: list[_Event], started: list[_Event]) -> list[Fact]:
-    """What webhooks hear of the batch: each new state (not a new code of the same state), and downtime."""
+def _webhook_facts(machines: dict[UUID, _Machine], ended: list[_Event], started: list[_Event],
+                   subscribed: frozenset[str]) -> list[Fact]:
+    """What webhooks hear of the batch: each new state (not a new code of the same state), and downtime;
+    only the types some endpoint subscribes to."""
     out: list[Fact] = []
-    for m in machines.values():
+    for m in machines.values() if "machine.state_changed" in subscribed else ():
         previous: _Interval | None = None
         for interval in m.history:
             if not interval.stored and (previous is None or previous.state != interval.state):
@@ -413,4 +441,4 @@ def _webhook_facts(machines: dict[UUID, _Machine], ended: list[_Event], started:
     for e in ended:
         if e.ended_at is not None:
             out.append(facts.downtime_ended(e.machine_id, e.started_at, e.ended_at, e.interval_id))
-    return out
+    return [f for f in out if f.type in subscribed]

@@ -119,9 +119,9 @@ def _due_for_plan(conn: Connection, tenant_id: UUID, machine: RowMapping, site: 
             and _last(conn, tenant_id, v["plan_id"], machine["id"], run["operation_id"]) is None):
         found.append(("first_article", f"first article of order {run['job_number']}", start,
                       now >= start + grace, None))
-    if v["every_parts"] and run is not None:
-        since = _later(last, start)
-        assert since is not None
+    if v["every_parts"]:
+        # With no order running (a machine's plan), count from the last inspection or the release.
+        since = _later(last, start) or v["released_at"]
         made = parts_since(conn, tenant_id, machine["id"], since)
         if made >= v["every_parts"]:
             found.append(("parts", f"every {v['every_parts']} parts: {made} made since the last inspection", None,

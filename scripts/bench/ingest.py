@@ -11,15 +11,17 @@ sink does with a forwarder batch):
   states   factoryos.production.record_state_changes per batch, as the poller's sink calls
            it (close the open intervals, open the next, open downtime for long stops);
            cycle per machine: running 4 min, idle 30 s, running 4 min, unplanned stop 5 min
-   single  the same through record_state_change, event by event (the path before)
+     raw   the same intervals, closed, as a plain `insert … select from unnest`
      late  the same through record_state_changes with `--late-share` of the changes a machine
            makes delivered after its next one (two ingest processes sharing a stream): those
-           machines' changes of a batch go event by event and the late one splits an interval
-     raw   the same intervals, closed, as a plain `insert … select from unnest`
+           machines' changes of a batch go event by event and the late one splits an interval;
+           against raw intervals of its own
+   single  the same through record_state_change, event by event (the path before), alone
 
-Write path and raw alternate for `--rounds` rounds on fresh time ranges (the machine is
-shared: alternating spreads other load over both); the figure per kind is the median
-round. `--profile` prints where the write path spends its time (cProfile).
+Write path and raw alternate batch by batch (the machine is shared: a burst of other load
+falls on both alike) for `--rounds` rounds on fresh time ranges; each kind's figure is its
+median round, and the ratio is the median of the rounds' ratios. `--profile` prints where
+the write path spends its time (cProfile).
 
 Run: python -m scripts.bench.ingest [--machines 200] [--count-events 100000] [--state-events 3000]
 """
@@ -34,8 +36,10 @@ import random
 import statistics
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID
 
 import httpx
@@ -115,50 +119,78 @@ def with_late(events: list[tuple[UUID, str, int, datetime]], share: float,
     return out
 
 
-def timed(label: str, n: int, fn: Callable[[], None], profile: bool) -> float:
-    prof = cProfile.Profile() if profile else None
-    started = time.perf_counter()
-    if prof:
-        prof.enable()
-    fn()
-    if prof:
-        prof.disable()
-    rate = n / (time.perf_counter() - started)
+Batch = Callable[[], None]
+
+
+def report(label: str, n: int, seconds: float) -> float:
+    rate = n / seconds
     print(f"  {label:<34} {n:>8} events  {rate:>10,.0f} events/s")
-    if prof:
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     return rate
 
 
-def run_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
-    for batch in batches(rows, size):
+def side_by_side(path: tuple[str, int, list[Batch]], raw: tuple[str, int, list[Batch]],
+                 profile: bool) -> tuple[float, float]:
+    """Both kinds' batches in turn, one of each at a time; returns both rates."""
+    prof = cProfile.Profile() if profile else None
+    spent = [0.0, 0.0]
+    for a, b in zip(path[2], raw[2], strict=True):
+        started = time.perf_counter()
+        if prof:
+            prof.enable()
+        a()
+        if prof:
+            prof.disable()
+        middle = time.perf_counter()
+        b()
+        spent[0] += middle - started
+        spent[1] += time.perf_counter() - middle
+    rates = report(path[0], path[1], spent[0]), report(raw[0], raw[1], spent[1])
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    return rates
+
+
+def timed(label: str, n: int, made: list[Batch]) -> float:
+    started = time.perf_counter()
+    run_all(made)
+    return report(label, n, time.perf_counter() - started)
+
+
+def count_batches(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> list[Batch]:
+    def one(batch: list[CountRow]) -> None:
         with tenant_transaction(engine, tenant) as conn:
             record_counts(conn, tenant, batch)
+    return [partial(one, b) for b in batches(rows, size)]
 
 
-def run_raw_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
-    for batch in batches(rows, size):
+def raw_count_batches(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> list[Batch]:
+    def one(batch: list[CountRow]) -> None:
         with tenant_transaction(engine, tenant) as conn:
             conn.exec_driver_sql(RAW_COUNTS, {"tenant": tenant, "machines": [r.machine_id for r in batch],
-                                      "minutes": [r.minute for r in batch], "goods": [r.good for r in batch],
-                                      "rejects": [r.reject for r in batch], "keys": [r.key for r in batch]})
+                                              "minutes": [r.minute for r in batch], "goods": [r.good for r in batch],
+                                              "rejects": [r.reject for r in batch], "keys": [r.key for r in batch]})
+    return [partial(one, b) for b in batches(rows, size)]
 
 
-def run_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int) -> None:
-    for batch in batches(events, size):
+def state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
+                  size: int) -> list[Batch]:
+    def one(batch: list[tuple[UUID, str, int, datetime]]) -> None:
         with tenant_transaction(engine, tenant) as conn:
             record_state_changes(conn, tenant, [StateRow(*e) for e in batch])
+    return [partial(one, b) for b in batches(events, size)]
 
 
-def run_single_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
-                      size: int) -> None:
-    for batch in batches(events, size):
+def single_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
+                         size: int) -> list[Batch]:
+    def one(batch: list[tuple[UUID, str, int, datetime]]) -> None:
         with tenant_transaction(engine, tenant) as conn:
             for machine, state, code, at in batch:
                 record_state_change(conn, tenant, machine, state, code, at)
+    return [partial(one, b) for b in batches(events, size)]
 
 
-def run_raw_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int) -> None:
+def raw_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
+                      size: int) -> list[Batch]:
     ends: dict[tuple[UUID, datetime], datetime] = {}
     last: dict[UUID, datetime] = {}
     for machine, _state, _code, at in events:
@@ -167,12 +199,35 @@ def run_raw_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, i
         last[machine] = at
     for machine, at in last.items():  # closed: an open interval is the write path's alone
         ends[(machine, at)] = at + timedelta(minutes=1)
-    for batch in batches(events, size):
+
+    def one(batch: list[tuple[UUID, str, int, datetime]]) -> None:
         with tenant_transaction(engine, tenant) as conn:
             conn.exec_driver_sql(RAW_STATES, {"tenant": tenant, "machines": [e[0] for e in batch],
-                                      "states": [e[1] for e in batch], "codes": [e[2] for e in batch],
-                                      "starts": [e[3] for e in batch],
-                                      "ends": [ends.get((e[0], e[3])) for e in batch]})
+                                              "states": [e[1] for e in batch], "codes": [e[2] for e in batch],
+                                              "starts": [e[3] for e in batch],
+                                              "ends": [ends[(e[0], e[3])] for e in batch]})
+    return [partial(one, b) for b in batches(events, size)]
+
+
+def run_all(made: list[Batch]) -> None:
+    for batch in made:
+        batch()
+
+
+def run_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
+    run_all(count_batches(engine, tenant, rows, size))
+
+
+def run_raw_counts(engine: Engine, tenant: UUID, rows: list[CountRow], size: int) -> None:
+    run_all(raw_count_batches(engine, tenant, rows, size))
+
+
+def run_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int) -> None:
+    run_all(state_batches(engine, tenant, events, size))
+
+
+def run_raw_states(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int) -> None:
+    run_all(raw_state_batches(engine, tenant, events, size))
 
 
 def main() -> None:
@@ -196,8 +251,7 @@ def main() -> None:
         tenant = UUID(owner.tenant_id)
         machines = [UUID(m) for m in plant.machine_ids]
         engine = make_engine(urls.app, pool_size=2, application_name="factoryos-ingest-bench")
-        rates: dict[str, list[float]] = {"counts": [], "counts raw": [], "states": [], "states raw": [],
-                                         "states single": [], "states late": []}
+        rates: dict[str, list[float]] = defaultdict(list)
         span_minutes = args.count_events // args.machines + 1
         state_span = timedelta(seconds=sum(c[2] for c in CYCLE) * (args.state_events // args.machines // 4 + 2))
         for r in range(args.rounds):
@@ -205,41 +259,46 @@ def main() -> None:
             base = EPOCH + timedelta(days=40 * r)
             profile = args.profile and r == 0
             rows = count_rows(machines, args.count_events, base)
-            rates["counts"].append(timed("counts: record_counts", len(rows),
-                                         lambda: run_counts(engine, tenant, rows, args.batch), profile))
             raw = count_rows(machines, args.count_events, base + timedelta(minutes=span_minutes))
-            rates["counts raw"].append(timed("counts: raw insert … unnest", len(raw),
-                                             lambda: run_raw_counts(engine, tenant, raw, args.batch), False))
+            path_rate, raw_rate = side_by_side(
+                ("counts: record_counts", len(rows), count_batches(engine, tenant, rows, args.batch)),
+                ("counts: raw insert … unnest", len(raw), raw_count_batches(engine, tenant, raw, args.batch)), profile)
+            rates["counts"].append(path_rate)
+            rates["counts raw"].append(raw_rate)
+            # Raw intervals go before everything the write path wrote: its open intervals stay last.
             events = state_events(machines, args.state_events, base + timedelta(days=10))
-            rates["states"].append(timed("states: record_state_changes", len(events),
-                                         lambda: run_states(engine, tenant, events, args.batch), profile))
-            if args.single_events:
-                later = state_events(machines, args.single_events, base + timedelta(days=20))
-                rates["states single"].append(timed("states: record_state_change", len(later),
-                                                    lambda: run_single_states(engine, tenant, later, args.batch),
-                                                    False))
+            raw_events = state_events(machines, args.state_events, EPOCH - state_span * (2 * r + 1))
+            path_rate, raw_rate = side_by_side(
+                ("states: record_state_changes", len(events), state_batches(engine, tenant, events, args.batch)),
+                ("states: raw insert … unnest", len(raw_events),
+                 raw_state_batches(engine, tenant, raw_events, args.batch)), profile)
+            rates["states"].append(path_rate)
+            rates["states raw"].append(raw_rate)
             if args.late_share:
                 late = with_late(state_events(machines, args.state_events, base + timedelta(days=30)),
                                  args.late_share)
-                rates["states late"].append(timed(f"states: {args.late_share:.0%} late", len(late),
-                                                  lambda: run_states(engine, tenant, late, args.batch), False))
-            # Raw intervals go before everything the write path wrote: its open intervals stay last.
-            raw_events = state_events(machines, args.state_events, EPOCH - state_span * (r + 1))
-            rates["states raw"].append(timed("states: raw insert … unnest", len(raw_events),
-                                             lambda: run_raw_states(engine, tenant, raw_events, args.batch), False))
+                raw_events = state_events(machines, args.state_events, EPOCH - state_span * (2 * r + 2))
+                path_rate, raw_rate = side_by_side(
+                    (f"states: {args.late_share:.0%} late", len(late), state_batches(engine, tenant, late, args.batch)),
+                    ("states: raw insert … unnest", len(raw_events),
+                     raw_state_batches(engine, tenant, raw_events, args.batch)), False)
+                rates["states late"].append(path_rate)
+                rates["states late raw"].append(raw_rate)
+            if args.single_events:
+                later = state_events(machines, args.single_events, base + timedelta(days=20))
+                rates["states single"].append(timed("states: record_state_change", len(later),
+                                                    single_state_batches(engine, tenant, later, args.batch)))
         engine.dispose()
-    med = {k: statistics.median(v) for k, v in rates.items() if v}
-    print(f"\nmedian of {args.rounds} rounds, {args.machines} machines, {args.batch} events per transaction:")
-    for kind in ("counts", "states"):
-        print(f"  {kind:<7} write path {med[kind]:>10,.0f} events/s   raw {med[kind + ' raw']:>10,.0f} events/s   "
-              f"ratio {med[kind] / med[kind + ' raw']:.2f}")
-    if rates["states late"]:
-        late_rate = statistics.median(rates["states late"])
-        print(f"  states with {args.late_share:.0%} late  {late_rate:>10,.0f} events/s   "
-              f"ratio to raw {late_rate / med['states raw']:.2f}")
-    if rates["states single"]:
-        print(f"  states event by event (record_state_change) {statistics.median(rates['states single']):,.0f} "
-              "events/s")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print(f"\nmedian of {args.rounds} rounds, {args.machines} machines, {args.batch} events per transaction "
+          "(ratio: the median round's):")
+    for kind, label in (("counts", "counts"), ("states", "states"), ("states late", f"states, {args.late_share:.0%} late")):
+        if kind in rates:
+            ratio = statistics.median(a / b for a, b in zip(rates[kind], rates[kind + " raw"], strict=True))
+            print(f"  {label:<16} write path {med[kind]:>10,.0f} events/s   raw {med[kind + ' raw']:>10,.0f} events/s"
+                  f"   ratio {ratio:.2f}")
+    if "states single" in rates:
+        print(f"  states event by event (record_state_change) {med['states single']:,.0f} events/s")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

@@ -6,7 +6,7 @@ server; the CPU the server process spends per request does not. This starts
 `api_load` (a UTC site with a 24-hour shift, `--machines` machines in lines of 10,
 `--terminals` operators), then for each endpoint sends `--warmup` requests and
 `--requests` more, one after the other, and divides the server's CPU time (user +
-system from /proc, all its processes) by the count. PostgreSQL's CPU is not included.
+system from /proc, all its processes) by the count.
 
 `--orders` measures every endpoint a second time after an order operation was started on every
 machine (one product whose routing gives each line its own standard, see `running_orders`), in
@@ -16,6 +16,11 @@ operation and the live view carries the order and its progress.
 `--baseline DIR` also starts FactoryOS from another source tree (say `git archive` of the last
 release, unpacked) on the same database and measures every endpoint on both, alternating, and
 prints both side by side (before/after in one run).
+
+PostgreSQL's CPU per request (all its processes, from /proc) is printed beside the server's: a
+change that moves work from the server to the database shows there. Both servers of a
+`--baseline` run share the database, so its idle work (the other server's snapshots and duties)
+counts in both alike.
 
 `--py-spy DIR` samples the server with py-spy (`pip install py-spy` into the venv; it needs
 ptrace rights, e.g. root) while each endpoint's requests run, raw stacks of the threads
@@ -46,15 +51,28 @@ import httpx
 from scripts.bench.floor import Baseline
 from scripts.bench.running_orders import start_orders
 from scripts.drills.plant import Plant, join, new_company, seed_plant
-from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
+from scripts.drills.stack import ServerProcess, child_pids, embedded_database, scratch_dir
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def database_cpu(data: Path) -> float:
+    """User + system CPU seconds of the embedded PostgreSQL under `data` (postmaster and backends)."""
+    postmaster = int((data / "pg" / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for pid in [postmaster, *child_pids(postmaster)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Response], warmup: int,
-            requests: int, profile_dir: Path | None = None) -> dict[str, Any]:
+            requests: int, profile_dir: Path | None = None, data: Path | None = None) -> dict[str, Any]:
     for i in range(warmup):
         r = send(i)
         if r.status_code >= 400:
@@ -68,11 +86,13 @@ def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Respo
                                stderr=subprocess.DEVNULL)
         time.sleep(1.0)
     (user, system), wall, load = server.cpu_split(), time.perf_counter(), _load()
+    db = database_cpu(data) if data is not None else 0.0
     for i in range(warmup, warmup + requests):
         r = send(i)
         if r.status_code >= 400:
             raise RuntimeError(f"{label}: {r.status_code} {r.text[:300]}")
     user_end, system_end = server.cpu_split()
+    db_ms = 1000 * (database_cpu(data) - db) / requests if data is not None else 0.0
     user_ms, system_ms = 1000 * (user_end - user) / requests, 1000 * (system_end - system) / requests
     cpu_ms = user_ms + system_ms
     wall_ms = 1000 * (time.perf_counter() - wall) / requests
@@ -80,8 +100,9 @@ def measure(server: ServerProcess, label: str, send: Callable[[int], httpx.Respo
         spy.send_signal(signal.SIGINT)
         spy.wait(timeout=30)
     print(f"  {label:<32} {cpu_ms:>7.2f} ms CPU/request (user {user_ms:.2f}, sys {system_ms:.2f})"
-          f"   {wall_ms:>7.2f} ms wall   load {load}", flush=True)
-    return {"cpu_ms": cpu_ms, "user_ms": user_ms, "system_ms": system_ms, "wall_ms": wall_ms, "load": load}
+          f"   PostgreSQL {db_ms:>5.2f} ms   {wall_ms:>7.2f} ms wall   load {load}", flush=True)
+    return {"cpu_ms": cpu_ms, "user_ms": user_ms, "system_ms": system_ms, "db_ms": db_ms, "wall_ms": wall_ms,
+            "load": load}
 
 
 def endpoints(client: httpx.Client, plant: Plant, dashboard_headers: dict[str, str]) -> dict[str, Callable]:
@@ -173,10 +194,13 @@ def main() -> None:
                         for label in tables[0][2]:
                             if args.only and label not in args.only:
                                 continue
-                            for tag, srv, table in tables:  # side by side: the same neighbours for both
+                            # Side by side: the same neighbours for both; which goes first alternates by
+                            # round, as the second pays for the database's after-work of the first
+                            # (autovacuum after its inserts, say).
+                            for tag, srv, table in (tables if r % 2 == 0 else tables[::-1]):
                                 results.setdefault(label + mode + tag, []).append(
                                     measure(srv, label + mode + tag, table[label], args.warmup, args.requests,
-                                            args.py_spy))
+                                            args.py_spy, data))
                 for _tag, _srv, c in clients:
                     c.close()
         finally:
@@ -193,7 +217,9 @@ def main() -> None:
             if before is None:
                 continue
             a, b = min(r["cpu_ms"] for r in before), min(r["cpu_ms"] for r in runs)
-            print(f"  {label:<32} {a:>7.2f} → {b:>7.2f} ms CPU/request  ({100 * (b - a) / a:+.1f} %)")
+            da, db = min(r["db_ms"] for r in before), min(r["db_ms"] for r in runs)
+            print(f"  {label:<32} {a:>7.2f} → {b:>7.2f} ms CPU/request  ({100 * (b - a) / a:+.1f} %)"
+                  f"   PostgreSQL {da:.2f} → {db:.2f} ms")
     if args.orders:
         print("\nwithout → with orders running (minimum over rounds):")
         for label, runs in results.items():

@@ -33,7 +33,8 @@ def _decide(ctx: Context, machine_id: UUID, anomaly_id: UUID, decision: Literal[
               after=out.model_dump(mode="json"))
     snapshots: LiveSnapshots | None = ctx.state.live_snapshots
     if snapshots is not None:
-        snapshots.forget(ctx.tenant_id)  # the pending count (and accepted parts) show on the next read
+        tenant_id = ctx.tenant_id  # the pending count (and accepted parts) show on the next read
+        ctx.after_commit(lambda: snapshots.forget(tenant_id))
     return out
 
 

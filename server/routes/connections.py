@@ -26,10 +26,12 @@ MANAGE = "machines.manage"
 
 def _renew_live(ctx: Context) -> None:
     # The live view shows each machine's connection: the next read (the form's list) computes afresh
-    # instead of serving the snapshot the background renewer keeps.
+    # instead of serving the snapshot the background renewer keeps. Dropped once committed: a reader
+    # between the drop and the commit would read, and keep, the old connection.
     snapshots: LiveSnapshots | None = ctx.state.live_snapshots
     if snapshots is not None:
-        snapshots.forget(ctx.tenant_id)
+        tenant_id = ctx.tenant_id
+        ctx.after_commit(lambda: snapshots.forget(tenant_id))
 
 
 def _keys(ctx: Context) -> DerivedKeys:

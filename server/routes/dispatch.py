@@ -52,7 +52,8 @@ def _finished_lot(ctx: Context, result: runs.RunResult, run: RowMapping | None, 
     if out is not None:
         result.changes.append(runs.Change("create", "lot", out.lot.id, None, {
             "lot": out.lot.number, "quantity": str(out.lot.quantity), "receipt": out.receipt.id,
-            "inputs": [{"lot_id": str(c.lot_id), "quantity": str(c.quantity)} for c in out.consumed]}))
+            "inputs": [{"lot_id": str(c.lot_id), "quantity": str(c.quantity)} for c in out.consumed],
+            "backflushed": [m.id for m in out.backflushed], "serials": len(out.lot.serials)}))
 
 
 def _out(ctx: Context, run_id: UUID, now: datetime) -> RunOut:

@@ -3,8 +3,9 @@
 Everyone who may see maintenance reads it (`maintenance.view`); anyone may report a problem
 (`maintenance.request`); technicians raise corrective orders, start and finish work
 (`maintenance.workorder.trigger`); planners keep assets and plans, approve, schedule and cancel
-(`maintenance.manage`). Reading the due list or the work orders makes the preventive orders of
-plans that fell due (see factoryos/maintenance/work_orders.py). An Advanced-edition module.
+(`maintenance.manage`). The preventive orders of plans that fell due are made by a server duty
+(factoryos/maintenance/due_duty.py) and, so that what is read is current, also when the due list or
+the work orders are read. An Advanced-edition module.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from sqlalchemy import RowMapping
 from starlette.responses import StreamingResponse
 
 from factoryos.errors import ValidationFailed
-from factoryos.licensing.document import Edition
 from factoryos.listing import Page
-from factoryos.maintenance import assets, planned_stops, plans, reliability, work_orders
+from factoryos.maintenance import assets, due_duty, planned_stops, plans, reliability, work_orders
 from factoryos.maintenance.models import (
     AssetIn,
     AssetOut,
@@ -51,7 +51,7 @@ router = Router(prefix="/api/v1/maintenance", tags=("maintenance",))
 # The report is a file like every other report: under /api/v1/reports/.
 reports = Router(prefix="/api/v1/reports", tags=("maintenance",))
 
-MODULE = ("Maintenance", Edition.ADVANCED)
+MODULE = due_duty.MODULE
 VIEW = "maintenance.view"
 REQUEST = "maintenance.request"
 TRIGGER = "maintenance.workorder.trigger"
@@ -167,10 +167,15 @@ def _generate(ctx: Context) -> None:
 
 @router.get("/due", permission=VIEW, response=list[PlanOut], module=MODULE)
 def maintenance_due(ctx: Context) -> list[PlanOut]:
-    """Plans due or within their lead, most urgent first; makes the orders of plans that fell due."""
+    """Plans due or within their lead, most urgent first (not those of retired assets or machines);
+    makes the orders of plans that fell due."""
     _generate(ctx)
     now = _now()
-    out = [plans.plan_out(ctx.conn, ctx.tenant_id, p, now) for p in plans.active_plans(ctx.conn, ctx.tenant_id)]
+    out = []
+    for p in plans.active_plans(ctx.conn, ctx.tenant_id):
+        asset = assets.require_asset(ctx.conn, ctx.tenant_id, p["asset_id"], field=None)
+        if plans.in_service(ctx.conn, ctx.tenant_id, asset):
+            out.append(plans.plan_out(ctx.conn, ctx.tenant_id, p, now, asset))
     out = [p for p in out if p.state != "ok"]
     return sorted(out, key=lambda p: (p.state != "due", min((t.remaining / t.interval if t.interval else 0)
                                                           for t in p.triggers)))

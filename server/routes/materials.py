@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -50,7 +51,7 @@ ADJUST = "inventory.adjust"
 
 
 
-def _json(model: BaseModel) -> dict:
+def _json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json")
 
 

@@ -10,6 +10,7 @@ by someone who may approve (`quality.approve`). An Advanced-edition module.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from factoryos.errors import ValidationFailed
@@ -43,7 +44,7 @@ def _view(ctx: Context, nc_id: UUID) -> NcOut:
     return service.get_nc(ctx.conn, ctx.tenant_id, nc_id)
 
 
-def _audit_view(out: NcOut) -> dict:
+def _audit_view(out: NcOut) -> dict[str, Any]:
     return out.model_dump(mode="json", exclude={"history", "signatures", "capa_ids"})
 
 
@@ -106,7 +107,7 @@ def close_nonconformance(ctx: Context, nc_id: UUID, body: CloseIn) -> NcOut:
 capa_router = Router(prefix="/api/v1/capas", tags=("nonconformances",))
 
 
-def _capa_view(out: CapaOut) -> dict:
+def _capa_view(out: CapaOut) -> dict[str, Any]:
     return out.model_dump(mode="json", include={"id", "number", "code", "title", "status", "owner_id", "problem",
                                                 "containment", "nonconformance_ids"})
 

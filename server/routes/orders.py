@@ -89,7 +89,8 @@ def change_order_status(ctx: Context, order_id: UUID, body: OrderStatusIn) -> Or
         last = max((o for o in out.operations if o.status != "cancelled"), key=lambda o: o.seq, default=None)
         made = lot_at_completion(ctx.conn, ctx.tenant_id, ctx.user_id, last.id, datetime.now(UTC)) if last else None
         if made is not None:
-            lot = {"lot": {"id": str(made.lot.id), "number": made.lot.number, "quantity": str(made.lot.quantity)}}
+            lot = {"lot": {"id": str(made.lot.id), "number": made.lot.number, "quantity": str(made.lot.quantity),
+                           "receipt": made.receipt.id, "backflushed": [m.id for m in made.backflushed]}}
     if before["status"] != after["status"]:
         ctx.audit("update", "job", order_id, before={"status": before["status"]},
                   after=_why({"status": after["status"]} | lot, body.reason))

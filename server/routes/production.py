@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy import RowMapping
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from factoryos.live import view as live
 from factoryos.live.models import LiveQuery, LiveView
@@ -78,14 +78,15 @@ def list_entries(ctx: Context, query: EntryQuery) -> Page[EntryOut]:
 
 
 @router.post("/entry", permission=ENTRY, body=EntryIn, response=EntryOut, status_code=201)
-def create_entry(ctx: Context, body: EntryIn) -> EntryOut:
+def create_entry(ctx: Context, body: EntryIn) -> Response:
     """Report good parts for a machine; send an Idempotency-Key so a retry is stored once."""
     new = entries.new_entry(ctx.conn, ctx.tenant_id, ctx.user_id, body, datetime.now(UTC))
     # Checked now, written with the commit: one round trip less for every terminal's entry.
     ctx.write_at_commit(entries.INSERT_ENTRY, new.values, new.refusal)
     out = EntryOut.model_validate(new.values)
-    ctx.audit("create", "production_entry", out.id, after=out.model_dump(mode="json"))
-    return out
+    answer = out.model_dump(mode="json")  # once, for the audit row and the answer
+    ctx.audit("create", "production_entry", out.id, after=answer)
+    return JSONResponse(answer, status_code=201)
 
 
 @router.get("/entry/{entry_id:uuid}", permission=VIEW, response=EntryOut)

@@ -186,7 +186,7 @@ def test_two_hosts_one_database_one_publishing_session_and_a_takeover(pg: Embedd
                              headers=owner.headers)
                 assert r.status_code == 200, r.text
             _until(lambda: births.count() >= 1, "the publishing session's birth")
-            time.sleep(8)  # past both publishers' settings reload (5 s): a second session would show by now
+            time.sleep(3)  # past both publishers' settings reload (0.5 s in tests): a second session would show by now
             assert births.count() == 1 and holders() == [first]
 
             # The holder's duty connection ends while its link is fine: it takes the lock again at once, or
@@ -213,7 +213,7 @@ def test_two_hosts_one_database_one_publishing_session_and_a_takeover(pg: Embedd
             bound = FAST["check_seconds"] + FAST["retry_seconds"] + claims[other].database.takeover_delay + 2.0
             assert took < bound, f"took over after {took:.1f} s (bound {bound:.1f} s)"
             _until(lambda: births.count() >= sessions + 1, "the new holder's publishing session")
-            time.sleep(7)
+            time.sleep(3)  # past the old holder's reload and retry: a session of its own would show by now
             assert births.count() == sessions + 1 and holders() == [other]  # the old holder stays down
 
             # Its link back, the first host waits; the other stops cleanly and hands the duties back.

@@ -259,3 +259,32 @@ def test_a_later_shift_not_stored_yet_wins_over_a_stored_one(http: httpx.Client,
         pattern = conn.execute(text("select pattern_id from shift_instances where id = :i"),
                                {"i": r.json()["shift_instance_id"]}).scalar_one()
     assert str(pattern) == mid["id"]
+
+
+def test_entries_outlive_their_prepared_statements(http: httpx.Client, terminal: Terminal, machine: dict,
+                                                   live_server: LiveServer) -> None:
+    """The request path prepares its statements on each pooled connection the first time it runs
+    there. Whatever deallocates them (psycopg does, rolling back with statements of its own
+    prepared) must not fail the next request on that connection: it prepares them again."""
+    start = _recent(30)
+
+    def entry(i: int) -> httpx.Response:
+        began = start + timedelta(seconds=i)
+        body = {"machine_id": machine["id"], "good_quantity": 1, "started_at": began.isoformat(),
+                "ended_at": (began + timedelta(seconds=1)).isoformat()}
+        return http.post("/api/v1/production/entry", json=body,
+                         headers={**terminal.operator.headers, "Idempotency-Key": f"prep-{uuid.uuid4().hex}"})
+
+    engine = server_state(live_server.server.config.app).engine
+    pooled = engine.pool.checkedin()  # type: ignore[attr-defined]
+    for i in range(pooled + 2):  # every pooled connection has prepared them
+        assert entry(i).status_code == 201
+    held = [engine.connect() for _ in range(pooled)]
+    for conn in held:  # behind the request path's back
+        conn.exec_driver_sql("deallocate all")
+        conn.commit()
+    for conn in held:
+        conn.close()
+    for i in range(pooled + 2, 3 * pooled + 4):
+        r = entry(i)
+        assert r.status_code == 201, r.text

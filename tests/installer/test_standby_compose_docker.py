@@ -3,7 +3,10 @@
 `standby pair` → `install --standby-of HOST --pair-file F` (a hot standby, only its database runs) →
 more products written → seen on the standby, its lag shown → a pair file naming another installation's
 database refused → primary stopped → `standby promote` → the standby's API serves every product the
-primary acknowledged (RPO 0) → the figures printed: time to stream, to promote and be healthy (RTO).
+primary acknowledged (RPO 0) → the figures printed: time to stream, to promote and be healthy (RTO) →
+the old primary started again: its api sees the standby promoted and refuses (health and `factoryos status`
+name it, a write gets 503 `standby_superseded` and writes nothing) → the standby stopped, the old primary
+restarted: still refused (the marker in its api's data volume).
 
 The standby reaches the primary at this host's LAN address, as a second host would; through Docker's
 NAT the primary sees the standby's clone container come from a Docker network and its host from the LAN
@@ -88,7 +91,7 @@ def _until(what: str, check: Any, seconds: float) -> Any:
 def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp_path: Path) -> None:  # noqa: F811
     _images(engine, tmp_path)
     primary_dir, standby_dir, other_dir = tmp_path / "primary", tmp_path / "standby", tmp_path / "other"
-    primary_port, standby_port, db_port = _free_port(), _free_port(), _free_port()
+    primary_port, standby_port, db_port, standby_db_port = _free_port(), _free_port(), _free_port(), _free_port()
     lan = detect_lan_ip()
     primary, standby = Stack(primary_dir), Stack(standby_dir, project=STANDBY_PROJECT)
     try:
@@ -104,7 +107,8 @@ def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp
             on_primary.add_product(number)
 
         output = _run(["standby", "pair", "--install-dir", str(primary_dir), "--standby-host",
-                       f"{lan},{DOCKER_POOLS}", "--bind", lan, "--port", str(db_port)])  # fmt: skip
+                       f"{lan},{DOCKER_POOLS}", "--bind", lan, "--port", str(db_port), "--standby-db",
+                       f"{lan}:{standby_db_port}"])  # fmt: skip
         pair_file = primary_dir / "standby-pair.json"
         assert pair_file.stat().st_mode & 0o777 == 0o600 and "paired" in output
         pair = json.loads(pair_file.read_text())
@@ -117,6 +121,9 @@ def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp
                              "'|' order by line_number) from pg_hba_file_rules")  # fmt: skip
         assert "hostssl replication factoryos_standby 172.16.0.0 scram-sha-256" in hba, hba
         assert _psql(primary, "show ssl") == "on"
+        # The api's way to the standby's database (the role's password: 0600, its own user's).
+        peer = primary.run("exec", "-T", "api", "stat", "-c", "%a %U", "/var/lib/factoryos/standby/peer.json")
+        assert peer.returncode == 0 and peer.stdout.split()[0] == "600", peer.stdout + peer.stderr
         # The api, back on the restarted database, still takes writes.
         _until("the api writing again", lambda: _try_add(on_primary, "P-006"), 60)
         acknowledged.append("P-006")
@@ -156,7 +163,8 @@ def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp
         stopped = primary.run("stop", timeout=300)
         assert stopped.returncode == 0, stopped.stderr
         started = time.monotonic()
-        output = _run(["standby", "promote", "--install-dir", str(standby_dir), "--yes"])
+        output = _run(["standby", "promote", "--install-dir", str(standby_dir), "--yes", "--db-bind", lan,
+                       "--db-port", str(standby_db_port)])  # fmt: skip
         print(f"[standby] RTO: promoted and healthy through nginx in {time.monotonic() - started:.1f} s; "
               + " ".join(output.split()))
         assert _status(standby_dir)["role"] == "primary"
@@ -167,6 +175,22 @@ def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp
         assert _audit_key(standby) == audit_key  # it signs the audit chain heads with the installation's key
         refused = CliRunner().invoke(_cli(), ["standby", "promote", "--install-dir", str(standby_dir), "--yes"])
         assert refused.exit_code == 1 and "already a primary" in refused.output
+
+        # The old primary comes back: its api finds the standby promoted, serves no write, and says why.
+        started = time.monotonic()
+        primary.up(300)
+        print(f"[standby] old primary started again, refusing, in {time.monotonic() - started:.1f} s")
+        _superseded(primary, primary_dir, on_primary, "X-001")
+        marker = primary.run("exec", "-T", "api", "cat", "/var/lib/factoryos/standby/FENCED-superseded-primary")
+        assert marker.returncode == 0 and "timeline 2" in marker.stdout, marker.stdout + marker.stderr
+
+        # The standby away, the old primary restarted: the marker keeps it refused.
+        assert standby.run("stop", timeout=300).returncode == 0
+        started = time.monotonic()
+        assert primary.run("stop", timeout=300).returncode == 0
+        primary.up(300)
+        print(f"[standby] old primary restarted with the standby away, refusing, in {time.monotonic() - started:.1f} s")
+        _superseded(primary, primary_dir, on_primary, "X-002")
     finally:
         for stack in (standby, primary):
             if stack.compose_file.exists():
@@ -174,6 +198,21 @@ def test_compose_standby_streams_and_takes_over(engine: docker.DockerClient, tmp
         for project in ("factoryos", STANDBY_PROJECT, "factoryos-other"):
             for volume in engine.volumes.list(filters={"label": f"com.docker.compose.project={project}"}):
                 volume.remove(force=True)
+
+
+def _superseded(stack: Stack, install_dir: Path, api: Api, number: str) -> None:
+    """Health and `factoryos status` name the promotion; a write is refused with the code and not written."""
+    health = httpx.get(f"{api.url}/api/v1/system/health", verify=api.trust, timeout=10)
+    assert health.status_code == 503, health.text
+    body = health.json()
+    assert body["code"] == "standby_superseded" and "timeline 2" in body["detail"], body
+    report = json.loads(_run(["status", "--dir", str(install_dir), "--json"], exit_code=2))
+    assert any("superseded" in problem for problem in report["problems"]), report["problems"]
+    write = httpx.post(f"{api.url}/api/v1/products", json={"number": number, "name": "Split brain"},
+                       headers=api.headers, verify=api.trust, timeout=10)  # fmt: skip
+    assert write.status_code == 503 and write.json()["code"] == "standby_superseded", write.text
+    assert write.headers["content-type"] == "application/problem+json"
+    assert _psql(stack, f"select count(*) from products where number = '{number}'") == "0"
 
 
 def _try_add(api: Api, number: str) -> bool:

@@ -35,7 +35,7 @@ from tests.orders import runs_plant
 from tests.production import plant
 
 URL = "/api/v1/integrations/mqtt-publish"
-WAIT = 30.0  # the server's publisher reloads settings every 5 s, then publishes every second
+WAIT = 30.0  # the session server's publisher reloads settings every 0.5 s (tests/conftest.py)
 
 
 @dataclass

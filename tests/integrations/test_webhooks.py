@@ -185,6 +185,27 @@ def test_without_a_subscriber_nothing_is_queued(http: httpx.Client, app_engine: 
     assert count == 0
 
 
+
+def test_a_batch_queues_only_the_types_enabled_endpoints_subscribe_to(http: httpx.Client, app_engine: Engine,
+                                                                      superuser_engine: Engine) -> None:
+    owner = new_company(http)
+    site = plant.site(http, owner)
+    machine = plant.machine(http, owner, site["id"])
+    _add(http, owner, "https://mes.lan/downtime", ["downtime.started"])
+    off = _add(http, owner, "https://mes.lan/states", ["machine.state_changed", "downtime.ended"])
+    r = http.patch(f"{HOOKS}/{off['id']}", json={"enabled": False}, headers=owner.headers)
+    assert r.status_code == 200, r.text
+    t0 = datetime(2026, 9, 2, 6, 0, tzinfo=UTC)
+    changes = [StateRow(machine["id"], "running", 1, t0),
+               StateRow(machine["id"], "unplanned_stop", 4, t0 + timedelta(minutes=10)),
+               StateRow(machine["id"], "running", 1, t0 + timedelta(minutes=20))]
+    with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
+        record_state_changes(conn, UUID(owner.tenant_id), changes)
+    with superuser_engine.connect() as conn:
+        stored = conn.execute(text("select event_type, payload->'data'->>'started_at' from webhook_events "
+                                   "where tenant_id = :t"), {"t": owner.tenant_id}).all()
+    assert [tuple(r) for r in stored] == [("downtime.started", "2026-09-02T06:10:00+00:00")]
+
 def test_patch_disable_and_delete(http: httpx.Client) -> None:
     owner = new_company(http)
     hook = _add(http, owner, "https://mes.lan/h", ["anomaly.recorded"])

@@ -1,12 +1,15 @@
 """The issue's "Bad input" list, the cases test_plans_due / test_work_orders do not already walk:
 negative intervals of every kind, run hours at or below the asset's current reading, a count
-equal to it, work started on a retired asset, started or finished again once closed, and a
-cancelled order edited. Each refused over HTTP with its code and the field named."""
+equal to it, work started on a retired asset or machine (whose plans then make no orders), started
+or finished again once closed, and a cancelled order edited. Each refused over HTTP with its code
+and the field named."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 
+from factoryos.maintenance.due_duty import generate_for
 from tests.maintenance import support as s
 from tests.production import plant
 
@@ -64,3 +67,19 @@ def test_work_on_a_retired_asset_and_closed_orders(api, owner) -> None:
                   409, "work_order_closed", "status")
     plant.problem(api.patch(f"{WO}/{done['id']}", headers=owner.headers,
                             json={"parts": [{"name": "Bolt", "quantity": 2}]}), 409, "work_order_closed", "parts")
+
+
+def test_a_retired_machine_gets_no_work_started_and_no_preventive_orders(api, owner, app_engine) -> None:
+    m = s.machine(api, owner)
+    asset = s.machine_asset(api, owner, m["id"])
+    wo = s.ok(api.post(WO, headers=owner.headers, json={"machine_id": m["id"], "title": "Loose guard"}), 201)
+    weekly = s.plan(api, owner, asset["id"], name="Weekly check", every_days=7, last_done_at=s.ago(days=6).isoformat())
+    s.ok(api.patch(f"/api/v1/machines/{m['id']}", headers=owner.headers, json={"status": "retired"}))
+    plant.problem(api.post(f"{WO}/{wo['id']}/start", headers=owner.headers), 422, "machine_retired", "machine_id")
+    # Its plan falls due after the retirement: no order (not by the duty, not by a reader), not on the due list.
+    s.ok(api.patch(f"{PLANS}/{weekly['id']}", headers=owner.headers, json={"every_days": 5}))
+    assert s.get_plan(api, owner, weekly["id"])["state"] == "due"
+    assert generate_for(app_engine, uuid.UUID(owner.tenant_id), datetime.now(UTC)) == []
+    assert weekly["id"] not in {p["id"] for p in s.ok(api.get(f"{s.BASE}/due", headers=owner.headers))}
+    orders = s.ok(api.get(WO, headers=owner.headers, params={"machine_id": m["id"]}))["items"]
+    assert [o["id"] for o in orders] == [wo["id"]]

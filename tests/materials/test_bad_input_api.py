@@ -226,3 +226,43 @@ def test_more_scans_refused_quarantine_no_bom_no_run_and_unclear_labels(api, own
     ms.ok(api.post(f"/api/v1/machines/{m['id']}/run", json={"operation_id": order["operations"][0]["id"]},
                    headers=owner.headers), 201)
     problem(ms.scan(api, owner, m, code=f"01{GTIN}10S-2"), 409, "bom_missing", "code")
+
+
+def test_an_item_is_the_catalog_s_material_and_opening_stock_comes_from_xlsx(api, owner) -> None:
+    import base64
+    import io
+    import uuid
+
+    from openpyxl import Workbook
+
+    pa66 = ms.ok(api.post("/api/v1/catalog/materials", headers=owner.headers, json={
+        "category": "resin", "manufacturer": f"Polymer-{uuid.uuid4().hex[:4]}", "name": "PA66 GF30"}), 201)
+    press = ms.ok(api.post("/api/v1/catalog/machine-models", headers=owner.headers, json={
+        "category": "press", "manufacturer": f"Arburg-{uuid.uuid4().hex[:4]}", "name": "470 S"}), 201)
+    item = ms.item(api, owner, number="RM-PA66", unit="kg", catalog_entry_id=pa66["id"],
+                   units=[{"unit": "bag", "factor": "25"}])
+    assert item["catalog_entry_id"] == pa66["id"]
+    # A machine model of the catalog is not a material.
+    problem(api.post(f"{ms.M}/items", json={"number": "RM-X", "name": "X", "catalog_entry_id": press["id"]},
+                     headers=owner.headers), 422, "catalog_entry_not_found", "catalog_entry_id")
+    problem(api.post(f"{ms.M}/items", json={"number": "RM-Y", "name": "Y", "catalog_entry_id": str(uuid.uuid4())},
+                     headers=owner.headers), 422, "catalog_entry_not_found", "catalog_entry_id")
+
+    shop = runs_plant.shop(api, owner, machines=1)
+    wh = ms.warehouse(api, owner, shop["site"]["id"], code="WH-RAW")
+    book = Workbook()
+    sheet = book.active
+    for row in (["Item", "Lot", "Location", "Quantity", "Unit", "Supplier", "Supplier lot"],
+                ["RM-PA66", "PW-9", "WH-RAW", 2, "bag", "Polymer AG", "P-1"],
+                ["RM-PA66", "PW-9", "WH-9", 1, None, None, None]):
+        sheet.append(row)
+    buf = io.BytesIO()
+    book.save(buf)
+    body = {"file_name": "stock.xlsx", "content": base64.b64encode(buf.getvalue()).decode()}
+    preview = ms.ok(api.post(f"{ms.M}/stock/import", json=body, headers=owner.headers))
+    assert (preview["valid_rows"], [(e["row"], e["code"]) for e in preview["errors"]]) == (1, [(3, "location_not_found")])
+    done = ms.ok(api.post(f"{ms.M}/stock/import", json=body | {"dry_run": False, "skip_invalid": True},
+                          headers=owner.headers))
+    assert (done["received"], done["lots_created"]) == (1, 1)
+    stock = ms.ok(api.get(f"{ms.M}/stock", params={"location_id": wh["id"]}, headers=owner.headers))["items"]
+    assert [(s["lot_number"], s["quantity"]) for s in stock] == [("PW-9", "50")]

@@ -16,7 +16,10 @@ from sqlalchemy import text
 from tests.materials import materials_support as ms
 from tests.nonconformances.support import NC
 from tests.orders import order_support, runs_plant
+from tests.production.plant import problem
 from tests.quality import support as quality
+
+SER_GTIN = "09506000134369"
 
 
 def _shop(api, owner, app_engine, machines: int = 1) -> dict[str, Any]:
@@ -219,3 +222,41 @@ def test_trace_shows_inspections_and_nonconformances(api, owner, app_engine, tmp
     lone = ms.lot(api, owner, s["steel"]["id"], number="S-200")
     empty = ms.trace(api, owner, "forward", lone["number"])
     assert (empty["inspections"], empty["nonconformances"]) == ([], [])
+
+
+def test_a_serialized_product_gets_a_serial_per_part_and_its_label_scans_by_serial(api, owner, app_engine) -> None:
+    s = _shop(api, owner, app_engine, machines=2)
+    m1, m2 = s["machines"]
+    ms.ok(api.put(f"{ms.M}/lot-pattern", json={"lot_pattern": "{item}-{seq:03}"}, headers=owner.headers))
+    pump = ms.routed_product(api, owner, app_engine, m1, "PMP-1", "Pump")
+    pump_item = ms.item(api, owner, number="PMP-1", name="Pump", kind="product", product_id=pump["id"],
+                        serialized=True, gtin=SER_GTIN)
+    ms.bom(api, owner, pump["id"], [(s["steel"]["id"], "1", "0")])
+    # Someone entered a serial the first lot would number: that completion is refused, and nothing stays.
+    ms.lot(api, owner, pump_item["id"], number="OLD-1", serials=["PMP-1-001-0002"])
+    first = _start(api, owner, m1, pump)
+    ms.ok(ms.scan(api, owner, m1, code="S-100"), 201)
+    body = problem(_complete(api, owner, m1, 3), 409, "serial_taken", "serials")
+    assert "PMP-1-001" in body["detail"]
+    assert _lots_of(api, owner, first) == []
+    ms.ok(api.put(f"{ms.M}/lot-pattern", json={"lot_pattern": "{item}-B{seq:03}"}, headers=owner.headers))
+    ms.ok(_complete(api, owner, m1, 3))
+    lot = _lots_of(api, owner, first)[0]
+    assert (lot["number"], lot["quantity"]) == ("PMP-1-B001", "3")
+    assert lot["serials"] == ["PMP-1-B001-0001", "PMP-1-B001-0002", "PMP-1-B001-0003"]
+    # Given by hand, one serial per part made.
+    problem(api.post(f"{ms.M}/operations/{first['operations'][0]['id']}/output", headers=owner.headers,
+                     json={"quantity": "2", "serials": ["X-1"]}), 422, "quantity_invalid", "serials")
+
+    # A skid of pumps: the pump's label carries GTIN and serial, no lot; the serial finds its lot.
+    skid = ms.routed_product(api, owner, app_engine, m2, "SKD-1", "Pump skid")
+    ms.bom(api, owner, skid["id"], [(pump_item["id"], "1", "0")])
+    second = _start(api, owner, m2, skid, quantity=1)
+    problem(ms.scan(api, owner, m2, code=f"(01){SER_GTIN}(21)PMP-9-9"), 404, "lot_not_found", "code")
+    read = ms.ok(ms.scan(api, owner, m2, code=f"01{SER_GTIN}21PMP-1-B001-0002"), 201)
+    assert (read["read"]["serial"], read["lot"]["number"]) == ("PMP-1-B001-0002", "PMP-1-B001")
+    ms.ok(_complete(api, owner, m2, 1))
+    made = _lots_of(api, owner, second)[0]
+    assert made["serials"] == []  # the skid is not serialized
+    back = ms.trace(api, owner, "backward", made["number"])
+    assert {d["lot_number"] for d in back["details"]} == {made["number"], "PMP-1-B001", "S-100"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from factoryos.licensing.document import Edition
 from server.app import all_endpoints
 from tests.accounts import new_company
@@ -114,23 +116,33 @@ def test_another_company_sees_none_of_it(http) -> None:
 
 
 def test_the_quality_module_opens_an_nc_for_an_out_of_spec_inspection(http, app_engine) -> None:
-    """`open_from_inspection` runs in the inspection's own transaction; the NC names where it came from."""
+    """`open_from_inspection` runs in the caller's transaction; the NC names where it came from and what was
+    found, and an inspection of another company is not found."""
     import uuid as _uuid
 
     from factoryos.db.tenant import tenant_transaction
+    from factoryos.errors import ValidationFailed
     from factoryos.nonconformances.service import open_from_inspection
+    from tests.quality import support as quality
 
     p = quality_plant(http)
-    inspection = _uuid.uuid4()
+    plan = quality.plan(http, p.owner, machine_id=p.machine["id"])
+    assert quality.release(http, p.owner, plan["id"]).status_code == 200
+    ver = quality.get_version(http, p.owner, plan["id"])
+    inspection = ok(quality.inspect(http, p.operator, p.machine["id"], plan["id"], ver,
+                                    values=["10.00", "10.06", "9.99"]), 201)
     with tenant_transaction(app_engine, p.owner.tenant_id, p.operator.user_id) as conn:
-        nc_id = open_from_inspection(conn, _uuid.UUID(p.owner.tenant_id), inspection_id=inspection,
-                                     machine_id=_uuid.UUID(p.machine["id"]), product_id=None,
-                                     description="Ø 12.06 above the upper limit 12.05",
+        nc_id = open_from_inspection(conn, _uuid.UUID(p.owner.tenant_id), inspection_id=_uuid.UUID(inspection["id"]),
                                      user_id=_uuid.UUID(p.operator.user_id))
     nc = ok(http.get(f"{NC}/{nc_id}", headers=p.operator.headers))
-    assert (nc["source"], nc["source_id"], nc["quantity"], nc["status"]) == ("inspection", str(inspection), "1.000",
-                                                                             "open")
+    assert (nc["source"], nc["source_id"], nc["quantity"], nc["status"], nc["machine_id"]) == (
+        "inspection", inspection["id"], "1.000", "open", p.machine["id"])
+    assert nc["description"] == "Inspection Bracket final v1: Bore: 10.06 is above the upper limit 10.05 mm by 0.01"
     assert nc["reported_by"] == p.operator.user_id and nc["history"][0]["details"]["source"] == "inspection"
+    other = new_company(http)
+    with tenant_transaction(app_engine, other.tenant_id, other.user_id) as conn, pytest.raises(ValidationFailed):
+        open_from_inspection(conn, _uuid.UUID(other.tenant_id), inspection_id=_uuid.UUID(inspection["id"]),
+                             user_id=_uuid.UUID(other.user_id))
 
 
 def test_an_nc_may_put_its_lot_in_quarantine(http) -> None:

@@ -179,3 +179,41 @@ async def test_the_owner_of_a_capa_cannot_approve_it_a_second_person_signs(app_f
         assert isinstance(app.screen, SignatureDialog)  # nothing signed: the dialog stays for another signer
     shown = ok(api.get(f"{CAPA}/{capa['id']}", headers=p.owner.headers))
     assert shown["steps"][0]["approved"] is False and shown["steps"][0]["signatures"] == []
+
+
+async def test_an_operator_opens_an_nc_from_a_rejection_with_one_key(app_factory, api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.production import plant
+    from tui.screens.quality_rejections import RejectionPicker
+
+    p = quality_plant(api)
+    plant.shift(api, p.owner, p.site["id"], "Day", "00:00", "00:00")  # 24 h: rejections can be booked
+    plant.operator(api, p.owner, p.site["id"], p.operator.user_id)
+    reasons = {r["code"]: r for r in api.get("/api/v1/downtime/reasons", headers=p.owner.headers).json()["items"]}
+    for minutes, qty, note in ((30, 2, None), (5, 6, "flange")):  # the newest is listed first
+        ok(api.post("/api/v1/rejections", headers=p.operator.headers, json={
+            "machine_id": p.machine["id"], "quantity": qty, "reason_id": reasons["DEFECT.DIMENSION"]["id"],
+            "occurred_at": (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(), "note": note}), 201)
+    reason = reasons["DEFECT.DIMENSION"]["name"]
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await quality_screen(pilot, p.operator.email, p.operator.password)
+        table = screen.query_one("#q-table", DataTable)
+        await settle(pilot)
+        assert screen.check_action("from_rejection", ()) is True
+        assert "F7: NC from a rejection" in text_of(pilot, "#q-title")
+        await pilot.press("f7")
+        await until(pilot, lambda: isinstance(app.screen, RejectionPicker), what="the rejections")
+        picker = app.screen
+        rows = picker.query_one("#rj-table", DataTable)
+        await until(pilot, lambda: rows.row_count == 2, what="listed")
+        assert [rows.get_row_at(i)[1:] for i in range(2)] == [[p.machine["code"], "6", f"{reason} · flange"],
+                                                              [p.machine["code"], "2", reason]]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, QualityScreen) and table.row_count == 1, what="the NC")
+        await until(pilot, lambda: screen.nc is not None, what="detail")
+        assert table.get_row_at(0)[:4] == ["NC-0001", "open", p.machine["code"], "6"]
+        assert f"Rejected: {reason} (flange)" in text_of(pilot, "#q-detail")
+    [nc] = api.get("/api/v1/nonconformances", headers=p.owner.headers).json()["items"]
+    assert (nc["source"], nc["reported_by"]) == ("rejection", p.operator.user_id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ValidationFailed
@@ -161,3 +162,30 @@ def test_a_bad_event_fails_the_batch_before_anything_is_written(api, app_engine)
             record_state_changes(conn, tenant, [StateRow(machines[0], "running", 1, T0), bad])
         assert err.value.field == field
     assert _state(app_engine, tenant, machines) == ([[]] * MACHINES, [[]] * MACHINES)
+
+
+def test_closing_skips_the_overlap_check_and_growing_still_meets_it(api, app_engine) -> None:
+    """0029: an interval that only shrinks is not checked (it cannot come to overlap); one that
+    grows or moves still is."""
+    tenant, machines = _company(api, 120)
+    m = machines[0]
+    with tenant_transaction(app_engine, tenant) as conn:
+        record_state_changes(conn, tenant, [StateRow(m, "running", 1, T0),
+                                            StateRow(m, "idle", 2, T0 + timedelta(minutes=10)),
+                                            StateRow(m, "running", 1, T0 + timedelta(minutes=20))])
+    grow = ("update machine_state_intervals set ended_at = ended_at + interval '1 minute' "
+            "where machine_id = :m and started_at = :t")
+    earlier = ("update machine_state_intervals set started_at = started_at - interval '1 minute' "
+               "where machine_id = :m and started_at = :t")
+    for statement, at in ((grow, T0), (earlier, T0 + timedelta(minutes=10))):
+        with pytest.raises(IntegrityError, match="overlaps"), tenant_transaction(app_engine, tenant) as conn:
+            conn.execute(text(statement), {"m": m, "t": at})
+    with tenant_transaction(app_engine, tenant) as conn:  # the open interval closed, then shortened
+        conn.execute(text("update machine_state_intervals set ended_at = :e where machine_id = :m and ended_at is null"),
+                     {"m": m, "e": T0 + timedelta(minutes=30)})
+        conn.execute(text("update machine_state_intervals set ended_at = :e where machine_id = :m and started_at = :t"),
+                     {"m": m, "e": T0 + timedelta(minutes=25), "t": T0 + timedelta(minutes=20)})
+    intervals, _ = _state(app_engine, tenant, machines)
+    assert [(s, start, end) for s, _, start, end in intervals[0]] == [
+        ("running", T0, T0 + timedelta(minutes=10)), ("idle", T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)),
+        ("running", T0 + timedelta(minutes=20), T0 + timedelta(minutes=25))]

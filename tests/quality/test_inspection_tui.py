@@ -62,6 +62,9 @@ async def test_due_line_entry_form_flags_and_saves(app_factory, world, api, app_
         form = app.screen
         await until(pilot, lambda: form.query("#c0-v0") and form.focused is not None, what="fields")
         assert form.focused.id == "c0-v0"
+        # The plan version's release signature is shown with it, and still matches the version.
+        header = text_of(pilot, "#insp-plan")
+        assert "✍ released by Olga Owner (approved)" in header and "NO LONGER VALID" not in header
 
         # A gauge types the value and Enter: the next part's field follows.
         await type_text(pilot, "10.01")
@@ -85,7 +88,15 @@ async def test_due_line_entry_form_flags_and_saves(app_factory, world, api, app_
         await until(pilot, lambda: form.saved is not None, what="saved")
         result = text_of(pilot, "#insp-result")
         assert "2 OUT OF SPEC" in result and "Bore: 10.07 is above the upper limit 10.05 mm by 0.02" in result
+        # One key opens a nonconformance for it, filled from the inspection; a second press opens no other.
+        assert "F4 opens a nonconformance" in result and form.check_action("open_nc", ()) is True
+        await pilot.press("f4")
+        await until(pilot, lambda: form.nc is not None, what="the NC")
+        assert "NC-0001 opened for 1 part(s)" in text_of(pilot, "#insp-result")
+        assert "Bore: 10.07" in text_of(pilot, "#insp-result")
+        await pilot.press("f4")
         await settle(pilot)
+        assert form.check_action("open_nc", ()) is False
         await pilot.press("escape")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, OperatorScreen), what="back")
@@ -97,6 +108,10 @@ async def test_due_line_entry_form_flags_and_saves(app_factory, world, api, app_
     detail = api.get(f"/api/v1/inspections/{item['id']}", headers=world.owner.headers).json()
     assert [r["values"] for r in detail["results"]][0] == ["10.01", "10.07", "9.99"]
     assert detail["results"][1]["defect"] == "Burr"
+    ncs = api.get("/api/v1/nonconformances", headers=world.owner.headers).json()["items"]
+    assert [(n["source"], n["source_id"], n["machine_id"], n["quantity"]) for n in ncs] == [
+        ("inspection", item["id"], press["id"], "1.000")]
+    assert ncs[0]["reported_by"] == world.operator.user_id
 
 
 async def test_spc_chart_as_text(app_factory, world, api, app_engine) -> None:

@@ -150,3 +150,28 @@ def test_time_and_shift_rules_and_who_may_record(api, owner, app_engine) -> None
     r = support.inspect(api, operator, m["id"], timed["id"], v)
     assert r.status_code == 201 and r.json()["trigger"] == "time", r.text
     assert _due(api, owner, m["id"]) == []
+
+
+def test_every_n_parts_from_hand_entries_and_rejections(api, owner, app_engine) -> None:
+    """A machine without a PLC: the parts typed in (good entries and rejections) make the plan due."""
+    s = plant.site(api, owner)
+    plant.shift(api, owner, s["id"], "Day", "00:00", "00:00")
+    m = plant.machine(api, owner, s["id"], cycle=1)
+    plant.operator(api, owner, s["id"], owner.user_id)
+    p = support.plan(api, owner, machine_id=m["id"], version=support.version(first_article=False, every_parts=50))
+    assert support.release(api, owner, p["id"]).status_code == 200
+    v = support.get_version(api, owner, p["id"])
+    support.backdate(app_engine, owner.tenant_id, "inspection_plan_versions", v["id"], "released_at", 10)
+    assert _due(api, owner, m["id"]) == []
+    r = api.post("/api/v1/production/entry", headers=owner.headers, json={
+        "machine_id": m["id"], "good_quantity": 40, "started_at": support.ago(5).isoformat(),
+        "ended_at": support.ago(1).isoformat()})
+    assert r.status_code == 201, r.text
+    assert _due(api, owner, m["id"]) == []  # 40 of 50
+    reasons = {x["code"]: x["id"] for x in api.get("/api/v1/downtime/reasons", headers=owner.headers).json()["items"]}
+    r = api.post("/api/v1/rejections", headers=owner.headers, json={
+        "machine_id": m["id"], "quantity": 10, "reason_id": reasons["DEFECT.DIMENSION"],
+        "occurred_at": support.ago(1).isoformat()})
+    assert r.status_code == 201, r.text
+    due = _due(api, owner, m["id"])
+    assert [(d["trigger"], d["parts_since"]) for d in due] == [("parts", 50)]

@@ -103,3 +103,15 @@ def test_bad_subgroups_refused() -> None:
     with pytest.raises(ValueError):
         spc.chart([[1.0] * 11])
     assert math.isclose(spc.CONSTANTS[2][0], 1.880)
+
+
+def test_the_constants_for_n_2_to_10_agree_with_their_definitions() -> None:
+    # Independent of the table's typing: A2 = 3 / (d2 · √n); D3 = 1 − 3·d3/d2 and D4 = 1 + 3·d3/d2, so
+    # D3 + D4 = 2 wherever D3 is not cut off at 0 (n ≥ 7), and D3 = 0 below.
+    assert sorted(spc.CONSTANTS) == list(range(2, 11))
+    for n, (a2, d3, d4, d2) in spc.CONSTANTS.items():
+        assert a2 == pytest.approx(3 / (d2 * math.sqrt(n)), abs=0.0015), n
+        if n >= 7:
+            assert d3 + d4 == pytest.approx(2.0, abs=0.0005), n
+        else:
+            assert d3 == 0.0 and d4 > 2.0, n

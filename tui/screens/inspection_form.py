@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.client.models import MachineOut
+from factoryos.nonconformances.nc_models import NcOut
 from factoryos.quality.inspection_models import InspectionOut
 from factoryos.quality.plan_models import CharacteristicOut, VersionOut
 from tui.errors import describe
@@ -78,6 +79,16 @@ def check_value(c: CharacteristicOut, text: str) -> tuple[str, str] | None:
     return None
 
 
+def release_line(version: VersionOut, zone: tzinfo | None) -> str:
+    """Who released the version with their signature, and whether it still matches the version."""
+    if not version.signatures:
+        return "[dim]released without a signature[/dim]"
+    s = version.signatures[-1]
+    at = s.signed_at.astimezone(zone) if zone else s.signed_at
+    line = f"✍ released by {plain(s.signer_name)} ({plain(s.meaning)}) {at:%Y-%m-%d %H:%M %Z}"
+    return f"[dim]{line}[/dim]" if s.valid else f"[b reverse] {line}: NO LONGER VALID [/]"
+
+
 def value_id(i: int, j: int) -> str:
     return f"c{i}-v{j}"
 
@@ -87,6 +98,8 @@ class InspectionForm(AppScreen):
         Binding("escape", "back", "Cancel", tooltip="Leave without saving.", id="cancel"),
         Binding("ctrl+s", "save", "Save", tooltip="Record the inspection.", id="save"),
         Binding("ctrl+g", "chart", "Chart", tooltip="The SPC chart of the characteristic in the field.", id="chart"),
+        Binding("f4", "open_nc", "Open NC", tooltip="Open a nonconformance for the out-of-spec inspection just saved.",
+                id="open-nc"),
     ]
     HELP = """\
 **Record an inspection**
@@ -94,7 +107,9 @@ class InspectionForm(AppScreen):
 Type each value and press **Enter** (a gauge that types and sends Enter works the same):
 the next field follows, and Enter in the last one saves. A value out of specification is
 marked at once and saved as such; one that cannot be right (e.g. a negative length) is
-refused. **Ctrl+G** shows the SPC chart of the characteristic in the field.
+refused. **Ctrl+G** shows the SPC chart of the characteristic in the field. Once an
+inspection out of specification is saved, **F4** opens a nonconformance for it (machine,
+order, parts and what was found are taken from the inspection).
 """
     DEFAULT_CSS = """
     InspectionForm .insp-name { width: 24; padding: 0 1; }
@@ -111,6 +126,8 @@ refused. **Ctrl+G** shows the SPC chart of the characteristic in the field.
         self.machine, self.plan_id, self.trigger, self.zone = machine, plan_id, trigger, zone
         self.version: VersionOut | None = None
         self.saved: InspectionOut | None = None
+        self.nc: NcOut | None = None  # the NC opened for the saved inspection (F4), at most one
+        self._found = ""  # what the saved inspection found out of spec, kept above the NC's line
         self._order: list[str] = []  # the fields in Enter order
         self._sending = False  # one inspection per form: Enter in the last field and Ctrl+S may both ask
 
@@ -133,7 +150,7 @@ refused. **Ctrl+G** shows the SPC chart of the characteristic in the field.
         self.version = await self.api.plan_version(self.plan_id, plan.released_version)
         self.query_one("#insp-plan", Static).update(
             f"[b]{plain(plan.name)}[/b] v{self.version.version} on {plain(self.machine.code)} · "
-            f"{plain(self.trigger.replace('_', ' '))}")
+            f"{plain(self.trigger.replace('_', ' '))}\n{release_line(self.version, self.zone)}")
         await self._build(self.version.characteristics)
 
     async def _build(self, characteristics: list[CharacteristicOut]) -> None:
@@ -264,9 +281,36 @@ refused. **Ctrl+G** shows the SPC chart of the characteristic in the field.
         else:
             lines = [f"{plain(r.name)}: {plain(r.message or 'out of specification')}" for r in out.results
                      if r.out_of_spec]
-            result.update(f"[b reverse] SAVED — {out.out_of_spec} OUT OF SPEC [/]\n" + "\n".join(lines) +
-                          "\nTell your supervisor. Escape goes back.")
+            self._found = f"[b reverse] SAVED — {out.out_of_spec} OUT OF SPEC [/]\n" + "\n".join(lines)
+            result.update(self._found + "\nTell your supervisor. [b]F4[/b] opens a nonconformance for it. "
+                                        "Escape goes back.")
+            self.refresh_bindings()
         self.notify(f"Inspection of {self.machine.code} saved: {out.result}.", title="Inspection")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_nc":
+            session = self.factory.session
+            return (self.saved is not None and self.saved.result == "fail" and self.nc is None
+                    and session is not None and session.can("quality.inspect"))
+        return super().check_action(action, parameters)
+
+    def action_open_nc(self) -> None:
+        if self.saved is not None and self.saved.result == "fail" and self.nc is None:
+            self.open_nc(self.saved.id)
+
+    @work(exclusive=True, group="inspection-nc", exit_on_error=False)
+    async def open_nc(self, inspection_id: UUID) -> None:
+        result = self.query_one("#insp-result", Static)
+        try:
+            nc = await self.api.open_nonconformance({"source": "inspection", "source_id": str(inspection_id)})
+        except ClientError as exc:
+            self.notify(describe(exc).message, title="Nonconformance not opened", severity="error")
+            return
+        self.nc = nc
+        self.refresh_bindings()
+        result.update(self._found + f"\n[b]{plain(nc.code)} opened[/b] for {nc.quantity.normalize():f} part(s). "
+                                    "Escape goes back.")
+        self.notify(f"{nc.code} opened: {nc.description}", title="Nonconformance")
 
     def _refused(self, exc: ClientError) -> None:
         """A refusal under the field it names (results[i].values[j] → that part's field)."""

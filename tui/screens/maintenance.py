@@ -46,7 +46,7 @@ class MaintenanceScreen(PollingScreen):
 **Maintenance**
 
 Top: plans due or within their lead, most urgent first (what is left: days, run hours or
-cycles; negative is past due). Reading this list makes the work orders of plans that fell due.
+cycles; negative is past due). A plan that fell due has its work order (the server makes it).
 Bottom: work orders. **Tab** moves between the lists, **Enter** opens a work order,
 **F5** shows closed ones too, **F8** shows MTBF and MTTR per asset and failure reason.
 """

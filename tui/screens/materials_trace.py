@@ -2,8 +2,9 @@
 
 Type or scan the lot number and press Enter; F2 traces backward, F3 forward. Each node shows
 the lot, its item, the quantity used on that link, and where it came from (supplier lot, or
-the order and machine that made it); a blocked or quarantined lot is marked. Under a lot hang
-the inspections of the order that made it and the nonconformances naming it or that order.
+the order and machine that made it) and who ran or loaded it; a blocked or quarantined lot is
+marked. Under a lot hang the inspections of the order that made it and the nonconformances
+naming it or that order.
 """
 
 from __future__ import annotations
@@ -31,8 +32,25 @@ def node_label(n: TraceNode, d: TraceLot) -> str:
     used = f" · {n.quantity:f} used" if n.quantity is not None and n.level else ""
     source = (f" · {d.supplier} {d.supplier_lot or ''}".rstrip() if d.supplier
               else f" · {d.order_number} on {d.machine_code}" if d.order_number else "")
+    # Who ran the operation that made it, or loaded it at a machine.
+    people = f" · by {', '.join(d.operators[:3])}{' …' if len(d.operators) > 3 else ''}" if d.operators else ""
     status = "" if d.status == "available" else f" [{d.status.upper()}]"
-    return f"{d.lot_number} {d.item_number}{used}{source}{status}"
+    return f"{d.lot_number} {d.item_number}{used}{source}{people}{status}"
+
+
+def count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def summary(result: TraceOut, shown: int) -> str:
+    """Two lines that fit 80 columns: what was found, then who and what it touched."""
+    way = "went into" if result.direction == "backward" else "made from"
+    cut = f"; first {shown:,} of {len(result.nodes):,} shown" if shown < len(result.nodes) else ""
+    return (f"{result.lots - 1:,} lot(s) {way} {result.lot_number} over {count(result.levels, 'level')}{cut}\n"
+            + " · ".join((count(len(result.suppliers), "supplier"), count(len(result.orders), "order"),
+                          count(len(result.machines), "machine"), count(len(result.operators), "operator"),
+                          count(len(result.inspections), "inspection"),
+                          count(len(result.nonconformances), "NC"))))
 
 
 def inspection_label(i: TraceInspection, zone: ZoneInfo | None) -> str:
@@ -65,7 +83,7 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
 """
     AUTO_FOCUS = "#trace-lot"
     DEFAULT_CSS = """
-    TraceScreen #trace-summary { height: 2; padding: 0 1; }
+    TraceScreen #trace-summary { height: auto; max-height: 3; padding: 0 1; }
     TraceScreen #trace-tree { height: 1fr; }
     """
 
@@ -130,15 +148,8 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
 
     def show(self, result: TraceOut) -> None:
         self.result = result
-        way = "went into" if result.direction == "backward" else "made from"
         shown = min(len(result.nodes), MAX_SHOWN)
-        self.query_one("#trace-summary", Static).update(
-            f"{result.lots - 1} lot(s) {way} {result.lot_number}, {result.levels} level(s) · "
-            f"{len(result.suppliers)} supplier(s) · {len(result.orders)} order(s) · "
-            f"{len(result.machines)} machine(s) · {len(result.inspections)} inspection(s) · "
-            f"{len(result.nonconformances)} NC(s)\n"
-            + (f"Showing the first {shown:,} of {len(result.nodes):,} entries." if shown < len(result.nodes)
-               else ", ".join(result.orders[:6])))
+        self.query_one("#trace-summary", Static).update(summary(result, shown))
         tree = self.query_one("#trace-tree", Tree)
         tree.clear()
         details = result.by_lot()

@@ -1,9 +1,10 @@
 """Quality: nonconformances and CAPAs, a list with the highlighted one's detail below.
 
 **F3** switches between NCs and CAPAs, **F2** cycles the status shown. On an NC: **F4** opens a new
-one (at the terminal), **F5** decides the disposition, **F6** closes it with an electronic
-signature. On a CAPA, **F6** approves its next step (signed). Times are in the machine's site time;
-a signature shows whether the record still matches what was signed.
+one (at the terminal), **F7** opens one from a rejection of the last day (Enter on it), **F5**
+decides the disposition, **F6** closes it with an electronic signature. On a CAPA, **F6** approves
+its next step (signed). Times are in the machine's site time; a signature shows whether the
+record still matches what was signed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from factoryos.signatures.models import SignatureOut
 from tui.reference import PlantReference, load_reference
 from tui.screens.base import AppScreen
 from tui.screens.quality_forms import DispositionForm, NcForm
+from tui.screens.quality_rejections import RejectionPicker
 from tui.screens.signature_dialog import SignatureDialog
 from tui.widgets.header import Header
 
@@ -56,7 +58,8 @@ def signature_line(s: SignatureOut, zone: ZoneInfo) -> str:
 
 
 class QualityScreen(AppScreen):
-    ACTION_PERMISSIONS = {"new_nc": ("quality.inspect",), "disposition": ("quality.manage",),
+    ACTION_PERMISSIONS = {"new_nc": ("quality.inspect",), "from_rejection": ("quality.inspect",),
+                          "disposition": ("quality.manage",),
                           "sign": (APPROVE,)}
     BINDINGS = [
         *AppScreen.BINDINGS,
@@ -66,6 +69,9 @@ class QualityScreen(AppScreen):
         Binding("f5", "disposition", "Dispose", tooltip="Decide the highlighted NC's disposition.", id="q-dispose"),
         Binding("f6", "sign", "Sign", tooltip="Close the NC, or approve the CAPA's next step, with a signature.",
                 id="q-sign"),
+        # Said in the title line, not the footer: at 80 columns the footer has no room left.
+        Binding("f7", "from_rejection", "From scrap", tooltip="Open a nonconformance from a rejection of the last day.",
+                id="q-from-rejection", show=False),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load the list again.", show=False),
     ]
     HELP = __doc__ or ""
@@ -134,8 +140,9 @@ class QualityScreen(AppScreen):
         table = self.query_one("#q-table", DataTable)
         table.clear(columns=True)
         which = "Nonconformances" if self.mode == "nc" else "CAPAs"
+        scrap = " · F7: NC from a rejection" if self.mode == "nc" and self.check_action("from_rejection", ()) else ""
         self.query_one("#q-title", Static).update(f"{which} · {status or 'every status'}   (F3: "
-                                                  f"{'CAPAs' if self.mode == 'nc' else 'NCs'})")
+                                                  f"{'CAPAs' if self.mode == 'nc' else 'NCs'}{scrap})")
         if self.mode == "nc":
             page = await self.api.nonconformances(status=status, limit=PAGE)
             self.ncs = list(page.items)
@@ -252,6 +259,16 @@ class QualityScreen(AppScreen):
     def action_new_nc(self) -> None:
         machines = self.reference.machines if self.reference else []
         self.app.push_screen(NcForm(self.api, machines), callback=self._saved)
+
+    def action_from_rejection(self) -> None:
+        ref = self.reference
+        self.app.push_screen(RejectionPicker(self.api, ref.sites if ref else [], ref.machines if ref else []),
+                             callback=self._opened)
+
+    def _opened(self, result: NcOut | None) -> None:
+        if result is not None and self.mode != "nc":  # show the new NC among the NCs
+            self.mode, self.status_index, self.capa = "nc", 0, None
+        self._saved(result)
 
     def action_disposition(self) -> None:
         nc = self.nc

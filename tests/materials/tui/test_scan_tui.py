@@ -125,12 +125,15 @@ async def test_trace_tree_both_ways(app_factory, world, api, app_engine, tmp_pat
         await until(pilot, lambda: len(tree.root.children) == 1, what="the tree")
         top = tree.root.children[0]
         assert str(top.label).startswith(f"{made} HSG-100") and order["job_number"] in str(top.label)
-        assert [str(c.label) for c in top.children] == ["S-100 RM-STEEL · 40 used · Acme"]
+        assert [str(c.label) for c in top.children] == [
+            "S-100 RM-STEEL · 40 used · Acme · by Olga Owner"]  # who loaded it
         # The NC naming the steel lot hangs under it, in the operator's words.
         assert [str(c.label) for c in top.children[0].children] == [
             f"{nc['code']} [OPEN] 3 · Scale on the sheet"]
         assert "1 lot(s) went into" in text_of(pilot, "#trace-summary")
-        assert "1 NC(s)" in text_of(pilot, "#trace-summary")
+        assert text_of(pilot, "#trace-summary").splitlines()[-1] == (
+            "1 supplier · 1 order · 1 machine · 1 operator · 0 inspections · 1 NC")
+        pilot.app.save_screenshot("trace_backward.svg", path=str(tmp_path))
         await pilot.press("f3")  # forward from the finished lot: nothing made from it yet
         await until(pilot, lambda: "made from" in text_of(pilot, "#trace-summary"), what="forward")
         pilot.app.save_screenshot("trace.svg", path=str(tmp_path))

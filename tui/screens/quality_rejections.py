@@ -1,0 +1,113 @@
+"""Open a nonconformance from a rejection: the scrap booked in the last day's shifts, newest first;
+Enter on one opens the NC, filled by the server from the rejection (machine, order, parts, reason).
+Dismisses with the new NC (None when left with Escape)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from factoryos.client import ClientError, FactoryClient
+from factoryos.client.models import MachineOut, RejectionOut, SiteOut
+from factoryos.nonconformances.nc_models import NcOut
+from tui.errors import describe
+from tui.widgets.field_error import FieldError
+
+LOOK_BACK = timedelta(hours=24)
+MAX_ROWS = 100
+
+
+class RejectionPicker(ModalScreen[NcOut | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Leave without opening an NC.", id="cancel")]
+    DEFAULT_CSS = """
+    RejectionPicker #rj-table { height: 1fr; min-height: 4; }
+    """
+
+    def __init__(self, api: FactoryClient, sites: list[SiteOut], machines: list[MachineOut]) -> None:
+        super().__init__()
+        self.api = api
+        self.sites = sites
+        self.machines = {m.id: m for m in machines}
+        self.rows: list[RejectionOut] = []
+        self._sending = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog tall"):
+            yield Static("Nonconformance from a rejection", classes="dialog-title")
+            yield Static("Loading the last day's rejections…", id="rj-hint")
+            yield DataTable(id="rj-table", cursor_type="row", zebra_stripes=True)
+            yield FieldError(id="rj-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#rj-table", DataTable)
+        table.add_columns("When", "Machine", "Parts", "Reason")
+        self.load()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def _zone(self, machine_id: UUID) -> ZoneInfo:
+        machine = self.machines.get(machine_id)
+        site = next((s for s in self.sites if machine and s.id == machine.site_id), None)
+        return ZoneInfo(site.timezone if site else "UTC")
+
+    async def _recent(self) -> list[RejectionOut]:
+        """Rejections of the shifts that ran in the last day (a rejection belongs to a shift instance)."""
+        now = datetime.now(UTC)
+        today = now.date()
+        instances = []
+        for site in self.sites:
+            instances += await self.api.shift_instances(site.id, today - timedelta(days=1), today + timedelta(days=1))
+        ids = [s.id for s in instances if s.id is not None and s.starts_at <= now and s.ends_at >= now - LOOK_BACK]
+        found = await asyncio.gather(*(self.api.rejections(shift_instance_id=i) for i in ids))
+        rows = [r for part in found for r in part if r.occurred_at >= now - LOOK_BACK]
+        return sorted(rows, key=lambda r: r.occurred_at, reverse=True)[:MAX_ROWS]
+
+    @work(exclusive=True, group="rejections", exit_on_error=False)
+    async def load(self) -> None:
+        hint = self.query_one("#rj-hint", Static)
+        try:
+            rows, reasons = await asyncio.gather(self._recent(), self.api.reasons(active=None))
+        except ClientError as exc:
+            hint.update(f"Cannot load the rejections: {describe(exc).message}")
+            return
+        names = {r.id: r.name for r in reasons}
+        self.rows = rows
+        table = self.query_one("#rj-table", DataTable)
+        table.clear()
+        for r in rows:
+            machine = self.machines.get(r.machine_id)
+            table.add_row(f"{r.occurred_at.astimezone(self._zone(r.machine_id)):%a %H:%M}",
+                          machine.code if machine else "?", str(r.quantity),
+                          names.get(r.reason_id, "?") + (f" · {r.note}" if r.note else ""), key=str(r.id))
+        if rows:
+            hint.update("[b]Enter[/b] opens an NC for the highlighted rejection · Esc back")
+            table.focus()
+        else:
+            hint.update("No rejections were booked in the last day. Esc back; F4 opens an NC by hand.")
+
+    @on(DataTable.RowSelected, "#rj-table")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value and not self._sending:
+            self._sending = True
+            self.send(UUID(event.row_key.value))
+
+    @work(exclusive=True, group="rejection-nc", exit_on_error=False)
+    async def send(self, rejection_id: UUID) -> None:
+        try:
+            nc = await self.api.open_nonconformance({"source": "rejection", "source_id": str(rejection_id)})
+        except ClientError as exc:
+            self._sending = False
+            self.query_one("#rj-error", FieldError).show(describe(exc).message)
+            return
+        self.dismiss(nc)
