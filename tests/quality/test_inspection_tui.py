@@ -83,6 +83,11 @@ async def test_due_line_entry_form_flags_and_saves(app_factory, world, api, app_
         await type_text(pilot, "9.99")
         await pilot.press("enter")
         assert form.focused.id == "c1-result"
+        # Nothing chosen for the pass/fail characteristic: not saved (never recorded as a failure).
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert form.saved is None and "Choose pass or fail." in error_at(form, 1)
+        assert form.focused.id == "c1-result"
         form.query_one("#c1-result", Select).value = "Burr"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: form.saved is not None, what="saved")

@@ -220,7 +220,7 @@ order, parts and what was found are taken from the inspection).
 
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK and event.select.has_focus:
+        if event.value is not Select.NULL and event.select.has_focus:
             self._advance(event.select.id or "")
 
     def _advance(self, field_id: str) -> None:
@@ -248,7 +248,7 @@ order, parts and what was found are taken from the inspection).
                 out.append({"characteristic_id": str(c.id), "values": values})
             else:
                 choice = self.query_one(f"#c{i}-result", Select).value
-                if choice is Select.BLANK:
+                if choice is Select.NULL:
                     self.query_one(f"#c{i}-error", FieldError).show("Choose pass or fail.")
                     self.query_one(f"#c{i}-result").focus()
                     return None
