@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import make_url
+from sqlalchemy import create_engine, make_url, pool, text
 from starlette.applications import Starlette
 
 from factoryos.config import Settings
@@ -27,6 +27,17 @@ from server.app import create_app
 from server.auth import TokenAuthenticator
 from tests.accounts import FAST, make_installation_admin
 from tests.conftest import LiveServer, free_port
+
+
+def sql(url: str, statement: str) -> object:
+    """One statement on its own connection (autocommit): its first value, if it returns rows."""
+    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(text(statement))
+            return result.scalar() if result.returns_rows else None
+    finally:
+        engine.dispose()
 
 
 def backup_settings(data_dir: Path, database: str, **over: object) -> Settings:

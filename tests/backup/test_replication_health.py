@@ -13,14 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy import make_url
 
 from factoryos.backup.standby import REPLICATION_ROLE, clone, create_replication_role
 from factoryos.client.health_rows import health_parts
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.roles import APP_ROLE
 from tests.backup.pitr_support import DATABASE, Archived
-from tests.backup.support import backup_settings, start_app
+from tests.backup.support import backup_settings, sql, start_app
 from tests.conftest import LiveServer, pg_data_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -45,15 +45,6 @@ class Pair:
 def _app_url(superuser_url: str) -> str:
     return make_url(superuser_url).set(username=APP_ROLE).render_as_string(hide_password=False)
 
-
-def _sql(url: str, statement: str) -> Any:
-    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(statement))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +117,8 @@ def test_the_standby_says_it_is_one_and_warns_past_the_rpo(pair: Pair) -> None:
 
     pair.primary.sql("insert into pitr_probe (id) values (2)")
     _replication(pair.on_standby, lambda p: p["ok"] and p["lag_seconds"] == 0)
-    assert _sql(pair.standby_url, "select count(*) from pitr_probe where id = 2") == 1
-    _sql(pair.standby_url, "select pg_wal_replay_pause()")
+    assert sql(pair.standby_url, "select count(*) from pitr_probe where id = 2") == 1
+    sql(pair.standby_url, "select pg_wal_replay_pause()")
     try:
         pair.primary.sql("insert into pitr_probe (id) values (3)")
         body = _replication(pair.on_standby, lambda p: not p["ok"], timeout=RPO + 30)
@@ -138,9 +129,9 @@ def test_the_standby_says_it_is_one_and_warns_past_the_rpo(pair: Pair) -> None:
         rows = {key: (state, detail) for key, _, state, detail in health_parts(body)}
         assert rows["replication"][0] == "PROBLEM" and rows["replication"][1].startswith("standby, streaming, lag ")
     finally:
-        _sql(pair.standby_url, "select pg_wal_replay_resume()")
+        sql(pair.standby_url, "select pg_wal_replay_resume()")
     _replication(pair.on_standby, lambda p: p["ok"])
-    assert _sql(pair.standby_url, "select count(*) from pitr_probe where id in (2, 3)") == 2
+    assert sql(pair.standby_url, "select count(*) from pitr_probe where id in (2, 3)") == 2
 
 
 def test_a_standby_gone_is_a_warning_on_the_primary(pair: Pair) -> None:

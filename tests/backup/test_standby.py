@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from cli.standby import app as standby_cli
@@ -26,6 +26,7 @@ from factoryos.backup.standby import (
 )  # fmt: skip
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.errors import Conflict
+from tests.backup.support import sql
 from tests.cli_support import Outcome, one_red_line
 from tests.conftest import pg_data_dir
 
@@ -36,15 +37,6 @@ def _cli(*args: str) -> Outcome:
     done = CliRunner().invoke(standby_cli, list(args), env={"COLUMNS": "300"})
     return Outcome(done.exit_code, done.stdout, done.stderr)
 
-
-def _sql(url: str, statement: str) -> object:
-    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(statement))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        engine.dispose()
 
 
 def _serve(data_dir, own_url: str, peer_url: str) -> subprocess.CompletedProcess[str]:
@@ -61,8 +53,8 @@ def test_stream_promote_and_fence_the_old_primary() -> None:
         standby: EmbeddedPostgres | None = None
         try:
             p_url = primary.url()
-            _sql(p_url, "create table standby_probe (n int primary key)")
-            _sql(p_url, "insert into standby_probe select generate_series(1, 3)")
+            sql(p_url, "create table standby_probe (n int primary key)")
+            sql(p_url, "insert into standby_probe select generate_series(1, 3)")
             create_replication_role(p_url, "not-the-superusers")
             as_role = make_url(p_url).set(username=REPLICATION_ROLE).render_as_string(hide_password=False)
             clone(as_role, root / "b" / "pg")
@@ -73,14 +65,14 @@ def test_stream_promote_and_fence_the_old_primary() -> None:
             s_url = standby.url()
 
             written = time.monotonic()
-            _sql(p_url, "insert into standby_probe values (4)")
-            while _sql(s_url, "select count(*) from standby_probe") != 4:
+            sql(p_url, "insert into standby_probe values (4)")
+            while sql(s_url, "select count(*) from standby_probe") != 4:
                 assert time.monotonic() - written < 30, "the row never reached the standby"
                 time.sleep(0.05)
             print(f"[standby] a committed row visible on the standby after {time.monotonic() - written:.2f} s")
             state = replica_state(s_url)
             assert state.in_recovery and state.streaming and state.timeline == 1 and state.lag_seconds == 0.0
-            assert _sql(p_url, "select usename from pg_stat_replication") == REPLICATION_ROLE
+            assert sql(p_url, "select usename from pg_stat_replication") == REPLICATION_ROLE
             check_not_superseded(p_url, s_url, root / "a")  # its standby still follows: serve
             on_primary = _cli("status", "--url", p_url)
             assert on_primary.returncode == 0 and "primary (timeline 1)" in on_primary.stdout, on_primary
@@ -92,7 +84,7 @@ def test_stream_promote_and_fence_the_old_primary() -> None:
             promoted = _cli("promote", "--url", s_url, "--yes")
             assert promoted.returncode == 0 and "promoted: primary (timeline 2)" in promoted.stdout, promoted
             assert not replica_state(s_url).in_recovery
-            _sql(s_url, "insert into standby_probe values (5)")  # writable now
+            sql(s_url, "insert into standby_probe values (5)")  # writable now
             one_red_line(_cli("promote", "--url", s_url, "--yes"), "already a primary")
             with pytest.raises(Conflict) as again:
                 promote(s_url)
@@ -131,8 +123,8 @@ def test_a_standby_is_cloned_only_from_its_own_installations_primary() -> None:
             assert shown.returncode == 0, shown
             identity = shown.stdout.strip()
             assert identity.isdigit() and identity != _cli("identity", "--url", other.url()).stdout.strip()
-            _sql(ours.url(), "create table standby_probe (n int primary key)")
-            _sql(ours.url(), "insert into standby_probe values (1)")
+            sql(ours.url(), "create table standby_probe (n int primary key)")
+            sql(ours.url(), "insert into standby_probe values (1)")
             made = _cli("create-role", "--url", ours.url())
             assert made.returncode == 0 and f"replication role {REPLICATION_ROLE} ready" in made.stdout, made
             password = made.stdout.strip().splitlines()[-1]
@@ -149,7 +141,7 @@ def test_a_standby_is_cloned_only_from_its_own_installations_primary() -> None:
             cloned = _cli_env("clone", "--from", urls["ours"], "--identity", identity, env=env)
             assert cloned.returncode == 0 and "cloned the primary into" in cloned.stdout, cloned
             standby = EmbeddedPostgres(root / "standby").start()
-            assert _sql(standby.url(), "select count(*) from standby_probe") == 1
+            assert sql(standby.url(), "select count(*) from standby_probe") == 1
             assert replica_state(standby.url()).in_recovery
         finally:
             if standby is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url, pool, text
+from sqlalchemy import make_url, text
 
 from factoryos.backup.standby import (
     FENCE_FILE,
@@ -33,19 +33,11 @@ from factoryos.backup.standby_fence import PEER_FILE, PeerFile, SupersededWatch,
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from tests.accounts import new_company
+from tests.backup.support import sql
 from tests.conftest import LiveServer, free_port, pg_data_dir
 
 PASSWORD = "the-replication-roles-own"
 
-
-def _sql(url: str, statement: str) -> object:
-    engine = create_engine(url, poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(text(statement))
-            return result.scalar() if result.returns_rows else None
-    finally:
-        engine.dispose()
 
 
 @pytest.mark.slow
@@ -56,7 +48,7 @@ def test_the_watch_sees_the_standby_promoted_and_remembers_it() -> None:
         standby: EmbeddedPostgres | None = None
         try:
             p_url = primary.url()
-            _sql(p_url, "create table fence_probe (n int primary key)")
+            sql(p_url, "create table fence_probe (n int primary key)")
             create_replication_role(p_url, PASSWORD)
             clone(make_url(p_url).set(username=REPLICATION_ROLE, password=PASSWORD).render_as_string(
                 hide_password=False), root / "b" / "pg")  # fmt: skip

@@ -69,6 +69,10 @@ class SavingForm(ShowsWorkerErrors, ModalScreen[dict[str, Any] | None]):
         if field_id is None:
             self.query_one("#form-error", FieldError).show(text)
             return
+        self.say_at(field_id, text)
+
+    def say_at(self, field_id: str, text: str) -> None:
+        """`text` under the field (`#<field_id>-error`), the field marked and focused."""
         self.query_one(f"#{field_id}-error", FieldError).show(text)
         field = self.query_one(f"#{field_id}")
         field.add_class("-invalid")

@@ -71,18 +71,12 @@ class EdgeForm(SavingForm):
         name = self.query_one("#e-name", Input).value.strip()
         self._clear_errors()
         if site is Select.NULL:
-            self._say("e-site", "Choose the site whose machines this edge polls.")
+            self.say_at("e-site", "Choose the site whose machines this edge polls.")
             return
         if not name:
-            self._say("e-name", "Give the edge a name, e.g. the hall it stands in.")
+            self.say_at("e-name", "Give the edge a name, e.g. the hall it stands in.")
             return
         self.submit({"site_id": str(site), "name": name})
-
-    def _say(self, field_id: str, text: str) -> None:
-        self.query_one(f"#{field_id}-error", FieldError).show(text)
-        field = self.query_one(f"#{field_id}")
-        field.add_class("-invalid")
-        field.focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

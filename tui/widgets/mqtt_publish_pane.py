@@ -103,12 +103,12 @@ class MqttPublishForm(SavingForm):
         self._clear_errors()
         url = self._value("m-url")
         if not URL.match(url):
-            self._say("m-url", "Write the broker as mqtt://host:port, or mqtts://host:port for TLS.")
+            self.say_at("m-url", "Write the broker as mqtt://host:port, or mqtts://host:port for TLS.")
             return
         for ident, low, what in (("m-interval", 1, "How often to publish"), ("m-oee", 5, "How often to send OEE")):
             text = self._value(ident)
             if not text.isdigit() or not low <= int(text) <= 3600:
-                self._say(ident, f"{what}: whole seconds from {low} to 3600.")
+                self.say_at(ident, f"{what}: whole seconds from {low} to 3600.")
                 return
         body: dict[str, Any] = {"url": url, "username": self._value("m-user") or None,
                                 "mode": self.query_one("#m-mode", Select).value,
@@ -120,12 +120,6 @@ class MqttPublishForm(SavingForm):
         if password := self.query_one("#m-password", Input).value:
             body["password"] = password
         self.submit(body)
-
-    def _say(self, field_id: str, text: str) -> None:
-        self.query_one(f"#{field_id}-error", FieldError).show(text)
-        field = self.query_one(f"#{field_id}")
-        field.add_class("-invalid")
-        field.focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
