@@ -9,7 +9,6 @@ tokens rotate on use: every command saves the newest pair back.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from factoryos.client import FactoryClient, SessionEnded, default_config_path, load_profile
+from factoryos.private_files import write_private
 
 SESSION_FILE = "cli-session.json"
 
@@ -52,11 +52,7 @@ def save_session(session: StoredSession, path: Path | None = None) -> None:
     """Write with mode 0600 from the start (never briefly readable by others), then swap in."""
     path = path or session_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(session.model_dump(mode="json"), out)
-    os.replace(tmp, path)
+    write_private(path, json.dumps(session.model_dump(mode="json")))
 
 
 def clear_session(path: Path | None = None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from factoryos.backup.standby import REPLICATION_ROLE, StandbyError
+from factoryos.private_files import write_private
 from installer.envfile import SECRET_NAMES
 
 FORMAT = "factoryos-standby-pair/1"
@@ -53,13 +53,7 @@ class PairFile:
     def write(self, path: Path) -> Path:
         body = json.dumps({"format": FORMAT, **asdict(self)}, indent=2, sort_keys=True) + "\n"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(body)
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
-        return path
+        return write_private(path, body)
 
     @classmethod
     def read(cls, path: Path) -> PairFile:

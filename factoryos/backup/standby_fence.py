@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from factoryos.backup.standby import FENCE_FILE, REPLICATION_ROLE, PeerLink, StandbyError, check_not_superseded
 from factoryos.errors import Conflict
+from factoryos.private_files import write_private
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,7 @@ class PeerFile:
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / PEER_FILE
-        tmp = folder / f".{PEER_FILE}.new"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(self.dump())
-        tmp.replace(path)
-        return path
+        return write_private(folder / PEER_FILE, self.dump())
 
     @classmethod
     def read(cls, path: Path) -> PeerFile:

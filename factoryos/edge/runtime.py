@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +27,7 @@ from factoryos.edge.edge_models import EdgeConfigOut
 from factoryos.edge.publisher import BrokerSettings, SparkplugPublisher
 from factoryos.edge.settings import EdgeSettings
 from factoryos.errors import Conflict
+from factoryos.private_files import write_private
 from factoryos.process_lock import ProcessLock
 
 log = logging.getLogger(__name__)
@@ -128,12 +128,7 @@ class EdgeRuntime:
 
     def _keep(self, config: EdgeConfigOut) -> None:
         """The last list received, for a start while the server cannot be reached (it holds PLC passwords)."""
-        path = self.directory / CACHE
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(config.model_dump_json())
-        tmp.replace(path)
+        write_private(self.directory / CACHE, config.model_dump_json())
 
     def _cached(self) -> EdgeConfigOut | None:
         try:

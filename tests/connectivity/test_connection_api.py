@@ -4,7 +4,6 @@ encrypted at rest, audit rows, permissions, tenancy, and the poller's company di
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,9 +14,8 @@ from factoryos.connectivity.credentials import decrypt_password
 from factoryos.db.tenant import tenant_transaction
 from factoryos.identity.keys import DerivedKeys
 from tests.accounts import Session, join, new_company
-from tests.production import plant
+from tests.connectivity.conftest import connection_url as url
 from tests.production.plant import problem
-from tests.production.spec_check import SpecChecker
 
 SECRET = "pa55-w0rd-never-echoed"
 
@@ -41,30 +39,6 @@ def opcua_body(**endpoint: object) -> dict:
         "endpoint": {"url": "opc.tcp://press-1.local:4840", "username": "poller", "password": SECRET} | endpoint,
         "signals": {"good": "ns=2;s=Press1.Good", "reject": "ns=2;s=Press1.Reject", "state": "ns=2;i=1003"},
     }
-
-
-@pytest.fixture()
-def api(live_server, http: httpx.Client) -> Iterator[httpx.Client]:
-    """A client whose every answer must match the published OpenAPI document."""
-    checker = SpecChecker(http.get("/api/v1/openapi.json").json())
-    with httpx.Client(base_url=live_server.url, timeout=30, event_hooks={"response": [checker.check]}) as client:
-        yield client
-
-
-@pytest.fixture()
-def owner(api: httpx.Client) -> Session:
-    return new_company(api)
-
-
-@pytest.fixture()
-def machine(api: httpx.Client, owner: Session) -> Iterator[dict]:
-    made = plant.machine(api, owner, plant.site(api, owner)["id"])
-    yield made
-    api.delete(url(made), headers=owner.headers)  # leave nothing for later tests' pollers
-
-
-def url(machine: dict) -> str:
-    return f"/api/v1/machines/{machine['id']}/connection"
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,12 @@ refuses bad values as problem+json naming the field."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.accounts import Session, new_company
-from tests.production import plant
+from tests.accounts import Session
+from tests.connectivity.conftest import connection_url as url
 from tests.production.plant import problem
-from tests.production.spec_check import SpecChecker
 
 
 def opcua_body(signals: dict | None = None, **endpoint: object) -> dict:
@@ -21,29 +18,6 @@ def opcua_body(signals: dict | None = None, **endpoint: object) -> dict:
         "signals": {"good": "ns=2;s=Press1.Good", "reject": "ns=2;s=Press1.Reject", "state": "ns=2;i=1003"}
         | (signals or {}),
     }
-
-
-@pytest.fixture()
-def api(live_server, http: httpx.Client) -> Iterator[httpx.Client]:
-    checker = SpecChecker(http.get("/api/v1/openapi.json").json())
-    with httpx.Client(base_url=live_server.url, timeout=30, event_hooks={"response": [checker.check]}) as client:
-        yield client
-
-
-@pytest.fixture()
-def owner(api: httpx.Client) -> Session:
-    return new_company(api)
-
-
-@pytest.fixture()
-def machine(api: httpx.Client, owner: Session) -> Iterator[dict]:
-    made = plant.machine(api, owner, plant.site(api, owner)["id"])
-    yield made
-    api.delete(url(made), headers=owner.headers)
-
-
-def url(machine: dict) -> str:
-    return f"/api/v1/machines/{machine['id']}/connection"
 
 
 def test_subscription_mode_and_deadband_are_stored_and_shown(api: httpx.Client, owner: Session,
