@@ -32,6 +32,7 @@ from cli.output import console, fail, ok
 
 DEFAULT_PORT = 8080
 FAULTED_MACHINE = 3  # index in machine_codes(): held in a fault to show a downtime alert
+LAST_POLL = 1.5  # s: a poll interval and a bit, for the poller to read the held counters
 
 
 def _port_free(port: int) -> bool:
@@ -153,7 +154,8 @@ def demo(
     console.print("starting the embedded PostgreSQL…")
     with database(settings, prepare=True) as urls:
         opcua_port, modbus_port = _simulator_ports(data_dir / "simulator-ports.json")
-        sims = SimulatorThread(len(machine_codes()), opcua_port=opcua_port, modbus_port=modbus_port, speed=speed)
+        sims = SimulatorThread(len(machine_codes()), opcua_port=opcua_port, modbus_port=modbus_port, speed=speed,
+                               retain=data_dir / "simulator-counters.json")
         server = None
         try:
             with console.status("starting 24 simulated PLCs (OPC-UA and Modbus TCP)…"):
@@ -190,6 +192,10 @@ def demo(
         finally:
             with console.status("stopping…"):
                 if server is not None:
+                    # The PLCs stop making parts first and the poller reads them once more: the stored
+                    # baselines then equal the kept counters, and the next run counts from both.
+                    sims.hold()
+                    time.sleep(LAST_POLL)
                     server.stop()
                 sims.stop()
     ok("demo stopped; the data is kept (`factoryos demo --reset` starts over)")

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(None, description="Bearer token for GET /metrics; unset ⇒ /metrics is off.")
     webhook_retry_seconds: float = Field(10.0, gt=0, le=3600, description="First webhook retry wait; doubles to 1 h.")
     webhook_disable_after: int = Field(50, ge=1, description="Failed attempts in a row that disable a webhook endpoint.")
+    maintenance_due_seconds: float = Field(
+        60.0, ge=0.1, le=3600,
+        description="How often the server makes the preventive work orders of plans that fell due.")
 
     @field_validator("database_url", "owner_database_url", "admin_database_url")
     @classmethod

@@ -88,7 +88,7 @@ CODES: frozenset[str] = frozenset({
     "scan_unknown_ai", "scan_unreadable", "serial_duplicate", "serial_taken",
     "unit_duplicate", "unit_unknown",
     # factoryos/nonconformances
-    "inspection_in_spec", "nonconformance_closed", "nonconformance_not_dispositioned", "nonconformance_not_found",
+    "inspection_in_spec", "machine_scrap_not_found", "nonconformance_closed", "nonconformance_not_dispositioned", "nonconformance_not_found",
     "capa_action_done", "capa_action_not_found", "capa_closed", "capa_not_found", "capa_step_incomplete",
     "capa_step_order",
     # factoryos/signatures

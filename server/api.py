@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from factoryos.audit.writer import AuditEvent, append_and_commit, record
 from factoryos.config import Settings
@@ -236,6 +236,9 @@ class Endpoint:
     response: Any = None
     status_code: int = 200
     summary: str = ""
+    # A body posted as an HTML form (`application/x-www-form-urlencoded`), for a program that cannot
+    # send JSON (a SAML identity provider): documented; the handler reads and checks it itself.
+    form: type[BaseModel] | None = None
     tags: tuple[str, ...] = ()
     uses_db: bool = True
     response_media_types: tuple[str, ...] = ()
@@ -286,6 +289,7 @@ class Router:
         response: Any = None,
         status_code: int = 200,
         summary: str | None = None,
+        form: type[BaseModel] | None = None,
         uses_db: bool = True,
         response_media_types: tuple[str, ...] = (),
         long_running: bool = False,
@@ -308,6 +312,7 @@ class Router:
                     response=response,
                     status_code=status_code,
                     summary=summary or (doc[0] if doc else fn.__name__.replace("_", " ")),
+                    form=form,
                     tags=self.tags,
                     uses_db=uses_db,
                     response_media_types=response_media_types,
@@ -408,14 +413,6 @@ def _read_query(request: Request, model: type[BaseModel]) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         raise _validation_problem(exc, "query") from None
-
-
-def serialize(result: Any, response_type: Any) -> Any:
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    if response_type is not None and result is not None:
-        return _adapter(response_type).dump_python(result, mode="json")
-    return result
 
 
 @functools.lru_cache(maxsize=512)
@@ -539,7 +536,7 @@ def make_route(endpoint: Endpoint) -> Route:
             call = await _read_call(endpoint, request, state, request_id)
             return await _run_limited(endpoint, state, lambda: _run_handler(endpoint, call))
         except BodyTooLarge:
-            raise  # a chunked body ran over the limit while being read: BodyLimitMiddleware answers 413
+            raise  # a chunked body ran over the limit while being read: the request stack answers 413
         except Exception as exc:
             return _error_response(endpoint, request, request_id, exc)
 
@@ -555,6 +552,11 @@ class _Route(Route):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kw: Any) -> None:
         super().__init__(path, endpoint, **kw)
         self.literal = path.split("{", 1)[0]
+        self.app = self._answer  # not Starlette's wrapper: the endpoint turns every error into its answer
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and not scope.get("root_path") and not scope["path"].startswith(self.literal):
@@ -753,4 +755,16 @@ def _respond(endpoint: Endpoint, result: Any) -> Response:
         return result
     if endpoint.status_code == 204:
         return Response(status_code=204)
-    return JSONResponse(serialize(result, endpoint.response), status_code=endpoint.status_code)
+    if isinstance(result, BaseModel):
+        return _RenderedJSON(_adapter(type(result)).dump_json(result), status_code=endpoint.status_code)
+    if endpoint.response is not None and result is not None:
+        return _RenderedJSON(_adapter(endpoint.response).dump_json(result), status_code=endpoint.status_code)
+    return JSONResponse(result, status_code=endpoint.status_code)
+
+
+class _RenderedJSON(JSONResponse):
+    """An answer pydantic rendered to JSON bytes in one pass (the text a dump to JSON-ready Python
+    objects and json.dumps over them gave, without those objects in between)."""
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else super().render(content)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -24,13 +25,14 @@ from factoryos.db.roles import check_app_role
 from server.api import Authenticator, Endpoint, RequestLimiters, make_route
 from server.auth import TokenAuthenticator
 from server.duties import DutyClaim, server_duties
-from server.metrics import MetricsMiddleware, metrics_route, sampling
-from server.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from server.metrics import metrics_route, sampling
 from server.openapi import DOCS_CSS, DOCS_HTML, DOCS_JS, build_openapi
 from server.operations import operations
 from server.problem import problem
+from server.request_stack import RequestStack
+from server.route_index import IndexedRouter
 from server.routes import ROUTERS
-from server.standby_fence import SupersededGuard, restart_fenced
+from server.standby_fence import restart_fenced
 from server.state import ServerState, server_state
 
 log = logging.getLogger(__name__)
@@ -138,13 +140,10 @@ def create_app(
               include_in_schema=False),
         metrics_route(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error},
+                    middleware=[Middleware(RequestStack, max_body_bytes=settings.max_body_bytes,
+                                           tls=settings.tls_cert is not None, watch=fence)])
+    app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state = ServerState.of(settings, authenticator or TokenAuthenticator.from_settings(settings),
                                endpoints=endpoints, openapi=spec)
-    if fence is not None:
-        app.add_middleware(SupersededGuard, watch=fence)
-    app.add_middleware(MetricsMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, tls=settings.tls_cert is not None)
     return app

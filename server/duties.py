@@ -77,7 +77,8 @@ class _Run:
             machine_poller(self.settings, self.database_url, enabled=self.poller) as runtime,
             webhook_delivery(self.settings, self.engine, enabled=True, observe=observe_webhook),
             mqtt_publishing(self.settings, self.engine, enabled=True),
-            due_orders(self.engine, enabled=True, allowed=self.maintenance_licensed),
+            due_orders(self.engine, enabled=True, interval=self.settings.maintenance_due_seconds,
+                       allowed=self.maintenance_licensed),
         ):
             state.poller = runtime
             state.primary = True

@@ -43,7 +43,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from factoryos.audit.anchors import ANCHOR_FILE
 from factoryos.integrations.delivery import Outcome
@@ -94,39 +94,21 @@ def multiprocess_mode() -> bool:
 # -- requests -------------------------------------------------------------------------------
 
 
-class MetricsMiddleware:
-    """Count and time every HTTP request by its route template (pure ASGI)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        recorded = False
-
-        async def timed_send(message: Message) -> None:
-            nonlocal recorded
-            if message["type"] == "http.response.start" and not recorded:
-                recorded = True
-                _observe(scope, message["status"], time.perf_counter() - started)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, timed_send)
-        finally:
-            if not recorded:  # the app failed before answering: the server answers 500
-                _observe(scope, 500, time.perf_counter() - started)
+# The children of both metrics by (method, route template, status), looked up once each: a label
+# lookup takes the metric's lock and builds its key. Bounded by the routes, methods and statuses.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
-def _observe(scope: Scope, status: int, seconds: float) -> None:
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one answered HTTP request by its route template (`server.request_stack`)."""
     route = scope.get("route")
-    template = getattr(route, "path", None) or "unmatched"
-    labels = (scope.get("method", ""), template, str(status))
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(seconds)
+    key = (scope.get("method", ""), getattr(route, "path", None) or "unmatched", status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        labels = (key[0], key[1], str(status))
+        children = _REQUEST_CHILDREN[key] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 # -- webhooks -------------------------------------------------------------------------------

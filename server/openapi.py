@@ -40,8 +40,9 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     pairs: list[tuple[type[BaseModel], JsonSchemaMode]] = []
     for ep in endpoints:
-        if ep.body is not None:
-            pairs.append((ep.body, "validation"))
+        for request in (ep.body, ep.form):
+            if request is not None:
+                pairs.append((request, "validation"))
         if _is_model(ep.response):
             pairs.append((ep.response, "serialization"))
     refs: dict[tuple[type, str], dict[str, Any]] = {}
@@ -91,6 +92,11 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(ep.body, "validation")]}},
+            }
+        elif ep.form is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": refs[(ep.form, "validation")]}},
             }
         ok: dict[str, Any] = {"description": "Success"}
         if ep.status_code != 204:

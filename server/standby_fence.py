@@ -1,8 +1,8 @@
 """A superseded primary's api (`factoryos.backup.standby_fence`): every write refused with 503
 `standby_superseded`, health answering 503 with the same code and its usual parts, reads served.
 
-A pure ASGI middleware in front of the routes, so the refusal comes before authentication, input and
-the database: nothing reaches the superseded database through the API.
+A step of the request stack in front of the routes, so the refusal comes before authentication, input
+and the database: nothing reaches the superseded database through the API.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from factoryos.backup.standby_fence import SupersededWatch
 from server.problem import problem
 
 log = logging.getLogger(__name__)
@@ -25,20 +24,15 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TITLE = "Superseded by the promoted standby"
 
 
-class SupersededGuard:
-    def __init__(self, app: ASGIApp, watch: SupersededWatch) -> None:
-        self.app, self.watch = app, watch
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        reason = self.watch.reason if scope["type"] == "http" else None
-        if reason is None:
-            await self.app(scope, receive, send)
-        elif scope["method"] in WRITES:
-            await _refusal(scope, reason, {})(scope, receive, send)
-        elif scope["path"] == HEALTH_PATH:
-            await _health(self.app, scope, receive, send, reason)
-        else:
-            await self.app(scope, receive, send)
+async def superseded(app: ASGIApp, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """A request to a superseded primary (`server.request_stack` calls it while `watch.reason` is set):
+    a write refused, health as a 503 naming the promotion, any other read served."""
+    if scope["method"] in WRITES:
+        await _refusal(scope, reason, {})(scope, receive, send)
+    elif scope["path"] == HEALTH_PATH:
+        await _health(app, scope, receive, send, reason)
+    else:
+        await app(scope, receive, send)
 
 
 def _refusal(scope: Scope, reason: str, parts: dict[str, Any]) -> Any:

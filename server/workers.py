@@ -3,7 +3,7 @@
 The parent (`cli/serve.py`) starts the embedded PostgreSQL once, then hands every worker
 the database through the environment. Python work is bound to one core per process by
 the GIL, so N processes use N cores. The installation's duties (polling machines, scheduled
-backups, webhooks, MQTT publishing) run in the one process holding the duty lock in
+backups, webhooks, MQTT publishing, due maintenance orders) run in the one process holding the duty lock in
 PostgreSQL (`factoryos.duties`), whichever host it is on; of the workers sharing a data
 directory only the one holding the file lock there competes for it. If that worker dies,
 uvicorn starts a replacement, which takes the file lock over and competes in its place.

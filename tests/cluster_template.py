@@ -31,6 +31,10 @@ PREFIX = "factoryos-test-cluster-"
 # processes using it, its log.
 RUNTIME_FILES = ("postmaster.pid", "postmaster.opts", ".handle_pids.json", "log")
 STALE_AFTER = 24 * 3600  # other keys' copies (older code, another checkout) unused for a day are removed
+# A test cluster is thrown away with its run: no fsync at commit (a server killed by a test still
+# loses nothing, the kernel holds what it wrote; only a crash of the machine would). Every commit
+# of the suite otherwise waits for the disk.
+TEST_SETTINGS = "fsync = off\n"
 
 
 def shaping_files() -> list[Path]:
@@ -62,7 +66,7 @@ def start_migrated(data_dir: Path, database: str, *, guarded: bool = True) -> Em
     if (saved / "PG_VERSION").is_file():
         copy_tree(saved, pg.pgdata)
         os.utime(saved)  # in use: not pruned
-        return pg.start()
+        return _for_tests(pg).start()
     pg.start()
     urls = embedded_urls(pg, database)
     init_database(urls.admin, database)
@@ -72,7 +76,14 @@ def start_migrated(data_dir: Path, database: str, *, guarded: bool = True) -> Em
         migrate.upgrade(urls.owner)
     pg.stop()
     _save(pg.pgdata, saved)
-    return pg.start()
+    return _for_tests(pg).start()
+
+
+def _for_tests(pg: EmbeddedPostgres) -> EmbeddedPostgres:
+    """`TEST_SETTINGS` in this copy's own configuration (the saved files stay as made)."""
+    with (pg.pgdata / "postgresql.conf").open("a") as conf:
+        conf.write(TEST_SETTINGS)
+    return pg
 
 
 def _save(pgdata: Path, saved: Path) -> None:

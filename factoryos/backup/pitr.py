@@ -189,6 +189,10 @@ def _unpack(base: BaseBackup, scratch: Path) -> None:
     # Leftovers of the live cluster's process bookkeeping, not data.
     for name in (".handle_pids.json", "postmaster.opts", "log"):
         (scratch / name).unlink(missing_ok=True)
+    # A base backup keeps the socket's lock file when the socket lives in the data directory (the
+    # embedded server): it names the live server's PID, so the restored one would refuse to start.
+    for lock in scratch.glob(".s.PGSQL.*.lock"):
+        lock.unlink()
     (scratch / "recovery.signal").touch()
 
 

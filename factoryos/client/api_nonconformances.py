@@ -6,12 +6,14 @@ signature dialog returns one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from factoryos.client.transport import Transport
 from factoryos.nonconformances.capa_models import ActionOut, CapaOut, CapaPage
 from factoryos.nonconformances.nc_models import NcOut, NcPage
+from factoryos.nonconformances.scrap_models import MachineScrapOut
 
 NC_PATH = "/nonconformances"
 CAPA_PATH = "/capas"
@@ -35,6 +37,13 @@ class NonconformancesApi:
         """`body` as NcIn: machine_id, quantity, description (or source "inspection"/"rejection" with
         source_id, which fills them); product_id, order_id, lot_id when known."""
         return await self.t.send("POST", NC_PATH, NcOut, json=body, idempotency_key=idempotency_key)
+
+    async def machine_scrap(self, start: datetime, end: datetime, *,
+                            machine_id: UUID | None = None) -> list[MachineScrapOut]:
+        """Rejects the machines' counters counted in [start, end) (at most 2 days), per machine, hour and
+        order, newest first."""
+        return await self.t.get(f"{NC_PATH}/machine-scrap", list[MachineScrapOut],
+                                params={"from": start, "to": end, "machine_id": machine_id})
 
     async def update_nonconformance(self, nc_id: UUID, changes: dict[str, Any], *,
                                     reason: str | None = None) -> NcOut:

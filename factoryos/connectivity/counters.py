@@ -18,6 +18,13 @@ optional fixed maximum, is not production: the monitor reports it as a counter a
 the baseline moves on to the new value, so the next deltas count normally. Without an ideal
 cycle time and without a fixed maximum there is no bound.
 
+A suspect reset holds both counters: when the good and the reject counter of a machine both
+go down in the same reading (a PLC restarted with preset or stale values, a program download)
+and either one's delta is held as an anomaly, the other's delta is held as an anomaly of its
+own too, however small, for the supervisor to accept or discard: a reset that claims the
+impossible for one counter proves nothing for the other. A single counter's drop, and a drop
+of both whose deltas are both plausible (a genuine reset after a normal run), count as before.
+
 Continuity: the baseline (last raw value and when it was read) is stored in the database
 in the same transaction as the counts it closes, so after a restart the first reading counts
 from it, under the same rules:

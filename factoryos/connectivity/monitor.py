@@ -5,7 +5,8 @@ gap (the machine could not be read, or the poller restarted from a stored baseli
 were missed), are spread over the minutes since the previous good reading in proportion to
 time, so no minute shows more than the machine could make. A delta above the plausibility
 bound is not counted: it becomes a `CounterAnomaly` (after the open buckets are flushed, so
-the anomaly can carry its counter's new baseline safely).
+the anomaly can carry its counter's new baseline safely); when both counters went down in that
+reading, the other counter's delta is held as an anomaly too (see `counters`: a suspect reset).
 """
 
 from __future__ import annotations
@@ -75,6 +76,19 @@ class MachineStatus:
     read_errors: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """What one counter's reading claims: `parts` since `since`, within the bound `allowed` or not."""
+
+    signal: Signal
+    raw: int
+    parts: int
+    allowed: int | None
+    dropped: bool  # the raw value went down (a wrap or a reset)
+    since: datetime | None
+    previous: StoredCounter | None
+
+
 class MachineMonitor:
     def __init__(self, machine: ModbusMachine | OpcUaMachine | MqttMachine, run_id: str, *, health_heartbeat: float = 60.0,
                  count_partial_every: float | None = None,
@@ -138,27 +152,36 @@ class MachineMonitor:
         self._gap = False
         self._last_at = at
         events: list[Event] = []
-        anomalies: list[CounterAnomaly] = []
-        counted: dict[Signal, dict] = {}
-        for signal, tracker, sample in (("good", self._good, reading.good), ("reject", self._reject, reading.reject)):
+        claims: list[_Claim] = []
+        for signal, tracker, sample in zip(SIGNALS, (self._good, self._reject), (reading.good, reading.reject),
+                                           strict=True):
             restored = tracker.baseline if before is None else None  # first reading: nothing, or a stored one
-            since = tracker.last_at
+            since, last_raw = tracker.last_at, tracker.last
             elapsed = (at - since).total_seconds() if since is not None else 0.0
             max_step = plausible_step(elapsed, self.ideal_cycle_time)
             parts = tracker.update(sample.raw, modulus=sample.modulus, max_step=max_step, at=at)
             factor, fixed_max = self._bounds[signal]
-            allowed = parts_bound(elapsed, self.ideal_cycle_time, factor, fixed_max)
-            if allowed is not None and parts > allowed:
-                previous = restored if before is None else StoredCounter(getattr(before, f"{signal}_raw"), before.at)
+            previous = restored if before is None else StoredCounter(getattr(before, f"{signal}_raw"), before.at)
+            claims.append(_Claim(signal, sample.raw, parts, parts_bound(elapsed, self.ideal_cycle_time, factor, fixed_max),
+                                 last_raw is not None and sample.raw < last_raw, since, previous))
+        held = {c.signal for c in claims if c.allowed is not None and c.parts > c.allowed}
+        if held and all(c.dropped for c in claims):
+            # Both counters went back at once (a PLC restart with preset or stale values, a program
+            # download) and one claims more than the machine could make: the other's claim comes from
+            # the same suspect reset, so it waits for the same supervisor.
+            held.update(c.signal for c in claims if c.parts)
+        anomalies: list[CounterAnomaly] = []
+        counted: dict[Signal, dict] = {}
+        for c in claims:
+            if c.signal in held:
                 anomalies.append(CounterAnomaly(
-                    machine_id=self.machine.machine_id, signal=signal,
-                    previous_raw=previous.raw if previous else None, raw=sample.raw,
-                    previous_at=previous.read_at if previous else None, detected_at=at, delta=parts,
-                    allowed=allowed, key=f"{self.machine.machine_id}|{signal}|{at.isoformat()}|{sample.raw}",
+                    machine_id=self.machine.machine_id, signal=c.signal,
+                    previous_raw=c.previous.raw if c.previous else None, raw=c.raw,
+                    previous_at=c.previous.read_at if c.previous else None, detected_at=at, delta=c.parts,
+                    allowed=c.allowed, key=f"{self.machine.machine_id}|{c.signal}|{at.isoformat()}|{c.raw}",
                 ))
-                parts = 0
-            if parts:
-                counted[signal] = spread(since, at, parts) if gap and since is not None else spread(at, at, parts)
+            elif c.parts:
+                counted[c.signal] = spread(c.since, at, c.parts) if gap and c.since is not None else spread(at, at, c.parts)
         if anomalies:
             events.extend(self._buckets.flush())  # the parts before it go first: then its baseline is safe
             events.extend(anomalies)

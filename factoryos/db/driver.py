@@ -244,7 +244,7 @@ def _read_answers(pgconn: PGconn, tx: Adapting, answers: list[Any], prepared: di
 def _dicts(tx: Adapting, result: PGresult, encoding: str) -> list[dict[str, Any]]:
     names = [(result.fname(c) or b"").decode(encoding) for c in range(result.nfields)]
     tx.set_pgresult(result)
-    rows: list[dict[str, Any]] = tx.load_rows(0, result.ntuples, lambda values: dict(zip(names, values, strict=True)))
+    rows: list[dict[str, Any]] = tx.load_rows(0, result.ntuples, lambda values: dict(zip(names, values)))  # noqa: B905 - a row has nfields values
     return rows
 
 

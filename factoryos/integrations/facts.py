@@ -58,3 +58,11 @@ def order_status_changed(order_id: UUID, order_number: str, status: str, previou
     """An order was released, started, paused, completed or cancelled (by hand or by its runs)."""
     return Fact("order.status_changed", at, {"order_id": order_id, "order_number": order_number, "status": status,
                                              "previous_status": previous})
+
+
+def work_order_due(order_id: UUID, number: str, plan_id: UUID, asset_id: UUID, machine_id: UUID | None,
+                   title: str, trigger: str, due_at: datetime, at: datetime) -> Fact:
+    """A maintenance plan fell due (by calendar, run hours or cycles): its preventive work order was made."""
+    return Fact("work_order.due", at, {"work_order_id": order_id, "number": number, "plan_id": plan_id,
+                                       "asset_id": asset_id, "machine_id": machine_id, "title": title,
+                                       "trigger": trigger, "due_at": due_at})

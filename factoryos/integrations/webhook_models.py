@@ -15,6 +15,7 @@ EventType = Literal[
     "downtime.reasoned",
     "anomaly.recorded",
     "order.status_changed",
+    "work_order.due",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 TEST_EVENT = "webhook.test"  # sent only by "send test event", to the one endpoint asked

@@ -3,10 +3,11 @@
 The one server process of an installation that holds the duties (`server.duties`) runs
 `DueOrders` every `interval` seconds: company by company, in that company's tenant transaction
 (row-level security as for a request), it makes the order of each active plan found due and
-audits it with no actor (the system). So the dashboard, the due list and the planning screen
+audits it with no actor (the system), and reports it to the company's webhooks (`work_order.due`,
+in the same transaction). So the dashboard, the due list and the planning screen
 learn of a due order without anyone having opened a screen at the moment it fell due.
 
-Reading the due list or the work orders still makes them too (`work_orders.generate_due`), so
+Reading the due list or the work orders still makes them too (`made_due`, as the duty), so
 what is shown is judged on the freshest data. Both are idempotent: the partial unique index on a
 plan's open order turns a second insert into a no-op, and order numbers are taken under a
 per-company lock, so a reader and the duty (or two duty holders during a takeover) make one.
@@ -27,11 +28,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, RowMapping, text
 
 from factoryos.audit.writer import AuditEvent, record
 from factoryos.db.driver import psycopg_connection
 from factoryos.db.tenant import set_tenant, tenant_transaction
+from factoryos.integrations import facts
+from factoryos.integrations.outbox import emit
 from factoryos.licensing.document import Edition, License
 from factoryos.licensing.errors import LicenseError
 from factoryos.licensing.gating import require_module
@@ -39,7 +42,7 @@ from factoryos.maintenance import work_orders
 
 log = logging.getLogger(__name__)
 
-INTERVAL_SECONDS = 60.0
+INTERVAL_SECONDS = 60.0  # Settings.maintenance_due_seconds in the server
 ENTITY = "maintenance_work_order"
 MODULE = ("Maintenance", Edition.ADVANCED)  # the routes are gated by it too
 
@@ -81,10 +84,21 @@ def companies(engine: Engine) -> list[UUID]:
         return found
 
 
+def made_due(conn: Connection, tenant_id: UUID, now: datetime) -> list[RowMapping]:
+    """`work_orders.generate_due` with a `work_order.due` webhook event per order made, in the same
+    transaction: only the insert that made an order returns it, so of a duty and a reader racing
+    (or two duty holders) exactly one reports it."""
+    made = work_orders.generate_due(conn, tenant_id, now)
+    emit(conn, tenant_id, [facts.work_order_due(row["id"], work_orders.number_label(row["number"]), row["plan_id"],
+                                                row["asset_id"], row["machine_id"], row["title"], row["trigger"],
+                                                row["due_at"], row["created_at"]) for row in made])
+    return made
+
+
 def generate_for(engine: Engine, tenant_id: UUID, now: datetime) -> list[UUID]:
-    """The due orders of one company, made and audited in its own transaction; their ids."""
+    """The due orders of one company, made, reported and audited in its own transaction; their ids."""
     with tenant_transaction(engine, tenant_id) as conn:
-        made = work_orders.generate_due(conn, tenant_id, now)
+        made = made_due(conn, tenant_id, now)
         for row in made:
             record(conn, AuditEvent(tenant_id=tenant_id, action="create", entity_type=ENTITY,
                                     entity_id=str(row["id"]),

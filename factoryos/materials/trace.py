@@ -54,7 +54,7 @@ with recursive walk(lot_id, via_lot_id, level, quantity) as (
     -- each lot once, however many paths reach it
     select lo.id, lo.number, lo.origin, lo.status, lo.supplier, lo.supplier_lot, lo.expires_on,
            trim_scale(lo.quantity) as quantity,
-           lo.operation_id, lo.job_id, i.number as item_number, i.name as item_name, j.job_number,
+           lo.operation_id, lo.job_id, i.number as item_number, i.name as item_name, i.unit, j.job_number,
            m.code as machine_code
     from found d
     join lots lo on lo.tenant_id = :t and lo.id = d.lot_id
@@ -76,7 +76,7 @@ with recursive walk(lot_id, via_lot_id, level, quantity) as (
 -- the details only on a lot's first row (null columns cost next to nothing on the wire)
 select f.lot_id, f.via_lot_id, f.level, f.quantity, f.first,
        i.number, i.origin, i.status, i.supplier, i.supplier_lot, i.expires_on, i.quantity, i.item_number,
-       i.item_name, i.job_number, i.machine_code, p.operators, i.job_id, i.operation_id
+       i.item_name, i.job_number, i.machine_code, p.operators, i.job_id, i.operation_id, i.unit
 from found f
 join info o on o.id = f.lot_id
 left join info i on f.first and i.id = f.lot_id
@@ -183,13 +183,13 @@ def _trace(conn: Connection, tenant_id: UUID, root_id: UUID, root_number: str, d
     by_operation: dict[UUID, list[UUID]] = defaultdict(list)
     for row in rows[:MAX_NODES]:
         (lot_id, via, level, link_qty, first, number, origin, status, supplier, supplier_lot, expires_on, quantity,
-         item_number, item_name, order_number, machine_code, operators, job_id, operation_id) = tuple(row)
+         item_number, item_name, order_number, machine_code, operators, job_id, operation_id, unit) = tuple(row)
         nodes.append({"lot_id": lot_id, "via_lot_id": via, "level": level, "quantity": link_qty})
         if not first:
             continue
         details.append({
             "lot_id": lot_id, "lot_number": number, "origin": origin, "status": status, "item_number": item_number,
-            "item_name": item_name, "supplier": supplier, "supplier_lot": supplier_lot, "expires_on": expires_on,
+            "item_name": item_name, "unit": unit, "supplier": supplier, "supplier_lot": supplier_lot, "expires_on": expires_on,
             "lot_quantity": quantity, "order_number": order_number, "machine_code": machine_code,
             "operators": operators or []})
         if job_id is not None:

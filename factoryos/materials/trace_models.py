@@ -32,6 +32,7 @@ class TraceLot(BaseModel):
     status: str
     item_number: str
     item_name: str
+    unit: str = Field(description="The item's unit: of `lot_quantity`, and of a link's quantity where this lot is the input.")
     supplier: str | None
     supplier_lot: str | None
     expires_on: date | None

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from factoryos.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from factoryos.listing import like_pattern
+from factoryos.nonconformances import site_days
 from factoryos.nonconformances.capa_models import (
     STEPS,
     ActionDoneIn,
@@ -244,7 +245,7 @@ def get_capa(conn: Connection, tenant_id: UUID, capa_id: UUID) -> CapaOut:
         capa_nonconformances.c.tenant_id == tenant_id, capa_nonconformances.c.capa_id == capa_id)
         .order_by(nonconformances.c.number)).all()
     names = user_names(conn, [x["owner_id"] for x in actions])
-    today = datetime.now(UTC).date()
+    today = datetime.now(site_days.capa_zones(conn, tenant_id, [capa_id]).get(capa_id, UTC)).date()
     return CapaOut(**summaries(conn, [row])[0].model_dump(), problem=row["problem"], containment=row["containment"],
                    whys=list(row["whys"]), root_cause=row["root_cause"],
                    effectiveness_check=row["effectiveness_check"], effective=row["effective"],

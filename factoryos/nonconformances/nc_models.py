@@ -14,7 +14,7 @@ from factoryos.signatures.models import SignatureIn, SignatureOut
 
 NcStatus = Literal["open", "dispositioned", "closed"]
 Disposition = Literal["scrap", "rework", "use_as_is", "return_to_supplier"]
-NcSource = Literal["manual", "inspection", "rejection"]
+NcSource = Literal["manual", "inspection", "rejection", "machine_count"]
 TEXT_MAX = 4000
 MAX_QUANTITY = Decimal("99999999999")
 
@@ -34,9 +34,12 @@ class NcIn(BaseModel):
                                      description="How many parts (or how much); required by hand.")
     description: str | None = Field(None, min_length=1, max_length=TEXT_MAX,
                                     description="What is wrong (the defect); required by hand.")
-    source: NcSource = Field("manual", description="manual, or opened from an inspection or a rejection.")
+    source: NcSource = Field("manual", description="manual, or opened from an inspection, a rejection or scrap "
+                                                   "a machine counted (machine_count).")
     source_id: UUID | None = Field(None, description="The out-of-spec inspection or the rejection entry it comes "
                                                      "from (required with those sources).")
+    source_at: datetime | None = Field(None, description="machine_count: an instant of the hour whose counted scrap it "
+                                                         "comes from (with machine_id).")
 
 
 class NcPatch(BaseModel):
@@ -81,6 +84,7 @@ class NcSummary(BaseModel):
     status: NcStatus
     source: NcSource
     source_id: UUID | None
+    source_at: datetime | None = Field(description="machine_count: the start of the hour of counted scrap.")
     machine_id: UUID
     machine_code: str | None
     product_id: UUID | None

@@ -96,6 +96,7 @@ def open_nc(conn: Connection, tenant_id: UUID, user_id: UUID | None, sent: NcIn)
     number = next_number(conn, t, tenant_id)
     nc_id = conn.execute(insert(t).values(
         tenant_id=tenant_id, number=number, source=body.source, source_id=body.source_id,
+        source_at=body.source_at,
         machine_id=body.machine_id, product_id=body.product_id, order_id=body.order_id, lot_id=body.lot_id,
         quantity=body.quantity, description=body.description, reported_by=user_id,
     ).returning(t.c.id)).scalar_one()

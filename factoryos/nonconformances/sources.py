@@ -1,17 +1,24 @@
-"""Where an NC comes from: what an out-of-spec inspection or a rejection already knows.
+"""Where an NC comes from: what an out-of-spec inspection, a rejection or counted scrap already knows.
 
 Opening an NC from either takes one key at the terminal, so the NC is filled from its source (machine,
 product, order, how many, what is wrong); what the caller sends wins. By hand, machine, quantity and
 description are required.
+
+Scrap a machine counted (the reject counter, in `machine_count_buckets`) is not a rejection entry:
+`machine_scrap` groups it per machine, hour and the order whose run held the minutes, ready to be
+offered next to the booked rejections.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, select, text
 
 from factoryos.errors import NotFound, ValidationFailed
 from factoryos.nonconformances.nc_models import TEXT_MAX, NcIn
@@ -21,6 +28,43 @@ from factoryos.schema.orders import order_operations
 from factoryos.schema.production import loss_reasons, rejection_entries
 
 REQUIRED_BY_HAND = ("machine_id", "quantity", "description")
+HOUR = timedelta(hours=1)
+
+# A minute belongs to the run that holds its midpoint, as the machine's counts do.
+_MACHINE_SCRAP = """
+select b.machine_id, date_trunc('hour', b.minute, 'UTC') as hour, o.job_id, j.product_id, sum(b.reject) as parts
+from machine_count_buckets b
+left join operation_runs r on r.tenant_id = b.tenant_id and r.machine_id = b.machine_id
+  and r.started_at <= b.minute + interval '30 seconds'
+  and (r.ended_at is null or r.ended_at > b.minute + interval '30 seconds')
+left join order_operations o on o.tenant_id = r.tenant_id and o.id = r.operation_id
+left join jobs j on j.tenant_id = o.tenant_id and j.id = o.job_id
+where b.tenant_id = :tenant and b.minute >= :since and b.minute < :until and b.reject > 0
+  and (cast(:machine as uuid) is null or b.machine_id = cast(:machine as uuid))
+group by 1, 2, 3, 4
+order by 2 desc, 1, 3 nulls first
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class MachineScrap:
+    """Rejects a machine's counter counted in one hour [start, end), under one order (or none)."""
+
+    machine_id: UUID
+    start: datetime
+    end: datetime
+    quantity: int
+    order_id: UUID | None
+    product_id: UUID | None
+
+
+def machine_scrap(conn: Connection, tenant_id: UUID, since: datetime, until: datetime,
+                  machine_id: UUID | None = None) -> list[MachineScrap]:
+    """Machine-counted scrap in [since, until), newest hour first; booked rejections are not in it."""
+    rows = conn.execute(text(_MACHINE_SCRAP), {"tenant": tenant_id, "since": since, "until": until,
+                                               "machine": machine_id})
+    return [MachineScrap(machine, hour, hour + HOUR, int(parts), order, product)
+            for machine, hour, order, product, parts in rows]
 
 
 def _from_inspection(conn: Connection, tenant_id: UUID, inspection_id: UUID) -> dict[str, Any]:
@@ -65,13 +109,49 @@ def _from_rejection(conn: Connection, tenant_id: UUID, rejection_id: UUID) -> di
             "quantity": Decimal(row["quantity"]), "description": f"Rejected: {row['reason']}{note}"[:TEXT_MAX]}
 
 
+def _from_machine_count(conn: Connection, tenant_id: UUID, body: NcIn) -> tuple[dict[str, Any], datetime]:
+    """The hour of scrap `body.machine_id`'s reject counter counted around `body.source_at`; with its
+    order and product when one order ran through it. Returns what it knows and the hour's start."""
+    if body.machine_id is None:
+        raise ValidationFailed("name the machine whose counted scrap the NC comes from", code="required",
+                               field="machine_id")
+    if body.source_at is None:
+        raise ValidationFailed("name the hour of counted scrap the NC comes from", code="required", field="source_at")
+    if body.source_at.tzinfo is None:
+        raise ValidationFailed("source_at needs a timezone", code="validation_failed", field="source_at")
+    start = body.source_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    found = machine_scrap(conn, tenant_id, start, start + HOUR, body.machine_id)
+    if not found:
+        raise ValidationFailed("the machine counted no scrap in that hour", code="machine_scrap_not_found",
+                               field="source_at")
+    zone = conn.execute(text(
+        "select s.timezone from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id "
+        "where m.tenant_id = :tenant and m.id = :machine"), {"tenant": tenant_id, "machine": body.machine_id}).scalar()
+    local = start.astimezone(ZoneInfo(zone)) if zone else start
+    orders = {(f.order_id, f.product_id) for f in found}
+    order, product = next(iter(orders)) if len(orders) == 1 else (None, None)
+    quantity = sum(f.quantity for f in found)
+    return {"machine_id": body.machine_id, "order_id": order, "product_id": product, "quantity": Decimal(quantity),
+            "description": f"Rejects counted by the machine {local:%Y-%m-%d %H:%M}–"
+                           f"{(local + HOUR):%H:%M} ({zone or 'UTC'})"}, start
+
+
 def completed(conn: Connection, tenant_id: UUID, body: NcIn) -> NcIn:
     """The NC to open: `body` with what its source knows filled in; every required field present."""
+    if body.source != "machine_count" and body.source_at is not None:
+        raise ValidationFailed("source_at names an hour of counted scrap: only with source machine_count",
+                               code="validation_failed", field="source_at")
     if body.source == "manual":
         if body.source_id is not None:
             raise ValidationFailed("an NC opened by hand has no source_id: name its source", code="validation_failed",
                                    field="source")
         known: dict[str, Any] = {}
+    elif body.source == "machine_count":
+        if body.source_id is not None:
+            raise ValidationFailed("counted scrap has no record id: name the machine and the hour (source_at)",
+                                   code="validation_failed", field="source_id")
+        known, hour = _from_machine_count(conn, tenant_id, body)
+        body = body.model_copy(update={"source_at": hour})
     elif body.source_id is None:
         raise ValidationFailed(f"name the {body.source} the NC comes from", code="required", field="source_id")
     elif body.source == "inspection":

@@ -41,7 +41,7 @@ def json_value(value: Any, tz: tzinfo) -> Any:
 
 def _columns(columns: Sequence[Column]) -> list[dict[str, Any]]:
     return [{"key": c.key, "label": c.label, "type": c.type.value, "decimals": c.decimals}
-            for c in columns]
+            | ({"trim": True} if c.trim else {}) for c in columns]
 
 
 def _row(columns: Sequence[Column], row: Row, tz: tzinfo) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ class ReportKind(StrEnum):
     ORDER = "order"
     QUALITY = "quality"
     MAINTENANCE = "maintenance"
+    TRACE = "trace"  # a lot's genealogy as it stands: no period, one instant
 
     @property
     def label(self) -> str:
@@ -46,6 +47,7 @@ _KIND_LABELS = {
     ReportKind.ORDER: "Order report",
     ReportKind.QUALITY: "Quality report",
     ReportKind.MAINTENANCE: "Maintenance report",
+    ReportKind.TRACE: "Trace report",
 }
 
 
@@ -203,6 +205,9 @@ class Column:
     formula: str | None = None
     total: TotalRule = TotalRule.VALUE
     display_cap: float | None = None  # PDF shows no more than this; data stays exact
+    # DECIMAL only: `decimals` is the most shown and trailing zeros go, so quantities read as
+    # written (6 pieces, 8.4 kg, 0.125 m), not padded to the column's scale (6.000).
+    trim: bool = False
 
     def __post_init__(self) -> None:
         if not self.key.isidentifier():
@@ -211,6 +216,19 @@ class Column:
             raise _fail(f"column {self.key!r}", "decimals must be between 0 and 6")
         if self.total is TotalRule.FORMULA and not self.formula:
             raise _fail(f"column {self.key!r}", "total rule FORMULA needs a formula")
+        if self.trim and self.type is not ValueType.DECIMAL:
+            raise _fail(f"column {self.key!r}", "only DECIMAL columns trim their zeros")
+
+    def decimals_for(self, value: Value) -> int:
+        """The decimals `value` is shown with: the column's, or for a trimmed column as few as
+        the value (rounded to the column's decimals) needs."""
+        if not self.trim or not isinstance(value, (int, float, Decimal)):
+            return self.decimals
+        exact = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+        if not exact.is_finite():
+            return self.decimals
+        rounded = exact.quantize(Decimal(1).scaleb(-self.decimals), rounding=ROUND_HALF_UP).normalize()
+        return min(self.decimals, max(0, -int(rounded.as_tuple().exponent)))
 
     @property
     def numeric(self) -> bool:

@@ -38,7 +38,7 @@ _HEADING_ROOM = 90.0
 def _cells(section: TableSection, tz: tzinfo) -> tuple[list[list[str]], list[str] | None]:
     cols = section.columns
     body = [
-        [format_value(v, c.type, tz=tz, decimals=c.decimals, cap=c.display_cap)
+        [format_value(v, c.type, tz=tz, decimals=c.decimals_for(v), cap=c.display_cap)
          for c, v in zip(cols, row)]
         for row in section.rows
     ]
@@ -46,7 +46,7 @@ def _cells(section: TableSection, tz: tzinfo) -> tuple[list[list[str]], list[str
     if section.totals is not None:
         totals = [
             "" if v is None and (not c.numeric or c.total is TotalRule.NONE)
-            else format_value(v, c.type, tz=tz, decimals=c.decimals, cap=c.display_cap)
+            else format_value(v, c.type, tz=tz, decimals=c.decimals_for(v), cap=c.display_cap)
             for c, v in zip(cols, section.totals)
         ]
         totals[0] = totals[0] or "Total"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
-from factoryos.reports.model import ReportHeader, Value, ValueType
+from factoryos.reports.model import ReportHeader, ReportKind, Value, ValueType
 
 NA = "n/a"
 DATETIME_FORMAT = "%Y-%m-%d %H:%M"
@@ -73,6 +73,8 @@ def format_instant(value: datetime, tz: tzinfo) -> str:
 
 def format_range(header: ReportHeader) -> str:
     tz = header.tz
+    if header.kind is ReportKind.TRACE:  # a state, not a period
+        return f"As of {header.end.astimezone(tz).strftime(DATETIME_FORMAT)} ({header.timezone})"
     start = header.start.astimezone(tz).strftime(DATETIME_FORMAT)
     end = header.end.astimezone(tz).strftime(DATETIME_FORMAT)
     return f"{start} – {end} ({header.timezone})"

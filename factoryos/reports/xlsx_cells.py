@@ -27,12 +27,14 @@ TOTAL_FILL = PatternFill("solid", fgColor="D6E0EC")
 RIGHT = Alignment(horizontal="right")
 
 
-def number_format(column: Column) -> str | None:
+def number_format(column: Column, decimals: int | None = None) -> str | None:
+    """The column's Excel format; `decimals` overrides the column's (a trimmed column's value)."""
     vtype = column.type
     if vtype is ValueType.INT:
         return INT_FORMAT
     if vtype is ValueType.DECIMAL:
-        return "#,##0" + ("." + "0" * column.decimals if column.decimals else "")
+        places = column.decimals if decimals is None else decimals
+        return "#,##0" + ("." + "0" * places if places else "")
     if vtype is ValueType.PERCENT:
         return "0" + ("." + "0" * column.decimals if column.decimals else "") + "%"
     if vtype is ValueType.DURATION:
@@ -118,4 +120,17 @@ def converter(ws: WriteOnlyWorksheet, column: Column, tz: tzinfo, *,
         template.value = excel_value(value, tz)
         return template
 
-    return cell
+    if not column.trim:
+        return cell
+    # A trimmed column's cells each show the decimals their value has (8.4 kg, 6 pieces):
+    # one prepared cell per count of decimals.
+    by_places = {n: styled(ws, None, number_format=number_format(column, n)) for n in range(column.decimals + 1)}
+
+    def trimmed(value: Any) -> Any:
+        if value is None:
+            return na
+        prepared = by_places[column.decimals_for(value)]
+        prepared.value = excel_value(value, tz)
+        return prepared
+
+    return trimmed

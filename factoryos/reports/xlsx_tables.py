@@ -63,7 +63,7 @@ def column_widths(columns: tuple[Column, ...], labels: list[str], rows: list[Row
     """Widths in characters from the labels and the given (sample of) rows."""
     widths = []
     for i, (col, label) in enumerate(zip(columns, labels)):
-        longest = max((len(format_value(r[i], col.type, tz=tz, decimals=col.decimals))
+        longest = max((len(format_value(r[i], col.type, tz=tz, decimals=col.decimals_for(r[i])))
                        for r in rows), default=0)
         if col.type is ValueType.DURATION:
             longest += 2  # Excel's [h]:mm:ss pads hours
@@ -142,7 +142,8 @@ def _totals(ws: WriteOnlyWorksheet, section: TableSection, letters: dict[str, st
     out = []
     for i, (col, value) in enumerate(zip(section.columns, section.totals)):
         letter = letters[col.key]
-        fmt = number_format(col)
+        fmt = number_format(col, max((col.decimals_for(r[i]) for r in (*section.rows, section.totals)), default=None)
+                            if col.trim else None)
         if i == 0 and value is None:
             content: object = "Total"
         elif col.total is TotalRule.SUM:

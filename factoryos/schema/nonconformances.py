@@ -36,6 +36,7 @@ nonconformances = Table(
     Column("status", String(16), nullable=False, server_default=text("'open'")),
     Column("source", String(16), nullable=False, server_default=text("'manual'")),
     Column("source_id", Uuid),
+    timestamp("source_at"),  # machine_count: the hour of counted scrap (its start, UTC)
     Column("machine_id", Uuid, nullable=False),
     Column("product_id", Uuid),
     Column("order_id", Uuid),

@@ -24,6 +24,18 @@ def sp_urls(base_url: str, company_id: Any, provider_id: Any) -> SamlSpOut:
     return SamlSpOut(entity_id=f"{base}/metadata", metadata_url=f"{base}/metadata", acs_url=f"{base}/acs")
 
 
+class SamlAcsForm(BaseModel):
+    """What the identity provider's page posts to the ACS (HTTP-POST binding), as an HTML form
+    (`application/x-www-form-urlencoded`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    saml_response: str = Field(alias="SAMLResponse", min_length=1,
+                               description="The signed SAML Response, base64-encoded.")
+    relay_state: str = Field(alias="RelayState", min_length=1,
+                             description="The sign-in this answers (the handle FactoryOS sent with its request).")
+
+
 class DevicePageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

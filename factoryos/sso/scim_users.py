@@ -10,14 +10,15 @@ is the break-glass account: no SCIM change takes their role away.
 
 Accounts are linked or made by the same rule as a just-in-time sign-in: an existing account only
 when its email is of the provider's domains or it is already a member; a new account only for an
-email of the provider's domains.
+email of the provider's domains. A new userName (the person's address changed in the directory)
+changes the account's sign-in email under the same rules (factoryos/sso/scim_rename.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
@@ -48,6 +49,7 @@ from factoryos.sso.scim import (
     uniqueness,
 )
 from factoryos.sso.scim_models import ScimEmail, ScimGroup, ScimListResponse, ScimMeta, ScimName, ScimRef, ScimUser
+from factoryos.sso.scim_rename import change_email
 from factoryos.sso.scim_standing import group_names
 from factoryos.sso.scim_tokens import ScimCaller
 from factoryos.sso.signin import NO_PASSWORD, AuditRow
@@ -185,6 +187,7 @@ class UserFields:
     family_name: str | None = None
     display_name: str | None = None
     active: bool | None = None
+    emails: list[str] = field(default_factory=list)  # as a PATCH sent them: each must be the userName
 
 
 def _name_fields(fields: UserFields, value: Any) -> None:
@@ -329,16 +332,20 @@ def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnEle
 
 def _save_user(conn: Connection, caller: ScimCaller, base: str, before: RowMapping, fields: UserFields) -> Outcome:
     tenant = caller.tenant_id
-    if fields.user_name is not None and _normalized(fields.user_name).lower() != before["user_name"].lower():
-        raise ScimError(400, "userName is the person's sign-in email and cannot be changed here: delete the user "
-                        "and provision the new address", scim_type="mutability", code="scim_user_name_immutable")
+    user_name = before["user_name"] if fields.user_name is None else _normalized(fields.user_name)
+    for email in fields.emails:
+        if email.strip().lower() != user_name.lower():
+            raise ScimError(400, f"emails follow userName: {email} is not {user_name}", scim_type="mutability",
+                            code="scim_user_name_immutable")
     active = before["active"] if fields.active is None else fields.active
     if not active and _is_owner(conn, tenant, before["user_id"]):
         raise ScimError(400, "the company owner is the break-glass account and cannot be deactivated by the "
                         "directory", scim_type="mutability", code="scim_owner_protected")
     _check_unique(conn, tenant, user_name=None, external_id=fields.external_id, own=before["id"])
-    values = {"external_id": fields.external_id, "given_name": fields.given_name, "family_name": fields.family_name,
-              "display_name": fields.display_name, "active": active}
+    if user_name != before["user_name"]:
+        change_email(conn, caller, before, user_name)
+    values = {"user_name": user_name, "external_id": fields.external_id, "given_name": fields.given_name,
+              "family_name": fields.family_name, "display_name": fields.display_name, "active": active}
     if all(before[k] == v for k, v in values.items()):
         return Outcome(200, user_doc(conn, base, before).document(),
                        AuditRow("update", "scim_user", before["id"], before=_audit_user(before),
@@ -370,7 +377,7 @@ _NOT_KEPT = {"nickname", "profileurl", "title", "usertype", "preferredlanguage",
              "schemas", "meta", "groups"}
 
 
-def _apply_user_path(fields: UserFields, current: RowMapping, op: str, path: str, value: Any) -> None:
+def _apply_user_path(fields: UserFields, op: str, path: str, value: Any) -> None:
     key = path.lower()
     if key.startswith("urn:"):
         core = "urn:ietf:params:scim:schemas:core:2.0:user:"
@@ -405,13 +412,13 @@ def _apply_user_path(fields: UserFields, current: RowMapping, op: str, path: str
     elif key == "name.formatted":
         fields.display_name = None if removing else as_text(value, "name.formatted", 200)
     elif key == "emails" and not removing:
-        # The email is the userName: a client may repeat it, not change it here.
+        # The email is the userName: a client may repeat it (the new one with a rename), checked
+        # once every operation is applied, whatever their order.
         values = value if isinstance(value, list) else [value]
         for item in values:
             email = item.get("value") if isinstance(item, dict) else item
-            if isinstance(email, str) and email.strip().lower() != current["user_name"].lower():
-                raise ScimError(400, "emails follow userName, which cannot be changed here",
-                                scim_type="mutability", code="scim_user_name_immutable")
+            if isinstance(email, str):
+                fields.emails.append(email)
 
 
 def patch_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str, ops: list[PatchOperation]) -> Outcome:
@@ -420,14 +427,14 @@ def patch_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str, ops
                         before["display_name"], before["active"])
     for operation in ops:
         if operation.path:
-            _apply_user_path(fields, before, operation.op, operation.path, operation.value)
+            _apply_user_path(fields, operation.op, operation.path, operation.value)
         elif isinstance(operation.value, dict):
             for key, value in operation.value.items():
                 if isinstance(value, dict) and key.lower().startswith("urn:"):
                     for sub, sub_value in value.items():
-                        _apply_user_path(fields, before, operation.op, f"{key}:{sub}", sub_value)
+                        _apply_user_path(fields, operation.op, f"{key}:{sub}", sub_value)
                 else:
-                    _apply_user_path(fields, before, operation.op, key, value)
+                    _apply_user_path(fields, operation.op, key, value)
         else:
             raise invalid_value("an operation without a path needs an object of attributes as its value")
     return _save_user(conn, caller, base, before, fields)

@@ -11,7 +11,8 @@ sink does with a forwarder batch):
   states   factoryos.production.record_state_changes per batch, as the poller's sink calls
            it (close the open intervals, open the next, open downtime for long stops);
            cycle per machine: running 4 min, idle 30 s, running 4 min, unplanned stop 5 min
-     raw   the same intervals, closed, as a plain `insert … select from unnest`
+     raw   the same intervals, closed, as a plain `insert … select from unnest` (the table's
+           checks included: the machine key and the once-per-statement overlap check)
      late  the same through record_state_changes with `--late-share` of the changes a machine
            makes delivered after its next one (two ingest processes sharing a stream): those
            machines' changes of a batch go event by event and the late one splits an interval;

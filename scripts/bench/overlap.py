@@ -35,6 +35,7 @@ from uuid import UUID
 import httpx
 from sqlalchemy import Connection, Engine, create_engine, pool, text
 
+from factoryos.db.driver import fetch_one
 from factoryos.db.engine import make_engine
 from factoryos.db.tenant import tenant_transaction
 from factoryos.production import entries
@@ -124,12 +125,14 @@ class Clock:
 def facts_probe(app: Engine, tenant: UUID, ids: dict[str, UUID], query: object, clock: Clock) -> Callable[[], None]:
     def run() -> None:
         start, end = clock.next()
+        params = {"tenant": tenant, "machine": ids["machine"], "instance": ids["instance"], "site": ids["site"],
+                  "operator": ids["operator"], "start": start, "shift_start": start - timedelta(hours=8),
+                  "end": end, "operation": None}
         with tenant_transaction(app, tenant) as conn:
-            row = conn.execute(query, {  # type: ignore[call-overload]
-                "tenant": tenant, "machine": ids["machine"], "instance": ids["instance"], "site": ids["site"],
-                "operator": ids["operator"], "start": start, "shift_start": start - timedelta(hours=8), "end": end,
-                "operation": None}).mappings().one()
-            assert row["clash_id"] is None, row
+            # The current query is psycopg text run on the driver connection, as `entries` runs it.
+            row = (fetch_one(conn, query, params) if isinstance(query, str)
+                   else conn.execute(query, params).mappings().one())  # type: ignore[call-overload]
+            assert row is not None and row["clash_id"] is None, row
     return run
 
 

@@ -160,7 +160,7 @@ def update_maintenance_plan(ctx: Context, plan_id: UUID, body: PlanPatch) -> Pla
 
 
 def _generate(ctx: Context) -> None:
-    for row in work_orders.generate_due(ctx.conn, ctx.tenant_id, _now()):
+    for row in due_duty.made_due(ctx.conn, ctx.tenant_id, _now()):
         ctx.audit("create", "maintenance_work_order", row["id"],
                   after=work_orders.snapshot(ctx.conn, ctx.tenant_id, row) | {"generated": "plan due"})
 

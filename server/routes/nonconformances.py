@@ -10,12 +10,13 @@ by someone who may approve (`quality.approve`). An Advanced-edition module.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from factoryos.errors import ValidationFailed
 from factoryos.licensing.document import Edition
-from factoryos.nonconformances import capas, service
+from factoryos.nonconformances import capas, service, site_days, sources
 from factoryos.nonconformances.capa_models import (
     ActionDoneIn,
     ActionIn,
@@ -29,6 +30,7 @@ from factoryos.nonconformances.capa_models import (
     CapaQuery,
 )
 from factoryos.nonconformances.nc_models import CloseIn, DispositionIn, NcIn, NcOut, NcPage, NcPatch, NcQuery
+from factoryos.nonconformances.scrap_models import MachineScrapOut, MachineScrapQuery
 from server.api import Context, Router
 from server.routes.signatures import sign_record
 
@@ -63,6 +65,16 @@ def create_nonconformance(ctx: Context, body: NcIn) -> NcOut:
     ctx.audit("create", "nonconformance", nc_id,
               after=_audit_view(out) | ({"lot_status": "quarantine"} if body.quarantine_lot else {}))
     return out
+
+
+@router.get("/machine-scrap", permission=INSPECT, query=MachineScrapQuery, response=list[MachineScrapOut],
+            module=MODULE)
+def list_machine_scrap(ctx: Context, query: MachineScrapQuery) -> list[MachineScrapOut]:
+    """Scrap the machines' reject counters counted in a period (at most 2 days), per machine, hour and the
+    order that ran, newest first: what an NC can be opened from besides booked rejections."""
+    found = sources.machine_scrap(ctx.conn, ctx.tenant_id, query.from_, query.to, query.machine_id)
+    return [MachineScrapOut(machine_id=s.machine_id, start=s.start, end=s.end, quantity=s.quantity,
+                            order_id=s.order_id, product_id=s.product_id) for s in found]
 
 
 @router.get("/{nc_id:uuid}", permission=INSPECT, response=NcOut, module=MODULE)
@@ -139,8 +151,12 @@ def create_capa(ctx: Context, body: CapaIn) -> CapaOut:
 
 @capa_router.get("/actions", permission=INSPECT, query=ActionQuery, response=list[ActionOut], module=MODULE)
 def list_capa_actions(ctx: Context, query: ActionQuery) -> list[ActionOut]:
-    """Open CAPA actions of an owner (default: you), soonest due first; `overdue=true` for the late ones."""
-    return capas.list_actions(ctx.conn, ctx.tenant_id, _owner(ctx, query.owner), query)
+    """Open CAPA actions of an owner (default: you), soonest due first; `overdue=true` for the late ones.
+    Late is judged by each action's site calendar (its CAPA's first NC's machine's site)."""
+    # Read the open ones and judge lateness per site: the list's own filter knows only the UTC date.
+    wide = query.model_copy(update={"overdue": False, "open": query.open or query.overdue})
+    actions = capas.list_actions(ctx.conn, ctx.tenant_id, _owner(ctx, query.owner), wide)
+    return site_days.in_site_time(ctx.conn, ctx.tenant_id, actions, now=datetime.now(UTC), overdue_only=query.overdue)
 
 
 @capa_router.get("/{capa_id:uuid}", permission=INSPECT, response=CapaOut, module=MODULE)

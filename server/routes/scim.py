@@ -220,7 +220,7 @@ def scim_get_user(ctx: Context, user_id: str) -> Response:
 
 @router.put("/Users/{user_id}", permission=PUBLIC, response=ScimUser)
 def scim_replace_user(ctx: Context, user_id: str) -> Response:
-    """Replace a user's attributes (`userName` stays; `active: false` deactivates)."""
+    """Replace a user's attributes (a new `userName` changes their sign-in email; `active: false` deactivates)."""
     return _call(ctx, "PUT User", lambda c, base: scim_users.replace_user(ctx.conn, c, base, user_id, _body(ctx)))
 
 

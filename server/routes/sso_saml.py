@@ -31,7 +31,7 @@ from factoryos.sso import saml, saml_flows
 from factoryos.sso.oidc_errors import DeviceCodeExpired, DeviceCodeUsed
 from factoryos.sso.oidc_flows import binding_hash
 from factoryos.sso.oidc_models import DevicePollIn, DevicePollOut, DeviceStartIn, DeviceStartOut
-from factoryos.sso.saml_models import DevicePageQuery, SamlStartQuery
+from factoryos.sso.saml_models import DevicePageQuery, SamlAcsForm, SamlStartQuery
 from factoryos.sso.signin import ExternalIdentity
 from server.api import PUBLIC, Context, Router
 from server.auth import runtime_of
@@ -213,7 +213,7 @@ def _form(ctx: Context) -> dict[str, str]:
         return {}
 
 
-@router.post("/{company_id:uuid}/{provider_id:uuid}/acs", permission=PUBLIC, response=SignIn,
+@router.post("/{company_id:uuid}/{provider_id:uuid}/acs", permission=PUBLIC, form=SamlAcsForm, response=SignIn,
              response_media_types=HTML)
 def saml_acs(ctx: Context, company_id: UUID, provider_id: UUID) -> Response:
     """Where the identity provider posts its answer (HTTP-POST binding): checked, then the person

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import shutil
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from cli.backup import app as backup_cli
 from factoryos.backup.basebackup import list_base_backups
 from factoryos.backup.continuous import SLOT, drop_slot
 from factoryos.backup.errors import RestoreFailed
-from factoryos.backup.pitr import parse_target, restore_to_time
+from factoryos.backup.pitr import _unpack, parse_target, restore_to_time
 from factoryos.backup.wal import segments, wal_dir
 from factoryos.backup.wal_copies import mirror
 from factoryos.backup.window import recovery_window
@@ -244,3 +245,14 @@ def test_a_recreated_cluster_never_streams_into_the_old_clusters_archive() -> No
         (aside,) = backups.glob("pitr-other-cluster-*")
         assert {s.name for s in segments(aside / "wal")} == old
         assert (wal_dir(backups) / ".system-identifier").read_text() == str(system)
+
+
+def test_the_live_servers_socket_lock_is_not_restored(history: tuple[Archived, dt.datetime], tmp_path: Path) -> None:
+    """The embedded server's socket lives in its data directory, so a base backup carries its lock file,
+    naming the live server's PID: left in place, a restore fails whenever that PID is alive."""
+    plant, _ = history
+    [base] = list_base_backups(plant.backups)
+    with tarfile.open(base.path / "base.tar.gz") as tar:
+        assert any(Path(n).name.startswith(".s.PGSQL.") and n.endswith(".lock") for n in tar.getnames())
+    _unpack(base, tmp_path / "scratch")
+    assert not list((tmp_path / "scratch").glob(".s.PGSQL.*.lock"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 
 import typer
 from openpyxl import load_workbook
@@ -13,6 +15,7 @@ from cli import materials
 from tests.cli_support import Outcome, one_red_line
 from tests.materials import materials_support as ms
 from tests.materials.test_genealogy_api import GTIN, _plant
+from tests.nonconformances.support import NC
 from tests.reports.test_cli_reports import Cli, cli  # noqa: F401 (the `cli` fixture)
 
 
@@ -78,3 +81,41 @@ def lot_cli_env(cli: Cli, env: dict[str, str], *args: str) -> Outcome:  # noqa: 
     materials.register(root)
     result = CliRunner().invoke(root, ["lot", *args], env=cli.env | env)
     return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+def test_trace_quantities_read_as_written_with_their_unit(api, owner, app_engine, tmp_path) -> None:
+    """Pieces as whole numbers, kilograms with the decimals they have: never padded to the column's
+    scale (8.400, 3.000), the same in the PDF and the workbook (numbers kept numbers there)."""
+    p = _plant(api, owner, app_engine)
+    sub = ms.run_order(api, owner, p["sub"], p["m1"], 4, [{"code": f"01{GTIN}10S-100"}], good=4)["output"]["lot"]
+    hsg = ms.run_order(api, owner, p["hsg"], p["m2"], 3, [{"code": sub["number"]},
+                                                         {"code": p["resin_lot"]["number"]}], good=3)
+    ms.ok(api.post(NC, json={"machine_id": p["m2"]["id"], "order_id": hsg["order"]["id"], "quantity": 2,
+                             "description": "Bent flange"}, headers=owner.headers), 201)
+    ms.ok(api.post(NC, json={"machine_id": p["m1"]["id"], "lot_id": p["steel_lot"]["id"], "quantity": "1.25",
+                             "description": "Scale on the steel"}, headers=owner.headers), 201)
+    lot = hsg["output"]["lot"]["number"]
+    pdf = api.get("/api/v1/reports/trace", params={"lot": lot, "format": "pdf"}, headers=owner.headers)
+    assert pdf.status_code == 200, pdf.text
+    (tmp_path / "trace.pdf").write_bytes(pdf.content)  # to look at: pdftoppm -png
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(tmp_path / "trace.pdf").pages)
+    # Backward: 3 sub-assemblies (pieces) and 0.3 kg resin went in; 8.4 kg steel into the sub-assemblies.
+    for shown in (f"{sub['number']} SUB-10 Sub-assembly 3 pcs", "RM-RESIN Resin 0.3 kg", "RM-STEEL Steel sheet 8.4 kg",
+                  "open n/a 2 pcs", "open n/a 1.25 kg"):
+        assert shown in text, shown
+    assert not re.search(r"\d\.\d*0 (pcs|kg)", text), text
+
+    xlsx = api.get("/api/v1/reports/trace", params={"lot": lot, "format": "xlsx"}, headers=owner.headers)
+    assert xlsx.status_code == 200, xlsx.text
+    book = load_workbook(io.BytesIO(xlsx.content))
+    tree = [row for row in book["Genealogy"].iter_rows(min_row=2) if row[0].value]  # level 0 used nothing
+    cells = sorted((row[2].value, row[3].value, row[3].number_format, row[4].value) for row in tree)
+    assert cells == [("RM-RESIN Resin", 0.3, "#,##0.0", "kg"),
+                     ("RM-STEEL Steel sheet", 8.4, "#,##0.0", "kg"), ("SUB-10 Sub-assembly", 3, "#,##0", "pcs")]
+    ncs = {row[5].value: (row[4].value, row[4].number_format)
+           for row in book["Nonconformances"].iter_rows(min_row=2)}
+    assert ncs == {"pcs": (2, "#,##0"), "kg": (1.25, "#,##0.00")}
+    # A trace is the genealogy as it stands at one instant, not a period (nor an order report).
+    about = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert about["Report"] == "Trace report" and "As of (UTC)" in about and "From (UTC)" not in about
+    assert re.search(r"As of \d{4}-\d\d-\d\d \d\d:\d\d \(UTC\)", text) and " – " not in text

@@ -34,7 +34,7 @@ async def dashboard_line(pilot, email: str) -> CapaDueLine:
     await pilot.press("2")
     await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="dashboard")
     line = pilot.app.screen.query_one("#dash-capa", CapaDueLine)
-    await until(pilot, lambda: line.zone is not None, what="first read of the CAPA actions")
+    await until(pilot, lambda: line.read_once, what="first read of the CAPA actions")
     await settle(pilot)
     return line
 
@@ -67,6 +67,32 @@ async def test_the_owner_sees_their_overdue_capa_actions_on_the_dashboard(app_fa
         assert f"due {due:%a %d %b}" in shown and "q on the home screen, then F3" in shown
         tiles = pilot.app.screen.query(MachineTile)
         assert all(t.region.bottom <= line.region.y for t in tiles)
+
+
+async def test_each_action_is_late_by_its_own_sites_calendar(app_factory, api) -> None:
+    """Two sites 25 hours apart: the same due date is past at Kiritimati (UTC+14) and still ahead at Pago Pago
+    (UTC-11), whichever site comes first and whatever the UTC date (which sits between the two)."""
+    east, west = ZONE, "Pacific/Pago_Pago"
+    owner = new_company(api, west)
+    west_site = plant.site(api, owner, name="A West yard", timezone=west)  # the first site: the dashboard's
+    east_site = plant.site(api, owner, name="B East yard", timezone=east)
+    due = datetime.now(ZoneInfo(east)).date() - timedelta(days=1)  # yesterday in the east, today or later west
+    assert due >= datetime.now(ZoneInfo(west)).date()
+    capa_with_actions(api, owner, plant.machine(api, owner, west_site["id"])["id"], [
+        ("Clean the west press", owner.user_id, due)])
+    capa_with_actions(api, owner, plant.machine(api, owner, east_site["id"])["id"], [
+        ("Clean the east press", owner.user_id, due)])
+    mine = ok(api.get(f"{CAPA}/actions", params={"open": "true"}, headers=owner.headers))
+    assert {a["description"]: a["overdue"] for a in mine} == {"Clean the west press": False,
+                                                               "Clean the east press": True}
+    late = ok(api.get(f"{CAPA}/actions", params={"overdue": "true"}, headers=owner.headers))
+    assert [a["description"] for a in late] == ["Clean the east press"]
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        line = await dashboard_line(pilot, owner.email)
+        assert [a.description for a in line.overdue] == ["Clean the east press"]
+        shown = text_of(pilot, "#dash-capa")
+        assert shown.startswith("⚑ 1 CAPA action of yours overdue") and f"due {due:%a %d %b}" in shown
 
 
 async def test_someone_without_overdue_actions_sees_no_line(app_factory, api) -> None:

@@ -33,6 +33,9 @@ def test_every_nonconformances_route_answers_as_documented(live_server, spec: Sp
         call("POST", f"/nonconformances/{nc['id']}/close", 403, json={"signature": signature(p.owner, password="no")})
         call("POST", f"/nonconformances/{nc['id']}/close", 200, json={"signature": signature(p.owner)})
         call("PATCH", f"/nonconformances/{nc['id']}", 409, json={"quantity": 3})
+        scrap = {"from": "2026-11-03T00:00:00Z", "to": "2026-11-04T00:00:00Z"}
+        call("GET", "/nonconformances/machine-scrap", 200, params=scrap | {"machine_id": m})
+        call("GET", "/nonconformances/machine-scrap", 422, params=scrap | {"to": "2026-11-06T00:00:00Z"})
 
         capa = call("POST", "/capas", 201, json={"title": "Dents", "problem": "Dents at packing",
                                                  "nonconformance_ids": [nc["id"]], "owner_id": p.supervisor.user_id,

@@ -193,13 +193,16 @@ def test_every_operation_documents_exactly_its_models(spec: SpecChecker) -> None
     for ep in endpoints:
         path = re.sub(r"{(\w+)(?::\w+)?}", r"{\1}", ep.path)
         op, where = doc["paths"][path][ep.method.lower()], f"{ep.method} {path}"
-        for model in (ep.body, ep.query, ep.response):  # declared once, in the core: never in a route module
+        for model in (ep.body, ep.form, ep.query, ep.response):  # declared once, in the core: never in a route module
             assert not isinstance(model, type) or _home(model).startswith("factoryos."), (where, model)
-        if ep.body is None:
+        if ep.body is None and ep.form is None:
             assert "requestBody" not in op, where
-        else:
-            body = op["requestBody"]["content"]["application/json"]["schema"]
-            assert inline(body, components) == _own_schema(ep.body, "validation"), where
+        else:  # JSON, or an HTML form (a SAML identity provider's post)
+            media, model = ("application/json", ep.body) if ep.body is not None else \
+                ("application/x-www-form-urlencoded", ep.form)
+            assert list(op["requestBody"]["content"]) == [media], where
+            body = op["requestBody"]["content"][media]["schema"]
+            assert inline(body, components) == _own_schema(model, "validation"), where
         query = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
         own = _own_schema(ep.query, "validation") if ep.query is not None else {"properties": {}}
         assert {name: inline(p["schema"], components) for name, p in query.items()} == own["properties"], where
@@ -218,6 +221,14 @@ def test_every_operation_documents_exactly_its_models(spec: SpecChecker) -> None
         else:
             schema = answer["content"]["application/json"]["schema"]
             assert inline(schema, components) == _own_schema(ep.response, "serialization"), where
+
+
+def test_the_saml_acs_form_is_documented(spec: SpecChecker) -> None:
+    """An identity provider posts a form to the ACS, not JSON: its fields are in the document."""
+    (path,) = [p for p in spec.spec["paths"] if p.startswith("/api/v1/auth/sso/saml/") and p.endswith("/acs")]
+    content = spec.spec["paths"][path]["post"]["requestBody"]["content"]
+    schema = inline(content["application/x-www-form-urlencoded"]["schema"], spec.spec["components"]["schemas"])
+    assert set(schema["properties"]) == set(schema["required"]) == {"SAMLResponse", "RelayState"}
 
 
 def test_the_client_returns_the_servers_own_models() -> None:

@@ -58,7 +58,9 @@ class AnomaliesScreen(AppScreen):
     ]
     HELP = """\
 **Counter jumps**: the machine's counter went up by more than it could make in the time
-(*Allowed* is the most it could). They are not counted until you decide: **a** accepts the
+(*Allowed* is the most it could). When both counters went back at once (a PLC restarted
+with preset values) and one of them jumped, the other is held too, whatever its size.
+They are not counted until you decide: **a** accepts the
 selected jump (its parts are counted in the minute it was seen), **d** discards it (asks
 first; nothing is counted). **p** shows all jumps or only those waiting. Times are site time.
 """

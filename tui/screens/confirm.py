@@ -5,9 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
+
+from tui.widgets.dialog_buttons import dialog_buttons
 
 
 class Confirm(ModalScreen[bool]):
@@ -21,9 +23,7 @@ class Confirm(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, classes="dialog-title")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.yes} (y)", variant="error", id="yes")
-                yield Button("No (n)", id="no")
+            yield dialog_buttons(Button(f"{self.yes} (y)", variant="error", id="yes"), Button("No (n)", id="no"))
         yield Footer()
 
     def on_mount(self) -> None:

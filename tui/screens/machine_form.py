@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from factoryos.client import ClientError
 from factoryos.client.models import LineOut, MachineOut, SiteOut
 from tui.status_mapping import format_mapping, parse_mapping
+from tui.widgets.dialog_buttons import save_cancel
 
 
 class MachineForm(ModalScreen[dict[str, Any] | None]):
@@ -46,9 +47,7 @@ class MachineForm(ModalScreen[dict[str, Any] | None]):
                                                  value=m.status if m else "active", id="m-status"))
                 yield self._row("Mapping", Input(format_mapping(m.status_mapping) if m else "default=unplanned_stop",
                                                  id="m-mapping"))
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+            yield save_cancel()
         yield Footer()
 
     @staticmethod

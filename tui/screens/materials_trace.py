@@ -28,8 +28,10 @@ from tui.widgets.scan_input import ScanInput
 MAX_SHOWN = 2_000  # nodes drawn in the tree; the summary still counts them all
 
 
-def node_label(n: TraceNode, d: TraceLot) -> str:
-    used = f" · {n.quantity:f} used" if n.quantity is not None and n.level else ""
+def node_label(n: TraceNode, d: TraceLot, input_unit: str | None = None) -> str:
+    """`input_unit`: the unit of the link's input lot (the lot itself backward, its parent forward)."""
+    unit = f" {input_unit}" if input_unit else ""
+    used = f" · {n.quantity:f}{unit} used" if n.quantity is not None and n.level else ""
     source = (f" · {d.supplier} {d.supplier_lot or ''}".rstrip() if d.supplier
               else f" · {d.order_number} on {d.machine_code}" if d.order_number else "")
     # Who ran the operation that made it, or loaded it at a machine.
@@ -46,7 +48,7 @@ def summary(result: TraceOut, shown: int) -> str:
     """Two lines that fit 80 columns: what was found, then who and what it touched."""
     way = "went into" if result.direction == "backward" else "made from"
     cut = f"; first {shown:,} of {len(result.nodes):,} shown" if shown < len(result.nodes) else ""
-    return (f"{result.lots - 1:,} lot(s) {way} {result.lot_number} over {count(result.levels, 'level')}{cut}\n"
+    return (f"{count(result.lots - 1, 'lot')} {way} {result.lot_number} over {count(result.levels, 'level')}{cut}\n"
             + " · ".join((count(len(result.suppliers), "supplier"), count(len(result.orders), "order"),
                           count(len(result.machines), "machine"), count(len(result.operators), "operator"),
                           count(len(result.inspections), "inspection"),
@@ -169,7 +171,9 @@ the suppliers' lots. **F3** shows where it went: every lot and order made from i
             parent, node = stack.pop()
             kids = [c for c in children.get(node.lot_id, []) if c.level == node.level + 1]
             notes = quality.get(node.lot_id, [])
-            added = parent.add(node_label(node, details[node.lot_id]), data=node.lot_id, expand=True,
+            source = node.lot_id if result.direction == "backward" or node.via_lot_id is None else node.via_lot_id
+            added = parent.add(node_label(node, details[node.lot_id], details[source].unit if source in details
+                                          else None), data=node.lot_id, expand=True,
                                allow_expand=bool(kids or notes))
             for note in notes:
                 added.add_leaf(note)

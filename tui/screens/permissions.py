@@ -9,11 +9,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, SelectionList, Static
 
 from factoryos.client.models import PERMISSIONS, ROLE_TITLES, ROLES, Member
+from tui.widgets.dialog_buttons import save_cancel
 
 
 def split_flags(role: str, ticked: set[str]) -> tuple[list[str], list[str]]:
@@ -43,9 +44,7 @@ class PermissionsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
                 *((f"{p}{'  (role)' if p in base else ''}", p, p in m.permissions) for p in PERMISSIONS),
                 id="flags",
             )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+            yield save_cancel()
         yield Footer()
 
     @on(Button.Pressed, "#save")

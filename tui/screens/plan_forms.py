@@ -20,6 +20,7 @@ from textual.widgets import Button, Footer, Input, Label, SelectionList, Static
 
 from factoryos.client import ClientError, SessionEnded
 from tui.errors import describe
+from tui.widgets.dialog_buttons import save_cancel
 from tui.widgets.field_error import FieldError
 from tui.worker_errors import ShowsWorkerErrors
 
@@ -95,16 +96,16 @@ class ShiftForm(SavingForm):
             yield Static("New shift pattern", classes="dialog-title")
             yield _row("Name", Input(placeholder="e.g. Early", id="s-name"))
             yield FieldError(id="s-name-error")
-            yield _row("Start", Input(placeholder="06:00", max_length=5, id="s-start"))
+            # Start and end on one row: with the weekdays and the buttons the form fits 80×24.
+            yield Horizontal(Label("Start", classes="form-label"), Input(placeholder="06:00", max_length=5, id="s-start"),
+                             Label("End", classes="form-label short"),
+                             Input(placeholder="14:00", max_length=5, id="s-end"), classes="form-row")
             yield FieldError(id="s-start-error")
-            yield _row("End", Input(placeholder="14:00", max_length=5, id="s-end"))
             yield FieldError(id="s-end-error")
             yield SelectionList[int](*((d, i, i < 5) for i, d in enumerate(WEEKDAYS)), id="s-days")
             yield FieldError(id="s-days-error")
             yield FieldError(id="form-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+            yield save_cancel()
         yield Footer()
 
     @on(Button.Pressed, "#save")
@@ -120,8 +121,8 @@ class ShiftForm(SavingForm):
 
 
 class TargetForm(SavingForm):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel")]
-    HELP = "Type the target quantity for this machine and shift and press **Enter**."
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel"), Binding("ctrl+s", "save", "Save", id="save")]
+    HELP = "Type the target quantity for this machine and shift and press **Enter** (or **Ctrl+S**)."
     FIELDS = {"target_quantity": "t-target", "job_ref": "t-job"}
 
     def __init__(self, title: str, target: int | None, job: str | None, save: Save | None = None) -> None:
@@ -136,10 +137,12 @@ class TargetForm(SavingForm):
             yield _row("Job", Input(self.job or "", placeholder="optional", max_length=120, id="t-job"))
             yield FieldError(id="t-job-error")
             yield FieldError(id="form-error")
+            yield save_cancel()
         yield Footer()
 
     @on(Input.Submitted)
-    def _save(self) -> None:
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
         target = self.query_one("#t-target", Input).value.strip()
         if not target:
             self.query_one("#t-target-error", FieldError).show("Enter a target quantity.")
@@ -147,6 +150,7 @@ class TargetForm(SavingForm):
         job = self.query_one("#t-job", Input).value.strip()
         self.submit({"target_quantity": int(target), "job_ref": job or None})
 
+    @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -173,9 +177,7 @@ class OperatorsForm(SavingForm):
                 yield Static("This site has no operators yet: an administrator adds them to the site.", id="o-list")
             yield FieldError(id="o-list-error")
             yield FieldError(id="form-error")
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", id="save")
-                yield Button("Cancel", id="cancel")
+            yield save_cancel()
         yield Footer()
 
     def _refused(self, exc: ClientError) -> None:

@@ -23,7 +23,14 @@ from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteO
 from factoryos.maintenance.models import PlannedStop
 from tui.screens.base import AppScreen
 from tui.screens.plan_forms import WEEKDAYS, OperatorsForm, ShiftForm, TargetForm
+from tui.widgets.fit_text import apart, clip
 from tui.widgets.header import Header
+
+# The targets table's columns and widths; the name takes what the terminal leaves (0 here).
+PLAN_COLUMNS = (("Machine", 12), ("Name", 0), ("Target", 7), ("Job", 10), ("Operators", 14))
+MIN_NAME = 16
+STOP_COLUMNS = (("Machine", 12), ("Order", 8), ("Stopped", 21), ("Work", 24))
+PlanRow = tuple[str, tuple[str, str, str, str, str]]  # the machine's key, its cells in full
 
 
 class PlanningScreen(AppScreen):
@@ -51,6 +58,8 @@ class PlanningScreen(AppScreen):
         self.machines: dict[str, MachineOut] = {}
         self.plans: dict[UUID, PlanOut] = {}
         self.operators: dict[UUID, str] = {}  # the site's operators: user id → name
+        self._plan_rows: list[PlanRow] | None = None
+        self._plans_shown: tuple[list[int], list[PlanRow]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -66,12 +75,12 @@ class PlanningScreen(AppScreen):
         yield Static("Targets for the chosen shift", classes="section-title")
         plans: DataTable[str] = DataTable(id="plans-table", cursor_type="row", zebra_stripes=True)
         # Fixed widths: a table refilled while it is drawn would otherwise flash label-wide columns.
-        for label, width in (("Machine", 12), ("Name", 16), ("Target", 8), ("Job", 12), ("Operators", 16)):
+        for (label, _), width in zip(PLAN_COLUMNS, self._plan_widths()):
             plans.add_column(label, width=width)
         yield plans
         yield Static("Maintenance stops", classes="section-title", id="plan-stops-title")
         stops: DataTable[str] = DataTable(id="plan-stops", cursor_type="row")
-        for label, width in (("Machine", 12), ("Order", 8), ("Stopped", 21), ("Work", 24)):
+        for label, width in STOP_COLUMNS:
             stops.add_column(label, width=width)
         yield stops
         yield Footer()
@@ -145,17 +154,47 @@ class PlanningScreen(AppScreen):
         self.plans = {}
         if instance is not None and instance.id is not None and site is not None:
             self.plans = {p.machine_id: p for p in await self.api.plans(shift_instance_id=instance.id)}
-        rows = [(key, (m.code, m.name, str(self.plans[m.id].target_quantity) if m.id in self.plans else "–",
-                       (self.plans[m.id].job_ref or "") if m.id in self.plans else "",
-                       self._names(self.plans[m.id].operator_ids) if m.id in self.plans else ""))
-                for key, m in self.machines.items()]
-        if rows == getattr(self, "_plan_rows", None):
+        self._plan_rows = [(key, (m.code, m.name, str(self.plans[m.id].target_quantity) if m.id in self.plans else "–",
+                                  (self.plans[m.id].job_ref or "") if m.id in self.plans else "",
+                                  self._names(self.plans[m.id].operator_ids) if m.id in self.plans else ""))
+                           for key, m in self.machines.items()]
+        self._show_plans()
+
+    def _plan_widths(self, rows: list[PlanRow] | None = None) -> list[int]:
+        """The targets table's column widths at this terminal's width (room kept for cell padding and a
+        scrollbar): no column runs past the edge at 80 columns; names get what is left, up to the longest."""
+        fixed = sum(w for _, w in PLAN_COLUMNS) + 2 * len(PLAN_COLUMNS) + 2
+        longest = max((len(cells[1]) for _, cells in rows or ()), default=MIN_NAME)
+        name = max(MIN_NAME, min(self.app.size.width - fixed, longest))
+        return [w or name for _, w in PLAN_COLUMNS]
+
+    def _show_plans(self) -> None:
+        """The plans' rows cut to the columns: codes and names keep what tells them apart."""
+        if self._plan_rows is None:
+            return
+        shown = (self._plan_widths(self._plan_rows), self._plan_rows)
+        if shown == self._plans_shown:
             return  # the same rows again (a second trigger): leave the table, its widths and cursor alone
-        self._plan_rows = rows
+        widths, rows = shown
         table = self.query_one("#plans-table", DataTable)
-        table.clear()
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
+        cursor = table.cursor_row
+        if self._plans_shown is None or self._plans_shown[0] != widths:
+            table.clear(columns=True)
+            for (label, _), width in zip(PLAN_COLUMNS, widths):
+                table.add_column(label, width=width)
+        else:
+            table.clear()
+        self._plans_shown = shown
+        codes = apart([cells[0] for _, cells in rows], widths[0])
+        names = apart([cells[1] for _, cells in rows], widths[1])
+        for (key, cells), code, name in zip(rows, codes, names):
+            table.add_row(escape(code), escape(name), *(escape(clip(c, w)) for c, w in zip(cells[2:], widths[2:])),
+                          key=key)
+        if rows and cursor:
+            table.move_cursor(row=min(cursor, len(rows) - 1))
+
+    def on_resize(self) -> None:
+        self._show_plans()
 
     @work(exclusive=True, group="stops", exit_on_error=False)
     async def load_stops(self) -> None:
@@ -176,7 +215,8 @@ class PlanningScreen(AppScreen):
         table = self.query_one("#plan-stops", DataTable)
         table.clear()
         for p in stops:
-            table.add_row(p.machine_code, p.number, self._window(p, zone), escape(p.title), key=str(p.work_order_id))
+            table.add_row(escape(clip(p.machine_code, STOP_COLUMNS[0][1])), p.number, self._window(p, zone),
+                          escape(clip(p.title, STOP_COLUMNS[3][1])), key=str(p.work_order_id))
         table.display = bool(stops)
         where = "in this shift" if instance is not None else "in the next 7 days"
         self.query_one("#plan-stops-title", Static).update(
@@ -199,10 +239,13 @@ class PlanningScreen(AppScreen):
         return {o.user_id: o.display_name or o.email for o in sorted(found, key=lambda o: o.display_name or o.email)}
 
     def _names(self, user_ids: list[UUID]) -> str:
+        """The first operator's name and how many more, cut to the column keeping the count."""
         names = [self.operators.get(u, "?") for u in user_ids]
+        width = PLAN_COLUMNS[4][1]
         if len(names) <= 1:
-            return escape("".join(names))
-        return escape(f"{names[0]} +{len(names) - 1}")
+            return clip("".join(names), width)
+        more = f" +{len(names) - 1}"
+        return clip(names[0], width - len(more)) + more
 
     @on(DataTable.RowSelected, "#plans-table")
     def _edit_target(self, event: DataTable.RowSelected) -> None:

@@ -1,5 +1,6 @@
-"""Open a nonconformance from a rejection: the scrap booked in the last day's shifts, newest first;
-Enter on one opens the NC, filled by the server from the rejection (machine, order, parts, reason).
+"""Open a nonconformance from scrap of the last day, newest first: rejections booked in the shifts
+(Enter: the server fills the NC from the rejection: machine, order, parts, reason) and the rejects the
+machines' counters counted, per machine, hour and order (Enter: the NC is filled from that hour).
 Dismisses with the new NC (None when left with Escape)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import MachineOut, RejectionOut, SiteOut
 from factoryos.nonconformances.nc_models import NcOut
+from factoryos.nonconformances.scrap_models import MachineScrapOut
 from tui.errors import describe
 from tui.widgets.field_error import FieldError
 
@@ -37,13 +39,13 @@ class RejectionPicker(ModalScreen[NcOut | None]):
         self.api = api
         self.sites = sites
         self.machines = {m.id: m for m in machines}
-        self.rows: list[RejectionOut] = []
+        self.rows: list[RejectionOut | MachineScrapOut] = []
         self._sending = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog tall"):
-            yield Static("Nonconformance from a rejection", classes="dialog-title")
-            yield Static("Loading the last day's rejections…", id="rj-hint")
+            yield Static("Nonconformance from a rejection or counted scrap", classes="dialog-title")
+            yield Static("Loading the last day's scrap…", id="rj-hint")
             yield DataTable(id="rj-table", cursor_type="row", zebra_stripes=True)
             yield FieldError(id="rj-error")
         yield Footer()
@@ -70,42 +72,63 @@ class RejectionPicker(ModalScreen[NcOut | None]):
             instances += await self.api.shift_instances(site.id, today - timedelta(days=1), today + timedelta(days=1))
         ids = [s.id for s in instances if s.id is not None and s.starts_at <= now and s.ends_at >= now - LOOK_BACK]
         found = await asyncio.gather(*(self.api.rejections(shift_instance_id=i) for i in ids))
-        rows = [r for part in found for r in part if r.occurred_at >= now - LOOK_BACK]
-        return sorted(rows, key=lambda r: r.occurred_at, reverse=True)[:MAX_ROWS]
+        return [r for part in found for r in part if r.occurred_at >= now - LOOK_BACK]
+
+    async def _counted(self) -> list[MachineScrapOut]:
+        """Rejects the machines of these sites counted in the last day."""
+        now = datetime.now(UTC)
+        return [s for s in await self.api.machine_scrap(now - LOOK_BACK, now) if s.machine_id in self.machines]
 
     @work(exclusive=True, group="rejections", exit_on_error=False)
     async def load(self) -> None:
         hint = self.query_one("#rj-hint", Static)
         try:
-            rows, reasons = await asyncio.gather(self._recent(), self.api.reasons(active=None))
+            booked, counted, reasons = await asyncio.gather(self._recent(), self._counted(),
+                                                            self.api.reasons(active=None))
         except ClientError as exc:
-            hint.update(f"Cannot load the rejections: {describe(exc).message}")
+            hint.update(f"Cannot load the scrap: {describe(exc).message}")
             return
         names = {r.id: r.name for r in reasons}
-        self.rows = rows
+        rows: list[RejectionOut | MachineScrapOut] = [*booked, *counted]
+        rows.sort(key=lambda r: r.occurred_at if isinstance(r, RejectionOut) else r.start, reverse=True)
+        self.rows = rows = rows[:MAX_ROWS]
         table = self.query_one("#rj-table", DataTable)
         table.clear()
-        for r in rows:
+        for index, r in enumerate(rows):
             machine = self.machines.get(r.machine_id)
-            table.add_row(f"{r.occurred_at.astimezone(self._zone(r.machine_id)):%a %H:%M}",
-                          machine.code if machine else "?", str(r.quantity),
-                          names.get(r.reason_id, "?") + (f" · {r.note}" if r.note else ""), key=str(r.id))
+            zone = self._zone(r.machine_id)
+            if isinstance(r, RejectionOut):
+                when, what = r.occurred_at, names.get(r.reason_id, "?") + (f" · {r.note}" if r.note else "")
+            else:
+                when, what = r.start, f"Counted by the machine until {r.end.astimezone(zone):%H:%M}"
+            table.add_row(f"{when.astimezone(zone):%a %H:%M}", machine.code if machine else "?", str(r.quantity),
+                          what, key=str(index))
         if rows:
-            hint.update("[b]Enter[/b] opens an NC for the highlighted rejection · Esc back")
+            hint.update("[b]Enter[/b] opens an NC for the highlighted scrap · Esc back")
             table.focus()
         else:
-            hint.update("No rejections were booked in the last day. Esc back; F4 opens an NC by hand.")
+            hint.update("No scrap was booked or counted in the last day. Esc back; F4 opens an NC by hand.")
 
     @on(DataTable.RowSelected, "#rj-table")
     def _chosen(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value and not self._sending:
             self._sending = True
-            self.send(UUID(event.row_key.value))
+            self.send(self.rows[int(event.row_key.value)])
+
+    def _body(self, row: RejectionOut | MachineScrapOut) -> dict[str, object]:
+        if isinstance(row, RejectionOut):
+            return {"source": "rejection", "source_id": str(row.id)}
+        # Counted scrap is named by machine and hour; the row's own share (one order of the hour) is sent.
+        body: dict[str, object] = {"source": "machine_count", "machine_id": str(row.machine_id),
+                                   "source_at": row.start.isoformat(), "quantity": row.quantity}
+        if row.order_id is not None:
+            body |= {"order_id": str(row.order_id), "product_id": str(row.product_id) if row.product_id else None}
+        return body
 
     @work(exclusive=True, group="rejection-nc", exit_on_error=False)
-    async def send(self, rejection_id: UUID) -> None:
+    async def send(self, row: RejectionOut | MachineScrapOut) -> None:
         try:
-            nc = await self.api.open_nonconformance({"source": "rejection", "source_id": str(rejection_id)})
+            nc = await self.api.open_nonconformance(self._body(row))
         except ClientError as exc:
             self._sending = False
             self.query_one("#rj-error", FieldError).show(describe(exc).message)

@@ -1,13 +1,11 @@
 """On the dashboard: the signed-in user's overdue CAPA actions (hidden when they have none).
 
-Overdue is judged by the site's calendar (the first site's, as the dashboard opens on it): an
-action due today is not late yet at a site whose day has not ended, whatever the UTC date.
+Overdue is the server's word, judged by each action's own site calendar (its CAPA's first NC's
+machine's site): an action due today is not late yet at a site whose day has not ended, whatever
+the UTC date or the site the dashboard shows.
 """
 
 from __future__ import annotations
-
-from datetime import date, datetime, tzinfo
-from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.markup import escape as plain
@@ -31,7 +29,7 @@ class CapaDueLine(Static):
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__("", **kw)
         self.overdue: list[ActionOut] = []
-        self.zone: tzinfo | None = None
+        self.read_once = False  # the actions were read at least once
         self._timer: Timer | None = None
 
     def on_mount(self) -> None:
@@ -45,25 +43,22 @@ class CapaDueLine(Static):
         if session is None:
             return
         try:
-            if self.zone is None:
-                sites = await session.api.sites()
-                self.zone = ZoneInfo(sites[0].timezone) if sites else ZoneInfo("UTC")
-            actions = await session.api.capa_actions(owner="me", open_only=True)
+            actions = await session.api.capa_actions(owner="me", overdue=True)
         except ClientError as exc:
             if not exc.transient:  # not licensed or not allowed: the line stays hidden
                 return
         else:
-            self.overdue = overdue_in(actions, datetime.now(self.zone).date())
+            self.overdue = overdue_in(actions)
+            self.read_once = True
             self.set_class(bool(self.overdue), "-due")
             self.update(due_text(self.overdue))
         if self.is_attached:
             self._timer = self.set_timer(POLL_SECONDS, self.poll)
 
 
-def overdue_in(actions: list[ActionOut], today: date) -> list[ActionOut]:
-    """Open actions whose due date is before `today` (the site's date), soonest due first."""
-    return sorted((a for a in actions if a.done_at is None and a.due_date < today),
-                  key=lambda a: (a.due_date, a.capa_code))
+def overdue_in(actions: list[ActionOut]) -> list[ActionOut]:
+    """The late ones (in their site's time), soonest due first."""
+    return sorted((a for a in actions if a.overdue and a.done_at is None), key=lambda a: (a.due_date, a.capa_code))
 
 
 def due_text(overdue: list[ActionOut]) -> str:

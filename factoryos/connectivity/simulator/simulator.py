@@ -4,6 +4,10 @@ Deterministic: each machine draws from its own `random.Random(f"{seed}:{index}")
 time advances in fixed ticks (`tick` real seconds = `tick × speed` simulated seconds).
 With `tick=None` nothing moves unless a test calls `advance`, `set_counters`,
 `force_state` or `set_reachable`, which publish at once.
+
+`retain`: a file that keeps the counters across restarts, as a PLC's retentive memory does
+(see `retentive`): read at construction, written every `retain_every` seconds while ticking
+and when the simulator is held or stopped. Nothing is made while it is stopped.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from factoryos.connectivity.machine_config import ModbusMachine, OpcUaMachine, OpcUaSecurity
+from factoryos.connectivity.simulator import retentive
 from factoryos.connectivity.simulator.machine import SimMachine
 from factoryos.connectivity.simulator.modbus_server import RegisterLayout, SimModbusServer
 from factoryos.connectivity.simulator.opcua_server import OpcUaServerSecurity, SimOpcUaServer
@@ -39,6 +46,8 @@ class Simulator:
         speed: float = 1.0,
         opcua_security: OpcUaServerSecurity | None = None,
         id_prefix: str = "SIM",
+        retain: Path | None = None,
+        retain_every: float = 5.0,
     ) -> None:
         if machines < 1:
             raise ValueError("simulate at least one machine")
@@ -61,6 +70,10 @@ class Simulator:
                 opcua_machines.append(machine)
             self.machines.append(machine)
         self._by_id = {m.machine_id: m for m in self.machines}
+        self.retain, self.retain_every = retain, retain_every
+        if retain is not None:
+            restored = retentive.restore(retain, self.machines)
+            log.info("%d of %d simulated PLCs resumed their counters from %s", restored, machines, retain)
         self.opcua = (
             SimOpcUaServer(opcua_machines, host, opcua_port, security=opcua_security) if opcua_machines else None
         )
@@ -78,11 +91,16 @@ class Simulator:
         if self.tick is not None:
             self._ticker = asyncio.create_task(self._run(self.tick), name="simulator ticks")
 
-    async def stop(self) -> None:
+    async def hold(self) -> None:
+        """Stop time (the PLCs keep publishing what they hold) and keep the counters."""
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
+        self._retain()
+
+    async def stop(self) -> None:
+        await self.hold()
         if self.modbus:
             await self.modbus.stop()
         if self.opcua:
@@ -98,9 +116,21 @@ class Simulator:
         await self.stop()
 
     async def _run(self, tick: float) -> None:
+        kept = time.monotonic()
         while True:
             await asyncio.sleep(tick)
             await self.advance(tick * self.speed)
+            if time.monotonic() - kept >= self.retain_every:
+                self._retain()
+                kept = time.monotonic()
+
+    def _retain(self) -> None:
+        if self.retain is None:
+            return
+        try:
+            retentive.save(self.retain, self.machines)
+        except OSError as exc:  # a full disk must not stop the PLCs; the last file written stays
+            log.warning("simulated PLC counters not kept in %s: %s", self.retain, exc)
 
     async def advance(self, seconds: float) -> None:
         """Move every machine `seconds` of simulated time forward and publish."""

@@ -86,7 +86,7 @@ REASON_COLUMNS = (
     Column("time", "Time", T.DURATION, total=TotalRule.SUM), Column("mttr", "MTTR", T.DURATION, total=TotalRule.NONE),
 )
 PART_COLUMNS = (
-    Column("part", "Part"), Column("quantity", "Quantity", T.DECIMAL, decimals=2, total=TotalRule.NONE),
+    Column("part", "Part"), Column("quantity", "Quantity", T.DECIMAL, decimals=3, trim=True, total=TotalRule.NONE),
     Column("orders", "Orders", T.INT, total=TotalRule.NONE),
 )
 COMPLIANCE_NOTE = ("Preventive work closed in the period. On time: done by the due date plus 10 % of the plan's "

@@ -14,22 +14,28 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select
 
 from factoryos.materials.trace import trace
 from factoryos.materials.trace_models import Direction, TraceLot, TraceNode, TraceOut
 from factoryos.reports.builders.naming import safe_part
 from factoryos.reports.model import Column, ReportDocument, ReportHeader, ReportKind, TableSection, ValueType
 from factoryos.reports.render import ReportFormat
+from factoryos.schema.jobs import jobs
+from factoryos.schema.materials import items, lots
+from factoryos.schema.nonconformances import nonconformances as ncs
+from factoryos.schema.orders import products
 from factoryos.schema.tenancy import companies
 
 T = ValueType
+QTY_DECIMALS = 6  # the quantity columns' scale: a quantity shows every decimal it was recorded with
 
 TREE_COLUMNS = (
     Column("level", "Level", T.INT),
     Column("lot", "Lot"),
     Column("item", "Item"),
-    Column("quantity", "Qty used", T.DECIMAL, decimals=3),
+    Column("quantity", "Qty used", T.DECIMAL, decimals=QTY_DECIMALS, trim=True),
+    Column("unit", "Unit"),
     Column("status", "Status"),
     Column("supplier", "Supplier (lot)"),
     Column("order", "Order"),
@@ -52,7 +58,8 @@ NC_COLUMNS = (
     Column("created", "Opened", T.DATETIME),
     Column("status", "Status"),
     Column("disposition", "Disposition"),
-    Column("quantity", "Qty", T.DECIMAL, decimals=3),
+    Column("quantity", "Qty", T.DECIMAL, decimals=QTY_DECIMALS, trim=True),
+    Column("unit", "Unit"),
     Column("lot", "Lot"),
     Column("order", "Order"),
     Column("machine", "Machine"),
@@ -104,11 +111,25 @@ def _quality(t: TraceOut) -> dict[UUID, str]:
     return out
 
 
-def _row(n: TraceNode, d: TraceLot, quality: str | None) -> tuple:
+def _nc_units(conn: Connection, tenant_id: UUID, t: TraceOut) -> dict[UUID, str]:
+    """Each nonconformance's unit: its lot's item's, else its product's or its order's product's."""
+    if not t.nonconformances:
+        return {}
+    return dict(conn.execute(
+        select(ncs.c.id, func.coalesce(items.c.unit, products.c.unit))
+        .outerjoin(lots, and_(lots.c.tenant_id == ncs.c.tenant_id, lots.c.id == ncs.c.lot_id))
+        .outerjoin(items, and_(items.c.tenant_id == lots.c.tenant_id, items.c.id == lots.c.item_id))
+        .outerjoin(jobs, and_(jobs.c.tenant_id == ncs.c.tenant_id, jobs.c.id == ncs.c.order_id))
+        .outerjoin(products, and_(products.c.tenant_id == ncs.c.tenant_id,
+                                  products.c.id == func.coalesce(ncs.c.product_id, jobs.c.product_id)))
+        .where(ncs.c.tenant_id == tenant_id, ncs.c.id.in_([n.id for n in t.nonconformances]))).all())
+
+
+def _row(n: TraceNode, d: TraceLot, unit: str | None, quality: str | None) -> tuple:
     supplier = f"{d.supplier} ({d.supplier_lot})" if d.supplier and d.supplier_lot else d.supplier
     return (n.level, "  " * n.level + d.lot_number, f"{d.item_number} {d.item_name}", n.quantity,
-            d.status, supplier, d.order_number, d.machine_code, ", ".join(d.operators) or None,
-            d.expires_on.isoformat() if d.expires_on else None, quality)
+            unit if n.quantity is not None else None, d.status, supplier, d.order_number, d.machine_code,
+            ", ".join(d.operators) or None, d.expires_on.isoformat() if d.expires_on else None, quality)
 
 
 def build_trace_report(conn: Connection, tenant_id: UUID, *, lot: str, direction: Direction, generated_by: str,
@@ -117,12 +138,15 @@ def build_trace_report(conn: Connection, tenant_id: UUID, *, lot: str, direction
     company = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant_id)).scalar_one()
     way = "backward: every lot that went into" if direction == "backward" else "forward: every lot made from"
     header = ReportHeader(company=company, site="", timezone="UTC", start=now - timedelta(seconds=1), end=now,
-                          kind=ReportKind.ORDER,
+                          kind=ReportKind.TRACE,
                           generated_by=generated_by, generated_at=now,
                           title=f"Trace of lot {result.lot_number} ({direction})")
     details = result.by_lot()
     numbers = {lot_id: d.lot_number for lot_id, d in details.items()}
     quality = _quality(result)
+    lot_units, nc_units = {d.lot_id: d.unit for d in result.details}, _nc_units(conn, tenant_id, result)
+    # A link's quantity is of its input: the node's own lot backward, the lot it was reached from forward.
+    input_of = (lambda n: n.lot_id) if direction == "backward" else (lambda n: n.via_lot_id)
     summary = tuple((what, len(names), ", ".join(names) or None) for what, names in (
         ("Suppliers", result.suppliers), ("Orders", result.orders), ("Machines", result.machines),
         ("Operators", result.operators)))
@@ -133,15 +157,16 @@ def build_trace_report(conn: Connection, tenant_id: UUID, *, lot: str, direction
     sections = (
         TableSection("summary", "Summary", SUMMARY_COLUMNS, ((("Lots", result.lots, None),) + summary)),
         TableSection("tree", "Genealogy", TREE_COLUMNS,
-                     tuple(_row(n, details[n.lot_id], quality.get(n.lot_id)) for n in depth_first(result.nodes)),
+                     tuple(_row(n, details[n.lot_id], lot_units.get(input_of(n)), quality.get(n.lot_id))
+                           for n in depth_first(result.nodes)),
                      note=TREE_NOTE),
         TableSection("inspections", "Inspections", INSPECTION_COLUMNS, tuple(
             (i.recorded_at, i.plan_name, i.result, i.out_of_spec, i.order_number, i.machine_code,
              ", ".join(numbers[x] for x in i.lot_ids)) for i in result.inspections),
             note="Inspections of the orders (or operations) that made a lot of the tree."),
         TableSection("nonconformances", "Nonconformances", NC_COLUMNS, tuple(
-            (n.code, n.created_at, n.status, n.disposition, n.quantity, n.lot_number, n.order_number,
-             n.machine_code, n.description) for n in result.nonconformances),
+            (n.code, n.created_at, n.status, n.disposition, n.quantity, nc_units.get(n.id), n.lot_number,
+             n.order_number, n.machine_code, n.description) for n in result.nonconformances),
             note="Nonconformances naming a lot of the tree, or the order that made one."),
     )
     notes = [f"Traced {way} lot {result.lot_number}, {result.levels} level(s) deep."]

@@ -126,11 +126,11 @@ async def test_trace_tree_both_ways(app_factory, world, api, app_engine, tmp_pat
         top = tree.root.children[0]
         assert str(top.label).startswith(f"{made} HSG-100") and order["job_number"] in str(top.label)
         assert [str(c.label) for c in top.children] == [
-            "S-100 RM-STEEL · 40 used · Acme · by Olga Owner"]  # who loaded it
+            "S-100 RM-STEEL · 40 kg used · Acme · by Olga Owner"]  # in its unit; who loaded it
         # The NC naming the steel lot hangs under it, in the operator's words.
         assert [str(c.label) for c in top.children[0].children] == [
             f"{nc['code']} [OPEN] 3 · Scale on the sheet"]
-        assert "1 lot(s) went into" in text_of(pilot, "#trace-summary")
+        assert "1 lot went into" in text_of(pilot, "#trace-summary")
         assert text_of(pilot, "#trace-summary").splitlines()[-1] == (
             "1 supplier · 1 order · 1 machine · 1 operator · 0 inspections · 1 NC")
         pilot.app.save_screenshot("trace_backward.svg", path=str(tmp_path))
@@ -139,6 +139,7 @@ async def test_trace_tree_both_ways(app_factory, world, api, app_engine, tmp_pat
         pilot.app.save_screenshot("trace.svg", path=str(tmp_path))
         pilot.app.screen.query_one("#trace-lot", Input).value = "S-100"
         await pilot.press("f3")
-        await until(pilot, lambda: "1 lot(s) made from S-100" in text_of(pilot, "#trace-summary"), what="fwd")
+        await until(pilot, lambda: "1 lot made from S-100" in text_of(pilot, "#trace-summary"), what="fwd")
         under = [str(c.label) for c in tree.root.children[0].children]  # the lot's NC first, then what was made
         assert under[0].startswith(nc["code"]) and under[1].startswith(made) and len(under) == 2
+        assert " · 40 kg used · " in under[1]  # forward, the link is in the input's (steel's) unit
