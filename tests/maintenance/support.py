@@ -4,7 +4,9 @@ production data written through the ingest path the poller uses (`record_state_c
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from factoryos.db.tenant import tenant_transaction
+from factoryos.maintenance.due_duty import generate_for
 from factoryos.production.signals import CountRow, record_counts, record_state_change
 from tests.accounts import Session
 from tests.production import plant
@@ -74,3 +77,29 @@ def counts(engine: Any, who: Session, machine_id: str, *rows: tuple[datetime, in
 
 def ago(**kw: float) -> datetime:
     return now() - timedelta(**kw)
+
+
+def race_duty_and_reader(api: httpx.Client, owner: Session, engine: Any, made: list[Any] | None = None) -> None:
+    """Two duty passes and an HTTP reader of the work orders, released at once; the reader must get 200.
+    Each pass's result is appended to `made` when given."""
+    barrier = threading.Barrier(3)
+    read: list[int] = []
+    tenant = uuid.UUID(owner.tenant_id)
+
+    def runner() -> None:
+        barrier.wait()
+        result = generate_for(engine, tenant, datetime.now(UTC))
+        if made is not None:
+            made.append(result)
+
+    def reader() -> None:
+        barrier.wait()
+        read.append(api.get(f"{BASE}/work-orders", headers=owner.headers).status_code)
+
+    steps: list[Callable[[], None]] = [runner, runner, reader]
+    threads = [threading.Thread(target=step) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert read == [200]

@@ -7,7 +7,6 @@ maintenance module stops it."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -100,24 +99,8 @@ def test_two_runners_and_a_reader_at_once_make_one_order(api, owner, app_engine)
     p = s.plan(api, owner, asset["id"], name="Weekly lubrication", every_days=7,
                last_done_at=s.ago(days=8).isoformat())
     tenant = uuid.UUID(owner.tenant_id)
-    barrier = threading.Barrier(3)
     made: list[list[uuid.UUID]] = []
-    read: list[int] = []
-
-    def runner() -> None:
-        barrier.wait()
-        made.append(generate_for(app_engine, tenant, datetime.now(UTC)))
-
-    def reader() -> None:
-        barrier.wait()
-        read.append(api.get(f"{s.BASE}/work-orders", headers=owner.headers).status_code)
-
-    threads = [threading.Thread(target=runner), threading.Thread(target=runner), threading.Thread(target=reader)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert read == [200]
+    s.race_duty_and_reader(api, owner, app_engine, made)
     (order,) = _orders(app_engine, owner, p["id"])
     assert sum(len(x) for x in made) <= 1 and all(x in ([], [order["id"]]) for x in made), made
     assert len(_creations(app_engine, owner, order["id"])) == 1  # one order, audited once

@@ -7,7 +7,6 @@ falls due while it runs within seconds and reports it."""
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -95,23 +94,7 @@ def test_a_due_order_is_sent_once_when_duty_holders_and_a_reader_race(api, owner
         rec.secret = _subscribe(api, owner, rec.url)["secret"]
         m, p = _due_plan(api, owner, "Weekly lubrication", last_done_at=s.ago(days=8).isoformat())
         tenant = uuid.UUID(owner.tenant_id)
-        barrier = threading.Barrier(3)
-        read: list[int] = []
-
-        def runner() -> None:
-            barrier.wait()
-            generate_for(app_engine, tenant, datetime.now(UTC))
-
-        def reader() -> None:
-            barrier.wait()
-            read.append(api.get(f"{s.BASE}/work-orders", headers=owner.headers).status_code)
-
-        threads = [threading.Thread(target=runner), threading.Thread(target=runner), threading.Thread(target=reader)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        assert read == [200]
+        s.race_duty_and_reader(api, owner, app_engine)
         (got,) = _quiet(rec, 1)  # the session server's delivery worker sends it
         # A later pass and a later read find the order open: nothing more is made or sent.
         assert generate_for(app_engine, tenant, datetime.now(UTC)) == []

@@ -47,3 +47,10 @@ def plant_with_directory(http: httpx.Client, slapd: Slapd, **over: Any) -> Plant
 def sign_in(http: httpx.Client, email: str, password: str | None = None) -> httpx.Response:
     who = email.split("-")[0]
     return http.post("/api/v1/auth/login", json={"email": email, "password": password or PASSWORDS[who]})
+
+
+def scim_headers(http: httpx.Client, plant: Plant) -> dict[str, str]:
+    """The SCIM client's headers with a token issued by the plant's owner for its directory."""
+    r = http.post("/api/v1/sso/scim/token", json={"provider_id": plant.provider["id"]}, headers=plant.owner.headers)
+    assert r.status_code in (200, 201), r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

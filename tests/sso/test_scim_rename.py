@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 
 from tests.accounts import accept, invite, join, login, new_company, new_email
 from tests.sso.slapd import PEOPLE, Slapd
-from tests.sso.support import plant_with_directory, sign_in
+from tests.sso.support import plant_with_directory, scim_headers, sign_in
 from tests.sso.test_scim_conformance import GROUP, SCIM, USER, new_user, patch, role_of, scim_company, scim_error
 
 
@@ -118,9 +118,8 @@ def test_two_renames_to_one_address_at_once_make_one(http: httpx.Client, live_se
 
 def test_the_directory_link_keeps_working_after_a_rename(http: httpx.Client, slapd: Slapd) -> None:
     plant = plant_with_directory(http, slapd)
-    people, owner = plant.people, plant.owner
-    token = http.post("/api/v1/sso/scim/token", json={"provider_id": plant.provider["id"]}, headers=owner.headers)
-    scim = {"Authorization": f"Bearer {token.json()['token']}"}
+    people = plant.people
+    scim = scim_headers(http, plant)
     ada = http.post(f"{SCIM}/Users", json={"schemas": [USER], "userName": people.ada}, headers=scim).json()
     first = sign_in(http, people.ada)
     assert first.status_code == 200 and first.json()["company"]["role"] == "supervisor"

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from tests.sso.slapd import Slapd
-from tests.sso.support import plant_with_directory, sign_in
+from tests.sso.support import plant_with_directory, scim_headers, sign_in
 
 SCIM = "/scim/v2"
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -20,8 +20,7 @@ def test_a_deactivated_person_cannot_sign_in_and_scim_groups_count(
         http: httpx.Client, slapd: Slapd, superuser_engine: Engine) -> None:
     plant = plant_with_directory(http, slapd)
     people, owner = plant.people, plant.owner
-    r = http.post("/api/v1/sso/scim/token", json={"provider_id": plant.provider["id"]}, headers=owner.headers)
-    scim = {"Authorization": f"Bearer {r.json()['token']}"}
+    scim = scim_headers(http, plant)
     ada = http.post(f"{SCIM}/Users", json={"schemas": [USER], "userName": people.ada}, headers=scim).json()
     first = sign_in(http, people.ada)
     assert first.status_code == 200 and first.json()["company"]["role"] == "supervisor"  # the directory's groups
