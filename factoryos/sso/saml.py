@@ -15,22 +15,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
-
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # type: ignore[import-untyped]
-from saml2.client import Saml2Client  # type: ignore[import-untyped]
-from saml2.config import SPConfig  # type: ignore[import-untyped]
-from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
-from saml2.response import IncorrectlySigned, StatusError, UnsolicitedResponse, VerificationError  # type: ignore[import-untyped]
-from saml2.saml import NAMEID_FORMAT_PERSISTENT  # type: ignore[import-untyped]
-from saml2.sigver import SigverError  # type: ignore[import-untyped]
-from saml2.validate import ResponseLifetimeExceed, ToEarly  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from factoryos.sso.oidc_errors import OidcError
 from factoryos.sso.saml_config import SamlConfig
 from factoryos.sso.saml_metadata import IdpMetadata, MetadataInvalid, with_certificates
 from factoryos.sso.saml_models import PREFIX as PREFIX  # the routes mount here
 from factoryos.sso.saml_models import sp_urls
+
+if TYPE_CHECKING:
+    from saml2.client import Saml2Client  # type: ignore[import-untyped]
+
+# pysaml2 is imported where it is used: building its schema validators costs about half a second,
+# which every server process and CLI would pay at start for a sign-in most installations never use.
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +86,11 @@ def idp_metadata(sp: ServiceProvider) -> IdpMetadata:
 
 
 def _client(sp: ServiceProvider, meta: IdpMetadata, *, now: datetime | None = None) -> Saml2Client:
+    from saml2 import BINDING_HTTP_POST  # type: ignore[import-untyped]
+    from saml2.client import Saml2Client
+    from saml2.config import SPConfig  # type: ignore[import-untyped]
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT  # type: ignore[import-untyped]
+
     valid = meta.valid_certs(now)
     if not valid:
         last = max(c.not_after for c in meta.signing_certs)
@@ -117,6 +119,11 @@ def _client(sp: ServiceProvider, meta: IdpMetadata, *, now: datetime | None = No
 
 def sp_metadata(sp: ServiceProvider) -> str:
     """Our SP metadata document for the IdP (entity id, ACS URL, signed assertions wanted)."""
+    from saml2 import BINDING_HTTP_POST
+    from saml2.config import SPConfig
+    from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT
+
     conf = SPConfig()
     conf.load({
         "entityid": sp.entity_id,
@@ -139,6 +146,8 @@ class Request:
 
 
 def authn_request(sp: ServiceProvider, *, relay_state: str, force_authn: bool = False) -> Request:
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+
     meta = idp_metadata(sp)
     client = _client(sp, meta)
     binding = BINDING_HTTP_REDIRECT if BINDING_HTTP_REDIRECT in meta.sso_urls else BINDING_HTTP_POST
@@ -177,6 +186,15 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _classify(name: str, exc: Exception) -> SamlRefused:
+    from saml2.response import (  # type: ignore[import-untyped]
+        IncorrectlySigned,
+        StatusError,
+        UnsolicitedResponse,
+        VerificationError,
+    )
+    from saml2.sigver import SigverError  # type: ignore[import-untyped]
+    from saml2.validate import ResponseLifetimeExceed, ToEarly  # type: ignore[import-untyped]
+
     text = str(exc)
     if isinstance(exc, (SigverError, IncorrectlySigned)) or "Signature" in text or "signature" in text:
         return _refused(name, "saml_signature_invalid", "the assertion is not signed by the identity provider's "
@@ -199,6 +217,8 @@ def _classify(name: str, exc: Exception) -> SamlRefused:
 
 def consume(sp: ServiceProvider, saml_response: str, *, request_id: str, now: datetime | None = None) -> Assertion:
     """The checked assertion of a base64 `SAMLResponse` answering `request_id`, or SamlRefused."""
+    from saml2 import BINDING_HTTP_POST
+
     meta = idp_metadata(sp)
     client = _client(sp, meta, now=now)
     try:
