@@ -272,15 +272,16 @@ def list_capas(conn: Connection, tenant_id: UUID, query: CapaQuery) -> CapaPage:
 
 
 def list_actions(conn: Connection, tenant_id: UUID, owner_id: UUID, query: ActionQuery) -> list[ActionOut]:
-    """An owner's actions, soonest due first (what the dashboard shows them)."""
-    today = datetime.now(UTC).date()
+    """An owner's actions, soonest due first (what the dashboard shows them). Late is judged by each
+    action's site calendar (its CAPA's first NC's machine's site): the rows are read open and judged here."""
+    now = datetime.now(UTC)
+    today = now.date()
     where: list[Any] = [a.c.tenant_id == tenant_id, a.c.owner_id == owner_id, t.c.status == "open"]
     if query.open or query.overdue:
         where.append(a.c.done_at.is_(None))
-    if query.overdue:
-        where.append(a.c.due_date < today)
     rows = conn.execute(select(a, t.c.number, t.c.title).join(t, (t.c.tenant_id == a.c.tenant_id)
                                                                  & (t.c.id == a.c.capa_id))
                         .where(*where).order_by(a.c.due_date, a.c.id).limit(query.limit)).mappings().all()
     names = user_names(conn, [owner_id])
-    return [_action_out(r, r, names, today) for r in rows]
+    actions = [_action_out(r, r, names, today) for r in rows]
+    return site_days.in_site_time(conn, tenant_id, actions, now=now, overdue_only=query.overdue)

@@ -10,13 +10,12 @@ by someone who may approve (`quality.approve`). An Advanced-edition module.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from factoryos.errors import ValidationFailed
 from factoryos.licensing.document import Edition
-from factoryos.nonconformances import capas, service, site_days, sources
+from factoryos.nonconformances import capas, service, sources
 from factoryos.nonconformances.capa_models import (
     ActionDoneIn,
     ActionIn,
@@ -153,10 +152,7 @@ def create_capa(ctx: Context, body: CapaIn) -> CapaOut:
 def list_capa_actions(ctx: Context, query: ActionQuery) -> list[ActionOut]:
     """Open CAPA actions of an owner (default: you), soonest due first; `overdue=true` for the late ones.
     Late is judged by each action's site calendar (its CAPA's first NC's machine's site)."""
-    # Read the open ones and judge lateness per site: the list's own filter knows only the UTC date.
-    wide = query.model_copy(update={"overdue": False, "open": query.open or query.overdue})
-    actions = capas.list_actions(ctx.conn, ctx.tenant_id, _owner(ctx, query.owner), wide)
-    return site_days.in_site_time(ctx.conn, ctx.tenant_id, actions, now=datetime.now(UTC), overdue_only=query.overdue)
+    return capas.list_actions(ctx.conn, ctx.tenant_id, _owner(ctx, query.owner), query)
 
 
 @capa_router.get("/{capa_id:uuid}", permission=INSPECT, response=CapaOut, module=MODULE)
