@@ -198,7 +198,12 @@ def test_writes_to_the_other_site_answer_like_another_companys(api: httpx.Client
     # Nothing changed behind the scope.
     r = api.get(f"/api/v1/machines/{c.b.machine['id']}", headers=c.unscoped.headers)
     assert r.json()["name"] == "Press BETA"
-    r = entry(c.a.machine["id"])
+    # Its own site still takes writes: one part in an hour of yesterday's shift (the fixture's entry
+    # ran until a moment ago, too short a time since then for a part at the machine's rate).
+    yesterday = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    r = api.post("/api/v1/production/entry", headers=c.scoped.headers, json={
+        "machine_id": c.a.machine["id"], "good_quantity": 1, "started_at": yesterday.isoformat(),
+        "ended_at": (yesterday + timedelta(hours=1)).isoformat()})
     assert r.status_code == 201, r.text
 
 
