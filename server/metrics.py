@@ -46,6 +46,7 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from factoryos.audit.anchors import ANCHOR_FILE
+from factoryos.background import running
 from factoryos.integrations.delivery import Outcome
 from server.metrics_setup import MULTIPROC_ENV
 from server.problem import problem
@@ -254,13 +255,10 @@ async def sampling(state: ServerState, interval: float = SAMPLE_SECONDS) -> Asyn
             await asyncio.sleep(interval)
 
     state.metrics_sampler = sampler
-    task = asyncio.create_task(forever(), name="metrics sampling")
     try:
-        yield sampler
+        async with running(forever(), "metrics sampling"):
+            yield sampler
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         if multiprocess_mode():
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drops this worker's live gauges
 

@@ -8,8 +8,6 @@ one server process with the duties, like the webhook delivery worker: one MQTT s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, text
 
+from factoryos.background import running
 from factoryos.config import Settings
 from factoryos.db.tenant import tenant_transaction
 from factoryos.identity.keys import DerivedKeys
@@ -90,10 +89,5 @@ async def mqtt_publishing(settings: Settings, engine: Engine, *, enabled: bool) 
         return
     publisher = MqttPublisher(engine, DerivedKeys.from_secret(secret_key(settings)), read_company,
                               reload_interval=settings.mqtt_publish_reload_seconds)
-    task = asyncio.create_task(publisher.run_forever(), name="mqtt publishing")
-    try:
+    async with running(publisher.run_forever(), "mqtt publishing"):
         yield publisher
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

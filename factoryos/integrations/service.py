@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import Engine
 
+from factoryos.background import running
 from factoryos.config import Settings
 from factoryos.identity.keys import DerivedKeys
 from factoryos.integrations.delivery import Outcome, RetryPolicy, WebhookWorker
@@ -29,10 +28,5 @@ async def webhook_delivery(settings: Settings, engine: Engine, *, enabled: bool,
     policy = RetryPolicy(base=settings.webhook_retry_seconds, disable_after=settings.webhook_disable_after)
     worker = WebhookWorker(engine, DerivedKeys.from_secret(secret_key(settings)), policy=policy,
                            interval=min(1.0, settings.webhook_retry_seconds), observe=observe)
-    task = asyncio.create_task(worker.run_forever(), name="webhook deliveries")
-    try:
+    async with running(worker.run_forever(), "webhook deliveries"):
         yield worker
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -21,7 +21,6 @@ active plan without an open order; only those are judged plan by plan.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +30,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, RowMapping, text
 
 from factoryos.audit.writer import AuditEvent, record
+from factoryos.background import running
 from factoryos.db.driver import psycopg_connection
 from factoryos.db.tenant import set_tenant, tenant_transaction
 from factoryos.integrations import facts
@@ -148,10 +148,5 @@ async def due_orders(engine: Engine, *, enabled: bool, interval: float = INTERVA
         yield None
         return
     duty = DueOrders(engine, interval=interval, allowed=allowed)
-    task = asyncio.create_task(duty.run_forever(), name="due maintenance orders")
-    try:
+    async with running(duty.run_forever(), "due maintenance orders"):
         yield duty
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

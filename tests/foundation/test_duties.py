@@ -14,10 +14,10 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import paho.mqtt.client as paho
@@ -38,19 +38,14 @@ from tests.accounts import new_company
 from tests.conftest import LiveServer, free_port
 from tests.connectivity.mqtt_broker import PASSWORD, USER, running_broker
 from tests.production import plant
+from tests.waiting import until
 
 URL = "/api/v1/integrations/mqtt-publish"
 FAST = {"check_seconds": 0.5, "check_timeout": 1.0, "retry_seconds": 0.5}  # takeover delay 3.5 s
 UNREACHABLE = "postgresql://factoryos_app@127.0.0.1:1/nowhere"  # a host cut off from the database
 
 
-def _until(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+_until = partial(until, step=0.05)  # a holder change is seen within a check period
 
 
 def _name(url: str) -> str:

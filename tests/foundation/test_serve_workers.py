@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,7 @@ import pytest
 
 from scripts.drills.stack import ServerProcess, child_pids, scratch_dir
 from server.workers import DUTY_LOCK
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow  # two server processes and a worker killed: tens of seconds
 
@@ -30,14 +31,7 @@ def _workers(server: ServerProcess) -> set[int]:
     return found
 
 
-def _until(check, what: str, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+_until = partial(until, timeout=60.0)  # server processes start slowly on a loaded host
 
 
 def _two(workers: set[int]) -> set[int] | None:

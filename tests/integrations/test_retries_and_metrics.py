@@ -26,6 +26,7 @@ from tests.conftest import LiveServer, free_port
 from tests.integrations.receiver import receiver
 from tests.orders import order_support
 from tests.production import plant
+from tests.waiting import until
 
 pytestmark = pytest.mark.slow  # a database migrated for this module, and a server with a poller
 
@@ -81,14 +82,6 @@ def _release_an_order(own: Own, who: Session) -> None:
     assert order_support.set_status(own.http, who, order["id"], "released").status_code == 200
 
 
-def _until(check, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _deliveries(own: Own, who: Session, hook: dict) -> list[dict]:
@@ -110,7 +103,7 @@ def test_a_failing_receiver_gets_retries_with_the_same_event_id(own: Own) -> Non
     assert {r.event["id"] for r in got} == {got[0].headers["webhook-id"]}
     stamps = [int(r.headers["webhook-timestamp"]) for r in got]
     assert stamps == sorted(stamps)  # each attempt signed when sent
-    log = _until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
+    log = until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
     assert log[0]["attempts"] == 3 and log[0]["last_status_code"] == 200 and log[0]["last_error"] is None
 
 
@@ -120,7 +113,7 @@ def test_an_endpoint_that_keeps_failing_is_disabled_audited_and_can_be_replayed(
         hook = _hook(own, owner, rec.url)
         _release_an_order(own, owner)
         rec.wait_for(3)
-        shown = _until(lambda: (h := own.http.get(f"{HOOKS}/{hook['id']}", headers=owner.headers).json())
+        shown = until(lambda: (h := own.http.get(f"{HOOKS}/{hook['id']}", headers=owner.headers).json())
                        and not h["enabled"] and h, "the endpoint disabled")
         assert shown["consecutive_failures"] == 3 and "3 failed attempts" in shown["disabled_reason"]
         time.sleep(1.0)
@@ -135,7 +128,7 @@ def test_an_endpoint_that_keeps_failing_is_disabled_audited_and_can_be_replayed(
         r = own.http.patch(f"{HOOKS}/{hook['id']}", json={"enabled": True}, headers=owner.headers)
         assert r.status_code == 200 and r.json()["consecutive_failures"] == 0, r.text
         rec.wait_for(4)
-        _until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
+        until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
 
 
 def test_a_failed_delivery_is_replayed_with_its_event_id(own: Own) -> None:
@@ -143,14 +136,14 @@ def test_a_failed_delivery_is_replayed_with_its_event_id(own: Own) -> None:
     with receiver(script=[500]) as rec:
         hook = _hook(own, owner, rec.url)
         test = own.http.post(f"{HOOKS}/{hook['id']}/test", headers=owner.headers).json()
-        failed = _until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "failed"], "failed")
+        failed = until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "failed"], "failed")
         assert failed[0]["id"] == test["id"] and "HTTP 500" in failed[0]["last_error"]
         r = own.http.post(f"{HOOKS}/{hook['id']}/deliveries/{test['id']}/retry", headers=owner.headers)
         assert r.status_code == 200 and r.json()["status"] == "pending", r.text
         got = rec.wait_for(2)
         again = own.http.post(f"{HOOKS}/{hook['id']}/deliveries/{test['id']}/retry", headers=owner.headers)
     assert got[0].headers["webhook-id"] == got[1].headers["webhook-id"] == test["event_id"]
-    _until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
+    until(lambda: [d for d in _deliveries(own, owner, hook) if d["status"] == "delivered"], "delivered")
     assert again.status_code in (200, 422)  # pending or delivered by now: only a failed one may be replayed
     if again.status_code == 422:
         assert again.json()["code"] == "webhook_delivery_not_failed"
@@ -193,7 +186,7 @@ def test_metrics_show_requests_pool_webhooks_and_the_poller(own: Own) -> None:
         errors = [x for x in s.get("factoryos_poller_read_errors_total", []) if x.labels["machine"] == machine["id"]]
         return s if errors and errors[0].value >= 2 else None
 
-    s = _until(poller_errors, "read errors of the machine in /metrics")
+    s = until(poller_errors, "read errors of the machine in /metrics")
     # Other tests of this module's server used the same route (other methods and statuses):
     # compare like with like.
     ok_reads = {"route": "/api/v1/machines/{machine_id:uuid}", "method": "GET", "status": "200"}

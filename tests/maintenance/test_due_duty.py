@@ -22,6 +22,7 @@ from server.app import create_app
 from tests.accounts import Session
 from tests.conftest import LiveServer, free_port
 from tests.maintenance import support as s
+from tests.waiting import until
 
 
 def _orders(engine: Engine, who: Session, plan_id: str) -> list[dict[str, Any]]:
@@ -41,13 +42,6 @@ def _creations(engine: Engine, who: Session, order_id: uuid.UUID) -> list[Any]:
             {"t": tenant, "i": str(order_id)}))
 
 
-def _until(check: Any, what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if found := check():
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_plans_fall_due_while_the_duty_runs_and_their_orders_appear_unread(api, owner, app_engine) -> None:
@@ -117,7 +111,7 @@ def test_a_server_process_runs_the_duty_from_its_start(api, owner, app_engine, s
     assert _orders(app_engine, owner, p["id"]) == []
     server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
     try:
-        (order,) = _until(lambda: _orders(app_engine, owner, p["id"]), "the server's duty making the order")
+        (order,) = until(lambda: _orders(app_engine, owner, p["id"]), "the server's duty making the order")
     finally:
         server.stop()
     assert [tuple(r)[:2] for r in _creations(app_engine, owner, order["id"])] == [(None, None)]
