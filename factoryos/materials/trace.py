@@ -16,15 +16,14 @@ read here (factoryos.schema), not the quality packages, which import materials t
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ARRAY, Connection, Row, Text, Uuid, and_, any_, cast, literal, or_, select, text
 
+from factoryos import collector
 from factoryos.materials.lots import find_lot
 from factoryos.materials.quantities import plain
 from factoryos.materials.trace_models import Direction, TraceInspection, TraceNonconformance, TraceOut
@@ -153,24 +152,9 @@ def _nonconformances(conn: Connection, tenant_id: UUID, lot_ids: set[UUID], by_j
     return out
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A large trace allocates some 40,000 acyclic objects (rows, dicts, models): the cyclic
-    collector's passes over the whole heap, which those allocations trigger, cost more than the
-    work itself (measured: about 40% of the hot lot's trace). Reference counting still frees
-    memory meanwhile; the collector resumes right after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def trace(conn: Connection, tenant_id: UUID, lot: str, direction: Direction) -> TraceOut:
     root = find_lot(conn, tenant_id, lot, field="lot")
-    with _collector_paused():
+    with collector.paused():
         return _trace(conn, tenant_id, root.id, root.number, direction)
 
 

@@ -24,7 +24,6 @@ them into the stored intervals (`state_late`).
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import re
@@ -37,6 +36,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection
 
+from factoryos import collector
 from factoryos.db.driver import run_batch
 from factoryos.errors import ValidationFailed
 from factoryos.integrations import facts
@@ -230,16 +230,8 @@ def _parse(row: StateRow) -> tuple[UUID, MachineState, int | None, datetime]:
 def record_state_changes(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> list[StateOutcome]:
     """Apply `changes` in order; returns each one's outcome. Raises `ValidationFailed` (before
     writing anything) for an unknown state, a naive instant or a machine not of this tenant."""
-    # A batch makes thousands of short-lived acyclic objects (rows, intervals, ids); the cyclic
-    # collector's passes they set off walk the process's whole heap (measured in the ingest bench:
-    # about a third of the batch's Python time). Reference counting frees them meanwhile.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():  # a batch's thousands of short-lived rows, intervals and ids
         return _record(conn, tenant_id, changes)
-    finally:
-        if paused:
-            gc.enable()
 
 
 def _record(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> list[StateOutcome]:
