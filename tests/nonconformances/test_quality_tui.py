@@ -202,7 +202,7 @@ async def test_an_operator_opens_an_nc_from_a_rejection_with_one_key(app_factory
         table = screen.query_one("#q-table", DataTable)
         await settle(pilot)
         assert screen.check_action("from_rejection", ()) is True
-        assert "F7: NC from a rejection" in text_of(pilot, "#q-title")
+        assert "F7: NC from scrap" in text_of(pilot, "#q-title")
         await pilot.press("f7")
         await until(pilot, lambda: isinstance(app.screen, RejectionPicker), what="the rejections")
         picker = app.screen

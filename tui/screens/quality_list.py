@@ -70,7 +70,7 @@ class QualityScreen(AppScreen):
         Binding("f6", "sign", "Sign", tooltip="Close the NC, or approve the CAPA's next step, with a signature.",
                 id="q-sign"),
         # Said in the title line, not the footer: at 80 columns the footer has no room left.
-        Binding("f7", "from_rejection", "From scrap", tooltip="Open a nonconformance from a rejection of the last day.",
+        Binding("f7", "from_rejection", "From scrap", tooltip="Open a nonconformance from scrap of the last day: booked, or counted by a machine.",
                 id="q-from-rejection", show=False),
         Binding("ctrl+r", "reload", "Reload", tooltip="Load the list again.", show=False),
     ]
@@ -140,7 +140,7 @@ class QualityScreen(AppScreen):
         table = self.query_one("#q-table", DataTable)
         table.clear(columns=True)
         which = "Nonconformances" if self.mode == "nc" else "CAPAs"
-        scrap = " · F7: NC from a rejection" if self.mode == "nc" and self.check_action("from_rejection", ()) else ""
+        scrap = " · F7: NC from scrap" if self.mode == "nc" and self.check_action("from_rejection", ()) else ""
         self.query_one("#q-title", Static).update(f"{which} · {status or 'every status'}   (F3: "
                                                   f"{'CAPAs' if self.mode == 'nc' else 'NCs'}{scrap})")
         if self.mode == "nc":
