@@ -1,6 +1,6 @@
 """Session fixtures: one real embedded PostgreSQL, migrated to head, and the real app over HTTP.
 
-Under pytest-xdist (scripts/test.sh runs two worker processes) every worker is a session of its
+Under pytest-xdist (scripts/test.sh runs one worker process more than the cores) every worker is a session of its
 own: its own cluster in its own temp dir (a Unix socket there, no TCP port), its own app server
 on a free port, its own basetemp. Nothing below is shared between workers, so a test sees the
 same world whether it runs serially or in a worker.

@@ -6,7 +6,6 @@ started and completed over HTTP like an operator at the terminal.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -72,9 +71,10 @@ async def test_counts_go_to_the_running_operation_at_its_rate(protocol, http, cl
         assert r.status_code == 201, r.text
         # Started two minutes ago: PLC minutes belong to the run holding their midpoint (minute + 30 s),
         # so the minute being counted now is the run's whatever the second on the clock.
+        run_id = r.json()["run"]["id"]
         with superuser_engine.begin() as conn:
             conn.execute(text("update operation_runs set started_at = started_at - interval '2 minutes' "
-                              "where id = :r"), {"r": r.json()["run"]["id"]})
+                              "where id = :r"), {"r": run_id})
         changes = await runtime.reload()
         assert not changes, changes  # the rate follows the run in place: the machine's poller is not restarted
         assert poller.ideal_cycle_time(pid) == 60.0
@@ -90,12 +90,14 @@ async def test_counts_go_to_the_running_operation_at_its_rate(protocol, http, cl
                                    {"m": m["id"]}).one()
         assert tuple(anomaly) == ("good", 20, 1)
 
-        # Ending the run now would leave a minute whose midpoint is still ahead to whatever runs next:
-        # wait until the last counted minute's midpoint has passed (at most 30 s).
-        with superuser_engine.connect() as conn:
-            last = conn.execute(text("select max(minute) from machine_count_buckets where machine_id = :m"),
-                                {"m": m["id"]}).scalar_one()
-        await asyncio.sleep(max(0.0, (last + timedelta(seconds=30.5) - datetime.now(UTC)).total_seconds()))
+        # Ending the run now would leave a minute whose midpoint is still ahead to whatever runs next.
+        # Instead of waiting for it (up to 30 s), the run and its counted minutes move a minute back, as
+        # if the minute had passed: every counted minute's midpoint is then behind the run's end.
+        with superuser_engine.begin() as conn:
+            conn.execute(text("update machine_count_buckets set minute = minute - interval '1 minute' "
+                              "where machine_id = :m"), {"m": m["id"]})
+            conn.execute(text("update operation_runs set started_at = started_at - interval '1 minute' "
+                              "where id = :r"), {"r": run_id})
         r = await client.post(run_path + "/complete", json={}, headers=headers)
         assert r.status_code == 200 and r.json()["good"] == 2, r.text
         await runtime.reload()
