@@ -1,11 +1,17 @@
 """Open a nonconformance from scrap of the last day, newest first: rejections booked in the shifts
 (Enter: the server fills the NC from the rejection: machine, order, parts, reason) and the rejects the
 machines' counters counted, per machine, hour and order (Enter: the NC is filled from that hour).
-Dismisses with the new NC (None when left with Escape)."""
+Dismisses with the new NC (None when left with Escape).
+
+Times are the machine's site's clock. A member of several sites sees the site of each row and the rows
+grouped by site, newest first within each, the site with the newest scrap first: one site's hours then
+read in order in that site's clock (sites hours apart would otherwise alternate between clocks, and days,
+from row to row)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -27,6 +33,21 @@ from tui.widgets.field_error import FieldError
 LOOK_BACK = timedelta(hours=24)
 MAX_ROWS = 100
 
+Scrap = RejectionOut | MachineScrapOut
+
+
+def when(row: Scrap) -> datetime:
+    return row.occurred_at if isinstance(row, RejectionOut) else row.start
+
+
+def by_site(rows: Sequence[Scrap], site_of: Callable[[Scrap], UUID | None]) -> list[Scrap]:
+    """`rows` newest first within each site, the site with the newest row first."""
+    newest = sorted(rows, key=when, reverse=True)
+    rank: dict[UUID | None, int] = {}
+    for row in newest:
+        rank.setdefault(site_of(row), len(rank))
+    return sorted(newest, key=lambda row: rank[site_of(row)])  # stable: newest first within a site
+
 
 class RejectionPicker(ModalScreen[NcOut | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="Leave without opening an NC.", id="cancel")]
@@ -39,11 +60,11 @@ class RejectionPicker(ModalScreen[NcOut | None]):
         self.api = api
         self.sites = sites
         self.machines = {m.id: m for m in machines}
-        self.rows: list[RejectionOut | MachineScrapOut] = []
+        self.rows: list[Scrap] = []
         self._sending = False
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog tall"):
+        with Vertical(classes="dialog tall wide"):  # wide: a site column still fits at 80 columns
             yield Static("Nonconformance from a rejection or counted scrap", classes="dialog-title")
             yield Static("Loading the last day's scrap…", id="rj-hint")
             yield DataTable(id="rj-table", cursor_type="row", zebra_stripes=True)
@@ -52,16 +73,26 @@ class RejectionPicker(ModalScreen[NcOut | None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#rj-table", DataTable)
-        table.add_columns("When", "Machine", "Parts", "Reason")
+        if self.many_sites:
+            table.add_columns("Site", "Site time", "Machine", "Parts", "Reason")
+        else:
+            table.add_columns("When", "Machine", "Parts", "Reason")
         self.load()
+
+    @property
+    def many_sites(self) -> bool:
+        return len(self.sites) > 1
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def _zone(self, machine_id: UUID) -> ZoneInfo:
+    def _site(self, machine_id: UUID) -> SiteOut | None:
         machine = self.machines.get(machine_id)
-        site = next((s for s in self.sites if machine and s.id == machine.site_id), None)
-        return ZoneInfo(site.timezone if site else "UTC")
+        return next((s for s in self.sites if machine and s.id == machine.site_id), None)
+
+    def _site_id(self, row: Scrap) -> UUID | None:
+        site = self._site(row.machine_id)
+        return site.id if site else None
 
     async def _recent(self) -> list[RejectionOut]:
         """Rejections of the shifts that ran in the last day (a rejection belongs to a shift instance)."""
@@ -89,20 +120,20 @@ class RejectionPicker(ModalScreen[NcOut | None]):
             hint.update(f"Cannot load the scrap: {describe(exc).message}")
             return
         names = {r.id: r.name for r in reasons}
-        rows: list[RejectionOut | MachineScrapOut] = [*booked, *counted]
-        rows.sort(key=lambda r: r.occurred_at if isinstance(r, RejectionOut) else r.start, reverse=True)
-        self.rows = rows = rows[:MAX_ROWS]
+        newest = sorted([*booked, *counted], key=when, reverse=True)[:MAX_ROWS]
+        self.rows = rows = by_site(newest, self._site_id)
         table = self.query_one("#rj-table", DataTable)
         table.clear()
         for index, r in enumerate(rows):
             machine = self.machines.get(r.machine_id)
-            zone = self._zone(r.machine_id)
+            site = self._site(r.machine_id)
+            zone = ZoneInfo(site.timezone if site else "UTC")
             if isinstance(r, RejectionOut):
-                when, what = r.occurred_at, names.get(r.reason_id, "?") + (f" · {r.note}" if r.note else "")
+                what = names.get(r.reason_id, "?") + (f" · {r.note}" if r.note else "")
             else:
-                when, what = r.start, f"Counted by the machine until {r.end.astimezone(zone):%H:%M}"
-            table.add_row(f"{when.astimezone(zone):%a %H:%M}", machine.code if machine else "?", str(r.quantity),
-                          what, key=str(index))
+                what = f"Counted by the machine until {r.end.astimezone(zone):%H:%M}"
+            cells = [f"{when(r).astimezone(zone):%a %H:%M}", machine.code if machine else "?", str(r.quantity), what]
+            table.add_row(*([site.code if site else "?"] if self.many_sites else []), *cells, key=str(index))
         if rows:
             hint.update("[b]Enter[/b] opens an NC for the highlighted scrap · Esc back")
             table.focus()
@@ -115,7 +146,7 @@ class RejectionPicker(ModalScreen[NcOut | None]):
             self._sending = True
             self.send(self.rows[int(event.row_key.value)])
 
-    def _body(self, row: RejectionOut | MachineScrapOut) -> dict[str, object]:
+    def _body(self, row: Scrap) -> dict[str, object]:
         if isinstance(row, RejectionOut):
             return {"source": "rejection", "source_id": str(row.id)}
         # Counted scrap is named by machine and hour; the row's own share (one order of the hour) is sent.
@@ -126,7 +157,7 @@ class RejectionPicker(ModalScreen[NcOut | None]):
         return body
 
     @work(exclusive=True, group="rejection-nc", exit_on_error=False)
-    async def send(self, row: RejectionOut | MachineScrapOut) -> None:
+    async def send(self, row: Scrap) -> None:
         try:
             nc = await self.api.open_nonconformance(self._body(row))
         except ClientError as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ from factoryos.reports.model import (
 )
 from factoryos.reports.render import ReportFormat
 from factoryos.schema.jobs import jobs
+from factoryos.schema.materials import items, lots
 from factoryos.schema.nonconformances import nonconformances
 from factoryos.schema.orders import order_operations, products
 from factoryos.schema.plant import machines, sites
@@ -89,8 +91,11 @@ REJECT_COLUMNS = (
     Column("machine", "Machine"), Column("reason", "Reason"),
     Column("quantity", "Rejected", T.INT, total=TotalRule.SUM),
 )
+NC_QTY_DECIMALS = 3  # an NC's quantity is recorded with up to 3 decimals; each shows the decimals it has
 SIGNED_COLUMNS = (
-    Column("record", "Record"), Column("what", "What"), Column("status", "Status"),
+    Column("record", "Record"), Column("what", "What"),
+    Column("quantity", "Qty", T.DECIMAL, decimals=NC_QTY_DECIMALS, total=TotalRule.NONE, trim=True),
+    Column("unit", "Unit"), Column("status", "Status"),
     Column("signer", "Signed by"), Column("meaning", "Meaning"), Column("signed", "Signed", T.DATETIME),
     Column("signature", "Signature"),
 )
@@ -263,18 +268,20 @@ def _chart_sections(spc: Any) -> list[Section]:
     return [location, spread, table]
 
 
-def _signed_rows(record: str, what: str, status: str, signed: list[SignatureOut],
+def _signed_rows(record: tuple[str, str, Decimal | None, str | None], status: str, signed: list[SignatureOut],
                  unsigned: str) -> list[tuple[Any, ...]]:
-    """One row per signature, each saying whether the record still matches what was signed."""
+    """One row per signature, each saying whether the record still matches what was signed. `record`: its
+    name, what it is, and for an NC how many and in what unit."""
     if not signed:
-        return [(record, what, status, None, None, None, unsigned)]
-    return [(record, what, status, s.signer_name, s.meaning, s.signed_at, "valid" if s.valid else NO_LONGER_VALID)
+        return [(*record, status, None, None, None, unsigned)]
+    return [(*record, status, s.signer_name, s.meaning, s.signed_at, "valid" if s.valid else NO_LONGER_VALID)
             for s in signed]
 
 
-def _signatures_section(conn: Connection, tenant_id: UUID, product_id: UUID, start: datetime,
+def _signatures_section(conn: Connection, tenant_id: UUID, product_id: UUID, unit: str, start: datetime,
                         end: datetime) -> TableSection:
-    """The signed records behind the figures: the plan versions inspected against, the NCs opened."""
+    """The signed records behind the figures: the plan versions inspected against, the NCs opened (with how
+    many, in `unit`, the product's, unless the NC names a lot)."""
     rows: list[tuple[Any, ...]] = []
     used = conn.execute(
         select(versions.c.id, versions.c.version, versions.c.status, plans.c.name).distinct()
@@ -287,20 +294,24 @@ def _signatures_section(conn: Connection, tenant_id: UUID, product_id: UUID, sta
     for v in used:
         signed = signatures_for(conn, tenant_id, plan_versions.RECORD_TYPE, v.id,
                                     plan_versions.version_content(conn, tenant_id, v.id))
-        rows += _signed_rows(f"Plan v{v.version}", v.name, v.status, signed, "not signed")
+        rows += _signed_rows((f"Plan v{v.version}", v.name, None, None), v.status, signed, "not signed")
+    # An NC's unit is its lot's item's, else the product's (as in the trace report).
     opened = conn.execute(
-        select(nonconformances, machines.c.code.label("machine"))
+        select(nonconformances, machines.c.code.label("machine"),
+               func.coalesce(items.c.unit, unit).label("unit"))
         .select_from(nonconformances.join(machines, and_(machines.c.tenant_id == nonconformances.c.tenant_id,
-                                                         machines.c.id == nonconformances.c.machine_id)))
+                                                         machines.c.id == nonconformances.c.machine_id))
+                     .outerjoin(lots, and_(lots.c.tenant_id == nonconformances.c.tenant_id,
+                                           lots.c.id == nonconformances.c.lot_id))
+                     .outerjoin(items, and_(items.c.tenant_id == lots.c.tenant_id, items.c.id == lots.c.item_id)))
         .where(nonconformances.c.tenant_id == tenant_id, nonconformances.c.product_id == product_id,
                nonconformances.c.created_at >= start, nonconformances.c.created_at < end)
         .order_by(nonconformances.c.number).limit(MAX_SIGNED_NCS)).mappings().all()
     for nc in opened:
         signed = signatures_for(conn, tenant_id, ncs.RECORD_TYPE, nc["id"], ncs.nc_content(nc))
-        quantity = format(nc["quantity"].normalize(), "f")
-        what = f"{quantity} at {nc['machine']}" + (f", {nc['disposition'].replace('_', ' ')}" if nc["disposition"]
-                                                   else "")
-        rows += _signed_rows(ncs.nc_code(nc["number"]), what, nc["status"], signed, "not closed yet")
+        what = nc["machine"] + (f", {nc['disposition'].replace('_', ' ')}" if nc["disposition"] else "")
+        rows += _signed_rows((ncs.nc_code(nc["number"]), what, nc["quantity"], nc["unit"]), nc["status"], signed,
+                             "not closed yet")
     note = ("Electronic signatures (21 CFR Part 11): who, when and with what meaning. A signature no longer "
             "valid means the record changed after it was signed.")
     return TableSection("signatures", "Signed records", SIGNED_COLUMNS, tuple(rows), None, note)
@@ -344,7 +355,7 @@ def build_quality_report(conn: Connection, tenant_id: UUID, *, product: str, sta
                                  tuple(capability), None, CAPABILITY_NOTE))
     sections += charts
     sections += _reject_sections(_rejects(conn, tenant_id, p["id"], t0, t1))
-    sections.append(_signatures_section(conn, tenant_id, p["id"], t0, t1))
+    sections.append(_signatures_section(conn, tenant_id, p["id"], p["unit"], t0, t1))
     notes = () if rows else (f"No inspection of {p['number']} in the period.",)
     document = ReportDocument(header=header, sections=tuple(sections), notes=notes)
     return BuiltQualityReport(p["number"], start, end, document)
