@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from biip import ParseError
-from biip.gs1_messages import GS1Message
 from pydantic import BaseModel, Field
 
 from factoryos.errors import ValidationFailed
@@ -59,6 +57,10 @@ def parse_scan(raw: str, field: str = "code") -> ScanRead:
         raise ValidationFailed("nothing was scanned", code="scan_empty", field=field)
     if not looks_gs1(code):
         return ScanRead(read=shown, gs1=False, lot=code.strip())
+    # biip loads with the first GS1 scan, not at every server start.
+    from biip import ParseError
+    from biip.gs1_messages import GS1Message
+
     try:
         message = GS1Message.parse_hri(code) if code.startswith("(") else GS1Message.parse(_SYMBOLOGY.sub("", code))
     except ParseError as e:

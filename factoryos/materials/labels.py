@@ -11,12 +11,9 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from reportlab.graphics.barcode.code128 import Code128
-from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
-
 FNC1 = "\xf1"
 GS = "\x1d"
+mm = 72 / 25.4  # points per millimetre (reportlab's `mm`; reportlab itself loads with the first PDF label)
 WIDTH, HEIGHT = 100 * mm, 50 * mm
 
 
@@ -82,6 +79,9 @@ def _details(d: LabelData) -> str:
 
 
 def pdf_label(d: LabelData) -> bytes:
+    from reportlab.graphics.barcode.code128 import Code128
+    from reportlab.pdfgen.canvas import Canvas
+
     out = io.BytesIO()
     c = Canvas(out, pagesize=(WIDTH, HEIGHT))
     c.setTitle(f"Lot {d.lot}")

@@ -21,6 +21,8 @@ The service layer builds a `ReportDocument` and hands it to `render`, e.g.::
     render(doc, "pdf", response_stream)
 """
 
+from typing import Any
+
 from factoryos.reports.errors import ReportFontMissing, ReportFormatUnsupported, ReportInvalid
 from factoryos.reports.jsonable import iter_json, report_to_dict
 from factoryos.reports.model import (
@@ -37,9 +39,7 @@ from factoryos.reports.model import (
     TotalRule,
     ValueType,
 )
-from factoryos.reports.pdf import render_pdf
 from factoryos.reports.render import ReportFormat, render
-from factoryos.reports.xlsx import render_xlsx
 
 __all__ = [
     "BarChart",
@@ -64,3 +64,16 @@ __all__ = [
     "render_xlsx",
     "report_to_dict",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`render_pdf` and `render_xlsx` load reportlab and openpyxl on first use, not with the package."""
+    if name == "render_pdf":
+        from factoryos.reports.pdf import render_pdf
+
+        return render_pdf
+    if name == "render_xlsx":
+        from factoryos.reports.xlsx import render_xlsx
+
+        return render_xlsx
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

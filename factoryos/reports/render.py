@@ -10,8 +10,6 @@ from typing import IO
 from factoryos.reports.errors import ReportFormatUnsupported
 from factoryos.reports.jsonable import iter_json
 from factoryos.reports.model import ReportDocument
-from factoryos.reports.pdf import render_pdf
-from factoryos.reports.xlsx import render_xlsx
 
 
 class ReportFormat(StrEnum):
@@ -50,9 +48,14 @@ def render(document: ReportDocument, fmt: ReportFormat | str,
     `progress` (XLSX only) receives the number of raw entries written so far.
     """
     fmt = fmt if isinstance(fmt, ReportFormat) else ReportFormat.parse(fmt)
+    # The renderers (reportlab, openpyxl) load on the first report, not at every server start.
     if fmt is ReportFormat.PDF:
+        from factoryos.reports.pdf import render_pdf
+
         render_pdf(document, out)
     elif fmt is ReportFormat.XLSX:
+        from factoryos.reports.xlsx import render_xlsx
+
         render_xlsx(document, out, progress=progress)
     elif isinstance(out, (str, os.PathLike)):
         with open(out, "wb") as stream:
