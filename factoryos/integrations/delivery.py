@@ -7,6 +7,16 @@ transaction; the outcome is written afterwards. A process that dies between the 
 delivery due again when the lease runs out: deliveries are at-least-once, and the event id in
 `webhook-id` lets the receiver drop a repeat.
 
+Sends do not wait for each other. A pass claims each company's due deliveries (a short transaction)
+and starts each send as a task of its own; an outcome is written as soon as it is known (those known
+together in one short transaction per company), and the next pass runs on its interval while slow
+sends still run. So a receiver that never answers holds its own deliveries for the client timeout,
+not other endpoints' or other companies'. A pass claims only what it can start at once: at most
+`in_flight` sends in all, `per_company` of one company and `per_endpoint` of one endpoint, so one
+company or one endpoint cannot take every slot, and nothing claimed waits for a slot. The lease (at
+least twice the client timeout) outlasts any send, so a delivery in flight is never claimed again;
+a send cancelled at shutdown leaves its delivery claimed until the lease runs out, then due again.
+
 Retries wait `base × 2^(attempt-1)` seconds (±10 % jitter so that many endpoints failing together do
 not retry in step), at most `cap`; after `max_attempts`, or once the next try would fall later than
 `give_up_after` from the event, the delivery is `failed`: the dead-letter list an admin can replay.
@@ -17,9 +27,11 @@ gone for good does not collect retries forever; enabling it again resets the cou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,15 +91,28 @@ class Outcome:
     error: str | None
 
 
+# Due deliveries of one company, oldest first, leaving out what would put an endpoint over its share
+# of sends at once (`busy`: its sends still in flight).
 _CLAIM = text("""
     update webhook_deliveries d
     set next_attempt_at = now() + make_interval(secs => :lease), attempts = d.attempts + 1, last_attempt_at = now()
     from (
       select x.id from webhook_deliveries x
-      join webhook_endpoints e on e.tenant_id = x.tenant_id and e.id = x.endpoint_id
-      join webhook_events ev on ev.tenant_id = x.tenant_id and ev.id = x.event_id
       where x.tenant_id = :tenant and x.status = 'pending' and x.next_attempt_at <= now()
-        and (e.enabled or ev.event_type = :test)
+        and x.id in (
+          select r.id from (
+            select y.id, y.endpoint_id,
+                   row_number() over (partition by y.endpoint_id order by y.next_attempt_at, y.id) as n
+            from webhook_deliveries y
+            join webhook_endpoints e on e.tenant_id = y.tenant_id and e.id = y.endpoint_id
+            join webhook_events ev on ev.tenant_id = y.tenant_id and ev.id = y.event_id
+            where y.tenant_id = :tenant and y.status = 'pending' and y.next_attempt_at <= now()
+              and (e.enabled or ev.event_type = :test)
+          ) r
+          left join unnest(cast(:busy_ids as uuid[]), cast(:busy_counts as integer[])) as b(id, n)
+            on b.id = r.endpoint_id
+          where r.n + coalesce(b.n, 0) <= :per_endpoint
+        )
       order by x.next_attempt_at
       limit :limit
       for update of x skip locked
@@ -144,61 +169,183 @@ def companies(engine: Engine) -> list[UUID]:
 
 
 class WebhookWorker:
-    """`run_forever` in the server; `run_once` (one pass over every company) for tests and drills."""
+    """`run_forever` in the server; `run_once` (passes until nothing due is left, waiting for their
+    sends) for tests and drills."""
 
     def __init__(self, engine: Engine, keys: DerivedKeys, *, policy: RetryPolicy | None = None,
-                 interval: float = 1.0, timeout: float = 10.0, batch: int = 50, lease: float = 120.0,
-                 keep_days: int = 30, observe: Callable[[Outcome], None] | None = None) -> None:
+                 interval: float = 1.0, timeout: float = 10.0, lease: float = 120.0, keep_days: int = 30,
+                 in_flight: int = 128, per_company: int = 32, per_endpoint: int = 8,
+                 observe: Callable[[Outcome], None] | None = None) -> None:
         self.engine = engine
         self.keys = keys
         self.policy = policy or RetryPolicy()
         self.interval = interval
         self.timeout = timeout
-        self.batch = batch
         self.lease = max(lease, timeout * 2)  # never due again while its attempt may still be running
         self.keep_days = keep_days
+        self.in_flight = in_flight
+        self.per_company = min(per_company, in_flight)
+        self.per_endpoint = min(per_endpoint, self.per_company)
         self.observe = observe
         self.last_pass: datetime | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+        self._busy = 0
+        self._busy_companies: Counter[UUID] = Counter()
+        self._busy_endpoints: Counter[UUID] = Counter()
+        self._freed = asyncio.Event()  # a send ended (its outcome written): room for the next claim
+        self._passing = asyncio.Lock()
+        self._unwritten: list[tuple[Outcome, asyncio.Future[Exception | None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._turn = 0
 
     async def run_forever(self) -> None:
         pruned: datetime | None = None
         async with self._client() as client:
-            while True:
-                try:
-                    await self.run_once(client)
-                    now = datetime.now(UTC)
-                    if pruned is None or now - pruned > timedelta(hours=1):
-                        await asyncio.to_thread(self._prune_all)
-                        pruned = now
-                except Exception as exc:  # database away or being restored: the next pass catches up
-                    log.warning("webhook deliveries: %s", type(exc).__name__)
-                await asyncio.sleep(self.interval)
+            try:
+                while True:
+                    more = False
+                    try:
+                        _, more = await self._pass(client)
+                        now = datetime.now(UTC)
+                        if pruned is None or now - pruned > timedelta(hours=1):
+                            await asyncio.to_thread(self._prune_all)
+                            pruned = now
+                    except Exception as exc:  # database away or being restored: the next pass catches up
+                        log.warning("webhook deliveries: %s", type(exc).__name__)
+                    await self._pause(more)
+            finally:
+                await self._cancel_sends()
+
+    async def _pause(self, more: bool) -> None:
+        """The interval; with `more` (a claim was cut short by the bounds) only until a send ends."""
+        if not more:
+            await asyncio.sleep(self.interval)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._freed.wait(), self.interval)
+
+    async def _cancel_sends(self) -> None:
+        """Stop the sends still running and the writer (their deliveries are due again when the lease
+        runs out)."""
+        tasks = [*self._sends, *([self._writer] if self._writer else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._unwritten.clear()
 
     def _client(self) -> httpx.AsyncClient:
         # No redirects: a receiver that moved must be edited, not followed to wherever it points.
+        # As many connections as sends at once: none waits for the pool (and its timeout).
         return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
+                                 limits=httpx.Limits(max_connections=self.in_flight, max_keepalive_connections=20),
                                  headers={"user-agent": f"FactoryOS-Webhooks/{__version__}"})
 
     async def run_once(self, client: httpx.AsyncClient | None = None) -> int:
-        """Send everything due now, company by company; returns the attempts made."""
+        """Send everything due now and write the outcomes; returns the attempts made."""
         if client is None:
             async with self._client() as own:
                 return await self.run_once(own)
-        made = 0
-        for tenant_id in await asyncio.to_thread(companies, self.engine):
-            jobs = await asyncio.to_thread(self._claim, tenant_id)
-            if not jobs:
-                continue
-            outcomes = await asyncio.gather(*(self._send(client, job) for job in jobs))
-            await asyncio.to_thread(self._record, tenant_id, outcomes)
-            made += len(outcomes)
-        self.last_pass = datetime.now(UTC)
-        return made
+        made: list[asyncio.Task[None]] = []
+        while True:
+            started, more = await self._pass(client)
+            made.extend(started)
+            if not more:
+                break
+            await self._freed.wait()  # cleared as the pass began: set once a send of ours ended since
+        await asyncio.gather(*made)
+        return len(made)
 
-    def _claim(self, tenant_id: UUID) -> list[Job]:
+    async def _pass(self, client: httpx.AsyncClient) -> tuple[list[asyncio.Task[None]], bool]:
+        """Claim what is due of every company, as far as the bounds leave room, and start sending it;
+        returns the sends started and whether a claim was cut short by the bounds (more may be due)."""
+        async with self._passing:
+            started: list[asyncio.Task[None]] = []
+            more = False
+            self._freed.clear()
+            tenants = await asyncio.to_thread(companies, self.engine)
+            if tenants:  # a different company first each pass: none is always last when slots run out
+                first = self._turn % len(tenants)
+                tenants = tenants[first:] + tenants[:first]
+                self._turn += 1
+            for tenant_id in tenants:
+                if self._busy >= self.in_flight:
+                    more = True
+                    break
+                room = min(self.in_flight - self._busy, self.per_company - self._busy_companies[tenant_id])
+                if room <= 0:
+                    continue
+                jobs = await asyncio.to_thread(self._claim, tenant_id, room, dict(self._busy_endpoints))
+                started.extend(self._start(client, job) for job in jobs)
+                more = more or len(jobs) == room or any(
+                    self._busy_endpoints[job.endpoint_id] >= self.per_endpoint for job in jobs)
+            self.last_pass = datetime.now(UTC)
+            return started, more
+
+    def _start(self, client: httpx.AsyncClient, job: Job) -> asyncio.Task[None]:
+        self._busy += 1
+        self._busy_companies[job.tenant_id] += 1
+        self._busy_endpoints[job.endpoint_id] += 1
+        task = asyncio.create_task(self._deliver(client, job), name=f"webhook delivery {job.delivery_id}")
+        self._sends.add(task)
+        task.add_done_callback(lambda done: self._release(done, job))
+        return task
+
+    def _release(self, task: asyncio.Task[None], job: Job) -> None:
+        """A send ended (written, failed to write, or cancelled): its slots are free again."""
+        self._sends.discard(task)
+        self._busy -= 1
+        for busy, key in ((self._busy_companies, job.tenant_id), (self._busy_endpoints, job.endpoint_id)):
+            busy[key] -= 1
+            if busy[key] <= 0:
+                del busy[key]
+        self._freed.set()
+
+    async def _deliver(self, client: httpx.AsyncClient, job: Job) -> None:
+        """Send one delivery and have its outcome written; if that fails it stays claimed until its
+        lease runs out."""
+        try:
+            outcome = await self._send(client, job)
+        except Exception as exc:  # not the receiver's answer, but this attempt failed all the same
+            outcome = Outcome(job, False, None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+        written: asyncio.Future[Exception | None] = asyncio.get_running_loop().create_future()
+        self._unwritten.append((outcome, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="webhook outcomes")
+        if (error := await written) is not None:  # database away: due again when the lease runs out
+            log.warning("webhook delivery %s: outcome not written: %s", job.delivery_id, type(error).__name__)
+
+    async def _write(self) -> None:
+        """Write the outcomes known so far, one transaction per company, until none is left: those that
+        end while a write runs go in the next (one connection, however many sends end at once)."""
+        while self._unwritten:
+            batch, self._unwritten = self._unwritten, []
+            try:
+                failed = await asyncio.to_thread(self._record_all, [o for o, _ in batch])
+            except Exception as exc:
+                failed = {o.job.tenant_id: exc for o, _ in batch}
+            for outcome, written in batch:
+                if not written.done():  # its send was cancelled meanwhile
+                    written.set_result(failed.get(outcome.job.tenant_id))
+
+    def _record_all(self, outcomes: list[Outcome]) -> dict[UUID, Exception]:
+        """Each company's outcomes in a transaction of its own; returns the companies whose write failed."""
+        failed: dict[UUID, Exception] = {}
+        by_company: dict[UUID, list[Outcome]] = {}
+        for o in outcomes:
+            by_company.setdefault(o.job.tenant_id, []).append(o)
+        for tenant_id, mine in by_company.items():
+            try:
+                self._record(tenant_id, mine)
+            except Exception as exc:
+                failed[tenant_id] = exc
+        return failed
+
+    def _claim(self, tenant_id: UUID, limit: int, busy_endpoints: dict[UUID, int]) -> list[Job]:
         with tenant_transaction(self.engine, tenant_id) as conn:
-            claimed = conn.execute(_CLAIM, {"tenant": tenant_id, "lease": self.lease, "limit": self.batch,
-                                            "test": TEST_EVENT}).all()
+            claimed = conn.execute(_CLAIM, {
+                "tenant": tenant_id, "lease": self.lease, "limit": limit, "test": TEST_EVENT,
+                "per_endpoint": self.per_endpoint, "busy_ids": list(busy_endpoints),
+                "busy_counts": list(busy_endpoints.values())}).all()
             if not claimed:
                 return []
             details = {r.id: r for r in conn.execute(_DETAILS, {"tenant": tenant_id, "ids": [c.id for c in claimed]})}
