@@ -8,6 +8,8 @@ from typing import Any, TypeGuard
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from factoryos.sso.scim_models import MEDIA_TYPE as SCIM_MEDIA_TYPE
+from factoryos.sso.scim_models import ScimErrorBody
 from server.api import PUBLIC, Endpoint
 
 REF = "#/components/schemas/{model}"
@@ -32,8 +34,24 @@ PROBLEM_SCHEMA = {
 }
 
 
+# Standards whose routes speak a JSON media type of their own, errors included (SCIM: RFC 7644
+# §3.12), rather than JSON and problem+json. A route naming one among its `response_media_types`
+# answers in it, takes its documented body (`form`: the handler reads it) in it or as plain JSON,
+# and has its errors documented in the standard's error model.
+OWN_JSON_ERRORS: dict[str, type[BaseModel]] = {SCIM_MEDIA_TYPE: ScimErrorBody}
+
+
 def _is_model(tp: Any) -> TypeGuard[type[BaseModel]]:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def own_json(ep: Endpoint) -> str | None:
+    """The standard's JSON media type the route speaks instead of ours, if any."""
+    own = [m for m in ep.response_media_types if m.endswith("+json")]
+    for media in own:
+        if media not in OWN_JSON_ERRORS:
+            raise ValueError(f"{ep.method} {ep.path}: no error model is known for {media} (see OWN_JSON_ERRORS)")
+    return own[0] if own else None
 
 
 def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dict[str, Any]:
@@ -45,6 +63,9 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
                 pairs.append((request, "validation"))
         if _is_model(ep.response):
             pairs.append((ep.response, "serialization"))
+        own = own_json(ep)
+        if own is not None:
+            pairs.append((OWN_JSON_ERRORS[own], "serialization"))
     refs: dict[tuple[type, str], dict[str, Any]] = {}
     if pairs:
         unique = list(dict.fromkeys(pairs))
@@ -88,27 +109,33 @@ def build_openapi(endpoints: list[Endpoint], *, title: str, version: str) -> dic
             op["parameters"] = params
         if ep.permission != PUBLIC:
             op["security"] = [{"bearerAuth": []}]
+        own = own_json(ep)
         if ep.body is not None:
             op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(ep.body, "validation")]}},
             }
         elif ep.form is not None:
-            op["requestBody"] = {
-                "required": True,
-                "content": {"application/x-www-form-urlencoded": {"schema": refs[(ep.form, "validation")]}},
-            }
+            body_schema = {"schema": refs[(ep.form, "validation")]}
+            # A standard's JSON (RFC 7644 §3.1: application/json is accepted too), or an HTML form.
+            media_types = [own, "application/json"] if own else ["application/x-www-form-urlencoded"]
+            op["requestBody"] = {"required": True, "content": dict.fromkeys(media_types, body_schema)}
         ok: dict[str, Any] = {"description": "Success"}
         if ep.status_code != 204:
             content: dict[str, Any] = {}
             schema = response_schema(ep.response)
-            content["application/json"] = {"schema": schema} if schema else {}
+            content[own or "application/json"] = {"schema": schema} if schema else {}
             for media in ep.response_media_types:
-                content[media] = {"schema": {"type": "string", "format": "binary"}}
+                if media != own:
+                    content[media] = {"schema": {"type": "string", "format": "binary"}}
             ok["content"] = content
         op["responses"][str(ep.status_code)] = ok
-        problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-        op["responses"]["default"] = {"description": "Error (problem+json)", "content": problem_ref}
+        if own is not None:
+            error = {own: {"schema": refs[(OWN_JSON_ERRORS[own], "serialization")]}}
+            op["responses"]["default"] = {"description": f"Error ({own})", "content": error}
+        else:
+            problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            op["responses"]["default"] = {"description": "Error (problem+json)", "content": problem_ref}
         paths.setdefault(path, {})[ep.method.lower()] = op
 
     return {

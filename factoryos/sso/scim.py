@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from factoryos.sso.scim_discovery_models import ScimResourceType, ScimSchema, ScimServiceProviderConfig
 from factoryos.sso.scim_models import (
     GROUP_SCHEMA,
     PATCH_SCHEMA,
@@ -19,7 +20,6 @@ from factoryos.sso.scim_models import (
     SCHEMA_SCHEMA,
     SPC_SCHEMA,
     USER_SCHEMA,
-    ScimDiscovery,
     ScimErrorBody,
 )
 
@@ -170,8 +170,8 @@ def as_text(value: Any, name: str, max_length: int, *, required: bool = False) -
 
 # ---- discovery (RFC 7644 §4) --------------------------------------------------------------------
 
-def service_provider_config(base: str) -> ScimDiscovery:
-    return ScimDiscovery.model_validate({
+def service_provider_config(base: str) -> ScimServiceProviderConfig:
+    return ScimServiceProviderConfig.model_validate({
         "schemas": [SPC_SCHEMA],
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
@@ -207,7 +207,7 @@ def _ref_attrs(kind: str) -> list[dict[str, Any]]:
             _attr("display", mutability="readOnly")]
 
 
-def schemas(base: str) -> list[ScimDiscovery]:
+def schemas(base: str) -> list[ScimSchema]:
     user = {
         "schemas": [SCHEMA_SCHEMA], "id": USER_SCHEMA, "name": "User", "description": "A person of the company",
         "attributes": [
@@ -235,16 +235,16 @@ def schemas(base: str) -> list[ScimDiscovery]:
         ],
         "meta": {"resourceType": "Schema", "location": f"{base}/Schemas/{GROUP_SCHEMA}"},
     }
-    return [ScimDiscovery.model_validate(user), ScimDiscovery.model_validate(group)]
+    return [ScimSchema.model_validate(user), ScimSchema.model_validate(group)]
 
 
-def resource_types(base: str) -> list[ScimDiscovery]:
+def resource_types(base: str) -> list[ScimResourceType]:
     return [
-        ScimDiscovery.model_validate({
+        ScimResourceType.model_validate({
             "schemas": [RESOURCE_TYPE_SCHEMA], "id": "User", "name": "User", "endpoint": "/Users",
             "description": "People", "schema": USER_SCHEMA,
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"}}),
-        ScimDiscovery.model_validate({
+        ScimResourceType.model_validate({
             "schemas": [RESOURCE_TYPE_SCHEMA], "id": "Group", "name": "Group", "endpoint": "/Groups",
             "description": "Groups (drive roles)", "schema": GROUP_SCHEMA,
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"}}),

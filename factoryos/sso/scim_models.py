@@ -1,4 +1,6 @@
-"""Shapes of SCIM 2.0 resources and messages (RFC 7643/7644), and of the company's SCIM token API.
+"""Shapes of SCIM 2.0 resources and messages (RFC 7643/7644) this service answers, and of the
+company's SCIM token API. What providers send is in scim_requests.py; discovery documents in
+scim_discovery_models.py. The OpenAPI document shows all of them in SCIM's media type.
 
 SCIM attribute names are camelCase and some are not Python names (`$ref`, `Resources`): the
 models use aliases and are written with `by_alias=True`, leaving out attributes without a value.
@@ -7,7 +9,7 @@ models use aliases and are written with `by_alias=True`, leaving out attributes 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,21 +27,32 @@ ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MEDIA_TYPE = "application/scim+json"
 
 
-class _Scim(BaseModel):
+class ScimDocument(BaseModel):
+    """A SCIM document: camelCase attributes by alias, written without the ones that have no value."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     def document(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        # A reference's URI is written `$ref` (RFC 7643 §2.3.7); a schema property of that name
-        # would read as a JSON-schema reference, so the model calls it `ref`.
-        for key in ("groups", "members"):
-            for item in data.get(key) or []:
-                if "ref" in item:
-                    item["$ref"] = item.pop("ref")
+        _write_refs(data)
         return data
 
 
-class ScimMeta(_Scim):
+def _write_refs(data: Any) -> None:
+    """A reference's URI is written `$ref` (RFC 7643 §2.3.7); a schema property of that name would
+    read as a JSON-schema reference, so the model calls it `ref`. Resources of a list included."""
+    if isinstance(data, list):
+        for item in data:
+            _write_refs(item)
+    elif isinstance(data, dict):
+        for key in ("groups", "members"):
+            for item in data.get(key) or []:
+                if isinstance(item, dict) and "ref" in item:
+                    item["$ref"] = item.pop("ref")
+        _write_refs(data.get("Resources"))
+
+
+class ScimMeta(ScimDocument):
     resource_type: str = Field(alias="resourceType")
     created: datetime | None = None
     last_modified: datetime | None = Field(None, alias="lastModified")
@@ -47,19 +60,19 @@ class ScimMeta(_Scim):
     version: str | None = None
 
 
-class ScimName(_Scim):
+class ScimName(ScimDocument):
     formatted: str | None = None
     given_name: str | None = Field(None, alias="givenName")
     family_name: str | None = Field(None, alias="familyName")
 
 
-class ScimEmail(_Scim):
+class ScimEmail(ScimDocument):
     value: str
     type: str | None = None
     primary: bool | None = None
 
 
-class ScimRef(_Scim):
+class ScimRef(ScimDocument):
     """A group of a user, or a member of a group."""
 
     value: str
@@ -68,7 +81,7 @@ class ScimRef(_Scim):
     type: str | None = None
 
 
-class ScimUser(_Scim):
+class ScimUser(ScimDocument):
     schemas: list[str] = Field(default_factory=lambda: [USER_SCHEMA])
     id: UUID
     external_id: str | None = Field(None, alias="externalId")
@@ -81,7 +94,7 @@ class ScimUser(_Scim):
     meta: ScimMeta
 
 
-class ScimGroup(_Scim):
+class ScimGroup(ScimDocument):
     schemas: list[str] = Field(default_factory=lambda: [GROUP_SCHEMA])
     id: UUID
     external_id: str | None = Field(None, alias="externalId")
@@ -90,15 +103,21 @@ class ScimGroup(_Scim):
     meta: ScimMeta
 
 
-class ScimListResponse(_Scim):
+Resource = TypeVar("Resource", bound=BaseModel)
+
+
+class ScimListResponse(ScimDocument, Generic[Resource]):
+    """A page of Users or Groups (RFC 7644 §3.4.2; `startIndex` is 1-based), or every Schema or
+    ResourceType in one page."""
+
     schemas: list[str] = Field(default_factory=lambda: [LIST_SCHEMA])
     total_results: int = Field(alias="totalResults")
     start_index: int = Field(alias="startIndex")
     items_per_page: int = Field(alias="itemsPerPage")
-    resources: list[dict[str, Any]] = Field(alias="Resources")
+    resources: list[Resource] = Field(alias="Resources")
 
 
-class ScimErrorBody(_Scim):
+class ScimErrorBody(ScimDocument):
     schemas: list[str] = Field(default_factory=lambda: [ERROR_SCHEMA])
     status: str = Field(description="The HTTP status, as a string (RFC 7644 §3.12).")
     scim_type: str | None = Field(None, alias="scimType")
@@ -116,22 +135,6 @@ class ScimListQuery(BaseModel):
     count: str | None = Field(None, max_length=20, description="Page size (at most 200).")
     attributes: str | None = Field(None, max_length=1000)
     excluded_attributes: str | None = Field(None, alias="excludedAttributes", max_length=1000)
-
-
-class ScimDiscovery(_Scim):
-    """ServiceProviderConfig, a Schema or a ResourceType: documents the RFC defines in full."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    schemas: list[str]
-
-
-class ScimDiscoveryList(_Scim):
-    schemas: list[str] = Field(default_factory=lambda: [LIST_SCHEMA])
-    total_results: int = Field(alias="totalResults")
-    start_index: int = Field(1, alias="startIndex")
-    items_per_page: int = Field(alias="itemsPerPage")
-    resources: list[ScimDiscovery] = Field(alias="Resources")
 
 
 # ---- the company's SCIM token (FactoryOS API) ------------------------------------------------

@@ -48,8 +48,17 @@ from factoryos.sso.scim import (
     not_found,
     uniqueness,
 )
-from factoryos.sso.scim_models import ScimEmail, ScimGroup, ScimListResponse, ScimMeta, ScimName, ScimRef, ScimUser
-from factoryos.sso.scim_rename import change_email
+from factoryos.sso.scim_models import (
+    Resource,
+    ScimEmail,
+    ScimGroup,
+    ScimListResponse,
+    ScimMeta,
+    ScimName,
+    ScimRef,
+    ScimUser,
+)
+from factoryos.sso.scim_rename import RenameNotice, change_email
 from factoryos.sso.scim_standing import group_names
 from factoryos.sso.scim_tokens import ScimCaller
 from factoryos.sso.signin import NO_PASSWORD, AuditRow
@@ -60,11 +69,23 @@ GROUP_FILTERS = {"displayname", "externalid", "id"}
 
 @dataclass
 class Outcome:
-    """What a SCIM call answers and the one audit row it writes."""
+    """What a SCIM call answers and the audit row it writes in the company; after a rename, also a row
+    in each other company of the person (their sign-in email changed there too)."""
 
     status: int
     document: dict[str, Any] | None
     audit: AuditRow
+    renamed: RenameNotice | None = None
+
+    def chain_rows(self, home: UUID) -> list[tuple[UUID, AuditRow]]:
+        """Each row with its company, in the order the companies' chains are to be locked."""
+        if self.renamed is None:
+            return [(home, self.audit)]
+        rows = [(c.tenant_id, self.audit if c.tenant_id == home else self.renamed.row())
+                for c in self.renamed.companies]
+        if all(tenant != home for tenant, _ in rows):  # no longer a member here (deactivated)
+            rows.insert(0, (home, self.audit))
+        return rows
 
 
 def _uuid(raw: str) -> UUID | None:
@@ -307,11 +328,11 @@ def get_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str) -> di
 
 def list_users(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page) -> dict[str, Any]:
     return _listing(conn, caller, scim_users, scim_users.c.user_name, "username", flt, page,
-                    lambda r: user_doc(conn, base, r).document())
+                    lambda r: user_doc(conn, base, r))
 
 
 def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnElement[str], name_attribute: str,
-             flt: Filter | None, page: Page, document: Callable[[RowMapping], dict[str, Any]]) -> dict[str, Any]:
+             flt: Filter | None, page: Page, document: Callable[[RowMapping], Resource]) -> dict[str, Any]:
     """One page of a resource type, filtered by `<name> eq`, `externalId eq` or `id eq` (RFC 7644 §3.4.2)."""
     where = [table.c.tenant_id == caller.tenant_id]
     if flt is not None:
@@ -342,8 +363,7 @@ def _save_user(conn: Connection, caller: ScimCaller, base: str, before: RowMappi
         raise ScimError(400, "the company owner is the break-glass account and cannot be deactivated by the "
                         "directory", scim_type="mutability", code="scim_owner_protected")
     _check_unique(conn, tenant, user_name=None, external_id=fields.external_id, own=before["id"])
-    if user_name != before["user_name"]:
-        change_email(conn, caller, before, user_name)
+    renamed = change_email(conn, caller, before, user_name) if user_name != before["user_name"] else None
     values = {"user_name": user_name, "external_id": fields.external_id, "given_name": fields.given_name,
               "family_name": fields.family_name, "display_name": fields.display_name, "active": active}
     if all(before[k] == v for k, v in values.items()):
@@ -359,7 +379,7 @@ def _save_user(conn: Connection, caller: ScimCaller, base: str, before: RowMappi
                      .values(display_name=fields.display_name))
     return Outcome(200, user_doc(conn, base, row).document(),
                    AuditRow("update", "scim_user", row["id"], before=_audit_user(before),
-                            after={**_audit_user(row), "membership": change}))
+                            after={**_audit_user(row), "membership": change}), renamed)
 
 
 def replace_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str, doc: Any) -> Outcome:
@@ -561,7 +581,7 @@ def get_group(conn: Connection, caller: ScimCaller, base: str, raw_id: str, *, m
 def list_groups(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page, *,
                 members: bool = True) -> dict[str, Any]:
     return _listing(conn, caller, scim_groups, scim_groups.c.display_name, "displayname", flt, page,
-                    lambda r: group_doc(conn, base, r, members=members).document())
+                    lambda r: group_doc(conn, base, r, members=members))
 
 
 def _save_group(conn: Connection, caller: ScimCaller, base: str, before: RowMapping, name: str,

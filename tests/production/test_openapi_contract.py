@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, TypeAdapter
 
 from server.app import all_endpoints
+from server.openapi import OWN_JSON_ERRORS, own_json
 from tests.accounts import PASSWORD, bearer, join, make_installation_admin, new_company, new_email, owner_body, session_of
 from tests.production import plant
 from tests.production.spec_check import SpecChecker, inline
@@ -38,6 +39,21 @@ WALKED_ELSEWHERE = {"products": "tests/orders/test_products_contract.py",
                     "edges": "tests/edge/test_edge_contract.py",
                     "integrations": "tests/integrations/test_mqtt_publish_contract.py"}
 REF = "#/components/schemas/{model}"
+# Mutating operations that take no body (the path says it all), and why. Any other POST, PUT or PATCH
+# must describe its body in the document, whoever reads it (the framework, or the handler itself).
+BODILESS = {
+    "mfa_enroll": "starts the caller's own enrollment",
+    "accept_counter_anomaly": "the decision is the path",
+    "discard_counter_anomaly": "the decision is the path",
+    "machine_setup_done": "the event is the path",
+    "release_bom": "the transition is the path",
+    "start_work_order": "the transition is the path",
+    "test_webhook": "sends a test delivery to the saved endpoint",
+    "retry_webhook_delivery": "retries the named delivery",
+    "test_mqtt_publish": "tries the saved settings",
+    "rotate_edge": "issues a new credential for the named edge",
+    "revoke_edge": "the transition is the path",
+}
 DAY = "2026-09-01"
 
 
@@ -195,14 +211,25 @@ def test_every_operation_documents_exactly_its_models(spec: SpecChecker) -> None
         op, where = doc["paths"][path][ep.method.lower()], f"{ep.method} {path}"
         for model in (ep.body, ep.form, ep.query, ep.response):  # declared once, in the core: never in a route module
             assert not isinstance(model, type) or _home(model).startswith("factoryos."), (where, model)
+        standard = own_json(ep)  # a standard's JSON (SCIM), errors included, instead of JSON and problem+json
         if ep.body is None and ep.form is None:
             assert "requestBody" not in op, where
-        else:  # JSON, or an HTML form (a SAML identity provider's post)
-            media, model = ("application/json", ep.body) if ep.body is not None else \
-                ("application/x-www-form-urlencoded", ep.form)
-            assert list(op["requestBody"]["content"]) == [media], where
-            body = op["requestBody"]["content"][media]["schema"]
-            assert inline(body, components) == _own_schema(model, "validation"), where
+            assert ep.method not in ("POST", "PUT", "PATCH") or ep.operation_id in BODILESS, \
+                f"{where} documents no request body: declare body= (or form=), or list it in BODILESS"
+        else:  # JSON; a standard's JSON the handler reads itself (SCIM); an HTML form (a SAML provider's post)
+            model = ep.body if ep.body is not None else ep.form
+            media = ["application/json"] if ep.body is not None else \
+                [standard, "application/json"] if standard else ["application/x-www-form-urlencoded"]
+            assert list(op["requestBody"]["content"]) == media, where
+            for body in op["requestBody"]["content"].values():
+                assert inline(body["schema"], components) == _own_schema(model, "validation"), where
+        errors = op["responses"]["default"]["content"]
+        if standard is None:
+            assert errors == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, where
+        else:
+            assert list(errors) == [standard], where
+            assert inline(errors[standard]["schema"], components) == _own_schema(OWN_JSON_ERRORS[standard],
+                                                                                 "serialization"), where
         query = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
         own = _own_schema(ep.query, "validation") if ep.query is not None else {"properties": {}}
         assert {name: inline(p["schema"], components) for name, p in query.items()} == own["properties"], where
@@ -219,8 +246,9 @@ def test_every_operation_documents_exactly_its_models(spec: SpecChecker) -> None
             # Only reports answer without a model: files, or JSON that mirrors the file's sections.
             assert path.startswith("/api/v1/reports/") and answer["content"]["application/json"] == {}, where
         else:
-            schema = answer["content"]["application/json"]["schema"]
+            schema = answer["content"][standard or "application/json"]["schema"]
             assert inline(schema, components) == _own_schema(ep.response, "serialization"), where
+            assert standard is None or "application/json" not in answer["content"], where
 
 
 def test_the_saml_acs_form_is_documented(spec: SpecChecker) -> None:
@@ -229,6 +257,33 @@ def test_the_saml_acs_form_is_documented(spec: SpecChecker) -> None:
     content = spec.spec["paths"][path]["post"]["requestBody"]["content"]
     schema = inline(content["application/x-www-form-urlencoded"]["schema"], spec.spec["components"]["schemas"])
     assert set(schema["properties"]) == set(schema["required"]) == {"SAMLResponse", "RelayState"}
+
+
+def test_the_scim_bodies_are_documented(spec: SpecChecker) -> None:
+    """SCIM's routes read their bodies themselves and answer in SCIM's media type, errors included:
+    each operation's body, answer and error are in the document, in that media type."""
+    from factoryos.sso.scim_models import MEDIA_TYPE
+
+    components = spec.spec["components"]["schemas"]
+    ops = {(m.upper(), p): op for p, item in spec.spec["paths"].items() for m, op in item.items()
+           if p.startswith("/scim/v2/")}
+    assert len(ops) == 17  # discovery 5, Users 6, Groups 6
+    for (method, path), op in ops.items():
+        if method in ("POST", "PUT", "PATCH"):
+            content = op["requestBody"]["content"]
+            assert list(content) == [MEDIA_TYPE, "application/json"], (method, path)
+            want = "PatchOp" if method == "PATCH" else "UserIn" if "/Users" in path else "GroupIn"
+            assert content[MEDIA_TYPE]["schema"] == {"$ref": f"#/components/schemas/Scim{want}"}, (method, path)
+        (status,) = [code for code in op["responses"] if code != "default"]
+        assert ("content" in op["responses"][status]) == (status != "204"), (method, path)
+        if status != "204":
+            assert list(op["responses"][status]["content"]) == [MEDIA_TYPE], (method, path)
+        assert op["responses"]["default"]["content"][MEDIA_TYPE]["schema"] == {
+            "$ref": "#/components/schemas/ScimErrorBody"}, (method, path)
+    patch_op = inline(components["ScimPatchOp"], components)
+    assert patch_op["required"] == ["schemas", "Operations"] and patch_op["properties"]["Operations"]["minItems"] == 1
+    users = inline(ops[("GET", "/scim/v2/Users")]["responses"]["200"]["content"][MEDIA_TYPE]["schema"], components)
+    assert users["properties"]["Resources"]["items"] == inline(components["ScimUser"], components)
 
 
 def test_the_client_returns_the_servers_own_models() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from tests.accounts import Session, join, login, new_company
 from tests.production import plant
+from tests.sso.scim_spec import ScimSpecChecker, watch
 
 SCIM = "/scim/v2"
 MEDIA = "application/scim+json"
@@ -39,6 +40,13 @@ class Tenant:
 
     def email(self, who: str) -> str:
         return f"{who}@{self.domain}"
+
+
+@pytest.fixture(autouse=True)
+def documented(http: httpx.Client) -> ScimSpecChecker:
+    """Every SCIM exchange of these tests, the lenient bodies identity providers send included, is
+    as the OpenAPI document says (tests/sso/scim_spec.py)."""
+    return watch(http)
 
 
 def scim_company(http: httpx.Client, *, default_role: str | None = None) -> Tenant:

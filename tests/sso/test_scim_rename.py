@@ -16,7 +16,17 @@ from sqlalchemy import Engine, text
 from tests.accounts import accept, invite, join, login, new_company, new_email
 from tests.sso.slapd import PEOPLE, Slapd
 from tests.sso.support import plant_with_directory, scim_headers, sign_in
-from tests.sso.test_scim_conformance import GROUP, SCIM, USER, new_user, patch, role_of, scim_company, scim_error
+from tests.sso.test_scim_conformance import (
+    GROUP,
+    SCIM,
+    USER,
+    documented,  # noqa: F401  (autouse: every SCIM exchange as documented)
+    new_user,
+    patch,
+    role_of,
+    scim_company,
+    scim_error,
+)
 
 
 def _audit(superuser_engine: Engine, tenant_id: str, entity_id: str) -> list[dict[str, Any]]:
