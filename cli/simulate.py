@@ -48,6 +48,11 @@ def simulate(
     duration: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds (default: until Ctrl+C).")
     ] = None,
+    retain: Annotated[
+        Path | None,
+        typer.Option(help="Keep the part counters in this file across runs, as a PLC's retentive memory does "
+                          "(default: every run starts from the seed's values)."),
+    ] = None,
 ) -> None:
     """Run N simulated machines until interrupted."""
     _run(
@@ -60,6 +65,7 @@ def simulate(
         speed=speed,
         export=export,
         duration=duration,
+        retain=retain,
     )
 
 
@@ -83,9 +89,12 @@ def _run(
     speed: float,
     export: Path | None,
     duration: float | None,
+    retain: Path | None = None,
 ) -> None:
     from factoryos.connectivity.simulator import Simulator
 
+    if retain is not None and retain.is_dir():
+        fail(f"--retain names the directory {retain}: give a file to keep the counters in")
     # asyncua warns about its own defaults (no signing policy, session timeouts): noise here.
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     sim = Simulator(
@@ -96,6 +105,10 @@ def _run(
         opcua_port=opcua_port,
         modbus_port=modbus_port,
         speed=speed,
+        # Kept every tick, so even after a kill the file holds no less than a poller can have read:
+        # a counter that came back below a stored baseline would be taken for a PLC reset.
+        retain=retain,
+        retain_every=1.0,
     )
 
     async def main() -> None:
@@ -119,6 +132,8 @@ def _run(
                 units = sorted({layout.unit_id for layout in sim.modbus.layouts.values()})
                 count = _machines(len(sim.modbus.machines))
                 ok(f"Modbus  {host}:{modbus_port}  units {units[0]}–{units[-1]}  ({count})")
+            if retain is not None:
+                ok(f"Counters kept in {retain}  ({sim.resumed} of {_machines(machines)} resumed)")
             console.print("Press Ctrl+C to stop." if duration is None else f"Running for {duration:g} s.")
             if duration is None:
                 await asyncio.Event().wait()

@@ -25,6 +25,18 @@ own too, however small, for the supervisor to accept or discard: a reset that cl
 impossible for one counter proves nothing for the other. A single counter's drop, and a drop
 of both whose deltas are both plausible (a genuine reset after a normal run), count as before.
 
+The two drops need not come in one reading: a subscription (OPC-UA, Sparkplug) may push the
+counters with distinct source times, and a poll may fall between the two writes of a restart.
+So a drop of one counter alone (a wrap or a reset) waits for the other counter's next reading,
+for at most `SUSPECT_GRACE` seconds of reading time: a poll of the PLC reads it again at once;
+a pushed value (a subscription, or an MQTT message that a poll only picks up) when it changes.
+Meanwhile the drop's parts (and the counter's parts after it) are held back, and the stored
+baseline keeps that counter's value from before the drop, so a crash loses nothing (the drop
+is read again from there). If the other counter drops within the grace and either side claims
+the impossible, everything held and the other's delta become anomalies, as in one reading;
+otherwise the held parts count at their own times, as before. Stopping the monitor counts what
+waits. A drop to a value that claims no parts holds nothing.
+
 Continuity: the baseline (last raw value and when it was read) is stored in the database
 in the same transaction as the counts it closes, so after a restart the first reading counts
 from it, under the same rules:
@@ -53,6 +65,9 @@ from datetime import datetime
 from fractions import Fraction
 
 DEFAULT_FACTOR = 1.5
+# Seconds a lone drop of one counter waits for a drop of the other (a PLC restart writes both
+# within a scan; sampling servers and edge scan classes may stamp them up to a second or two apart).
+SUSPECT_GRACE = 3.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ time, so no minute shows more than the machine could make. A delta above the pla
 bound is not counted: it becomes a `CounterAnomaly` (after the open buckets are flushed, so
 the anomaly can carry its counter's new baseline safely); when both counters went down in that
 reading, the other counter's delta is held as an anomaly too (see `counters`: a suspect reset).
+A drop of one counter alone waits (`_Drop`) for the other's next reading, within the grace, since
+the other's drop may come in a later reading: its parts are counted, or become an anomaly, then.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Literal
 
 from factoryos.connectivity.buckets import MinuteBuckets, Snapshot, spread
-from factoryos.connectivity.counters import CounterTracker, StoredCounter, parts_bound, plausible_step
+from factoryos.connectivity.counters import SUSPECT_GRACE, CounterTracker, StoredCounter, parts_bound, plausible_step
 from factoryos.connectivity.deadband import Deadband
 from factoryos.connectivity.driver import Reading
 from factoryos.connectivity.errors import ConnectivityError
@@ -89,18 +91,62 @@ class _Claim:
     previous: StoredCounter | None
 
 
+@dataclass(slots=True)
+class _Parts:
+    """Parts one reading found on one counter, and where they go: the reading's minute, or spread
+    over the time since the previous good reading when it closed a gap."""
+
+    signal: Signal
+    parts: int
+    since: datetime | None
+    at: datetime
+    gap: bool
+
+    def minutes(self) -> dict[datetime, int]:
+        if self.gap and self.since is not None:
+            return spread(self.since, self.at, self.parts)
+        return spread(self.at, self.at, self.parts)
+
+
+@dataclass(slots=True)
+class _Drop:
+    """One counter went down while the other did not. Until the other is read again (within the
+    grace) a drop of the other would make it a suspect reset: meanwhile a plausible drop's parts,
+    and the counter's parts after it, wait in `held`. An impossible drop is an anomaly already."""
+
+    claim: _Claim
+    at: datetime
+    other_raw: int
+    held: list[_Parts]
+
+    @property
+    def anomaly(self) -> bool:
+        return not self.held
+
+
+def _other(signal: Signal) -> Signal:
+    return "reject" if signal == "good" else "good"
+
+
 class MachineMonitor:
     def __init__(self, machine: ModbusMachine | OpcUaMachine | MqttMachine, run_id: str, *, health_heartbeat: float = 60.0,
                  count_partial_every: float | None = None,
-                 baselines: Mapping[str, StoredCounter] | None = None) -> None:
-        """`baselines`: stored counter values (by signal) to count the first reading from."""
+                 baselines: Mapping[str, StoredCounter] | None = None, suspect_grace: float = SUSPECT_GRACE) -> None:
+        """`baselines`: stored counter values (by signal) to count the first reading from.
+        `suspect_grace`: seconds a lone drop of one counter waits for the other's (0: no wait)."""
         self.machine = machine
         mid = machine.machine_id
         stored = baselines or {}
         self._good = CounterTracker(_scale(machine.signals.good), stored.get("good"))
         self._reject = CounterTracker(_scale(machine.signals.reject), stored.get("reject"))
         self._gap = bool(stored)  # the next reading closes a gap: spread its parts over it
-        self._latest: Snapshot | None = None  # both baselines as of the last reading
+        self._latest: Snapshot | None = None  # both baselines as of the last reading (what is safe to store)
+        self._plain: Snapshot | None = None  # the same without a waiting drop held back
+        self._drop: _Drop | None = None
+        self._grace = suspect_grace
+        # MQTT readings hold the values last published, not values read from the PLC at the poll: a
+        # counter counts as read again only when a new value arrives, as with a subscription.
+        self._polled = not isinstance(machine, MqttMachine)
         self._bounds = {s: machine.signals.plausibility.bound_of(s) for s in SIGNALS}
         self._states = StateTracker(mid, machine.status_map)
         self._state_band, self._alarm_band = (Deadband(_deadband(machine, s)) for s in ("state", "alarm"))
@@ -170,31 +216,28 @@ class MachineMonitor:
             # download) and one claims more than the machine could make: the other's claim comes from
             # the same suspect reset, so it waits for the same supervisor.
             held.update(c.signal for c in claims if c.parts)
-        anomalies: list[CounterAnomaly] = []
-        counted: dict[Signal, dict] = {}
+        anomalies, released, settled = self._pair_drops(claims, held, at, pushed=pushed, gap=gap)
+        counted: list[_Parts] = []
         for c in claims:
+            if c.signal in settled:
+                continue
             if c.signal in held:
-                anomalies.append(CounterAnomaly(
-                    machine_id=self.machine.machine_id, signal=c.signal,
-                    previous_raw=c.previous.raw if c.previous else None, raw=c.raw,
-                    previous_at=c.previous.read_at if c.previous else None, detected_at=at, delta=c.parts,
-                    allowed=c.allowed, key=f"{self.machine.machine_id}|{c.signal}|{at.isoformat()}|{c.raw}",
-                ))
+                anomalies.append(self._anomaly(c.signal, c.previous, c.raw, c.parts, c.allowed, at))
             elif c.parts:
-                counted[c.signal] = spread(c.since, at, c.parts) if gap and c.since is not None else spread(at, at, c.parts)
+                counted.append(_Parts(c.signal, c.parts, c.since, at, gap))
+        if released:
+            # Parts of earlier readings: they go before any anomaly, with the baseline that includes them.
+            self._count(released, before)
+            if self._plain is not None:
+                self._buckets.note(self._plain)
         if anomalies:
             events.extend(self._buckets.flush())  # the parts before it go first: then its baseline is safe
+            anomalies.sort(key=lambda a: SIGNALS.index(a.signal))
             events.extend(anomalies)
-        good = sum(counted.get("good", {}).values())
-        reject = sum(counted.get("reject", {}).values())
-        self._good_total += good
-        self._reject_total += reject
+        self._count(counted, before)
         self._reading = reading
-        minutes: dict[datetime, tuple[int, int]] = {}
-        for minute in counted.get("good", {}).keys() | counted.get("reject", {}).keys():
-            minutes[minute] = (counted.get("good", {}).get(minute, 0), counted.get("reject", {}).get(minute, 0))
-        self._buckets.add_minutes(minutes, before=before)
         self._latest = self._snapshot()
+        self._plain = self._snapshot(plain=True) if self._drop is not None else self._latest
         if self._latest is not None:
             self._buckets.note(self._latest)
         state_code = self._state_band.apply(reading.state_code)
@@ -204,6 +247,82 @@ class MachineMonitor:
         if health := self._health.ok(at):
             events.append(health)
         return events
+
+    def _pair_drops(self, claims: list[_Claim], held: set[Signal], at: datetime, *, pushed: bool,
+                    gap: bool) -> tuple[list[CounterAnomaly], list[_Parts], set[Signal]]:
+        """A suspect reset across readings: settle the drop waiting for the other counter, or start
+        one. Adds the claims to hold to `held`; returns the anomalies made here, the parts released
+        (of earlier readings) and the claims of this reading taken (held back or joined)."""
+        by = {c.signal: c for c in claims}
+        anomalies: list[CounterAnomaly] = []
+        released: list[_Parts] = []
+        settled: set[Signal] = set()  # claims of this reading the waiting drop took
+        paired = False  # this reading's drop was the waiting drop's pair, not a lone one
+        if (drop := self._drop) is not None:
+            x = drop.claim.signal
+            cx, cy = by[x], by[_other(x)]
+            if (at - drop.at).total_seconds() > self._grace:
+                self._drop, released = None, drop.held  # the grace ran out: a lone drop after all
+            elif cy.dropped:
+                # The other counter went back too, in a later reading than the first one.
+                self._drop, paired = None, True
+                if drop.anomaly or cx.signal in held or cy.signal in held:
+                    if cy.parts:
+                        held.add(cy.signal)
+                    if not drop.anomaly:
+                        anomalies.append(self._joined(drop, cx, at, impossible=cx.signal in held))
+                        settled.add(x)
+                    elif cx.dropped and cx.parts:
+                        held.add(x)
+                else:
+                    released = drop.held  # both plausible: a genuine reset, counted as it was read
+            elif (self._polled and not pushed) or cy.raw != drop.other_raw:
+                self._drop, released = None, drop.held  # the other was read again and did not go back
+            elif not drop.anomaly and cx.parts:
+                settled.add(x)  # still waiting: the counter's parts after its drop wait with it
+                if x in held:
+                    anomalies.append(self._joined(drop, cx, at, impossible=True))
+                    drop.held = []
+                else:
+                    drop.held.append(_Parts(x, cx.parts, cx.since, at, gap))
+        dropped = [c for c in claims if c.dropped]
+        if self._drop is None and not paired and self._grace > 0 and len(dropped) == 1:
+            lone = dropped[0]
+            if lone.signal in held or lone.parts:
+                waits = [] if lone.signal in held else [_Parts(lone.signal, lone.parts, lone.since, at, gap)]
+                self._drop = _Drop(lone, at, by[_other(lone.signal)].raw, waits)
+                if waits:
+                    settled.add(lone.signal)
+        return anomalies, released, settled
+
+    def _anomaly(self, signal: Signal, previous: StoredCounter | None, raw: int, parts: int, allowed: int | None,
+                 at: datetime) -> CounterAnomaly:
+        mid = self.machine.machine_id
+        return CounterAnomaly(
+            machine_id=mid, signal=signal, previous_raw=previous.raw if previous else None, raw=raw,
+            previous_at=previous.read_at if previous else None, detected_at=at, delta=parts, allowed=allowed,
+            key=f"{mid}|{signal}|{at.isoformat()}|{raw}",
+        )
+
+    def _joined(self, drop: _Drop, claim: _Claim, at: datetime, *, impossible: bool) -> CounterAnomaly:
+        """A waiting drop turned suspect: one anomaly for all it held and this reading's claim, from
+        the value before the drop to this one, detected now (so its baseline is the newest stored)."""
+        first = drop.claim
+        parts = sum(p.parts for p in drop.held) + claim.parts
+        return self._anomaly(first.signal, first.previous, claim.raw, parts,
+                             claim.allowed if impossible else first.allowed, at)
+
+    def _count(self, parts: list[_Parts], before: Snapshot | None) -> None:
+        minutes: dict[datetime, tuple[int, int]] = {}
+        for p in parts:
+            for minute, n in p.minutes().items():
+                good, reject = minutes.get(minute, (0, 0))
+                minutes[minute] = (good + n, reject) if p.signal == "good" else (good, reject + n)
+            if p.signal == "good":
+                self._good_total += p.parts
+            else:
+                self._reject_total += p.parts
+        self._buckets.add_minutes(minutes, before=before)
 
     def on_failure(self, error: ConnectivityError, at: datetime) -> list[Event]:
         """Machine unreadable: no data. Counter baselines stay, so parts made meanwhile count on return
@@ -217,11 +336,17 @@ class MachineMonitor:
             events.append(health)
         return events
 
-    def _snapshot(self) -> Snapshot | None:
+    def _snapshot(self, *, plain: bool = False) -> Snapshot | None:
         good, reject = self._good.baseline, self._reject.baseline
         if good is None or reject is None or good.read_at != reject.read_at:
             return None  # not both read together yet (stored baselines): nothing new to store
-        return Snapshot(good.raw, reject.raw, good.read_at)
+        raws = {"good": good.raw, "reject": reject.raw}
+        drop = self._drop
+        if not plain and drop is not None and not drop.anomaly and drop.claim.previous is not None:
+            # Its parts are not counted yet: store the counter's value from before its drop, so a
+            # crash now reads the drop again rather than losing it.
+            raws[drop.claim.signal] = drop.claim.previous.raw
+        return Snapshot(raws["good"], raws["reject"], good.read_at)
 
     def close_minutes(self, now: datetime) -> list[Event]:
         events: list[Event] = list(self._buckets.close_before(now))
@@ -230,7 +355,14 @@ class MachineMonitor:
         return events
 
     def flush(self) -> list[Event]:
-        """Every open minute's counts, and the baseline if it moved since last sent."""
+        """Every open minute's counts, and the baseline if it moved since last sent. A drop waiting
+        for the other counter counts now (a stop must not leave parts behind)."""
+        if (drop := self._drop) is not None:
+            self._drop = None
+            self._count(drop.held, self._latest)
+            self._latest = self._plain = self._snapshot()
+            if self._latest is not None:
+                self._buckets.note(self._latest)
         events: list[Event] = list(self._buckets.flush())
         if not events and (snap := self._buckets.baseline_due(force=True)) is not None:
             events.append(self._baseline_event(snap))

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cli.simulate import app
 from factoryos.connectivity.machine_config import ModbusMachine, parse_machine_configs
+from factoryos.connectivity.simulator import Simulator
 from tests.connectivity.support import free_port
 
 runner = CliRunner()
@@ -60,3 +61,39 @@ def test_bad_options_are_refused() -> None:
     assert result.exit_code == 2 and "--machines" in result.output
     result = runner.invoke(app, ["--protocol", "profinet"])
     assert result.exit_code == 2 and "--protocol" in result.output
+
+
+def _kept(path: Path) -> dict[str, tuple[int, int]]:
+    machines = json.loads(path.read_text())["machines"]
+    return {mid: (c["good"], c["reject"]) for mid, c in machines.items()}
+
+
+def test_retained_counters_continue_in_the_next_run(tmp_path: Path) -> None:
+    """`--retain`: a stopped and restarted simulator goes on from its counters, as a PLC does, so a
+    poller's stored baselines still hold; without it every run starts from the seed's values."""
+    retain = tmp_path / "plc" / "counters.json"
+    seeded = {m.machine_id: (m.good, m.reject) for m in Simulator(3, protocol="modbus", seed=3, tick=None).machines}
+
+    def run(duration: float) -> str:
+        result = runner.invoke(app, ["--machines", "3", "--protocol", "modbus", "--seed", "3", "--modbus-port",
+                                     str(free_port()), "--speed", "600", "--retain", str(retain),
+                                     "--duration", str(duration)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "0 of 3 machines resumed" in run(1.3)  # one tick: ten simulated minutes
+    first = _kept(retain)
+    assert set(first) == set(seeded) and sum(g for g, _ in first.values()) > sum(g for g, _ in seeded.values())
+    assert "3 of 3 machines resumed" in run(0)  # started from the kept counters, stopped at once
+    assert _kept(retain) == first
+    run(1.3)
+    after = _kept(retain)
+    assert all(after[m][0] >= first[m][0] and after[m][1] >= first[m][1] for m in first)
+    assert sum(g for g, _ in after.values()) > sum(g for g, _ in first.values())
+
+
+def test_retain_naming_a_directory_is_one_clear_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--machines", "1", "--protocol", "modbus", "--retain", str(tmp_path),
+                                 "--duration", "0"])
+    assert result.exit_code == 1
+    assert "--retain names the directory" in result.output and "Traceback" not in result.output

@@ -71,9 +71,10 @@ class Simulator:
             self.machines.append(machine)
         self._by_id = {m.machine_id: m for m in self.machines}
         self.retain, self.retain_every = retain, retain_every
+        self.resumed = 0  # machines whose counters came from `retain`
         if retain is not None:
-            restored = retentive.restore(retain, self.machines)
-            log.info("%d of %d simulated PLCs resumed their counters from %s", restored, machines, retain)
+            self.resumed = retentive.restore(retain, self.machines)
+            log.info("%d of %d simulated PLCs resumed their counters from %s", self.resumed, machines, retain)
         self.opcua = (
             SimOpcUaServer(opcua_machines, host, opcua_port, security=opcua_security) if opcua_machines else None
         )
