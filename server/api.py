@@ -236,8 +236,8 @@ class Endpoint:
     response: Any = None
     status_code: int = 200
     summary: str = ""
-    # A body posted as an HTML form (`application/x-www-form-urlencoded`), for a program that cannot
-    # send JSON (a SAML identity provider): documented; the handler reads and checks it itself.
+    # A body the handler reads and checks itself, documented only: an HTML form a SAML identity
+    # provider posts, or a standard's own JSON (SCIM: see OWN_JSON_ERRORS in server/openapi.py).
     form: type[BaseModel] | None = None
     tags: tuple[str, ...] = ()
     uses_db: bool = True

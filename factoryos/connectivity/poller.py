@@ -31,10 +31,7 @@ from factoryos.connectivity.endpoint import EndpointSession
 from factoryos.connectivity.errors import ConnectivityError
 from factoryos.connectivity.events import Event
 from factoryos.connectivity.machine_config import ModbusMachine, MqttMachine, OpcUaMachine
-from factoryos.connectivity.modbus_driver import ModbusDriver
 from factoryos.connectivity.monitor import SIGNALS, MachineMonitor, MachineStatus, counter_source
-from factoryos.connectivity.mqtt_driver import MqttDriver
-from factoryos.connectivity.opcua_driver import OpcUaDriver
 from factoryos.connectivity.schedule import PollTiming, next_slot, stable_offset
 
 log = logging.getLogger(__name__)
@@ -68,12 +65,21 @@ class PollerChanges:
 
 
 def make_driver(machine: Machine, settings: PollerSettings) -> Driver[Any]:
-    """A driver for the endpoint `machine` is reached through (shared with the machines on it)."""
+    """A driver for the endpoint `machine` is reached through (shared with the machines on it).
+
+    Each protocol's library (asyncua, pymodbus, aiomqtt) loads with its first machine, not with
+    every server: a plant without OPC-UA machines never pays for asyncua's start."""
     if isinstance(machine, ModbusMachine):
+        from factoryos.connectivity.modbus_driver import ModbusDriver
+
         ep = machine.endpoint
         return ModbusDriver(ep.host, ep.port, timeout=ep.timeout, max_gap=settings.modbus_max_gap)
     if isinstance(machine, MqttMachine):
+        from factoryos.connectivity.mqtt_driver import MqttDriver
+
         return MqttDriver(machine.endpoint)
+    from factoryos.connectivity.opcua_driver import OpcUaDriver
+
     return OpcUaDriver(machine.endpoint, max_nodes_per_read=settings.opcua_max_nodes_per_read)
 
 
