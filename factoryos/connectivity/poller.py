@@ -67,7 +67,7 @@ class PollerChanges:
 def make_driver(machine: Machine, settings: PollerSettings) -> Driver[Any]:
     """A driver for the endpoint `machine` is reached through (shared with the machines on it).
 
-    Each protocol's library (asyncua, pymodbus, aiomqtt) loads with its first machine, not with
+    Each protocol's library (asyncua, pymodbus) loads with its first machine, not with
     every server: a plant without OPC-UA machines never pays for asyncua's start."""
     if isinstance(machine, ModbusMachine):
         from factoryos.connectivity.modbus_driver import ModbusDriver
