@@ -13,8 +13,8 @@ Sessions stay: they are bound to the account, not to its address (no token carri
 the person and their role are unchanged; ending them would sign everyone out on a routine directory
 change for no protection. Links to external identities stay too: they are keyed by the provider's
 subject, so the next single sign-on finds the same account whatever address the provider now sends.
-The company owner (break-glass) and installation administrators keep their local sign-in: SCIM does
-not change their address.
+The owner of any company the person belongs to (that company's break-glass account) and
+installation administrators keep their local sign-in: SCIM does not change their address.
 
 The new address is the person's sign-in in every company they belong to, so each of those companies
 records the change in its own audit chain (`RenameNotice`): the old and new address — which it
@@ -67,14 +67,16 @@ def change_email(conn: Connection, caller: ScimCaller, before: RowMapping, email
     tenant, provider = caller.tenant_id, caller.provider
     account = conn.execute(select(users).where(users.c.id == before["user_id"]).with_for_update()).mappings().one()
     member = MembershipRepository(conn, tenant).by_user(account["id"])
-    if member is not None and member["role"] == OWNER:
-        raise ScimError(400, "the company owner is the break-glass account: they change their own sign-in email",
-                        scim_type="mutability", code="scim_owner_protected")
+    belongs_to = user_companies(conn, account["id"])
+    # The owner of any company, not only of this one: a directory must not move another company's
+    # break-glass sign-in.
+    if (member is not None and member["role"] == OWNER) or any(c.role == OWNER for c in belongs_to):
+        raise ScimError(400, "a company owner is that company's break-glass account: they change their own "
+                        "sign-in email", scim_type="mutability", code="scim_owner_protected")
     if account["installation_admin"]:
         raise invalid_value(f"{account['email']} administers the whole server and keeps its local sign-in",
                             code="scim_local_account_only")
     domains = set(provider["email_domains"])
-    belongs_to = user_companies(conn, account["id"])
     if email_domain(email) not in domains:
         raise invalid_value(f"{email} is not in the email domains of {provider['name']}: add the domain to the "
                             "provider first", code="scim_email_domain")

@@ -182,3 +182,18 @@ def test_an_outsiders_address_is_changed_only_when_no_other_company_has_the_acco
     r = patch(http, t, f"/Users/{k['id']}", {"op": "replace", "path": "userName", "value": t.email("kit")})
     assert r.status_code == 200, r.text
     assert login(http, t.email("kit")).status_code == 200 and login(http, kit.email).status_code == 401
+
+
+def test_the_owner_of_another_company_is_not_renamed(http: httpx.Client) -> None:
+    """A member here who owns another company: that company's break-glass sign-in is not this
+    directory's to move, even in its own domain."""
+    t = scim_company(http)
+    boss_email = t.email("boss")
+    elsewhere = new_company(http, email=boss_email)
+    assert accept(http, invite(http, t.owner, "operator")["code"], boss_email).status_code == 201
+    b = new_user(http, t, "boss")  # linked: already a member
+    r = patch(http, t, f"/Users/{b['id']}", {"op": "replace", "path": "userName", "value": t.email("boss.new")})
+    assert scim_error(r, 400, "mutability")["code"] == "scim_owner_protected"
+    signed = login(http, boss_email, company_id=elsewhere.tenant_id)
+    assert signed.status_code == 200 and signed.json()["company"]["id"] == elsewhere.tenant_id
+    assert login(http, t.email("boss.new")).status_code == 401
