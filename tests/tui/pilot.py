@@ -48,7 +48,7 @@ async def settle(pilot: Pilot, timeout: float = 10.0) -> None:
     await pilot.pause()
 
 
-async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+async def until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     """Wait (bounded) for UI state driven by workers and timers."""
     deadline = time.monotonic() + timeout
     while not condition():
