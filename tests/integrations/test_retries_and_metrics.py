@@ -14,15 +14,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
-from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy import Engine, text
 
 from factoryos.config import Settings
-from factoryos.db.audit_guard import upgrade_guarded
 from factoryos.db.embedded import EmbeddedPostgres
-from factoryos.db.engine import embedded_urls
-from factoryos.db.roles import init_database
 from tests.accounts import Session, new_company
 from tests.conftest import LiveServer, free_port
+from tests.integrations.own_database import own_database
 from tests.integrations.receiver import receiver
 from tests.orders import order_support
 from tests.production import plant
@@ -45,27 +43,17 @@ class Own:
 def own(pg: EmbeddedPostgres, settings: Settings, authenticator, tmp_path_factory) -> Iterator[Own]:
     from server.app import create_app
 
-    name = f"fo_{uuid.uuid4().hex[:10]}"
-    urls = embedded_urls(pg, name)
-    init_database(urls.admin, name)
-    upgrade_guarded(urls.admin, urls.owner, name)
     mine = settings.model_copy(update={
         "data_dir": tmp_path_factory.mktemp("own-data"), "metrics_token": SecretStr(TOKEN),
         "webhook_retry_seconds": 0.2, "webhook_disable_after": 3, "poller_reload_seconds": 0.5})
-    server = LiveServer(create_app(mine, urls.app, authenticator=authenticator, poller=True), free_port()).start()
-    app_engine = create_engine(urls.app, poolclass=pool.NullPool)
-    superuser = create_engine(pg.url("postgres", name), poolclass=pool.NullPool)
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as http:
-            yield Own(http, app_engine, superuser)
-    finally:
-        server.stop()
-        app_engine.dispose()
-        superuser.dispose()
-        admin = create_engine(pg.url("postgres", "postgres"), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with own_database(pg) as db:
+        server = LiveServer(create_app(mine, db.urls.app, authenticator=authenticator, poller=True),
+                            free_port()).start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as http:
+                yield Own(http, db.app_engine, db.superuser)
+        finally:
+            server.stop()
 
 
 def _hook(own: Own, who: Session, url: str) -> dict:

@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from sqlalchemy import Engine, create_engine, pool, text
+from sqlalchemy import Engine, text
 
 from factoryos.config import Settings
-from factoryos.db.audit_guard import upgrade_guarded
 from factoryos.db.embedded import EmbeddedPostgres
-from factoryos.db.engine import DatabaseUrls, embedded_urls
-from factoryos.db.roles import init_database
+from factoryos.db.engine import DatabaseUrls
 from factoryos.db.tenant import tenant_transaction
 from factoryos.identity.keys import DerivedKeys
 from factoryos.integrations.delivery import WebhookWorker
@@ -37,6 +35,7 @@ from factoryos.integrations.outbox import emit_test
 from factoryos.keys import secret_key
 from tests.accounts import Session, new_company
 from tests.conftest import LiveServer, free_port
+from tests.integrations.own_database import own_database
 from tests.integrations.receiver import receiver
 from tests.waiting import until
 
@@ -96,22 +95,9 @@ class Own:
 
 @pytest.fixture(scope="module")
 def own(pg: EmbeddedPostgres, settings: Settings, authenticator, tmp_path_factory) -> Iterator[Own]:
-    name = f"fo_{uuid.uuid4().hex[:10]}"
-    urls = embedded_urls(pg, name)
-    init_database(urls.admin, name)
-    upgrade_guarded(urls.admin, urls.owner, name)
     mine = settings.model_copy(update={"data_dir": tmp_path_factory.mktemp("fairness-data")})
-    app_engine = create_engine(urls.app, poolclass=pool.NullPool)
-    superuser = create_engine(pg.url("postgres", name), poolclass=pool.NullPool)
-    try:
-        yield Own(urls, mine, authenticator, app_engine, superuser)
-    finally:
-        app_engine.dispose()
-        superuser.dispose()
-        admin = create_engine(pg.url("postgres", "postgres"), poolclass=pool.NullPool, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with own_database(pg) as db:
+        yield Own(db.urls, mine, authenticator, db.app_engine, db.superuser)
 
 
 @dataclass
