@@ -4,7 +4,8 @@
 intervals, downtime events and outcomes) but reads and writes set-wise: lock the batch's
 machines, then read each one's latest interval (a lateral step per machine) and, for a stop, the
 stop run it ends (each interval with its downtime event), in one round trip; replay the events in
-Python; then close, insert and flag with one `… from unnest` each, all in a second (`run_batch`:
+Python, machine by machine over each one's own changes; then close, insert and flag with one
+`… from unnest` each, their arrays built in one pass, all in a second round trip (`run_batch`:
 statements queued and sent together). A batch that names older stored starts (replays) reads
 those in a round trip of their own. Events of one machine are applied in batch order; machines
 do not affect each other. Webhook facts are built only for the event types some enabled
@@ -32,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from sqlalchemy import Connection
 
@@ -68,6 +69,17 @@ class StateRow:
 
 
 @dataclass(slots=True)
+class _Event:
+    interval_id: UUID
+    machine_id: UUID
+    started_at: datetime
+    ended_at: datetime | None
+    stored_id: UUID | None = None  # an event in the database before this batch
+    closed_at: datetime | None = None  # the change that closed it (its updated_at)
+
+
+# No default factories: a batch makes one per change, and most never hold a reassertion.
+@dataclass(slots=True)
 class _Interval:
     id: UUID
     state: MachineState
@@ -76,18 +88,8 @@ class _Interval:
     ended_at: datetime | None
     stored: bool  # in the database before this batch
     closed_now: bool = False  # a stored open interval this batch closes
-    seen: list[datetime] = field(default_factory=list)  # reassertions stored (of the latest interval only)
-    seen_now: list[datetime] = field(default_factory=list)  # reassertions this batch adds
-
-
-@dataclass(slots=True)
-class _Event:
-    interval_id: UUID
-    machine_id: UUID
-    started_at: datetime
-    ended_at: datetime | None
-    stored_id: UUID | None = None  # an event in the database before this batch
-    closed_at: datetime | None = None  # the change that closed it (its updated_at)
+    seen_now: list[datetime] | None = None  # reassertions this batch adds
+    event: _Event | None = None  # its downtime event, stored or new
 
 
 @dataclass(slots=True)
@@ -98,10 +100,6 @@ class _Machine:
     history: list[_Interval] = field(default_factory=list)  # oldest first: stored stop run, then new
     starts: set[datetime] = field(default_factory=set)  # changes known to be stored (probed, and new)
     clock: datetime | None = None  # the latest change stored or applied
-
-    @property
-    def latest(self) -> _Interval | None:
-        return self.history[-1] if self.history else None
 
 
 _PARAM = re.compile(r"(?<![:\w]):([a-z_]+)")
@@ -114,12 +112,14 @@ def _sql(statement: str) -> str:
 
 
 _LOCK_MACHINES = _sql("""
-    select m.id, m.code, s.micro_stop_seconds, """ + SUBSCRIBED_TYPES + """ as subscribed
+    select m.id, m.code, s.micro_stop_seconds
     from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id
     where m.tenant_id = :tenant and m.id = any(cast(:ids as uuid[]))
     order by m.id
     for no key update of m  -- as `record_state_change`: one state writer per machine at a time
 """)
+# Read with the lock, once (as a column of the lock's rows it was loaded once per machine).
+_SUBSCRIBED = _sql("select " + SUBSCRIBED_TYPES + " as subscribed")
 # Each machine's latest interval (one backward index step per machine: a `distinct on` would read
 # every interval of them) at depth 1 and, when it is a stop, the contiguous stop intervals before it,
 # newest first, as `_stop_run` walks them; each stop with its downtime event if it has one. `limit 1`
@@ -238,97 +238,116 @@ def _record(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> l
     events = [_parse(c) for c in changes]
     if not events:
         return []
-    machines, subscribed, links = _read(conn, tenant_id, events)
-    late = _late_machines(machines, events)
-    for machine_id in late:
-        del machines[machine_id]
-    outcomes: list[StateOutcome | None] = []
-    new_events: dict[UUID, _Event] = {}
-    for machine_id, state, raw_code, at in events:
-        m = machines.get(machine_id)
-        outcomes.append(None if m is None else _apply(m, links, new_events, state, raw_code, at))
-    _write(conn, tenant_id, machines, links, new_events, subscribed)
-    for n, (machine_id, state, raw_code, at) in enumerate(events):
-        if machine_id in late:
-            outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
-    return [o for o in outcomes if o is not None]
-
-
-def _late_machines(machines: dict[UUID, _Machine], events: Sequence[tuple]) -> set[UUID]:
-    """Machines with a change in the batch that is neither after all they know nor a replay."""
+    # Each change's machine looked up once (a uuid's hash and equality are Python calls): machines
+    # replay apart, each over its own changes; every outcome is set below.
+    by_machine: defaultdict[UUID, list[int]] = defaultdict(list)
+    for n, e in enumerate(events):
+        by_machine[e[0]].append(n)
+    machines, subscribed = _read(conn, tenant_id, events, by_machine)
+    outcomes: list[StateOutcome] = [StateOutcome.DUPLICATE] * len(events)
+    opened: list[_Event] = []
     late: set[UUID] = set()
-    clocks = {m.id: m.clock for m in machines.values()}
-    ends = {m.id: m.latest.ended_at for m in machines.values() if m.latest is not None}
-    applied: dict[UUID, set[datetime]] = defaultdict(set)
-    for machine_id, _state, _code, at in events:
-        clock, end = clocks[machine_id], ends.get(machine_id)
+    for m, order in machines:
+        if _late(m, events, order):
+            late.add(m.id)
+            continue
+        for n in order:
+            _, state, raw_code, at = events[n]
+            outcomes[n] = _apply(m, opened, state, raw_code, at)
+    _write(conn, tenant_id, [m for m, _ in machines if m.id not in late], opened, subscribed)
+    if late:
+        for n, (machine_id, state, raw_code, at) in enumerate(events):
+            if machine_id in late:
+                outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
+    return outcomes
+
+
+def _late(m: _Machine, events: Sequence[tuple], order: list[int]) -> bool:
+    """Whether a change of `m` in the batch is neither after all it knows nor a replay."""
+    clock = m.clock
+    end = m.history[-1].ended_at if m.history else None
+    starts = m.starts
+    for n in order:
+        at = events[n][3]
         if clock is None or (at > clock and (end is None or at >= end)):
-            clocks[machine_id], ends[machine_id] = at, None
-            applied[machine_id].add(at)
-        elif at not in machines[machine_id].starts and at not in applied[machine_id]:
-            late.add(machine_id)
-    return late
+            clock, end = at, None
+            starts.add(at)  # a later replay of it in the batch is a duplicate
+        elif at not in starts:
+            return True
+    return False
 
 
-def _read(conn: Connection, tenant_id: UUID, events: Sequence[tuple]
-          ) -> tuple[dict[UUID, _Machine], frozenset[str], dict[UUID, _Event]]:
+def _read(conn: Connection, tenant_id: UUID, events: Sequence[tuple], by_machine: dict[UUID, list[int]]
+          ) -> tuple[list[tuple[_Machine, list[int]]], frozenset[str]]:
     """The batch's machines, locked, each with its latest interval and the stored stop run that one
-    ends (`history`, oldest first), read once the lock is held, in one round trip; the webhook event
-    types the company's endpoints subscribe to; and the stored downtime events of those stop runs,
-    by interval. Which older stored starts the batch's events name (replays) costs a second round
-    trip, only for a batch that has such events."""
-    ids = sorted({e[0] for e in events})
-    rows, runs = run_batch(conn, [
+    ends (`history`, oldest first; each stop with its stored downtime event), read once the lock is
+    held, in one round trip, each with its changes' places in the batch; and the webhook event types
+    the company's endpoints subscribe to. Which older stored starts
+    the batch's events name (replays) costs a second round trip, only for a batch that has such events."""
+    ids = list(by_machine)
+    rows, subscribed, runs = run_batch(conn, [
         (_LOCK_MACHINES, {"tenant": tenant_id, "ids": ids}),
+        (_SUBSCRIBED, {"tenant": tenant_id}),
         (_HISTORY, {"tenant": tenant_id, "ids": ids, "stops": _STOPS, "lookback": _RUN_LOOKBACK})])
-    machines = {r["id"]: _Machine(r["id"], r["code"], timedelta(seconds=r["micro_stop_seconds"])) for r in rows}
-    subscribed = frozenset(rows[0]["subscribed"]) if rows else frozenset()
-    if len(machines) < len(ids):
-        missing = next(e[0] for e in events if e[0] not in machines)
+    found: dict[UUID, _Machine] = {}
+    thresholds: dict[int, timedelta] = {}  # one per site
+    for r in rows:
+        threshold = thresholds.get(r["micro_stop_seconds"])
+        if threshold is None:
+            threshold = thresholds[r["micro_stop_seconds"]] = timedelta(seconds=r["micro_stop_seconds"])
+        found[r["id"]] = _Machine(r["id"], r["code"], threshold)
+    if len(found) < len(ids):
+        missing = next(e[0] for e in events if e[0] not in found)
         raise ValidationFailed(f"machine {missing} not found", code="machine_not_found", field="machine_id")
-    links: dict[UUID, _Event] = {}
     for r in runs:
-        interval = _interval(r)
-        m = machines[r["machine_id"]]
+        m = found[r["machine_id"]]
+        interval = _Interval(r["id"], _STATE_OF[r["state"]], r["raw_code"], r["started_at"], r["ended_at"], True)
         m.history.append(interval)
         m.starts.add(interval.started_at)
         if r["depth"] == 1:
-            m.starts.update(interval.seen)
-            m.clock = last_known(interval.started_at, interval.seen)
+            seen = r["seen_at"] or ()
+            m.starts.update(seen)
+            m.clock = last_known(interval.started_at, seen)
         if r["event_id"] is not None:
-            links[r["id"]] = _Event(r["id"], r["machine_id"], r["started_at"], r["event_ended_at"],
+            interval.event = _Event(r["id"], r["machine_id"], r["started_at"], r["event_ended_at"],
                                     stored_id=r["event_id"])
-    for m in machines.values():
-        if len(m.history) > 1:
-            m.history.sort(key=_start)
-    latest = {m.id: m.history[-1].started_at for m in machines.values() if m.history}
-    probe = [(e[0], e[3]) for e in events if e[0] in latest and e[3] < latest[e[0]]]
+    out: list[tuple[_Machine, list[int]]] = []
+    probe: list[tuple[_Machine, datetime]] = []
+    for machine_id, order in by_machine.items():
+        m = found[machine_id]
+        out.append((m, order))
+        if m.history:
+            if len(m.history) > 1:
+                m.history.sort(key=_start)
+            latest = m.history[-1].started_at
+            probe += [(m, at) for n in order if (at := events[n][3]) < latest]
     if probe:
-        for r in run_batch(conn, [(_STARTS, {"tenant": tenant_id, "machines": [p[0] for p in probe],
+        for r in run_batch(conn, [(_STARTS, {"tenant": tenant_id, "machines": [p[0].id for p in probe],
                                             "ats": [p[1] for p in probe]})])[0]:
-            machines[r["machine_id"]].starts.add(r["started_at"])
-    return machines, subscribed, links
+            found[r["machine_id"]].starts.add(r["started_at"])
+    return out, frozenset(subscribed[0]["subscribed"])
 
 
 def _start(i: _Interval) -> datetime:
     return i.started_at
 
 
-def _interval(r: dict[str, Any]) -> _Interval:
-    return _Interval(r["id"], _STATE_OF[r["state"]], r["raw_code"], r["started_at"], r["ended_at"], stored=True,
-                     seen=r["seen_at"] or [])
-
-
 def _new_id() -> UUID:
     """A random (version 4) id, as `uuid.uuid4` makes it, from a pool read in one system call
-    (a batch makes hundreds); its version and variant bits set on the integer (what `UUID(version=4)`
-    does, in fewer steps). Pops are atomic; a process forked with a pool starts without it."""
+    (a batch makes hundreds); its version and variant bits set on the integer, and the object made
+    as `UUID.__init__` makes it, without its checks of which argument came (half its cost). Pops
+    are atomic; a process forked with a pool starts without it."""
     while True:
         try:
-            return UUID(int=(_ID_POOL.pop() & _V4_KEEP) | _V4_SET)
+            value = (_ID_POOL.pop() & _V4_KEEP) | _V4_SET
+            break
         except IndexError:
             pool = os.urandom(16 * 512)
             _ID_POOL.extend(int.from_bytes(pool[i:i + 16]) for i in range(0, len(pool), 16))
+    new = object.__new__(UUID)
+    object.__setattr__(new, "int", value)
+    object.__setattr__(new, "is_safe", SafeUUID.unknown)
+    return new
 
 
 _V4_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
@@ -337,9 +356,10 @@ _ID_POOL: list[int] = []
 os.register_at_fork(after_in_child=_ID_POOL.clear)
 
 
-def _apply(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event], state: MachineState,
-           raw_code: int | None, at: datetime) -> StateOutcome:
-    latest = m.latest
+def _apply(m: _Machine, opened: list[_Event], state: MachineState, raw_code: int | None,
+           at: datetime) -> StateOutcome:
+    history = m.history
+    latest = history[-1] if history else None
     if latest is not None:
         assert m.clock is not None
         if at <= m.clock or (latest.ended_at is not None and at < latest.ended_at):
@@ -347,69 +367,98 @@ def _apply(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event
         m.clock = at
         if latest.ended_at is None:
             if latest.state == state and latest.raw_code == raw_code:
-                latest.seen_now.append(at)
+                if latest.seen_now is None:
+                    latest.seen_now = [at]
+                else:
+                    latest.seen_now.append(at)
                 return StateOutcome.UNCHANGED
             latest.ended_at = at
             latest.closed_now = latest.stored
             if latest.state in STOP_STATES:
-                _flag_run(m, links, new_events, len(m.history) - 1, at)
-    m.history.append(_Interval(_new_id(), state, raw_code, at, None, stored=False))
+                _flag_run(m, opened, len(history) - 1, at)
+    history.append(_Interval(_new_id(), state, raw_code, at, None, False))
     m.clock = at
     if state in STOP_STATES and ((latest is not None and latest.state in STOP_STATES) or not m.threshold):
-        _flag_run(m, links, new_events, len(m.history) - 1, at)
+        _flag_run(m, opened, len(history) - 1, at)
     return StateOutcome.OPENED
 
 
-def _flag_run(m: _Machine, links: dict[UUID, _Event], new_events: dict[UUID, _Event], last: int,
-              now: datetime) -> None:
+def _flag_run(m: _Machine, opened: list[_Event], last: int, now: datetime) -> None:
     """`signals._flag_run` on the replayed history: the stop run ending at `history[last]`."""
-    interval = m.history[last]
+    history = m.history
+    interval = history[last]
     if interval.state not in STOP_STATES:
         return
     first = last
     while last - first < _RUN_LOOKBACK and first > 0:
-        before, after = m.history[first - 1], m.history[first]
+        before, after = history[first - 1], history[first]
         if before.ended_at != after.started_at or before.state not in STOP_STATES:
             break
         first -= 1
     end = interval.ended_at or now
-    if end - m.history[first].started_at < m.threshold:
+    if end - history[first].started_at < m.threshold:
         return
-    for member in m.history[first:last + 1]:
-        event = links.get(member.id) or new_events.get(member.id)
+    for member in history[first:last + 1]:
+        event = member.event
         if event is None:
-            new_events[member.id] = _Event(member.id, m.id, member.started_at, member.ended_at)
+            member.event = event = _Event(member.id, m.id, member.started_at, member.ended_at)
+            opened.append(event)
         elif event.ended_at is None and member.ended_at is not None:
             event.ended_at, event.closed_at = member.ended_at, now
 
 
-def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], links: dict[UUID, _Event],
-           new_events: dict[UUID, _Event], subscribed: frozenset[str]) -> None:
-    """Every write of the batch in one round trip, in this order."""
+def _write(conn: Connection, tenant_id: UUID, machines: list[_Machine], opened: list[_Event],
+           subscribed: frozenset[str]) -> None:
+    """Every write of the batch in one round trip, in this order; the statements' arrays built in
+    one pass over the replayed histories."""
+    close_machines: list[UUID] = []
+    close_ids: list[UUID] = []
+    close_ends: list[datetime | None] = []
+    ids: list[UUID] = []
+    of: list[UUID] = []
+    states: list[str] = []
+    codes: list[int | None] = []
+    starts: list[datetime] = []
+    ends: list[datetime | None] = []
+    seen_ids: list[UUID] = []
+    seen_ats: list[datetime] = []
+    ended: list[_Event] = []
+    for m in machines:
+        machine_id = m.id
+        for i in m.history:
+            if i.stored:
+                if i.closed_now:
+                    close_machines.append(machine_id)
+                    close_ids.append(i.id)
+                    close_ends.append(i.ended_at)
+                e = i.event
+                if e is not None and e.closed_at is not None and e.stored_id is not None:
+                    ended.append(e)
+            else:
+                ids.append(i.id)
+                of.append(machine_id)
+                states.append(i.state.value)
+                codes.append(i.raw_code)
+                starts.append(i.started_at)
+                ends.append(i.ended_at)
+            if i.seen_now is not None:
+                seen_ids += [i.id] * len(i.seen_now)
+                seen_ats += i.seen_now
     statements: list[tuple[str, dict[str, Any]]] = []
-    closes = [(m.id, i) for m in machines.values() for i in m.history if i.closed_now]
-    if closes:  # first: a machine's next interval may only open once its open one is closed
-        statements.append((_CLOSE_INTERVALS, {"tenant": tenant_id, "machines": [m for m, _ in closes],
-                                              "ids": [i.id for _, i in closes],
-                                              "ends": [i.ended_at for _, i in closes]}))
-    fresh = [(m.id, i) for m in machines.values() for i in m.history if not i.stored]
-    if fresh:
-        statements.append((_INSERT_INTERVALS, {
-            "tenant": tenant_id, "ids": [i.id for _, i in fresh], "machines": [m for m, _ in fresh],
-            "states": [i.state.value for _, i in fresh], "codes": [i.raw_code for _, i in fresh],
-            "starts": [i.started_at for _, i in fresh], "ends": [i.ended_at for _, i in fresh]}))
-    seen = [(i.id, at) for m in machines.values() for i in m.history for at in i.seen_now]
-    if seen:
-        statements.append((_ADD_SEEN, {"tenant": tenant_id, "ids": [i for i, _ in seen],
-                                       "ats": [at for _, at in seen]}))
-    ended = [e for e in links.values() if e.closed_at is not None]
+    if close_ids:  # first: a machine's next interval may only open once its open one is closed
+        statements.append((_CLOSE_INTERVALS, {"tenant": tenant_id, "machines": close_machines, "ids": close_ids,
+                                              "ends": close_ends}))
+    if ids:
+        statements.append((_INSERT_INTERVALS, {"tenant": tenant_id, "ids": ids, "machines": of, "states": states,
+                                               "codes": codes, "starts": starts, "ends": ends}))
+    if seen_ids:
+        statements.append((_ADD_SEEN, {"tenant": tenant_id, "ids": seen_ids, "ats": seen_ats}))
     if ended:
         statements.append((_CLOSE_EVENTS, {"tenant": tenant_id, "machines": [e.machine_id for e in ended],
                                            "starts": [e.started_at for e in ended],
                                            "ids": [e.stored_id for e in ended],
                                            "ends": [e.ended_at for e in ended],
                                            "updated": [e.closed_at for e in ended]}))
-    opened = list(new_events.values())
     if opened:
         statements.append((_INSERT_EVENTS, {
             "tenant": tenant_id, "machines": [e.machine_id for e in opened], "starts": [e.started_at for e in opened],
@@ -417,20 +466,20 @@ def _write(conn: Connection, tenant_id: UUID, machines: dict[UUID, _Machine], li
             "updated": [e.closed_at for e in opened]}))
     answers = run_batch(conn, statements) if statements else []
     made = {r["state_interval_id"] for r in answers[-1]} if opened else set()
+    codes_of = {m.id: m.code for m in machines} if len(made) < len(opened) else {}
     for e in opened:
         if e.interval_id not in made:
-            log.info("machine %s: stop at %s is covered by recorded downtime", machines[e.machine_id].code,
-                     e.started_at)
+            log.info("machine %s: stop at %s is covered by recorded downtime", codes_of[e.machine_id], e.started_at)
     if subscribed:  # no endpoint listens: no facts to build (most batches of most companies)
         emit(conn, tenant_id, _webhook_facts(machines, ended, [e for e in opened if e.interval_id in made], subscribed))
 
 
-def _webhook_facts(machines: dict[UUID, _Machine], ended: list[_Event], started: list[_Event],
+def _webhook_facts(machines: list[_Machine], ended: list[_Event], started: list[_Event],
                    subscribed: frozenset[str]) -> list[Fact]:
     """What webhooks hear of the batch: each new state (not a new code of the same state), and downtime;
     only the types some endpoint subscribes to."""
     out: list[Fact] = []
-    for m in machines.values() if "machine.state_changed" in subscribed else ():
+    for m in machines if "machine.state_changed" in subscribed else ():
         previous: _Interval | None = None
         for interval in m.history:
             if not interval.stored and (previous is None or previous.state != interval.state):

@@ -13,15 +13,20 @@ sink does with a forwarder batch):
            cycle per machine: running 4 min, idle 30 s, running 4 min, unplanned stop 5 min
      raw   the same intervals, closed, as a plain `insert … select from unnest` (the table's
            checks included: the machine key and the once-per-statement overlap check)
+   same work  what the write path must do, as plain SQL in its two round trips: lock the
+           batch's machines; then close the open intervals, insert the new ones and insert the
+           downtime events (with their checks), the statements it sends, built beforehand from
+           the same events (outside the timed window) for twin machines. What the write path
+           costs beyond it is its own overhead: the history read and the replay in Python
      late  the same through record_state_changes with `--late-share` of the changes a machine
            makes delivered after its next one (two ingest processes sharing a stream): those
            machines' changes of a batch go event by event and the late one splits an interval;
            against raw intervals of its own
    single  the same through record_state_change, event by event (the path before), alone
 
-Write path and raw alternate batch by batch (the machine is shared: a burst of other load
+Write path and references alternate batch by batch (the machine is shared: a burst of other load
 falls on both alike) for `--rounds` rounds on fresh time ranges; each kind's figure is its
-median round, and the ratio is the median of the rounds' ratios. `--profile` prints where
+median round, and a ratio is the median of the rounds' ratios. `--profile` prints where
 the write path spends its time (cProfile).
 
 Run: python -m scripts.bench.ingest [--machines 200] [--count-events 100000] [--state-events 3000]
@@ -39,6 +44,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from uuid import UUID
@@ -46,10 +52,18 @@ from uuid import UUID
 import httpx
 from sqlalchemy import Engine
 
+from factoryos.db.driver import run_batch
 from factoryos.db.engine import make_engine
 from factoryos.db.tenant import tenant_transaction
-from factoryos.production.signals import CountRow, record_counts, record_state_change
-from factoryos.production.state_batch import StateRow, record_state_changes
+from factoryos.production.signals import STOP_STATES, CountRow, record_counts, record_state_change
+from factoryos.production.state_batch import (
+    _CLOSE_INTERVALS,
+    _INSERT_EVENTS,
+    _INSERT_INTERVALS,
+    _LOCK_MACHINES,
+    StateRow,
+    record_state_changes,
+)
 from scripts.drills.plant import new_company, seed_plant
 from scripts.drills.stack import ServerProcess, embedded_database, scratch_dir
 
@@ -129,23 +143,21 @@ def report(label: str, n: int, seconds: float) -> float:
     return rate
 
 
-def side_by_side(path: tuple[str, int, list[Batch]], raw: tuple[str, int, list[Batch]],
-                 profile: bool) -> tuple[float, float]:
-    """Both kinds' batches in turn, one of each at a time; returns both rates."""
+def side_by_side(kinds: list[tuple[str, int, list[Batch]]], profile: bool) -> list[float]:
+    """The kinds' batches in turn, one of each at a time (the first, the write path, profiled);
+    returns each kind's rate."""
     prof = cProfile.Profile() if profile else None
-    spent = [0.0, 0.0]
-    for a, b in zip(path[2], raw[2], strict=True):
-        started = time.perf_counter()
-        if prof:
-            prof.enable()
-        a()
-        if prof:
-            prof.disable()
-        middle = time.perf_counter()
-        b()
-        spent[0] += middle - started
-        spent[1] += time.perf_counter() - middle
-    rates = report(path[0], path[1], spent[0]), report(raw[0], raw[1], spent[1])
+    spent = [0.0] * len(kinds)
+    for turn in zip(*(k[2] for k in kinds), strict=True):
+        for n, batch in enumerate(turn):
+            started = time.perf_counter()
+            if prof and n == 0:
+                prof.enable()
+            batch()
+            if prof and n == 0:
+                prof.disable()
+            spent[n] += time.perf_counter() - started
+    rates = [report(label, n, seconds) for (label, n, _), seconds in zip(kinds, spent, strict=True)]
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
     return rates
@@ -210,6 +222,92 @@ def raw_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str
     return [partial(one, b) for b in batches(events, size)]
 
 
+@dataclass
+class _Open:
+    id: UUID
+    state: str
+    started_at: datetime
+    stored: bool  # written by an earlier batch
+
+
+_STOP_VALUES = {s.value for s in STOP_STATES}
+
+
+def same_work_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int,
+                      threshold: timedelta, open_now: dict[UUID, _Open]) -> list[Batch]:
+    """Each batch's statements as `record_state_changes` sends them, worked out here: lock the
+    machines; then, in a second round trip, close the stored open interval of each machine, insert
+    the new intervals (those a later change of the batch ends inserted closed), insert a downtime
+    event for each stop reaching `threshold` as it ends. `open_now` carries each machine's open interval from batch to batch (and round
+    to round). Knows the bench's cycle only: no stop follows a stop, no state repeats."""
+    made: list[Batch] = []
+    for batch in batches(events, size):
+        closes: list[tuple[UUID, UUID, datetime]] = []
+        fresh: dict[UUID, list] = {}  # id → [machine, state, code, start, end]
+        downtime: list[tuple[UUID, datetime, datetime, UUID]] = []
+        by_machine: dict[UUID, list[tuple[UUID, str, int, datetime]]] = defaultdict(list)
+        for e in batch:  # rows grouped by machine, in the order of each one's first change, as it sends them
+            by_machine[e[0]].append(e)
+        for machine, state, code, at in (e for changes in by_machine.values() for e in changes):
+            latest = open_now.get(machine)
+            if latest is not None:
+                if latest.state == state or (latest.state in _STOP_VALUES and state in _STOP_VALUES):
+                    raise ValueError("the same-work reference knows the bench's cycle only")
+                if latest.stored:
+                    closes.append((machine, latest.id, at))
+                else:
+                    fresh[latest.id][4] = at
+                if latest.state in _STOP_VALUES and at - latest.started_at >= threshold:
+                    downtime.append((machine, latest.started_at, at, latest.id))
+            interval = uuid.uuid4()
+            fresh[interval] = [machine, state, code, at, None]
+            open_now[machine] = _Open(interval, state, at, stored=False)
+        for o in open_now.values():
+            o.stored = True
+        statements = []
+        if closes:
+            statements.append((_CLOSE_INTERVALS, {"tenant": tenant, "machines": [c[0] for c in closes],
+                                                  "ids": [c[1] for c in closes], "ends": [c[2] for c in closes]}))
+        rows = list(fresh.values())
+        statements.append((_INSERT_INTERVALS, {
+            "tenant": tenant, "ids": list(fresh), "machines": [r[0] for r in rows], "states": [r[1] for r in rows],
+            "codes": [r[2] for r in rows], "starts": [r[3] for r in rows], "ends": [r[4] for r in rows]}))
+        if downtime:
+            statements.append((_INSERT_EVENTS, {
+                "tenant": tenant, "machines": [d[0] for d in downtime], "starts": [d[1] for d in downtime],
+                "ends": [d[2] for d in downtime], "intervals": [d[3] for d in downtime],
+                "updated": [None] * len(downtime)}))
+        lock = (_LOCK_MACHINES, {"tenant": tenant, "ids": sorted({e[0] for e in batch})})
+        made.append(partial(_same_work, engine, tenant, lock, statements))
+    return made
+
+
+def _same_work(engine: Engine, tenant: UUID, lock: tuple[str, dict], statements: list[tuple[str, dict]]) -> None:
+    with tenant_transaction(engine, tenant) as conn:
+        run_batch(conn, [lock])
+        run_batch(conn, statements)
+
+
+_ROWS = """
+    select (select count(*) from machine_state_intervals
+            where machine_id = any(%(machines)s) and started_at >= %(lo)s and started_at < %(hi)s) as intervals,
+           (select count(*) from downtime_events
+            where machine_id = any(%(machines)s) and started_at >= %(lo)s and started_at < %(hi)s) as events
+"""
+
+
+def stored_rows(engine: Engine, tenant: UUID, machines: list[UUID], lo: datetime, hi: datetime) -> tuple[int, int]:
+    """Intervals and downtime events of `machines` starting in [lo, hi)."""
+    with tenant_transaction(engine, tenant) as conn:
+        row = conn.exec_driver_sql(_ROWS, {"machines": machines, "lo": lo, "hi": hi}).one()
+        return row.intervals, row.events
+
+
+def site_threshold(engine: Engine, tenant: UUID) -> timedelta:
+    with tenant_transaction(engine, tenant) as conn:
+        return timedelta(seconds=conn.exec_driver_sql("select micro_stop_seconds from sites limit 1").scalar_one())
+
+
 def run_all(made: list[Batch]) -> None:
     for batch in made:
         batch()
@@ -248,10 +346,16 @@ def main() -> None:
     with scratch_dir("factoryos-ingest-") as data, embedded_database(data) as urls:
         with ServerProcess(urls.app, data) as server, httpx.Client(base_url=server.url, timeout=30) as client:
             owner = new_company(client, "Ingest Works")
-            plant = seed_plant(client, owner, machines=args.machines, label="")
+            # Twice as many: every other one is the same-work reference's twin of the one before it
+            # (alternate machines: with halves, the same statements cost up to a fifth more on one
+            # half than on the other; on alternate machines they cost the same).
+            plant = seed_plant(client, owner, machines=2 * args.machines, label="")
         tenant = UUID(owner.tenant_id)
-        machines = [UUID(m) for m in plant.machine_ids]
+        machines = [UUID(m) for m in plant.machine_ids[0::2]]
+        twin = dict(zip(machines, (UUID(m) for m in plant.machine_ids[1::2]), strict=True))
         engine = make_engine(urls.app, pool_size=2, application_name="factoryos-ingest-bench")
+        threshold = site_threshold(engine, tenant)
+        twins_open: dict[UUID, _Open] = {}
         rates: dict[str, list[float]] = defaultdict(list)
         span_minutes = args.count_events // args.machines + 1
         state_span = timedelta(seconds=sum(c[2] for c in CYCLE) * (args.state_events // args.machines // 4 + 2))
@@ -261,28 +365,37 @@ def main() -> None:
             profile = args.profile and r == 0
             rows = count_rows(machines, args.count_events, base)
             raw = count_rows(machines, args.count_events, base + timedelta(minutes=span_minutes))
-            path_rate, raw_rate = side_by_side(
+            path_rate, raw_rate = side_by_side([
                 ("counts: record_counts", len(rows), count_batches(engine, tenant, rows, args.batch)),
-                ("counts: raw insert … unnest", len(raw), raw_count_batches(engine, tenant, raw, args.batch)), profile)
+                ("counts: raw insert … unnest", len(raw), raw_count_batches(engine, tenant, raw, args.batch))], profile)
             rates["counts"].append(path_rate)
             rates["counts raw"].append(raw_rate)
             # Raw intervals go before everything the write path wrote: its open intervals stay last.
-            events = state_events(machines, args.state_events, base + timedelta(days=10))
+            start = base + timedelta(days=10)
+            events = state_events(machines, args.state_events, start)
             raw_events = state_events(machines, args.state_events, EPOCH - state_span * (2 * r + 1))
-            path_rate, raw_rate = side_by_side(
+            twin_events = [(twin[m], state, code, at) for m, state, code, at in events]
+            path_rate, raw_rate, same_rate = side_by_side([
                 ("states: record_state_changes", len(events), state_batches(engine, tenant, events, args.batch)),
                 ("states: raw insert … unnest", len(raw_events),
-                 raw_state_batches(engine, tenant, raw_events, args.batch)), profile)
+                 raw_state_batches(engine, tenant, raw_events, args.batch)),
+                ("states: same work raw", len(twin_events),
+                 same_work_batches(engine, tenant, twin_events, args.batch, threshold, twins_open))], profile)
             rates["states"].append(path_rate)
             rates["states raw"].append(raw_rate)
+            rates["states same"].append(same_rate)
+            stored = [stored_rows(engine, tenant, ms, start, start + timedelta(days=10))
+                      for ms in (machines, list(twin.values()))]
+            if stored[0] != stored[1]:
+                print(f"  ! same work stored {stored[1]} (intervals, downtime events), the write path {stored[0]}")
             if args.late_share:
                 late = with_late(state_events(machines, args.state_events, base + timedelta(days=30)),
                                  args.late_share)
                 raw_events = state_events(machines, args.state_events, EPOCH - state_span * (2 * r + 2))
-                path_rate, raw_rate = side_by_side(
+                path_rate, raw_rate = side_by_side([
                     (f"states: {args.late_share:.0%} late", len(late), state_batches(engine, tenant, late, args.batch)),
                     ("states: raw insert … unnest", len(raw_events),
-                     raw_state_batches(engine, tenant, raw_events, args.batch)), False)
+                     raw_state_batches(engine, tenant, raw_events, args.batch))], False)
                 rates["states late"].append(path_rate)
                 rates["states late raw"].append(raw_rate)
             if args.single_events:
@@ -291,17 +404,24 @@ def main() -> None:
                                                     single_state_batches(engine, tenant, later, args.batch)))
         engine.dispose()
     med = {k: statistics.median(v) for k, v in rates.items()}
+
+    def ratio(kind: str, reference: str) -> float:
+        return statistics.median(a / b for a, b in zip(rates[kind], rates[reference], strict=True))
+
     print(f"\nmedian of {args.rounds} rounds, {args.machines} machines, {args.batch} events per transaction "
           "(ratio: the median round's):")
     for kind, label in (("counts", "counts"), ("states", "states"), ("states late", f"states, {args.late_share:.0%} late")):
         if kind in rates:
-            ratio = statistics.median(a / b for a, b in zip(rates[kind], rates[kind + " raw"], strict=True))
             print(f"  {label:<16} write path {med[kind]:>10,.0f} events/s   raw {med[kind + ' raw']:>10,.0f} events/s"
-                  f"   ratio {ratio:.2f}")
+                  f"   ratio {ratio(kind, kind + ' raw'):.2f}")
+    print(f"  {'states':<16} same work raw {med['states same']:>7,.0f} events/s   write path / same work "
+          f"{ratio('states', 'states same'):.2f}   same work / raw {ratio('states same', 'states raw'):.2f}")
+    per_round = "  ".join(f"{a:,.0f} / {b:,.0f} / {c:,.0f}" for a, b, c in
+                          zip(rates["states"], rates["states raw"], rates["states same"], strict=True))
+    print(f"  states per round (write path / raw / same work raw, events/s): {per_round}")
     if "states single" in rates:
         print(f"  states event by event (record_state_change) {med['states single']:,.0f} events/s")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-
 
 if __name__ == "__main__":
     main()
