@@ -11,94 +11,28 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from factoryos.errors import Conflict, PermissionDenied, ValidationFailed
+from factoryos.errors import Conflict, PermissionDenied
 from factoryos.identity.accounts import require_user
 from factoryos.identity.passwords import Passwords
 from factoryos.plant.sites import require_site
 from factoryos.production.records import ShiftInstanceRecord
 from factoryos.production.shifts import instance_at, require_instance
+from factoryos.reports.handover_models import Meaning, NoteIn, NoteOut, SignIn, SignOffOut
 from factoryos.reports.jsonable import report_to_dict
 from factoryos.reports.model import ReportDocument
 from factoryos.schema.handover import shift_handover_notes as notes_t
 from factoryos.schema.handover import shift_signoffs as signoffs_t
 from factoryos.schema.identity import users
 
-NOTE_MAX = 4000
 # Sections that are about the shift, not its figures: adding a note or a signature, or a change
 # to another shift, does not make a signed report "changed"; the list of stops waiting for a reason
 # grows with the clock (their reasons show in the stops table, which is hashed).
 NOT_FIGURES = frozenset({"signoff", "handover_notes", "operator_comments", "comparison", "open_stops"})
-
-
-class Meaning(StrEnum):
-    REVIEWED = "reviewed"
-    APPROVED = "approved"
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    shift_instance_id: UUID | None = Field(None, description="The shift (or give `site_id` for the one running now).")
-    site_id: UUID | None = Field(None, description="The site whose running shift the note is for.")
-    body: str = Field(..., max_length=NOTE_MAX, description="What the next shift needs to know.")
-
-    @field_validator("body")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValidationFailed("write the note first", code="note_empty", field="body")
-        return value
-
-    @model_validator(mode="after")
-    def _one(self) -> NoteIn:
-        if (self.shift_instance_id is None) == (self.site_id is None):
-            raise ValidationFailed("give shift_instance_id or site_id (one of them)", code="shift_required",
-                                   field="shift_instance_id")
-        return self
-
-
-class NoteOut(BaseModel):
-    id: UUID
-    shift_instance_id: UUID
-    author_id: UUID
-    author: str
-    body: str
-    created_at: datetime
-
-
-class SignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    shift_instance_id: UUID
-    meaning: Meaning = Field(Meaning.REVIEWED, description="What the signature means: reviewed or approved.")
-    reason: str | None = Field(None, max_length=500, description="Why, when it needs saying.")
-    password: str = Field(..., min_length=1, max_length=1024, description="The signer's password, entered again.")
-
-
-class SignOffOut(BaseModel):
-    id: UUID
-    shift_instance_id: UUID
-    signer_id: UUID
-    signer: str
-    meaning: Meaning
-    reason: str | None
-    content_hash: str
-    signed_at: datetime
-    changed_since_signed: bool | None = Field(None, description="The figures differ from those signed.")
-
-
-class ShiftQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    shift_instance_id: UUID
 
 
 def figures_hash(document: ReportDocument) -> str:

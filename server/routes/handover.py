@@ -16,11 +16,6 @@ from factoryos.errors import Unauthorized
 from factoryos.production.shifts import require_instance
 from factoryos.reports.builders import ReportQuery, ReportTopic, build_report
 from factoryos.reports.handover import (
-    NoteIn,
-    NoteOut,
-    ShiftQuery,
-    SignIn,
-    SignOffOut,
     add_note,
     figures_hash,
     list_notes,
@@ -29,6 +24,7 @@ from factoryos.reports.handover import (
     sign,
     verify_signer,
 )
+from factoryos.reports.handover_models import NoteIn, NoteOut, ShiftQuery, SignIn, SignOffOut
 from server.api import Context, Router
 from server.auth import runtime_of
 

@@ -17,8 +17,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Select, Static, TextArea
 
-from factoryos.client.api_handover import HandoverNote, handover_notes, post_handover_note
+from factoryos.client.api_handover import handover_notes, post_handover_note
 from factoryos.client.models import SiteOut
+from factoryos.reports.handover_models import NoteOut
 from tui.errors import describe
 
 NOTE_MAX = 4000
@@ -123,7 +124,7 @@ class HandoverScreen(ModalScreen[bool]):
         self.dismiss(self.saved)
 
 
-def _listing(notes: list[HandoverNote], zone: ZoneInfo) -> Text:
+def _listing(notes: list[NoteOut], zone: ZoneInfo) -> Text:
     # Plain text: a note may hold brackets that markup would swallow.
     lines = [f"{n.created_at.astimezone(zone):%H:%M} {n.author}: {n.body}" for n in notes[-5:]]
     return Text("This shift's notes (site time):\n" + "\n".join(lines))
