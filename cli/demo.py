@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -149,7 +150,7 @@ def demo(
     url = f"http://127.0.0.1:{port}"
     logins = credentials.load_or_create(data_dir / "demo-credentials.json")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _stop_on_signals(stop)
 
     console.print("starting the embedded PostgreSQL…")
     with database(settings, prepare=True) as urls:
@@ -186,7 +187,7 @@ def demo(
                         stop.wait(0.5)
                     console.print(_summary(http, prov))
                 else:
-                    _run_tui(url, logins["supervisor"], data_dir / "tui", run_for)
+                    _run_tui(url, logins["supervisor"], data_dir / "tui", run_for, stop)
         except KeyboardInterrupt:
             pass
         finally:
@@ -201,6 +202,35 @@ def demo(
     ok("demo stopped; the data is kept (`factoryos demo --reset` starts over)")
 
 
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (a service manager) and SIGHUP (the terminal closed) stop the demo as Ctrl+C does:
+    the PLCs' counters kept, the server and the embedded PostgreSQL stopped, nothing left running.
+    Headless, the wait loop sees `stop` and prints its summary; the TUI leaves when it is set."""
+
+    terminal = [fd for fd in (1, 2) if os.isatty(fd)]  # asked now: a terminal that hung up is no tty
+
+    def handler(signum: int, frame: object) -> None:
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # once: a second signal must not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
+        if signum == signal.SIGHUP:
+            _detach(terminal)
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _detach(terminal: list[int]) -> None:
+    """The terminal is gone: what would be written to it (the TUI leaving, "stopping…") goes nowhere,
+    instead of failing the stop half-way with an I/O error."""
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in terminal:
+            os.dup2(sink, fd)
+    finally:
+        os.close(sink)
+
+
 def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin], stop_key: str) -> None:
     console.print(f"[bold]FactoryOS demo[/] running at {url}  (data: {data_dir})", soft_wrap=True)
     table = Table("who", "email", "password", "role")
@@ -212,11 +242,12 @@ def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoL
                   soft_wrap=True)
 
 
-def _run_tui(url: str, login: credentials.DemoLogin, state_dir: Path, run_for: str | None) -> None:
+def _run_tui(url: str, login: credentials.DemoLogin, state_dir: Path, run_for: str | None,
+             stop: threading.Event) -> None:
     from tui.app import run_signed_in
 
     run_signed_in(url, login.email, login.password, state_dir=state_dir,
-                  exit_after=_seconds(run_for) if run_for else None)
+                  exit_after=_seconds(run_for) if run_for else None, stop=stop)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ profile, the signed-in `Session`, and the outbox drain loop; screens do the rest
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 from pathlib import Path
 
 from textual import work
@@ -67,6 +69,7 @@ class FactoryApp(App[None]):
         timeout: float = 10.0,
         auto_sign_in: tuple[str, str] | None = None,
         exit_after: float | None = None,
+        exit_when: threading.Event | None = None,
         server_fixed: bool = False,
         client_address: str | None = None,
     ) -> None:
@@ -77,6 +80,7 @@ class FactoryApp(App[None]):
         self.client_address = client_address
         self._auto_sign_in = auto_sign_in
         self._exit_after = exit_after
+        self._exit_when = exit_when
         self.config_path = config_path or default_config_path()
         self.outbox_dir = outbox_dir or default_outbox_dir()
         self.profile: ClientProfile = load_profile(self.config_path)
@@ -90,6 +94,10 @@ class FactoryApp(App[None]):
         self._high_contrast = high_contrast
 
     # -- lifecycle --------------------------------------------------------------------------
+
+    def _exit_if_told(self) -> None:
+        if self._exit_when is not None and self._exit_when.is_set():
+            self.exit()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(STATE_VARIABLES)
@@ -107,6 +115,8 @@ class FactoryApp(App[None]):
         self.push_screen(LoginScreen())
         if self._exit_after is not None:
             self.set_timer(self._exit_after, self.exit)
+        if self._exit_when is not None:
+            self.set_interval(0.25, self._exit_if_told)
         if self._auto_sign_in is not None and self.initial_server:
             self._sign_in_directly(self.initial_server, *self._auto_sign_in)
 
@@ -292,10 +302,16 @@ def make_app(**options: object) -> FactoryApp:
     return FactoryApp(**options)  # type: ignore[arg-type]
 
 
-def run_signed_in(server: str, email: str, password: str, *, state_dir: Path, exit_after: float | None = None) -> None:
-    """Run the app signed in from the start (the demo), keeping its profile in `state_dir`."""
+def run_signed_in(server: str, email: str, password: str, *, state_dir: Path, exit_after: float | None = None,
+                  stop: threading.Event | None = None) -> None:
+    """Run the app signed in from the start (the demo), keeping its profile in `state_dir`; it is
+    left when `stop` is set (the demo's SIGTERM or SIGHUP: the terminal closed)."""
     app = make_app(
         server=server, config_path=state_dir / "client.json", outbox_dir=state_dir / "outbox",
-        auto_sign_in=(email, password), exit_after=exit_after,
+        auto_sign_in=(email, password), exit_after=exit_after, exit_when=stop,
     )
+    if stop is not None and sys.platform != "win32":
+        from tui.hangup import HangupSafeDriver
+
+        app.driver_class = HangupSafeDriver  # the terminal may be gone by the time it is told to leave
     app.run()

@@ -1,12 +1,18 @@
-"""`factoryos demo --headless`: a real run, checked through the API while it runs."""
+"""`factoryos demo`: headless runs checked through the API while they run; its stop on SIGHUP and SIGTERM."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import select
+import signal
 import statistics
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -111,3 +117,62 @@ def test_second_run_reuses_the_data_and_reset_starts_over(pg_tmp: Path) -> None:
     assert third.returncode == 0, err3
     assert "demo data removed" in out3
     assert (pg_tmp / "demo" / "demo-credentials.json").read_text() != creds
+
+
+def _postmaster_gone(data_dir: Path) -> bool:
+    return not (data_dir / "demo" / "pg" / "postmaster.pid").exists()
+
+
+def test_a_hangup_stops_the_headless_demo_and_its_database(pg_tmp: Path) -> None:
+    """SIGHUP (the terminal closed) stops the demo as Ctrl+C does: summary, PLC counters kept, the
+    embedded PostgreSQL stopped; nothing left running."""
+    proc = _start_demo(pg_tmp, free_port(), 600)
+    try:
+        _wait_for((pg_tmp / "demo" / "demo-credentials.json").exists, 90, "the demo running")
+        _wait_for((pg_tmp / "demo" / "simulator-counters.json").exists, 90, "the PLCs' counters kept")
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "demo stopped" in out and "Traceback" not in err
+    assert _postmaster_gone(pg_tmp)
+
+
+def test_closing_the_terminal_stops_the_demo_tui_and_its_database(pg_tmp: Path) -> None:
+    """The demo in its TUI on a real pseudo-terminal; closing the terminal (the kernel hangs up the
+    session) leaves the TUI and stops the server and the embedded PostgreSQL."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: the demo on the pseudo-terminal
+        os.environ.update({"FACTORYOS_DATA_DIR": str(pg_tmp), "COLUMNS": "80", "LINES": "24", "TERM": "xterm"})
+        os.execv(sys.executable, [sys.executable, "-c", "from cli.main import main; main()", "demo",
+                                  "--port", str(free_port())])
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # a terminal of 80×24
+    seen = b""
+    try:
+        deadline = time.monotonic() + 150
+        while b"Supervisor" not in seen:  # the dashboard is on screen, signed in
+            assert time.monotonic() < deadline, seen[-2000:]
+            ready, _, _ = select.select([master], [], [], 1)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+    finally:
+        os.close(master)  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 120
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.5)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("the demo kept running after its terminal closed")
+    assert b"Supervisor" in seen, seen[-2000:]
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert _postmaster_gone(pg_tmp)

@@ -60,7 +60,7 @@ async def _settle(ws: aiohttp.ClientWebSocketResponse, quiet: float = 1.5, limit
     raise AssertionError("the browser session's app never settled")
 
 
-async def _wait_for(predicate, ws, timeout: float = 30) -> None:
+async def _wait_for(predicate, ws, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
