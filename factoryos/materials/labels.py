@@ -11,9 +11,10 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
+from reportlab.lib.units import mm  # a constant (6 ms): the canvas and barcode load with the first PDF label
+
 FNC1 = "\xf1"
 GS = "\x1d"
-mm = 72 / 25.4  # points per millimetre (reportlab's `mm`; reportlab itself loads with the first PDF label)
 WIDTH, HEIGHT = 100 * mm, 50 * mm
 
 

@@ -21,8 +21,6 @@ The service layer builds a `ReportDocument` and hands it to `render`, e.g.::
     render(doc, "pdf", response_stream)
 """
 
-from typing import Any
-
 from factoryos.reports.errors import ReportFontMissing, ReportFormatUnsupported, ReportInvalid
 from factoryos.reports.jsonable import iter_json, report_to_dict
 from factoryos.reports.model import (
@@ -40,6 +38,8 @@ from factoryos.reports.model import (
     ValueType,
 )
 from factoryos.reports.render import ReportFormat, render
+
+# The renderers themselves (factoryos.reports.pdf / .xlsx: reportlab, openpyxl) load with the first report.
 
 __all__ = [
     "BarChart",
@@ -60,20 +60,5 @@ __all__ = [
     "ValueType",
     "iter_json",
     "render",
-    "render_pdf",
-    "render_xlsx",
     "report_to_dict",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """`render_pdf` and `render_xlsx` load reportlab and openpyxl on first use, not with the package."""
-    if name == "render_pdf":
-        from factoryos.reports.pdf import render_pdf
-
-        return render_pdf
-    if name == "render_xlsx":
-        from factoryos.reports.xlsx import render_xlsx
-
-        return render_xlsx
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,8 +32,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from factoryos.reports import ReportDocument, ReportKind, render_pdf, render_xlsx
+from factoryos.reports import ReportDocument, ReportKind
+from factoryos.reports.pdf import render_pdf
 from factoryos.reports.synthetic import synthetic_report
+from factoryos.reports.xlsx import render_xlsx
 
 MACHINES = 200
 AIMS = {"shift_pdf": "≤ 2 s", "monthly_xlsx": "≤ 5 s", "raw_xlsx": "< 300 MB peak", "api": "shift PDF ≤ 2 s"}

@@ -8,8 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from factoryos.reports import ReportDocument, ReportKind, render_pdf, render_xlsx
+from factoryos.reports import ReportDocument, ReportKind
+from factoryos.reports.pdf import render_pdf
 from factoryos.reports.synthetic import synthetic_report
+from factoryos.reports.xlsx import render_xlsx
 from tests.reports.seed import Plant, seed_plant
 
 MACHINES = 30  # by shift: 90 rows, enough for three landscape pages

@@ -18,9 +18,9 @@ from factoryos.reports import (
     ReportKind,
     TableSection,
     ValueType,
-    render_pdf,
     report_to_dict,
 )
+from factoryos.reports.pdf import render_pdf
 from factoryos.reports.pdf_style import ZEBRA
 from factoryos.reports.sections import ProductionFigures, ReasonFigures, downtime_pareto, production_table
 from factoryos.reports.synthetic import OPERATORS, synthetic_report

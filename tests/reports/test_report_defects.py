@@ -13,7 +13,8 @@ import httpx
 from pypdf import PdfReader
 from reportlab.graphics.shapes import Line
 
-from factoryos.reports import BarChart, ValueType, render_pdf
+from factoryos.reports import BarChart, ValueType
+from factoryos.reports.pdf import render_pdf
 from factoryos.reports.pdf_charts import _bar_drawing
 from factoryos.reports.pdf_style import WHITE
 from factoryos.reports.sections import ReasonFigures, downtime_pareto, oee_chart

@@ -20,9 +20,9 @@ from factoryos.reports import (
     ReportKind,
     TableSection,
     ValueType,
-    render_xlsx,
 )
 from factoryos.reports.synthetic import RAW_COLUMNS
+from factoryos.reports.xlsx import render_xlsx
 
 Rendered = dict[tuple[ReportKind, str], Path]
 T = ValueType
