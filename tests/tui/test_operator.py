@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList, Select
+from textual.widgets import Input, OptionList, Select
 
 from tests.tui.pilot import settle, signed_in, text_of, type_text, until
 from tui.screens.operator import OperatorScreen
@@ -41,7 +41,8 @@ async def test_scrap_with_reason_is_stored(app_factory, world, api):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_operator(pilot, world, machine["code"])
         await pilot.press("f6")
-        await pilot.pause()
+        quantity = screen.query_one("#scrap-qty", Input)
+        await until(pilot, lambda: quantity.has_focus, what="quantity field focused")  # F6 lands before typing
         await type_text(pilot, "3")
         await pilot.press("enter")  # → reason
         reason = screen.query_one("#scrap-reason", Select)
