@@ -34,6 +34,7 @@ from factoryos.backup.standby import (
     ReplicaState,
     StandbyError,
     state_of,
+    wait_promoted,
 )
 from factoryos.backup.standby_fence import FENCE_DIR, PEER_FILE, PeerFile
 from factoryos.errors import Conflict
@@ -371,12 +372,13 @@ def promote_compose(root: Path, *, db_bind: str | None = None, db_port: int | No
     port = db_port or int(env.get(REPLICATION_PORT) or 0) or int((of.get("port") if isinstance(of, dict) else 0) or 5432)
     if not compose_state(stack).in_recovery:
         raise Conflict("this database is already a primary: nothing to promote", code="standby_not_replica")
+    # Signalled, then watched (see factoryos.backup.standby.promote for why not pg_promote(true)).
     run = stack.run("exec", "-T", "postgres", "psql", "-U", "postgres", "-d", "postgres", "-qtAc",
-                    "select pg_promote(true, 60)", timeout=120)  # fmt: skip
+                    "select pg_promote(false)", timeout=60)  # fmt: skip
     if run.returncode != 0 or run.stdout.strip() != "t":
-        raise StandbyError(f"the standby did not finish its promotion: {_last(run.stderr or run.stdout)}",
+        raise StandbyError(f"the standby refused the promotion: {_last(run.stderr or run.stdout)}",
                            code="standby_promote_failed")  # fmt: skip
-    state = compose_state(stack)
+    state = wait_promoted(lambda: compose_state(stack), 60)
     promoted = time.monotonic()
     envfile.set_values(layout.env_file, {STANDBY_OF: "", REPLICATION_BIND: bind, REPLICATION_PORT: str(port)})
     layout.write_state({**previous, "standby_of": None, "promoted_at": dt.datetime.now(dt.UTC).isoformat(

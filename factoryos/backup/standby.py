@@ -16,6 +16,7 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.exc import DBAPIError
 
 from factoryos.backup.errors import BackupError
 from factoryos.backup.pgtools import find_tool, libpq_target
@@ -180,24 +182,43 @@ def _instant(value: object) -> dt.datetime | None:
 
 
 def promote(url: str, *, wait_seconds: int = 60) -> ReplicaState:
-    """The standby becomes a primary (a new timeline); refused when it is one already."""
+    """The standby becomes a primary (a new timeline); refused when it is one already.
+
+    The promotion is only signalled (`pg_promote(false)`) and then watched with short queries: a session
+    that waits inside pg_promote holds a snapshot through the rest of the replay, and a cleanup record
+    from the busy primary can cancel it as a recovery conflict although the promotion goes on."""
     if not replica_state(url).in_recovery:
         raise Conflict("this database is already a primary: nothing to promote", code="standby_not_replica")
     engine = create_engine(normalize_db_url(url), poolclass=pool.NullPool)
     try:
         with engine.connect() as conn:
-            done = conn.execute(text("select pg_promote(true, :wait)"), {"wait": wait_seconds}).scalar_one()
+            signalled = conn.execute(text("select pg_promote(false)")).scalar_one()
             conn.commit()
     finally:
         engine.dispose()
-    if not done:
-        raise StandbyError(f"the standby did not finish its promotion within {wait_seconds} s",
-                           code="standby_promote_failed")  # fmt: skip
-    deadline = time.monotonic() + wait_seconds
-    while (state := replica_state(url)).in_recovery and time.monotonic() < deadline:
-        time.sleep(0.2)
+    if not signalled:
+        raise StandbyError("the standby refused the promotion signal", code="standby_promote_failed")
+    state = wait_promoted(lambda: replica_state(url), wait_seconds)
     log.warning("standby promoted to primary on timeline %d", state.timeline)
     return state
+
+
+def wait_promoted(ask: Callable[[], ReplicaState], wait_seconds: float) -> ReplicaState:
+    """Polls `ask` until the database has left recovery. A failed question (a query cancelled by a
+    replay conflict, the server restarting its connections at the end of recovery) is asked again."""
+    deadline = time.monotonic() + wait_seconds
+    failure = "it was still in recovery"
+    while time.monotonic() < deadline:
+        try:
+            state = ask()
+        except (StandbyError, DBAPIError) as exc:
+            failure = str(exc).splitlines()[0]
+        else:
+            if not state.in_recovery:
+                return state
+        time.sleep(0.2)
+    raise StandbyError(f"the standby did not finish its promotion within {wait_seconds:g} s: {failure}",
+                       code="standby_promote_failed")  # fmt: skip
 
 
 @dataclass(frozen=True)
