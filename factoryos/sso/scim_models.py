@@ -85,7 +85,8 @@ class ScimUser(ScimDocument):
     schemas: list[str] = Field(default_factory=lambda: [USER_SCHEMA])
     id: UUID
     external_id: str | None = Field(None, alias="externalId")
-    user_name: str = Field(alias="userName", description="The person's email: they sign in with it.")
+    user_name: str = Field(alias="userName", description="The person's email: they sign in with it. The same in "
+                           "every company of the person; compared without case.")
     name: ScimName | None = None
     display_name: str | None = Field(None, alias="displayName")
     active: bool

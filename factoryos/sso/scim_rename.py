@@ -21,6 +21,17 @@ records the change in its own audit chain (`RenameNotice`): the old and new addr
 already knows, the person being its member — and the name of the company whose directory changed
 it, so its auditor knows whom to ask. Nothing else of that company (its SCIM ids, provider, groups,
 the person's role there) is written into another company's chain.
+
+The userName is the same in every company (RFC 7643 §4.1.1: the identifier the person signs in
+with, unique across the service, compared without case): another company's directory record of
+the person follows the rename in the same transaction (`RenameNotice.follow`), so that company's
+directory finds them by the new address, and its chain records its own record's change too. That
+directory may lag behind: while it still sends the old address it is repeating, not renaming —
+it may not give an address of a domain it does not serve — so its call keeps the sign-in email
+and does the rest (`only_repeats`), rather than being refused and unable to deactivate the person.
+A domain is served by a directory when its provider lists it and no other company routes it: a
+disabled provider is not routed, so it could list any domain, and must not give or take another
+company's addresses that way (two directories would rename one person back and forth).
 """
 
 from __future__ import annotations
@@ -29,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, select, update
+from sqlalchemy import Connection, RowMapping, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from factoryos.identity.accounts import CompanyChoice, user_companies
@@ -61,11 +72,63 @@ class RenameNotice:
         return AuditRow("update", "user", self.user_id, before={"email": self.old_email},
                         after={"email": self.new_email, "source": "scim", "by_company": self.by_company})
 
+    def follow(self, conn: Connection, tenant: UUID) -> AuditRow:
+        """In another company of the person (the transaction's tenant set to it): its directory's record
+        of them takes the new address too; the row its chain records."""
+        row = self.row()
+        release_user_name(conn, tenant, self.new_email)
+        mine = conn.execute(select(scim_users.c.id, scim_users.c.user_name).where(
+            scim_users.c.tenant_id == tenant, scim_users.c.user_id == self.user_id).with_for_update()).first()
+        if mine is None or mine.user_name == self.new_email:
+            return row
+        conn.execute(update(scim_users).where(scim_users.c.tenant_id == tenant, scim_users.c.id == mine.id)
+                     .values(user_name=self.new_email, version=scim_users.c.version + 1, updated_at=datetime.now(UTC)))
+        assert row.before is not None and row.after is not None
+        return AuditRow(row.action, row.entity_type, row.entity_id, before={**row.before, "user_name": mine.user_name},
+                        after={**row.after, "user_name": self.new_email, "scim_user_id": str(mine.id)})
+
+
+def serves(conn: Connection, caller: ScimCaller, email: str) -> bool:
+    """Whether the caller's directory may give out addresses of this email's domain: its provider lists
+    the domain and no other company routes it."""
+    domain = email_domain(email)
+    if domain is None or domain not in set(caller.provider["email_domains"]):
+        return False
+    routed = conn.execute(text("select company_id from sso_domain_providers(:d)"), {"d": domain}).scalars()
+    return all(company == caller.tenant_id for company in routed)
+
+
+def not_served(caller: ScimCaller, email: str) -> ScimError:
+    return invalid_value(f"{email} is not of an email domain {caller.provider['name']} serves: add the domain to "
+                         "the provider first (a domain another company routes is that company's)",
+                         code="scim_email_domain")
+
+
+def only_repeats(conn: Connection, caller: ScimCaller, account_id: UUID, current: str, sent: str) -> bool:
+    """Whether the userName `sent` for the account signing in as `current` is one this directory can only
+    be repeating (it is behind the person's other company): the account is shared, and this directory
+    serves neither its address nor `sent`, so it could not rename the person to it anyway."""
+    if serves(conn, caller, current) or serves(conn, caller, sent):
+        return False
+    return any(c.tenant_id != caller.tenant_id for c in user_companies(conn, account_id))
+
+
+def release_user_name(conn: Connection, tenant: UUID, email: str) -> None:
+    """A record of the company still naming `email` whose account has since moved to another address
+    (renamed while it was not a member there) takes its account's address, freeing `email`."""
+    conn.execute(update(scim_users).where(
+        scim_users.c.tenant_id == tenant, func.lower(scim_users.c.user_name) == email.lower(),
+        users.c.id == scim_users.c.user_id, func.lower(users.c.email) != email.lower(),
+    ).values(user_name=users.c.email, version=scim_users.c.version + 1, updated_at=datetime.now(UTC)))
+
 
 def change_email(conn: Connection, caller: ScimCaller, before: RowMapping, email: str) -> RenameNotice:
     """Give the account of SCIM user `before` the sign-in email `email` (normalised, not its own)."""
     tenant, provider = caller.tenant_id, caller.provider
-    account = conn.execute(select(users).where(users.c.id == before["user_id"]).with_for_update()).mappings().one()
+    # Checked before the account is locked: a directory that may not rename the person takes no lock
+    # that a rename by the one that may (locking this company's record of them as it follows) could
+    # wait on in a circle.
+    account = conn.execute(select(users).where(users.c.id == before["user_id"])).mappings().one()
     member = MembershipRepository(conn, tenant).by_user(account["id"])
     belongs_to = user_companies(conn, account["id"])
     # The owner of any company, not only of this one: a directory must not move another company's
@@ -76,14 +139,14 @@ def change_email(conn: Connection, caller: ScimCaller, before: RowMapping, email
     if account["installation_admin"]:
         raise invalid_value(f"{account['email']} administers the whole server and keeps its local sign-in",
                             code="scim_local_account_only")
-    domains = set(provider["email_domains"])
-    if email_domain(email) not in domains:
-        raise invalid_value(f"{email} is not in the email domains of {provider['name']}: add the domain to the "
-                            "provider first", code="scim_email_domain")
-    if email_domain(account["email"]) not in domains and any(c.tenant_id != tenant for c in belongs_to):
+    if not serves(conn, caller, email):
+        raise not_served(caller, email)
+    if not serves(conn, caller, account["email"]) and any(c.tenant_id != tenant for c in belongs_to):
         # An address this directory does not serve, of an account other companies have too: not its to change.
         raise invalid_value(f"{account['email']} is not in the email domains of {provider['name']} and belongs to "
                             "other companies too: the person changes it themselves", code="scim_email_domain")
+    account = conn.execute(select(users).where(users.c.id == before["user_id"]).with_for_update()).mappings().one()
+    release_user_name(conn, tenant, email)
     taken = conn.execute(select(scim_users.c.id).where(scim_users.c.tenant_id == tenant,
                                                        func.lower(scim_users.c.user_name) == email.lower(),
                                                        scim_users.c.id != before["id"])).first()

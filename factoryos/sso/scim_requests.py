@@ -44,7 +44,11 @@ class ScimUserIn(_Lenient):
 
     schemas: list[str] | None = Field(None, description="e.g. the core User schema and extension schemas.")
     user_name: str = Field(alias="userName", max_length=320,
-                           description="The person's email address: they sign in with it.")
+                           description="The person's email address: they sign in with it. Compared without "
+                                       "case, so a change of case only changes nothing. A directory changes it "
+                                       "only within its provider's email domains; for a person of another "
+                                       "company too whose address it does not serve, another address it sends "
+                                       "is not taken (their address stays, the rest applies).")
     external_id: str | None = Field(None, alias="externalId", max_length=500)
     name: ScimNameIn | None = None
     display_name: str | None = Field(None, alias="displayName", max_length=200)

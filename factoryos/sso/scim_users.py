@@ -12,6 +12,10 @@ Accounts are linked or made by the same rule as a just-in-time sign-in: an exist
 when its email is of the provider's domains or it is already a member; a new account only for an
 email of the provider's domains. A new userName (the person's address changed in the directory)
 changes the account's sign-in email under the same rules (factoryos/sso/scim_rename.py).
+
+The userName answered and filtered on is the account's sign-in email, the same in every company of
+the person, compared without case (RFC 7643 §4.1.1, caseExact false): a userName differing only in
+case names the same person, so it is no rename and a new user with it is a 409 `uniqueness`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +40,7 @@ from factoryos.identity.sessions import revoke_user_sessions
 from factoryos.schema.identity import memberships, users
 from factoryos.schema.sso import scim_group_members, scim_groups, scim_users
 from factoryos.sso.mapping import map_groups, site_scope_after
-from factoryos.sso.registry import email_domain, mapping_rules
+from factoryos.sso.registry import mapping_rules
 from factoryos.sso.scim import (
     Filter,
     Page,
@@ -58,7 +62,14 @@ from factoryos.sso.scim_models import (
     ScimRef,
     ScimUser,
 )
-from factoryos.sso.scim_rename import RenameNotice, change_email
+from factoryos.sso.scim_rename import (
+    RenameNotice,
+    change_email,
+    not_served,
+    only_repeats,
+    release_user_name,
+    serves,
+)
 from factoryos.sso.scim_standing import group_names
 from factoryos.sso.scim_tokens import ScimCaller
 from factoryos.sso.signin import NO_PASSWORD, AuditRow
@@ -78,7 +89,8 @@ class Outcome:
     renamed: RenameNotice | None = None
 
     def chain_rows(self, home: UUID) -> list[tuple[UUID, AuditRow]]:
-        """Each row with its company, in the order the companies' chains are to be locked."""
+        """Each row with its company, in the order the companies' chains are to be locked (another
+        company's is the rename's notice, completed there by `RenameNotice.follow`)."""
         if self.renamed is None:
             return [(home, self.audit)]
         rows = [(c.tenant_id, self.audit if c.tenant_id == home else self.renamed.row())
@@ -159,6 +171,16 @@ def _is_owner(conn: Connection, tenant: UUID, user_id: UUID) -> bool:
 
 # ---- users ---------------------------------------------------------------------------------------
 
+# A SCIM user with its account's sign-in email: the userName it is answered and found by.
+_USER_VIEW = select(scim_users, users.c.email.label("account_email")).join(users, users.c.id == scim_users.c.user_id)
+
+
+def _account_email(conn: Connection, row: RowMapping | dict[str, Any]) -> str:
+    if "account_email" in row:
+        return str(row["account_email"])
+    return str(conn.execute(select(users.c.email).where(users.c.id == row["user_id"])).scalar_one())
+
+
 def _user_row(conn: Connection, tenant: UUID, sid: UUID, *, for_update: bool = False) -> RowMapping | None:
     stmt = select(scim_users).where(scim_users.c.tenant_id == tenant, scim_users.c.id == sid)
     if for_update:
@@ -185,10 +207,11 @@ def user_doc(conn: Connection, base: str, row: RowMapping) -> ScimUser:
     name = None
     if row["given_name"] or row["family_name"] or row["display_name"]:
         name = ScimName(given_name=row["given_name"], family_name=row["family_name"], formatted=row["display_name"])
+    user_name = _account_email(conn, row)
     return ScimUser(
-        id=row["id"], external_id=row["external_id"], user_name=row["user_name"], name=name,
+        id=row["id"], external_id=row["external_id"], user_name=user_name, name=name,
         display_name=row["display_name"], active=row["active"],
-        emails=[ScimEmail(value=row["user_name"], type="work", primary=True)],
+        emails=[ScimEmail(value=user_name, type="work", primary=True)],
         groups=[ScimRef(value=str(g.id), ref=f"{base}/Groups/{g.id}", display=g.display_name) for g in groups],
         meta=ScimMeta(resource_type="User", created=row["created_at"], last_modified=row["updated_at"],
                       location=f"{base}/Users/{row['id']}", version=_version(row)),
@@ -266,7 +289,7 @@ def _check_unique(conn: Connection, tenant: UUID, *, user_name: str | None, exte
 def _account_for(conn: Connection, caller: ScimCaller, email: str, fields: UserFields) -> tuple[RowMapping, bool]:
     """The account this userName provisions: linked or made as a just-in-time sign-in would."""
     provider = caller.provider
-    in_domain = email_domain(email) in set(provider["email_domains"])
+    in_domain = serves(conn, caller, email)
     account = find_by_email(conn, email)
     if account is not None:
         if account["installation_admin"]:
@@ -280,8 +303,7 @@ def _account_for(conn: Connection, caller: ScimCaller, email: str, fields: UserF
             raise uniqueness(f"the account {email} is already provisioned")
         return account, False
     if not in_domain:
-        raise invalid_value(f"{email} is not in the email domains of {provider['name']}: add the domain to the "
-                            "provider first", code="scim_email_domain")
+        raise not_served(caller, email)
     name = fields.display_name or " ".join(p for p in (fields.given_name, fields.family_name) if p) or None
     try:
         name = validation.display_name(name) if name else None
@@ -300,6 +322,7 @@ def create_user(conn: Connection, caller: ScimCaller, base: str, doc: Any) -> Ou
     fields = _user_fields(doc)
     assert fields.user_name is not None
     email = _normalized(fields.user_name)
+    release_user_name(conn, caller.tenant_id, email)
     _check_unique(conn, caller.tenant_id, user_name=email, external_id=fields.external_id)
     account, created = _account_for(conn, caller, email, fields)
     active = fields.active if fields.active is not None else True
@@ -308,7 +331,8 @@ def create_user(conn: Connection, caller: ScimCaller, base: str, doc: Any) -> Ou
     try:
         with conn.begin_nested():
             row = conn.execute(insert(scim_users).values(
-                tenant_id=caller.tenant_id, user_id=account["id"], user_name=email, external_id=fields.external_id,
+                tenant_id=caller.tenant_id, user_id=account["id"], user_name=account["email"],
+                external_id=fields.external_id,
                 given_name=fields.given_name, family_name=fields.family_name, display_name=fields.display_name,
                 active=active).returning(scim_users)).mappings().one()
     except IntegrityError:  # a concurrent create of the same person won
@@ -320,19 +344,21 @@ def create_user(conn: Connection, caller: ScimCaller, base: str, doc: Any) -> Ou
 
 def get_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str) -> dict[str, Any]:
     sid = _uuid(raw_id)
-    row = _user_row(conn, caller.tenant_id, sid) if sid else None
+    row = conn.execute(_USER_VIEW.where(scim_users.c.tenant_id == caller.tenant_id, scim_users.c.id == sid)
+                       ).mappings().first() if sid else None
     if row is None:
         raise not_found("User", raw_id)
     return user_doc(conn, base, row).document()
 
 
 def list_users(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page) -> dict[str, Any]:
-    return _listing(conn, caller, scim_users, scim_users.c.user_name, "username", flt, page,
+    return _listing(conn, caller, scim_users, _USER_VIEW, users.c.email, "username", flt, page,
                     lambda r: user_doc(conn, base, r))
 
 
-def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnElement[str], name_attribute: str,
-             flt: Filter | None, page: Page, document: Callable[[RowMapping], Resource]) -> dict[str, Any]:
+def _listing(conn: Connection, caller: ScimCaller, table: Table, query: Select[Any], name: ColumnElement[str],
+             name_attribute: str, flt: Filter | None, page: Page, document: Callable[[RowMapping], Resource]
+             ) -> dict[str, Any]:
     """One page of a resource type, filtered by `<name> eq`, `externalId eq` or `id eq` (RFC 7644 §3.4.2)."""
     where = [table.c.tenant_id == caller.tenant_id]
     if flt is not None:
@@ -343,8 +369,8 @@ def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnEle
         else:
             key = _uuid(flt.value)
             where.append(table.c.id == key if key else table.c.id.is_(None))
-    total = conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
-    rows = conn.execute(select(table).where(*where).order_by(table.c.created_at, table.c.id)
+    total = conn.execute(select(func.count()).select_from(query.where(*where).subquery())).scalar_one()
+    rows = conn.execute(query.where(*where).order_by(table.c.created_at, table.c.id)
                         .offset(page.start_index - 1).limit(page.count)).mappings().all()
     resources = [document(r) for r in rows]
     return ScimListResponse(total_results=total, start_index=page.start_index, items_per_page=len(resources),
@@ -353,23 +379,30 @@ def _listing(conn: Connection, caller: ScimCaller, table: Table, name: ColumnEle
 
 def _save_user(conn: Connection, caller: ScimCaller, base: str, before: RowMapping, fields: UserFields) -> Outcome:
     tenant = caller.tenant_id
-    user_name = before["user_name"] if fields.user_name is None else _normalized(fields.user_name)
+    current = _account_email(conn, before)  # the userName in every company of the person
+    sent = current if fields.user_name is None else _normalized(fields.user_name)
     for email in fields.emails:
-        if email.strip().lower() != user_name.lower():
-            raise ScimError(400, f"emails follow userName: {email} is not {user_name}", scim_type="mutability",
+        if email.strip().lower() != sent.lower():
+            raise ScimError(400, f"emails follow userName: {email} is not {sent}", scim_type="mutability",
                             code="scim_user_name_immutable")
     active = before["active"] if fields.active is None else fields.active
     if not active and _is_owner(conn, tenant, before["user_id"]):
         raise ScimError(400, "the company owner is the break-glass account and cannot be deactivated by the "
                         "directory", scim_type="mutability", code="scim_owner_protected")
     _check_unique(conn, tenant, user_name=None, external_id=fields.external_id, own=before["id"])
-    renamed = change_email(conn, caller, before, user_name) if user_name != before["user_name"] else None
+    renamed, not_taken = None, None
+    if sent.lower() != current.lower():  # caseExact false: a change of case only is the same address
+        if only_repeats(conn, caller, before["user_id"], current, sent):
+            not_taken = {"user_name_not_taken": sent}  # the directory is behind the person's other company
+        else:
+            renamed = change_email(conn, caller, before, sent)
+    user_name = renamed.new_email if renamed is not None else current
     values = {"user_name": user_name, "external_id": fields.external_id, "given_name": fields.given_name,
               "family_name": fields.family_name, "display_name": fields.display_name, "active": active}
     if all(before[k] == v for k, v in values.items()):
         return Outcome(200, user_doc(conn, base, before).document(),
                        AuditRow("update", "scim_user", before["id"], before=_audit_user(before),
-                                after={**_audit_user(before), "unchanged": True}))
+                                after={**_audit_user(before), "unchanged": True, **(not_taken or {})}))
     row = conn.execute(update(scim_users).where(scim_users.c.tenant_id == tenant, scim_users.c.id == before["id"])
                        .values(**values, version=scim_users.c.version + 1, updated_at=datetime.now(timezone.utc))
                        .returning(scim_users)).mappings().one()
@@ -379,7 +412,7 @@ def _save_user(conn: Connection, caller: ScimCaller, base: str, before: RowMappi
                      .values(display_name=fields.display_name))
     return Outcome(200, user_doc(conn, base, row).document(),
                    AuditRow("update", "scim_user", row["id"], before=_audit_user(before),
-                            after={**_audit_user(row), "membership": change}), renamed)
+                            after={**_audit_user(row), "membership": change, **(not_taken or {})}), renamed)
 
 
 def replace_user(conn: Connection, caller: ScimCaller, base: str, raw_id: str, doc: Any) -> Outcome:
@@ -495,13 +528,14 @@ def group_doc(conn: Connection, base: str, row: RowMapping, *, members: bool = T
     refs = None
     if members:
         found = conn.execute(
-            select(scim_users.c.id, scim_users.c.user_name)
+            select(scim_users.c.id, users.c.email)
             .join(scim_group_members, (scim_group_members.c.tenant_id == scim_users.c.tenant_id)
                   & (scim_group_members.c.scim_user_id == scim_users.c.id))
+            .join(users, users.c.id == scim_users.c.user_id)
             .where(scim_group_members.c.tenant_id == row["tenant_id"], scim_group_members.c.group_id == row["id"])
-            .order_by(scim_users.c.user_name)
+            .order_by(users.c.email)
         ).all()
-        refs = [ScimRef(value=str(m.id), ref=f"{base}/Users/{m.id}", display=m.user_name, type="User") for m in found]
+        refs = [ScimRef(value=str(m.id), ref=f"{base}/Users/{m.id}", display=m.email, type="User") for m in found]
     return ScimGroup(id=row["id"], external_id=row["external_id"], display_name=row["display_name"], members=refs,
                      meta=ScimMeta(resource_type="Group", created=row["created_at"], last_modified=row["updated_at"],
                                    location=f"{base}/Groups/{row['id']}", version=_version(row)))
@@ -580,8 +614,8 @@ def get_group(conn: Connection, caller: ScimCaller, base: str, raw_id: str, *, m
 
 def list_groups(conn: Connection, caller: ScimCaller, base: str, flt: Filter | None, page: Page, *,
                 members: bool = True) -> dict[str, Any]:
-    return _listing(conn, caller, scim_groups, scim_groups.c.display_name, "displayname", flt, page,
-                    lambda r: group_doc(conn, base, r, members=members))
+    return _listing(conn, caller, scim_groups, select(scim_groups), scim_groups.c.display_name, "displayname",
+                    flt, page, lambda r: group_doc(conn, base, r, members=members))
 
 
 def _save_group(conn: Connection, caller: ScimCaller, base: str, before: RowMapping, name: str,

@@ -5,8 +5,9 @@ so each handler resolves the token itself (the transaction's tenant is then that
 answers SCIM's own media type and error bodies (RFC 7644 §3.12, with our stable `code` inside)
 rather than problem+json. The request body is read raw for the same reason. Each call writes one
 audit row in the company (and a rename one in each other company of the person: their sign-in
-changed there too); a failed call's changes are rolled back to a savepoint first, so its audit
-row is all that stays. A call with no valid token has no company to be audited in.
+changed there too, and that company's SCIM record of them follows); a failed call's changes are
+rolled back to a savepoint first, so its audit row is all that stays. A call with no valid token
+has no company to be audited in.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from factoryos.sso.scim_models import (
     ScimTokenOut,
     ScimUser,
 )
+from factoryos.sso.scim_rename import RenameNotice
 from factoryos.sso.scim_requests import ScimGroupIn, ScimPatchOp, ScimUserIn
 from factoryos.sso.scim_tokens import ScimCaller
 from factoryos.sso.scim_users import Outcome
@@ -132,8 +134,8 @@ def _call(ctx: Context, what: str, run: Callable[[ScimCaller, str], Outcome]) ->
                   after={"call": what, "status": refused.status, "code": refused.code, "detail": refused.detail})
         return _error(refused)
     for tenant, row in outcome.chain_rows(caller.tenant_id):
-        if tenant != caller.tenant_id:
-            _audit_elsewhere(ctx, tenant, row)
+        if tenant != caller.tenant_id and outcome.renamed is not None:
+            _rename_elsewhere(ctx, tenant, outcome.renamed)
             continue
         after = {**row.after, "call": what} if row.after is not None else None
         ctx.audit(row.action, row.entity_type, row.entity_id, before=row.before, after=after, tenant_id=tenant)
@@ -143,11 +145,13 @@ def _call(ctx: Context, what: str, run: Callable[[ScimCaller, str], Outcome]) ->
     return _answer(outcome.status, outcome.document, headers)
 
 
-def _audit_elsewhere(ctx: Context, tenant: UUID, row: AuditRow) -> None:
-    """A row in another company's chain, inside that company's tenant. The request id ties it to the
-    call; the caller's address and user agent (the other company's identity provider) stay out."""
+def _rename_elsewhere(ctx: Context, tenant: UUID, notice: RenameNotice) -> None:
+    """The rename in another company of the person, inside that company's tenant: its SCIM record of
+    them follows, and a row in its chain. The request id ties the row to the call; the caller's address
+    and user agent (the other company's identity provider) stay out."""
     set_tenant(ctx.conn, tenant)
     try:
+        row = notice.follow(ctx.conn, tenant)
         record(ctx.conn, AuditEvent(tenant_id=tenant, action=row.action, entity_type=row.entity_type,
                                     entity_id=str(row.entity_id), before=row.before, after=row.after,
                                     request_id=ctx.request_id))

@@ -54,3 +54,10 @@ def scim_headers(http: httpx.Client, plant: Plant) -> dict[str, str]:
     r = http.post("/api/v1/sso/scim/token", json={"provider_id": plant.provider["id"]}, headers=plant.owner.headers)
     assert r.status_code in (200, 201), r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def audit_rows(http: httpx.Client, who: Session, **params: Any) -> list[dict[str, Any]]:
+    """The company's audit rows over the API, but those its own reading of the audit adds."""
+    r = http.get("/api/v1/audit", params={"limit": 500, **params}, headers=who.headers)
+    assert r.status_code == 200, r.text
+    return [row for row in r.json()["items"] if row["entity_type"] != "audit_log"]

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from factoryos.audit.verify import verify_chain
 from tests.accounts import Session, accept, invite, join, login, new_company
+from tests.sso.support import audit_rows
 from tests.sso.test_scim_conformance import (
     SCIM,
     USER,
@@ -24,13 +25,6 @@ from tests.sso.test_scim_conformance import (
     scim_company,
     scim_error,
 )
-
-
-def _audit(http: httpx.Client, who: Session, **params: Any) -> list[dict[str, Any]]:
-    """The company's rows, but those its own reading of the audit adds."""
-    r = http.get("/api/v1/audit", params={"limit": 500, **params}, headers=who.headers)
-    assert r.status_code == 200, r.text
-    return [row for row in r.json()["items"] if row["entity_type"] != "audit_log"]
 
 
 def _company_name(http: httpx.Client, who: Session) -> str:
@@ -49,16 +43,16 @@ def test_a_rename_is_recorded_in_each_company_of_the_person(http: httpx.Client, 
     t, elsewhere, ivy, scim_ivy = _person_of_two_companies(http)
     bystander = new_company(http)
     assert {c["id"] for c in login(http, ivy.email).json()["companies"]} == {t.owner.tenant_id, elsewhere.tenant_id}
-    seen_before = {row["seq"] for row in _audit(http, elsewhere)}
+    seen_before = {row["seq"] for row in audit_rows(http, elsewhere)}
 
     r = patch(http, t, f"/Users/{scim_ivy['id']}", {"op": "replace", "path": "userName", "value": t.email("ivy.new")})
     assert r.status_code == 200, r.text
 
-    home = [row for row in _audit(http, t.owner, entity="scim_user", entity_id=scim_ivy["id"])
+    home = [row for row in audit_rows(http, t.owner, entity="scim_user", entity_id=scim_ivy["id"])
             if row["action"] == "update"]
     assert [(row["before"]["user_name"], row["after"]["user_name"]) for row in home] == [
         (t.email("ivy"), t.email("ivy.new"))]
-    there = [row for row in _audit(http, elsewhere) if row["seq"] not in seen_before]
+    there = [row for row in audit_rows(http, elsewhere) if row["seq"] not in seen_before]
     assert [(row["action"], row["entity_type"], row["entity_id"]) for row in there] == [("update", "user", ivy.user_id)]
     (notice,) = there
     assert notice["before"] == {"email": t.email("ivy")}
@@ -72,14 +66,14 @@ def test_a_rename_is_recorded_in_each_company_of_the_person(http: httpx.Client, 
     for private in (scim_ivy["id"], scim_ivy["externalId"], t.provider["id"], t.provider["name"], "operator"):
         assert private not in text, private
     # Not a company of hers: nothing about her.
-    assert _audit(http, bystander, entity_id=ivy.user_id) == []
+    assert audit_rows(http, bystander, entity_id=ivy.user_id) == []
 
     # Okta's shape (a PUT) too; each rename is one more row there.
     r = http.put(f"{SCIM}/Users/{scim_ivy['id']}", headers=t.scim, json={
         "schemas": [USER], "userName": t.email("ivy.kern"), "externalId": "ext-ivy", "active": True})
     assert r.status_code == 200, r.text
     renames = [(row["before"]["email"], row["after"]["email"])
-               for row in _audit(http, elsewhere, entity="user", entity_id=ivy.user_id, action="update")]
+               for row in audit_rows(http, elsewhere, entity="user", entity_id=ivy.user_id, action="update")]
     assert renames == [(t.email("ivy.new"), t.email("ivy.kern")), (t.email("ivy"), t.email("ivy.new"))]
     with superuser_engine.connect() as conn:
         for company in (t.owner, elsewhere):
@@ -90,14 +84,14 @@ def test_a_rename_is_recorded_in_each_company_of_the_person(http: httpx.Client, 
 def test_a_refused_rename_or_other_change_writes_nothing_elsewhere(http: httpx.Client) -> None:
     t, elsewhere, ivy, scim_ivy = _person_of_two_companies(http)
     taken = new_user(http, t, "taken")
-    seen_before = {row["seq"] for row in _audit(http, elsewhere)}
+    seen_before = {row["seq"] for row in audit_rows(http, elsewhere)}
 
     r = patch(http, t, f"/Users/{scim_ivy['id']}", {"op": "replace", "path": "userName", "value": taken["userName"]})
     scim_error(r, 409, "uniqueness")
     r = patch(http, t, f"/Users/{scim_ivy['id']}", {"op": "replace", "path": "displayName", "value": "Ivy I."})
     assert r.status_code == 200, r.text  # a change of this company's record only
 
-    assert [row for row in _audit(http, elsewhere) if row["seq"] not in seen_before] == []
+    assert [row for row in audit_rows(http, elsewhere) if row["seq"] not in seen_before] == []
     assert login(http, t.email("ivy"), company_id=elsewhere.tenant_id).status_code == 200  # her address as it was
 
 
@@ -130,7 +124,7 @@ def test_renames_in_two_companies_at_once_both_land_in_both_chains(
             thread.join()
     assert answers == [200] * 10
     for home, other in ((a, b), (b, a)):
-        notices = _audit(http, other.owner, entity="user", action="update")
+        notices = audit_rows(http, other.owner, entity="user", action="update")
         assert len([n for n in notices if n["after"].get("by_company") == _company_name(http, home.owner)]) == 5
     with superuser_engine.connect() as conn:
         for company in (a.owner, b.owner):
