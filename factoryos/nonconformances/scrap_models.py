@@ -30,8 +30,9 @@ class MachineScrapQuery(BaseModel):
 
 class MachineScrapOut(BaseModel):
     machine_id: UUID
-    start: datetime = Field(description="Start of the hour (UTC) the machine counted the rejects in.")
-    end: datetime
+    start: datetime = Field(description="Start of the hour the machine counted the rejects in: an hour of the "
+                                        "machine's site's clock (at a site at +05:30 it starts at :30 UTC).")
+    end: datetime = Field(description="End of that hour, exclusive: one hour later, also across a DST change.")
     quantity: int = Field(description="Rejects the machine's counter counted (booked rejections not included).")
     order_id: UUID | None = Field(description="The order whose run held those minutes; null when none ran.")
     product_id: UUID | None

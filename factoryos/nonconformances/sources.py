@@ -5,14 +5,14 @@ product, order, how many, what is wrong); what the caller sends wins. By hand, m
 description are required.
 
 Scrap a machine counted (the reject counter, in `machine_count_buckets`) is not a rejection entry:
-`machine_scrap` groups it per machine, hour and the order whose run held the minutes, ready to be
-offered next to the booked rejections.
+`machine_scrap` groups it per machine, hour of the machine's site's clock and the order whose run held the
+minutes, ready to be offered next to the booked rejections.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -30,25 +30,51 @@ from factoryos.schema.production import loss_reasons, rejection_entries
 REQUIRED_BY_HAND = ("machine_id", "quantity", "description")
 HOUR = timedelta(hours=1)
 
-# A minute belongs to the run that holds its midpoint, as the machine's counts do.
+# A minute belongs to the run that holds its midpoint, as the machine's counts do. The hour is the machine's
+# site's: truncated in the site's zone, which keeps the instant's offset, so a site at +05:30 gets hours
+# starting at :30 UTC and the hour repeated when summer time ends is two hours (CEST, then CET). The minutes
+# are summed per quarter hour first (every zone's hours start on a quarter hour of UTC: offsets are whole
+# quarter hours), the zones come as parameters from one lookup: joining and truncating each minute made a
+# day of 40 machines 20 times slower than the UTC hours were; this way it is faster than they were.
 _MACHINE_SCRAP = """
-select b.machine_id, date_trunc('hour', b.minute, 'UTC') as hour, o.job_id, j.product_id, sum(b.reject) as parts
-from machine_count_buckets b
-left join operation_runs r on r.tenant_id = b.tenant_id and r.machine_id = b.machine_id
-  and r.started_at <= b.minute + interval '30 seconds'
-  and (r.ended_at is null or r.ended_at > b.minute + interval '30 seconds')
-left join order_operations o on o.tenant_id = r.tenant_id and o.id = r.operation_id
-left join jobs j on j.tenant_id = o.tenant_id and j.id = o.job_id
-where b.tenant_id = :tenant and b.minute >= :since and b.minute < :until and b.reject > 0
-  and (cast(:machine as uuid) is null or b.machine_id = cast(:machine as uuid))
+with quarters as (
+  select b.machine_id, date_bin('15 minutes', b.minute, timestamptz '2000-01-01 00:00Z') as quarter, o.job_id,
+    j.product_id, sum(b.reject) as parts
+  from machine_count_buckets b
+  left join operation_runs r on r.tenant_id = b.tenant_id and r.machine_id = b.machine_id
+    and r.started_at <= b.minute + interval '30 seconds'
+    and (r.ended_at is null or r.ended_at > b.minute + interval '30 seconds')
+  left join order_operations o on o.tenant_id = r.tenant_id and o.id = r.operation_id
+  left join jobs j on j.tenant_id = o.tenant_id and j.id = o.job_id
+  where b.tenant_id = :tenant and b.minute >= :since and b.minute < :until and b.reject > 0
+    and (cast(:machine as uuid) is null or b.machine_id = cast(:machine as uuid))
+  group by 1, 2, 3, 4)
+select q.machine_id, date_trunc('hour', q.quarter, coalesce(z.zone, 'UTC')) as hour, q.job_id, q.product_id,
+  sum(q.parts) as parts
+from quarters q
+left join unnest(cast(:machines as uuid[]), cast(:zones as text[])) as z(machine_id, zone)
+  on z.machine_id = q.machine_id
 group by 1, 2, 3, 4
 order by 2 desc, 1, 3 nulls first
+"""
+
+_MACHINE_ZONES = """
+select m.id, s.timezone from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id
+where m.tenant_id = :tenant and (cast(:machine as uuid) is null or m.id = cast(:machine as uuid))
+"""
+
+# The hour of the machine's site's clock that holds an instant, and that clock's zone.
+_SITE_HOUR = """
+select date_trunc('hour', cast(:at as timestamptz), s.timezone), s.timezone
+from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id
+where m.tenant_id = :tenant and m.id = :machine
 """
 
 
 @dataclass(frozen=True, slots=True)
 class MachineScrap:
-    """Rejects a machine's counter counted in one hour [start, end), under one order (or none)."""
+    """Rejects a machine's counter counted in one hour of its site's clock [start, end), under one order
+    (or none)."""
 
     machine_id: UUID
     start: datetime
@@ -60,9 +86,12 @@ class MachineScrap:
 
 def machine_scrap(conn: Connection, tenant_id: UUID, since: datetime, until: datetime,
                   machine_id: UUID | None = None) -> list[MachineScrap]:
-    """Machine-counted scrap in [since, until), newest hour first; booked rejections are not in it."""
+    """Machine-counted scrap in [since, until), per hour of each machine's site, newest hour first; booked
+    rejections are not in it."""
+    zones = conn.execute(text(_MACHINE_ZONES), {"tenant": tenant_id, "machine": machine_id}).all()
     rows = conn.execute(text(_MACHINE_SCRAP), {"tenant": tenant_id, "since": since, "until": until,
-                                               "machine": machine_id})
+                                               "machine": machine_id, "machines": [z[0] for z in zones],
+                                               "zones": [z[1] for z in zones]})
     return [MachineScrap(machine, hour, hour + HOUR, int(parts), order, product)
             for machine, hour, order, product, parts in rows]
 
@@ -119,21 +148,27 @@ def _from_machine_count(conn: Connection, tenant_id: UUID, body: NcIn) -> tuple[
         raise ValidationFailed("name the hour of counted scrap the NC comes from", code="required", field="source_at")
     if body.source_at.tzinfo is None:
         raise ValidationFailed("source_at needs a timezone", code="validation_failed", field="source_at")
-    start = body.source_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    site_hour = conn.execute(text(_SITE_HOUR), {"at": body.source_at, "tenant": tenant_id,
+                                                 "machine": body.machine_id}).first()
+    start, zone = site_hour or (body.source_at, "UTC")  # no row: not this company's machine, none found below
     found = machine_scrap(conn, tenant_id, start, start + HOUR, body.machine_id)
     if not found:
         raise ValidationFailed("the machine counted no scrap in that hour", code="machine_scrap_not_found",
                                field="source_at")
-    zone = conn.execute(text(
-        "select s.timezone from machines m join sites s on s.tenant_id = m.tenant_id and s.id = m.site_id "
-        "where m.tenant_id = :tenant and m.id = :machine"), {"tenant": tenant_id, "machine": body.machine_id}).scalar()
-    local = start.astimezone(ZoneInfo(zone)) if zone else start
     orders = {(f.order_id, f.product_id) for f in found}
     order, product = next(iter(orders)) if len(orders) == 1 else (None, None)
     quantity = sum(f.quantity for f in found)
     return {"machine_id": body.machine_id, "order_id": order, "product_id": product, "quantity": Decimal(quantity),
-            "description": f"Rejects counted by the machine {local:%Y-%m-%d %H:%M}–"
-                           f"{(local + HOUR):%H:%M} ({zone or 'UTC'})"}, start
+            "description": f"Rejects counted by the machine {site_clock(start, zone, '%Y-%m-%d %H:%M')}–"
+                           f"{site_clock(start + HOUR, zone, '%H:%M')} ({zone})"}, start
+
+
+def site_clock(at: datetime, zone: str, fmt: str) -> str:
+    """`at` on a site's clock, with the zone's abbreviation when that wall time occurs twice (the hour
+    repeated when summer time ends), so the two read apart."""
+    local = at.astimezone(ZoneInfo(zone))
+    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+    return f"{local:{fmt}} {local:%Z}" if repeated else f"{local:{fmt}}"
 
 
 def completed(conn: Connection, tenant_id: UUID, body: NcIn) -> NcIn:

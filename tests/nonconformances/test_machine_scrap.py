@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -15,6 +16,7 @@ from tests.orders import runs_plant
 from tests.production import plant
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def _counts(conn, tenant: str, machine: str, minutes: dict[int, tuple[int, int]]) -> None:
@@ -125,3 +127,87 @@ def test_an_nc_names_the_hour_of_counted_scrap_it_comes_from(http, app_engine) -
     answer = http.post("/api/v1/nonconformances", headers=other.headers, json={
         "source": "machine_count", "machine_id": press["id"], "source_at": T0.isoformat()}).json()
     assert answer["code"] in {"machine_scrap_not_found", "machine_not_found"}, answer
+
+
+def _rejects(conn, tenant: str, machine: str, at: dict[datetime, int]) -> None:
+    for minute, reject in at.items():
+        conn.execute(text("insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject) "
+                          "values (:t, :m, :at, 40, :r)"), {"t": tenant, "m": machine, "at": minute, "r": reject})
+
+
+def test_counted_scrap_is_grouped_by_each_sites_own_hour(http, app_engine) -> None:
+    """Kolkata is UTC+05:30: its hours start at :30 UTC. One query over two sites groups each machine by its
+    own site's hour, and an NC named by any instant of a Kolkata hour takes exactly that hour's rejects."""
+    owner = new_company(http)
+    kolkata, berlin = plant.site(http, owner, "Asia/Kolkata"), plant.site(http, owner, "Europe/Berlin")
+    kiln, press = plant.machine(http, owner, kolkata["id"]), plant.machine(http, owner, berlin["id"])
+    ten = datetime(2026, 11, 3, 4, 30, tzinfo=UTC)  # 10:00 in Kolkata, 05:30 in Berlin
+    minute = timedelta(minutes=1)
+    with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
+        _rejects(conn, owner.tenant_id, kiln["id"], {ten - minute: 1, ten: 2, ten + 30 * minute: 4,
+                                                     ten + 59 * minute: 8, ten + HOUR: 16})
+        _rejects(conn, owner.tenant_id, press["id"], {ten - minute: 32, ten: 64})  # 05:29 and 05:30 CET
+        found = machine_scrap(conn, UUID(owner.tenant_id), ten - HOUR, ten + 2 * HOUR)
+    k, p = UUID(kiln["id"]), UUID(press["id"])
+    assert found == [  # newest hour first
+        MachineScrap(k, ten + HOUR, ten + 2 * HOUR, 16, None, None),  # 11:00–12:00 IST
+        MachineScrap(k, ten, ten + HOUR, 2 + 4 + 8, None, None),  # 10:00, 10:30 and 10:59 IST
+        MachineScrap(p, ten - 30 * minute, ten + 30 * minute, 32 + 64, None, None),  # 05:00–06:00 CET
+        MachineScrap(k, ten - HOUR, ten, 1, None, None),  # 09:59 IST
+    ]
+    assert [f"{s.start.astimezone(ZoneInfo(z)):%H:%M}" for s, z in zip(found, ["Asia/Kolkata"] * 2 + [
+        "Europe/Berlin", "Asia/Kolkata"], strict=True)] == ["11:00", "10:00", "05:00", "09:00"]
+
+    answer = http.get("/api/v1/nonconformances/machine-scrap", headers=owner.headers, params={
+        "from": (ten - HOUR).isoformat(), "to": (ten + 2 * HOUR).isoformat(), "machine_id": kiln["id"]})
+    assert answer.status_code == 200, answer.text
+    assert [(r["start"], r["end"], r["quantity"]) for r in answer.json()] == [
+        ("2026-11-03T05:30:00Z", "2026-11-03T06:30:00Z", 16), ("2026-11-03T04:30:00Z", "2026-11-03T05:30:00Z", 14),
+        ("2026-11-03T03:30:00Z", "2026-11-03T04:30:00Z", 1)]
+
+    # 10:45 in Kolkata names the hour 10:00–11:00 there, not the UTC hour 05:00–06:00 (10:30–11:30 IST).
+    made = http.post("/api/v1/nonconformances", headers=owner.headers, json={
+        "source": "machine_count", "machine_id": kiln["id"], "source_at": "2026-11-03T10:45:00+05:30"})
+    assert made.status_code == 201, made.text
+    nc = made.json()
+    assert (nc["source_at"], float(nc["quantity"])) == ("2026-11-03T04:30:00Z", 14.0)
+    assert nc["description"] == "Rejects counted by the machine 2026-11-03 10:00–11:00 (Asia/Kolkata)"
+
+
+def test_a_dst_night_at_a_berlin_site_has_a_row_per_hour_of_its_clock(http, app_engine) -> None:
+    """The night summer time ends has 25 hours in Berlin, 02:00 twice (CEST, then CET): a row each, the NC
+    names which; the night it starts has 23, no 02:00."""
+    owner = new_company(http)
+    site = plant.site(http, owner, "Europe/Berlin")
+    press = plant.machine(http, owner, site["id"])
+    zone = ZoneInfo("Europe/Berlin")
+    autumn = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # 2026-10-25 00:00 CEST
+    spring = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)  # 2026-03-29 00:00 CET
+    with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
+        for day, hours in ((autumn, 25), (spring, 23)):
+            _rejects(conn, owner.tenant_id, press["id"], {day + i * HOUR + timedelta(minutes=20): i + 1
+                                                         for i in range(hours)})
+        long_day = machine_scrap(conn, UUID(owner.tenant_id), autumn, autumn + 25 * HOUR)
+        short_day = machine_scrap(conn, UUID(owner.tenant_id), spring, spring + 23 * HOUR)
+
+    def clock(rows: list[MachineScrap]) -> list[tuple[str, str, int]]:
+        return [(f"{s.start.astimezone(zone):%H:%M}", f"{s.start.astimezone(zone):%Z}", s.quantity)
+                for s in reversed(rows)]
+
+    assert clock(long_day) == [("00:00", "CEST", 1), ("01:00", "CEST", 2), ("02:00", "CEST", 3),
+                               ("02:00", "CET", 4)] + [(f"{h:02}:00", "CET", h + 2) for h in range(3, 24)]
+    assert clock(short_day) == [("00:00", "CET", 1), ("01:00", "CET", 2)] + [
+        (f"{h:02}:00", "CEST", h) for h in range(3, 24)]
+    assert all(s.end - s.start == HOUR for s in long_day + short_day)
+
+    def nc(source_at: str) -> dict:
+        made = http.post("/api/v1/nonconformances", headers=owner.headers, json={
+            "source": "machine_count", "machine_id": press["id"], "source_at": source_at})
+        assert made.status_code == 201, made.text
+        return made.json()
+
+    summer, winter = nc("2026-10-25T02:30:00+02:00"), nc("2026-10-25T02:30:00+01:00")
+    assert (summer["source_at"], float(summer["quantity"])) == ("2026-10-25T00:00:00Z", 3.0)
+    assert (winter["source_at"], float(winter["quantity"])) == ("2026-10-25T01:00:00Z", 4.0)
+    assert summer["description"].endswith("2026-10-25 02:00 CEST–02:00 CET (Europe/Berlin)")
+    assert winter["description"].endswith("2026-10-25 02:00 CET–03:00 (Europe/Berlin)")

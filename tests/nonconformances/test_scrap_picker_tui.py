@@ -48,9 +48,15 @@ async def test_scrap_the_machine_counted_opens_an_nc_with_one_key(app_factory, a
         end = (hour + timedelta(hours=1)).astimezone(zone)
         assert [rows.get_row_at(i)[1:] for i in range(2)] == [
             [p.machine["code"], "2", reasons["DEFECT.DIMENSION"]["name"]],
-            [p.machine["code"], "8", f"Counted by the machine until {end:%H:%M}"]]
+            [p.machine["code"], "8", "Counted by the machine"]]
         assert rows.get_row_at(1)[0] == f"{hour.astimezone(zone):%a %H:%M}"
-        await pilot.press("down", "enter")
+        # The line under the table: the highlighted row in full, the counted hour with its end.
+        booked = f"2 rejected: {reasons['DEFECT.DIMENSION']['name']}"
+        await until(pilot, lambda: booked in text_of(pilot, "#rj-detail"), what="the detail line")
+        await pilot.press("down")
+        assert (f"{hour.astimezone(zone):%a %d %b %H:%M}–{end:%H:%M} ({zone.key}) · 8 counted by the machine"
+                in text_of(pilot, "#rj-detail"))
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, QualityScreen) and table.row_count == 1, what="the NC")
         await until(pilot, lambda: screen.nc is not None, what="detail")
         assert table.get_row_at(0)[:4] == ["NC-0001", "open", p.machine["code"], "8"]
