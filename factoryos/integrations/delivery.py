@@ -11,11 +11,23 @@ Sends do not wait for each other. A pass claims each company's due deliveries (a
 and starts each send as a task of its own; an outcome is written as soon as it is known (those known
 together in one short transaction per company), and the next pass runs on its interval while slow
 sends still run. So a receiver that never answers holds its own deliveries for the client timeout,
-not other endpoints' or other companies'. A pass claims only what it can start at once: at most
-`in_flight` sends in all, `per_company` of one company and `per_endpoint` of one endpoint, so one
-company or one endpoint cannot take every slot, and nothing claimed waits for a slot. The lease (at
-least twice the client timeout) outlasts any send, so a delivery in flight is never claimed again;
-a send cancelled at shutdown leaves its delivery claimed until the lease runs out, then due again.
+not other endpoints' or other companies'. A pass claims only what it can start at once, so nothing
+claimed waits for a slot: at most `per_endpoint` sends of one endpoint and `per_company` of one
+company, and `in_flight` shared by all companies beyond each one's first send.
+
+Fairness (a plant expects a healthy company's webhook within about a second, whatever other
+companies' receivers do): a company with nothing in flight may always start one send, even when
+dead receivers of others hold every shared slot (so at most `in_flight` plus one per company run at
+once); and an endpoint whose last attempt failed or timed out (`consecutive_failures` > 0) is sent
+one delivery at a time, a probe, until one succeeds: a dead receiver holds one slot, not eight.
+Deliveries left unclaimed by these bounds stay due as they were (attempts and next_attempt_at are
+untouched) and are claimed by a later pass. The lease (at least twice the client timeout) outlasts
+any send, so a delivery in flight is never claimed again; a send cancelled at shutdown leaves its
+delivery claimed until the lease runs out, then due again.
+
+A pass first asks every company with endpoints how many deliveries it has due, in one transaction
+and one round trip (the tenant switched before each company's question: RLS as for a request); only
+the companies with some due get a claim transaction of their own.
 
 Retries wait `base × 2^(attempt-1)` seconds (±10 % jitter so that many endpoints failing together do
 not retry in step), at most `cap`; after `max_attempts`, or once the next try would fall later than
@@ -43,6 +55,7 @@ from sqlalchemy import Connection, Engine, text
 
 from factoryos import __version__
 from factoryos.audit.writer import AuditEvent, record
+from factoryos.db.driver import compact, run_batch
 from factoryos.db.tenant import tenant_transaction
 from factoryos.errors import ConfigError
 from factoryos.identity.keys import DerivedKeys
@@ -92,33 +105,50 @@ class Outcome:
 
 
 # Due deliveries of one company, oldest first, leaving out what would put an endpoint over its share
-# of sends at once (`busy`: its sends still in flight).
+# of sends at once (`busy`: its sends still in flight): `per_endpoint`, or one (a probe) while its
+# last attempt stands failed. An admin's test event goes before the backlog: after fixing a receiver
+# they test it, and its success ends the probing.
 _CLAIM = text("""
     update webhook_deliveries d
     set next_attempt_at = now() + make_interval(secs => :lease), attempts = d.attempts + 1, last_attempt_at = now()
     from (
       select x.id from webhook_deliveries x
+      join (
+        select r.id, r.ping from (
+          select y.id, y.endpoint_id, ev.event_type = :test as ping,
+                 row_number() over (partition by y.endpoint_id
+                                    order by ev.event_type = :test desc, y.next_attempt_at, y.id) as n,
+                 case when e.consecutive_failures > 0 then 1 else :per_endpoint end as bound
+          from webhook_deliveries y
+          join webhook_endpoints e on e.tenant_id = y.tenant_id and e.id = y.endpoint_id
+          join webhook_events ev on ev.tenant_id = y.tenant_id and ev.id = y.event_id
+          where y.tenant_id = :tenant and y.status = 'pending' and y.next_attempt_at <= now()
+            and (e.enabled or ev.event_type = :test)
+        ) r
+        left join unnest(cast(:busy_ids as uuid[]), cast(:busy_counts as integer[])) as b(id, n)
+          on b.id = r.endpoint_id
+        where r.n + coalesce(b.n, 0) <= r.bound
+      ) ok on ok.id = x.id
       where x.tenant_id = :tenant and x.status = 'pending' and x.next_attempt_at <= now()
-        and x.id in (
-          select r.id from (
-            select y.id, y.endpoint_id,
-                   row_number() over (partition by y.endpoint_id order by y.next_attempt_at, y.id) as n
-            from webhook_deliveries y
-            join webhook_endpoints e on e.tenant_id = y.tenant_id and e.id = y.endpoint_id
-            join webhook_events ev on ev.tenant_id = y.tenant_id and ev.id = y.event_id
-            where y.tenant_id = :tenant and y.status = 'pending' and y.next_attempt_at <= now()
-              and (e.enabled or ev.event_type = :test)
-          ) r
-          left join unnest(cast(:busy_ids as uuid[]), cast(:busy_counts as integer[])) as b(id, n)
-            on b.id = r.endpoint_id
-          where r.n + coalesce(b.n, 0) <= :per_endpoint
-        )
-      order by x.next_attempt_at
+      order by ok.ping desc, x.next_attempt_at
       limit :limit
       for update of x skip locked
     ) due
     where d.tenant_id = :tenant and d.id = due.id
     returning d.id, d.endpoint_id, d.event_id, d.attempts, d.created_at
+""")
+# psycopg parameters, run in one round trip: each company's count of claimable due deliveries (up to
+# `cap`: enough to tell whether a claim left some), the tenant switched before each.
+_SET_COMPANY = "select set_config('app.tenant_id', %(s)s, true)"
+_DUE = compact("""
+    select count(*) as n from (
+      select 1 from webhook_deliveries d
+      join webhook_endpoints e on e.tenant_id = d.tenant_id and e.id = d.endpoint_id
+      join webhook_events ev on ev.tenant_id = d.tenant_id and ev.id = d.event_id
+      where d.tenant_id = %(t)s and d.status = 'pending' and d.next_attempt_at <= now()
+        and (e.enabled or ev.event_type = %(test)s)
+      limit %(cap)s
+    ) due
 """)
 _DETAILS = text("""
     select d.id, e.url, e.secret_encrypted, ev.event_type, ev.payload,
@@ -163,9 +193,26 @@ _PRUNE = text("""
 """)
 
 
+_COMPANIES = text("select * from webhook_companies()")
+
+
 def companies(engine: Engine) -> list[UUID]:
     with engine.connect() as conn:
-        return list(conn.execute(text("select * from webhook_companies()")).scalars())
+        return list(conn.execute(_COMPANIES).scalars())
+
+
+def due_counts(engine: Engine, cap: int) -> list[tuple[UUID, int]]:
+    """The companies with deliveries due now, in directory order, each with how many (at most `cap`)."""
+    with engine.begin() as conn:
+        ids = list(conn.execute(_COMPANIES).scalars())
+        if not ids:
+            return []
+        batch: list[tuple[str, dict[str, Any] | None]] = []
+        for tenant_id in ids:
+            batch += [(_SET_COMPANY, {"s": str(tenant_id)}), (_DUE, {"t": tenant_id, "test": TEST_EVENT, "cap": cap})]
+        batch.append((_SET_COMPANY, {"s": ""}))
+        rows = run_batch(conn, batch)
+    return [(tenant_id, n) for tenant_id, answer in zip(ids, rows[1::2], strict=True) if (n := answer[0]["n"])]
 
 
 class WebhookWorker:
@@ -235,9 +282,10 @@ class WebhookWorker:
 
     def _client(self) -> httpx.AsyncClient:
         # No redirects: a receiver that moved must be edited, not followed to wherever it points.
-        # As many connections as sends at once: none waits for the pool (and its timeout).
+        # No bound on connections: the worker's own bounds keep sends in check, so none waits for the
+        # pool (and its timeout).
         return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False,
-                                 limits=httpx.Limits(max_connections=self.in_flight, max_keepalive_connections=20),
+                                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=20),
                                  headers={"user-agent": f"FactoryOS-Webhooks/{__version__}"})
 
     async def run_once(self, client: httpx.AsyncClient | None = None) -> int:
@@ -249,37 +297,40 @@ class WebhookWorker:
         while True:
             started, more = await self._pass(client)
             made.extend(started)
-            if not more:
-                break
+            if not more or not (self._sends or self._freed.is_set()):
+                break  # nothing in flight and none ended since the pass began: what is left is another's claim
             await self._freed.wait()  # cleared as the pass began: set once a send of ours ended since
         await asyncio.gather(*made)
         return len(made)
 
     async def _pass(self, client: httpx.AsyncClient) -> tuple[list[asyncio.Task[None]], bool]:
         """Claim what is due of every company, as far as the bounds leave room, and start sending it;
-        returns the sends started and whether a claim was cut short by the bounds (more may be due)."""
+        returns the sends started and whether the bounds left some due unclaimed."""
         async with self._passing:
             started: list[asyncio.Task[None]] = []
             more = False
             self._freed.clear()
-            tenants = await asyncio.to_thread(companies, self.engine)
-            if tenants:  # a different company first each pass: none is always last when slots run out
-                first = self._turn % len(tenants)
-                tenants = tenants[first:] + tenants[:first]
+            due = await asyncio.to_thread(due_counts, self.engine, self.per_company + 1)
+            if due:  # a different company first each pass: none is always last when slots run out
+                first = self._turn % len(due)
+                due = due[first:] + due[:first]
                 self._turn += 1
-            for tenant_id in tenants:
-                if self._busy >= self.in_flight:
-                    more = True
-                    break
-                room = min(self.in_flight - self._busy, self.per_company - self._busy_companies[tenant_id])
-                if room <= 0:
-                    continue
-                jobs = await asyncio.to_thread(self._claim, tenant_id, room, dict(self._busy_endpoints))
-                started.extend(self._start(client, job) for job in jobs)
-                more = more or len(jobs) == room or any(
-                    self._busy_endpoints[job.endpoint_id] >= self.per_endpoint for job in jobs)
+            for tenant_id, count in due:
+                room = self._room(tenant_id)
+                if room > 0:
+                    jobs = await asyncio.to_thread(self._claim, tenant_id, room, dict(self._busy_endpoints))
+                    started.extend(self._start(client, job) for job in jobs)
+                    count -= len(jobs)
+                more = more or count > 0
             self.last_pass = datetime.now(UTC)
             return started, more
+
+    def _room(self, tenant_id: UUID) -> int:
+        """How many more sends the company may start now: its first is its own, the rest come out of
+        the shared `in_flight` (what the busy companies hold beyond their first)."""
+        mine = self._busy_companies[tenant_id]
+        shared_free = self.in_flight - (self._busy - len(self._busy_companies))
+        return min(self.per_company - mine, shared_free + (1 if mine == 0 else 0))
 
     def _start(self, client: httpx.AsyncClient, job: Job) -> asyncio.Task[None]:
         self._busy += 1

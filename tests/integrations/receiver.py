@@ -69,12 +69,23 @@ def receiver(script: list[int] | None = None) -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state["r"] = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", list(script or []))
+    with serving(Handler) as port:
+        state["r"] = Receiver(f"http://127.0.0.1:{port}/hook", list(script or []))
+        yield state["r"]
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # eight connections at once must not wait for a retried SYN
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """An HTTP server on a free local port, answering in threads while the block runs: its port."""
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state["r"]
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()
