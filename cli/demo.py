@@ -129,7 +129,9 @@ def demo(
     headless: Annotated[bool, typer.Option("--headless", help="No TUI: run, print a summary, exit.")] = False,
     run_for: Annotated[str | None, typer.Option("--for", help="Stop after this long, e.g. 20s or 5m.")] = None,
     port: Annotated[int, typer.Option(help="Server port on 127.0.0.1 (a free one if busy).")] = DEFAULT_PORT,
-    speed: Annotated[float, typer.Option(help="Simulated machine time per real second.", min=0.1, max=60)] = 1.0,
+    speed: Annotated[float, typer.Option(
+        help="How many times faster than real life stops, breakdowns and changeovers come and go; parts "
+             "are made at the machines' rated cycle at any speed, so OEE stays real.", min=0.1, max=60)] = 1.0,
 ) -> None:
     """Run FactoryOS with simulated machines and open the dashboard."""
     from factoryos.identity.admin import set_installation_admin
@@ -175,11 +177,14 @@ def demo(
                         # This machine is the demo's host: its owner runs backups and the license.
                         with app.state.engine.begin() as conn:
                             set_installation_admin(conn, email=logins["manager"].email, on=True)
-                    prov.connect(plant, sim_configs, speed=speed)
+                    prov.connect(plant, sim_configs)
                     prov.plan(plant, date.today())
                     prov.login("supervisor")
                 sims.fault(FAULTED_MACHINE)
                 _print_welcome(data_dir, url, logins, "Ctrl+C" if headless else "Ctrl+Q in the dashboard")
+                if speed != 1:
+                    console.print(f"speed {speed:g}: stops and changeovers come and go {speed:g}× as fast; parts "
+                                  "are made at each machine's rated cycle, so OEE stays real.", soft_wrap=True)
                 if headless:
                     seconds = _seconds(run_for) if run_for else None
                     deadline = time.monotonic() + seconds if seconds else None

@@ -223,15 +223,12 @@ class Provisioner:
         plant.machines = [by_code[code] for _, _, code in machine_codes()]
         return plant
 
-    def connect(self, plant: DemoPlant, sims: Sequence[ModbusMachine | OpcUaMachine], speed: float = 1.0) -> None:
-        """Point each machine at its simulated PLC (ports change from run to run).
-
-        At `speed` > 1 the simulated PLCs make parts that much faster than their rated cycle: the
-        plausibility bound is widened to match, or every count would be held as a counter jump."""
+    def connect(self, plant: DemoPlant, sims: Sequence[ModbusMachine | OpcUaMachine]) -> None:
+        """Point each machine at its simulated PLC (ports change from run to run). The counter
+        rules keep their default plausibility bound at any demo speed: the PLCs never make parts
+        faster than the machines' rated cycle."""
         for machine, sim in zip(plant.machines, sims, strict=True):
             signals = sim.signals.model_dump(mode="json")
-            if speed > 1:
-                signals["plausibility"] = {"factor": round(1.5 * speed, 3)}
             endpoint = sim.endpoint.model_dump(mode="json")
             if sim.protocol == "opcua":
                 # Pushed changes stamped by the PLC: a poll made late on a busy host cannot move parts

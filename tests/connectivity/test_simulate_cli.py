@@ -43,6 +43,21 @@ def test_simulate_runs_and_exports_machine_settings(tmp_path: Path) -> None:
     assert all(isinstance(m, ModbusMachine) and m.endpoint.port == port for m in machines)
 
 
+def test_a_faster_simulation_exports_the_cycle_it_runs_at(tmp_path: Path) -> None:
+    """At `--speed 10` the machines make parts ten times faster than at 1: the exported ideal cycle is
+    a tenth, or the poller registered from it would rate ten times its parts against it (OEE 1,000 %)."""
+    runs = {}
+    for speed in ("1", "10"):
+        export = tmp_path / f"machines-{speed}.json"
+        result = runner.invoke(app, ["--machines", "3", "--protocol", "modbus", "--seed", "4", "--modbus-port",
+                                     str(free_port()), "--speed", speed, "--export", str(export), "--duration", "0.2"])
+        assert result.exit_code == 0, result.output
+        runs[speed] = {m.machine_id: m.ideal_cycle_time for m in parse_machine_configs(json.loads(export.read_text()))}
+    assert runs["1"].keys() == runs["10"].keys() and len(runs["1"]) == 3
+    for machine, ideal in runs["1"].items():
+        assert ideal >= 2.0 and abs(runs["10"][machine] - ideal / 10) < 1e-6, (machine, ideal, runs["10"][machine])
+
+
 def test_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -2,6 +2,10 @@
 
 Time only moves when `step` is called, so a seed and a sequence of steps always give
 the same counters and states — the servers just publish what the model holds.
+
+`pace` compresses only how long runs and stops last (pace 10: stops come ten times as often and
+last a tenth as long); a cycle always takes at least the ideal cycle time, so the parts made
+never outrun the rate the machine is registered with.
 """
 
 from __future__ import annotations
@@ -56,8 +60,12 @@ _STOPS = (
 
 
 class SimMachine:
-    def __init__(self, machine_id: str, protocol: str, rng: random.Random, *, counter_bits: int = 32) -> None:
+    def __init__(self, machine_id: str, protocol: str, rng: random.Random, *, counter_bits: int = 32,
+                 pace: float = 1.0) -> None:
+        if pace <= 0:
+            raise ValueError("pace must be positive")
         self.machine_id = machine_id
+        self.pace = pace
         self.protocol = protocol
         self.counter_bits = counter_bits
         self._rng = rng
@@ -72,7 +80,7 @@ class SimMachine:
         self.reject = rng.randrange(0, 1_000)
         self.code: int = SimCode.RUNNING
         self.alarm = 0
-        self._remaining = rng.expovariate(1 / self._mean_run)
+        self._remaining = rng.expovariate(1 / self._mean_run) / pace
         self._cycle = self._next_cycle()
         self._progress = rng.uniform(0, self._cycle)
         self.forced = False
@@ -105,7 +113,7 @@ class SimMachine:
 
     def release(self) -> None:
         self.forced = False
-        self._remaining = self._rng.expovariate(1 / self._mean_run)
+        self._remaining = self._rng.expovariate(1 / self._mean_run) / self.pace
 
     def values(self) -> tuple[int, int, int, int]:
         return self.good_counter, self.reject_counter, int(self.code), self.alarm
@@ -127,9 +135,9 @@ class SimMachine:
         rng = self._rng
         if self.code != SimCode.RUNNING:
             self.code, self.alarm = SimCode.RUNNING, 0
-            self._remaining = rng.expovariate(1 / self._mean_run)
+            self._remaining = rng.expovariate(1 / self._mean_run) / self.pace
             return
         kind = rng.choices(_STOPS, weights=[s.weight for s in _STOPS])[0]
         self.code = kind.code
         self.alarm = rng.randint(*kind.alarms) if kind.alarms != (0, 0) else 0
-        self._remaining = rng.uniform(*kind.seconds)
+        self._remaining = rng.uniform(*kind.seconds) / self.pace

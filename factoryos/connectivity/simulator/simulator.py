@@ -5,6 +5,12 @@ time advances in fixed ticks (`tick` real seconds = `tick × speed` simulated se
 With `tick=None` nothing moves unless a test calls `advance`, `set_counters`,
 `force_state` or `set_reachable`, which publish at once.
 
+`speed` runs everything faster, cycles included: the machines then make parts `speed` times faster
+than their own ideal cycle time (load tests), so the settings they export give the cycle as it
+runs in real time (`ideal_cycle_time / speed`): a poller registered from them rates the parts
+against the rate they really come at. `pace` runs only the machines' runs and stops faster
+(see `SimMachine`): parts still come at most at the ideal rate, so OEE stays a real figure.
+
 `retain`: a file that keeps the counters across restarts, as a PLC's retentive memory does
 (see `retentive`): read at construction, written every `retain_every` seconds while ticking
 and when the simulator is held or stopped. Nothing is made while it is stopped.
@@ -44,6 +50,7 @@ class Simulator:
         modbus_port: int = 5020,
         tick: float | None = 1.0,
         speed: float = 1.0,
+        pace: float = 1.0,
         opcua_security: OpcUaServerSecurity | None = None,
         id_prefix: str = "SIM",
         retain: Path | None = None,
@@ -63,10 +70,10 @@ class Simulator:
             machine_id = f"{id_prefix}-{index + 1:04d}"
             if kind == "modbus":
                 bits = RegisterLayout.for_index(len(modbus_machines)).counter_bits
-                machine = SimMachine(machine_id, "modbus", rng, counter_bits=bits)
+                machine = SimMachine(machine_id, "modbus", rng, counter_bits=bits, pace=pace)
                 modbus_machines.append(machine)
             else:
-                machine = SimMachine(machine_id, "opcua", rng)
+                machine = SimMachine(machine_id, "opcua", rng, pace=pace)
                 opcua_machines.append(machine)
             self.machines.append(machine)
         self._by_id = {m.machine_id: m for m in self.machines}
@@ -187,4 +194,8 @@ class Simulator:
             else:
                 assert self.modbus is not None
                 configs.append(self.modbus.machine_config(machine, poll_interval=poll_interval))
+        if self.speed != 1:
+            configs = [c if c.ideal_cycle_time is None else
+                       c.model_copy(update={"ideal_cycle_time": round(c.ideal_cycle_time / self.speed, 6)})
+                       for c in configs]
         return configs
