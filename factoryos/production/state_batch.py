@@ -192,20 +192,24 @@ _CLOSE_EVENTS = _sql("""
 """)
 # New machine downtime, except where recorded downtime already covers part of it (the
 # operator's record explains that stop). Downtime of a machine never overlaps, so only the
-# event starting last before the new one ends can reach into it.
+# event starting last before the new one ends can reach into it: one backward index step, bounded by
+# the new event's end. The bound is computed apart (`offset 0`): an `or`/`coalesce` in the step's own
+# condition is no index bound, so the step walked every later event of the machine (downtime written
+# before newer downtime: a late change, an edge's backlog).
 _INSERT_EVENTS = _sql("""
     insert into downtime_events (tenant_id, machine_id, started_at, ended_at, planned, source, needs_reason,
                                  state_interval_id, updated_at)
     select :tenant, u.machine_id, u.started_at, u.ended_at, false, 'machine', true, u.interval_id,
            coalesce(u.updated_at, now())
-    from unnest(cast(:machines as uuid[]), cast(:starts as timestamptz[]), cast(:ends as timestamptz[]),
-                cast(:intervals as uuid[]), cast(:updated as timestamptz[]))
-         as u(machine_id, started_at, ended_at, interval_id, updated_at)
+    from (select v.*, coalesce(v.ended_at, 'infinity') as bound
+          from unnest(cast(:machines as uuid[]), cast(:starts as timestamptz[]), cast(:ends as timestamptz[]),
+                      cast(:intervals as uuid[]), cast(:updated as timestamptz[]))
+               as v(machine_id, started_at, ended_at, interval_id, updated_at)
+          offset 0) u
     where not exists (
       select 1 from (
         select d.ended_at from downtime_events d
-        where d.tenant_id = :tenant and d.machine_id = u.machine_id
-          and (u.ended_at is null or d.started_at < u.ended_at)
+        where d.tenant_id = :tenant and d.machine_id = u.machine_id and d.started_at < u.bound
         order by d.started_at desc limit 1) last
       where coalesce(last.ended_at, 'infinity') > u.started_at)
     returning state_interval_id

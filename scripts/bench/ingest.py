@@ -18,6 +18,10 @@ sink does with a forwarder batch):
            downtime events (with their checks), the statements it sends, built beforehand from
            the same events (outside the timed window) for twin machines. What the write path
            costs beyond it is its own overhead: the history read and the replay in Python
+   required rows  the rows any design keeping downtime events as rows must write, and no more:
+           the raw reference's intervals and, in the same round trip, the downtime event of each
+           stop reaching the site's threshold (the write path's insert, with its checks), on the
+           twins in the raw reference's time range. Its ratio to raw is a ceiling for the write path
      late  the same through record_state_changes with `--late-share` of the changes a machine
            makes delivered after its next one (two ingest processes sharing a stream): those
            machines' changes of a batch go event by event and the late one splits an interval;
@@ -202,16 +206,23 @@ def single_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, 
     return [partial(one, b) for b in batches(events, size)]
 
 
-def raw_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
-                      size: int) -> list[Batch]:
+def closed_ends(events: list[tuple[UUID, str, int, datetime]]) -> dict[tuple[UUID, datetime], datetime]:
+    """Each change's end: the machine's next change, or a minute after its last (closed: an open
+    interval is the write path's alone)."""
     ends: dict[tuple[UUID, datetime], datetime] = {}
     last: dict[UUID, datetime] = {}
     for machine, _state, _code, at in events:
         if machine in last:
             ends[(machine, last[machine])] = at
         last[machine] = at
-    for machine, at in last.items():  # closed: an open interval is the write path's alone
+    for machine, at in last.items():
         ends[(machine, at)] = at + timedelta(minutes=1)
+    return ends
+
+
+def raw_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]],
+                      size: int) -> list[Batch]:
+    ends = closed_ends(events)
 
     def one(batch: list[tuple[UUID, str, int, datetime]]) -> None:
         with tenant_transaction(engine, tenant) as conn:
@@ -220,6 +231,36 @@ def raw_state_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str
                                               "starts": [e[3] for e in batch],
                                               "ends": [ends[(e[0], e[3])] for e in batch]})
     return [partial(one, b) for b in batches(events, size)]
+
+
+def required_rows_batches(engine: Engine, tenant: UUID, events: list[tuple[UUID, str, int, datetime]], size: int,
+                          threshold: timedelta) -> list[Batch]:
+    """The rows any design that keeps downtime events as rows must write, and nothing else: the raw
+    reference's closed intervals (ids given) and, in the same round trip, a downtime event for each
+    stop reaching `threshold`, with the write path's own insert (its checks included). No lock, no
+    history read, no update: a ceiling for the write path, whatever it is made of."""
+    ends = closed_ends(events)
+    made: list[Batch] = []
+    for batch in batches(events, size):
+        ids = [uuid.uuid4() for _ in batch]
+        stops = [(e, i) for e, i in zip(batch, ids, strict=True)
+                 if e[1] in _STOP_VALUES and ends[(e[0], e[3])] - e[3] >= threshold]
+        statements = [(_INSERT_INTERVALS, {
+            "tenant": tenant, "ids": ids, "machines": [e[0] for e in batch], "states": [e[1] for e in batch],
+            "codes": [e[2] for e in batch], "starts": [e[3] for e in batch],
+            "ends": [ends[(e[0], e[3])] for e in batch]})]
+        if stops:
+            statements.append((_INSERT_EVENTS, {
+                "tenant": tenant, "machines": [e[0] for e, _ in stops], "starts": [e[3] for e, _ in stops],
+                "ends": [ends[(e[0], e[3])] for e, _ in stops], "intervals": [i for _, i in stops],
+                "updated": [None] * len(stops)}))
+        made.append(partial(_required_rows, engine, tenant, statements))
+    return made
+
+
+def _required_rows(engine: Engine, tenant: UUID, statements: list[tuple[str, dict]]) -> None:
+    with tenant_transaction(engine, tenant) as conn:
+        run_batch(conn, statements)
 
 
 @dataclass
@@ -375,15 +416,20 @@ def main() -> None:
             events = state_events(machines, args.state_events, start)
             raw_events = state_events(machines, args.state_events, EPOCH - state_span * (2 * r + 1))
             twin_events = [(twin[m], state, code, at) for m, state, code, at in events]
-            path_rate, raw_rate, same_rate = side_by_side([
+            # The required rows go on the twins, in the raw reference's time range (before everything else).
+            twin_raw = [(twin[m], state, code, at) for m, state, code, at in raw_events]
+            path_rate, raw_rate, same_rate, rows_rate = side_by_side([
                 ("states: record_state_changes", len(events), state_batches(engine, tenant, events, args.batch)),
                 ("states: raw insert … unnest", len(raw_events),
                  raw_state_batches(engine, tenant, raw_events, args.batch)),
                 ("states: same work raw", len(twin_events),
-                 same_work_batches(engine, tenant, twin_events, args.batch, threshold, twins_open))], profile)
+                 same_work_batches(engine, tenant, twin_events, args.batch, threshold, twins_open)),
+                ("states: required rows raw", len(twin_raw),
+                 required_rows_batches(engine, tenant, twin_raw, args.batch, threshold))], profile)
             rates["states"].append(path_rate)
             rates["states raw"].append(raw_rate)
             rates["states same"].append(same_rate)
+            rates["states rows"].append(rows_rate)
             stored = [stored_rows(engine, tenant, ms, start, start + timedelta(days=10))
                       for ms in (machines, list(twin.values()))]
             if stored[0] != stored[1]:
@@ -416,6 +462,8 @@ def main() -> None:
                   f"   ratio {ratio(kind, kind + ' raw'):.2f}")
     print(f"  {'states':<16} same work raw {med['states same']:>7,.0f} events/s   write path / same work "
           f"{ratio('states', 'states same'):.2f}   same work / raw {ratio('states same', 'states raw'):.2f}")
+    print(f"  {'states':<16} required rows raw {med['states rows']:>7,.0f} events/s   required rows / raw "
+          f"{ratio('states rows', 'states raw'):.2f}   write path / required rows {ratio('states', 'states rows'):.2f}")
     per_round = "  ".join(f"{a:,.0f} / {b:,.0f} / {c:,.0f}" for a, b, c in
                           zip(rates["states"], rates["states raw"], rates["states same"], strict=True))
     print(f"  states per round (write path / raw / same work raw, events/s): {per_round}")

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from factoryos.db.tenant import set_tenant, tenant_transaction
+from factoryos.production.state_batch import _INSERT_EVENTS
 from tests.accounts import new_company
 from tests.production import plant
 
@@ -121,3 +122,32 @@ def test_a_writer_waits_for_the_machine_and_sees_what_the_other_committed(app_en
     else:
         assert errors == []
         assert starts == [at(5)]
+
+
+def _scans_of(plan: dict, relation: str) -> list[dict]:
+    found = [plan] if plan.get("Relation Name") == relation else []
+    for child in plan.get("Plans", []):
+        found += _scans_of(child, relation)
+    return found
+
+
+def test_machine_downtime_written_before_newer_downtime_checks_one_row_not_every_later_one(
+        app_engine, superuser_engine, machines) -> None:
+    """The batch writer's downtime insert looks for recorded downtime reaching into the new stop with one
+    backward index step bounded by the stop's end. Written before the machine's newer downtime (a late
+    change, an edge's backlog), the step walked every later event instead: 300 here."""
+    tenant, (a, _) = machines
+    _insert(app_engine, tenant, EVENTS, [(a, 60 + 10 * n, 65 + 10 * n) for n in range(300)])
+    with superuser_engine.connect() as conn:  # the statistics a plant's history gives the planner
+        conn.execute(text("analyze downtime_events"))
+        conn.commit()
+    with tenant_transaction(app_engine, tenant) as conn:
+        explained = conn.exec_driver_sql("explain (analyze, format json) " + _INSERT_EVENTS, {
+            "tenant": tenant, "machines": [a], "starts": [at(10)], "ends": [at(20)], "intervals": [None],
+            "updated": [None]}).scalar_one()
+        conn.rollback()
+    (top,) = explained
+    scans = _scans_of(top["Plan"], "downtime_events")
+    assert scans, top["Plan"]
+    read = sum(s.get("Actual Rows", 0) * s.get("Actual Loops", 1) + s.get("Rows Removed by Filter", 0) for s in scans)
+    assert read <= 2, [{k: s.get(k) for k in ('Node Type', 'Index Name', 'Index Cond', 'Filter', 'Actual Rows', 'Rows Removed by Filter')} for s in scans]
