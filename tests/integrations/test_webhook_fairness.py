@@ -31,8 +31,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import OperationalError
 
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
@@ -289,9 +291,17 @@ def _failures(conn: Connection, hook: dict) -> int:
 
 
 def _set_aside_earlier_deliveries(own: Own) -> None:
-    """Earlier tests' deliveries in the module's database are no longer due: only this test's are."""
-    with own.superuser.begin() as conn:
-        conn.execute(text("update webhook_deliveries set status = 'failed' where status = 'pending'"))
+    """Earlier tests' deliveries in the module's database are no longer due: only this test's are.
+    A server still running may be writing outcomes of some (rows in its order): asked again on a deadlock."""
+    for attempt in range(5):
+        try:
+            with own.superuser.begin() as conn:
+                conn.execute(text("update webhook_deliveries set status = 'failed' where status = 'pending'"))
+            return
+        except OperationalError as exc:
+            if not isinstance(exc.orig, psycopg.errors.DeadlockDetected) or attempt == 4:
+                raise
+            time.sleep(0.1)
 
 
 def _emit_tests(own: Own, who: Session, hooks: list[dict], count: int) -> None:
