@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import create_engine, make_url, pool, text
 from starlette.applications import Starlette
 
+from factoryos.backup.standby import REPLICATION_ROLE, clone, create_replication_role
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import DatabaseUrls
@@ -38,6 +39,27 @@ def sql(url: str, statement: str) -> object:
             return result.scalar() if result.returns_rows else None
     finally:
         engine.dispose()
+
+
+@contextmanager
+def primary_and_standby(root: Path, password: str, *prepare: str) -> Iterator[tuple[EmbeddedPostgres,
+                                                                                  EmbeddedPostgres]]:
+    """A primary in `root`/a (`prepare` run on it first) and its streaming standby in `root`/b, cloned over
+    the replication role with `password`; both stopped after (a test may stop the standby sooner)."""
+    primary = EmbeddedPostgres(root / "a").start()
+    standby: EmbeddedPostgres | None = None
+    try:
+        for statement in prepare:
+            sql(primary.url(), statement)
+        create_replication_role(primary.url(), password)
+        clone(make_url(primary.url()).set(username=REPLICATION_ROLE, password=password).render_as_string(
+            hide_password=False), root / "b" / "pg")  # fmt: skip
+        standby = EmbeddedPostgres(root / "b").start()
+        yield primary, standby
+    finally:
+        if standby is not None:
+            standby.stop()
+        primary.stop()
 
 
 def backup_settings(data_dir: Path, database: str, **over: object) -> Settings:

@@ -26,7 +26,7 @@ from factoryos.backup.standby import (
 )  # fmt: skip
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.errors import Conflict
-from tests.backup.support import sql
+from tests.backup.support import primary_and_standby, sql
 from tests.cli_support import Outcome, one_red_line
 from tests.conftest import pg_data_dir
 
@@ -154,34 +154,23 @@ def test_a_promotion_with_cleanup_left_to_replay_is_not_cancelled_by_a_recovery_
     """Seen in CI: the primary had pruned rows the standby had not replayed yet when the promotion was
     asked, and replaying that cleanup cancelled the session waiting in pg_promote (a recovery conflict
     with its snapshot). Reproduced here with replay paused behind a vacuum and a 1 s conflict delay."""
-    with pg_data_dir() as root:
-        primary = EmbeddedPostgres(root / "a").start()
-        standby: EmbeddedPostgres | None = None
-        try:
-            p_url = primary.url()
-            sql(p_url, "create table standby_probe (n int primary key, v int) with (autovacuum_enabled = off)")
-            sql(p_url, "insert into standby_probe select n, 0 from generate_series(1, 2000) n")
-            create_replication_role(p_url, "not-the-superusers")
-            clone(make_url(p_url).set(username=REPLICATION_ROLE).render_as_string(hide_password=False),
-                  root / "b" / "pg")  # fmt: skip
-            standby = EmbeddedPostgres(root / "b").start()
-            s_url = standby.url()
-            sql(s_url, "alter system set max_standby_streaming_delay = '1s'")
-            sql(s_url, "select pg_reload_conf()")
-            sql(s_url, "select pg_wal_replay_pause()")
-            sql(p_url, "update standby_probe set v = 1")
-            sql(p_url, "vacuum standby_probe")  # removes the old versions: a conflict for older snapshots
-            target = sql(p_url, "select pg_current_wal_lsn()::text")
-            received = time.monotonic()
-            while not sql(s_url, f"select pg_last_wal_receive_lsn() >= '{target}'::pg_lsn"):
-                assert time.monotonic() - received < 30, "the cleanup never reached the standby"
-                time.sleep(0.05)
+    with pg_data_dir() as root, primary_and_standby(
+            root, "not-the-superusers",
+            "create table standby_probe (n int primary key, v int) with (autovacuum_enabled = off)",
+            "insert into standby_probe select n, 0 from generate_series(1, 2000) n") as (primary, standby):
+        p_url, s_url = primary.url(), standby.url()
+        sql(s_url, "alter system set max_standby_streaming_delay = '1s'")
+        sql(s_url, "select pg_reload_conf()")
+        sql(s_url, "select pg_wal_replay_pause()")
+        sql(p_url, "update standby_probe set v = 1")
+        sql(p_url, "vacuum standby_probe")  # removes the old versions: a conflict for older snapshots
+        target = sql(p_url, "select pg_current_wal_lsn()::text")
+        received = time.monotonic()
+        while not sql(s_url, f"select pg_last_wal_receive_lsn() >= '{target}'::pg_lsn"):
+            assert time.monotonic() - received < 30, "the cleanup never reached the standby"
+            time.sleep(0.05)
 
-            state = promote(s_url)
+        state = promote(s_url)
 
-            assert not state.in_recovery and state.timeline == 2
-            assert sql(s_url, "select count(*) from standby_probe where v = 1") == 2000
-        finally:
-            if standby is not None:
-                standby.stop()
-            primary.stop()
+        assert not state.in_recovery and state.timeline == 2
+        assert sql(s_url, "select count(*) from standby_probe where v = 1") == 2000

@@ -33,7 +33,7 @@ from factoryos.backup.standby_fence import PEER_FILE, PeerFile, SupersededWatch,
 from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from tests.accounts import new_company
-from tests.backup.support import sql
+from tests.backup.support import primary_and_standby
 from tests.conftest import LiveServer, free_port, pg_data_dir
 
 PASSWORD = "the-replication-roles-own"
@@ -43,54 +43,42 @@ PASSWORD = "the-replication-roles-own"
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_watch_sees_the_standby_promoted_and_remembers_it() -> None:
-    with pg_data_dir() as root:
-        primary = EmbeddedPostgres(root / "a").start()
-        standby: EmbeddedPostgres | None = None
+    with pg_data_dir() as root, primary_and_standby(root, PASSWORD, "create table fence_probe (n int primary key)"
+                                                    ) as (primary, standby):
+        p_url = primary.url()
+        assert standby.socket_dir is not None
+        link = PeerLink(standby.socket_dir, 5432, PASSWORD, None)
+
+        seen = peer_state(link)  # the replication role may ask this much, and nothing else
+        assert seen.in_recovery and seen.timeline == 1 and seen.identity == database_identity(p_url)
+        with psycopg.connect(link.conninfo(), password=PASSWORD, dbname="postgres") as conn, \
+                pytest.raises(psycopg.errors.InsufficientPrivilege):  # fmt: skip
+            conn.execute("select count(*) from fence_probe")
+
+        folder = fence_dir(root / "a-data")
+        PeerFile(standby.socket_dir, 5432, PASSWORD, "").write(folder)
+        assert (folder / PEER_FILE).stat().st_mode & 0o777 == 0o600
+        fenced = threading.Event()
+        watch = SupersededWatch.of(root / "a-data", p_url, interval=0.2, on_fenced=lambda reason: fenced.set())
+        assert watch is not None and SupersededWatch.of(root / "elsewhere", p_url) is None
+        assert watch.check() is None  # its standby still follows: serve
+        watch.start()
         try:
-            p_url = primary.url()
-            sql(p_url, "create table fence_probe (n int primary key)")
-            create_replication_role(p_url, PASSWORD)
-            clone(make_url(p_url).set(username=REPLICATION_ROLE, password=PASSWORD).render_as_string(
-                hide_password=False), root / "b" / "pg")  # fmt: skip
-            standby = EmbeddedPostgres(root / "b").start()
-            assert standby.socket_dir is not None
-            link = PeerLink(standby.socket_dir, 5432, PASSWORD, None)
-
-            seen = peer_state(link)  # the replication role may ask this much, and nothing else
-            assert seen.in_recovery and seen.timeline == 1 and seen.identity == database_identity(p_url)
-            with psycopg.connect(link.conninfo(), password=PASSWORD, dbname="postgres") as conn, \
-                    pytest.raises(psycopg.errors.InsufficientPrivilege):  # fmt: skip
-                conn.execute("select count(*) from fence_probe")
-
-            folder = fence_dir(root / "a-data")
-            PeerFile(standby.socket_dir, 5432, PASSWORD, "").write(folder)
-            assert (folder / PEER_FILE).stat().st_mode & 0o777 == 0o600
-            fenced = threading.Event()
-            watch = SupersededWatch.of(root / "a-data", p_url, interval=0.2, on_fenced=lambda reason: fenced.set())
-            assert watch is not None and SupersededWatch.of(root / "elsewhere", p_url) is None
-            assert watch.check() is None  # its standby still follows: serve
-            watch.start()
-            try:
-                assert not fenced.wait(1.0)
-                promote(standby.url())
-                assert fenced.wait(15), "the promotion was not seen"
-            finally:
-                watch.stop()
-            assert watch.reason is not None and "timeline 2" in watch.reason
-            assert "must not run as a second primary" in watch.reason
-            marker = folder / FENCE_FILE
-            assert marker.stat().st_mode & 0o777 == 0o600
-
-            standby.stop()
-            standby = None
-            again = SupersededWatch.of(root / "a-data", p_url)
-            assert again is not None and again.check() is not None  # the standby away: the marker says
-            (folder / PEER_FILE).unlink()
-            assert SupersededWatch.of(root / "a-data", p_url) is not None  # the marker alone keeps the watch
+            assert not fenced.wait(1.0)
+            promote(standby.url())
+            assert fenced.wait(15), "the promotion was not seen"
         finally:
-            if standby is not None:
-                standby.stop()
-            primary.stop()
+            watch.stop()
+        assert watch.reason is not None and "timeline 2" in watch.reason
+        assert "must not run as a second primary" in watch.reason
+        marker = folder / FENCE_FILE
+        assert marker.stat().st_mode & 0o777 == 0o600
+
+        standby.stop()
+        again = SupersededWatch.of(root / "a-data", p_url)
+        assert again is not None and again.check() is not None  # the standby away: the marker says
+        (folder / PEER_FILE).unlink()
+        assert SupersededWatch.of(root / "a-data", p_url) is not None  # the marker alone keeps the watch
 
 
 def test_a_superseded_api_refuses_writes_and_says_why(tmp_path: Path, settings: Settings, db_urls, authenticator,

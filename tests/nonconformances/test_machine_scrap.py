@@ -14,6 +14,7 @@ from factoryos.nonconformances.sources import MachineScrap, machine_scrap
 from tests.accounts import new_company
 from tests.orders import runs_plant
 from tests.production import plant
+from tests.quality.support import count_rejects
 
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -129,12 +130,6 @@ def test_an_nc_names_the_hour_of_counted_scrap_it_comes_from(http, app_engine) -
     assert answer["code"] in {"machine_scrap_not_found", "machine_not_found"}, answer
 
 
-def _rejects(conn, tenant: str, machine: str, at: dict[datetime, int]) -> None:
-    for minute, reject in at.items():
-        conn.execute(text("insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject) "
-                          "values (:t, :m, :at, 40, :r)"), {"t": tenant, "m": machine, "at": minute, "r": reject})
-
-
 def test_counted_scrap_is_grouped_by_each_sites_own_hour(http, app_engine) -> None:
     """Kolkata is UTC+05:30: its hours start at :30 UTC. One query over two sites groups each machine by its
     own site's hour, and an NC named by any instant of a Kolkata hour takes exactly that hour's rejects."""
@@ -143,10 +138,10 @@ def test_counted_scrap_is_grouped_by_each_sites_own_hour(http, app_engine) -> No
     kiln, press = plant.machine(http, owner, kolkata["id"]), plant.machine(http, owner, berlin["id"])
     ten = datetime(2026, 11, 3, 4, 30, tzinfo=UTC)  # 10:00 in Kolkata, 05:30 in Berlin
     minute = timedelta(minutes=1)
+    count_rejects(app_engine, owner.tenant_id, kiln["id"], {ten - minute: 1, ten: 2, ten + 30 * minute: 4,
+                                                          ten + 59 * minute: 8, ten + HOUR: 16})
+    count_rejects(app_engine, owner.tenant_id, press["id"], {ten - minute: 32, ten: 64})  # 05:29 and 05:30 CET
     with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
-        _rejects(conn, owner.tenant_id, kiln["id"], {ten - minute: 1, ten: 2, ten + 30 * minute: 4,
-                                                     ten + 59 * minute: 8, ten + HOUR: 16})
-        _rejects(conn, owner.tenant_id, press["id"], {ten - minute: 32, ten: 64})  # 05:29 and 05:30 CET
         found = machine_scrap(conn, UUID(owner.tenant_id), ten - HOUR, ten + 2 * HOUR)
     k, p = UUID(kiln["id"]), UUID(press["id"])
     assert found == [  # newest hour first
@@ -183,10 +178,10 @@ def test_a_dst_night_at_a_berlin_site_has_a_row_per_hour_of_its_clock(http, app_
     zone = ZoneInfo("Europe/Berlin")
     autumn = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)  # 2026-10-25 00:00 CEST
     spring = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)  # 2026-03-29 00:00 CET
+    for day, hours in ((autumn, 25), (spring, 23)):
+        count_rejects(app_engine, owner.tenant_id, press["id"], {day + i * HOUR + timedelta(minutes=20): i + 1
+                                                                 for i in range(hours)})
     with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
-        for day, hours in ((autumn, 25), (spring, 23)):
-            _rejects(conn, owner.tenant_id, press["id"], {day + i * HOUR + timedelta(minutes=20): i + 1
-                                                         for i in range(hours)})
         long_day = machine_scrap(conn, UUID(owner.tenant_id), autumn, autumn + 25 * HOUR)
         short_day = machine_scrap(conn, UUID(owner.tenant_id), spring, spring + 23 * HOUR)
 

@@ -4,16 +4,14 @@ next to the rejections booked by hand, and Enter on them opens an NC filled from
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from textual.widgets import DataTable
 
-from factoryos.db.tenant import tenant_transaction
 from tests.nonconformances.support import ok, quality_plant
 from tests.nonconformances.test_quality_tui import quality_screen
 from tests.production import plant
+from tests.quality.support import count_rejects
 from tests.tui.pilot import settle, text_of, until
 from tui.screens.quality_list import QualityScreen
 from tui.screens.quality_rejections import RejectionPicker
@@ -29,12 +27,8 @@ async def test_scrap_the_machine_counted_opens_an_nc_with_one_key(app_factory, a
         "machine_id": p.machine["id"], "quantity": 2, "reason_id": reasons["DEFECT.DIMENSION"]["id"],
         "occurred_at": (now - timedelta(minutes=30)).isoformat()}), 201)
     hour = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-    with tenant_transaction(app_engine, UUID(p.owner.tenant_id)) as conn:
-        for minute, reject in ((5, 5), (6, 3)):  # the poller's buckets: 8 rejects in one hour
-            conn.execute(text("insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject) "
-                              "values (:t, :m, :at, 40, :r)"),
-                         {"t": p.owner.tenant_id, "m": p.machine["id"], "at": hour + timedelta(minutes=minute),
-                          "r": reject})
+    count_rejects(app_engine, p.owner.tenant_id, p.machine["id"],  # the poller's buckets: 8 rejects in one hour
+                  {hour + timedelta(minutes=5): 5, hour + timedelta(minutes=6): 3})
     zone = ZoneInfo(p.site["timezone"])
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -76,6 +76,12 @@ def count(engine: Engine, tenant: str, machine_id: str, good: int, reject: int =
                      {"t": tenant, "m": machine_id, "min": minute, "g": good, "r": reject})
 
 
+
+def count_rejects(engine: Engine, tenant: str, machine_id: str, at: dict[datetime, int], good: int = 40) -> None:
+    """Rejects the PLC counted on the machine, by minute (each minute with `good` parts too)."""
+    for minute, reject in at.items():
+        count(engine, tenant, machine_id, good, reject, minute)
+
 def backdate(engine: Engine, tenant: str, table: str, row_id: str, column: str, minutes: int) -> None:
     """Move a row's instant into the past (as if made earlier)."""
     assert table in {"operation_runs", "inspections", "inspection_plan_versions"} and column.isidentifier()

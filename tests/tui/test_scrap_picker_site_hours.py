@@ -6,30 +6,22 @@ Berlin shows the repeated 02:00 as two rows, told apart by the zone's abbreviati
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from textual.widgets import DataTable
 
-from factoryos.db.tenant import tenant_transaction
 from factoryos.nonconformances.nc_models import NcOut
 from tests.accounts import join, new_company
 from tests.nonconformances.test_quality_tui import quality_screen
 from tests.production import plant
+from tests.quality.support import count_rejects
 from tests.tui.pilot import settle, text_of, until
 from tui.screens.quality_list import QualityScreen
 from tui.screens.quality_rejections import RejectionPicker
 
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
-
-
-def _rejects(engine, tenant: str, machine: str, at: dict[datetime, int]) -> None:
-    with tenant_transaction(engine, UUID(tenant)) as conn:
-        for minute, reject in at.items():
-            conn.execute(text("insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject) "
-                              "values (:t, :m, :at, 40, :r)"), {"t": tenant, "m": machine, "at": minute, "r": reject})
 
 
 def _fits(table: DataTable) -> None:
@@ -50,10 +42,10 @@ async def test_a_kolkata_sites_scrap_in_its_hours_and_a_long_code_fits_80_column
     ist, cet = ZoneInfo("Asia/Kolkata"), ZoneInfo("Europe/Berlin")
     # Three hours before this hour in Kolkata, which starts at :30 UTC.
     h = datetime.now(UTC).astimezone(ist).replace(minute=0, second=0, microsecond=0).astimezone(UTC) - 3 * HOUR
-    _rejects(app_engine, owner.tenant_id, lathe["id"], {h - MINUTE: 1, h: 2, h + 30 * MINUTE: 3,
+    count_rejects(app_engine, owner.tenant_id, lathe["id"], {h - MINUTE: 1, h: 2, h + 30 * MINUTE: 3,
                                                         h + 59 * MINUTE: 4, h + HOUR: 5})
     pressed = h + 2 * HOUR + 10 * MINUTE  # Berlin's is the newest scrap: its site first
-    _rejects(app_engine, owner.tenant_id, press["id"], {pressed: 7})
+    count_rejects(app_engine, owner.tenant_id, press["id"], {pressed: 7})
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await quality_screen(pilot, operator.email, operator.password)
@@ -105,7 +97,7 @@ async def test_the_night_summer_time_ends_shows_02_00_twice_in_berlin(app_factor
     operator = join(api, owner, "operator")
     # 01:10 CEST, 02:10 CEST, 02:10 CET, 03:10 CET on 2026-10-25; the picker is opened at 04:30 CET.
     night = datetime(2026, 10, 24, 23, 10, tzinfo=UTC)
-    _rejects(app_engine, owner.tenant_id, press["id"], {night + i * HOUR: i + 1 for i in range(4)})
+    count_rejects(app_engine, owner.tenant_id, press["id"], {night + i * HOUR: i + 1 for i in range(4)})
     opened: list[NcOut | None] = []
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -6,16 +6,14 @@ table fits the dialog."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from textual.widgets import DataTable
 
-from factoryos.db.tenant import tenant_transaction
 from tests.accounts import join, new_company
 from tests.nonconformances.test_quality_tui import quality_screen
 from tests.production import plant
+from tests.quality.support import count_rejects
 from tests.tui.pilot import settle, until
 from tui.screens.quality_rejections import RejectionPicker
 
@@ -39,11 +37,8 @@ async def test_two_sites_scrap_in_each_sites_clock_grouped_by_site(app_factory, 
     h = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 4 * HOUR
     # In real time the sites alternate; grouped, Kiritimati (the rejection is the newest) comes first.
     counted = ((press, h + HOUR, 3), (lathe, h, 4), (press, h - HOUR, 5), (lathe, h - 2 * HOUR, 2))
-    with tenant_transaction(app_engine, UUID(owner.tenant_id)) as conn:
-        for machine, hour, reject in counted:
-            conn.execute(text("insert into machine_count_buckets (tenant_id, machine_id, minute, good, reject) "
-                              "values (:t, :m, :at, 40, :r)"),
-                         {"t": owner.tenant_id, "m": machine["id"], "at": hour + timedelta(minutes=7), "r": reject})
+    for machine, hour, reject in counted:
+        count_rejects(app_engine, owner.tenant_id, machine["id"], {hour + timedelta(minutes=7): reject})
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         await quality_screen(pilot, operator.email, operator.password)
