@@ -26,6 +26,7 @@ from factoryos.quality.inspections import get_inspection
 from factoryos.schema.jobs import jobs
 from factoryos.schema.orders import order_operations
 from factoryos.schema.production import loss_reasons, rejection_entries
+from factoryos.site_time import site_clock
 
 REQUIRED_BY_HAND = ("machine_id", "quantity", "description")
 HOUR = timedelta(hours=1)
@@ -155,20 +156,14 @@ def _from_machine_count(conn: Connection, tenant_id: UUID, body: NcIn) -> tuple[
     if not found:
         raise ValidationFailed("the machine counted no scrap in that hour", code="machine_scrap_not_found",
                                field="source_at")
+    clock = ZoneInfo(zone)
     orders = {(f.order_id, f.product_id) for f in found}
     order, product = next(iter(orders)) if len(orders) == 1 else (None, None)
     quantity = sum(f.quantity for f in found)
     return {"machine_id": body.machine_id, "order_id": order, "product_id": product, "quantity": Decimal(quantity),
-            "description": f"Rejects counted by the machine {site_clock(start, zone, '%Y-%m-%d %H:%M')}–"
-                           f"{site_clock(start + HOUR, zone, '%H:%M')} ({zone})"}, start
+            "description": f"Rejects counted by the machine {site_clock(start, clock, '%Y-%m-%d %H:%M')}–"
+                           f"{site_clock(start + HOUR, clock, '%H:%M')} ({zone})"}, start
 
-
-def site_clock(at: datetime, zone: str, fmt: str) -> str:
-    """`at` on a site's clock, with the zone's abbreviation when that wall time occurs twice (the hour
-    repeated when summer time ends), so the two read apart."""
-    local = at.astimezone(ZoneInfo(zone))
-    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
-    return f"{local:{fmt}} {local:%Z}" if repeated else f"{local:{fmt}}"
 
 
 def completed(conn: Connection, tenant_id: UUID, body: NcIn) -> NcIn:

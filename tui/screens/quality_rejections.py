@@ -35,6 +35,7 @@ from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import MachineOut, RejectionOut, SiteOut
 from factoryos.nonconformances.nc_models import NcOut
 from factoryos.nonconformances.scrap_models import MachineScrapOut
+from factoryos.site_time import site_clock
 from tui.errors import describe
 from tui.widgets.field_error import FieldError
 
@@ -46,14 +47,6 @@ Scrap = RejectionOut | MachineScrapOut
 
 def when(row: Scrap) -> datetime:
     return row.occurred_at if isinstance(row, RejectionOut) else row.start
-
-
-def site_clock(at: datetime, zone: ZoneInfo, fmt: str = "%a %H:%M") -> str:
-    """`at` on the site's clock; with the zone's abbreviation when that wall time occurs twice (the hour
-    repeated when summer time ends), so the two read apart."""
-    local = at.astimezone(zone)
-    repeated = local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
-    return f"{local:{fmt}} {local:%Z}" if repeated else f"{local:{fmt}}"
 
 
 def cut(text: str, width: int, middle: bool = False) -> str:
@@ -161,8 +154,8 @@ class RejectionPicker(ModalScreen[NcOut | None]):
     def _cells(self, row: Scrap) -> list[str]:
         machine = self.machines.get(row.machine_id)
         site = self._site(row.machine_id)
-        cells = [site_clock(when(row), self._zone(row)), machine.code if machine else "?", str(row.quantity),
-                 self._what(row)]
+        cells = [site_clock(when(row), self._zone(row), "%a %H:%M"), machine.code if machine else "?",
+                 str(row.quantity), self._what(row)]
         return [site.code if site else "?", *cells] if self.many_sites else cells
 
     async def _recent(self) -> list[RejectionOut]:

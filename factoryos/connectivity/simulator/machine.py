@@ -80,7 +80,7 @@ class SimMachine:
         self.reject = rng.randrange(0, 1_000)
         self.code: int = SimCode.RUNNING
         self.alarm = 0
-        self._remaining = rng.expovariate(1 / self._mean_run) / pace
+        self._remaining = self._run_length()
         self._cycle = self._next_cycle()
         self._progress = rng.uniform(0, self._cycle)
         self.forced = False
@@ -113,10 +113,14 @@ class SimMachine:
 
     def release(self) -> None:
         self.forced = False
-        self._remaining = self._rng.expovariate(1 / self._mean_run) / self.pace
+        self._remaining = self._run_length()
 
     def values(self) -> tuple[int, int, int, int]:
         return self.good_counter, self.reject_counter, int(self.code), self.alarm
+
+    def _run_length(self) -> float:
+        """How long the next run lasts, at the machine's pace."""
+        return self._rng.expovariate(1 / self._mean_run) / self.pace
 
     def _next_cycle(self) -> float:
         return self.ideal_cycle_time * self._rng.uniform(1.0, 1.15)  # real cycles are a bit slower
@@ -135,7 +139,7 @@ class SimMachine:
         rng = self._rng
         if self.code != SimCode.RUNNING:
             self.code, self.alarm = SimCode.RUNNING, 0
-            self._remaining = rng.expovariate(1 / self._mean_run) / self.pace
+            self._remaining = self._run_length()
             return
         kind = rng.choices(_STOPS, weights=[s.weight for s in _STOPS])[0]
         self.code = kind.code
