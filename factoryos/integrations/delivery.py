@@ -55,8 +55,8 @@ from sqlalchemy import Connection, Engine, text
 
 from factoryos import __version__
 from factoryos.audit.writer import AuditEvent, record
-from factoryos.db.driver import compact, run_batch
-from factoryos.db.tenant import tenant_transaction
+from factoryos.db.driver import compact
+from factoryos.db.tenant import ask_each_company, tenant_transaction
 from factoryos.errors import ConfigError
 from factoryos.identity.keys import DerivedKeys
 from factoryos.integrations.endpoints import decrypt_secret
@@ -137,9 +137,8 @@ _CLAIM = text("""
     where d.tenant_id = :tenant and d.id = due.id
     returning d.id, d.endpoint_id, d.event_id, d.attempts, d.created_at
 """)
-# psycopg parameters, run in one round trip: each company's count of claimable due deliveries (up to
-# `cap`: enough to tell whether a claim left some), the tenant switched before each.
-_SET_COMPANY = "select set_config('app.tenant_id', %(s)s, true)"
+# psycopg parameters, asked of every company in one round trip: its count of claimable due deliveries
+# (up to `cap`: enough to tell whether a claim left some).
 _DUE = compact("""
     select count(*) as n from (
       select 1 from webhook_deliveries d
@@ -207,12 +206,8 @@ def due_counts(engine: Engine, cap: int) -> list[tuple[UUID, int]]:
         ids = list(conn.execute(_COMPANIES).scalars())
         if not ids:
             return []
-        batch: list[tuple[str, dict[str, Any] | None]] = []
-        for tenant_id in ids:
-            batch += [(_SET_COMPANY, {"s": str(tenant_id)}), (_DUE, {"t": tenant_id, "test": TEST_EVENT, "cap": cap})]
-        batch.append((_SET_COMPANY, {"s": ""}))
-        rows = run_batch(conn, batch)
-    return [(tenant_id, n) for tenant_id, answer in zip(ids, rows[1::2], strict=True) if (n := answer[0]["n"])]
+        answers = ask_each_company(conn, ids, _DUE, lambda t: {"t": t, "test": TEST_EVENT, "cap": cap})
+    return [(tenant_id, n) for tenant_id, answer in zip(ids, answers, strict=True) if (n := answer[0]["n"])]
 
 
 class WebhookWorker:

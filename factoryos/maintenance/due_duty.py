@@ -31,8 +31,7 @@ from sqlalchemy import Connection, Engine, RowMapping, text
 
 from factoryos.audit.writer import AuditEvent, record
 from factoryos.background import running
-from factoryos.db.driver import psycopg_connection
-from factoryos.db.tenant import set_tenant, tenant_transaction
+from factoryos.db.tenant import ask_each_company, tenant_transaction
 from factoryos.integrations import facts
 from factoryos.integrations.outbox import emit
 from factoryos.licensing.document import Edition, License
@@ -48,11 +47,10 @@ MODULE = ("Maintenance", Edition.ADVANCED)  # the routes are gated by it too
 
 _COMPANIES = text("select distinct c.tenant_id from users u cross join lateral identity_user_companies(u.id) c "
                   "order by 1")
-# psycopg parameters: sent in one pipeline, a pair of statements per company.
-_TENANT = "select set_config('app.tenant_id', %(s)s, true)"
+# psycopg parameters: asked of every company in one round trip.
 _WAITING = ("select exists (select 1 from maintenance_plans p where p.tenant_id = %(t)s and p.active and not exists "
             "(select 1 from maintenance_work_orders w where w.tenant_id = %(t)s and w.plan_id = p.id "
-            "and w.status = any(%(open)s)))")
+            "and w.status = any(%(open)s))) as waiting")
 
 
 def licensed(document: License | None) -> bool:
@@ -72,16 +70,8 @@ def companies(engine: Engine) -> list[UUID]:
     plans costs one round trip, not one each."""
     with engine.begin() as conn:
         ids = list(conn.execute(_COMPANIES).scalars())
-        raw = psycopg_connection(conn)
-        asked = []
-        with raw.pipeline():
-            for tenant_id in ids:
-                params = {"s": str(tenant_id), "t": tenant_id, "open": list(work_orders.OPEN)}
-                raw.execute(_TENANT, params)
-                asked.append((tenant_id, raw.execute(_WAITING, params)))
-        found = [tenant_id for tenant_id, cur in asked if (row := cur.fetchone()) is not None and row[0]]
-        set_tenant(conn, None)
-        return found
+        answers = ask_each_company(conn, ids, _WAITING, lambda t: {"t": t, "open": list(work_orders.OPEN)})
+    return [tenant_id for tenant_id, answer in zip(ids, answers, strict=True) if answer[0]["waiting"]]
 
 
 def made_due(conn: Connection, tenant_id: UUID, now: datetime) -> list[RowMapping]:
