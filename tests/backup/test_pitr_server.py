@@ -123,7 +123,8 @@ def test_retention_drops_old_base_backups_and_only_the_wal_they_alone_needed(
     newer, older = list_base_backups(plant.backups)
     assert newer.first_segment > older.first_segment
 
-    copy = Path(shutil.copytree(plant.backups, tmp_path / "backups"))
+    # The archive is live: a segment being written (NAME.partial) may be renamed while it is copied.
+    copy = Path(shutil.copytree(plant.backups, tmp_path / "backups", ignore=shutil.ignore_patterns("*.partial")))
     removed = prune_base_backups(copy, keep_days=1, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
     assert [b.name for b in removed] == [older.name]  # never the newest
     needed = oldest_needed(copy)

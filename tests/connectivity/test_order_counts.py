@@ -24,12 +24,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def fast_machine_plant(http) -> Plant:
-    """One machine whose own ideal cycle is 0.01 s: by its own rate a jump of 20 parts is plausible."""
+    """One machine whose own ideal cycle is 0.1 ms: by its own rate a jump of 20 parts is plausible even
+    between two polls a few milliseconds apart (the first poll runs at once, the next on the grid)."""
     owner = new_company(http)
     site = plant.site(http, owner, timezone="UTC")
     began = (datetime.now(UTC) - timedelta(hours=2)).strftime("%H:00")
     plant.shift(http, owner, site["id"], "Round the clock", began, began)
-    return Plant(owner, site, [plant.machine(http, owner, site["id"], cycle="0.01", status_mapping=SIM_MAPPING)])
+    return Plant(owner, site, [plant.machine(http, owner, site["id"], cycle="0.0001", status_mapping=SIM_MAPPING)])
 
 
 @pytest.mark.parametrize("protocol", ["modbus", "opcua"])
@@ -65,7 +66,7 @@ async def test_counts_go_to_the_running_operation_at_its_rate(protocol, http, cl
         await connect(client, site, sim)
         await runtime.reload()
         await read()  # the baseline: what the PLC made before is not counted
-        assert poller.ideal_cycle_time(pid) == 0.01
+        assert poller.ideal_cycle_time(pid) == 0.0001
 
         r = await client.post(run_path, json={"operation_id": mo["operations"][0]}, headers=headers)
         assert r.status_code == 201, r.text
@@ -80,7 +81,7 @@ async def test_counts_go_to_the_running_operation_at_its_rate(protocol, http, cl
         assert poller.ideal_cycle_time(pid) == 60.0
 
         await bump(1, 1)  # one part (and one scrap) per poll is what a 60 s part allows
-        await bump(20)  # 20 parts in a fraction of a second: plausible at 0.01 s, not at 60 s
+        await bump(20)  # 20 parts in a fraction of a second: plausible at 0.1 ms, not at 60 s
         await bump(1)  # the baseline moved on past the jump: counting goes on from there
         await delivered()
         r = await client.get(run_path, headers=headers)
@@ -101,7 +102,7 @@ async def test_counts_go_to_the_running_operation_at_its_rate(protocol, http, cl
         r = await client.post(run_path + "/complete", json={}, headers=headers)
         assert r.status_code == 200 and r.json()["good"] == 2, r.text
         await runtime.reload()
-        assert poller.ideal_cycle_time(pid) == 0.01  # nothing runs: the machine's own rate again
+        assert poller.ideal_cycle_time(pid) == 0.0001  # nothing runs: the machine's own rate again
         await bump(20)
         await delivered()
 
