@@ -55,7 +55,9 @@ def test_planned_stops_over_http(api, owner) -> None:
 async def test_the_planning_screen_shows_maintenance_stops_before_they_start(app_factory, world, api) -> None:
     press, lathe = world.machines
     scheduled = _due_order(api, world.owner, press["id"], "Hydraulic service", estimated_minutes=45)
-    start = (s.now() + timedelta(minutes=10)).replace(second=0, microsecond=0)
+    # From this minute: inside the running shift (00:00–24:00 UTC) whatever the time of day; a
+    # start ten minutes ahead fell in tomorrow's shift when the test ran after 23:50.
+    start = s.now().replace(second=0, microsecond=0)
     s.ok(api.post(f"{WO}/{scheduled['id']}/schedule", headers=world.owner.headers,
                   json={"scheduled_for": start.isoformat()}))
     unscheduled = _due_order(api, world.owner, lathe["id"], "Chuck inspection")
