@@ -147,14 +147,17 @@ def _run(raw: psycopg.Connection[Any], statements: Sequence[tuple[str, Mapping[s
         commands.append((q, values, tuple(tx.types or ()), tx.formats))
     # What each answer is for: a statement (its index) or the preparing of one (its cache key, name).
     answers: list[int | tuple[tuple[bytes, tuple[int, ...]], bytes]] = []
+    # Prepared in this batch: `prepared` learns them only from their answers, and a statement that
+    # comes twice in one batch must not be prepared twice (the first name would stay on the server).
+    preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
     with raw.lock:
         pgconn.enter_pipeline_mode()
         try:
             for i, (q, dumped, types, formats) in enumerate(commands):
                 key = (q.text, types)
-                name = prepared.get(key) if q.names else None
-                if name is None and q.names and len(prepared) < _MAX_PREPARED:
-                    name = f"_fos_{next(_names)}".encode()
+                name = (prepared.get(key) or preparing.get(key)) if q.names else None
+                if name is None and q.names and len(prepared) + len(preparing) < _MAX_PREPARED:
+                    name = preparing[key] = f"_fos_{next(_names)}".encode()
                     pgconn.send_prepare(name, q.text, param_types=types)
                     answers.append((key, name))
                 if name is None:
