@@ -18,9 +18,11 @@ gets none and ends a run), and a stop covered by an operator's downtime gets non
 opened and closed in the same batch is inserted closed, and an event is inserted with the
 extent it ends the batch with: what the per-event path reaches through its later updates.
 
-A machine with a late change in the batch (older than its latest known instant, and not a
-replay) is rare; its changes all go through `record_state_change`, event by event, which fits
-them into the stored intervals (`state_late`).
+A late change (older than its machine's latest known instant, and not a replay) is rare: the
+machine's changes before it are replayed with the batch; once the batch is written it goes
+through `record_state_change`, which fits it into the stored intervals (`state_late`); then the
+machine's changes after it are replayed as a batch of their own, in which a second late change
+and everything after it go event by event.
 """
 
 from __future__ import annotations
@@ -241,7 +243,13 @@ def record_state_changes(conn: Connection, tenant_id: UUID, changes: Iterable[St
 
 
 def _record(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> list[StateOutcome]:
-    events = [_parse(c) for c in changes]
+    return _replay(conn, tenant_id, [_parse(c) for c in changes], again=True)
+
+
+def _replay(conn: Connection, tenant_id: UUID, events: list[tuple[UUID, MachineState, int | None, datetime]], *,
+            again: bool) -> list[StateOutcome]:
+    """The batch's events in two round trips; each machine's first late change event by event after
+    them, and (`again`) the machine's changes after that one as a batch of their own."""
     if not events:
         return []
     # Each change's machine looked up once (a uuid's hash and equality are Python calls): machines
@@ -252,35 +260,43 @@ def _record(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> l
     machines, subscribed = _read(conn, tenant_id, events, by_machine)
     outcomes: list[StateOutcome] = [StateOutcome.DUPLICATE] * len(events)
     opened: list[_Event] = []
-    late: set[UUID] = set()
+    late: list[int] = []  # each machine's first late change (its place in the batch)
+    after: list[int] = []  # the changes of those machines after it
     for m, order in machines:
-        if _late(m, events, order):
-            late.add(m.id)
-            continue
-        for n in order:
+        first_late = _first_late(m, events, order)
+        for n in order[:first_late]:
             _, state, raw_code, at = events[n]
             outcomes[n] = _apply(m, opened, state, raw_code, at)
-    _write(conn, tenant_id, [m for m, _ in machines if m.id not in late], opened, subscribed)
-    if late:
-        for n, (machine_id, state, raw_code, at) in enumerate(events):
-            if machine_id in late:
-                outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
+        late += order[first_late:first_late + 1]
+        after += order[first_late + 1:]
+    _write(conn, tenant_id, [m for m, _ in machines], opened, subscribed)
+    if not again:  # a second late change of a machine: the rest goes event by event
+        late, after = sorted(late + after), []
+    for n in sorted(late):  # after the changes before them were written
+        machine_id, state, raw_code, at = events[n]
+        outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
+    if after:  # mostly in order again once the late change is fitted in: a batch of their own
+        after.sort()
+        for n, outcome in zip(after, _replay(conn, tenant_id, [events[n] for n in after], again=False),
+                              strict=True):
+            outcomes[n] = outcome
     return outcomes
 
 
-def _late(m: _Machine, events: Sequence[tuple], order: list[int]) -> bool:
-    """Whether a change of `m` in the batch is neither after all it knows nor a replay."""
+def _first_late(m: _Machine, events: Sequence[tuple], order: list[int]) -> int:
+    """The place in `order` of `m`'s first change that is neither after all it knows nor a replay
+    (`len(order)`: none). That one and the machine's changes after it go event by event."""
     clock = m.clock
     end = m.history[-1].ended_at if m.history else None
     starts = m.starts
-    for n in order:
+    for place, n in enumerate(order):
         at = events[n][3]
         if clock is None or (at > clock and (end is None or at >= end)):
             clock, end = at, None
             starts.add(at)  # a later replay of it in the batch is a duplicate
         elif at not in starts:
-            return True
-    return False
+            return place
+    return len(order)
 
 
 def _read(conn: Connection, tenant_id: UUID, events: Sequence[tuple], by_machine: dict[UUID, list[int]]
