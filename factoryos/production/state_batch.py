@@ -285,7 +285,7 @@ def _replay(conn: Connection, tenant_id: UUID, events: list[tuple[UUID, MachineS
 
 def _first_late(m: _Machine, events: Sequence[tuple], order: list[int]) -> int:
     """The place in `order` of `m`'s first change that is neither after all it knows nor a replay
-    (`len(order)`: none). That one and the machine's changes after it go event by event."""
+    (`len(order)`: none). The changes before it replay with the batch (`_replay`)."""
     clock = m.clock
     end = m.history[-1].ended_at if m.history else None
     starts = m.starts
