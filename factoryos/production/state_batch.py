@@ -239,11 +239,7 @@ def record_state_changes(conn: Connection, tenant_id: UUID, changes: Iterable[St
     """Apply `changes` in order; returns each one's outcome. Raises `ValidationFailed` (before
     writing anything) for an unknown state, a naive instant or a machine not of this tenant."""
     with collector.paused():  # a batch's thousands of short-lived rows, intervals and ids
-        return _record(conn, tenant_id, changes)
-
-
-def _record(conn: Connection, tenant_id: UUID, changes: Iterable[StateRow]) -> list[StateOutcome]:
-    return _replay(conn, tenant_id, [_parse(c) for c in changes], again=True)
+        return _replay(conn, tenant_id, [_parse(c) for c in changes], again=True)
 
 
 def _replay(conn: Connection, tenant_id: UUID, events: list[tuple[UUID, MachineState, int | None, datetime]], *,
@@ -271,7 +267,7 @@ def _replay(conn: Connection, tenant_id: UUID, events: list[tuple[UUID, MachineS
         after += order[first_late + 1:]
     _write(conn, tenant_id, [m for m, _ in machines], opened, subscribed)
     if not again:  # a second late change of a machine: the rest goes event by event
-        late, after = sorted(late + after), []
+        late, after = late + after, []
     for n in sorted(late):  # after the changes before them were written
         machine_id, state, raw_code, at = events[n]
         outcomes[n] = record_state_change(conn, tenant_id, machine_id, state, raw_code, at)
