@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.handlers
 import os
 import re
 import shutil
@@ -78,19 +79,34 @@ def _seconds(text: str) -> float:
     return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
 
 
+def _log_to(path: Path | None) -> None:
+    """Warnings and errors of the server, its poller and the simulators: on the terminal when
+    headless; in `path` while the dashboard draws on the terminal (a line written there lands across
+    its screen, a traceback over the tiles)."""
+    handler: logging.Handler = logging.StreamHandler()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=2, encoding="utf-8")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        handlers=[handler], force=True)
+
+
 class _Server:
-    def __init__(self, app, port: int) -> None:
+    def __init__(self, app, port: int, log_file: Path | None) -> None:
         import uvicorn
 
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        # No logging config of uvicorn's own (it would write to the terminal): its loggers go where ours do.
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    log_config=None))
         self.thread = threading.Thread(target=self.server.run, name="demo-server", daemon=True)
+        self.log_file = log_file
 
     def start(self) -> None:
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                fail("the demo server did not start; see the log lines above")
+                fail(f"the demo server did not start; see {self.log_file or 'the log lines above'}")
             time.sleep(0.05)
 
     def stop(self) -> None:
@@ -143,7 +159,8 @@ def demo(
         shutil.rmtree(data_dir)
         ok(f"demo data removed from {data_dir}")
     settings = Settings(data_dir=data_dir, host="127.0.0.1", port=port)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_file = None if headless else data_dir / "demo.log"
+    _log_to(log_file)
     # The simulators run without OPC-UA security on purpose; their warnings would bury the summary.
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     if not _port_free(port):
@@ -164,7 +181,7 @@ def demo(
             with console.status("starting 24 simulated PLCs (OPC-UA and Modbus TCP)…"):
                 sim_configs = sims.start()
             app = create_app(settings, urls.app, poller=True)
-            server = _Server(app, port)
+            server = _Server(app, port, log_file)
             with console.status("starting the server and its poller…"):
                 server.start()
             with httpx.Client(base_url=url, timeout=30) as http:
@@ -181,7 +198,7 @@ def demo(
                     prov.plan(plant, date.today())
                     prov.login("supervisor")
                 sims.fault(FAULTED_MACHINE)
-                _print_welcome(data_dir, url, logins, "Ctrl+C" if headless else "Ctrl+Q in the dashboard")
+                _print_welcome(data_dir, url, logins, "Ctrl+C" if headless else "Ctrl+Q in the dashboard", log_file)
                 if speed != 1:
                     console.print(f"speed {speed:g}: stops and changeovers come and go {speed:g}× as fast; parts "
                                   "are made at each machine's rated cycle, so OEE stays real.", soft_wrap=True)
@@ -236,8 +253,11 @@ def _detach(terminal: list[int]) -> None:
         os.close(sink)
 
 
-def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin], stop_key: str) -> None:
+def _print_welcome(data_dir: Path, url: str, logins: dict[str, credentials.DemoLogin], stop_key: str,
+                   log_file: Path | None) -> None:
     console.print(f"[bold]FactoryOS demo[/] running at {url}  (data: {data_dir})", soft_wrap=True)
+    if log_file is not None:
+        console.print(f"Warnings and errors go to {log_file}.", soft_wrap=True)
     table = Table("who", "email", "password", "role")
     table.columns[1].overflow = "fold"
     for login in logins.values():

@@ -41,6 +41,7 @@ from factoryos.errors import Conflict, DatabaseUnavailable, FactoryOSError, Unau
 from factoryos.licensing.document import Edition
 from factoryos.licensing.gating import require_module
 from factoryos.logs import note_company
+from factoryos.plain_errors import plain
 from factoryos.schema.tenancy import idempotency_keys
 from server.maintenance import RETRY_AFTER_SECONDS
 from server.middleware import BodyTooLarge
@@ -359,7 +360,7 @@ def _validation_problem(exc: ValidationError, where: str) -> ValidationFailed:
     errors = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in err["loc"] if p != "__root__") or where
-        errors.append({"field": loc, "message": err["msg"]})
+        errors.append({"field": loc, "message": plain(err)})
     first = errors[0] if errors else {"field": where, "message": "invalid"}
     return ValidationFailed(
         f"{first['field']}: {first['message']}", field=first["field"], extra={"errors": errors}

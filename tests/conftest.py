@@ -4,6 +4,12 @@ Under pytest-xdist (scripts/test.sh runs one worker process more than the cores)
 own: its own cluster in its own temp dir (a Unix socket there, no TCP port), its own app server
 on a free port, its own basetemp. Nothing below is shared between workers, so a test sees the
 same world whether it runs serially or in a worker.
+
+The session server holds the duties (webhook deliveries, MQTT publishing, due maintenance orders,
+the backup schedule) of its worker's database as a production server does: through the duty lock
+in PostgreSQL (`factoryos.duties`). A server a test starts on that database takes a claim too
+(`duty_claim`) and so runs no duty while the session server holds them; a test whose own server
+must run them has the session server stand aside first (`session_duties.handed_over()`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -29,7 +36,12 @@ from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import DatabaseUrls, embedded_urls, make_engine
 from factoryos.db.roles import init_database
+from factoryos.duties import DutyLock
 from tests.cluster_template import remove_later, start_migrated
+from tests.waiting import until
+
+if TYPE_CHECKING:
+    from server.duties import DutyClaim
 
 TEST_DB = "factoryos_test"
 
@@ -182,6 +194,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.duties: SessionDuties | None = None  # the session server's only
 
     def start(self) -> LiveServer:
         self.thread.start()
@@ -205,13 +218,85 @@ def authenticator(settings: Settings):
     return TokenAuthenticator.from_settings(settings, FAST)
 
 
+# The duty lock's pace in tests: a takeover starts the duties 3.5 s after the lock is taken.
+DUTY_TIMINGS = {"check_seconds": 0.5, "check_timeout": 1.0, "retry_seconds": 0.5}
+
+
+class StandAsideLock(DutyLock):
+    """The real duty lock, which a test can have released and left alone for a while (`aside`):
+    its holder steps down at its next check as if it had lost the lock, and competes again once
+    `aside` is cleared."""
+
+    def __init__(self, database_url: str, **kwargs) -> None:
+        super().__init__(database_url, **kwargs)
+        self.aside = threading.Event()  # set and cleared from the test's thread
+
+    async def try_acquire(self) -> bool:
+        return False if self.aside.is_set() else await super().try_acquire()
+
+    async def check(self) -> bool:
+        if self.aside.is_set():
+            await self.release()
+            return False
+        return await super().check()
+
+
+def duty_claim(database_url: str, host: str = "test-server") -> DutyClaim:
+    """A claim on the duties of `database_url` for a server a test starts: the server runs them only
+    while it holds the database's duty lock, as `factoryos serve` does."""
+    from server.duties import DutyClaim
+
+    return DutyClaim(DutyLock(database_url, host=host, **DUTY_TIMINGS))
+
+
+class SessionDuties:
+    """The session server's claim on the duties of the session database."""
+
+    def __init__(self, server: LiveServer, lock: StandAsideLock) -> None:
+        from server.state import server_state
+
+        self.lock = lock
+        self.state = server_state(server.server.config.app)
+
+    def held(self) -> bool:
+        return self.state.primary
+
+    def wait_held(self) -> None:
+        until(self.held, "the session server holding the duties", timeout=60)
+
+    @contextmanager
+    def handed_over(self) -> Iterator[None]:
+        """The session server lets go of the duties for the block (a server the test starts with a
+        `duty_claim` takes them), and holds them again after it; stop that server inside the block."""
+        self.lock.aside.set()
+        try:
+            until(lambda: not self.held() and not self.lock.held, "the session server stepping down", timeout=30)
+            yield
+        finally:
+            self.lock.aside.clear()
+            self.wait_held()
+
+
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, db_urls: DatabaseUrls, authenticator) -> Iterator[LiveServer]:
+    """The session server: the one holder of the session database's duties, by the duty lock."""
     from server.app import create_app
+    from server.duties import DutyClaim
 
-    server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
+    lock = StandAsideLock(db_urls.app, host="test-session", **DUTY_TIMINGS)
+    app = create_app(settings, db_urls.app, authenticator=authenticator, duties=DutyClaim(lock))
+    server = LiveServer(app, free_port()).start()
+    server.duties = SessionDuties(server, lock)
+    # Tests count on its webhook deliveries and publishing from their first request on.
+    server.duties.wait_held()
     yield server
     server.stop()
+
+
+@pytest.fixture()
+def session_duties(live_server: LiveServer) -> SessionDuties:
+    assert live_server.duties is not None
+    return live_server.duties
 
 
 @pytest.fixture()

@@ -44,8 +44,8 @@ class FactoryApp(App[None]):
     BINDINGS = [
         Binding("question_mark,f1", "toggle_help", "Help",
                 tooltip="Show or hide the keys and help (F1 also works in text fields).", id="help"),
-        Binding("f9", "toggle_contrast", "Contrast", tooltip="Switch the high-contrast theme on or off.", show=False,
-                id="contrast"),
+        Binding("f9", "toggle_contrast", "High-contrast theme on/off", tooltip="Switch the high-contrast theme on or "
+                "off.", show=False, id="contrast"),
         # Shown in the footer of the login and start screens only, to leave room elsewhere.
         Binding("ctrl+q", "quit", "Quit", tooltip="Leave FactoryOS.", priority=True, show=False, id="quit"),
         Binding("ctrl+t", "handover", "Handover note", tooltip="Leave a note for the next shift.", show=False,
@@ -263,7 +263,6 @@ class FactoryApp(App[None]):
         for b in screen.active_bindings.values():
             if b.enabled and b.binding.description and (b.binding.show or _declared_by_us(b.node, b.binding)):
                 keys.setdefault(self.get_key_display(b.binding), b.binding.description)
-        keys[self.get_key_display(Binding("f9", ""))] = "High-contrast theme on/off"
         self.push_screen(HelpScreen(text, list(keys.items())))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -3,11 +3,12 @@
 The page and its websocket are all this serves; the app in each tab is the same LAN client
 of the API as `factoryos tui` (HTTP only) and signs in the same way. What is added to
 textual-serve's `Server`: TLS, links built from the address the browser used (so binding
-0.0.0.0 works), no font from the internet, a cap on open tabs, websockets refused from
-pages of another origin, and each tab's app told the browser's address: every tab reaches the
-API from this process's address, so it forwards the browser's own in X-Forwarded-For (which
-the API believes only when this process's address is in its `trusted_proxies`). Otherwise one
-person's wrong passwords would throttle sign-in for every browser user.
+0.0.0.0 works), no font from the internet, tab apps without animations, a cap on open tabs,
+websockets refused from pages of another origin, and each tab's app told the browser's
+address: every tab reaches the API from this process's address, so it forwards the browser's
+own in X-Forwarded-For (which the API believes only when this process's address is in its
+`trusted_proxies`). Otherwise one person's wrong passwords would throttle sign-in for every
+browser user.
 """
 
 from __future__ import annotations
@@ -43,10 +44,16 @@ _HOST = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1
 _PREFIX = re.compile(r"^/[A-Za-z0-9_/-]*$")
 
 
+# Set in each tab's environment (Textual reads it when imported). Every animation frame would
+# cross the LAN to the browser; a plant terminal gains nothing from them.
+TAB_ENVIRONMENT = {"TEXTUAL_ANIMATIONS": "none"}
+
+
 def session_command(server: str, *, ca_file: Path | None = None, fingerprint: str | None = None,
                     high_contrast: bool = False) -> str:
     """The shell command textual-serve runs for each tab (it starts it through a shell)."""
-    parts = [sys.executable, "-m", "tui.web_session", server]
+    parts = [f"{name}={value}" for name, value in TAB_ENVIRONMENT.items()]
+    parts += [sys.executable, "-m", "tui.web_session", server]
     if ca_file is not None:
         parts += ["--ca-file", str(ca_file)]
     if fingerprint:

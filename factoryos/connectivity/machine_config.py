@@ -29,6 +29,7 @@ from pydantic import (
 
 from factoryos.connectivity.states import DEFAULT_UNMAPPED_STATE, MachineState
 from factoryos.errors import ValidationFailed
+from factoryos.plain_errors import plain
 
 
 class _Model(BaseModel):
@@ -461,7 +462,7 @@ def _describe(error: Any, prefix: str) -> tuple[str, str]:
     loc = tuple(error["loc"])
     parts = [str(p) for i, p in enumerate(loc)
              if not (i == 0 and p in _TAGS) and not (i == 2 and loc[1] == "signals" and p in ("sparkplug", "json"))]
-    return prefix + (".".join(parts) or "machine"), str(error["msg"]).removeprefix("Value error, ")
+    return prefix + (".".join(parts) or "machine"), plain(error)
 
 
 def _as_validation_failed(exc: ValidationError, prefix: str = "") -> ValidationFailed:

@@ -90,6 +90,9 @@ class OrderSummary(JobOut):
     product_number: str | None = Field(description="The linked product's number; null without a product record.")
     product_name: str | None
     updated_at: datetime
+    running_on: list[str] = Field(default_factory=list, description=(
+        "Codes of the machines its operations run on now (open runs), in order of their operations; "
+        "`machine_code` is only the machine the order was planned for."))
 
 
 class OrderOut(OrderSummary):

@@ -140,13 +140,35 @@ def _products_of(conn: Connection, tenant_id: UUID, rows: list[RowMapping]) -> d
     return {r["id"]: r for r in conn.execute(stmt).mappings()}
 
 
+def _running_on(conn: Connection, tenant_id: UUID, rows: list[RowMapping]) -> dict[UUID, list[str]]:
+    """Each order's machines with an open run, in the order of the operations running there (an
+    order of several operations has no machine of its own: where it runs is what a list shows)."""
+    if not rows:
+        return {}
+    stmt = (select(order_operations.c.job_id, machines.c.code)
+            .select_from(operation_runs
+                         .join(order_operations, (order_operations.c.tenant_id == operation_runs.c.tenant_id)
+                               & (order_operations.c.id == operation_runs.c.operation_id))
+                         .join(machines, (machines.c.tenant_id == operation_runs.c.tenant_id)
+                               & (machines.c.id == operation_runs.c.machine_id)))
+            .where(operation_runs.c.tenant_id == tenant_id, operation_runs.c.ended_at.is_(None),
+                   order_operations.c.job_id.in_([r["id"] for r in rows]))
+            .order_by(order_operations.c.job_id, order_operations.c.seq))
+    out: dict[UUID, list[str]] = {}
+    for job_id, code in conn.execute(stmt):
+        out.setdefault(job_id, []).append(code)
+    return out
+
+
 def summaries(conn: Connection, tenant_id: UUID, rows: list[RowMapping]) -> list[OrderSummary]:
     named = _products_of(conn, tenant_id, rows)
+    running = _running_on(conn, tenant_id, rows)
     out = []
     for row, job in zip(rows, jobs_out(conn, tenant_id, rows), strict=True):
         product = named.get(row["product_id"])
         out.append(OrderSummary(**job.model_dump(), product_number=product["number"] if product else None,
-                                product_name=product["name"] if product else None, updated_at=row["updated_at"]))
+                                product_name=product["name"] if product else None, updated_at=row["updated_at"],
+                                running_on=running.get(row["id"], [])))
     return out
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 from factoryos.errors import ValidationFailed
 from factoryos.jobs.models import ImportOutcome
 from factoryos.listing import ListQuery
+from factoryos.plain_errors import plain
 
 ProductStatus = Literal["active", "obsolete"]
 MAX_CYCLE_SECONDS = 86400
@@ -110,7 +111,7 @@ class RoutingIn(_In):
         try:
             return handler(data)
         except ValidationError as exc:
-            errors = [{"field": field_path(e["loc"]), "message": e["msg"]}
+            errors = [{"field": field_path(e["loc"]), "message": plain(e)}
                       for e in exc.errors(include_url=False, include_input=False)]
             first = errors[0]
             raise ValidationFailed(f"{first['field']}: {first['message']}", field=first["field"],

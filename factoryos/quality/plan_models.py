@@ -20,6 +20,7 @@ from pydantic import (
 from factoryos.errors import ValidationFailed
 from factoryos.listing import ListQuery
 from factoryos.orders.product_models import field_path
+from factoryos.plain_errors import plain
 from factoryos.signatures.models import SignatureIn, SignatureOut
 
 Kind = Literal["measured", "attribute"]
@@ -53,7 +54,7 @@ class _Body(_In):
         try:
             return handler(data)
         except ValidationError as exc:
-            errors = [{"field": field_path(e["loc"]), "message": e["msg"]}
+            errors = [{"field": field_path(e["loc"]), "message": plain(e)}
                       for e in exc.errors(include_url=False, include_input=False)]
             first = errors[0]
             raise ValidationFailed(f"{first['field']}: {first['message']}", field=first["field"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape
@@ -31,6 +32,7 @@ _LEFT = 46.0
 _RIGHT = 40.0
 _BOTTOM = 64.0
 _LABEL_INSIDE = 14.0  # bars at least this tall carry their label inside
+_LABEL_BOX = 10.0  # a bar label's height with its gap to the bar top
 _TOP = 18.0
 MAX_BARS = 30  # more categories are split into several charts
 MAX_PARETO_BARS = 15  # the tail is folded into "Other"
@@ -114,9 +116,21 @@ def _nice_max(peak: float) -> tuple[float, float]:
     return step * math.ceil(peak / step - 1e-9), step
 
 
+def _label_inside(value: float, vmax: float, height: float, line_at: float | None) -> bool:
+    """Whether a bar's label goes inside its top: for a bar tall enough, unless a line crosses the
+    bar's middle there (the target, a Pareto's cumulative share), where it goes above the bar."""
+    top = value / vmax * height
+    line = None if line_at is None else line_at / vmax * height
+    inside_ok = top >= _LABEL_INSIDE and not (line is not None and top - _LABEL_BOX <= line <= top)
+    above_ok = not (line is not None and top <= line <= top + _LABEL_BOX)
+    return inside_ok or (top >= _LABEL_INSIDE and not above_ok)
+
+
 def _base_chart(width: float, categories: Sequence[str], values: list[float | None],
                 vmax: float, step: float, fmt: Callable[[float], str],
-                label_fmt: Callable[[float], str] | None = None) -> tuple[Drawing, VerticalBarChart]:
+                label_fmt: Callable[[float], str] | None = None,
+                lines_at: Sequence[float | None] = ()) -> tuple[Drawing, VerticalBarChart]:
+    """`lines_at`: per bar, where a line drawn over the chart crosses its middle (value units)."""
     st = styles()
     drawing = Drawing(width, _HEIGHT)
     chart = VerticalBarChart()
@@ -149,7 +163,8 @@ def _base_chart(width: float, categories: Sequence[str], values: list[float | No
     chart.barLabels.fontName, chart.barLabels.fontSize = st.regular, 6
     for i, v in enumerate(values):
         bar = chart.barLabels[(0, i)]
-        if v is not None and v / vmax * chart.height >= _LABEL_INSIDE:
+        line_at = lines_at[i] if i < len(lines_at) else None
+        if v is not None and _label_inside(v, vmax, chart.height, line_at):
             # Inside the bar top, clear of gridlines and the target line.
             bar.boxAnchor, bar.nudge, bar.fillColor = "n", -2, WHITE
         else:
@@ -177,7 +192,7 @@ def _bar_drawing(chart_model: BarChart, width: float, start: int, stop: int) -> 
     fmt = _tick_format(chart_model.value_type, step)
     part = values[start:stop]
     drawing, chart = _base_chart(width, chart_model.categories[start:stop], part, vmax, step,
-                                 fmt, _bar_label(chart_model.value_type, divisor, fmt))
+                                 fmt, _bar_label(chart_model.value_type, divisor, fmt), [target] * len(part))
     below = [target is not None and v is not None and v < target for v in part]
     for i, is_below in enumerate(below):
         if is_below:
@@ -237,14 +252,14 @@ def _pareto_drawing(model: ParetoChart, width: float) -> Drawing:
     values = [v / divisor for v in raw]
     vmax, step = _nice_max(max(values, default=0.0))
     fmt = _tick_format(model.value_type, step)
-    drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt,
-                                 _bar_label(model.value_type, divisor, fmt))
     total = sum(values)
+    shares = list(itertools.accumulate(values))
+    drawing, chart = _base_chart(width, names, list(values), vmax, step, fmt,
+                                 _bar_label(model.value_type, divisor, fmt),
+                                 [s / total * vmax if total else None for s in shares])
     points: list[float] = []
-    running = 0.0
     n = len(values)
-    for i, v in enumerate(values):
-        running += v
+    for i, running in enumerate(shares):
         share = running / total if total else 0.0
         x = chart.x + chart.width * (i + 0.5) / n
         y = chart.y + chart.height * share

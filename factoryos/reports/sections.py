@@ -157,6 +157,7 @@ class ReasonFigures:
     count: int
     duration: timedelta | None = None  # downtime reasons only
     planned: bool = False  # a planned stop: not downtime, kept out of the loss Pareto
+    setup: bool = False  # booked to a setup reason: part of the setup loss
 
 
 NO_DATA = "No data"
@@ -169,6 +170,21 @@ def no_data_reason(totals: KpiTotals) -> ReasonFigures | None:
     if not totals.no_data_us:
         return None
     return ReasonFigures(NO_DATA, NO_DATA_CATEGORY, totals.no_data_count, _us(totals.no_data_us))
+
+
+SETUP = "Setup, no reason booked"
+SETUP_CATEGORY = "Setup"
+
+
+def setup_reason(totals: KpiTotals, losses: Iterable[ReasonFigures], stretches: int) -> ReasonFigures | None:
+    """The setup loss that no reason row holds: setup the machines signalled and the changeovers
+    orders opened with have no downtime event, so no reason. Its time is the KPI engine's setup
+    loss less the downtime booked to setup reasons; None when there is none."""
+    booked = sum((r.duration or timedelta() for r in losses if r.setup), timedelta())
+    rest = _us(totals.setup_us) - booked
+    if rest <= timedelta():
+        return None
+    return ReasonFigures(SETUP, SETUP_CATEGORY, max(stretches, 1), rest)
 
 
 def _shares(magnitudes: Sequence[float]) -> tuple[list[float | None], list[float | None]]:

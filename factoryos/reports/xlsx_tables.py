@@ -146,6 +146,11 @@ def _totals(ws: WriteOnlyWorksheet, section: TableSection, letters: dict[str, st
                             if col.trim else None)
         if i == 0 and value is None:
             content: object = "Total"
+        elif col.total is TotalRule.SUM and all(r[i] is None for r in section.rows):
+            # Excel sums "n/a" cells to 0 (a shift without a plan would show a target of 0):
+            # nothing to add up is "n/a", as the PDF says.
+            out.append(text_cell(ws, NA, font=TOTAL_FONT, fill=TOTAL_FILL, alignment=RIGHT))
+            continue
         elif col.total is TotalRule.SUM:
             content = f"=SUM({letter}{first}:{letter}{last})"
         elif col.total is TotalRule.FORMULA and col.formula:

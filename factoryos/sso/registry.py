@@ -25,6 +25,7 @@ from factoryos.db.tenant import set_tenant
 from factoryos.errors import Conflict, NotFound, ValidationFailed
 from factoryos.identity.keys import DerivedKeys
 from factoryos.identity.permissions import check_permission_names
+from factoryos.plain_errors import plain
 from factoryos.schema.sso import sso_mapping_rules, sso_providers, sso_settings
 from factoryos.schema.tenancy import companies
 from factoryos.sso.ldap_config import LdapConfig
@@ -56,7 +57,7 @@ class RoutedProvider:
 
 def _config_error(exc: ValidationError) -> ValidationFailed:
     problems = [("config" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"]),
-                 e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+                 plain(e)) for e in exc.errors()]
     field, message = problems[0]
     return ValidationFailed(f"{field}: {message}", code="sso_config_invalid", field=field,
                             extra={"errors": [{"field": f, "message": m} for f, m in problems]})

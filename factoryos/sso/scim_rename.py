@@ -25,11 +25,15 @@ the person's role there) is written into another company's chain.
 The userName is the same in every company (RFC 7643 §4.1.1: the identifier the person signs in
 with, unique across the service, compared without case): another company's directory record of
 the person follows the rename in the same transaction (`RenameNotice.follow`), so that company's
-directory finds them by the new address, and its chain records its own record's change too. That
-directory may lag behind: while it still sends the old address it is repeating, not renaming —
-it may not give an address of a domain it does not serve — so its call keeps the sign-in email
-and does the rest (`only_repeats`), rather than being refused and unable to deactivate the person.
-A domain is served by a directory when its provider lists it and no other company routes it: a
+directory finds them by the new address, and its chain records its own record's change too. So
+does a record its directory deactivated (the person is no longer its member, the record stays;
+`scim_record_companies`, migration 0032, names that company): its directory finds and reactivates
+the person by the address they sign in with, a client caching the record by version sees the
+change, and the company's chain says why its record's userName changed (the new address is what
+that company's directory is answered anyway). That directory may lag behind: while it still sends
+the old address it is repeating, not renaming — it may not give an address of a domain it does not
+serve — so its call keeps the sign-in email and does the rest (`only_repeats`), rather than being
+refused and unable to deactivate the person. A domain is served by a directory when its provider lists it and no other company routes it: a
 disabled provider is not routed, so it could list any domain, and must not give or take another
 company's addresses that way (two directories would rename one person back and forth).
 """
@@ -43,7 +47,7 @@ from uuid import UUID
 from sqlalchemy import Connection, RowMapping, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from factoryos.identity.accounts import CompanyChoice, user_companies
+from factoryos.identity.accounts import user_companies
 from factoryos.identity.memberships import MembershipRepository
 from factoryos.identity.permissions import OWNER
 from factoryos.schema.identity import users
@@ -57,15 +61,16 @@ from factoryos.sso.signin import AuditRow
 
 @dataclass(frozen=True)
 class RenameNotice:
-    """A rename to record in the chains of the account's companies (the caller's included when it
-    is one), in `companies`' order: the order in which every writer across companies locks their
-    chains, so two such writers never wait for each other in a circle."""
+    """A rename to record in the chains of the account's companies and of those keeping a SCIM record
+    of it (the caller's included when it is one), in `tenants`' order (by company name, as
+    `user_companies`): the order in which every writer across companies locks their chains, so two
+    such writers never wait for each other in a circle."""
 
     user_id: UUID
     old_email: str
     new_email: str
     by_company: str  # the name of the company whose directory renamed
-    companies: list[CompanyChoice]
+    tenants: list[UUID]
 
     def row(self) -> AuditRow:
         """What each of the person's other companies records: the account's address changed, and by whom."""
@@ -73,8 +78,8 @@ class RenameNotice:
                         after={"email": self.new_email, "source": "scim", "by_company": self.by_company})
 
     def follow(self, conn: Connection, tenant: UUID) -> AuditRow:
-        """In another company of the person (the transaction's tenant set to it): its directory's record
-        of them takes the new address too; the row its chain records."""
+        """In another company of the person, or one whose directory keeps a record of them (the
+        transaction's tenant set to it): that record takes the new address too; the row its chain records."""
         row = self.row()
         release_user_name(conn, tenant, self.new_email)
         mine = conn.execute(select(scim_users.c.id, scim_users.c.user_name).where(
@@ -111,6 +116,22 @@ def only_repeats(conn: Connection, caller: ScimCaller, account_id: UUID, current
     if serves(conn, caller, current) or serves(conn, caller, sent):
         return False
     return any(c.tenant_id != caller.tenant_id for c in user_companies(conn, account_id))
+
+
+# The companies to tell, in chain-locking order: the person's (as `user_companies` orders them) and
+# those whose directory keeps a record of them without their being a member (deactivated there).
+_TO_TELL = text("""
+with members as (select tenant_id, company_name from identity_user_companies(:u))
+select tenant_id, company_name from members
+union all
+select r.tenant_id, r.company_name from scim_record_companies(:u) r
+where not exists (select 1 from members m where m.tenant_id = r.tenant_id)
+order by company_name, tenant_id
+""")
+
+
+def companies_to_tell(conn: Connection, account_id: UUID) -> list[UUID]:
+    return list(conn.execute(_TO_TELL, {"u": account_id}).scalars())
 
 
 def release_user_name(conn: Connection, tenant: UUID, email: str) -> None:
@@ -161,4 +182,4 @@ def change_email(conn: Connection, caller: ScimCaller, before: RowMapping, email
     except IntegrityError:
         raise uniqueness(f"a user with userName {email} already exists") from None
     name = conn.execute(select(companies.c.name).where(companies.c.tenant_id == tenant)).scalar_one()
-    return RenameNotice(account["id"], account["email"], email, name, belongs_to)
+    return RenameNotice(account["id"], account["email"], email, name, companies_to_tell(conn, account["id"]))

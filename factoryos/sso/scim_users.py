@@ -93,8 +93,7 @@ class Outcome:
         company's is the rename's notice, completed there by `RenameNotice.follow`)."""
         if self.renamed is None:
             return [(home, self.audit)]
-        rows = [(c.tenant_id, self.audit if c.tenant_id == home else self.renamed.row())
-                for c in self.renamed.companies]
+        rows = [(tenant, self.audit if tenant == home else self.renamed.row()) for tenant in self.renamed.tenants]
         if all(tenant != home for tenant, _ in rows):  # no longer a member here (deactivated)
             rows.insert(0, (home, self.audit))
         return rows

@@ -215,29 +215,33 @@ async def test_settings_the_poller_cannot_use_show_as_health(http, client, runti
         await disconnect(client, site)
 
 
-async def test_the_server_polls_as_a_lifespan_task(http, live_server, settings, db_urls, authenticator,
-                                                    tmp_path: Path) -> None:
+async def test_the_server_polls_as_a_lifespan_task(http, live_server, session_duties, settings, db_urls,
+                                                    authenticator, tmp_path: Path) -> None:
     from factoryos.config import Settings
     from server.app import create_app
-    from tests.conftest import LiveServer
+    from tests.conftest import LiveServer, duty_claim
     from tests.conftest import free_port as free_http_port
+    from tests.waiting import until
 
     assert live_server.server.config.app.state.poller is None  # off unless a test turns it on
     site = build_plant(http, 1)
     mid = site.machines[0]["id"]
     polling = Settings(data_dir=tmp_path, secret_key=settings.secret_key, poller_reload_seconds=0.2)
-    app = create_app(polling, db_urls.app, authenticator=authenticator, poller=polling.poller)
-    server = LiveServer(app, free_http_port()).start()
-    try:
-        assert isinstance(app.state.poller, PollerRuntime)
-        async with simulator(1, "modbus") as sim, httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            await connect(client, site, sim)
-            await live_until(client, site, lambda rows: rows[mid]["state"] == "running", "polled by the server")
-            await sim.force_state(sim.machines[0].machine_id, SimCode.SETUP)
-            await live_until(client, site, lambda rows: rows[mid]["state"] == "setup", "state change shown")
-            await disconnect(client, site)
-    finally:
-        server.stop()
+    with session_duties.handed_over():  # polling is a duty: the server below holds them
+        app = create_app(polling, db_urls.app, authenticator=authenticator, poller=polling.poller,
+                         duties=duty_claim(db_urls.app))
+        server = LiveServer(app, free_http_port()).start()
+        try:
+            until(lambda: app.state.primary, "the server holding the duties")
+            assert isinstance(app.state.poller, PollerRuntime)
+            async with simulator(1, "modbus") as sim, httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+                await connect(client, site, sim)
+                await live_until(client, site, lambda rows: rows[mid]["state"] == "running", "polled by the server")
+                await sim.force_state(sim.machines[0].machine_id, SimCode.SETUP)
+                await live_until(client, site, lambda rows: rows[mid]["state"] == "setup", "state change shown")
+                await disconnect(client, site)
+        finally:
+            server.stop()
     assert (tmp_path / "connectivity" / "spool.sqlite3").is_file()
 
 

@@ -63,8 +63,12 @@ def _terminate(pg: EmbeddedPostgres, database: str, pid: int) -> None:
         engine.dispose()
 
 
-def test_one_lock_holder_named_in_the_database_and_taken_over_when_its_session_ends(db_urls: DatabaseUrls,
-                                                                                   pg: EmbeddedPostgres) -> None:
+def test_one_lock_holder_named_in_the_database_and_taken_over_when_its_session_ends(pg: EmbeddedPostgres) -> None:
+    with _database(pg) as db_urls:  # not the session database: the session server holds its duties
+        _one_lock_holder(pg, db_urls)
+
+
+def _one_lock_holder(pg: EmbeddedPostgres, db_urls: DatabaseUrls) -> None:
     async def scenario() -> None:
         a, b = DutyLock(db_urls.app, host="host-a", **FAST), DutyLock(db_urls.app, host="host-b", **FAST)
         try:

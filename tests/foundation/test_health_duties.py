@@ -7,14 +7,22 @@ import asyncio
 
 import httpx
 
+from factoryos.db.embedded import EmbeddedPostgres
 from factoryos.db.engine import DatabaseUrls
 from factoryos.duties import DutyLock
 from server.app import create_app
 from server.duties import DutyClaim
 from tests.conftest import LiveServer, free_port
+from tests.integrations.own_database import own_database
 
 
-def test_health_names_when_the_duties_were_taken_and_says_when_nobody_holds_them(settings, db_urls: DatabaseUrls) -> None:
+def test_health_names_when_the_duties_were_taken_and_says_when_nobody_holds_them(settings, pg: EmbeddedPostgres) -> None:
+    # A database of its own: on the session database the session server holds the duties.
+    with own_database(pg) as own:
+        _health_names_the_holder(settings, own.urls)
+
+
+def _health_names_the_holder(settings, db_urls: DatabaseUrls) -> None:
     async def take() -> DutyLock:
         lock = DutyLock(db_urls.app, host="other-host", check_seconds=0.5, check_timeout=1.0, retry_seconds=0.5)
         assert await lock.try_acquire()

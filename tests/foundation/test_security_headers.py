@@ -44,11 +44,11 @@ def test_docs_page_runs_no_inline_code_and_its_files_are_served(http: httpx.Clie
 
 def test_hsts_under_tls(settings, db_urls) -> None:
     from server.app import create_app
-    from tests.conftest import LiveServer, free_port
+    from tests.conftest import LiveServer, duty_claim, free_port
 
     tls_settings = settings.model_copy(update={"tls_cert": settings.data_dir / "unused.pem",
                                                "tls_key": settings.data_dir / "unused.key"})
-    server = LiveServer(create_app(tls_settings, db_urls.app), free_port()).start()
+    server = LiveServer(create_app(tls_settings, db_urls.app, duties=duty_claim(db_urls.app)), free_port()).start()
     try:
         r = httpx.get(server.url + "/api/v1/system/health")
     finally:

@@ -13,6 +13,7 @@ import pytest
 
 from scripts.drills.stack import ServerProcess, child_pids, scratch_dir
 from server.workers import DUTY_LOCK
+from tests.integrations.own_database import own_database
 from tests.waiting import until
 
 pytestmark = pytest.mark.slow  # two server processes and a worker killed: tens of seconds
@@ -54,8 +55,10 @@ def _holder(path: Path, among: set[int]) -> int | None:
     return None
 
 
-def test_two_workers_answer_and_one_of_them_has_the_duties(db_urls) -> None:
-    with scratch_dir("factoryos-workers-") as data:
+def test_two_workers_answer_and_one_of_them_has_the_duties(pg) -> None:
+    # A database of its own: the session server holds the duties of the shared one.
+    with own_database(pg) as own, scratch_dir("factoryos-workers-") as data:
+        db_urls = own.urls
         server = ServerProcess(db_urls.app, data, workers=2, env={"FACTORYOS_LOG_LEVEL": "info"}).start()
         try:
             workers = _until(lambda: _two(_workers(server)), "two workers")

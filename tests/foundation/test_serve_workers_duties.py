@@ -44,7 +44,7 @@ def _orders(engine: Engine, tenant_id: str, plan_id: str) -> list[Any]:
 
 
 def test_two_workers_run_the_duties_once(pg) -> None:
-    # A database of its own: the session's in-process server runs every duty on the shared one, with
+    # A database of its own: the session's in-process server holds the duties of the shared one, with
     # another key (it would claim this server's webhook deliveries and fail to read their secrets).
     with own_database(pg) as own:
         db_urls, app_engine = own.urls, own.app_engine

@@ -12,7 +12,7 @@ import uvicorn
 
 from server.app import create_app
 from server.slow_clients import GuardedHttpToolsProtocol
-from tests.conftest import free_port
+from tests.conftest import duty_claim, free_port
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def guarded(settings, db_urls):
         mp.setenv("FACTORYOS_HEADER_TIMEOUT_SECONDS", "1")
         mp.setenv("FACTORYOS_BODY_TIMEOUT_SECONDS", "1")
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(settings, db_urls.app), host="127.0.0.1", port=port,
+        server = uvicorn.Server(uvicorn.Config(create_app(settings, db_urls.app, duties=duty_claim(db_urls.app)), host="127.0.0.1", port=port,
                                                log_level="warning", http=GuardedHttpToolsProtocol))
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()

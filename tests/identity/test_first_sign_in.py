@@ -12,7 +12,7 @@ from factoryos.system.first_sign_in import MAX_AGE_SECONDS, retire
 from server.app import create_app
 from server.auth import TokenAuthenticator
 from tests.accounts import FAST, login, new_company
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 
 
 def _note(path, email: str) -> None:
@@ -23,7 +23,7 @@ def _note(path, email: str) -> None:
 def noted(settings, db_urls, tmp_path_factory):
     note = tmp_path_factory.mktemp("first-sign-in") / "admin-credentials.txt"
     app = create_app(settings.model_copy(update={"first_sign_in_file": note}), db_urls.app,
-                     authenticator=TokenAuthenticator.from_settings(settings, FAST))
+                     authenticator=TokenAuthenticator.from_settings(settings, FAST), duties=duty_claim(db_urls.app))
     server = LiveServer(app, free_port()).start()
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client, note

@@ -10,7 +10,7 @@ from factoryos.identity.policy import IdentityPolicy
 from server.app import create_app
 from server.auth import TokenAuthenticator
 from tests.accounts import FAST, PASSWORD, new_company, new_email
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 
 REGISTRATIONS = IdentityPolicy().registration_address_threshold  # the shipped default
 ATTACKER, OWNER_DESK, GUESSER = "198.51.100.7", "198.51.100.20", "198.51.100.66"
@@ -22,7 +22,7 @@ def proxied(settings, db_urls):
     policy = FAST.model_copy(update={"lockout_threshold": 3, "lockout_address_threshold": 8,
                                      "registration_address_threshold": REGISTRATIONS})
     app = create_app(settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]}), db_urls.app,
-                     authenticator=TokenAuthenticator.from_settings(settings, policy))
+                     authenticator=TokenAuthenticator.from_settings(settings, policy), duties=duty_claim(db_urls.app))
     server = LiveServer(app, free_port()).start()
     # Requests that name no client come from this module's own address, not the suite's loopback
     # (the throttle rows live in the shared database).

@@ -15,6 +15,7 @@ from factoryos.config import Settings
 from installer import compose_render
 from server.app import create_app
 from tests.accounts import PASSWORD, new_company
+from tests.conftest import duty_claim
 
 PLANT_PC = "192.168.40.17"  # a terminal on the plant LAN, as nginx sees it
 
@@ -49,7 +50,8 @@ def test_the_audit_row_names_the_client_behind_nginx_not_nginx(
     rendered, settings, db_urls, authenticator, superuser_engine, monkeypatch
 ) -> None:
     nginx_ip = rendered["services"]["nginx"]["networks"]["frontend"]["ipv4_address"]
-    app = create_app(_api_settings(rendered, settings, monkeypatch), db_urls.app, authenticator=authenticator)
+    app = create_app(_api_settings(rendered, settings, monkeypatch), db_urls.app, authenticator=authenticator,
+                     duties=duty_claim(db_urls.app))
     with _peer(app, nginx_ip) as through_nginx:
         owner = new_company(through_nginx)
         # nginx appends the address it saw ($proxy_add_x_forwarded_for) to whatever the client sent.

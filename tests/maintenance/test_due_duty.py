@@ -20,7 +20,7 @@ from factoryos.maintenance.due_duty import DueOrders, due_orders, generate_for, 
 from factoryos.schema.maintenance import maintenance_work_orders as wo
 from server.app import create_app
 from tests.accounts import Session
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 from tests.maintenance import support as s
 from tests.waiting import until
 
@@ -103,17 +103,20 @@ def test_two_runners_and_a_reader_at_once_make_one_order(api, owner, app_engine)
     assert len(_orders(app_engine, owner, p["id"])) == 1
 
 
-def test_a_server_process_runs_the_duty_from_its_start(api, owner, app_engine, settings, db_urls,
-                                                       authenticator) -> None:
+def test_a_server_process_runs_the_duty_from_its_start(api, owner, app_engine, settings, db_urls, authenticator,
+                                                       session_duties) -> None:
     m = s.machine(api, owner)
     asset = s.machine_asset(api, owner, m["id"])
     p = s.plan(api, owner, asset["id"], name="Filter change", every_days=30, last_done_at=s.ago(days=31).isoformat())
     assert _orders(app_engine, owner, p["id"]) == []
-    server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), free_port()).start()
-    try:
-        (order,) = until(lambda: _orders(app_engine, owner, p["id"]), "the server's duty making the order")
-    finally:
-        server.stop()
+    with session_duties.handed_over():  # this server, not the session's, holds the duties
+        claim = duty_claim(db_urls.app)
+        server = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=claim),
+                            free_port()).start()
+        try:
+            (order,) = until(lambda: _orders(app_engine, owner, p["id"]), "the server's duty making the order")
+        finally:
+            server.stop()
     assert [tuple(r)[:2] for r in _creations(app_engine, owner, order["id"])] == [(None, None)]
 
 

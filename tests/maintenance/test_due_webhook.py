@@ -20,10 +20,12 @@ from factoryos.config import Settings
 from factoryos.db.tenant import tenant_transaction
 from factoryos.maintenance.due_duty import generate_for, made_due
 from server.app import create_app
+from server.state import server_state
 from tests.accounts import Session
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 from tests.integrations.receiver import Receiver, receiver
 from tests.maintenance import support as s
+from tests.waiting import until
 
 EVENT = "work_order.due"
 
@@ -110,15 +112,17 @@ def test_a_due_order_is_sent_once_when_duty_holders_and_a_reader_race(api, owner
 
 
 def test_the_duty_pace_is_a_setting_and_a_server_reports_what_falls_due(api, owner, app_engine, settings: Settings,
-                                                                        db_urls, authenticator) -> None:
+                                                                        db_urls, authenticator, session_duties) -> None:
     assert Settings().maintenance_due_seconds == 60.0  # the default: once a minute
-    # Serviced a week ago less 3 s: due 3 s from now, while the server below runs.
-    _, p = _due_plan(api, owner, "Filter change",
-                     last_done_at=(s.now() - timedelta(days=7) + timedelta(seconds=3)).isoformat())
-    with receiver() as rec:
+    with receiver() as rec, session_duties.handed_over():  # the server below holds the duties
         rec.secret = _subscribe(api, owner, rec.url)["secret"]
         fast = settings.model_copy(update={"maintenance_due_seconds": 0.5})
-        server = LiveServer(create_app(fast, db_urls.app, authenticator=authenticator), free_port()).start()
+        server = LiveServer(create_app(fast, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)),
+                            free_port()).start()
+        until(lambda: server_state(server.server.config.app).primary, "the server holding the duties")
+        # Serviced a week ago less 3 s: due 3 s from now, while the server runs.
+        _, p = _due_plan(api, owner, "Filter change",
+                         last_done_at=(s.now() - timedelta(days=7) + timedelta(seconds=3)).isoformat())
         try:
             deadline = time.monotonic() + 30
             while not _orders(app_engine, owner, p["id"]):

@@ -158,3 +158,37 @@ def test_two_terminals_starting_at_once_get_one_run(api, owner, app_engine, live
         assert sorted(pool.map(post, [m1, m1], [a["operations"][0], b["operations"][0]])) == [201, 409]
     with ThreadPoolExecutor(2) as pool:  # one operation, two machines
         assert sorted(pool.map(post, [m2, m3], [c["operations"][0]] * 2)) == [201, 409]
+
+
+def test_an_order_lists_the_machines_it_runs_on_now(api, owner, app_engine) -> None:
+    """An order of several operations has no machine of its own: the list says where it runs."""
+    shop = runs_plant.shop(api, owner, machines=2)
+    m1, m2 = shop["machines"]
+    a = runs_plant.order(app_engine, owner.tenant_id, [{"allowed": [runs_plant.allowed(m1)]},
+                                                       {"allowed": [runs_plant.allowed(m2)]}])
+
+    def listed() -> tuple[list[str], str | None]:
+        page = api.get("/api/v1/orders", params={"number": a["number"]}, headers=owner.headers)
+        assert page.status_code == 200, page.text
+        (item,) = page.json()["items"]
+        return item["running_on"], item["machine_code"]
+
+    assert listed() == ([], None)
+    assert start(api, owner, m1, operation_id=a["operations"][0]).status_code == 201
+    assert start(api, owner, m2, operation_id=a["operations"][1]).status_code == 201
+    assert listed() == ([m1["code"], m2["code"]], None)  # in the order of the operations
+    one = api.get(f"/api/v1/orders/{a['id']}", headers=owner.headers).json()
+    assert one["running_on"] == [m1["code"], m2["code"]]
+    assert api.post(run_path(m1) + "/pause", json={}, headers=owner.headers).status_code == 200
+    assert listed() == ([m2["code"]], None)
+
+
+def test_a_count_the_server_cannot_take_is_refused_in_plain_words(api, owner, app_engine) -> None:
+    shop = runs_plant.shop(api, owner, machines=1)
+    (m1,) = shop["machines"]
+    a = runs_plant.order(app_engine, owner.tenant_id, [{"allowed": [runs_plant.allowed(m1)]}])
+    assert start(api, owner, m1, operation_id=a["operations"][0]).status_code == 201
+    body = problem(api.post(run_path(m1) + "/complete", json={"final_good": 999_999_999}, headers=owner.headers),
+                   422, "validation_failed", "final_good")
+    assert body["detail"] == "final_good: must be at most 100000000"
+    assert body["errors"] == [{"field": "final_good", "message": "must be at most 100000000"}]

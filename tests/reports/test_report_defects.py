@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 from pypdf import PdfReader
-from reportlab.graphics.shapes import Line
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Circle, Line, String
 
 from factoryos.reports import BarChart, ValueType
 from factoryos.reports.pdf import render_pdf
-from factoryos.reports.pdf_charts import _bar_drawing
+from factoryos.reports.pdf_charts import _bar_drawing, _pareto_drawing
 from factoryos.reports.pdf_style import WHITE
 from factoryos.reports.sections import ReasonFigures, downtime_pareto, oee_chart
 from factoryos.reports.synthetic import synthetic_report
@@ -108,3 +109,48 @@ def test_below_target_is_hatched_and_explained_in_a_legend() -> None:
     text = _pdf_text(base.__class__(header=base.header, sections=(chart,)))
     assert "At or above target" in text and "Below target" in text and "Target 85%" in text
     assert chart.value_type is ValueType.PERCENT
+
+
+def _bar_labels(chart: VerticalBarChart) -> dict[str, tuple[float, float]]:
+    """Each bar label's text → its glyphs' bottom and top on the drawing (digits: cap height)."""
+    found: dict[str, tuple[float, float]] = {}
+
+    def walk(node: Any, dy: float) -> None:
+        dy += node.transform[5] if getattr(node, "transform", None) else 0.0
+        for child in getattr(node, "contents", []):
+            if isinstance(child, String):
+                found[child.text] = (dy + child.y, dy + child.y + 0.72 * child.fontSize)
+            elif hasattr(child, "contents"):
+                walk(child, dy)
+            elif hasattr(child, "draw"):
+                walk(child.draw(), dy)
+
+    walk(chart.draw(), 0.0)
+    return found
+
+
+def test_bar_labels_stay_clear_of_the_target_line() -> None:
+    """A bar just above the 85 % target had its label inside its top, where the dashed target
+    line struck through it ("89%" unreadable on the page)."""
+    bars_at = [("CNC mill 01", 0.89), ("CNC mill 03", 0.87), ("Moulder 05", 0.94), ("Lathe", 0.5)]
+    drawing = _bar_drawing(oee_chart(bars_at), 480, 0, len(bars_at))
+    (bars,) = [c for c in drawing.contents if isinstance(c, VerticalBarChart)]
+    (target,) = [c.y1 for c in drawing.contents
+                 if isinstance(c, Line) and c.strokeDashArray and c.y1 == c.y2 and c.x2 - c.x1 > 100]
+    labels = _bar_labels(bars)
+    for text in ("89%", "87%", "94%", "50%"):
+        bottom, top = labels[text]
+        assert not bottom <= target <= top, (text, bottom, top, target)
+
+
+def test_pareto_bar_labels_stay_clear_of_the_cumulative_line() -> None:
+    """The cumulative share's first point sat on the first bar's label ("66 min" struck through)."""
+    pareto = downtime_pareto([ReasonFigures("No reason given", "Unplanned stop", 29, timedelta(minutes=66)),
+                              ReasonFigures("Setup", "Setup", 3, timedelta(minutes=19))])
+    drawing = _pareto_drawing(pareto, 480)
+    (bars,) = [c for c in drawing.contents if isinstance(c, VerticalBarChart)]
+    points = [c.cy for c in drawing.contents if isinstance(c, Circle)]
+    labels = _bar_labels(bars)
+    for text, point in zip(("66 min", "19 min"), points):
+        bottom, top = labels[text]
+        assert not bottom - 1.8 <= point <= top + 1.8, (text, bottom, top, point)  # the point's radius

@@ -12,13 +12,15 @@ address, neither renames her back nor is refused its other changes.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from factoryos.audit.verify import verify_chain
+from factoryos.db.tenant import tenant_transaction
 from tests.accounts import Session, accept, invite, join, login
 from tests.sso.support import audit_rows
 from tests.sso.test_scim_conformance import (
@@ -209,6 +211,67 @@ def test_a_record_of_a_deactivated_person_shows_the_address_they_sign_in_with(ht
     assert r.status_code == 200 and r.json()["userName"] == s.a.email("ivy.new"), r.text
     assert role_of(http, s.b, s.ivy.user_id) == "operator"
     assert login(http, s.a.email("ivy.new"), company_id=s.b.owner.tenant_id).status_code == 200
+
+
+def test_a_deactivated_persons_record_follows_a_rename_as_a_members_does(http: httpx.Client,
+                                                                         superuser_engine: Engine) -> None:
+    """Deactivated in B (no longer a member there, B's record kept), renamed by A: B's record takes the
+    new userName in the rename's transaction as a member's record does, with a new version and the
+    row in B's chain; B's directory then finds her by the new address and reactivates her with it, and
+    that call changes nothing of her userName."""
+    s = _shared(http)
+    r = patch(http, s.b, f"/Users/{s.in_b['id']}", {"op": "replace", "path": "active", "value": False})
+    assert r.status_code == 200 and role_of(http, s.b, s.ivy.user_id) is None, r.text
+    deactivated = r.json()
+    seen_before = {row["seq"] for row in audit_rows(http, s.b.owner)}
+    _rename(http, s, s.a.email("ivy.new"))
+
+    # B's chain records its record's change as it does for a member's: B's SCIM id, nothing of A's.
+    there = [row for row in audit_rows(http, s.b.owner) if row["seq"] not in seen_before]
+    assert [(row["action"], row["entity_type"], row["entity_id"]) for row in there] == [
+        ("update", "user", s.ivy.user_id)]
+    (notice,) = there
+    assert notice["before"] == {"email": s.a.email("ivy"), "user_name": s.a.email("ivy")}
+    assert notice["after"]["email"] == notice["after"]["user_name"] == s.a.email("ivy.new")
+    assert notice["after"]["scim_user_id"] == s.in_b["id"] and s.in_a["id"] not in str(notice)
+    with superuser_engine.connect() as conn:
+        stored = conn.execute(text("select user_name from scim_users where id = :i"), {"i": s.in_b["id"]}).scalar_one()
+    assert stored == s.a.email("ivy.new")
+    mine = http.get(f"{SCIM}/Users/{s.in_b['id']}", headers=s.b.scim).json()
+    assert mine["userName"] == s.a.email("ivy.new") and mine["active"] is False
+    assert mine["meta"]["version"] != deactivated["meta"]["version"]  # a client caching by version sees it
+    assert _found(http, s.b, s.a.email("ivy.new")) == [s.in_b["id"]] and _found(http, s.b, s.a.email("ivy")) == []
+
+    # B's directory reactivates her with the address it found her by: no change of userName to explain.
+    r = http.put(f"{SCIM}/Users/{s.in_b['id']}", headers=s.b.scim, json={
+        "schemas": [USER], "userName": s.a.email("ivy.new"), "externalId": "b-ivy", "active": True})
+    assert r.status_code == 200 and r.json()["userName"] == s.a.email("ivy.new"), r.text
+    assert role_of(http, s.b, s.ivy.user_id) == "operator"
+    row = audit_rows(http, s.b.owner, entity="scim_user", entity_id=s.in_b["id"], action="update")[0]
+    assert row["before"]["user_name"] == row["after"]["user_name"] == s.a.email("ivy.new")
+    assert row["before"]["active"] is False and row["after"]["active"] is True
+    assert login(http, s.a.email("ivy.new"), company_id=s.b.owner.tenant_id).status_code == 200
+    with superuser_engine.connect() as conn:
+        for company in (s.a.owner, s.b.owner):
+            assert verify_chain(conn, company.tenant_id).ok
+
+
+def test_the_companies_keeping_a_record_are_all_the_rename_learns_of_them(http: httpx.Client,
+                                                                           app_engine: Engine) -> None:
+    """The one cross-tenant question a rename asks (`scim_record_companies`): which companies keep a
+    SCIM record of the account, member or not. It answers their id and name only, and leaves the
+    caller's company set; the app role still reads nothing of another company's records."""
+    s = _shared(http)
+    assert patch(http, s.b, f"/Users/{s.in_b['id']}", {"op": "replace", "path": "active", "value": False}
+                 ).status_code == 200
+    bystander = scim_company(http)
+    with tenant_transaction(app_engine, uuid.UUID(s.a.owner.tenant_id)) as conn:
+        answer = conn.execute(text("select * from scim_record_companies(:u)"), {"u": s.ivy.user_id}).mappings().all()
+        assert conn.execute(text("select current_setting('app.tenant_id')")).scalar_one() == s.a.owner.tenant_id
+        assert conn.execute(text("select count(*) from scim_users where user_id = :u"),
+                            {"u": s.ivy.user_id}).scalar_one() == 1  # A's own record only
+    assert {str(r["tenant_id"]) for r in answer} == {s.a.owner.tenant_id, s.b.owner.tenant_id}
+    assert bystander.owner.tenant_id not in str(answer) and set(answer[0].keys()) == {"tenant_id", "company_name"}
 
 
 def test_an_address_given_up_is_free_in_the_other_company_too(http: httpx.Client) -> None:

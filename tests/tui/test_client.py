@@ -28,7 +28,7 @@ from factoryos.client import (
     normalize_server_url,
 )
 from server.app import create_app
-from tests.conftest import free_port
+from tests.conftest import duty_claim, free_port
 from tests.tui.pilot import until
 from tui.screens.trust import TrustCertificate
 
@@ -63,7 +63,7 @@ def self_signed(directory: Path) -> tuple[Path, Path, bytes]:
 def tls_server(settings, db_urls, authenticator, tmp_path_factory) -> Iterator[TlsServer]:
     cert_file, key_file, der = self_signed(tmp_path_factory.mktemp("tls"))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db_urls.app, authenticator=authenticator),
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)),
                                            host="127.0.0.1", port=port, log_level="warning",
                                            ssl_certfile=str(cert_file), ssl_keyfile=str(key_file)))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from textual.widgets import DataTable, Select
 
 from server.app import create_app
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 from tests.tui.pilot import fill, settle, signed_in, text_of, type_text, until
 from tui.screens.confirm import Confirm
 from tui.screens.failed_entries import FailedEntriesScreen
@@ -70,7 +70,7 @@ def shift_window(api, world) -> dict:
 async def test_entry_for_a_past_shift_queued_offline_arrives_once_in_that_shift(
         app_factory, world, api, settings, db_urls, authenticator, tmp_path):
     port = free_port()
-    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
     machine = world.machines[0]
     app = app_factory(server=own.url, drain_seconds=0.3)
     try:
@@ -82,7 +82,7 @@ async def test_entry_for_a_past_shift_queued_offline_arrives_once_in_that_shift(
             (queued,) = [json.loads(p.read_text()) for p in (tmp_path / "outbox").rglob("*.json")]
             assert queued["meta"]["shift"]["local_date"] == yesterday()
 
-            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
             await until(pilot, lambda: app.queue_length == 0, timeout=20, what="queue drained")
             assert app.failed_count == 0 and "Failed" not in text_of(pilot, "#status")
             # The same call again (a drain that lost the answer) is replayed, not stored twice.
@@ -101,7 +101,7 @@ async def test_entry_for_a_past_shift_queued_offline_arrives_once_in_that_shift(
 async def test_refused_entries_are_listed_fixed_resent_and_discarded(
         app_factory, world, api, settings, db_urls, authenticator):
     port = free_port()
-    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
     press, lathe = world.machines
     # A supervisor already reported all of yesterday's shift for the lathe (through another server).
     r = api.post("/api/v1/production/entry", headers=world.owner.headers, json={
@@ -117,7 +117,7 @@ async def test_refused_entries_are_listed_fixed_resent_and_discarded(
             await queue_good(pilot, screen, "999999999")  # more than the press can make in a day
             await queue_good(pilot, screen, "999999998")
             await queue_good(pilot, screen, "3", lathe["code"])  # nothing left of the shift to report
-            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
             await until(pilot, lambda: app.queue_length == 0 and app.failed_count == 3, timeout=20,
                         what="refused entries")
             assert "Queue 0 · Failed 3" in text_of(pilot, "#status")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from server.app import create_app
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 from tests.tui.pilot import signed_in, text_of, type_text, until
 from tui.screens.operator import OperatorScreen
 
@@ -13,7 +13,7 @@ from tui.screens.operator import OperatorScreen
 async def test_queue_drains_after_the_server_returns(app_factory, world, api, settings, db_urls, authenticator,
                                                      tmp_path):
     port = free_port()
-    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+    own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
     machine = world.machines[0]
     app = app_factory(server=own.url, drain_seconds=0.3)
     try:
@@ -40,7 +40,7 @@ async def test_queue_drains_after_the_server_returns(app_factory, world, api, se
             assert [b["body"]["good_quantity"] for b in bodies] == [2, 3]
             assert all(b["body"]["ended_at"] and len(b["key"]) == 36 for b in bodies)
 
-            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator), port).start()
+            own = LiveServer(create_app(settings, db_urls.app, authenticator=authenticator, duties=duty_claim(db_urls.app)), port).start()
             await until(pilot, lambda: app.queue_length == 0, timeout=20, what="queue drained")
             assert "Queue 0" in text_of(pilot, "#status")
             assert not [p for p in (tmp_path / "outbox").rglob("*.json")]

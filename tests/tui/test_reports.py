@@ -10,7 +10,7 @@ import openpyxl
 from pypdf import PdfReader
 from textual.widgets import Input, Select
 
-from tests.tui.pilot import fill, noted, signed_in, until
+from tests.tui.pilot import fill, noted, signed_in, text_of, until
 from tui.screens.reports import ReportsScreen, target_path
 
 
@@ -57,20 +57,23 @@ async def test_download_a_shift_report_as_pdf_and_a_day_as_xlsx(app_factory, wor
     assert not list(tmp_path.glob(".*.part"))  # no partial download left behind
 
 
-async def test_bad_input_is_a_notification_not_a_traceback(app_factory, world, tmp_path):
+async def test_bad_input_is_said_under_its_field_not_a_traceback(app_factory, world, tmp_path):
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_reports(pilot, world)
         await fill(pilot, "#r-path", str(tmp_path / "missing" / "report.pdf"))
         await pilot.press("ctrl+s")
-        assert "does not exist" in await noted(pilot, "Check the form")
+        assert "does not exist" in text_of(pilot, "#r-path-error")
+        assert app.focused is screen.query_one("#r-path", Input)
 
         await fill(pilot, "#r-path", str(tmp_path / "r.pdf"))
         await fill(pilot, "#r-date", "2. März")
         await pilot.press("ctrl+s")
-        assert "YYYY-MM-DD" in await noted(pilot, "Date: use")
+        assert "Date: use YYYY-MM-DD" in text_of(pilot, "#r-date-error")
+        assert text_of(pilot, "#r-path-error") == ""  # the fixed field's line is gone
+        assert app.focused is screen.query_one("#r-date", Input)
 
-        # The server refuses a shift that does not exist: its problem+json becomes a notification.
+        # The server refuses a shift that does not exist: its reason is said under the shift.
         await fill(pilot, "#r-date", "2026-03-02")
         screen.query_one("#r-period", Select).value = "shift"
         await pilot.pause()
@@ -78,7 +81,7 @@ async def test_bad_input_is_a_notification_not_a_traceback(app_factory, world, t
         screen.query_one("#r-shift", Select).set_options([("Night", "Night")])
         screen.query_one("#r-shift", Select).value = "Night"
         await pilot.press("ctrl+s")
-        assert "has no shift 'Night'" in await noted(pilot, "Not saved")
+        await until(pilot, lambda: "has no shift 'Night'" in text_of(pilot, "#r-shift-error"), what="refusal")
         assert isinstance(app.screen, ReportsScreen) and not (tmp_path / "r.pdf").exists()
 
 

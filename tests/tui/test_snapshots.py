@@ -276,8 +276,9 @@ def test_admin_system(snap_compare, snap_app, snapshot_plant, size):
         await until(pilot, lambda: table.row_count > 8, what="system rows")
         await settle(pilot)
         # What differs between runs and machines: free space, temporary paths, the test server's port,
-        # and the schema revision (it moves with every migration).
+        # the schema revision (it moves with every migration) and when the duty lock was taken.
         for row, text in (("disk", "n GiB free of n GiB"), ("data_dir", "/var/lib/factoryos"),
+                          ("duties", "held since 2026-01-05 06:00 UTC"),
                           ("migrations", "at the newest revision (head)"),
                           ("backup_dir", "/var/lib/factoryos/backups, kept 14 days, backups unavailable"),
                           ("license_file", "/var/lib/factoryos/license.lic")):  # fmt: skip

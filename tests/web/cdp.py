@@ -1,7 +1,7 @@
 """Headless Chromium driven over the DevTools protocol (a websocket, with aiohttp).
 
 Just what the browser test needs: open a page, type, press keys, read the terminal's
-text and take a screenshot.
+text, take a screenshot and see what the page logged.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ SCREEN_TEXT = """(() => {
 KEYS = {
     "Enter": {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"},
     "Tab": {"key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9},
+    "Ctrl+S": {"key": "s", "code": "KeyS", "windowsVirtualKeyCode": 83, "modifiers": 2},
 }
 
 
@@ -96,6 +97,7 @@ class Page:
         self.ws = ws
         self.session_id = session_id
         self._ids = itertools.count(1000)
+        self.events: list[dict[str, Any]] = []  # what the page reported meanwhile (console, log …)
 
     @classmethod
     async def open(cls, ws: aiohttp.ClientWebSocketResponse) -> Page:
@@ -112,6 +114,8 @@ class Page:
         await self.ws.send_json(message)
         while True:
             reply = await asyncio.wait_for(self.ws.receive_json(), 30)
+            if "method" in reply and reply.get("sessionId", "") == self.session_id:
+                self.events.append(reply)
             if reply.get("id") == ident:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")

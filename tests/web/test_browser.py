@@ -50,14 +50,14 @@ def _factoryos() -> list[str]:
 
 
 @contextmanager
-def _web(server: str, tmp_path: Path, *options: str) -> Iterator[int]:
-    """`factoryos web` as its own process; yields its port."""
+def _web(server: str, tmp_path: Path, *options: str, cwd: Path | None = None) -> Iterator[int]:
+    """`factoryos web` as its own process (in `cwd`, default this one's); yields its port."""
     port = free_port()
     env = {**os.environ, "FACTORYOS_CLIENT_OUTBOX": str(tmp_path / "outbox")}
     log = tmp_path / "web.log"  # a file, not a pipe nobody reads
     with log.open("wb") as sink:
         process = subprocess.Popen([*_factoryos(), "web", "--server", server, "--port", str(port), *options],
-                                   stdout=sink, stderr=subprocess.STDOUT, env=env)
+                                   stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     try:
         _wait_for_port(port, process, log)
         yield port
@@ -138,6 +138,63 @@ def _ink(region: Image.Image) -> float:
     background = max(range(256), key=counts.__getitem__)
     inked = sum(n for shade, n in enumerate(counts) if abs(shade - background) > 60)
     return inked / (region.width * region.height)
+
+
+async def test_a_report_downloads_in_the_browser_not_on_the_server(api: httpx.Client, live_server: LiveServer,
+                                                                   browser: Browser, tmp_path: Path):
+    """Ctrl+S on the Reports screen in a browser tab: the file arrives in the browser's downloads.
+    It used to be written to the working folder of `factoryos web` on the server host, a folder all
+    browser users share, while the screen said "Saved"."""
+    world: Plant = build_plant(api)
+    host_folder, downloads = tmp_path / "web-cwd", tmp_path / "downloads"
+    host_folder.mkdir()
+    downloads.mkdir()
+    with _web(live_server.url, tmp_path, cwd=host_folder) as port:
+        async with aiohttp.ClientSession() as http, http.ws_connect(browser.endpoint, max_msg_size=0) as ws:
+            await Page(ws, "").call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(downloads))
+            page = await Page.open(ws)
+            await page.call("Page.enable")
+            await page.call("Emulation.setFocusEmulationEnabled", enabled=True)
+            await page.call("Page.addScriptToEvaluateOnNewDocument", source=CATCH_TERMINAL)
+            await page.call("Page.navigate", url=f"http://127.0.0.1:{port}")
+            await page.wait_for_text("Sign in to FactoryOS", "Email")
+            await page.type(world.owner.email)
+            await page.wait_for_text(world.owner.email)
+            await page.press("Tab")
+            await asyncio.sleep(1.0)  # as above: the focus moves after the key
+            await page.type(world.password)
+            await page.press("Enter")
+            await page.wait_for_text("Reports")
+            await page.type("7")  # the start screen's Reports
+            await page.wait_for_text("Report", "Format", "Main plant")
+            assert "Save as" not in await page.screen_text()  # the host's folders are not the browser's
+            await page.press("Ctrl+S")
+            text = await page.wait_for_text("to the browser's downloads", timeout=60)
+            deadline = time.monotonic() + 30
+            while not [f for f in downloads.iterdir() if f.suffix == ".pdf"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.25)
+    (pdf,) = [f for f in downloads.iterdir() if f.suffix == ".pdf"]
+    assert pdf.name.startswith("production-") and pdf.name in text
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert list(host_folder.iterdir()) == []  # nothing written where `factoryos web` runs
+
+
+async def test_page_loads_without_errors_in_the_browser_console(web_server: str, browser: Browser):
+    """Every page load logged a 404 for /favicon.ico: an error where a plant's IT looks first."""
+    async with aiohttp.ClientSession() as http, http.ws_connect(browser.endpoint, max_msg_size=0) as ws:
+        page = await Page.open(ws)
+        for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
+            await page.call(domain)
+        await page.call("Page.addScriptToEvaluateOnNewDocument", source=CATCH_TERMINAL)
+        await page.call("Page.navigate", url=web_server)
+        await page.wait_for_text("Sign in to FactoryOS")
+        await asyncio.sleep(1.0)  # the late requests (icon) and their log entries
+        await page.evaluate("0")
+    errors = [e["params"] for e in page.events
+              if (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+              or e["method"] == "Runtime.exceptionThrown"
+              or (e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")]
+    assert errors == []
 
 
 async def test_page_loads_nothing_from_outside_and_refuses_other_origins(web_server: str):

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from server.app import create_app
 from server.auth import TokenAuthenticator
 from tests.accounts import FAST, PASSWORD, new_company
-from tests.conftest import LiveServer, free_port
+from tests.conftest import LiveServer, duty_claim, free_port
 from tests.web.test_browser import _web
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def proxied(settings, db_urls):
     """The API trusting the web process's address (loopback here) as a proxy."""
     policy = FAST.model_copy(update={"lockout_threshold": 3, "lockout_address_threshold": 8})
     app = create_app(settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]}), db_urls.app,
-                     authenticator=TokenAuthenticator.from_settings(settings, policy))
+                     authenticator=TokenAuthenticator.from_settings(settings, policy), duties=duty_claim(db_urls.app))
     server = LiveServer(app, free_port()).start()
     yield server
     server.stop()

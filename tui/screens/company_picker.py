@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -26,8 +27,10 @@ class CompanyPicker(ModalScreen[UUID | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static("You belong to several companies. Sign in to:", classes="dialog-title")
+            # Plain text: a name such as "Acme [Linz]" is the company's, not markup.
             yield OptionList(
-                *(Option(f"{c.name}  ({ROLE_TITLES.get(c.role, c.role)})", id=str(c.id)) for c in self.companies),
+                *(Option(Content(f"{c.name}  ({ROLE_TITLES.get(c.role, c.role)})"), id=str(c.id))
+                  for c in self.companies),
                 id="companies",
             )
         yield Footer()

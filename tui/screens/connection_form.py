@@ -8,10 +8,9 @@ stored one. Dismisses with True when the settings were saved or removed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static, Switch
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import MachineOut
 from factoryos.connectivity.connection_models import ConnectionHealth, ConnectionOut
+from tui.markup import escape
 from tui.screens.confirm import Confirm
 from tui.widgets.connection_fields import (
     SIGNALS,
@@ -39,11 +39,12 @@ from tui.worker_errors import ShowsWorkerErrors
 PROTOCOLS = (("Modbus TCP", "modbus"), ("OPC-UA", "opcua"))
 
 
-def when(moment: datetime | None) -> str:
-    return f"{moment.astimezone():%Y-%m-%d %H:%M:%S}" if moment else "never"
+def when(moment: datetime | None, zone: tzinfo | None = None) -> str:
+    """In the machine's site time when `zone` is given, like the machines list."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}" if moment else "never"
 
 
-def health_text(health: ConnectionHealth | None, enabled: bool = True) -> str:
+def health_text(health: ConnectionHealth | None, enabled: bool = True, zone: tzinfo | None = None) -> str:
     if health is None:
         return "No connection settings yet: the poller does not read this machine."
     if not enabled:
@@ -56,7 +57,7 @@ def health_text(health: ConnectionHealth | None, enabled: bool = True) -> str:
         state = "[b]ok[/b]"
     else:
         state = "[b]waiting[/b] for the poller's first report"
-    return f"State {state} · last ok {when(health.last_ok)}"
+    return f"State {state} · last ok {when(health.last_ok, zone)}"
 
 
 class ConnectionForm(ShowsWorkerErrors, ModalScreen[bool]):
@@ -83,15 +84,17 @@ OPC-UA **Values** by *subscription*: the server pushes each change with the PLC'
 jitter); counters take none, they are totals.
 """
 
-    def __init__(self, api: FactoryClient, machine: MachineOut, current: ConnectionOut | None) -> None:
+    def __init__(self, api: FactoryClient, machine: MachineOut, current: ConnectionOut | None,
+                 zone: tzinfo | None = None) -> None:
         super().__init__()
         self.api, self.machine, self.current = api, machine, current
+        self.zone = zone  # the machine's site: times are read against the plant's clock
 
     def compose(self) -> ComposeResult:
         m, c = self.machine, self.current
         with Vertical(classes="dialog tall wide", id="connection-dialog"):
             yield Static(f"Connection of {m.code} · {m.name}", classes="dialog-title")
-            yield Static(health_text(c.health if c else None, c.enabled if c else True), id="cf-health")
+            yield Static(health_text(c.health if c else None, c.enabled if c else True, self.zone), id="cf-health")
             with VerticalScroll():
                 with Horizontal(classes="form-row"):
                     yield Label("Protocol", classes="form-label")

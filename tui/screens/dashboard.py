@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Footer, Label, Select, Static
 
@@ -64,6 +65,7 @@ in this shift, and ▶ the running order with its good parts of the ordered quan
 stop, no reason needed). **Tab** or the arrow keys move between tiles; **Enter** opens
 the machine's detail (state through the shift, counts per hour, stops, order, connection).
 """
+    DEFAULT_CSS = "DashboardScreen #no-machines { padding: 0 1; }"
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,6 +92,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         with VerticalScroll(id="dash-body"):
             yield Static("", id="dash-shift")
             yield Grid(id="machine-grid")
+            yield Static("No active machines here.", id="no-machines")
         # Below the scrolling tiles, so they are never cut off by them.
         yield OverdueInspectionsLine(id="dash-quality")
         yield DueMaintenanceLine(id="dash-maintenance")
@@ -102,6 +105,7 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#no-machines", Static).display = False
         self.load_filters()
 
     # -- filters --------------------------------------------------------------------------------
@@ -123,6 +127,10 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
     @on(Select.Changed, "#site-select")
     async def _site_changed(self, event: Select.Changed) -> None:
         if not isinstance(event.value, UUID):
+            # The blank entry would leave this site's figures under "choose a site": keep the site.
+            if self.site_id is not None:
+                with self.prevent(Select.Changed):
+                    event.select.value = self.site_id
             return
         self.site_id = event.value
         self.line_id = None
@@ -193,10 +201,11 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         else:
             start, end = shift.starts_at.astimezone(zone), shift.ends_at.astimezone(zone)
             done = (now - shift.starts_at).total_seconds() / max(1.0, (shift.ends_at - shift.starts_at).total_seconds())
-            self.query_one("#dash-shift", Static).update(
-                f"[b]{shift.name}[/b] {start:%H:%M}–{end:%H:%M} · {done:.0%} of the shift done"
-            )
+            # The name as typed ("Day [A]" is not markup), then the figures.
+            self.query_one("#dash-shift", Static).update(Content.assemble(
+                (shift.name, "bold"), f" {start:%H:%M}–{end:%H:%M} · {done:.0%} of the shift done"))
         self._draw_kpis(snap)
+        self.query_one("#dash-maintenance", DueMaintenanceLine).show_for({m.machine_id for m in live.machines})
         self._draw_grid(snap, now)
         self._draw_alerts(snap, now, zone)
         self._draw_scrap(snap)
@@ -208,9 +217,10 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
             shown = None if value is None else min(value, 1.0) if name == "performance" else value
             self.query_one(f"#kpi-{name}", KpiTile).show(percent(shown), shown)
         machines = snap.live.machines
-        good = sum(m.good_count for m in machines)
-        targets = [m.target_quantity for m in machines if m.target_quantity]
-        target = sum(targets)
+        # Only machines with a target count against it: the others' parts would inflate attainment.
+        planned = [m for m in machines if m.target_quantity]
+        target = sum(m.target_quantity or 0 for m in planned)
+        good = sum(m.good_count for m in (planned or machines))
         ratio = good / target if target else None
         self.query_one("#kpi-target", KpiTile).show(f"{good}/{target}" if target else f"{good}/–", ratio)
         rejects = sum(m.reject_count for m in machines)
@@ -220,19 +230,26 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
 
     def _draw_grid(self, snap: Snapshot, now: datetime) -> None:
         grid = self.query_one("#machine-grid", Grid)
-        tiles = list(grid.query(MachineTile))
         machines = snap.live.machines
-        if len(tiles) != len(machines):
-            grid.remove_children()
-            tiles = [MachineTile(id=f"tile-{i}") for i in range(len(machines))]
-            grid.mount_all(tiles)
+        tiles = self._tiles(grid, len(machines))
         lines = ORDER_TILE_LINES if any(m.order is not None for m in machines) else TILE_LINES
         grid.styles.grid_rows = (lines,)
         for tile, machine in zip(tiles, machines, strict=True):
             tile.styles.height = lines
             tile.show(machine, now)
-        if not machines:
-            grid.mount(Static("No active machines here."))
+        self.query_one("#no-machines", Static).display = not machines
+
+    @staticmethod
+    def _tiles(grid: Grid, count: int) -> list[MachineTile]:
+        """`count` tiles, keeping those shown: extra ones go, missing ones come. Without ids, so a new
+        tile never collides with one still being removed (another line chosen before the next frame)."""
+        tiles = list(grid.query_children(MachineTile))
+        for tile in tiles[count:]:
+            tile.remove()
+        new = [MachineTile() for _ in range(count - len(tiles))]
+        if new:
+            grid.mount_all(new)
+        return tiles[:count] + new
 
     def _draw_alerts(self, snap: Snapshot, now: datetime, zone: ZoneInfo | None) -> None:
         waiting = sorted(((m.code, d) for m in snap.live.machines for d in m.pending_downtime),
@@ -245,11 +262,14 @@ the machine's detail (state through the shift, counts per hour, stops, order, co
         shown = ALERT_LINES if self.size.height >= 30 else SHORT_ALERT_LINES
         more = f" · oldest {shown} shown" if len(waiting) > shown else ""
         lines = [f"[b]⚠ {len(waiting)} stop{'s' if len(waiting) != 1 else ''} waiting for a reason[/b]{more}"]
+        today = now.astimezone(zone).date()
         for code, event in waiting[:shown]:
             end = event.ended_at or now
             state = "still down" if event.ended_at is None else "ended"
-            lines.append(f"  {code}  since {event.started_at.astimezone(zone):%H:%M}  "
-                         f"{since_text((end - event.started_at).total_seconds())}  {state}")
+            start = event.started_at.astimezone(zone)
+            # A stop from an earlier day still waits: its day is said, or "since 14:00" reads as today.
+            since = f"{start:%H:%M}" if start.date() == today else f"{start:%a %H:%M}"
+            lines.append(f"  {code}  since {since}  {since_text((end - event.started_at).total_seconds())}  {state}")
         alerts.update("\n".join(lines))
         alerts.set_classes("alerts-waiting")
 

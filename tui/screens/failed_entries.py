@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 from factoryos.client import ClientError, Pending
 from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH
 from factoryos.client.models import ShiftInstanceOut
+from tui.errors import in_local_time
 from tui.reference import PlantReference
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
@@ -89,6 +90,17 @@ def entry_shift(item: Pending, ref: PlantReference | None) -> ShiftInstanceOut |
                  if (body.get("shift_instance_id") and str(s.id) == body["shift_instance_id"])
                  or (str(s.pattern_id) == body.get("shift_id") and s.local_date.isoformat() == body.get("shift_date"))),
                 None)
+
+
+def entry_zone(item: Pending, ref: PlantReference | None) -> ZoneInfo:
+    """The clock of the machine's site (kept with the entry; else looked up; UTC without either)."""
+    meta, body = item.meta or {}, item.body or {}
+    if meta.get("timezone"):
+        return ZoneInfo(meta["timezone"])
+    machine_id = meta.get("machine_id") or body.get("machine_id")
+    machine = ref.machine(UUID(machine_id)) if ref and machine_id else None
+    site = ref.site(machine.site_id) if ref and machine else None
+    return ZoneInfo(site.timezone if site else "UTC")
 
 
 def describe_entry(item: Pending, ref: PlantReference | None) -> tuple[str, str, str]:
@@ -179,9 +191,10 @@ class FailedEntriesScreen(AppScreen):
             box.update("No failed entries: everything queued on this terminal was saved.")
             return
         error = item.error or {}
-        at = error.get("at")
-        when = f"Refused {datetime.fromisoformat(at).astimezone():%d %b %H:%M}. " if at else ""
-        box.update(Text.assemble(f"{when}{operator_reason(error)}\n", (f"Server: {error.get('detail') or '—'}", "dim")))
+        at, zone = error.get("at"), entry_zone(item, self.session.reference)
+        when = f"Refused {datetime.fromisoformat(at).astimezone(zone):%d %b %H:%M}. " if at else ""
+        box.update(Text.assemble(in_local_time(f"{when}{operator_reason(error)}\n", zone),
+                                 (in_local_time(f"Server: {error.get('detail') or '—'}", zone), "dim")))
 
     @on(DataTable.RowSelected)
     def action_fix(self) -> None:

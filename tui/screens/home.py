@@ -136,7 +136,8 @@ Press the number of an area, or move with the arrow keys / Tab and press **Enter
         session = self.session
         yield Header()
         with Vertical(id="home"):
-            yield Static(f"{session.who} · {session.me.role_title} · {session.me.company.name}", id="home-who")
+            yield Static(f"{session.who} · {session.me.role_title} · {session.me.company.name}", id="home-who",
+                         markup=False)  # names as typed: "Acme [Linz]" is not markup
             yield ConnectionStatus(id="status")
             yield OnboardingBanner(id="home-onboarding")
             with Grid(id="menu"):

@@ -12,10 +12,11 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from textual import on, work
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.markup import escape as plain
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
@@ -23,6 +24,7 @@ from factoryos.client import ClientError
 from factoryos.client.models import MachineOut
 from factoryos.quality.inspection_models import TRIGGER_TEXT, DueInspection
 from tui.errors import describe
+from tui.markup import escape as plain
 from tui.screens.base import AppScreen
 from tui.widgets.header import Header
 
@@ -33,16 +35,26 @@ INSPECT = "quality.inspect"
 POLL_SECONDS = 30.0
 
 
-def due_text(items: list[DueInspection], zone: tzinfo | None) -> str:
-    """One line for the operator: the most urgent inspection and how many more."""
+def due_text(items: list[DueInspection], zone: tzinfo | None, width: int | None = None) -> str:
+    """One line for the operator: the most urgent inspection and how many more.
+
+    Within `width` columns the plan and its reason give way ("…"), never the time, the count or
+    the key that opens the list: those are what the operator acts on."""
     if not items:
         return "No inspection due · [b]F10[/b] inspections"
     first = sorted(items, key=lambda i: (not i.overdue, i.due_since is None, i.due_since))[0]
     since = f" since {first.due_since.astimezone(zone):%H:%M}" if first.due_since and zone else ""
     more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-    word = "[b reverse] OVERDUE [/] inspection" if first.overdue else "[b]Inspection due[/b]"
+    word, words = (("[b reverse] OVERDUE [/] inspection", " OVERDUE  inspection") if first.overdue
+                   else ("[b]Inspection due[/b]", "Inspection due"))
     why = first.reasons[0] if first.reasons else TRIGGER_TEXT[first.trigger]
-    return f"{word}: {plain(first.plan_name)} · {plain(why)}{since}{more} · [b]F10[/b] inspect"
+    what = f"{first.plan_name} · {why}"
+    if width:
+        room = width - cell_len(f"{words}: {since}{more} · F10 inspect")
+        cut = Text(what)
+        cut.truncate(max(room, 1), overflow="ellipsis")
+        what = cut.plain
+    return f"{word}: {plain(what)}{since}{more} · [b]F10[/b] inspect"
 
 
 class DueInspectionsLine(Static):
@@ -64,6 +76,11 @@ class DueInspectionsLine(Static):
     @property
     def factory(self) -> FactoryApp:
         return self.app  # type: ignore[return-value]
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Shown (or the terminal resized) only now: the line fits the width it has.
+        if self.items:
+            self.update(due_text(self.items, self.zone, self.content_size.width))
 
     def show_for(self, machine: MachineOut | None, zone: tzinfo | None) -> None:
         self.machine, self.zone = machine, zone
@@ -94,7 +111,7 @@ class DueInspectionsLine(Static):
             if self.machine is machine:
                 # Shown only while something is due: the screen keeps its rows for entries otherwise.
                 self.items = due.items
-                self.update(due_text(due.items, self.zone))
+                self.update(due_text(due.items, self.zone, self.content_size.width))
                 self.set_class(bool(due.items), "-due")
                 self.set_class(any(i.overdue for i in due.items), "-overdue")
         if self.is_attached and self.screen.is_current:
@@ -125,7 +142,9 @@ record its values. **Ctrl+R** reads the list again, **Escape** goes back.
         yield Static(f"Inspections on [b]{plain(self.machine.code)}[/b] {plain(self.machine.name)}",
                      id="insp-title")
         table: DataTable[str] = DataTable(id="insp-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Plan", "Why", "Since")
+        # Fixed widths within 80 columns: a long plan name or reason is cut, never the time scrolled away.
+        for label, width in (("Plan", 28), ("Why", 37), ("Since", 5)):
+            table.add_column(label, width=width)
         yield table
         yield Static("", id="insp-note")
         yield Footer()

@@ -19,7 +19,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.markup import escape as plain
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from factoryos.client import ClientError
@@ -28,11 +27,13 @@ from factoryos.nonconformances.nc_models import NcOut
 from factoryos.quality.inspection_models import InspectionOut
 from factoryos.quality.plan_models import CharacteristicOut, VersionOut
 from tui.errors import describe
+from tui.markup import escape as plain
 from tui.screens.base import AppScreen
 from tui.widgets.field_error import FieldError
 from tui.widgets.header import Header
 
 PASS = "pass"
+PARTS_PER_ROW = 5  # 18 + 5 × 12 columns: a sample of 5 fits at 80 columns (scroll bar too), more wrap
 _FIELD = re.compile(r"^results\[(\d+)\](?:\.values\[(\d+)\])?")
 
 
@@ -96,6 +97,8 @@ def value_id(i: int, j: int) -> str:
 class InspectionForm(AppScreen):
     BINDINGS = [
         Binding("escape", "back", "Cancel", tooltip="Leave without saving.", id="cancel"),
+        # Once saved there is nothing to cancel: the same key says what it does then.
+        Binding("escape", "done", "Back", tooltip="Back to the machine's inspections.", id="done"),
         Binding("ctrl+s", "save", "Save", tooltip="Record the inspection.", id="save"),
         Binding("ctrl+g", "chart", "Chart", tooltip="The SPC chart of the characteristic in the field.", id="chart"),
         Binding("f4", "open_nc", "Open NC", tooltip="Open a nonconformance for the out-of-spec inspection just saved.",
@@ -112,7 +115,7 @@ inspection out of specification is saved, **F4** opens a nonconformance for it (
 order, parts and what was found are taken from the inspection).
 """
     DEFAULT_CSS = """
-    InspectionForm .insp-name { width: 24; padding: 0 1; }
+    InspectionForm .insp-name { width: 18; padding: 0 1; }
     InspectionForm .insp-spec { padding: 0 1; color: $text-muted; }
     InspectionForm .insp-row { height: 3; }
     InspectionForm .insp-row Input { width: 12; }
@@ -161,6 +164,10 @@ order, parts and what was found are taken from the inspection).
             await row.mount(Label(plain(c.name), classes="insp-name"))
             if c.kind == "measured":
                 for j in range(c.sample_size):
+                    if j and j % PARTS_PER_ROW == 0:  # the next parts under the first ones, not off the screen
+                        row = Horizontal(classes="insp-row")
+                        await box.mount(row)
+                        await row.mount(Label("", classes="insp-name"))
                     field = Input(placeholder=f"part {j + 1}" if c.sample_size > 1 else "value", id=value_id(i, j),
                                   max_length=24)
                     await row.mount(field)
@@ -276,6 +283,7 @@ order, parts and what was found are taken from the inspection).
             self._refused(exc)
             return
         self.saved = out
+        self.refresh_bindings()
         if out.result == "pass":
             result.update("[b]Saved: all in specification.[/b] Escape goes back.")
         else:
@@ -284,10 +292,13 @@ order, parts and what was found are taken from the inspection).
             self._found = f"[b reverse] SAVED — {out.out_of_spec} OUT OF SPEC [/]\n" + "\n".join(lines)
             result.update(self._found + "\nTell your supervisor. [b]F4[/b] opens a nonconformance for it. "
                                         "Escape goes back.")
-            self.refresh_bindings()
         self.notify(f"Inspection of {self.machine.code} saved: {out.result}.", title="Inspection")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("back", "save"):
+            return self.saved is None
+        if action == "done":
+            return self.saved is not None
         if action == "open_nc":
             session = self.factory.session
             return (self.saved is not None and self.saved.result == "fail" and self.nc is None
@@ -324,6 +335,9 @@ order, parts and what was found are taken from the inspection).
                 self.query_one(f"#{target}").focus()
                 return
         self.query_one("#insp-result", Static).update(f"[b]Not saved:[/b] {plain(words)}")
+
+    def action_done(self) -> None:
+        self.action_back()
 
     def action_chart(self) -> None:
         focused = self.focused

@@ -3,7 +3,8 @@
 Each line places the subgroup's mean (X̄, or the value for samples of one) between the
 lower and upper control limits: `│` marks the limits, `┊` the centre line, `●` the point
 (`◆` when it breaks a rule, named at the line's end). Above it: limits, Cp/Cpk and Pp/Ppk
-with the number of values they rest on.
+with the number of values they rest on. A point whose mean lies within the limits but whose
+range (R, or moving range MR) is beyond its own chart's limits says so: "R beyond 3σ".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from factoryos.quality.inspection_models import SpcOut
+from factoryos.quality.inspection_models import SpcLimits, SpcOut
 from tui.screens.base import AppScreen
 from tui.widgets.header import Header
 
@@ -34,6 +35,14 @@ def _index(value: float, low: float, high: float, width: int) -> int:
     if high <= low:
         return width // 2
     return max(0, min(width - 1, round((value - low) / (high - low) * (width - 1))))
+
+
+def _rule_words(rule: str, value: float, location: SpcLimits, kind: str | None) -> str:
+    """A broken rule named for the line; beyond the limits with the mean inside them, it is the
+    range that is (the chart shows only the means: "beyond 3σ" would contradict the point)."""
+    if rule == "beyond_limits" and location.lower <= value <= location.upper:
+        return f"{'R' if kind == 'xbar_r' else 'MR'} beyond 3σ"
+    return RULE_MARK.get(rule, rule)
 
 
 def chart_lines(spc: SpcOut, zone: tzinfo | None, width: int = WIDTH) -> list[str]:
@@ -60,7 +69,7 @@ def chart_lines(spc: SpcOut, zone: tzinfo | None, width: int = WIDTH) -> list[st
         row = [marks.get(i, "·") for i in range(width)]
         row[_index(p.value, low, high, width)] = "◆" if p.rules else "●"
         at = f"{p.recorded_at.astimezone(zone):%d.%m %H:%M}" if zone else f"{p.recorded_at:%d.%m %H:%M}"
-        flags = ", ".join(RULE_MARK.get(r, r) for r in p.rules)
+        flags = ", ".join(_rule_words(r, p.value, loc, spc.kind) for r in p.rules)
         lines.append(f"{at} {_f(p.value, d):>9} {''.join(row)} {flags}".rstrip())
     return head + lines
 
@@ -75,6 +84,7 @@ class SpcScreen(AppScreen):
 
 One line per inspection, newest last: `●` the mean between the control limits `│` and the
 centre line `┊`; `◆` breaks a rule (beyond 3σ, 8 on one side of the centre, 6 trending).
+"R beyond 3σ": the parts of that inspection differ from each other far more than usual.
 """
 
     def __init__(self, characteristic_id: UUID, zone: tzinfo | None) -> None:

@@ -14,16 +14,17 @@ from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Footer, Static
 
 from factoryos.client import ClientError
 from factoryos.client.models import DowntimeOut, LiveMachine, MachineTimeline, ReasonOut
+from tui.markup import escape
 from tui.screens.polling import PollingScreen
 from tui.screens.stop_reason import StopReasonDialog
 from tui.widgets.header import Header
@@ -156,8 +157,8 @@ goes back to the dashboard. Scroll with the arrow keys or Page Up/Down.
             period = f"{shift.name} {start:%H:%M}–{end:%H:%M}"
         else:
             period = f"the last {NO_SHIFT_HOURS} hours (no shift is running)"
-        self.query_one("#md-gantt-title", Static).update(
-            f"State · {period} · 1 character = {picture.step_minutes} min")
+        self.query_one("#md-gantt-title", Static).update(  # plain: a shift's name ("Day [A]") is not markup
+            Content(f"State · {period} · 1 character = {picture.step_minutes} min"))
         self.query_one("#md-gantt", Static).update(f"{picture.bar}\n{picture.axis}\n{picture.legend}")
         bar = max(8, min(40, width - 46))
         lines = hour_lines(d.timeline.hours, d.machine.target_quantity, d.machine.shift, d.at, self.zone, bar,

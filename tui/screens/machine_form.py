@@ -1,6 +1,8 @@
 """Create or edit one machine: site, line, code, name, ideal cycle, status and mapping.
 
-Dismisses with the request body (a create body, or a patch of what changed), or None.
+Saves itself with the screen's `save` (a create body, or a patch of what changed) and closes
+only when the server took it: a refusal (a code already taken, a cycle out of range) shows under
+the field it names, so nothing typed is lost. Dismisses with the body, or None.
 """
 
 from __future__ import annotations
@@ -12,21 +14,25 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.client.models import LineOut, MachineOut, SiteOut
+from tui.screens.plan_forms import Save, SavingForm
 from tui.status_mapping import format_mapping, parse_mapping
 from tui.widgets.dialog_buttons import save_cancel
+from tui.widgets.field_error import FieldError
 
 
-class MachineForm(ModalScreen[dict[str, Any] | None]):
+class MachineForm(SavingForm):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel"), Binding("ctrl+s", "save", "Save", id="save")]
     HELP = "Fill the fields and press **Ctrl+S**. Status mapping: `1=running 2=idle default=unplanned_stop`."
+    FIELDS = {"site_id": "m-site", "line_id": "m-line", "code": "m-code", "name": "m-name",
+              "ideal_cycle_seconds": "m-cycle", "status": "m-status", "status_mapping": "m-mapping"}
 
-    def __init__(self, sites: list[SiteOut], lines: list[LineOut], machine: MachineOut | None = None) -> None:
-        super().__init__()
+    def __init__(self, sites: list[SiteOut], lines: list[LineOut], machine: MachineOut | None = None,
+                 save: Save | None = None) -> None:
+        super().__init__(save)
         self.sites, self.lines, self.machine = sites, lines, machine
 
     def compose(self) -> ComposeResult:
@@ -38,15 +44,23 @@ class MachineForm(ModalScreen[dict[str, Any] | None]):
                     yield self._row("Site", Select([(f"{s.code} · {s.name}", s.id) for s in self.sites],
                                                    id="m-site", allow_blank=len(self.sites) != 1,
                                                    value=self.sites[0].id if len(self.sites) == 1 else Select.NULL))
+                    yield FieldError(id="m-site-error")
                 yield self._row("Line", Select([], prompt="no line", id="m-line"))
+                yield FieldError(id="m-line-error")
                 yield self._row("Code", Input(m.code if m else "", placeholder="e.g. PRESS-01", id="m-code"),
                                 "Name", Input(m.name if m else "", id="m-name"))
+                yield FieldError(id="m-code-error")
+                yield FieldError(id="m-name-error")
                 yield self._row("Cycle s", Input(f"{m.ideal_cycle_seconds:g}" if m else "", type="number",
                                                  placeholder="ideal s/part", id="m-cycle"),
                                 "Status", Select([("active", "active"), ("retired", "retired")], allow_blank=False,
                                                  value=m.status if m else "active", id="m-status"))
+                yield FieldError(id="m-cycle-error")
+                yield FieldError(id="m-status-error")
                 yield self._row("Mapping", Input(format_mapping(m.status_mapping) if m else "default=unplanned_stop",
                                                  id="m-mapping"))
+                yield FieldError(id="m-mapping-error")
+                yield FieldError(id="form-error")
             yield save_cancel()
         yield Footer()
 
@@ -74,12 +88,21 @@ class MachineForm(ModalScreen[dict[str, Any] | None]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
+        self._clear_errors()
         try:
             body = self._body()
-        except ClientError as exc:
-            self.notify(exc.detail, title="Check the form", severity="error")
+        except ClientError as exc:  # found here, before sending: said at its field
+            text = exc.detail[:1].upper() + exc.detail[1:] + "."
+            field = self.FIELDS.get(exc.field or "")
+            if field is None:
+                self.query_one("#form-error", FieldError).show(text)
+            else:
+                self.say_at(field, text)
             return
-        self.dismiss(body)
+        if not body:
+            self.dismiss(None)  # nothing changed: nothing to send
+            return
+        self.submit(body)
 
     def _body(self) -> dict[str, Any]:
         def text(selector: str) -> str:

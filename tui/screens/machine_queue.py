@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from factoryos.client import ClientError, SessionEnded
 from factoryos.client.models import MachineOut, SiteOut
 from factoryos.orders.run_models import QueueItem, QueueOut
 from tui.errors import describe
+from tui.markup import escape
 from tui.screens.base import AppScreen
 from tui.screens.machine_run import clock
 from tui.widgets.field_error import FieldError

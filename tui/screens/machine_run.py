@@ -13,12 +13,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.markup import escape as plain
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Label, Static
 
@@ -26,6 +24,8 @@ from factoryos.client import ClientError, SessionEnded
 from factoryos.client.models import MachineOut
 from factoryos.orders.run_models import QueueItem, QueueOut, RunOut
 from tui.errors import describe
+from tui.markup import escape
+from tui.markup import escape as plain
 from tui.screens.base import AppScreen
 from tui.screens.run_forms import CompleteForm, CurrentRunChoice
 from tui.widgets.field_error import FieldError
@@ -258,7 +258,7 @@ Scan or type an **order number** and press **Enter** to start its next operation
             if exc.code == "operation_running" and current is None:
                 self._ask_current(body, label, where, exc)
                 return
-            self._refused(exc, where)
+            self._refused(exc, where, self._runs_here(body.get("order_number")))
             return
         finally:
             self.factory.sending -= 1
@@ -340,10 +340,15 @@ Scan or type an **order number** and press **Enter** to start its next operation
 
     # -- refusals ---------------------------------------------------------------------------------
 
-    def _refused(self, exc: ClientError, where: str) -> None:
+    def _runs_here(self, number: str | None) -> RunOut | None:
+        """The run of the order scanned, when that order is the one running here (scanned twice)."""
+        run = self.run
+        return run if run is not None and number and run.job_number.casefold() == number.casefold() else None
+
+    def _refused(self, exc: ClientError, where: str, running: RunOut | None = None) -> None:
         if exc.transient:
             self.factory.online = False
-        self._refuse_at(where, run_refusal(exc, self.machine.code))
+        self._refuse_at(where, run_refusal(exc, self.machine.code, running))
         self._result("Not done: see the message above.", "error")
 
     def _refuse_at(self, where: str, text: str) -> None:
@@ -365,11 +370,15 @@ Scan or type an **order number** and press **Enter** to start its next operation
         line.set_classes(f"message-{kind}")
 
 
-def run_refusal(exc: ClientError, machine_code: str) -> str:
-    """The server's refusal of a start, pause or complete, in an operator's words."""
+def run_refusal(exc: ClientError, machine_code: str, running: RunOut | None = None) -> str:
+    """The server's refusal of a start, pause or complete, in an operator's words. `running`: the
+    scanned order runs here already, so the refusal is about its next operation, not this one."""
     extra, code = exc.extra or {}, exc.code
     if code == "machine_not_allowed":
         allowed = ", ".join(extra.get("allowed") or []) or "no active machine"
+        if running is not None:
+            return (f"{running.job_number} already runs here ({running.operation_seq} {running.operation_name}); "
+                    f"its next operation runs on {allowed}.")
         return f"{machine_code} cannot run this operation; it runs on {allowed}."
     if code == "order_not_found":
         return "No order has this number: check the label, or type the number."

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +18,7 @@ from textual.widgets import DataTable, Footer
 
 from factoryos.client.models import LineOut, MachineOut, SiteOut
 from factoryos.connectivity.connection_models import LiveConnection
+from tui.markup import escape
 from tui.screens.anomalies import AnomaliesScreen
 from tui.screens.base import AppScreen
 from tui.screens.connection_form import ConnectionForm, health_text
@@ -121,14 +121,16 @@ decides; **a** lists them to accept or discard (needs production.plan).
         if not self.sites:
             self.notify("Add a site first.", title="No site", severity="warning")
             return
-        self.app.push_screen(MachineForm(self.sites, self.lines), lambda body: self._save(None, body))
+        self.app.push_screen(MachineForm(self.sites, self.lines, save=lambda body: self.save(None, body)),
+                             lambda body: self._saved(body))
 
     @on(DataTable.RowSelected, "#machines-table")
     def _edit(self, event: DataTable.RowSelected) -> None:
         machine = self.machines.get(str(event.row_key.value))
         if machine is None or not self._check_can_manage():
             return
-        self.app.push_screen(MachineForm(self.sites, self.lines, machine), lambda body: self._save(machine.id, body))
+        self.app.push_screen(MachineForm(self.sites, self.lines, machine, save=lambda body: self.save(machine.id, body)),
+                             lambda body: self._saved(body))
 
     def action_connection(self) -> None:
         table = self.query_one("#machines-table", DataTable)
@@ -149,37 +151,40 @@ decides; **a** lists them to accept or discard (needs production.plan).
         machine = self.machines.get(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
         if machine is None:
             return
+        self.app.push_screen(AnomaliesScreen(machine, self._zone(machine)), lambda _: self.load())
+
+    def _zone(self, machine: MachineOut) -> ZoneInfo:
         site = next((s for s in self.sites if s.id == machine.site_id), None)
-        zone = ZoneInfo(site.timezone) if site else ZoneInfo("UTC")
-        self.app.push_screen(AnomaliesScreen(machine, zone), lambda _: self.load())
+        return ZoneInfo(site.timezone) if site else ZoneInfo("UTC")
 
     @work(exclusive=True, group="machine-connection", exit_on_error=False)
     async def open_connection(self, machine: MachineOut) -> None:
         current = await self.api.connection(machine.id)
+        zone = self._zone(machine)
         if current is not None and current.protocol not in ("modbus", "opcua"):
             # The form edits PLC connections; a broker connection is set through the API for now.
             self.app.notify(f"{escape(machine.code)} reports over {current.protocol.upper()}: change its connection "
                             "through the API (PUT /api/v1/machines/{id}/connection). "
-                            f"{health_text(current.health, current.enabled)}", title="Connection", timeout=12)
+                            f"{health_text(current.health, current.enabled, zone)}", title="Connection", timeout=12)
             return
 
         def closed(changed: bool | None) -> None:
             if changed:
                 self.load()
 
-        self.app.push_screen(ConnectionForm(self.api, machine, current), closed)
+        self.app.push_screen(ConnectionForm(self.api, machine, current, zone), closed)
 
-    def _save(self, machine_id: UUID | None, body: dict[str, Any] | None) -> None:
-        if body:
-            self.save(machine_id, body)
-
-    @work(group="machine-save", exit_on_error=False)
     async def save(self, machine_id: UUID | None, body: dict[str, Any]) -> None:
+        """Run by the form, which stays open with the reason when the server refuses."""
         if machine_id is None:
             saved = await self.api.create_machine(body)
         else:
             saved = await self.api.update_machine(machine_id, body)
         self.notify(f"Saved machine {saved.code}.", title="Saved")
+
+    def _saved(self, body: dict[str, Any] | None) -> None:
+        if body is None:
+            return
         if self.session.reference is not None:
             self.session.reference = None  # operator screens load the registry again
         self.load()

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from factoryos.client import ClientError
 from factoryos.maintenance.models import PlanOut, TriggerState, WorkOrderOut
 from tui.screens.maintenance_reliability import ReliabilityScreen
 from tui.screens.polling import PollingScreen
@@ -84,6 +85,15 @@ Bottom: work orders. **Tab** moves between the lists, **Enter** opens a work ord
         try:
             due = await self.api.maintenance_due()
             page = await self.api.work_orders(open_=None if self.show_closed else True)
+        except ClientError as exc:
+            if not exc.transient:
+                raise
+            # Said once when the server goes away, not at every poll; the lists keep the last figures.
+            if self.factory.online:
+                self.factory.show_error(exc)
+            self.factory.online = False
+        else:
+            self.factory.online = True
             self._show(due, page.items)
         finally:
             self.poll_again()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from factoryos.client import FactoryClient
 from factoryos.connectivity.connection_models import BrowsedNode
+from tui.markup import escape
 from tui.widgets.field_error import FieldError
 from tui.worker_errors import ShowsWorkerErrors
 

@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.markup import escape as plain
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Select, Static, TabbedContent, TabPane
 from textual.widgets.select import InvalidSelectValueError
@@ -28,9 +27,10 @@ from factoryos.client.api_production import ENTRY_PATH, REJECTION_PATH, reason_p
 from factoryos.client.models import MachineOut, ShiftInstanceOut
 from factoryos.client.outbox import Stamp
 from tui.errors import describe, in_local_time
+from tui.markup import escape as plain
 from tui.reference import PlantReference, load_reference
 from tui.screens.base import AppScreen
-from tui.screens.failed_entries import FailedEntriesScreen, entry_kind, entry_shift, operator_reason
+from tui.screens.failed_entries import FailedEntriesScreen, entry_kind, entry_shift, entry_zone, operator_reason
 from tui.screens.inspection import DueInspectionsLine, InspectionsScreen
 from tui.widgets.entry_forms import DowntimeForm, EntryForm, GoodPartsForm, ScrapForm, clear_refusals, refuse
 from tui.widgets.field_error import FieldError
@@ -72,7 +72,8 @@ class OperatorScreen(AppScreen):
 
 Without a connection, entries are queued on this terminal and sent in order later, to
 the shift chosen when they were typed. **F8** lists queued entries the server refused.
-**F12** raises a maintenance request for the machine (for its stop, when it is stopped).
+**F12** raises a maintenance request for the machine: for its stop when it is stopped, else
+with what you say is wrong.
 **F10** the machine's inspections: what is due, and recording values.
 **F9** the machine's material: scan each lot as it is loaded.
 """
@@ -205,8 +206,8 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
         counts = ref.counts_itself(machine.id)
         info.update(f"{machine.name} · counts itself" if counts else machine.name)
         self._fill_shifts(machine.site_id)  # only this site's shifts (the chosen one stays if it is one)
-        if counts:
-            self._result(self._counted_by_machine(machine), "info")
+        if counts:  # said in one line (the one under the form), at the field in full if parts are typed
+            self._result(f"{machine.code} counts its own parts: enter only scrap and stop reasons.", "info")
         else:
             self._result(f"Machine {machine.code} selected.", "info")
         self.refresh_downtime()
@@ -450,7 +451,7 @@ the shift chosen when they were typed. **F8** lists queued entries the server re
                     pass
         self.refresh_downtime()
         self.action_tab({"good": "good", "scrap": "scrap"}.get(kind, "downtime"))
-        why = operator_reason(item.error)
+        why = in_local_time(operator_reason(item.error), entry_zone(item, ref))
         self._result(f"Fix, then save: {why}", "error")
         self.notify(why, title="Fixing a refused entry", severity="warning")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Select, Static
 
 from factoryos.client import ClientError
 from factoryos.orders.order_models import OperationOut, OrderOut, OrderSummary
+from tui.markup import escape
 from tui.screens.base import AppScreen
 from tui.widgets.field_error import FieldError
 from tui.widgets.header import Header
@@ -116,7 +116,7 @@ released one back to planned); **F7** cancels an order, with a reason for the au
         for o in self.orders:
             # Escaped: ERP numbers and names may hold "[…]", which a table cell would read as markup.
             table.add_row(escape(o.job_number), escape(o.product_name or o.product), str(o.quantity),
-                          f"{o.due_date:%Y-%m-%d}", o.status, escape(o.machine_code or ""), key=str(o.id))
+                          f"{o.due_date:%Y-%m-%d}", o.status, escape(where_runs(o)), key=str(o.id))
         if keep is not None and str(keep) in table.rows:
             table.move_cursor(row=table.get_row_index(str(keep)))
         if not self.orders:
@@ -270,3 +270,8 @@ def progress(good: int, quantity: int) -> str:
     if quantity <= 0:
         return ""
     return f" {min(good * 100 // quantity, 999)}%"
+
+
+def where_runs(order: OrderSummary) -> str:
+    """The list's Machine column: where the order runs now, else the machine it was planned for."""
+    return ", ".join(order.running_on) or order.machine_code or ""

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, SelectionList, Static
 
 from factoryos.client.models import PERMISSIONS, ROLE_TITLES, ROLES, Member
 from tui.widgets.dialog_buttons import save_cancel
+from tui.widgets.tick_list import TickList
 
 
 def split_flags(role: str, ticked: set[str]) -> tuple[list[str], list[str]]:
@@ -39,8 +40,8 @@ class PermissionsDialog(ModalScreen[tuple[list[str], list[str]] | None]):
         base = ROLES.get(m.role, frozenset())
         with Vertical(classes="dialog"):
             yield Static(f"{m.display_name or m.email} · {ROLE_TITLES.get(m.role, m.role)}", classes="dialog-title")
-            yield Static("Ticked: may do it. (role) marks what the role includes.")
-            yield SelectionList[str](
+            yield Static("✓ ticked: may do it. (role) marks what the role includes.")
+            yield TickList[str](
                 *((f"{p}{'  (role)' if p in base else ''}", p, p in m.permissions) for p in PERMISSIONS),
                 id="flags",
             )

@@ -22,6 +22,7 @@ from factoryos.client import ClientError, SessionEnded
 from tui.errors import describe
 from tui.widgets.dialog_buttons import save_cancel
 from tui.widgets.field_error import FieldError
+from tui.widgets.tick_list import TickList
 from tui.worker_errors import ShowsWorkerErrors
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -102,7 +103,7 @@ class ShiftForm(SavingForm):
                              Input(placeholder="14:00", max_length=5, id="s-end"), classes="form-row")
             yield FieldError(id="s-start-error")
             yield FieldError(id="s-end-error")
-            yield SelectionList[int](*((d, i, i < 5) for i, d in enumerate(WEEKDAYS)), id="s-days")
+            yield TickList[int](*((d, i, i < 5) for i, d in enumerate(WEEKDAYS)), id="s-days")
             yield FieldError(id="s-days-error")
             yield FieldError(id="form-error")
             yield save_cancel()
@@ -171,8 +172,8 @@ class OperatorsForm(SavingForm):
         with Vertical(classes="dialog"):
             yield Static(self.title_text, classes="dialog-title", markup=False)
             if self.operators:
-                yield SelectionList[str](*((Content(name), uid, uid in self.chosen) for name, uid in self.operators),
-                                         id="o-list")
+                yield TickList[str](*((Content(name), uid, uid in self.chosen) for name, uid in self.operators),
+                                    id="o-list")
             else:
                 yield Static("This site has no operators yet: an administrator adds them to the site.", id="o-list")
             yield FieldError(id="o-list-error")

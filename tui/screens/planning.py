@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from textual.widgets import DataTable, Footer, Label, Select, Static
 from factoryos.client import ClientError
 from factoryos.client.models import MachineOut, PlanOut, ShiftInstanceOut, SiteOut
 from factoryos.maintenance.models import PlannedStop
+from tui.markup import escape
 from tui.screens.base import AppScreen
 from tui.screens.plan_forms import WEEKDAYS, OperatorsForm, ShiftForm, TargetForm
 from tui.widgets.fit_text import apart, clip
@@ -60,6 +60,7 @@ class PlanningScreen(AppScreen):
         self.operators: dict[UUID, str] = {}  # the site's operators: user id → name
         self._plan_rows: list[PlanRow] | None = None
         self._plans_shown: tuple[list[int], list[PlanRow]] | None = None
+        self._site_shown: UUID | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -107,7 +108,14 @@ class PlanningScreen(AppScreen):
         return self.instances[value] if isinstance(value, int) and value < len(self.instances) else None
 
     @on(Select.Changed, "#plan-site")
-    def _site_changed(self) -> None:
+    def _site_changed(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, UUID):
+            # The blank entry would leave a site's plans under "loading…": keep the site shown.
+            if self._site_shown is not None:
+                with self.prevent(Select.Changed):
+                    event.select.value = self._site_shown
+            return
+        self._site_shown = event.value
         self.load_site()
 
     def action_reload(self) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.models import MachineOut
+from factoryos.nonconformances.nc_models import MAX_QUANTITY
 from tui.widgets.field_error import FieldError
 
 DISPOSITIONS = (("Scrap", "scrap"), ("Rework", "rework"), ("Use as is", "use_as_is"),
@@ -59,6 +60,21 @@ class _Form(ModalScreen[Any]):
         """The server's refusal at the field it names, else under the form."""
         target = fields.get(exc.field or "")
         self.query_one(f"#{target}-error" if target else "#q-error", FieldError).show(exc.detail)
+
+
+def nc_quantity(text: str) -> Decimal | str:
+    """The typed quantity, or why it cannot be one (said here: the server's refusal is in its words)."""
+    try:
+        quantity = Decimal(text)
+    except InvalidOperation:
+        quantity = Decimal(0)
+    if not quantity.is_finite() or quantity <= 0:
+        return "Enter how many parts (more than 0)."
+    if quantity > MAX_QUANTITY:
+        return f"At most {MAX_QUANTITY} parts: check the number."
+    if quantity != quantity.quantize(Decimal("0.001")):
+        return "At most 3 decimals."
+    return quantity
 
 
 class NcForm(_Form):
@@ -107,12 +123,9 @@ class NcForm(_Form):
         if machine is Select.NULL:
             self.query_one("#nc-machine-error", FieldError).show("Choose the machine.")
             return
-        try:
-            quantity = Decimal(text)
-        except InvalidOperation:
-            quantity = Decimal(0)
-        if not quantity.is_finite() or quantity <= 0:
-            self.query_one("#nc-quantity-error", FieldError).show("Enter how many parts (more than 0).")
+        quantity = nc_quantity(text)
+        if isinstance(quantity, str):
+            self.query_one("#nc-quantity-error", FieldError).show(quantity)
             self.query_one("#nc-quantity", Input).focus()
             return
         if not description:

@@ -37,6 +37,7 @@ STEP = {"containment": "containment", "root_cause": "root cause", "actions": "ac
         "effectiveness": "effectiveness"}
 PAGE = 200
 APPROVE = "quality.approve"
+MANAGE = "quality.manage"
 
 
 def qty(value: Any) -> str:
@@ -44,9 +45,9 @@ def qty(value: Any) -> str:
     return text or "0"
 
 
-def approvers() -> str:
-    """The roles that carry `quality.approve` by default, e.g. "Plant Manager, Admin or Owner"."""
-    titles = [ROLE_TITLES[r] for r in ROLES if APPROVE in ROLES[r]]
+def approvers(permission: str = APPROVE) -> str:
+    """The roles that carry `permission` by default, e.g. "Plant Manager, Admin or Owner"."""
+    titles = [ROLE_TITLES[r] for r in ROLES if permission in ROLES[r]]
     ordered = sorted(titles, key=lambda t: t in ("Admin", "Owner"))  # the floor's role first
     return ", ".join(ordered[:-1]) + f" or {ordered[-1]}" if len(ordered) > 1 else "".join(ordered)
 
@@ -59,7 +60,7 @@ def signature_line(s: SignatureOut, zone: ZoneInfo) -> str:
 
 class QualityScreen(AppScreen):
     ACTION_PERMISSIONS = {"new_nc": ("quality.inspect",), "from_rejection": ("quality.inspect",),
-                          "disposition": ("quality.manage",),
+                          "disposition": (MANAGE,),
                           "sign": (APPROVE,)}
     BINDINGS = [
         *AppScreen.BINDINGS,
@@ -206,10 +207,16 @@ class QualityScreen(AppScreen):
                          + (f" — {nc.disposition_note}" if nc.disposition_note else ""))
         lines += [signature_line(s, zone) for s in nc.signatures]
         if nc.status == "open":
-            lines.append("Next: F5 decides the disposition.")
+            lines.append(self.disposition_hint())
         elif nc.status == "dispositioned":
             lines.append(self.close_hint())
         self.query_one("#q-detail", Static).update("\n".join(lines))
+
+    def disposition_hint(self) -> str:
+        """What comes next for an open NC: the key when the user may decide, else who decides."""
+        if self.session.can(MANAGE):
+            return "Next: F5 decides the disposition."
+        return f"Next: someone who may manage quality decides its disposition ({approvers(MANAGE)})."
 
     def close_hint(self) -> str:
         """What comes next for a dispositioned NC: the key when the user may sign, else who signs."""

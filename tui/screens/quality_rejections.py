@@ -22,7 +22,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from rich.cells import cell_len
-from rich.markup import escape
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -37,6 +36,7 @@ from factoryos.nonconformances.nc_models import NcOut
 from factoryos.nonconformances.scrap_models import MachineScrapOut
 from factoryos.site_time import site_clock
 from tui.errors import describe
+from tui.markup import escape
 from tui.widgets.field_error import FieldError
 
 LOOK_BACK = timedelta(hours=24)

@@ -8,8 +8,11 @@ The server renders the whole report before the first byte, so the bar pulses whi
 from __future__ import annotations
 
 import asyncio
+import io
 import re
-from datetime import date, datetime
+import shutil
+import tempfile
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -20,11 +23,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
 
-from factoryos.client import ClientError
+from factoryos.client import ClientError, SessionEnded
 from factoryos.client.api_reports import FORMATS, TOPICS, ReportRequest, download_report
-from factoryos.client.models import LineOut, ShiftPatternOut, SiteOut
+from factoryos.client.models import LineOut, ShiftInstanceOut, ShiftPatternOut, SiteOut
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
+from tui.widgets.field_error import FieldError
 from tui.widgets.header import Header
 
 TOPIC_LABELS = {
@@ -32,6 +36,9 @@ TOPIC_LABELS = {
     "operators": "Operators", "rejections": "Rejections", "downtime": "Downtime (Pareto)",
 }
 PERIODS = (("One day", "day"), ("One shift", "shift"), ("From – to", "range"))
+# The field a refusal names (this form's own or the server's) → the input it is said under.
+FIELD_OF = {"date": "r-date", "day": "r-date", "from": "r-date", "start": "r-date", "to": "r-to", "end": "r-to",
+            "shift": "r-shift", "site_id": "r-site", "line_id": "r-line", "path": "r-path"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -67,9 +74,10 @@ class ReportsScreen(AppScreen):
 **Reports**
 
 Choose the report, the site (or one line), the period and the format, then **Ctrl+S**.
-A period is one day, one shift on a date (the shift's name), or from–to dates (both
-included). Dates are `YYYY-MM-DD` in the site's time zone. The file goes where **Save as**
-says; a folder gets the suggested file name, and the default is the current folder.
+A period is one day, one shift on a date (the shift's name; first the one running now, on
+the date it started), or from–to dates (both included). Dates are `YYYY-MM-DD` in the site's time zone. The file goes where **Save as**
+says; a folder gets the suggested file name, and the default is the current folder. In a
+browser, the file goes to the browser's downloads.
 """
 
     def __init__(self) -> None:
@@ -77,7 +85,9 @@ says; a folder gets the suggested file name, and the default is the current fold
         self.sites: list[SiteOut] = []
         self.lines: list[LineOut] = []
         self.patterns: list[ShiftPatternOut] = []
+        self.running: ShiftInstanceOut | None = None  # the chosen site's shift running now
         self._auto_path = ""
+        self._auto_date = ""  # the date filled in for the user (changed with the choices until they type)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,19 +103,25 @@ says; a folder gets the suggested file name, and the default is the current fold
                 yield Select[UUID]([], prompt="loading…", id="r-site")
                 yield Label("Line", classes="form-label short")
                 yield Select[UUID]([], prompt="whole site", id="r-line")
+            yield FieldError(id="r-site-error")
+            yield FieldError(id="r-line-error")
             with Horizontal(classes="form-row"):
                 yield Label("Period", classes="form-label")
                 yield Select(PERIODS, value="day", allow_blank=False, id="r-period")
                 yield Label("Shift", classes="form-label short", id="r-shift-label")
                 yield Select[str]([], prompt="no shifts", id="r-shift")
+            yield FieldError(id="r-shift-error")
             with Horizontal(classes="form-row"):
                 yield Label("Date", classes="form-label", id="r-date-label")
                 yield Input(placeholder="YYYY-MM-DD", id="r-date")
                 yield Label("To", classes="form-label short", id="r-to-label")
                 yield Input(placeholder="YYYY-MM-DD", id="r-to")
-            with Horizontal(classes="form-row"):
+            yield FieldError(id="r-date-error")
+            yield FieldError(id="r-to-error")
+            with Horizontal(classes="form-row", id="r-path-row"):
                 yield Label("Save as", classes="form-label")
                 yield Input(placeholder="file or folder", id="r-path")
+            yield FieldError(id="r-path-error")
             with Horizontal(classes="form-row"):
                 yield Button("Download (Ctrl+S)", variant="primary", id="r-download")
                 yield ProgressBar(total=None, show_eta=False, id="r-progress")
@@ -115,6 +131,8 @@ says; a folder gets the suggested file name, and the default is the current fold
     def on_mount(self) -> None:
         self._show_period("day")
         self.query_one("#r-progress").display = False
+        if self.app.is_web:  # this process's folders are the server host's: the browser saves the file
+            self.query_one("#r-path-row").display = False
         self.load_sites()
 
     # -- choices ----------------------------------------------------------------------------
@@ -147,23 +165,43 @@ says; a folder gets the suggested file name, and the default is the current fold
                           if site is not None and line.site_id == site.id)
         date_field = self.query_one("#r-date", Input)
         if site is not None and not date_field.value:
-            date_field.value = datetime.now(ZoneInfo(site.timezone)).date().isoformat()
+            date_field.value = self._auto_date = datetime.now(ZoneInfo(site.timezone)).date().isoformat()
         if site is not None:
             self.load_shifts(site.id)
         self._suggest_path()
 
     @work(exclusive=True, group="report-shifts", exit_on_error=False)
     async def load_shifts(self, site_id: UUID) -> None:
-        self.patterns = [p for p in await self.api.shift_patterns(site_id=site_id) if p.active]
+        site = next(s for s in self.sites if s.id == site_id)
+        today = datetime.now(ZoneInfo(site.timezone)).date()
+        patterns, instances = await asyncio.gather(self.api.shift_patterns(site_id=site_id),
+                                                   self.api.shift_instances(site_id, today - timedelta(days=1), today))
+        self.patterns = [p for p in patterns if p.active]
+        now = datetime.now(UTC)
+        self.running = next((i for i in instances if i.starts_at <= now < i.ends_at), None)
         shift = self.query_one("#r-shift", Select)
         shift.set_options((p.name, p.name) for p in self.patterns)
         if self.patterns:
             shift.value = self.patterns[0].name
+        if self.query_one("#r-period", Select).value == "shift":
+            self._suggest_shift()
         self._suggest_path()
+
+    def _suggest_shift(self) -> None:
+        """One shift: the one running now, on the date it started (a night shift's is yesterday after
+        midnight), unless the user typed a date of their own."""
+        running, date_field = self.running, self.query_one("#r-date", Input)
+        if running is None or date_field.value.strip() not in ("", self._auto_date):
+            return
+        if any(p.name == running.name for p in self.patterns):
+            self.query_one("#r-shift", Select).value = running.name
+        date_field.value = self._auto_date = running.local_date.isoformat()
 
     @on(Select.Changed, "#r-period")
     def _period_changed(self, event: Select.Changed) -> None:
         self._show_period(str(event.value))
+        if event.value == "shift":
+            self._suggest_shift()
         self._suggest_path()
 
     def _show_period(self, period: str) -> None:
@@ -225,13 +263,35 @@ says; a folder gets the suggested file name, and the default is the current fold
             return ReportRequest(**common, day=first, shift=shift)
         return ReportRequest(**common, day=first)
 
+    def _say(self, exc: ClientError) -> None:
+        """The refusal under the field it names (marked and focused); one naming none as a notice."""
+        text = exc.detail[:1].upper() + exc.detail[1:].rstrip(".") + "."
+        field = FIELD_OF.get(exc.field or "")
+        if field is None:
+            self.notify(text, title="Check the form", severity="error")
+            return
+        self.query_one(f"#{field}-error", FieldError).show(text)
+        widget = self.query_one(f"#{field}")
+        widget.add_class("-invalid")
+        widget.focus()
+
+    def _clear_errors(self) -> None:
+        for line in self.query(FieldError):
+            line.clear()
+        for widget in self.query(".-invalid"):
+            widget.remove_class("-invalid")
+
     @on(Button.Pressed, "#r-download")
     def action_download(self) -> None:
+        self._clear_errors()
         try:
             request = self.request()
+            if self.app.is_web:
+                self.download(request, Path(tempfile.mkdtemp(prefix="factoryos-report-")) / self.default_name())
+                return
             target = target_path(self.query_one("#r-path", Input).value, self.default_name())
         except ClientError as exc:
-            self.notify(exc.detail[:1].upper() + exc.detail[1:] + ".", title="Check the form", severity="error")
+            self._say(exc)
             return
         if target.exists():
             def answer(yes: bool | None) -> None:
@@ -265,14 +325,37 @@ says; a folder gets the suggested file name, and the default is the current fold
             status.update("")
             self.notify(f"Cannot write the file: {exc.strerror or exc}.", title="Not saved", severity="error")
             return
+        except ClientError as exc:
+            status.update("")
+            if exc.transient or isinstance(exc, SessionEnded):
+                raise  # the app says the server is unreachable, or signs out
+            self._say(exc)
+            return
         except BaseException:
             status.update("")
             raise
         finally:
             button.disabled = False
             bar.display = False
+            if self.app.is_web:
+                file = _take(target)
+        if self.app.is_web:
+            if file is not None:
+                self.app.deliver_binary(file, save_filename=target.name)
+            status.update(f"Sent {target.name} ({_size(got.size)}) to the browser's downloads.")
+            return
         status.update(f"Saved {got.path} ({_size(got.size)}).")
         self.notify(f"Saved {got.path} ({_size(got.size)}).", title="Report saved")
+
+
+def _take(path: Path) -> io.BytesIO | None:
+    """A web tab's downloaded report, read (a report is kilobytes to a few megabytes), with nothing
+    of it left on the host: its temporary folder is removed. The browser is then sent it through
+    textual-serve's single-use link. None when the download failed."""
+    try:
+        return io.BytesIO(path.read_bytes()) if path.is_file() else None
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _size(size: int) -> str:

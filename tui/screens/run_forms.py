@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from factoryos.orders.run_models import MAX_COUNT
 from tui.widgets.entry_forms import letters_in
 from tui.widgets.field_error import FieldError
 
@@ -93,7 +94,7 @@ class CompleteForm(ModalScreen[dict[str, int] | None]):
         for name in ("good", "scrap"):
             field = self.query_one(f"#final-{name}", Input)
             error = self.query_one(f"#final-{name}-error", FieldError)
-            wrong = letters_in(field.value) or (None if field.value.strip() else "Enter a number (0 if none).")
+            wrong = count_problem(field.value)
             if wrong:
                 error.show(wrong)
                 field.add_class("-invalid")
@@ -107,3 +108,14 @@ class CompleteForm(ModalScreen[dict[str, int] | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def count_problem(text: str) -> str | None:
+    """Why `text` is not a final count, said while the form is open (the server's refusal of a
+    count it cannot take would come after the form closed, in its own words)."""
+    if not text.strip():
+        return "Enter a number (0 if none)."
+    wrong = letters_in(text)
+    if wrong is None and int(text) > MAX_COUNT:
+        wrong = f"At most {MAX_COUNT} parts: check the count."
+    return wrong

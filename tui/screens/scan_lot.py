@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from factoryos.client import ClientError, SessionEnded
 from factoryos.client.models import MachineOut
+from factoryos.materials.scan_models import ScanOut
 from tui.errors import describe
 from tui.screens.base import AppScreen
 from tui.widgets.field_error import FieldError
@@ -71,6 +72,15 @@ def scan_refusal(exc: ClientError) -> str:
     if exc.transient:
         return "The server cannot be reached: try again in a moment."
     return describe(exc).message
+
+
+def scan_done(out: ScanOut) -> str:
+    """What a scan did, in the list's last column: lot and item have their own columns (the whole
+    sentence is in the line under the list)."""
+    if not out.movements:
+        return f"loaded for {out.order_number}"
+    used = sum((m.entered_quantity for m in out.movements), Decimal(0))
+    return f"used {used.normalize():f} {out.movements[0].entered_unit}"
 
 
 class ScanLotScreen(AppScreen):
@@ -196,7 +206,7 @@ Completing the order's last operation makes its finished lot, linked to every lo
             return
         finally:
             self.factory.sending -= 1
-        self._row(out.lot.number, out.lot.item_number, out.message)
+        self._row(out.lot.number, out.lot.item_number, scan_done(out))
         self._result(out.message + (f" · also read: {', '.join(f'({e.ai}) {e.value}' for e in out.read.other)}"
                                     if out.read.other else ""))
         self.query_one("#lot-code", LotScanInput).value = ""

@@ -17,7 +17,6 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import SecretStr
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -39,6 +38,7 @@ from factoryos.sso.saml_metadata import MetadataInvalid
 from factoryos.sso.saml_metadata import parse as parse_metadata
 from factoryos.sso.scim_models import ScimStatus, ScimTokenIn
 from tui.errors import describe
+from tui.markup import escape
 from tui.screens.confirm import Confirm
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.field_error import FieldError
@@ -83,16 +83,17 @@ def _split(text: str) -> list[str]:
 
 
 class SsoPane(AdminTab):
+    # Short words: with Back and Help every key fits the footer at 80 columns (the tooltips say "add").
     BINDINGS = [
-        Binding("a", "add", "Add directory", tooltip="Add an LDAP or Active Directory provider.", id="sso-add"),
-        Binding("o", "add_oidc", "Add OpenID", tooltip="Add an OpenID Connect provider (Entra ID, Okta, Keycloak…).",
+        Binding("a", "add", "Directory", tooltip="Add an LDAP or Active Directory provider.", id="sso-add"),
+        Binding("o", "add_oidc", "OpenID", tooltip="Add an OpenID Connect provider (Entra ID, Okta, Keycloak…).",
                 id="sso-add-oidc"),
-        Binding("s", "add_saml", "Add SAML", tooltip="Add a SAML 2.0 identity provider (AD FS, Entra ID, Okta…).",
+        Binding("s", "add_saml", "SAML", tooltip="Add a SAML 2.0 identity provider (AD FS, Entra ID, Okta…).",
                 id="sso-add-saml"),
         Binding("enter", "edit", "Edit", tooltip="Edit the selected provider and its rules.", id="sso-edit"),
         Binding("t", "test", "Test", tooltip="Try the selected provider with a person's account.", id="sso-test"),
         Binding("delete", "remove", "Remove", tooltip="Remove the selected provider.", id="sso-remove"),
-        Binding("r", "scim", "SCIM token", tooltip="Issue or rotate the SCIM provisioning token.", id="sso-scim"),
+        Binding("r", "scim", "SCIM", tooltip="Issue or rotate the SCIM provisioning token.", id="sso-scim"),
     ]
     DEFAULT_CSS = """
     SsoPane #sso-options { height: 3; }

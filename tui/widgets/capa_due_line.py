@@ -8,12 +8,12 @@ the UTC date or the site the dashboard shows.
 from __future__ import annotations
 
 from textual import work
-from textual.markup import escape as plain
 from textual.timer import Timer
 from textual.widgets import Static
 
 from factoryos.client import ClientError
 from factoryos.nonconformances.capa_models import ActionOut
+from tui.markup import escape as plain
 
 INSPECT = "quality.inspect"  # who reads CAPAs at all
 POLL_SECONDS = 60.0

@@ -53,7 +53,7 @@ def clear_refusals(root: DOMNode, *field_ids: str) -> None:
 def letters_in(text: str) -> str | None:
     """Why `text` is not a whole number of parts (a scanner or a slip can add letters)."""
     value = text.strip()
-    if value and not value.isdigit():
+    if value and not value.isdecimal():  # isdigit() takes "²", which int() refuses
         return f"Only digits: {value!r} has other characters in it."
     return None
 
@@ -225,6 +225,7 @@ class DowntimeForm(EntryForm):
 
 def _event_label(event: DowntimeOut, code: str, now: datetime, zone: ZoneInfo | None) -> str:
     start = event.started_at.astimezone(zone)
-    minutes = max(0, int(((event.ended_at or now) - event.started_at).total_seconds() // 60))
-    state = f"down {minutes} min so far" if event.ended_at is None else f"stopped {minutes} min"
+    seconds = max(0, int(((event.ended_at or now) - event.started_at).total_seconds()))
+    took = f"{seconds} s" if seconds < 60 else f"{seconds // 60} min"  # never "0 min" for a short stop
+    state = f"down {took} so far" if event.ended_at is None else f"stopped {took}"
     return f"{code}  {start:%H:%M}  {state}  ({event.source})"

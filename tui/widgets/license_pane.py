@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC
 from pathlib import Path
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +15,7 @@ from textual.widgets import Button, Input, Static
 
 from factoryos.client import ClientError, FactoryClient
 from factoryos.client.ops_models import LicenseInfo
+from tui.markup import escape
 from tui.widgets.admin_tab import AdminTab
 
 MAX_FILE_BYTES = 64 * 1024

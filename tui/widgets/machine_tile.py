@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from rich.markup import escape
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
 from factoryos.client.models import LiveMachine, LiveOrder
+from tui.markup import escape
 
 STATE_NAMES = {
     "running": "RUNNING",
@@ -113,7 +113,7 @@ class MachineTile(Static, can_focus=True):
         order = machine.order
         room = (self.size.width if self.size.width > 4 else 16) - 2  # the content's width less "▶ "
         self.update(
-            f"[b]{machine.code}[/b]{flag}\n{label}\n"
+            f"[b]{escape(machine.code)}[/b]{flag}\n{label}\n"
             f"✓{machine.good_count}{target} ✗{machine.reject_count}"
             + (f"\n▶ {escape(order_progress(order, room))}" if order is not None else "")
         )

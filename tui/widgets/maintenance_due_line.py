@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from textual import work
-from textual.markup import escape as plain
 from textual.timer import Timer
 from textual.widgets import Static
 
 from factoryos.client import ClientError
 from factoryos.maintenance.models import PlanOut
+from tui.markup import escape as plain
 
 VIEW = "maintenance.view"
 POLL_SECONDS = 60.0
@@ -24,7 +26,20 @@ class DueMaintenanceLine(Static):
     def __init__(self, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__("", **kw)
         self.plans: list[PlanOut] = []
+        self.machine_ids: set[UUID] | None = None  # the machines shown with it; None: every plan
         self._timer: Timer | None = None
+
+    def show_for(self, machine_ids: set[UUID]) -> None:
+        """Only the plans of these machines (the dashboard's site or line), not the whole company's."""
+        if machine_ids != self.machine_ids:
+            self.machine_ids = machine_ids
+            self._draw()
+
+    def _draw(self) -> None:
+        shown = [p for p in self.plans if self.machine_ids is None or p.machine_id in self.machine_ids]
+        self.set_class(bool(shown), "-due")
+        self.set_class(any(p.state == "due" for p in shown), "-overdue")
+        self.update(due_text(shown))
 
     def on_mount(self) -> None:
         session = getattr(self.app, "session", None)
@@ -43,9 +58,7 @@ class DueMaintenanceLine(Static):
                 return
         else:
             self.plans = [p for p in plans if p.state in ("due", "soon")]
-            self.set_class(bool(self.plans), "-due")
-            self.set_class(any(p.state == "due" for p in self.plans), "-overdue")
-            self.update(due_text(self.plans))
+            self._draw()
         if self.is_attached:
             self._timer = self.set_timer(POLL_SECONDS, self.poll)
 

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, SelectionList, Static
 from factoryos.client.models import ROLE_TITLES, Member, SiteOut
 from tui.screens.plan_forms import Save, SavingForm
 from tui.widgets.field_error import FieldError
+from tui.widgets.tick_list import TickList
 
 
 def sites_text(member: Member, sites: dict[str, SiteOut]) -> str:
@@ -49,7 +50,7 @@ class MemberTickDialog(SavingForm):
         with Vertical(classes="dialog"):
             yield Static(f"{m.display_name or m.email} · {ROLE_TITLES.get(m.role, m.role)}", classes="dialog-title")
             yield Static(self.PROMPT)
-            yield SelectionList[str](
+            yield TickList[str](
                 *((label, str(i), str(i) in self.ticked) for label, i in self.choices), id=self.LIST_ID)
             yield FieldError(id=f"{self.LIST_ID}-error")
             yield FieldError(id="form-error")

@@ -16,10 +16,12 @@ from textual.widgets import Button, Checkbox, DataTable, Footer, Input, Label, S
 
 from factoryos.client import ClientError, FactoryClient
 from factoryos.integrations.mqtt_publish_models import MqttPublishIn, MqttPublishOut
+from factoryos.plain_errors import plain
 from tui.screens.confirm import Confirm
 from tui.screens.plan_forms import SavingForm
 from tui.widgets.admin_tab import AdminTab
 from tui.widgets.field_error import FieldError
+from tui.widgets.tick_list import TickBox
 
 MODES = [("Sparkplug B and JSON topics", "both"), ("Sparkplug B only", "sparkplug"), ("JSON topics only", "tree")]
 HEALTH = {"connecting": "connecting (saved, not connected yet)", "connected": "connected",
@@ -85,7 +87,7 @@ class MqttPublishForm(SavingForm):
                 ):
                     yield _row(label, field)
                     yield FieldError(id=f"{ident}-error")
-                yield Checkbox("Publishing on", c.enabled if c else True, id="m-enabled")
+                yield TickBox("Publishing on", c.enabled if c else True, id="m-enabled")
             yield FieldError(id="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="save")
@@ -133,7 +135,7 @@ def settings_of(body: dict[str, Any]) -> MqttPublishIn:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else None
-        raise ClientError("validation_failed", first["msg"], field=field, status=422) from None
+        raise ClientError("validation_failed", plain(first), field=field, status=422) from None
 
 
 class MqttPublishPane(AdminTab):

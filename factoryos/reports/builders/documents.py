@@ -18,7 +18,7 @@ from factoryos.reports.builders.operators import UNASSIGNED, operators_of_record
 from factoryos.reports.builders.period import Period, resolve_period
 from factoryos.reports.builders.query import ReportQuery, ReportTopic
 from factoryos.reports.builders.raw import raw_entries
-from factoryos.reports.builders.reasons import ReasonTree, downtime_reasons, rejection_reasons
+from factoryos.reports.builders.reasons import ReasonTree, downtime_reasons, rejection_reasons, setup_stretches
 from factoryos.reports.builders.shift_sheet import ShiftSheet, comparison
 from factoryos.reports.model import (
     BarChart,
@@ -130,9 +130,11 @@ class _Builder:
     def downtime(self) -> tuple[list[s.ReasonFigures], list[s.ReasonFigures]]:
         """(losses: unplanned stops and setup, as the Downtime figure; the rest: planned stops, no data)."""
         reasons = downtime_reasons(self.conn, self.tenant_id, self.period, self.now, self.tree)
+        losses = [r for r in reasons if not r.planned]
+        setup = s.setup_reason(self.total, losses, setup_stretches(self.conn, self.tenant_id, self.period, self.now))
         no_data = s.no_data_reason(self.total)
         other = [r for r in reasons if r.planned] + ([no_data] if no_data else [])
-        return [r for r in reasons if not r.planned], other
+        return losses + ([setup] if setup else []), other
 
     def downtime_sections(self, *, table: bool = False) -> list[Section]:
         losses, other = self.downtime()

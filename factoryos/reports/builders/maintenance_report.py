@@ -6,7 +6,8 @@ parts used.
                                       generated_by="Ann", now=now)
     render(report.document, "pdf", stream)  # named report.filename(ReportFormat.PDF)
 
-The period is whole local days of the company's first site (UTC without a site). MTBF and
+The period is whole local days of the company's first site (UTC without a site); with several
+sites the header says "All sites" and a note names the site whose days they are. MTBF and
 MTTR are those of /api/v1/maintenance/reliability for the same period (the OEE engine's run
 time, failures and unplanned stop time), per asset and per failure reason (see
 factoryos/maintenance/reason_reliability.py); the top failure reasons are those summed over assets.
@@ -113,10 +114,19 @@ class BuiltMaintenanceReport:
         return f"maintenance-{self.start.isoformat()}-{self.end.isoformat()}.{fmt.value}"
 
 
-def _zone(conn: Connection, tenant_id: UUID) -> tuple[str, ZoneInfo]:
-    row = conn.execute(select(sites.c.name, sites.c.timezone).where(sites.c.tenant_id == tenant_id)
-                       .order_by(sites.c.created_at).limit(1)).first()
-    return (row.name, ZoneInfo(row.timezone)) if row else ("", ZoneInfo("UTC"))
+def _zone(conn: Connection, tenant_id: UUID) -> tuple[str, ZoneInfo, tuple[str, ...]]:
+    """(what the header names, the days' zone, notes): the report covers every site's assets, so
+    with several sites it names them all and says whose days it counts in."""
+    rows = conn.execute(select(sites.c.name, sites.c.timezone).where(sites.c.tenant_id == tenant_id)
+                        .order_by(sites.c.created_at)).all()
+    if not rows:
+        return "", ZoneInfo("UTC"), ()
+    first = rows[0]
+    if len(rows) == 1:
+        return first.name, ZoneInfo(first.timezone), ()
+    note = (f"All {len(rows)} sites' assets; the days run midnight to midnight in {first.name}'s time "
+            f"({first.timezone}), as do the times shown.")
+    return "All sites", ZoneInfo(first.timezone), (note,)
 
 
 def _orders(conn: Connection, tenant_id: UUID, t0: datetime, t1: datetime) -> list[Any]:
@@ -232,7 +242,7 @@ def build_maintenance_report(conn: Connection, tenant_id: UUID, *, start: date, 
         raise ValidationFailed("the period ends before it starts", code="invalid_range", field="to")
     if (end - start).days >= MAX_DAYS:
         raise ValidationFailed(f"at most {MAX_DAYS} days per report", code="range_too_long", field="to")
-    site_name, zone = _zone(conn, tenant_id)
+    site_name, zone, zone_notes = _zone(conn, tenant_id)
     t0 = datetime.combine(start, time(), zone)
     t1 = datetime.combine(end + timedelta(days=1), time(), zone)
     rows = _orders(conn, tenant_id, t0, t1)
@@ -247,6 +257,6 @@ def build_maintenance_report(conn: Connection, tenant_id: UUID, *, start: date, 
                                *_reliability(rel)]
     sections += _reasons(rel)
     sections.append(_parts(rows))
-    notes = () if rows else ("No work order was raised or open in the period.",)
+    notes = zone_notes + (() if rows else ("No work order was raised or open in the period.",))
     return BuiltMaintenanceReport(start, end, ReportDocument(header=header, sections=tuple(sections), notes=notes),
                                   len(rows))

@@ -232,6 +232,18 @@ def _signals(spc: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return on_location, on_spread
 
 
+def _point_signals(spc: Any, point: Any, xbar: bool) -> str:
+    """A subgroup's signals, each naming its chart: the row shows only the X̄ (or I) limits, so an
+    R (or MR) beyond its own limits must not read as the mean's."""
+    location, spread = ("X̄", "R") if xbar else ("I", "MR")
+    out = [f"{location} {RULES.get(r, r)}" for r in point.rules if r != "beyond_limits"]
+    if point.spread is not None and not spc.spread.lower <= point.spread <= spc.spread.upper:
+        out.insert(0, f"{spread} {RULES['beyond_limits']}")
+    if not spc.location.lower <= point.value <= spc.location.upper:
+        out.insert(0, f"{location} {RULES['beyond_limits']}")
+    return ", ".join(out)
+
+
 def _control_chart(key: str, title: str, label: str, values: tuple[float | None, ...], limits: Any,
                    marked: tuple[int, ...], decimals: int) -> LineChart:
     n = len(values)
@@ -250,9 +262,9 @@ def _chart_sections(spc: Any) -> list[Section]:
         return []
     loc = spc.location
     key = f"spc_{safe_part(spc.name).lower()[:20]}"
-    rows = tuple((p.recorded_at, p.value, p.spread, loc.lower, loc.centre, loc.upper,
-                  ", ".join(RULES.get(r, r) for r in p.rules)) for p in spc.points)
     xbar = spc.kind == "xbar_r"
+    rows = tuple((p.recorded_at, p.value, p.spread, loc.lower, loc.centre, loc.upper,
+                  _point_signals(spc, p, xbar)) for p in spc.points)
     kind = "X̄-R" if xbar else "I-MR"
     table = TableSection(key, f"{spc.name}: {kind} chart (n = {spc.n})", SUBGROUP_COLUMNS, rows, None,
                          f"{len(spc.points)} subgroups; {spc.violations} with a rule signal.")

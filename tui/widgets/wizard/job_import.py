@@ -12,6 +12,7 @@ from factoryos.client import ClientError
 from factoryos.jobs.models import JobImportOut, RowError
 from tui.errors import describe
 from tui.widgets.job_preview import fill_errors, summary
+from tui.widgets.tick_list import TickBox
 from tui.widgets.wizard.base import WizardPane
 
 
@@ -31,7 +32,7 @@ again in the previous step (**F2**).
 
     def compose(self) -> ComposeResult:
         yield Static("", id="import-summary", classes="wizard-note")
-        yield Checkbox("Skip the rows with errors", id="import-skip")
+        yield TickBox("Skip the rows with errors", id="import-skip")
         yield Button("Import", variant="primary", id="import-run")
         yield Static("", id="import-result")
         errors = DataTable(id="import-errors", cursor_type="row")
