@@ -20,6 +20,7 @@ _WORDS = {
     "greater_than": "must be more than {gt}",
     "string_too_long": "may be at most {max_length} characters long",
     "string_too_short": "must be at least {min_length} characters long",
+    "string_pattern_mismatch": "must match the pattern {pattern}",
     "too_long": "may hold at most {max_length} items",
     "too_short": "must hold at least {min_length} items",
     "int_parsing": "must be a whole number",

@@ -34,7 +34,7 @@ from factoryos.config import Settings
 from factoryos.db.embedded import EmbeddedPostgres
 from tests.accounts import new_company
 from tests.backup.support import primary_and_standby
-from tests.conftest import LiveServer, free_port, pg_data_dir
+from tests.conftest import LiveServer, duty_claim, free_port, pg_data_dir
 
 PASSWORD = "the-replication-roles-own"
 
@@ -82,15 +82,24 @@ def test_the_watch_sees_the_standby_promoted_and_remembers_it() -> None:
 
 
 def test_a_superseded_api_refuses_writes_and_says_why(tmp_path: Path, settings: Settings, db_urls, authenticator,
-                                                      http: httpx.Client, superuser_engine) -> None:  # fmt: skip
+                                                      http: httpx.Client, superuser_engine, session_duties
+                                                      ) -> None:  # fmt: skip
+    owner = new_company(http)
+    # The fenced server alone on the database, as after a promotion: the session server stands aside.
+    with session_duties.handed_over():
+        _superseded_api(tmp_path, settings, db_urls, authenticator, superuser_engine, owner, http)
+
+
+def _superseded_api(tmp_path: Path, settings: Settings, db_urls, authenticator, superuser_engine, owner,
+                    http: httpx.Client) -> None:
     from server.app import create_app
 
-    owner = new_company(http)
     folder = fence_dir(tmp_path)
     folder.mkdir()
     (folder / FENCE_FILE).write_text("the standby became primary on timeline 2, seen 2026-12-04 10:00 UTC\n")
     fenced_settings = settings.model_copy(update={"data_dir": tmp_path, "admin_database_url": db_urls.admin})
-    server = LiveServer(create_app(fenced_settings, db_urls.app, authenticator=authenticator), free_port()).start()
+    server = LiveServer(create_app(fenced_settings, db_urls.app, authenticator=authenticator,
+                                   duties=duty_claim(db_urls.app)), free_port()).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             health = client.get("/api/v1/system/health")

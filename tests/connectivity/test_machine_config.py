@@ -69,13 +69,13 @@ def test_opcua_machine_parses() -> None:
     ("data", "field", "phrase"),
     [
         (modbus(protocol="profinet"), "protocol", "modbus"),
-        (modbus(poll_interval=0), "poll_interval", "greater than or equal"),
-        (modbus(endpoint={"host": "h", "port": 70000}), "endpoint.port", "less than or equal"),
-        (modbus(endpoint={"host": "h", "unit_id": 256}), "endpoint.unit_id", "less than or equal"),
+        (modbus(poll_interval=0), "poll_interval", "must be at least"),
+        (modbus(endpoint={"host": "h", "port": 70000}), "endpoint.port", "must be at most"),
+        (modbus(endpoint={"host": "h", "unit_id": 256}), "endpoint.unit_id", "must be at most"),
         (
             modbus(signals={"good": {"address": 1}, "reject": {"address": 70000}, "state": {"address": 4}}),
             "signals.reject.address",
-            "less than or equal",
+            "must be at most",
         ),
         (
             modbus(

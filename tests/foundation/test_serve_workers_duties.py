@@ -25,7 +25,10 @@ from tests.maintenance import support as s
 
 pytestmark = pytest.mark.slow  # two server processes and the duty takeover delay (7 s): about 20 s
 
+# This database's sessions only: pg_locks lists the whole cluster's, and the session's in-process
+# server holds the same key on the shared test database.
 _HELD = ("select count(*) from pg_locks where locktype = 'advisory' and granted and objsubid = 1 "
+         "and database = (select oid from pg_database where datname = current_database()) "
          "and ((classid::bigint << 32) | objid::bigint) = %s")
 
 
