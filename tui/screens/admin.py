@@ -11,6 +11,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.events import Resize
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from factoryos.identity.permissions import INSTALLATION_ADMIN
@@ -27,9 +28,16 @@ from tui.widgets.mqtt_publish_pane import MqttPublishPane
 from tui.widgets.system_pane import SystemPane
 from tui.widgets.users_pane import UsersPane
 
+TAB_NAMES = {"users": "Users", "invites": "Invites", "audit": "Audit", "license": "License", "backups": "Backup",
+             "system": "System", "sign-in": "Sign-in", "edges": "Edges", "mqtt": "MQTT"}
+TAB_KEYS = {"users": "F5", "invites": "F6", "audit": "F7", "license": "F8", "backups": "F10", "system": "F12",
+            "sign-in": "F4", "edges": "F11", "mqtt": "F3"}
+TAB_PADDING = 2  # a tab's label has a cell of padding on each side
+
 
 class AdminScreen(AppScreen):
-    # The tab labels show these keys, which leaves the footer to the open tab's own keys.
+    # The tab labels show these keys (when the screen is wide enough for them, `_label_tabs`), which
+    # leaves the footer to the open tab's own keys.
     BINDINGS = [
         *AppScreen.BINDINGS,
         Binding("f5", "tab('users')", "Users", id="users", show=False),
@@ -54,32 +62,46 @@ include are not shown.
         yield Header()
         with TabbedContent(id="admin-tabs"):
             if s.can("permissions.manage"):
-                with TabPane("Users F5", id="users"):
+                with TabPane(TAB_NAMES["users"], id="users"):
                     yield UsersPane(self.api)
             if s.can("invites.send"):
-                with TabPane("Invites F6", id="invites"):
+                with TabPane(TAB_NAMES["invites"], id="invites"):
                     yield InvitesPane(self.api)
             if s.can("audit.view"):
-                with TabPane("Audit F7", id="audit"):
+                with TabPane(TAB_NAMES["audit"], id="audit"):
                     yield AuditPane(self.api)
             if s.can("admin.system"):
-                with TabPane("License F8", id="license"):
+                with TabPane(TAB_NAMES["license"], id="license"):
                     yield LicensePane(self.api, can_activate=s.can(INSTALLATION_ADMIN))
                 if s.can(INSTALLATION_ADMIN):  # backups hold every company's data
-                    with TabPane("Backup F10", id="backups"):
+                    with TabPane(TAB_NAMES["backups"], id="backups"):
                         yield BackupsPane(self.api)
-                with TabPane("System F12", id="system"):
+                with TabPane(TAB_NAMES["system"], id="system"):
                     yield SystemPane(self.api)
-                with TabPane("Sign-in F4", id="sign-in"):  # identity providers (SSO)
+                with TabPane(TAB_NAMES["sign-in"], id="sign-in"):  # identity providers (SSO)
                     yield SsoPane(self.api)
-                with TabPane("Edges F11", id="edges"):
+                with TabPane(TAB_NAMES["edges"], id="edges"):
                     yield EdgesPane(self.api)
-                with TabPane("MQTT F3", id="mqtt"):
+                with TabPane(TAB_NAMES["mqtt"], id="mqtt"):
                     yield MqttPublishPane(self.api)
         yield Footer()
 
     def on_mount(self) -> None:
+        self._label_tabs(self.size.width)
         self._activate(self.query_one(TabbedContent).active)
+
+    def on_resize(self, event: Resize) -> None:
+        self._label_tabs(event.size.width)
+
+    def _label_tabs(self, width: int) -> None:
+        """Each tab's name with its key ("Edges F11") when every tab fits so; else the names alone (the
+        help lists the keys): at 80 columns an owner's nine tabs with keys need about 100, and the
+        last ones (Edges, MQTT) were off screen with nothing saying they were there."""
+        tabs = self.query_one(TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id in TAB_KEYS]
+        with_keys = sum(len(f"{TAB_NAMES[p]} {TAB_KEYS[p]}") + TAB_PADDING for p in panes)
+        for p in panes:
+            tabs.get_tab(p).label = f"{TAB_NAMES[p]} {TAB_KEYS[p]}" if with_keys <= width else TAB_NAMES[p]
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
