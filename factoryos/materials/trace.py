@@ -71,15 +71,26 @@ with recursive walk(lot_id, via_lot_id, level, quantity) as (
          ) x
     join users u on u.id = x.user_id
     group by x.lot_id
+), loads as (
+    -- the orders and machines a lot is loaded for: where it is used before any lot is made from it
+    select d.lot_id, array_agg(distinct j.job_number) as load_orders, array_agg(distinct m.code) as load_machines
+    from lot_loads d
+    join order_operations op on op.tenant_id = :t and op.id = d.operation_id
+    join jobs j on j.tenant_id = :t and j.id = op.job_id
+    join machines m on m.tenant_id = :t and m.id = d.machine_id
+    where d.tenant_id = :t and d.lot_id in (select id from info)
+    group by d.lot_id
 )
 -- the details only on a lot's first row (null columns cost next to nothing on the wire)
 select f.lot_id, f.via_lot_id, f.level, f.quantity, f.first,
        i.number, i.origin, i.status, i.supplier, i.supplier_lot, i.expires_on, i.quantity, i.item_number,
-       i.item_name, i.job_number, i.machine_code, p.operators, i.job_id, i.operation_id, i.unit
+       i.item_name, i.job_number, i.machine_code, p.operators, i.job_id, i.operation_id, i.unit,
+       ld.load_orders, ld.load_machines
 from found f
 join info o on o.id = f.lot_id
 left join info i on f.first and i.id = f.lot_id
 left join people p on f.first and p.lot_id = f.lot_id
+left join loads ld on f.first and ld.lot_id = f.lot_id
 order by f.level, o.item_number, o.number
 """
 SQL: dict[str, str] = {
@@ -165,9 +176,12 @@ def _trace(conn: Connection, tenant_id: UUID, root_id: UUID, root_number: str, d
     details: list[dict[str, Any]] = []
     by_job: dict[UUID, list[UUID]] = defaultdict(list)
     by_operation: dict[UUID, list[UUID]] = defaultdict(list)
+    used_in: set[str] = set()  # orders and machines lots are loaded for (in use, maybe nothing made yet)
+    used_at: set[str] = set()
     for row in rows[:MAX_NODES]:
         (lot_id, via, level, link_qty, first, number, origin, status, supplier, supplier_lot, expires_on, quantity,
-         item_number, item_name, order_number, machine_code, operators, job_id, operation_id, unit) = tuple(row)
+         item_number, item_name, order_number, machine_code, operators, job_id, operation_id, unit,
+         load_orders, load_machines) = tuple(row)
         nodes.append({"lot_id": lot_id, "via_lot_id": via, "level": level, "quantity": link_qty})
         if not first:
             continue
@@ -176,13 +190,15 @@ def _trace(conn: Connection, tenant_id: UUID, root_id: UUID, root_number: str, d
             "item_name": item_name, "unit": unit, "supplier": supplier, "supplier_lot": supplier_lot, "expires_on": expires_on,
             "lot_quantity": quantity, "order_number": order_number, "machine_code": machine_code,
             "operators": operators or []})
+        used_in.update(load_orders or ())
+        used_at.update(load_machines or ())
         if job_id is not None:
             by_job[job_id].append(lot_id)
         if operation_id is not None:
             by_operation[operation_id].append(lot_id)
 
-    def distinct(key: str) -> list[str]:
-        return sorted({d[key] for d in details if d[key]})
+    def distinct(key: str, more: Iterable[str] = ()) -> list[str]:
+        return sorted({d[key] for d in details if d[key]} | set(more))
 
     return TraceOut(
         direction=direction, lot_id=root_id, lot_number=root_number, nodes=nodes,
@@ -190,5 +206,6 @@ def _trace(conn: Connection, tenant_id: UUID, root_id: UUID, root_number: str, d
         inspections=_inspections(conn, tenant_id, by_job, by_operation),
         nonconformances=_nonconformances(conn, tenant_id, {d["lot_id"] for d in details}, by_job),
         levels=max((n["level"] for n in nodes), default=0), lots=len(details),
-        suppliers=distinct("supplier"), orders=distinct("order_number"), machines=distinct("machine_code"),
+        suppliers=distinct("supplier"), orders=distinct("order_number", used_in),
+        machines=distinct("machine_code", used_at),
         operators=sorted({o for d in details for o in d["operators"]}), truncated=truncated)

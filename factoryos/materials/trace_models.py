@@ -83,9 +83,11 @@ class TraceOut(BaseModel):
     levels: int
     lots: int = Field(description="Distinct lots found, the traced one included.")
     suppliers: list[str]
-    orders: list[str]
-    machines: list[str]
-    operators: list[str]
+    orders: list[str] = Field(description="Orders that made a lot of the tree, and orders a lot of it is loaded "
+                                          "for (in use, even before anything is made from it).")
+    machines: list[str] = Field(description="Machines that made a lot of the tree, and machines a lot of it is "
+                                            "loaded at.")
+    operators: list[str] = Field(description="Who ran the operations that made the lots, and who loaded them.")
     truncated: bool = Field(description="True when more than the node limit was found (the rest left out).")
 
     def by_lot(self) -> dict[UUID, TraceLot]:

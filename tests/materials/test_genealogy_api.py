@@ -106,3 +106,22 @@ def test_three_levels_run_on_machines_and_traced_both_ways(api, owner, app_engin
     assert audited == {"lot_load": 4, "lot": 2, "stock_movement": 2, "bom": 4, "item": 3, "location": 1}
     assert ledger == [("issue", 4), ("production_receipt", 2), ("receipt", 2)]
     assert Decimal(next(d for d in back["details"] if d["lot_id"] == hsg_lot["id"])["lot_quantity"]) == 8
+
+
+def test_a_lot_in_use_traces_forward_to_the_order_and_machine_it_is_loaded_for(api, owner, app_engine) -> None:
+    """A recall asks where a lot went: loaded at a machine for a running order, it is in use there
+    before anything is made from it (no lot links yet), and the forward trace says so."""
+    from tests.orders import order_support
+
+    p = _plant(api, owner, app_engine)
+    order = order_support.create(api, owner, product_id=p["sub"]["id"], product=p["sub"]["name"], quantity=10)
+    ms.ok(order_support.set_status(api, owner, order["id"], "released"))
+    op = order["operations"][0]["id"]
+    ms.ok(api.post(f"/api/v1/machines/{p['m1']['id']}/run", json={"operation_id": op}, headers=owner.headers), 201)
+    loaded = ms.scan(api, owner, p["m1"], code="S-100")
+    assert loaded.status_code == 201 and "loaded" in loaded.json()["message"], loaded.text
+
+    fwd = ms.trace(api, owner, "forward", "S-100")
+    assert (fwd["lots"], fwd["levels"]) == (1, 0)  # nothing made from it yet
+    assert fwd["orders"] == [order["job_number"]] and fwd["machines"] == [p["m1"]["code"]]
+    assert fwd["operators"] and fwd["suppliers"] == ["Acme Steel"]
