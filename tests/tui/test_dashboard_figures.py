@@ -12,6 +12,16 @@ from tui.screens.dashboard import DashboardScreen
 from tui.widgets.machine_tile import MachineTile
 
 
+async def dashboard(pilot, email: str, password: str) -> DashboardScreen:
+    """Signed in, on the dashboard, its first poll shown."""
+    await signed_in(pilot, email, password)
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="dashboard")
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.last is not None, what="first poll")
+    return screen
+
+
 def count(api, world, machine: dict, good: int) -> None:
     r = api.post("/api/v1/production/entry", json={"machine_id": machine["id"], "good_quantity": good},
                  headers=world.owner.headers)
@@ -42,11 +52,7 @@ async def test_vs_target_counts_only_the_machines_that_have_a_target(app_factory
 async def test_the_blank_site_entry_keeps_the_site_whose_figures_are_shown(app_factory, world):
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        screen = app.screen
-        await until(pilot, lambda: screen.last is not None, what="first poll")
+        screen = await dashboard(pilot, world.owner.email, world.password)
         select = screen.query_one("#site-select", Select)
         await pilot.press("s", "enter", "up", "enter")  # the list's first entry: "choose a site"
         await pilot.pause()
@@ -67,11 +73,7 @@ async def test_maintenance_due_on_another_site_is_not_flagged_here(app_factory, 
         s.plan(api, world.owner, asset["id"], name=name, every_days=7, last_done_at=s.ago(days=8).isoformat())
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        screen = app.screen
-        await until(pilot, lambda: screen.last is not None, what="first poll")
+        screen = await dashboard(pilot, world.owner.email, world.password)
         screen.query_one("#site-select", Select).value = UUID(world.site["id"])  # whichever came first
         await until(pilot, lambda: screen.last is not None and str(screen.last.live.site_id) == world.site["id"],
                     what="Main plant's figures")
@@ -141,11 +143,7 @@ async def test_names_with_brackets_are_shown_as_typed(app_factory, api):
     plant.shift(api, owner, site["id"], "Day [A]", "00:00", "00:00")
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, owner.email, PASSWORD)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        screen = app.screen
-        await until(pilot, lambda: screen.last is not None, what="first poll")
+        screen = await dashboard(pilot, owner.email, PASSWORD)
         assert text_of(pilot, "#dash-shift").startswith("Day [A] 00:00–00:00")
         screen.query_one(MachineTile).focus()
         await pilot.press("enter")

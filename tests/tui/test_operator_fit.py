@@ -115,18 +115,24 @@ async def test_the_due_line_and_list_keep_the_time_when_the_plan_name_is_long(ap
         assert listed.rstrip().endswith(since), listed
 
 
+async def inspection_form(pilot, world, code: str) -> InspectionForm:
+    """The operator at `code`, F10, Enter on the due plan: its form."""
+    app = pilot.app
+    screen = await operator_screen(pilot, world)
+    await choose_machine(pilot, screen, code)
+    await pilot.press("f10")
+    await until(pilot, lambda: isinstance(app.screen, InspectionsScreen), what="inspections")
+    await until(pilot, lambda: app.screen.rows, what="the due list")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, InspectionForm), what="the form")
+    return app.screen
+
+
 async def test_five_parts_to_measure_all_fit_at_80_columns(app_factory, world, api, app_engine):
     press = timed_plan(api, world, app_engine, "Press hourly", sample_size=5)
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await operator_screen(pilot, world)
-        await choose_machine(pilot, screen, press["code"])
-        await pilot.press("f10")
-        await until(pilot, lambda: isinstance(app.screen, InspectionsScreen), what="inspections")
-        await until(pilot, lambda: app.screen.rows, what="the due list")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InspectionForm), what="the form")
-        form = app.screen
+        form = await inspection_form(pilot, world, press["code"])
         await until(pilot, lambda: form.query("#c0-v4") and form.focused is not None, what="fields")
         await settle(pilot)
         for j in range(5):
@@ -144,14 +150,7 @@ async def test_once_saved_the_form_offers_no_save_and_esc_says_back(app_factory,
     press = timed_plan(api, world, app_engine, "Press hourly", sample_size=1)
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await operator_screen(pilot, world)
-        await choose_machine(pilot, screen, press["code"])
-        await pilot.press("f10")
-        await until(pilot, lambda: isinstance(app.screen, InspectionsScreen), what="inspections")
-        await until(pilot, lambda: app.screen.rows, what="the due list")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InspectionForm), what="the form")
-        form = app.screen
+        form = await inspection_form(pilot, world, press["code"])
         await until(pilot, lambda: form.query("#c0-v0") and form.focused is not None, what="fields")
         assert "esc Cancel" in footer_keys(pilot)[0] and any("^s Save" in k for k in footer_keys(pilot))
         await type_text(pilot, "10.00")

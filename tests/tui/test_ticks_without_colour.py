@@ -18,16 +18,21 @@ def boxes(flags: SelectionList) -> dict[str, str]:
     return shown
 
 
+async def on_the_operator(pilot, world) -> None:
+    """Signed in as the owner, Admin's member list, the cursor on the operator."""
+    await signed_in(pilot, world.owner.email, world.password)
+    await pilot.press("5")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AdminScreen), what="admin screen")
+    table = pilot.app.screen.query_one("#users-table", DataTable)
+    await until(pilot, lambda: table.row_count >= 2, what="members")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(world.operator.user_id))
+
+
 async def test_the_permissions_dialog_shows_a_tick_only_on_what_the_member_may_do(app_factory, world):
     app = app_factory()
     async with app.run_test(size=(80, 40)) as pilot:  # tall enough to draw every permission
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("5")
-        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin screen")
-        table = app.screen.query_one("#users-table", DataTable)
-        await until(pilot, lambda: table.row_count >= 2, what="members")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(world.operator.user_id))
+        await on_the_operator(pilot, world)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PermissionsDialog), what="permissions dialog")
         flags = app.screen.query_one("#flags", SelectionList)
@@ -50,13 +55,7 @@ async def test_the_sites_of_a_member_and_the_days_of_a_shift_tick_the_same_way(a
 
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("5")
-        await until(pilot, lambda: isinstance(app.screen, AdminScreen), what="admin screen")
-        table = app.screen.query_one("#users-table", DataTable)
-        await until(pilot, lambda: table.row_count >= 2, what="members")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(world.operator.user_id))
+        await on_the_operator(pilot, world)
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, MemberSitesDialog), what="sites dialog")
         sites = app.screen.query_one("#member-sites", SelectionList)
