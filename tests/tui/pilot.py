@@ -88,6 +88,18 @@ async def signed_in(pilot: Pilot, email: str, password: str) -> None:
     await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen), what="home screen")
 
 
+async def on_dashboard(pilot: Pilot, email: str, password: str) -> Any:
+    """Signed in, on the live dashboard (the start screen's 2), its first poll shown; the screen."""
+    from tui.screens.dashboard import DashboardScreen
+
+    await signed_in(pilot, email, password)
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="dashboard")
+    screen = pilot.app.screen
+    await until(pilot, lambda: screen.last is not None, what="first poll")
+    return screen
+
+
 async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*list(text))
 

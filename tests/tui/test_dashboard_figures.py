@@ -7,19 +7,8 @@ from uuid import UUID
 
 from textual.widgets import Select, Static
 
-from tests.tui.pilot import notes, signed_in, until
-from tui.screens.dashboard import DashboardScreen
+from tests.tui.pilot import notes, on_dashboard, until
 from tui.widgets.machine_tile import MachineTile
-
-
-async def dashboard(pilot, email: str, password: str) -> DashboardScreen:
-    """Signed in, on the dashboard, its first poll shown."""
-    await signed_in(pilot, email, password)
-    await pilot.press("2")
-    await until(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen), what="dashboard")
-    screen = pilot.app.screen
-    await until(pilot, lambda: screen.last is not None, what="first poll")
-    return screen
 
 
 def count(api, world, machine: dict, good: int) -> None:
@@ -38,11 +27,8 @@ async def test_vs_target_counts_only_the_machines_that_have_a_target(app_factory
     count(api, world, unplanned, 50)
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        screen = app.screen
-        await until(pilot, lambda: len(screen.query(MachineTile)) == 2 and screen.last is not None, what="tiles")
+        screen = await on_dashboard(pilot, world.owner.email, world.password)
+        await until(pilot, lambda: len(screen.query(MachineTile)) == 2, what="tiles")
         tiles = [str(t.render()) for t in screen.query(MachineTile)]
         assert any("✓30/100" in t for t in tiles) and any("✓50 " in t for t in tiles)
         # 30 of 100 planned, not the 80 good parts of both machines against one machine's target.
@@ -52,7 +38,7 @@ async def test_vs_target_counts_only_the_machines_that_have_a_target(app_factory
 async def test_the_blank_site_entry_keeps_the_site_whose_figures_are_shown(app_factory, world):
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await dashboard(pilot, world.owner.email, world.password)
+        screen = await on_dashboard(pilot, world.owner.email, world.password)
         select = screen.query_one("#site-select", Select)
         await pilot.press("s", "enter", "up", "enter")  # the list's first entry: "choose a site"
         await pilot.pause()
@@ -73,7 +59,7 @@ async def test_maintenance_due_on_another_site_is_not_flagged_here(app_factory, 
         s.plan(api, world.owner, asset["id"], name=name, every_days=7, last_done_at=s.ago(days=8).isoformat())
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await dashboard(pilot, world.owner.email, world.password)
+        screen = await on_dashboard(pilot, world.owner.email, world.password)
         screen.query_one("#site-select", Select).value = UUID(world.site["id"])  # whichever came first
         await until(pilot, lambda: screen.last is not None and str(screen.last.live.site_id) == world.site["id"],
                     what="Main plant's figures")
@@ -91,10 +77,8 @@ async def test_a_stop_from_an_earlier_day_says_its_day(app_factory, world, api):
     assert r.status_code == 201, r.text
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        alerts = app.screen.query_one("#alerts", Static)
+        screen = await on_dashboard(pilot, world.owner.email, world.password)
+        alerts = screen.query_one("#alerts", Static)
         await until(pilot, lambda: "1 stop waiting" in str(alerts.render()), what="alert")
         # The site is on UTC: yesterday's weekday and time, not a bare time that reads as today.
         assert f"since {started:%a %H:%M}  " in str(alerts.render())
@@ -108,10 +92,7 @@ async def test_another_line_redraws_the_tiles_without_an_error(app_factory, worl
     plant.machine(api, world.owner, world.site["id"], cycle="0.001", code="MILL-03", name="Mill", line_id=line_b["id"])
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        await signed_in(pilot, world.owner.email, world.password)
-        await pilot.press("2")
-        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), what="dashboard")
-        screen = app.screen
+        screen = await on_dashboard(pilot, world.owner.email, world.password)
         await until(pilot, lambda: len(screen.query(MachineTile)) == 3, what="the site's three tiles")
         lines = screen.query_one("#line-select", Select)
         await until(pilot, lambda: len(lines._options) == 4, what="lines")  # blank, A, B, C
@@ -143,7 +124,7 @@ async def test_names_with_brackets_are_shown_as_typed(app_factory, api):
     plant.shift(api, owner, site["id"], "Day [A]", "00:00", "00:00")
     app = app_factory(poll_seconds=0.3)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await dashboard(pilot, owner.email, PASSWORD)
+        screen = await on_dashboard(pilot, owner.email, PASSWORD)
         assert text_of(pilot, "#dash-shift").startswith("Day [A] 00:00–00:00")
         screen.query_one(MachineTile).focus()
         await pilot.press("enter")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import shutil
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
 
 from factoryos.client import ClientError, SessionEnded
-from factoryos.client.api_reports import FORMATS, TOPICS, ReportRequest, download_report
+from factoryos.client.api_reports import FORMATS, TOPICS, Download, ReportRequest, download_report
 from factoryos.client.models import LineOut, ShiftInstanceOut, ShiftPatternOut, SiteOut
 from tui.screens.base import AppScreen
 from tui.screens.confirm import Confirm
@@ -286,8 +285,8 @@ browser, the file goes to the browser's downloads.
         self._clear_errors()
         try:
             request = self.request()
-            if self.app.is_web:
-                self.download(request, Path(tempfile.mkdtemp(prefix="factoryos-report-")) / self.default_name())
+            if self.app.is_web:  # this process's folders are the server host's: the browser gets the file
+                self.download_to_browser(request, self.default_name())
                 return
             target = target_path(self.query_one("#r-path", Input).value, self.default_name())
         except ClientError as exc:
@@ -304,6 +303,25 @@ browser, the file goes to the browser's downloads.
 
     @work(exclusive=True, group="report-download", exit_on_error=False)
     async def download(self, request: ReportRequest, target: Path) -> None:
+        got = await self._fetch(request, target)
+        if got is not None:
+            self.query_one("#r-status", Static).update(f"Saved {got.path} ({_size(got.size)}).")
+            self.notify(f"Saved {got.path} ({_size(got.size)}).", title="Report saved")
+
+    @work(exclusive=True, group="report-download", exit_on_error=False)
+    async def download_to_browser(self, request: ReportRequest, name: str) -> None:
+        """Fetched into a private temporary folder, read (a report is kilobytes to a few megabytes) and
+        the folder removed; the browser is sent it through textual-serve's single-use link."""
+        with tempfile.TemporaryDirectory(prefix="factoryos-report-") as folder:
+            got = await self._fetch(request, Path(folder) / name)
+            if got is None:
+                return
+            data = io.BytesIO(got.path.read_bytes())
+        self.app.deliver_binary(data, save_filename=name)
+        self.query_one("#r-status", Static).update(f"Sent {name} ({_size(got.size)}) to the browser's downloads.")
+
+    async def _fetch(self, request: ReportRequest, target: Path) -> Download | None:
+        """The report into `target`, with the progress bar; None when refused (said at its field)."""
         button = self.query_one("#r-download", Button)
         bar = self.query_one("#r-progress", ProgressBar)
         status = self.query_one("#r-status", Static)
@@ -320,42 +338,23 @@ browser, the file goes to the browser's downloads.
             bar.update(progress=done)
 
         try:
-            got = await download_report(self.api, request, target, on_start=started, progress=received)
+            return await download_report(self.api, request, target, on_start=started, progress=received)
         except OSError as exc:
             status.update("")
             self.notify(f"Cannot write the file: {exc.strerror or exc}.", title="Not saved", severity="error")
-            return
+            return None
         except ClientError as exc:
             status.update("")
             if exc.transient or isinstance(exc, SessionEnded):
                 raise  # the app says the server is unreachable, or signs out
             self._say(exc)
-            return
+            return None
         except BaseException:
             status.update("")
             raise
         finally:
             button.disabled = False
             bar.display = False
-            if self.app.is_web:
-                file = _take(target)
-        if self.app.is_web:
-            if file is not None:
-                self.app.deliver_binary(file, save_filename=target.name)
-            status.update(f"Sent {target.name} ({_size(got.size)}) to the browser's downloads.")
-            return
-        status.update(f"Saved {got.path} ({_size(got.size)}).")
-        self.notify(f"Saved {got.path} ({_size(got.size)}).", title="Report saved")
-
-
-def _take(path: Path) -> io.BytesIO | None:
-    """A web tab's downloaded report, read (a report is kilobytes to a few megabytes), with nothing
-    of it left on the host: its temporary folder is removed. The browser is then sent it through
-    textual-serve's single-use link. None when the download failed."""
-    try:
-        return io.BytesIO(path.read_bytes()) if path.is_file() else None
-    finally:
-        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _size(size: int) -> str:
